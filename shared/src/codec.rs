@@ -1,0 +1,148 @@
+//! Bytes ↔ frames. A frame is a big-endian `u32` payload length, then the payload.
+//!
+//! [`FrameCodec`] wraps tokio-util's `LengthDelimitedCodec` with two things a public server
+//! needs and it lacks:
+//! - it never reserves memory for a frame that has not arrived. `LengthDelimitedCodec`
+//!   reserves the whole announced length as soon as it reads a header, so a thousand 4-byte
+//!   headers would pin a thousand MiB. Here the buffer grows only by what actually arrives, in
+//!   steps of at most [`READ_STEP`];
+//! - it remembers when the frame now in progress began, so the owner can enforce a deadline on
+//!   slow senders ([`FrameCodec::partial_since`]).
+
+use bytes::{Bytes, BytesMut};
+use tokio::time::Instant;
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+
+use crate::error::DecodeError;
+use crate::limits::MAX_FRAME_LEN;
+
+/// Most memory reserved ahead of arriving bytes for one frame: big frames grow in steps this
+/// size instead of claiming their whole announced length up front.
+pub const READ_STEP: usize = 64 * 1024;
+
+const HEADER_LEN: usize = 4;
+
+/// The frame codec used by the hub, the client and the tests. Decodes into payloads (the
+/// length prefix stripped); encodes frames already made by `to_frame`, which carry their prefix.
+#[derive(Debug)]
+pub struct FrameCodec {
+    inner: LengthDelimitedCodec,
+    max_frame: usize,
+    partial_since: Option<Instant>,
+}
+
+impl Default for FrameCodec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameCodec {
+    /// A codec accepting payloads up to [`MAX_FRAME_LEN`].
+    pub fn new() -> Self {
+        Self::with_max_frame(MAX_FRAME_LEN)
+    }
+
+    /// A codec accepting payloads up to `max_frame` bytes.
+    pub fn with_max_frame(max_frame: usize) -> Self {
+        let inner = LengthDelimitedCodec::builder()
+            .length_field_type::<u32>()
+            .big_endian()
+            .max_frame_length(max_frame)
+            .new_codec();
+        FrameCodec {
+            inner,
+            max_frame,
+            partial_since: None,
+        }
+    }
+
+    /// When the first byte of the frame now in progress arrived, or `None` between frames.
+    pub fn partial_since(&self) -> Option<Instant> {
+        self.partial_since
+    }
+}
+
+impl Decoder for FrameCodec {
+    type Item = BytesMut;
+    type Error = DecodeError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, DecodeError> {
+        if src.is_empty() {
+            self.partial_since = None;
+            return Ok(None);
+        }
+        if src.len() >= HEADER_LEN {
+            let mut header = [0u8; HEADER_LEN];
+            header.copy_from_slice(&src[..HEADER_LEN]);
+            let len = u32::from_be_bytes(header) as usize;
+            if len > self.max_frame {
+                return Err(DecodeError::FrameTooLarge {
+                    len,
+                    max: self.max_frame,
+                });
+            }
+            let missing = (HEADER_LEN + len).saturating_sub(src.len());
+            if missing == 0 {
+                let frame = self.inner.decode(src)?;
+                self.partial_since = (!src.is_empty()).then(Instant::now);
+                return Ok(frame);
+            }
+            src.reserve(missing.min(READ_STEP));
+        }
+        self.partial_since.get_or_insert_with(Instant::now);
+        Ok(None)
+    }
+}
+
+impl Encoder<Bytes> for FrameCodec {
+    type Error = std::io::Error;
+
+    /// `frame` must come from `to_frame`: it already holds its length prefix.
+    fn encode(&mut self, frame: Bytes, dst: &mut BytesMut) -> Result<(), std::io::Error> {
+        dst.extend_from_slice(&frame);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_frames_and_strips_prefix() {
+        let mut codec = FrameCodec::new();
+        let mut buf = BytesMut::from(&[0, 0, 0, 2, 9, 9, 0, 0, 0, 1, 7, 0][..]);
+        assert_eq!(&codec.decode(&mut buf).expect("ok").expect("frame")[..], &[9, 9]);
+        assert_eq!(&codec.decode(&mut buf).expect("ok").expect("frame")[..], &[7]);
+        assert!(codec.decode(&mut buf).expect("ok").is_none());
+        assert!(codec.partial_since().is_some(), "one byte of a header is pending");
+    }
+
+    #[test]
+    fn zero_length_frame_is_a_frame() {
+        let mut codec = FrameCodec::new();
+        let mut buf = BytesMut::from(&[0, 0, 0, 0][..]);
+        let frame = codec.decode(&mut buf).expect("ok").expect("frame");
+        assert!(frame.is_empty());
+        assert!(codec.partial_since().is_none());
+    }
+
+    #[test]
+    fn header_of_a_huge_frame_reserves_little() {
+        let mut codec = FrameCodec::new();
+        let max = (MAX_FRAME_LEN as u32).to_be_bytes();
+        let mut buf = BytesMut::from(&max[..]);
+        assert!(codec.decode(&mut buf).expect("ok").is_none());
+        assert!(buf.capacity() <= HEADER_LEN + READ_STEP, "{}", buf.capacity());
+    }
+
+    #[test]
+    fn over_limit_header_is_an_error() {
+        let mut codec = FrameCodec::new();
+        let too_big = (MAX_FRAME_LEN as u32 + 1).to_be_bytes();
+        let mut buf = BytesMut::from(&too_big[..]);
+        let err = codec.decode(&mut buf).expect_err("too large");
+        assert!(matches!(err, DecodeError::FrameTooLarge { .. }), "{err}");
+    }
+}

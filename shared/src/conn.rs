@@ -1,0 +1,167 @@
+//! A client's end of a hub connection: connect, read the welcome, then send and receive
+//! messages. Used by the terminal client, the benchmarks and every test.
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use serde::Serialize;
+use thiserror::Error;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio_util::codec::{FramedRead, FramedWrite};
+
+use crate::codec::FrameCodec;
+use crate::error::{DecodeError, EncodeError};
+use crate::id::UserId;
+use crate::limits::Limits;
+use crate::message::{ClientMsg, ErrorKind, HubMsg, PROTOCOL_VERSION};
+
+/// Why a connection could not be used.
+#[derive(Debug, Error)]
+pub enum ConnError {
+    /// The hub could not be reached, or the socket failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The hub sent bytes that are not a message.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A message could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// The hub closed the connection.
+    #[error("the hub closed the connection")]
+    Closed,
+    /// The hub speaks another protocol version.
+    #[error("the hub speaks protocol version {hub}, this program speaks {ours}")]
+    Version {
+        /// The hub's version.
+        hub: u32,
+        /// Ours.
+        ours: u32,
+    },
+    /// The hub refused the connection (for example because it is full).
+    #[error("the hub refused the connection ({kind:?}): {text}")]
+    Refused {
+        /// Why.
+        kind: ErrorKind,
+        /// The hub's words.
+        text: String,
+    },
+    /// The first frame was not a welcome.
+    #[error("the hub did not start with a welcome but with {0}")]
+    NoWelcome(String),
+}
+
+/// What the hub said in its welcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Welcome {
+    /// This connection's identity.
+    pub user_id: UserId,
+    /// The limits the hub enforces.
+    pub limits: Limits,
+}
+
+/// The receiving half of a connection.
+pub struct ConnReader {
+    frames: FramedRead<OwnedReadHalf, FrameCodec>,
+}
+
+/// The sending half of a connection.
+pub struct ConnWriter {
+    frames: FramedWrite<OwnedWriteHalf, FrameCodec>,
+}
+
+/// A connection to a hub, welcome already read.
+pub struct Connection {
+    /// What the hub said when we connected.
+    pub welcome: Welcome,
+    reader: ConnReader,
+    writer: ConnWriter,
+}
+
+impl Connection {
+    /// Connect to a hub and read its welcome.
+    pub async fn connect(addr: impl ToSocketAddrs) -> Result<Connection, ConnError> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (rd, wr) = stream.into_split();
+        let mut reader = ConnReader {
+            frames: FramedRead::new(rd, FrameCodec::new()),
+        };
+        let writer = ConnWriter {
+            frames: FramedWrite::new(wr, FrameCodec::new()),
+        };
+        let welcome = match reader.recv().await? {
+            HubMsg::Welcome {
+                version: PROTOCOL_VERSION,
+                user_id,
+                limits,
+            } => Welcome { user_id, limits },
+            HubMsg::Welcome { version, .. } => {
+                return Err(ConnError::Version {
+                    hub: version,
+                    ours: PROTOCOL_VERSION,
+                })
+            }
+            HubMsg::Error { kind, text, .. } => return Err(ConnError::Refused { kind, text }),
+            other => return Err(ConnError::NoWelcome(format!("{other:?}"))),
+        };
+        Ok(Connection {
+            welcome,
+            reader,
+            writer,
+        })
+    }
+
+    /// This connection's identity.
+    pub fn user_id(&self) -> UserId {
+        self.welcome.user_id
+    }
+
+    /// Send one message and flush it.
+    pub async fn send<B: Serialize>(&mut self, msg: &ClientMsg<B>) -> Result<(), ConnError> {
+        self.writer.send(msg).await
+    }
+
+    /// Receive the next message.
+    pub async fn recv(&mut self) -> Result<HubMsg, ConnError> {
+        self.reader.recv().await
+    }
+
+    /// Split into halves that can live in different tasks.
+    pub fn split(self) -> (ConnReader, ConnWriter) {
+        (self.reader, self.writer)
+    }
+}
+
+impl ConnReader {
+    /// Receive the next message; [`ConnError::Closed`] once the hub has closed the stream.
+    pub async fn recv(&mut self) -> Result<HubMsg, ConnError> {
+        match self.frames.next().await {
+            Some(Ok(payload)) => Ok(HubMsg::decode(&payload)?),
+            Some(Err(e)) => Err(e.into()),
+            None => Err(ConnError::Closed),
+        }
+    }
+}
+
+impl ConnWriter {
+    /// Send one message and flush it.
+    pub async fn send<B: Serialize>(&mut self, msg: &ClientMsg<B>) -> Result<(), ConnError> {
+        self.send_frame(msg.to_frame()?).await
+    }
+
+    /// Send a frame made by `to_frame` and flush it.
+    pub async fn send_frame(&mut self, frame: Bytes) -> Result<(), ConnError> {
+        Ok(self.frames.send(frame).await?)
+    }
+
+    /// Queue a message without flushing, to batch many into few writes; see [`Self::flush`].
+    pub async fn feed<B: Serialize>(&mut self, msg: &ClientMsg<B>) -> Result<(), ConnError> {
+        Ok(self.frames.feed(msg.to_frame()?).await?)
+    }
+
+    /// Write out everything fed so far.
+    pub async fn flush(&mut self) -> Result<(), ConnError> {
+        Ok(self.frames.flush().await?)
+    }
+}

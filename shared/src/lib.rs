@@ -1,0 +1,18 @@
+//! hubbub's wire protocol, shared by the hub, the terminal client, the tests and the benchmarks.
+//!
+//! Layers, bottom up: [`codec`] cuts a byte stream into frames; [`message`] turns a frame's
+//! payload into a [`ClientMsg`] or [`HubMsg`] and back; [`limits`] and [`id`] hold the numbers and
+//! the identifiers both sides agree on; [`conn`] is a ready-made async client connection.
+
+pub mod codec;
+pub mod conn;
+pub mod error;
+pub mod id;
+pub mod limits;
+pub mod message;
+
+pub use codec::FrameCodec;
+pub use error::{DecodeError, EncodeError};
+pub use id::{RequestId, UserId};
+pub use limits::{Limits, MAX_BODY_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS};
+pub use message::{BodyKind, ClientMsg, ErrorKind, HubMsg, PROTOCOL_VERSION};

@@ -1,0 +1,312 @@
+//! Frames ↔ messages: the two direction-named enums and their postcard encoding.
+//!
+//! postcard is not self-describing: a variant's tag is its position. Both enums are therefore
+//! append-only; `docs/PROTOCOL.md` shows the bytes of every variant and a test keeps the two in
+//! step.
+//!
+//! Messages are generic over the body type `B`. Owners use the default [`Bytes`]; the hub
+//! decodes into `&[u8]` borrowed from the frame so that a relayed body is copied exactly once,
+//! into the outgoing frame that every receiver shares.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DecodeError, EncodeError};
+use crate::id::{RequestId, UserId};
+use crate::limits::{Limits, MAX_FRAME_LEN};
+
+/// Version of this protocol, sent in the welcome. A client that does not know it must stop.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What a body is. The hub passes it through untouched; the body itself is always raw bytes.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BodyKind {
+    /// Opaque bytes.
+    Bytes,
+    /// UTF-8 text, as the sender claims.
+    Text,
+    /// The content of a file with this name (at most [`crate::MAX_NAME_LEN`] bytes).
+    File {
+        /// The name the sender gave; receivers must clean it before using it as a path.
+        name: String,
+    },
+}
+
+/// A message from a client to the hub. Every request carries a client-chosen [`RequestId`]
+/// that its answer repeats.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum ClientMsg<B = Bytes> {
+    /// Who am I? Answered by [`HubMsg::Identity`].
+    Identity {
+        /// Request id.
+        req: RequestId,
+    },
+    /// Which other users are connected? Answered by [`HubMsg::Peers`].
+    List {
+        /// Request id.
+        req: RequestId,
+    },
+    /// Deliver `body` to each of `to` (1..=255 distinct ids, self allowed). Answered by
+    /// [`HubMsg::Relayed`] or [`HubMsg::Error`].
+    Relay {
+        /// Request id.
+        req: RequestId,
+        /// The receivers.
+        to: Vec<UserId>,
+        /// What the body is, passed through to the receivers.
+        kind: BodyKind,
+        /// At most [`crate::MAX_BODY_LEN`] bytes.
+        body: B,
+    },
+    /// Send `body` back to me. Answered by [`HubMsg::Echo`].
+    Echo {
+        /// Request id.
+        req: RequestId,
+        /// At most [`crate::MAX_BODY_LEN`] bytes.
+        body: B,
+    },
+    /// Tell me who is here and who comes and goes. Answered by [`HubMsg::Peers`], then
+    /// [`HubMsg::Joined`] and [`HubMsg::Left`] pushes until the connection ends.
+    Watch {
+        /// Request id.
+        req: RequestId,
+    },
+    /// Are you there? Answered by [`HubMsg::Pong`].
+    Ping {
+        /// Request id.
+        req: RequestId,
+    },
+    /// The answer to the hub's [`HubMsg::KeepAlive`].
+    KeepAliveAck,
+}
+
+/// A message from the hub to a client.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum HubMsg<B = Bytes> {
+    /// The first frame on every connection.
+    Welcome {
+        /// [`PROTOCOL_VERSION`] of the hub.
+        version: u32,
+        /// The identity of this connection.
+        user_id: UserId,
+        /// The limits in force.
+        limits: Limits,
+    },
+    /// Answer to [`ClientMsg::Identity`].
+    Identity {
+        /// Request id.
+        req: RequestId,
+        /// The identity of this connection.
+        user_id: UserId,
+    },
+    /// Answer to [`ClientMsg::List`] and the snapshot that starts [`ClientMsg::Watch`]: every
+    /// other connected id, ascending.
+    Peers {
+        /// Request id.
+        req: RequestId,
+        /// The ids.
+        peers: Vec<UserId>,
+    },
+    /// Answer to [`ClientMsg::Relay`]: what became of each receiver.
+    Relayed {
+        /// Request id.
+        req: RequestId,
+        /// How many receivers had the message queued for them.
+        delivered: u32,
+        /// Receivers that are not connected.
+        unknown: Vec<UserId>,
+        /// Receivers that were too slow to take it and have been disconnected.
+        dropped: Vec<UserId>,
+    },
+    /// Answer to [`ClientMsg::Echo`].
+    Echo {
+        /// Request id.
+        req: RequestId,
+        /// The body that was sent.
+        body: B,
+    },
+    /// Answer to [`ClientMsg::Ping`].
+    Pong {
+        /// Request id.
+        req: RequestId,
+    },
+    /// A relayed message; `from` is stamped by the hub and cannot be forged.
+    Message {
+        /// The sender.
+        from: UserId,
+        /// What the body is, as the sender said.
+        kind: BodyKind,
+        /// The body.
+        body: B,
+    },
+    /// Presence push for watchers: a user connected.
+    Joined {
+        /// Who.
+        user_id: UserId,
+    },
+    /// Presence push for watchers: a user disconnected.
+    Left {
+        /// Who.
+        user_id: UserId,
+    },
+    /// The hub has heard nothing for a while; answer with [`ClientMsg::KeepAliveAck`].
+    KeepAlive,
+    /// Something went wrong. With a `req`, that request failed and the connection stays open;
+    /// without one, the hub is about to close the connection.
+    Error {
+        /// The request that failed, if any.
+        req: Option<RequestId>,
+        /// Machine-readable cause.
+        kind: ErrorKind,
+        /// Human-readable detail.
+        text: String,
+    },
+}
+
+/// Machine-readable error causes. Append-only, like the messages.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A relay named no receiver.
+    NoReceivers,
+    /// A relay named more than [`crate::MAX_RECEIVERS`] receivers.
+    TooManyReceivers,
+    /// A relay named a receiver twice.
+    DuplicateReceivers,
+    /// A body was larger than [`crate::MAX_BODY_LEN`].
+    BodyTooLarge,
+    /// A file name was longer than [`crate::MAX_NAME_LEN`].
+    NameTooLong,
+    /// A frame's length prefix exceeded [`crate::MAX_FRAME_LEN`]; the connection closes.
+    FrameTooLarge,
+    /// A frame did not hold a valid message; the connection closes.
+    Malformed,
+    /// A frame took longer than the hub's frame deadline to arrive; the connection closes.
+    FrameDeadline,
+    /// The hub has no room for another connection; the connection closes.
+    ServerFull,
+    /// This client did not read fast enough and its queue overflowed; the connection closes.
+    SlowConsumer,
+    /// This client did not answer keepalives; the connection closes.
+    Idle,
+    /// The hub is shutting down; the connection closes.
+    ShuttingDown,
+}
+
+impl<B: Serialize> ClientMsg<B> {
+    /// Encode into a complete frame: length prefix, then the postcard payload.
+    pub fn to_frame(&self) -> Result<Bytes, EncodeError> {
+        encode_frame(self)
+    }
+}
+
+impl<B: Serialize> HubMsg<B> {
+    /// Encode into a complete frame: length prefix, then the postcard payload.
+    pub fn to_frame(&self) -> Result<Bytes, EncodeError> {
+        encode_frame(self)
+    }
+}
+
+impl<'a> ClientMsg<&'a [u8]> {
+    /// Decode a frame payload, borrowing the body from it.
+    pub fn decode_borrowed(payload: &'a [u8]) -> Result<Self, DecodeError> {
+        decode_exact(payload)
+    }
+}
+
+impl<'a> HubMsg<&'a [u8]> {
+    /// Decode a frame payload, borrowing the body from it.
+    pub fn decode_borrowed(payload: &'a [u8]) -> Result<Self, DecodeError> {
+        decode_exact(payload)
+    }
+}
+
+impl ClientMsg {
+    /// Decode a frame payload into an owned message.
+    pub fn decode(payload: &[u8]) -> Result<Self, DecodeError> {
+        decode_exact(payload)
+    }
+}
+
+impl HubMsg {
+    /// Decode a frame payload into an owned message.
+    pub fn decode(payload: &[u8]) -> Result<Self, DecodeError> {
+        decode_exact(payload)
+    }
+}
+
+/// The one encoder: a big-endian `u32` payload length, then the postcard payload, in a buffer of
+/// exactly that size so that a shared frame pins no spare capacity.
+fn encode_frame<T: Serialize>(msg: &T) -> Result<Bytes, EncodeError> {
+    let len = postcard::experimental::serialized_size(msg)?;
+    if len > MAX_FRAME_LEN {
+        return Err(EncodeError::TooLarge {
+            len,
+            max: MAX_FRAME_LEN,
+        });
+    }
+    let mut buf = Vec::with_capacity(4 + len);
+    // len <= MAX_FRAME_LEN, which fits a u32.
+    buf.extend_from_slice(&(len as u32).to_be_bytes());
+    let buf = postcard::to_extend(msg, buf)?;
+    Ok(Bytes::from(buf))
+}
+
+/// The one decoder: the whole payload must be exactly one message.
+fn decode_exact<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, DecodeError> {
+    let (msg, rest) = postcard::take_from_bytes(payload)?;
+    if rest.is_empty() {
+        Ok(msg)
+    } else {
+        Err(DecodeError::TrailingBytes(rest.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_is_length_prefix_then_payload() {
+        let frame = ClientMsg::<Bytes>::Ping { req: RequestId(7) }
+            .to_frame()
+            .expect("encodes");
+        assert_eq!(&frame[..], &[0, 0, 0, 2, 5, 7]);
+        let msg = ClientMsg::decode(&frame[4..]).expect("decodes");
+        assert_eq!(msg, ClientMsg::Ping { req: RequestId(7) });
+    }
+
+    #[test]
+    fn trailing_bytes_are_rejected() {
+        let err = ClientMsg::decode(&[5, 7, 0]).expect_err("trailing byte");
+        assert!(matches!(err, DecodeError::TrailingBytes(1)), "{err}");
+    }
+
+    #[test]
+    fn borrowed_and_owned_bodies_encode_alike() {
+        let owned: HubMsg = HubMsg::Message {
+            from: UserId(1),
+            kind: BodyKind::Text,
+            body: Bytes::from_static(b"foobar"),
+        };
+        let borrowed: HubMsg<&[u8]> = HubMsg::Message {
+            from: UserId(1),
+            kind: BodyKind::Text,
+            body: b"foobar",
+        };
+        let frame = owned.to_frame().expect("encodes");
+        assert_eq!(frame, borrowed.to_frame().expect("encodes"));
+        assert_eq!(HubMsg::decode_borrowed(&frame[4..]).expect("decodes"), borrowed);
+    }
+
+    #[test]
+    fn oversized_message_is_refused_by_the_encoder() {
+        let body = Bytes::from(vec![0u8; MAX_FRAME_LEN]);
+        let err = ClientMsg::Echo {
+            req: RequestId(1),
+            body,
+        }
+        .to_frame()
+        .expect_err("too large");
+        assert!(matches!(err, EncodeError::TooLarge { .. }), "{err}");
+    }
+}
