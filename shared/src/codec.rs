@@ -113,10 +113,19 @@ mod tests {
     fn splits_frames_and_strips_prefix() {
         let mut codec = FrameCodec::new();
         let mut buf = BytesMut::from(&[0, 0, 0, 2, 9, 9, 0, 0, 0, 1, 7, 0][..]);
-        assert_eq!(&codec.decode(&mut buf).expect("ok").expect("frame")[..], &[9, 9]);
-        assert_eq!(&codec.decode(&mut buf).expect("ok").expect("frame")[..], &[7]);
+        assert_eq!(
+            &codec.decode(&mut buf).expect("ok").expect("frame")[..],
+            &[9, 9]
+        );
+        assert_eq!(
+            &codec.decode(&mut buf).expect("ok").expect("frame")[..],
+            &[7]
+        );
         assert!(codec.decode(&mut buf).expect("ok").is_none());
-        assert!(codec.partial_since().is_some(), "one byte of a header is pending");
+        assert!(
+            codec.partial_since().is_some(),
+            "one byte of a header is pending"
+        );
     }
 
     #[test]
@@ -134,7 +143,11 @@ mod tests {
         let max = (MAX_FRAME_LEN as u32).to_be_bytes();
         let mut buf = BytesMut::from(&max[..]);
         assert!(codec.decode(&mut buf).expect("ok").is_none());
-        assert!(buf.capacity() <= HEADER_LEN + READ_STEP, "{}", buf.capacity());
+        assert!(
+            buf.capacity() <= HEADER_LEN + READ_STEP,
+            "{}",
+            buf.capacity()
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ impl fmt::Display for UserId {
 
 /// Chosen by the client for each request and echoed in the answer, so a client can have many
 /// requests in flight and still match answers to them.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 #[serde(transparent)]
 pub struct RequestId(pub u32);
 

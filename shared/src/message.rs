@@ -295,7 +295,10 @@ mod tests {
         };
         let frame = owned.to_frame().expect("encodes");
         assert_eq!(frame, borrowed.to_frame().expect("encodes"));
-        assert_eq!(HubMsg::decode_borrowed(&frame[4..]).expect("decodes"), borrowed);
+        assert_eq!(
+            HubMsg::decode_borrowed(&frame[4..]).expect("decodes"),
+            borrowed
+        );
     }
 
     #[test]

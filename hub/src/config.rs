@@ -1,0 +1,46 @@
+//! Every limit and interval of the hub in one place, with the reason for its default.
+
+use std::time::Duration;
+
+/// The hub's settings. `main.rs` exposes each as a flag and an environment variable.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Most connections served at once; one more is told "server full" and closed. 10,000 idle
+    /// connections cost the hub a few tens of MiB.
+    pub max_connections: usize,
+    /// Most bytes queued for one client before it counts as a slow consumer: 16 maximal
+    /// bodies, several seconds of a fast chat, so only a client that truly stopped reading
+    /// trips it.
+    pub queue_bytes: usize,
+    /// Most bytes queued across all clients (as charged per receiver) before the hub stops
+    /// reading new requests until writers catch up. Bounds the hub's memory under any load.
+    pub global_bytes: usize,
+    /// Longest a frame may take from its first byte to its last. 30 s allows a maximal frame at
+    /// 35 KiB/s, yet a slowloris holding a partial frame open is gone in half a minute.
+    pub frame_deadline: Duration,
+    /// After this long without a frame the hub sends a keepalive; after as long again without
+    /// one it closes the connection as idle. Catches peers that vanished without a FIN.
+    pub ping_interval: Duration,
+    /// Longest one write may make no progress before the client is dropped, so a peer that
+    /// stops reading only hurts itself.
+    pub write_timeout: Duration,
+    /// How long shutdown waits for queues to flush before closing everything.
+    pub shutdown_grace: Duration,
+    /// How often the stats line is logged; zero turns it off.
+    pub stats_interval: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_connections: 10_000,
+            queue_bytes: 16 * 1024 * 1024,
+            global_bytes: 1024 * 1024 * 1024,
+            frame_deadline: Duration::from_secs(30),
+            ping_interval: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(5),
+            stats_interval: Duration::from_secs(10),
+        }
+    }
+}
