@@ -3,7 +3,6 @@
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
-use serde::Serialize;
 use thiserror::Error;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpStream, ToSocketAddrs};
@@ -118,7 +117,7 @@ impl Connection {
     }
 
     /// Send one message and flush it.
-    pub async fn send<B: Serialize>(&mut self, msg: &ClientMsg<B>) -> Result<(), ConnError> {
+    pub async fn send(&mut self, msg: &ClientMsg) -> Result<(), ConnError> {
         self.writer.send(msg).await
     }
 
@@ -145,8 +144,9 @@ impl ConnReader {
 }
 
 impl ConnWriter {
-    /// Send one message and flush it.
-    pub async fn send<B: Serialize>(&mut self, msg: &ClientMsg<B>) -> Result<(), ConnError> {
+    /// Send one message and flush it. (A message with a borrowed body can be sent with
+    /// `send_frame(msg.to_frame()?)`.)
+    pub async fn send(&mut self, msg: &ClientMsg) -> Result<(), ConnError> {
         self.send_frame(msg.to_frame()?).await
     }
 
@@ -156,7 +156,7 @@ impl ConnWriter {
     }
 
     /// Queue a message without flushing, to batch many into few writes; see [`Self::flush`].
-    pub async fn feed<B: Serialize>(&mut self, msg: &ClientMsg<B>) -> Result<(), ConnError> {
+    pub async fn feed(&mut self, msg: &ClientMsg) -> Result<(), ConnError> {
         Ok(self.frames.feed(msg.to_frame()?).await?)
     }
 

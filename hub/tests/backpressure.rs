@@ -1,0 +1,145 @@
+//! Slow consumers and graceful shutdown: nobody waits for a client that stopped reading, and
+//! a hub that stops delivers what it already accepted.
+
+#[path = "support/helpers.rs"]
+mod helpers;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use helpers::*;
+use hub::{CloseReason, Config};
+use shared::{ErrorKind, HubMsg, UserId};
+use tokio::net::TcpStream;
+
+const QUEUE: usize = 256 * 1024;
+
+#[tokio::test]
+async fn a_receiver_that_never_reads_is_dropped_and_reported_while_others_get_everything() {
+    let hub = TestHub::with_config(Config {
+        queue_bytes: QUEUE,
+        stats_interval: Duration::ZERO,
+        ..Config::default()
+    })
+    .await;
+    let mut sender = hub.connect().await;
+    let mut fast = hub.connect().await;
+    // A raw socket that never reads a byte, not even its welcome.
+    let slow = TcpStream::connect(hub.addr).await.expect("connect");
+    hub.wait_for_users(3).await;
+    let (fast_id, slow_id) = (UserId(2), UserId(3));
+
+    const N: usize = 400;
+    let body = Bytes::from(vec![0x5A; 64 * 1024]);
+    let reader = tokio::spawn(async move {
+        for i in 0..N {
+            let (from, got) = delivery(&mut fast).await;
+            assert_eq!(from, UserId(1));
+            assert_eq!(got.len(), 64 * 1024, "message {i}");
+        }
+        fast
+    });
+    let (mut dropped_once, mut max_queued) = (false, 0);
+    for _ in 0..N {
+        match relay(&mut sender, &[fast_id, slow_id], body.clone()).await {
+            HubMsg::Relayed {
+                delivered,
+                unknown,
+                dropped,
+                ..
+            } => {
+                assert!(delivered >= 1, "the fast receiver always gets it");
+                if dropped == vec![slow_id] {
+                    dropped_once = true;
+                } else if dropped_once {
+                    // Once dropped, it is gone: either still closing or unknown.
+                    assert!(unknown == vec![slow_id] || delivered == 1, "{unknown:?}");
+                }
+            }
+            other => panic!("expected relayed, got {other:?}"),
+        }
+        max_queued = max_queued.max(hub.budget.used());
+    }
+    tokio::time::timeout(WAIT, reader)
+        .await
+        .expect("fast reader done")
+        .expect("task");
+    assert!(dropped_once, "the slow receiver was reported as dropped");
+    assert!(
+        max_queued <= 3 * QUEUE,
+        "hub held {max_queued} bytes, queues are {QUEUE}"
+    );
+    hub.wait_for_users(2).await;
+    assert!(hub
+        .registry
+        .recent_closes()
+        .contains(&(Some(slow_id), CloseReason::SlowConsumer)));
+    drop(slow);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_delivers_every_accepted_frame_then_says_goodbye() {
+    let hub = TestHub::start().await;
+    let mut sender = hub.connect().await;
+    let mut receiver = hub.connect().await;
+    const N: u32 = 200;
+    for i in 0..N {
+        let answer = relay(&mut sender, &[UserId(2)], i.to_be_bytes().to_vec()).await;
+        assert!(matches!(answer, HubMsg::Relayed { delivered: 1, .. }));
+    }
+    hub.shutdown.cancel();
+    for i in 0..N {
+        let (_, body) = delivery(&mut receiver).await;
+        assert_eq!(&body[..], &i.to_be_bytes());
+    }
+    match recv(&mut receiver).await {
+        HubMsg::Error {
+            req: None, kind, ..
+        } => assert_eq!(kind, ErrorKind::ShuttingDown),
+        other => panic!("expected goodbye, got {other:?}"),
+    }
+    assert!(matches!(
+        receiver.recv().await,
+        Err(shared::conn::ConnError::Closed)
+    ));
+    tokio::time::timeout(WAIT, hub.task)
+        .await
+        .expect("hub exits")
+        .expect("task");
+}
+
+#[tokio::test]
+async fn shutdown_gives_up_on_a_stuck_client_after_the_grace_period() {
+    let hub = TestHub::with_config(Config {
+        shutdown_grace: Duration::from_millis(300),
+        queue_bytes: 32 * 1024 * 1024,
+        stats_interval: Duration::ZERO,
+        ..Config::default()
+    })
+    .await;
+    let mut sender = hub.connect().await;
+    let stuck = TcpStream::connect(hub.addr).await.expect("connect");
+    hub.wait_for_users(2).await;
+    // Far more than loopback socket buffers hold, so its writer is blocked at shutdown.
+    const SENT: usize = 24 * 1024 * 1024;
+    for _ in 0..SENT / (1024 * 1024) {
+        relay(&mut sender, &[UserId(2)], vec![1u8; 1024 * 1024]).await;
+    }
+    hub.shutdown.cancel();
+    tokio::time::timeout(WAIT, hub.task)
+        .await
+        .expect("hub exits despite the stuck client")
+        .expect("task");
+    // The hub gave up on it rather than waiting to flush everything.
+    let mut stuck = stuck;
+    let mut got = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut stuck, &mut got)
+        .await
+        .expect("read what was sent");
+    assert!(
+        got.len() < SENT,
+        "stuck client received all {} bytes",
+        got.len()
+    );
+}
