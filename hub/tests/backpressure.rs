@@ -143,3 +143,59 @@ async fn shutdown_gives_up_on_a_stuck_client_after_the_grace_period() {
         got.len()
     );
 }
+
+#[tokio::test]
+async fn a_full_hub_stops_reading_requests_until_writers_catch_up() {
+    const GLOBAL: usize = 1024 * 1024;
+    let hub = TestHub::with_config(Config {
+        global_bytes: GLOBAL,
+        queue_bytes: 64 * 1024 * 1024,
+        stats_interval: Duration::ZERO,
+        ..Config::default()
+    })
+    .await;
+    let sender = hub.connect().await;
+    let mut receiver = hub.connect().await;
+    // 32 MiB: far more than the budget and than loopback socket buffers can hide.
+    const N: usize = 64;
+    const BODY: usize = 512 * 1024;
+    let (mut rd, mut wr) = sender.split();
+    let sending = tokio::spawn(async move {
+        for i in 0..N {
+            wr.send(&relay_msg(i as u32, &[UserId(2)], vec![i as u8; BODY]))
+                .await
+                .expect("send");
+        }
+        wr
+    });
+    // While the receiver does not read, the hub's queued bytes stay near the budget.
+    let mut max_used = 0;
+    for _ in 0..50 {
+        max_used = max_used.max(hub.budget.used());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(max_used > 0, "the receiver's queue filled");
+    assert!(
+        max_used <= GLOBAL + 2 * (BODY + 4096),
+        "queued {max_used} bytes with a budget of {GLOBAL}"
+    );
+    // Once it reads, everything arrives, in order, and every relay was delivered.
+    for i in 0..N {
+        let (_, body) = delivery(&mut receiver).await;
+        assert_eq!((body.len(), body[0]), (BODY, i as u8));
+    }
+    for i in 0..N {
+        match tokio::time::timeout(WAIT, rd.recv())
+            .await
+            .expect("in time")
+            .expect("answer")
+        {
+            HubMsg::Relayed {
+                req, delivered: 1, ..
+            } => assert_eq!(req.0, i as u32),
+            other => panic!("expected relayed, got {other:?}"),
+        }
+    }
+    sending.await.expect("sender done");
+    hub.stop().await;
+}
