@@ -97,6 +97,10 @@ async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskT
     hub.registry.record_close(Some(id), reason);
 }
 
+/// Most bytes a reader takes from its socket without waiting when the hub shuts down: enough
+/// for a few maximal frames already in flight, bounded so a fast sender cannot delay shutdown.
+const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+
 struct Reader {
     id: UserId,
     frames: FramedRead<OwnedReadHalf, FrameCodec>,
@@ -236,16 +240,34 @@ impl Reader {
         reason
     }
 
-    /// On shutdown, handle the frames already received in full; they were accepted.
+    /// On shutdown, handle the frames already received in full: those in the read buffer and
+    /// those the kernel already holds for us (read without waiting, up to [`DRAIN_LIMIT`]).
     fn drain_buffered(&mut self) -> CloseReason {
+        let mut codec = FrameCodec::new();
+        let mut taken = 0;
         loop {
-            let (codec, buf) = (&mut FrameCodec::new(), self.frames.read_buffer_mut());
-            match codec.decode(buf) {
+            match codec.decode(self.frames.read_buffer_mut()) {
                 Ok(Some(payload)) => {
                     if self.handle_payload(&payload).is_err() {
                         break;
                     }
+                    continue;
                 }
+                Ok(None) if taken < DRAIN_LIMIT => {}
+                _ => break,
+            }
+            let (socket, buf) = {
+                let frames = &mut self.frames;
+                // Split borrows: the socket and the buffer are distinct parts of FramedRead.
+                let buf = std::mem::take(frames.read_buffer_mut());
+                (frames.get_mut(), buf)
+            };
+            let mut buf = buf;
+            buf.reserve(64 * 1024);
+            let read = socket.try_read_buf(&mut buf);
+            *self.frames.read_buffer_mut() = buf;
+            match read {
+                Ok(n) if n > 0 => taken += n,
                 _ => break,
             }
         }

@@ -199,3 +199,76 @@ async fn a_full_hub_stops_reading_requests_until_writers_catch_up() {
     sending.await.expect("sender done");
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_handles_requests_already_received_while_the_hub_was_paused() {
+    const GLOBAL: usize = 256 * 1024;
+    const BODY: usize = 128 * 1024;
+    const N: usize = 96;
+    let hub = TestHub::with_config(Config {
+        global_bytes: GLOBAL,
+        stats_interval: Duration::ZERO,
+        ..Config::default()
+    })
+    .await;
+    let sender = hub.connect().await;
+    let mut receiver = hub.connect().await;
+    let (mut rd, mut wr) = sender.split();
+    // 12 MiB: more than loopback socket buffers hold, so the hub's budget fills up.
+    let sending = tokio::spawn(async move {
+        for i in 0..N {
+            if wr
+                .send(&relay_msg(i as u32, &[UserId(2)], vec![i as u8; BODY]))
+                .await
+                .is_err()
+            {
+                break; // the hub closed while we were still sending
+            }
+        }
+    });
+    // The hub pauses once the receiver's queue passes the budget; the rest wait in the kernel.
+    tokio::time::timeout(WAIT, async {
+        while hub.budget.used() <= GLOBAL {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the hub filled its budget");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before_shutdown = hub.registry.stats.snapshot().relays as usize;
+    assert!(
+        before_shutdown < N,
+        "the hub paused before reading everything"
+    );
+    hub.shutdown.cancel();
+
+    let mut answered = 0;
+    while let Ok(Ok(msg)) = tokio::time::timeout(WAIT, rd.recv()).await {
+        match msg {
+            HubMsg::Relayed {
+                req, delivered: 1, ..
+            } => {
+                assert_eq!(req.0 as usize, answered);
+                answered += 1;
+            }
+            HubMsg::Error {
+                kind: ErrorKind::ShuttingDown,
+                ..
+            } => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    for i in 0..answered {
+        let (_, body) = delivery(&mut receiver).await;
+        assert_eq!(body[0], i as u8, "in order, no gap");
+    }
+    assert!(
+        answered > before_shutdown,
+        "requests already received were handled on shutdown ({answered} of {N}, {before_shutdown} before)"
+    );
+    tokio::time::timeout(WAIT, hub.task)
+        .await
+        .expect("hub exits")
+        .expect("task");
+    sending.abort();
+}
