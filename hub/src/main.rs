@@ -11,6 +11,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 /// hubbub's message hub: relays bodies of up to 1 MiB between connected users.
+/// Smallest queue the flags accept: one maximal frame must always fit in an empty queue.
+const MIN_QUEUE_BYTES: u64 = 2 * 1024 * 1024;
+
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
@@ -24,13 +27,16 @@ struct Args {
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     max_connections: u32,
 
-    /// Bytes queued for one client before it is dropped as a slow consumer.
-    #[arg(long, env = "HUB_QUEUE_BYTES", default_value_t = 16 * 1024 * 1024)]
-    queue_bytes: usize,
+    /// Bytes queued for one client before it is dropped as a slow consumer. At least 2 MiB, so
+    /// that a maximal message always fits in an empty queue.
+    #[arg(long, env = "HUB_QUEUE_BYTES", default_value_t = 16 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(MIN_QUEUE_BYTES..))]
+    queue_bytes: u64,
 
-    /// Bytes queued across all clients before the hub pauses reading requests.
-    #[arg(long, env = "HUB_GLOBAL_BYTES", default_value_t = 1024 * 1024 * 1024)]
-    global_bytes: usize,
+    /// Bytes queued across all clients before the hub pauses reading requests. At least 2 MiB.
+    #[arg(long, env = "HUB_GLOBAL_BYTES", default_value_t = 1024 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(MIN_QUEUE_BYTES..))]
+    global_bytes: u64,
 
     /// Longest a frame may take to arrive, first byte to last (e.g. 30s, 500ms).
     #[arg(long, env = "HUB_FRAME_DEADLINE", default_value = "30s", value_parser = humantime::parse_duration)]
@@ -71,8 +77,8 @@ async fn main() -> anyhow::Result<()> {
     init_logging(args.log_format);
     let config = Config {
         max_connections: args.max_connections as usize,
-        queue_bytes: args.queue_bytes,
-        global_bytes: args.global_bytes,
+        queue_bytes: usize::try_from(args.queue_bytes).context("--queue-bytes is too large")?,
+        global_bytes: usize::try_from(args.global_bytes).context("--global-bytes is too large")?,
         frame_deadline: args.frame_deadline,
         ping_interval: args.ping_interval,
         write_timeout: args.write_timeout,
