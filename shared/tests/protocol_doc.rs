@@ -3,8 +3,8 @@
 //! Each hex example in the document names its value (`# example: ClientMsg::Ping { req: … }`,
 //! the value's `Debug`). The same values are built here; each must encode to the document's
 //! bytes and decode back from them. Every variant of every enum must have an example or a table
-//! row, checked twice: the `*_name` matches in `values.rs` stop compiling when a variant is added, and
-//! `assert_tags_complete` finds at run time that tag N+1 is unknown to the decoder.
+//! row, checked twice: the `*_name` matches in `values.rs` stop compiling when a variant is
+//! added, and `assert_tags_complete` checks at run time that the decoder knows no tag past them.
 
 #[path = "protocol_doc/parse.rs"]
 mod parse;
