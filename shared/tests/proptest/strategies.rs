@@ -1,0 +1,140 @@
+//! proptest strategies for every message, and streams of bytes for the frame codec.
+
+use bytes::Bytes;
+use proptest::collection::vec;
+use proptest::prelude::*;
+use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, RequestId, UserId, MAX_FRAME_LEN};
+
+/// Largest body generated: big enough for multi-byte lengths, small enough for many cases.
+pub const BODY_MAX: usize = 4096;
+
+pub fn req() -> impl Strategy<Value = RequestId> {
+    any::<u32>().prop_map(RequestId)
+}
+
+/// Small ids (the common case, one or two varint bytes) as often as any `u64`.
+pub fn user() -> impl Strategy<Value = UserId> {
+    prop_oneof![0u64..20_000, any::<u64>()].prop_map(UserId)
+}
+
+pub fn users(max: usize) -> impl Strategy<Value = Vec<UserId>> {
+    vec(user(), 0..=max)
+}
+
+pub fn body() -> impl Strategy<Value = Bytes> {
+    vec(any::<u8>(), 0..=BODY_MAX).prop_map(Bytes::from)
+}
+
+/// Any text, including multi-byte UTF-8 and names longer than the hub allows: the encoding
+/// does not care, only the hub's checks do.
+pub fn text() -> impl Strategy<Value = String> {
+    "\\PC{0,80}"
+}
+
+pub fn body_kind() -> impl Strategy<Value = BodyKind> {
+    prop_oneof![
+        Just(BodyKind::Bytes),
+        Just(BodyKind::Text),
+        text().prop_map(|name| BodyKind::File { name }),
+    ]
+}
+
+/// Every error kind, found by asking the decoder which one-byte tags it knows, so a kind added
+/// later is generated without touching this file.
+pub fn error_kind() -> impl Strategy<Value = ErrorKind> {
+    (0u8..32).prop_filter_map("not an error kind tag", |tag| {
+        postcard::from_bytes::<ErrorKind>(&[tag]).ok()
+    })
+}
+
+pub fn limits() -> impl Strategy<Value = Limits> {
+    (any::<u32>(), any::<u16>(), any::<u16>(), any::<u32>()).prop_map(
+        |(max_body, max_receivers, max_name, max_frame)| Limits {
+            max_body,
+            max_receivers,
+            max_name,
+            max_frame,
+        },
+    )
+}
+
+pub fn client_msg() -> impl Strategy<Value = ClientMsg> {
+    prop_oneof![
+        req().prop_map(|req| ClientMsg::Identity { req }),
+        req().prop_map(|req| ClientMsg::List { req }),
+        (req(), users(255), body_kind(), body()).prop_map(|(req, to, kind, body)| {
+            ClientMsg::Relay {
+                req,
+                to,
+                kind,
+                body,
+            }
+        }),
+        (req(), body()).prop_map(|(req, body)| ClientMsg::Echo { req, body }),
+        req().prop_map(|req| ClientMsg::Watch { req }),
+        req().prop_map(|req| ClientMsg::Ping { req }),
+        Just(ClientMsg::KeepAliveAck),
+    ]
+}
+
+pub fn hub_msg() -> impl Strategy<Value = HubMsg> {
+    prop_oneof![
+        (any::<u32>(), user(), limits()).prop_map(|(version, user_id, limits)| {
+            HubMsg::Welcome {
+                version,
+                user_id,
+                limits,
+            }
+        }),
+        (req(), user()).prop_map(|(req, user_id)| HubMsg::Identity { req, user_id }),
+        (req(), users(300)).prop_map(|(req, peers)| HubMsg::Peers { req, peers }),
+        (req(), any::<u32>(), users(255), users(255)).prop_map(
+            |(req, delivered, unknown, dropped)| HubMsg::Relayed {
+                req,
+                delivered,
+                unknown,
+                dropped,
+            }
+        ),
+        (req(), body()).prop_map(|(req, body)| HubMsg::Echo { req, body }),
+        req().prop_map(|req| HubMsg::Pong { req }),
+        (user(), body_kind(), body()).prop_map(|(from, kind, body)| HubMsg::Message {
+            from,
+            kind,
+            body
+        }),
+        user().prop_map(|user_id| HubMsg::Joined { user_id }),
+        user().prop_map(|user_id| HubMsg::Left { user_id }),
+        Just(HubMsg::KeepAlive),
+        (proptest::option::of(req()), error_kind(), text())
+            .prop_map(|(req, kind, text)| HubMsg::Error { req, kind, text }),
+    ]
+}
+
+/// Where to cut a stream of `len` bytes: sorted, possibly repeated offsets.
+pub fn cuts() -> impl Strategy<Value = Vec<prop::sample::Index>> {
+    vec(any::<prop::sample::Index>(), 0..16)
+}
+
+/// Turn abstract cut points into sorted offsets within `len`.
+pub fn offsets(cuts: &[prop::sample::Index], len: usize) -> Vec<usize> {
+    let mut at: Vec<usize> = cuts.iter().map(|c| c.index(len + 1)).collect();
+    at.sort_unstable();
+    at
+}
+
+/// Bytes a hostile or broken peer might send: noise, headers announcing big frames that never
+/// come, valid frames, and empty frames, in any mix.
+pub fn hostile_stream() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        vec(any::<u8>(), 0..64),
+        (0..=MAX_FRAME_LEN as u32, vec(any::<u8>(), 0..256)).prop_map(|(len, tail)| {
+            let mut v = len.to_be_bytes().to_vec();
+            v.extend(tail);
+            v
+        }),
+        client_msg().prop_map(|m| m.to_frame().expect("generated within limits").to_vec()),
+        Just(vec![0, 0, 0, 0]),
+    ];
+    vec(piece, 1..8).prop_map(|pieces| pieces.concat())
+}

@@ -1,0 +1,177 @@
+//! The values the document shows: one list per enum, and exhaustive name matches that stop
+//! compiling when a variant is added, so a new variant cannot go undocumented.
+
+use bytes::Bytes;
+use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, RequestId, UserId, PROTOCOL_VERSION};
+
+pub fn req(n: u32) -> RequestId {
+    RequestId(n)
+}
+
+pub fn ids(ns: &[u64]) -> Vec<UserId> {
+    ns.iter().copied().map(UserId).collect()
+}
+
+/// The client examples of the document, in its order.
+pub fn client_examples() -> Vec<ClientMsg> {
+    let hi = Bytes::from_static(b"hi");
+    vec![
+        ClientMsg::Identity { req: req(1) },
+        ClientMsg::List { req: req(2) },
+        ClientMsg::Relay {
+            req: req(3),
+            to: ids(&[2, 300]),
+            kind: BodyKind::Text,
+            body: hi,
+        },
+        ClientMsg::Relay {
+            req: req(4),
+            to: ids(&[1]),
+            kind: BodyKind::File {
+                name: "a.txt".into(),
+            },
+            body: Bytes::from_static(&[0x00, 0xff]),
+        },
+        ClientMsg::Relay {
+            req: req(5),
+            to: ids(&[7]),
+            kind: BodyKind::Bytes,
+            body: Bytes::new(),
+        },
+        ClientMsg::Echo {
+            req: req(6),
+            body: Bytes::from_static(b"ping"),
+        },
+        ClientMsg::Watch { req: req(7) },
+        ClientMsg::Ping { req: req(8) },
+        ClientMsg::KeepAliveAck,
+    ]
+}
+
+/// The hub examples of the document, in its order.
+pub fn hub_examples() -> Vec<HubMsg> {
+    vec![
+        HubMsg::Welcome {
+            version: PROTOCOL_VERSION,
+            user_id: UserId(7),
+            limits: Limits::default(),
+        },
+        HubMsg::Identity {
+            req: req(1),
+            user_id: UserId(7),
+        },
+        HubMsg::Peers {
+            req: req(2),
+            peers: ids(&[2, 300]),
+        },
+        HubMsg::Peers {
+            req: req(7),
+            peers: vec![],
+        },
+        HubMsg::Relayed {
+            req: req(3),
+            delivered: 1,
+            unknown: ids(&[300]),
+            dropped: vec![],
+        },
+        HubMsg::Echo {
+            req: req(6),
+            body: Bytes::from_static(b"ping"),
+        },
+        HubMsg::Pong { req: req(8) },
+        HubMsg::Message {
+            from: UserId(7),
+            kind: BodyKind::Text,
+            body: Bytes::from_static(b"hi"),
+        },
+        HubMsg::Message {
+            from: UserId(7),
+            kind: BodyKind::File {
+                name: "a.txt".into(),
+            },
+            body: Bytes::from_static(&[0x00, 0xff]),
+        },
+        HubMsg::Joined { user_id: UserId(9) },
+        HubMsg::Left { user_id: UserId(9) },
+        HubMsg::KeepAlive,
+        HubMsg::Error {
+            req: Some(req(3)),
+            kind: ErrorKind::DuplicateReceivers,
+            text: "receiver 2 is named more than once".into(),
+        },
+        HubMsg::Error {
+            req: None,
+            kind: ErrorKind::ShuttingDown,
+            text: "the hub is shutting down".into(),
+        },
+    ]
+}
+
+pub fn client_name(msg: &ClientMsg) -> &'static str {
+    match msg {
+        ClientMsg::Identity { .. } => "Identity",
+        ClientMsg::List { .. } => "List",
+        ClientMsg::Relay { .. } => "Relay",
+        ClientMsg::Echo { .. } => "Echo",
+        ClientMsg::Watch { .. } => "Watch",
+        ClientMsg::Ping { .. } => "Ping",
+        ClientMsg::KeepAliveAck => "KeepAliveAck",
+    }
+}
+
+pub fn hub_name(msg: &HubMsg) -> &'static str {
+    match msg {
+        HubMsg::Welcome { .. } => "Welcome",
+        HubMsg::Identity { .. } => "Identity",
+        HubMsg::Peers { .. } => "Peers",
+        HubMsg::Relayed { .. } => "Relayed",
+        HubMsg::Echo { .. } => "Echo",
+        HubMsg::Pong { .. } => "Pong",
+        HubMsg::Message { .. } => "Message",
+        HubMsg::Joined { .. } => "Joined",
+        HubMsg::Left { .. } => "Left",
+        HubMsg::KeepAlive => "KeepAlive",
+        HubMsg::Error { .. } => "Error",
+    }
+}
+
+pub fn error_kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::NoReceivers => "NoReceivers",
+        ErrorKind::TooManyReceivers => "TooManyReceivers",
+        ErrorKind::DuplicateReceivers => "DuplicateReceivers",
+        ErrorKind::BodyTooLarge => "BodyTooLarge",
+        ErrorKind::NameTooLong => "NameTooLong",
+        ErrorKind::FrameTooLarge => "FrameTooLarge",
+        ErrorKind::Malformed => "Malformed",
+        ErrorKind::FrameDeadline => "FrameDeadline",
+        ErrorKind::ServerFull => "ServerFull",
+        ErrorKind::SlowConsumer => "SlowConsumer",
+        ErrorKind::Idle => "Idle",
+        ErrorKind::ShuttingDown => "ShuttingDown",
+    }
+}
+
+pub fn body_kind_name(kind: &BodyKind) -> &'static str {
+    match kind {
+        BodyKind::Bytes => "Bytes",
+        BodyKind::Text => "Text",
+        BodyKind::File { .. } => "File",
+    }
+}
+
+/// Every error kind; `error_kinds_match_the_table` proves the list complete by tags.
+pub const ERROR_KINDS: [ErrorKind; 12] = [
+    ErrorKind::NoReceivers,
+    ErrorKind::TooManyReceivers,
+    ErrorKind::DuplicateReceivers,
+    ErrorKind::BodyTooLarge,
+    ErrorKind::NameTooLong,
+    ErrorKind::FrameTooLarge,
+    ErrorKind::Malformed,
+    ErrorKind::FrameDeadline,
+    ErrorKind::ServerFull,
+    ErrorKind::SlowConsumer,
+    ErrorKind::Idle,
+    ErrorKind::ShuttingDown,
+];
