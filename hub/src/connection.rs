@@ -360,8 +360,10 @@ impl Reader {
         })
     }
 
-    /// Queue the error that explains why the hub is about to close this connection.
+    /// Queue the error that explains why the hub is about to close this connection. The user
+    /// leaves the registry first, so no relay can slip a message in after the goodbye.
     fn say_goodbye(&mut self, kind: ErrorKind, text: &str) {
+        self.hub.registry.leave(self.id);
         let bye = frame(&HubMsg::<Bytes>::Error {
             req: None,
             kind,

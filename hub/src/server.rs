@@ -20,14 +20,20 @@ const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 /// Longest pause between failed `accept`s.
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
+/// Most connections a hub accepts whatever its configuration: a list of every other id (at
+/// most 10 bytes each as varints) must fit in one frame of [`shared::MAX_FRAME_LEN`].
+pub const MAX_CONNECTIONS_CAP: usize = 100_000;
+
 /// A hub: its state can be inspected while [`Hub::run`] serves.
 pub struct Hub {
     context: HubContext,
 }
 
 impl Hub {
-    /// A hub with these settings, not yet serving.
-    pub fn new(config: Config) -> Hub {
+    /// A hub with these settings, not yet serving. `max_connections` is capped at
+    /// [`MAX_CONNECTIONS_CAP`].
+    pub fn new(mut config: Config) -> Hub {
+        config.max_connections = config.max_connections.min(MAX_CONNECTIONS_CAP);
         Hub {
             context: HubContext {
                 registry: Arc::new(Registry::default()),

@@ -89,7 +89,7 @@ impl Connection {
         let writer = ConnWriter {
             frames: FramedWrite::new(wr, FrameCodec::new()),
         };
-        let welcome = match reader.recv().await? {
+        let welcome = match reader.recv_welcome().await? {
             HubMsg::Welcome {
                 version: PROTOCOL_VERSION,
                 user_id,
@@ -133,6 +133,26 @@ impl Connection {
 }
 
 impl ConnReader {
+    /// Receive the first frame. A welcome's tag and version come first and never change, so
+    /// they are checked before the rest: a hub of another version gets a clear
+    /// [`ConnError::Version`] even if the rest of its welcome has changed shape.
+    async fn recv_welcome(&mut self) -> Result<HubMsg, ConnError> {
+        let payload = match self.frames.next().await {
+            Some(frame) => frame?,
+            None => return Err(ConnError::Closed),
+        };
+        const WELCOME_TAG: u32 = 0;
+        if let Ok(((WELCOME_TAG, version), _)) = postcard::take_from_bytes::<(u32, u32)>(&payload) {
+            if version != PROTOCOL_VERSION {
+                return Err(ConnError::Version {
+                    hub: version,
+                    ours: PROTOCOL_VERSION,
+                });
+            }
+        }
+        Ok(HubMsg::decode(&payload)?)
+    }
+
     /// Receive the next message; [`ConnError::Closed`] once the hub has closed the stream.
     pub async fn recv(&mut self) -> Result<HubMsg, ConnError> {
         match self.frames.next().await {
@@ -163,5 +183,49 @@ impl ConnWriter {
     /// Write out everything fed so far.
     pub async fn flush(&mut self) -> Result<(), ConnError> {
         Ok(self.frames.flush().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    /// A one-shot server that sends `frame` and keeps the socket open.
+    async fn serve_once(frame: Vec<u8>) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            socket.write_all(&frame).await.expect("write");
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_hub_of_another_version_is_a_clear_error_whatever_follows() {
+        // Tag 0 (welcome), version 2, then bytes this version could not decode.
+        let addr = serve_once(vec![0, 0, 0, 5, 0, 2, 0xFF, 0xFF, 0xFF]).await;
+        match Connection::connect(addr).await {
+            Err(ConnError::Version { hub: 2, ours }) => assert_eq!(ours, PROTOCOL_VERSION),
+            Err(e) => panic!("expected a version error, got {e}"),
+            Ok(_) => panic!("expected a version error, got a connection"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_first_frame_that_is_not_a_welcome_is_refused() {
+        let pong = HubMsg::<Bytes>::Pong {
+            req: crate::RequestId(1),
+        }
+        .to_frame()
+        .expect("encodes");
+        let addr = serve_once(pong.to_vec()).await;
+        assert!(matches!(
+            Connection::connect(addr).await,
+            Err(ConnError::NoWelcome(_))
+        ));
     }
 }
