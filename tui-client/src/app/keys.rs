@@ -7,48 +7,28 @@ use super::{App, Effect, Focus};
 
 /// Every key binding: (where, keys, what). The help popup and the README show this table.
 pub const KEYS: &[(&str, &str, &str)] = &[
-    (
-        "any",
-        "Tab / Shift-Tab",
-        "focus next / previous pane (peers, compose, inbox)",
-    ),
-    (
-        "any",
-        "Ctrl-O",
-        "attach a file (Tab completes the path, Enter attaches)",
-    ),
+    ("any", "Tab / Shift-Tab", "next / previous pane"),
+    ("any", "Ctrl-O", "attach a file (Tab completes the path)"),
     ("any", "Ctrl-X", "drop the attached file"),
     (
         "any",
         "PgUp / PgDn",
-        "scroll the inbox a page (the peer list when it has focus)",
+        "scroll the inbox (peers when focused)",
     ),
     ("any", "F1", "this help"),
     ("any", "Ctrl-C", "quit"),
-    ("peers", "Up/Down, j/k, Home/End", "move"),
-    ("peers", "Space", "select / unselect the peer (at most 255)"),
-    ("peers", "a / c", "select all shown / clear the selection"),
-    (
-        "peers",
-        "/",
-        "filter by id (digits; Enter keeps, Esc clears)",
-    ),
+    ("peers", "Up/Down j/k Home/End", "move"),
+    ("peers", "Space", "select / unselect (at most 255)"),
+    ("peers", "a / c", "select all shown / clear selection"),
+    ("peers", "/", "filter by id; Enter keeps, Esc clears"),
     ("peers", "Enter", "go to compose"),
-    (
-        "compose",
-        "Enter",
-        "send text and attachment to the selected peers",
-    ),
-    ("compose", "Alt-Enter, Shift-Enter, Ctrl-J", "new line"),
-    (
-        "compose",
-        "Up / Down",
-        "older / newer sent text (on the first / last line)",
-    ),
+    ("compose", "Enter", "send to the selected peers"),
+    ("compose", "Alt/Shift-Enter, Ctrl-J", "new line"),
+    ("compose", "Up / Down", "older / newer sent text"),
     ("compose", "Esc", "back to the peer list"),
-    ("inbox", "Up/Down, j/k", "scroll a line"),
-    ("inbox", "Home/g, End/G", "oldest / newest"),
-    ("peers, inbox", "? / q", "this help / quit"),
+    ("inbox", "Up/Down j/k", "scroll a line"),
+    ("inbox", "Home/g End/G", "oldest / newest"),
+    ("peers+inbox", "? / q", "this help / quit"),
     ("mouse", "wheel", "scroll the inbox (with --mouse)"),
 ];
 

@@ -11,7 +11,7 @@ use crate::app::keys::KEYS;
 /// Draw the help popup centred in `area`.
 pub fn render(area: Rect, buf: &mut Buffer) {
     let height = (KEYS.len() as u16 + 4).min(area.height);
-    let width = area.width.saturating_sub(2).min(96);
+    let width = area.width.min(90);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -31,9 +31,9 @@ pub fn render(area: Rect, buf: &mut Buffer) {
     Table::new(
         rows,
         [
-            Constraint::Length(12),
-            Constraint::Length(30),
-            Constraint::Min(10),
+            Constraint::Length(11),
+            Constraint::Length(23),
+            Constraint::Fill(1),
         ],
     )
     .header(header)

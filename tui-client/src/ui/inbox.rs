@@ -53,7 +53,7 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
             height: 1,
             ..area
         };
-        buf.set_style(row, Style::default().bg(Color::Reset));
+        ratatui::widgets::Clear.render(row, buf);
         Line::styled(text, Style::default().fg(Color::Black).bg(Color::Yellow))
             .centered()
             .render(row, buf);
