@@ -42,7 +42,7 @@ pub enum Command {
     /// Send text (the arguments), a file (--file) or standard input (neither) to some ids.
     Send {
         /// Receivers, comma-separated: `--to 2,3`.
-        #[arg(long, value_delimiter = ',', required = true, num_args = 1..)]
+        #[arg(long, value_delimiter = ',', required = true)]
         to: Vec<u64>,
         /// A file to send; its name travels with it.
         #[arg(long, conflicts_with = "text")]
