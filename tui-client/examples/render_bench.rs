@@ -37,7 +37,10 @@ fn key(app: &mut App, code: KeyCode) {
 fn loaded_app(size: (u16, u16)) -> (App, Duration) {
     let mut app = App::new("127.0.0.1:7878", size);
     let start = Instant::now();
-    let welcome = NetEvent::Connected { user_id: UserId(1), limits: Limits::default() };
+    let welcome = NetEvent::Connected {
+        user_id: UserId(1),
+        limits: Limits::default(),
+    };
     app.update(Action::Net(welcome));
     app.update(Action::Net(NetEvent::Peers(Vec::new())));
     // Peers arrive one join at a time, as they would from the hub.
@@ -47,9 +50,16 @@ fn loaded_app(size: (u16, u16)) -> (App, Duration) {
     let at = NaiveTime::from_hms_opt(12, 0, 0).expect("valid time");
     for i in 0..MESSAGES {
         let words = 3 + (i * 7919) % 60;
-        let text = (0..words).map(|w| format!("word{w}")).collect::<Vec<_>>().join(" ");
+        let text = (0..words)
+            .map(|w| format!("word{w}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let from = UserId(2 + (i as u64 * 31) % PEERS);
-        app.update(Action::Net(NetEvent::Message { from, at, body: Body::Text(text) }));
+        app.update(Action::Net(NetEvent::Message {
+            from,
+            at,
+            body: Body::Text(text),
+        }));
     }
     let load = start.elapsed();
     key(&mut app, KeyCode::Char('a'));
@@ -64,7 +74,9 @@ fn bench(app: &App, label: &str) -> Duration {
         // A fresh buffer each frame so every cell is compared, as after a resize.
         terminal.clear().expect("clear");
         let start = Instant::now();
-        terminal.draw(|f| f.render_widget(app, f.area())).expect("draw");
+        terminal
+            .draw(|f| f.render_widget(app, f.area()))
+            .expect("draw");
         times.push(start.elapsed());
     }
     times.sort();
@@ -83,7 +95,12 @@ fn main() {
     println!("{PEERS} peers, {MESSAGES} messages, {FRAMES} frames each");
     for size in [(80, 24), (200, 60)] {
         let (mut app, load) = loaded_app(size);
-        println!("{}x{}: applying {PEERS} joins + {MESSAGES} messages took {:.1} ms", size.0, size.1, load.as_secs_f64() * 1e3);
+        println!(
+            "{}x{}: applying {PEERS} joins + {MESSAGES} messages took {:.1} ms",
+            size.0,
+            size.1,
+            load.as_secs_f64() * 1e3
+        );
         bench(&app, &format!("{}x{} following the newest", size.0, size.1));
         key(&mut app, KeyCode::Tab);
         key(&mut app, KeyCode::Tab);
@@ -94,7 +111,10 @@ fn main() {
         for _ in 0..500 {
             key(&mut app, KeyCode::PageDown);
         }
-        bench(&app, &format!("{}x{} scrolled to the middle", size.0, size.1));
+        bench(
+            &app,
+            &format!("{}x{} scrolled to the middle", size.0, size.1),
+        );
         drop(app);
     }
     let (app, _) = loaded_app((200, 60));

@@ -138,23 +138,34 @@ pub async fn run(
         if events.send(gone).await.is_err() {
             return;
         }
-        // Commands that arrive while disconnected fail at once rather than wait unseen.
-        let sleep = tokio::time::sleep(backoff);
-        tokio::pin!(sleep);
-        loop {
-            tokio::select! {
-                _ = &mut sleep => break,
-                cmd = commands.recv() => match cmd {
-                    None => return,
-                    Some(NetCommand::Relay { req, .. }) => {
-                        let failed = NetEvent::Failed { req, text: "not connected".into() };
-                        if events.send(failed).await.is_err() { return; }
-                    }
-                },
-            }
+        if !pause(backoff, &mut commands, &events).await {
+            return;
         }
         backoff = (backoff * 2).min(BACKOFF_MAX);
         attempt += 1;
+    }
+}
+
+/// Wait out the backoff; commands that arrive meanwhile fail at once rather than wait unseen.
+/// `false` when the UI is gone.
+async fn pause(
+    backoff: Duration,
+    commands: &mut mpsc::Receiver<NetCommand>,
+    events: &mpsc::Sender<NetEvent>,
+) -> bool {
+    let sleep = tokio::time::sleep(backoff);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            _ = &mut sleep => return true,
+            cmd = commands.recv() => {
+                let Some(NetCommand::Relay { req, .. }) = cmd else { return false };
+                let failed = NetEvent::Failed { req, text: "not connected".into() };
+                if events.send(failed).await.is_err() {
+                    return false;
+                }
+            }
+        }
     }
 }
 

@@ -86,32 +86,8 @@ async fn send(
     text: Vec<String>,
 ) -> Result<()> {
     let limits = conn.welcome.limits;
-    let max_body = u64::from(limits.max_body);
-    let mut seen = HashSet::new();
-    if let Some(dup) = to.iter().find(|id| !seen.insert(**id)) {
-        bail!("receiver {dup} is named twice");
-    }
-    if to.len() > usize::from(limits.max_receivers) {
-        bail!(
-            "{} receivers; the limit is {}",
-            to.len(),
-            limits.max_receivers
-        );
-    }
-    let (kind, body) = match file {
-        Some(path) => {
-            let (name, body) = files::read_attachment(&path, max_body).map_err(|e| eyre!(e))?;
-            (BodyKind::File { name }, body)
-        }
-        None if !text.is_empty() => (BodyKind::Text, Bytes::from(text.join(" "))),
-        None => read_stdin(max_body).await?,
-    };
-    if body.len() as u64 > max_body {
-        bail!(
-            "the message is {} bytes; the limit is {max_body} bytes",
-            body.len()
-        );
-    }
+    check_receivers(&to, usize::from(limits.max_receivers))?;
+    let (kind, body) = read_body(file, text, u64::from(limits.max_body)).await?;
     let to: Vec<UserId> = to.into_iter().map(UserId).collect();
     conn.send(&ClientMsg::Relay {
         req: REQ,
@@ -130,9 +106,6 @@ async fn send(
         bail!("the hub answered something else than a relay result");
     };
     println!("delivered to {delivered} of {}", to.len());
-    if unknown.is_empty() && dropped.is_empty() {
-        return Ok(());
-    }
     let list = |ids: &[UserId]| {
         ids.iter()
             .map(|i| i.to_string())
@@ -146,7 +119,46 @@ async fn send(
     if !dropped.is_empty() {
         why.push(format!("dropped (too slow): {}", list(&dropped)));
     }
-    Err(ExitWith(3, why.join("; ")).into())
+    if why.is_empty() {
+        Ok(())
+    } else {
+        Err(ExitWith(3, why.join("; ")).into())
+    }
+}
+
+/// The hub would refuse these too; saying so before connecting traffic is clearer.
+fn check_receivers(to: &[u64], max: usize) -> Result<()> {
+    let mut seen = HashSet::new();
+    if let Some(dup) = to.iter().find(|id| !seen.insert(**id)) {
+        bail!("receiver {dup} is named twice");
+    }
+    if to.len() > max {
+        bail!("{} receivers; the limit is {max}", to.len());
+    }
+    Ok(())
+}
+
+/// The body to send: the file, the text arguments, or standard input.
+async fn read_body(
+    file: Option<PathBuf>,
+    text: Vec<String>,
+    max: u64,
+) -> Result<(BodyKind, Bytes)> {
+    let (kind, body) = match file {
+        Some(path) => {
+            let (name, body) = files::read_attachment(&path, max).map_err(|e| eyre!(e))?;
+            (BodyKind::File { name }, body)
+        }
+        None if !text.is_empty() => (BodyKind::Text, Bytes::from(text.join(" "))),
+        None => read_stdin(max).await?,
+    };
+    if body.len() as u64 > max {
+        bail!(
+            "the message is {} bytes; the limit is {max} bytes",
+            body.len()
+        );
+    }
+    Ok((kind, body))
 }
 
 /// Standard input as the body: text if it is UTF-8, bytes otherwise.

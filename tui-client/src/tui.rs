@@ -36,7 +36,7 @@ pub struct UiOptions {
     pub mouse: bool,
 }
 
-/// Run the UI until the user quits (or SIGTERM/SIGHUP). The terminal is restored on return.
+/// Run the UI until the user quits (or SIGINT/SIGTERM/SIGHUP). The terminal is restored on return.
 pub async fn run(opts: UiOptions) -> Result<()> {
     let (cmd_tx, cmd_rx) = mpsc::channel(net::COMMAND_CAPACITY);
     let (ev_tx, mut ev_rx) = mpsc::channel(net::EVENT_CAPACITY);
@@ -66,6 +66,8 @@ async fn event_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut term_sig = signal(SignalKind::terminate())?;
     let mut hup_sig = signal(SignalKind::hangup())?;
+    // In raw mode Ctrl-C is a key; this catches a SIGINT sent by another process.
+    let mut int_sig = signal(SignalKind::interrupt())?;
     let mut dirty = true;
     loop {
         if dirty {
@@ -85,6 +87,7 @@ async fn event_loop(
             _ = tick.tick() => Action::Tick,
             _ = term_sig.recv() => return Ok(()),
             _ = hup_sig.recv() => return Ok(()),
+            _ = int_sig.recv() => return Ok(()),
         };
         dirty |= dispatch(app, action, cmd_tx);
         for _ in 0..BURST {

@@ -33,9 +33,8 @@ const PALETTE: [Color; 10] = [
 
 /// The colour of a sender: the same for an id on every screen and every run.
 pub fn color_of(id: UserId) -> Color {
-    // A multiplicative hash spreads consecutive ids over the palette.
-    let h = id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
-    PALETTE[(h % PALETTE.len() as u64) as usize]
+    // A step of 7 (coprime with 10) gives neighbouring ids different colours.
+    PALETTE[(id.0.wrapping_mul(7) % PALETTE.len() as u64) as usize]
 }
 
 /// A bordered pane, highlighted when it has focus.

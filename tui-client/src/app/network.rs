@@ -18,17 +18,7 @@ impl App {
                 self.system(format!("connected to {} as #{user_id}", self.hub));
             }
             NetEvent::Disconnected { reason, retry_in } => self.on_down(reason, retry_in),
-            NetEvent::Peers(peers) => {
-                let before = self.peers.selected().clone();
-                self.peers.set_all(peers, self.me);
-                let lost = before.len() - self.peers.selected().len();
-                if lost > 0 {
-                    self.tell(
-                        format!("{lost} selected peers are gone and were unselected"),
-                        true,
-                    );
-                }
-            }
+            NetEvent::Peers(peers) => self.on_peers(peers),
             NetEvent::Joined(id) if Some(id) != self.me => self.peers.join(id),
             NetEvent::Joined(_) => {}
             NetEvent::Left(id) => self.on_left(id),
@@ -60,6 +50,18 @@ impl App {
                 self.tell(format!("send failed: {text}"), true);
                 self.inbox.settle(req, Delivery::Failed(text));
             }
+        }
+    }
+
+    fn on_peers(&mut self, peers: Vec<UserId>) {
+        let before = self.peers.selected().len();
+        self.peers.set_all(peers, self.me);
+        let lost = before - self.peers.selected().len();
+        if lost > 0 {
+            self.tell(
+                format!("{lost} selected peers are gone and were unselected"),
+                true,
+            );
         }
     }
 

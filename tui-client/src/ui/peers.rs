@@ -20,6 +20,13 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
         app.limits.max_receivers
     );
     pane(title, focused).render(a.peers, buf);
+    render_filter(app, a, buf);
+    render_rows(app, a, buf);
+}
+
+/// The row above the list: the filter being typed, the filter in force, or the count.
+fn render_filter(app: &App, a: &Areas, buf: &mut Buffer) {
+    let peers = &app.peers;
     let filter_row = ratatui::layout::Rect {
         height: 1,
         y: a.peers_list.y - 1,
@@ -42,7 +49,12 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
         )
     };
     filter.render(filter_row, buf);
+}
 
+/// The rows of ids that fit, the cursor kept on screen.
+fn render_rows(app: &App, a: &Areas, buf: &mut Buffer) {
+    let peers = &app.peers;
+    let focused = app.focus == Focus::Peers;
     let list = a.peers_list;
     let rows = usize::from(list.height);
     if peers.view().is_empty() {

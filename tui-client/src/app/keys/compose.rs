@@ -32,41 +32,14 @@ impl App {
 
     /// Send the text and the attachment (each as its own relay) to the selected peers.
     pub fn send(&mut self) -> Vec<Effect> {
+        let (to, text) = match self.check_send() {
+            Ok(ready) => ready,
+            Err(why) => {
+                self.tell(why, true);
+                return Vec::new();
+            }
+        };
         let has_text = !self.compose.is_blank();
-        if !has_text && self.compose.attachment.is_none() {
-            self.tell(
-                "nothing to send: type a message or attach a file with Ctrl-O",
-                true,
-            );
-            return Vec::new();
-        }
-        let to: Vec<UserId> = self.peers.selected().iter().copied().collect();
-        if to.is_empty() {
-            self.tell(
-                "no receiver selected: Tab to the peer list and press Space on a peer",
-                true,
-            );
-            return Vec::new();
-        }
-        if self.conn != ConnState::Connected {
-            self.tell(
-                "not connected to the hub; your text is kept until it is back",
-                true,
-            );
-            return Vec::new();
-        }
-        let text = self.compose.content();
-        if text.len() > self.limits.max_body as usize {
-            self.tell(
-                format!(
-                    "the text is {} bytes; the limit is {} bytes",
-                    text.len(),
-                    self.limits.max_body
-                ),
-                true,
-            );
-            return Vec::new();
-        }
         let mut effects = Vec::new();
         if has_text {
             self.compose.sent();
@@ -82,6 +55,31 @@ impl App {
             effects.push(self.relay(to, BodyKind::File { name: att.name }, att.body, shown));
         }
         effects
+    }
+
+    /// The receivers and the text, or why nothing can be sent now.
+    fn check_send(&self) -> Result<(Vec<UserId>, String), String> {
+        if self.compose.is_blank() && self.compose.attachment.is_none() {
+            return Err("nothing to send: type a message or attach a file with Ctrl-O".into());
+        }
+        let to: Vec<UserId> = self.peers.selected().iter().copied().collect();
+        if to.is_empty() {
+            return Err(
+                "no receiver selected: Tab to the peer list and press Space on a peer".into(),
+            );
+        }
+        if self.conn != ConnState::Connected {
+            return Err("not connected to the hub; your text is kept until it is back".into());
+        }
+        let text = self.compose.content();
+        if text.len() > self.limits.max_body as usize {
+            return Err(format!(
+                "the text is {} bytes; the limit is {} bytes",
+                text.len(),
+                self.limits.max_body
+            ));
+        }
+        Ok((to, text))
     }
 
     fn relay(&mut self, to: Vec<UserId>, kind: BodyKind, body: Bytes, shown: Body) -> Effect {
