@@ -40,6 +40,9 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(report) if report.downcast_ref::<ExitWith>().is_some_and(|e| e.0 == 0) => {
+            ExitCode::SUCCESS
+        }
         Err(report) => {
             let chain: Vec<String> = report.chain().map(|e| e.to_string()).collect();
             eprintln!("tui-client: {}", chain.join(": "));

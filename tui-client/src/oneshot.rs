@@ -34,11 +34,24 @@ impl fmt::Display for ExitWith {
 
 impl std::error::Error for ExitWith {}
 
+/// Print one line. A reader that went away (`| head`) ends the command quietly and
+/// successfully, as it does for other Unix tools.
+fn say(line: impl fmt::Display) -> Result<()> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{line}") {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            Err(ExitWith(0, String::new()).into())
+        }
+        Err(e) => Err(eyre!("cannot write to standard output: {e}")),
+    }
+}
+
 /// Run one command against `hub`.
 pub async fn run(hub: &str, command: Command, download_dir: PathBuf) -> Result<()> {
     let mut conn = connect(hub).await?;
     match command {
-        Command::Id => println!("{}", conn.user_id()),
+        Command::Id => say(conn.user_id())?,
         Command::List => {
             conn.send(&ClientMsg::<Bytes>::List { req: REQ }).await?;
             let peers = loop {
@@ -47,7 +60,9 @@ pub async fn run(hub: &str, command: Command, download_dir: PathBuf) -> Result<(
                     other => tracing::debug!(?other, "ignored"),
                 }
             };
-            peers.iter().for_each(|p| println!("{p}"));
+            for p in peers {
+                say(p)?;
+            }
         }
         Command::Send { to, file, text } => send(&mut conn, to, file, text).await?,
         Command::Listen { save_dir, json } => {
@@ -105,7 +120,7 @@ async fn send(
     else {
         bail!("the hub answered something else than a relay result");
     };
-    println!("delivered to {delivered} of {}", to.len());
+    say(format!("delivered to {delivered} of {}", to.len()))?;
     let list = |ids: &[UserId]| {
         ids.iter()
             .map(|i| i.to_string())
@@ -184,10 +199,7 @@ async fn read_stdin(max: u64) -> Result<(BodyKind, Bytes)> {
 async fn listen(hub: &str, mut conn: Connection, dir: &Path, json: bool) -> Result<()> {
     let me = conn.user_id();
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"event": "ready", "user_id": me.0, "hub": hub})
-        );
+        say(serde_json::json!({"event": "ready", "user_id": me.0, "hub": hub}))?;
     } else {
         eprintln!("listening as #{me} on {hub}; files go to {}", dir.display());
     }
@@ -206,7 +218,12 @@ async fn listen(hub: &str, mut conn: Connection, dir: &Path, json: bool) -> Resu
                     incoming::receive(&d, from, kind, body, &stamp)
                 })
                 .await?;
-                print_message(from, &now.format("%H:%M:%S").to_string(), &body, json);
+                say(message_line(
+                    from,
+                    &now.format("%H:%M:%S").to_string(),
+                    &body,
+                    json,
+                ))?;
             }
             HubMsg::Error {
                 req: None,
@@ -218,8 +235,8 @@ async fn listen(hub: &str, mut conn: Connection, dir: &Path, json: bool) -> Resu
     }
 }
 
-fn print_message(from: UserId, at: &str, body: &Body, json: bool) {
-    let line = match (body, json) {
+fn message_line(from: UserId, at: &str, body: &Body, json: bool) -> String {
+    match (body, json) {
         (Body::Text(text), true) => serde_json::json!({"event": "message", "from": from.0, "at": at, "kind": "text", "text": text}).to_string(),
         (Body::Text(text), false) => format!("{at} #{from}: {text}"),
         (Body::File { name, size, place }, true) => {
@@ -233,6 +250,5 @@ fn print_message(from: UserId, at: &str, body: &Body, json: bool) {
             FilePlace::Saved(p) | FilePlace::Sent(p) => format!("{at} #{from}: file {name} ({size} bytes) saved to {}", p.display()),
             FilePlace::Failed(e) => format!("{at} #{from}: file {name} ({size} bytes) NOT saved: {e}"),
         },
-    };
-    println!("{line}");
+    }
 }
