@@ -6,6 +6,9 @@ mod hub_support;
 #[path = "support/pty.rs"]
 mod pty;
 
+use std::time::Duration;
+
+use hub::Config;
 use hub_support::{patterned_bytes, wait_for_file, TestHub};
 use pty::PtyClient;
 
@@ -77,4 +80,32 @@ fn below_the_minimum_size_the_screen_says_too_small_and_a_resize_brings_it_back(
     c.wait_for("too small");
     c.keys(CTRL_C);
     assert!(c.wait_exit());
+}
+
+#[test]
+fn the_hub_going_away_is_shown_and_the_client_reconnects() {
+    // Keepalives every 100 ms: a client that did not answer them would be closed as idle.
+    let config = Config {
+        stats_interval: Duration::ZERO,
+        ping_interval: Duration::from_millis(100),
+        ..Config::default()
+    };
+    let hub = TestHub::start_at("127.0.0.1:0", config.clone());
+    let addr = hub.addr.to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = PtyClient::spawn("a", &addr, dir.path(), 80, 24);
+    a.wait_for("● connected");
+    // Ten keepalive intervals pass; the client answered them all and is still here.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(a.contents().contains("● connected"), "{}", a.contents());
+    assert!(!a.contents().contains("lost the hub"), "{}", a.contents());
+
+    drop(hub);
+    a.wait_for("lost the hub");
+    a.wait_for("✗ down, retry");
+    let _hub = TestHub::start_at(&addr, config);
+    a.wait_for("● connected");
+    a.wait_for(&format!("connected to {addr} as #1"));
+    a.keys(CTRL_C);
+    assert!(a.wait_exit());
 }

@@ -22,19 +22,24 @@ pub struct TestHub {
 
 impl TestHub {
     pub fn start() -> TestHub {
+        Self::start_at(
+            "127.0.0.1:0",
+            Config {
+                stats_interval: Duration::ZERO,
+                ..Config::default()
+            },
+        )
+    }
+
+    /// A hub on `addr` (a port another hub just left, to test reconnecting) with `config`.
+    pub fn start_at(addr: &str, config: Config) -> TestHub {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
-        let listener = runtime
-            .block_on(TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
+        let listener = runtime.block_on(TcpListener::bind(addr)).expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let config = Config {
-            stats_interval: Duration::ZERO,
-            ..Config::default()
-        };
         let shutdown = CancellationToken::new();
         runtime.spawn(Hub::new(config).run(listener, shutdown.clone()));
         TestHub {
