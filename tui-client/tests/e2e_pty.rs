@@ -23,6 +23,7 @@ fn two_clients_chat_and_send_a_maximal_file_then_one_leaves() {
     let mut a = PtyClient::spawn("a", &addr, dir.path(), 80, 24);
     a.wait_for("● connected");
     let a_id = a.user_id();
+    assert!(a.alternate_screen(), "the UI draws on the alternate screen");
     let mut b = PtyClient::spawn("b", &addr, dir.path(), 80, 24);
     b.wait_for("● connected");
     let b_id = b.user_id();
@@ -57,14 +58,14 @@ fn two_clients_chat_and_send_a_maximal_file_then_one_leaves() {
     // B quits; the terminal is restored; A's list drops B and A is told.
     b.keys("q");
     assert!(b.wait_exit(), "b exits with success");
-    assert!(!b.alternate_screen(), "b left the alternate screen");
+    b.wait_restored();
     a.wait_for(&format!("#{b_id} left"));
     a.wait_for("(nobody else here)");
     a.wait_gone(&format!("[x] #{b_id} "));
 
     a.keys(CTRL_C);
     assert!(a.wait_exit(), "a exits with success on Ctrl-C");
-    assert!(!a.alternate_screen(), "a left the alternate screen");
+    a.wait_restored();
 }
 
 #[test]

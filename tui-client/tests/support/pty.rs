@@ -90,6 +90,13 @@ impl PtyClient {
         self.master.resize(size).expect("resize pty");
     }
 
+    /// Wait until the terminal is back to normal: the alternate screen is off. (The reader
+    /// thread may still be parsing the last bytes when the process has already exited.)
+    pub fn wait_restored(&self) {
+        let what = format!("{}'s terminal to leave the alternate screen", self.name);
+        wait_until(&what, || (!self.alternate_screen()).then_some(()));
+    }
+
     /// Type bytes as if at the keyboard.
     pub fn keys(&mut self, bytes: &str) {
         self.writer
