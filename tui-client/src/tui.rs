@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::Local;
-use color_eyre::eyre::Result;
+use color_eyre::eyre::{eyre, Result};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use tokio::signal::unix::{signal, SignalKind};
@@ -83,7 +83,11 @@ async fn event_loop(
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),
             },
-            Some(event) = net_rx.recv() => Action::Net(event),
+            event = net_rx.recv() => match event {
+                Some(event) => Action::Net(event),
+                // The task only ends on its own by panicking; without it the UI would lie.
+                None => return Err(eyre!("the network task stopped; see the log file")),
+            },
             _ = tick.tick() => Action::Tick,
             _ = term_sig.recv() => return Ok(()),
             _ = hup_sig.recv() => return Ok(()),
