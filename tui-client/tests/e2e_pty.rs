@@ -110,3 +110,16 @@ fn the_hub_going_away_is_shown_and_the_client_reconnects() {
     a.keys(CTRL_C);
     assert!(a.wait_exit());
 }
+
+#[test]
+fn termination_signals_restore_the_terminal() {
+    let hub = TestHub::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for signal in ["TERM", "INT", "HUP"] {
+        let mut c = PtyClient::spawn("c", &hub.addr.to_string(), dir.path(), 80, 24);
+        c.wait_for("● connected");
+        c.signal(signal);
+        assert!(c.wait_exit(), "SIG{signal} ends the client cleanly");
+        c.wait_restored();
+    }
+}

@@ -126,6 +126,16 @@ impl PtyClient {
         })
     }
 
+    /// Send a signal (`TERM`, `INT`, `HUP`) to the process.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.process_id().expect("pid").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-s", name, &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
     /// Wait for the process to exit; whether it succeeded.
     pub fn wait_exit(&mut self) -> bool {
         let status = wait_until("the client to exit", || {
