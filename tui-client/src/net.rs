@@ -6,13 +6,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{Local, NaiveTime};
+use chrono::Local;
 use shared::conn::{ConnWriter, Connection};
-use shared::{BodyKind, ClientMsg, HubMsg, Limits, RequestId, UserId};
+use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::incoming::{self, Body};
+
+mod event;
+pub use event::{NetCommand, NetEvent};
 
 /// Events to the UI. Bounded so a burst from the hub waits here rather than growing memory.
 pub const EVENT_CAPACITY: usize = 1024;
@@ -22,81 +25,11 @@ pub const COMMAND_CAPACITY: usize = 64;
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
 /// Longest pause between attempts, so a hub that comes back is noticed within seconds.
 const BACKOFF_MAX: Duration = Duration::from_secs(8);
+/// Longest wait for a connection and its welcome: an address that drops packets would
+/// otherwise hold the UI at "connecting" for the kernel's two minutes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Request id of the `Watch`; the UI numbers its own requests from 1.
 pub const WATCH_REQ: RequestId = RequestId(0);
-
-/// What the network task tells the UI.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NetEvent {
-    /// Trying to connect (attempt 1 is the first).
-    Connecting {
-        /// Which attempt.
-        attempt: u32,
-    },
-    /// Connected; the hub gave us this identity.
-    Connected {
-        /// Our id on this connection.
-        user_id: UserId,
-        /// The hub's limits.
-        limits: Limits,
-    },
-    /// The connection is gone; the next attempt is in `retry_in`.
-    Disconnected {
-        /// Why.
-        reason: String,
-        /// When the next attempt starts.
-        retry_in: Duration,
-    },
-    /// Everyone else connected right now (the start of the watch).
-    Peers(Vec<UserId>),
-    /// A user connected.
-    Joined(UserId),
-    /// A user disconnected.
-    Left(UserId),
-    /// A message for us.
-    Message {
-        /// The sender.
-        from: UserId,
-        /// When it arrived (local time).
-        at: NaiveTime,
-        /// Text, or the saved file.
-        body: Body,
-    },
-    /// The answer to one of our relays.
-    Relayed {
-        /// Which relay.
-        req: RequestId,
-        /// How many got it.
-        delivered: u32,
-        /// Ids that are not connected.
-        unknown: Vec<UserId>,
-        /// Ids dropped as slow consumers.
-        dropped: Vec<UserId>,
-    },
-    /// One of our requests failed (or could not be sent).
-    Failed {
-        /// Which request.
-        req: RequestId,
-        /// Why.
-        text: String,
-    },
-}
-
-/// What the UI asks of the network task.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NetCommand {
-    /// Relay a body.
-    Relay {
-        /// Our request id, repeated in the answer.
-        req: RequestId,
-        /// The receivers.
-        to: Vec<UserId>,
-        /// Text or file.
-        kind: BodyKind,
-        /// The body.
-        body: Bytes,
-    },
-}
 
 /// Settings of the network task.
 #[derive(Clone, Debug)]
@@ -119,8 +52,12 @@ pub async fn run(
         if events.send(NetEvent::Connecting { attempt }).await.is_err() {
             return;
         }
-        let reason = match Connection::connect(config.hub.as_str()).await {
-            Ok(conn) => {
+        let connect =
+            tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(config.hub.as_str()));
+        let reason = match connect.await {
+            Err(_) => format!("no welcome within {CONNECT_TIMEOUT:?}"),
+            Ok(Err(e)) => e.to_string(),
+            Ok(Ok(conn)) => {
                 backoff = BACKOFF_MIN;
                 attempt = 0;
                 match serve(&config, conn, &mut commands, &events).await {
@@ -128,7 +65,6 @@ pub async fn run(
                     Err(reason) => reason,
                 }
             }
-            Err(e) => e.to_string(),
         };
         warn!(%reason, ?backoff, "not connected; retrying");
         let gone = NetEvent::Disconnected {
