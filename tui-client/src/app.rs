@@ -1,0 +1,284 @@
+//! The client's state and the one place it changes: `App::update(Action) -> Vec<Effect>`.
+//! No I/O happens here; effects describe the I/O the event loop should do.
+
+pub mod compose;
+pub mod inbox;
+pub mod keys;
+pub mod network;
+pub mod peers;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::NaiveTime;
+use crossterm::event::{KeyEvent, MouseEvent};
+use shared::{BodyKind, Limits, RequestId, UserId};
+
+use crate::layout::Areas;
+use crate::net::NetEvent;
+use compose::{Attachment, Compose};
+use inbox::Inbox;
+use peers::Peers;
+
+/// Ticks a notice stays on screen (ticks are 500 ms apart).
+pub const NOTICE_TICKS: u32 = 12;
+
+/// Everything that can happen to the client.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// A key was pressed.
+    Key(KeyEvent),
+    /// Text was pasted (bracketed paste).
+    Paste(String),
+    /// A mouse event (only with `--mouse`).
+    Mouse(MouseEvent),
+    /// The terminal has a new size.
+    Resize(u16, u16),
+    /// Time passes: notices expire.
+    Tick,
+    /// The network task said something.
+    Net(NetEvent),
+    /// The file asked for by [`Effect::LoadFile`] was read (or not).
+    FileLoaded(Result<Attachment, String>),
+    /// Completions asked for by [`Effect::CompletePath`].
+    Completions(Vec<String>),
+}
+
+/// I/O the event loop performs for `update`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Relay a body through the network task.
+    Relay {
+        /// Request id, already recorded in the inbox.
+        req: RequestId,
+        /// Receivers.
+        to: Vec<UserId>,
+        /// Text or file.
+        kind: BodyKind,
+        /// The body.
+        body: Bytes,
+    },
+    /// Read a file to attach, refusing it above `max` bytes; answer with [`Action::FileLoaded`].
+    LoadFile {
+        /// The path as typed.
+        path: PathBuf,
+        /// The hub's body limit.
+        max: u64,
+    },
+    /// List completions of a typed path; answer with [`Action::Completions`].
+    CompletePath(String),
+}
+
+/// Which pane takes keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// The peer list.
+    Peers,
+    /// The compose box.
+    Compose,
+    /// The inbox.
+    Inbox,
+}
+
+/// The connection as the UI knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnState {
+    /// Attempt `n` is under way.
+    Connecting(u32),
+    /// Connected.
+    Connected,
+    /// Gone, retrying after the pause.
+    Down {
+        /// Why.
+        reason: String,
+        /// Pause before the next attempt.
+        retry_in: Duration,
+    },
+}
+
+/// A one-line message to the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// The text.
+    pub text: String,
+    /// Whether it reports a problem.
+    pub error: bool,
+    /// Ticks left.
+    ttl: u32,
+}
+
+/// The whole client state.
+#[derive(Debug)]
+pub struct App {
+    /// `host:port` of the hub.
+    pub hub: String,
+    /// Our id on the current connection.
+    pub me: Option<UserId>,
+    /// Connection state.
+    pub conn: ConnState,
+    /// The hub's limits (defaults until the welcome).
+    pub limits: Limits,
+    /// The peer list.
+    pub peers: Peers,
+    /// The inbox.
+    pub inbox: Inbox,
+    /// The compose box.
+    pub compose: Compose,
+    /// Where keys go.
+    pub focus: Focus,
+    /// Whether the help popup is open.
+    pub help: bool,
+    /// The notice line.
+    pub notice: Option<Notice>,
+    /// Terminal size (columns, rows).
+    pub size: (u16, u16),
+    /// Local wall-clock time, set by the event loop before each update.
+    pub now: NaiveTime,
+    /// Set when the user asked to quit.
+    pub quit: bool,
+    next_req: RequestId,
+}
+
+impl App {
+    /// A fresh client for `hub` on a `size` terminal.
+    pub fn new(hub: impl Into<String>, size: (u16, u16)) -> App {
+        App {
+            hub: hub.into(),
+            me: None,
+            conn: ConnState::Connecting(1),
+            limits: Limits::default(),
+            peers: Peers::default(),
+            inbox: Inbox::default(),
+            compose: Compose::default(),
+            focus: Focus::Peers,
+            help: false,
+            notice: None,
+            size,
+            now: NaiveTime::MIN,
+            quit: false,
+            next_req: RequestId(1),
+        }
+    }
+
+    /// Apply one action; returns the I/O to perform.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Key(key) => return self.on_key(key),
+            Action::Paste(text) => self.on_paste(&text),
+            Action::Mouse(mouse) => self.on_mouse(mouse),
+            Action::Resize(w, h) => self.size = (w, h),
+            Action::Tick => self.on_tick(),
+            Action::Net(event) => self.on_net(event),
+            Action::FileLoaded(result) => self.on_file_loaded(result),
+            Action::Completions(found) => self.on_completions(found),
+        }
+        Vec::new()
+    }
+
+    /// Whether `action` can change what is drawn (ticks only when a notice is up).
+    pub fn needs_redraw(&self, action: &Action) -> bool {
+        !matches!(action, Action::Tick) || self.notice.is_some()
+    }
+
+    /// Show a notice.
+    pub fn tell(&mut self, text: impl Into<String>, error: bool) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            error,
+            ttl: NOTICE_TICKS,
+        });
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(n) = &mut self.notice {
+            n.ttl = n.ttl.saturating_sub(1);
+            if n.ttl == 0 {
+                self.notice = None;
+            }
+        }
+    }
+
+    /// A fresh request id.
+    fn take_req(&mut self) -> RequestId {
+        let req = self.next_req;
+        // 0 is the watch's id; skip it on wrap-around.
+        self.next_req = match req.next() {
+            RequestId(0) => RequestId(1),
+            next => next,
+        };
+        req
+    }
+
+    /// The pane geometry for the current size.
+    pub fn areas(&self) -> Areas {
+        crate::layout::areas(self.size.0, self.size.1)
+    }
+
+    /// The inbox text area as (width, height), for scrolling.
+    fn inbox_dims(&self) -> (usize, usize) {
+        let a = self.areas().inbox_text;
+        (usize::from(a.width), usize::from(a.height))
+    }
+
+    fn on_paste(&mut self, text: &str) {
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        if let Some(prompt) = &mut self.compose.prompt {
+            prompt.input.push_str(text.trim_end_matches('\n'));
+        } else if self.peers.filtering {
+            text.chars().for_each(|c| self.peers.filter_push(c));
+        } else {
+            self.focus = Focus::Compose;
+            self.compose.text.insert_str(text);
+        }
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) {
+        use crossterm::event::MouseEventKind;
+        let (w, h) = self.inbox_dims();
+        match mouse.kind {
+            MouseEventKind::ScrollUp => self.inbox.scroll_up(3, w, h),
+            MouseEventKind::ScrollDown => self.inbox.scroll_down(3, w),
+            _ => {}
+        }
+    }
+
+    fn on_file_loaded(&mut self, result: Result<Attachment, String>) {
+        match result {
+            Ok(att) => {
+                self.tell(
+                    format!(
+                        "attached {} ({} bytes); Enter sends it",
+                        att.name,
+                        att.body.len()
+                    ),
+                    false,
+                );
+                self.compose.attachment = Some(att);
+                self.compose.prompt = None;
+                self.focus = Focus::Compose;
+            }
+            // Keep the prompt open so the path can be corrected.
+            Err(why) => self.tell(why, true),
+        }
+    }
+
+    fn on_completions(&mut self, found: Vec<String>) {
+        let Some(prompt) = &mut self.compose.prompt else {
+            return;
+        };
+        match found.len() {
+            0 => self.tell("no file matches", true),
+            _ => {
+                let common = crate::files::common_prefix(&found);
+                if common.len() > prompt.input.len() {
+                    prompt.input = common;
+                }
+                prompt.candidates = if found.len() == 1 { Vec::new() } else { found };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

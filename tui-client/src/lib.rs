@@ -1,0 +1,14 @@
+//! hubbub's terminal client: a full-screen chat UI (`App` + `Action` + `update`, drawn by
+//! `impl Widget for &App`) and one-shot commands for scripts.
+
+pub mod app;
+pub mod cli;
+pub mod files;
+pub mod incoming;
+pub mod layout;
+pub mod logging;
+pub mod net;
+pub mod oneshot;
+pub mod term;
+pub mod tui;
+pub mod ui;

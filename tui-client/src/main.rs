@@ -1,0 +1,52 @@
+//! `tui-client`: the full-screen UI, or a one-shot command for scripts.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tui_client::cli::Cli;
+use tui_client::oneshot::ExitWith;
+use tui_client::{files, logging, oneshot, term, tui};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let download_dir = cli
+        .download_dir
+        .clone()
+        .unwrap_or_else(files::default_download_dir);
+    let log_file = cli.log_file.clone().unwrap_or_else(files::default_log_file);
+    let _log = match logging::init(&log_file) {
+        Ok(guard) => Some(guard),
+        Err(e) => {
+            eprintln!("tui-client: logging disabled: {e}");
+            None
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime can be built at startup");
+    let result = match cli.command {
+        None => term::install_hooks().and_then(|()| {
+            let opts = tui::UiOptions {
+                hub: cli.hub,
+                download_dir,
+                mouse: cli.mouse,
+            };
+            runtime.block_on(tui::run(opts))
+        }),
+        Some(command) => runtime.block_on(oneshot::run(&cli.hub, command, download_dir)),
+    };
+    // Do not wait for a blocked stdin read or similar at exit.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(report) if report.downcast_ref::<ExitWith>().is_some_and(|e| e.0 == 0) => {
+            ExitCode::SUCCESS
+        }
+        Err(report) => {
+            let chain: Vec<String> = report.chain().map(|e| e.to_string()).collect();
+            eprintln!("tui-client: {}", chain.join(": "));
+            ExitCode::from(report.downcast_ref::<ExitWith>().map_or(1, |e| e.0))
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The network task: owns the hub connection, keeps presence live with `Watch`, answers
+//! keepalives, saves received files, and reconnects with backoff. It talks to the UI only
+//! through two bounded channels.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::Local;
+use shared::conn::{ConnWriter, Connection};
+use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::incoming::{self, Body};
+
+mod event;
+pub use event::{NetCommand, NetEvent};
+
+/// Events to the UI. Bounded so a burst from the hub waits here rather than growing memory.
+pub const EVENT_CAPACITY: usize = 1024;
+/// Commands from the UI. A person cannot queue more than a few sends at once.
+pub const COMMAND_CAPACITY: usize = 64;
+/// First pause before reconnecting: long enough not to spin, short enough to feel instant.
+const BACKOFF_MIN: Duration = Duration::from_millis(250);
+/// Longest pause between attempts, so a hub that comes back is noticed within seconds.
+const BACKOFF_MAX: Duration = Duration::from_secs(8);
+/// Longest wait for a connection and its welcome: an address that drops packets would
+/// otherwise hold the UI at "connecting" for the kernel's two minutes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Request id of the `Watch`; the UI numbers its own requests from 1.
+pub const WATCH_REQ: RequestId = RequestId(0);
+
+/// Settings of the network task.
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// `host:port` of the hub.
+    pub hub: String,
+    /// Where received files go.
+    pub download_dir: PathBuf,
+}
+
+/// Run until the UI drops its command sender: connect, serve, and reconnect with backoff.
+pub async fn run(
+    config: NetConfig,
+    mut commands: mpsc::Receiver<NetCommand>,
+    events: mpsc::Sender<NetEvent>,
+) {
+    let mut backoff = BACKOFF_MIN;
+    let mut attempt = 1;
+    loop {
+        if events.send(NetEvent::Connecting { attempt }).await.is_err() {
+            return;
+        }
+        let connect =
+            tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(config.hub.as_str()));
+        let reason = match connect.await {
+            Err(_) => format!("no welcome within {CONNECT_TIMEOUT:?}"),
+            Ok(Err(e)) => e.to_string(),
+            Ok(Ok(conn)) => {
+                backoff = BACKOFF_MIN;
+                attempt = 0;
+                match serve(&config, conn, &mut commands, &events).await {
+                    Ok(()) => return,
+                    Err(reason) => reason,
+                }
+            }
+        };
+        warn!(%reason, ?backoff, "not connected; retrying");
+        let gone = NetEvent::Disconnected {
+            reason,
+            retry_in: backoff,
+        };
+        if events.send(gone).await.is_err() {
+            return;
+        }
+        if !pause(backoff, &mut commands, &events).await {
+            return;
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+        attempt += 1;
+    }
+}
+
+/// Wait out the backoff; commands that arrive meanwhile fail at once rather than wait unseen.
+/// `false` when the UI is gone.
+async fn pause(
+    backoff: Duration,
+    commands: &mut mpsc::Receiver<NetCommand>,
+    events: &mpsc::Sender<NetEvent>,
+) -> bool {
+    let sleep = tokio::time::sleep(backoff);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            _ = &mut sleep => return true,
+            cmd = commands.recv() => {
+                let Some(NetCommand::Relay { req, .. }) = cmd else { return false };
+                let failed = NetEvent::Failed { req, text: "not connected".into() };
+                if events.send(failed).await.is_err() {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// Serve one connection. `Ok` means the UI is gone; `Err` carries why the connection ended.
+async fn serve(
+    config: &NetConfig,
+    conn: Connection,
+    commands: &mut mpsc::Receiver<NetCommand>,
+    events: &mpsc::Sender<NetEvent>,
+) -> Result<(), String> {
+    let welcome = conn.welcome;
+    info!(user_id = %welcome.user_id, hub = %config.hub, "connected");
+    let (mut reader, mut writer) = conn.split();
+    let connected = NetEvent::Connected {
+        user_id: welcome.user_id,
+        limits: welcome.limits,
+    };
+    if events.send(connected).await.is_err() {
+        return Ok(());
+    }
+    writer
+        .send(&ClientMsg::<Bytes>::Watch { req: WATCH_REQ })
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        // `recv` is cancel-safe (a framed stream's `next`); sends happen in branch bodies.
+        tokio::select! {
+            msg = reader.recv() => {
+                let msg = msg.map_err(|e| e.to_string())?;
+                if !handle_hub(config, msg, &mut writer, events).await? {
+                    return Ok(());
+                }
+            }
+            cmd = commands.recv() => {
+                let Some(cmd) = cmd else { return Ok(()) };
+                handle_command(cmd, &mut writer).await?;
+            }
+        }
+    }
+}
+
+/// Send one command to the hub.
+async fn handle_command(cmd: NetCommand, writer: &mut ConnWriter) -> Result<(), String> {
+    let NetCommand::Relay {
+        req,
+        to,
+        kind,
+        body,
+    } = cmd;
+    debug!(%req, receivers = to.len(), bytes = body.len(), "relay");
+    let msg = ClientMsg::Relay {
+        req,
+        to,
+        kind,
+        body,
+    };
+    writer.send(&msg).await.map_err(|e| e.to_string())
+}
+
+/// React to one message from the hub; `Ok(false)` when the UI is gone.
+async fn handle_hub(
+    config: &NetConfig,
+    msg: HubMsg,
+    writer: &mut ConnWriter,
+    events: &mpsc::Sender<NetEvent>,
+) -> Result<bool, String> {
+    let event = match msg {
+        HubMsg::KeepAlive => {
+            writer
+                .send(&ClientMsg::<Bytes>::KeepAliveAck)
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok(true);
+        }
+        HubMsg::Peers { peers, .. } => NetEvent::Peers(peers),
+        HubMsg::Joined { user_id } => NetEvent::Joined(user_id),
+        HubMsg::Left { user_id } => NetEvent::Left(user_id),
+        HubMsg::Relayed {
+            req,
+            delivered,
+            unknown,
+            dropped,
+        } => NetEvent::Relayed {
+            req,
+            delivered,
+            unknown,
+            dropped,
+        },
+        HubMsg::Message { from, kind, body } => receive(config, from, kind, body).await,
+        HubMsg::Error {
+            req: Some(req),
+            kind,
+            text,
+        } => NetEvent::Failed {
+            req,
+            text: format!("{text} ({kind:?})"),
+        },
+        HubMsg::Error {
+            req: None,
+            kind,
+            text,
+        } => return Err(format!("hub: {text} ({kind:?})")),
+        other => {
+            debug!(?other, "ignored");
+            return Ok(true);
+        }
+    };
+    Ok(events.send(event).await.is_ok())
+}
+
+/// Turn a delivered message into an event, saving files off the async threads.
+async fn receive(config: &NetConfig, from: UserId, kind: BodyKind, body: Bytes) -> NetEvent {
+    let now = Local::now();
+    let stamp = now.format("%Y%m%d-%H%M%S").to_string();
+    let dir = config.download_dir.clone();
+    let body =
+        tokio::task::spawn_blocking(move || incoming::receive(&dir, from, kind, body, &stamp))
+            .await
+            .unwrap_or_else(|e| Body::Text(format!("(could not handle a message: {e})")));
+    NetEvent::Message {
+        from,
+        at: now.time(),
+        body,
+    }
+}

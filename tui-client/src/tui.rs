@@ -1,0 +1,161 @@
+//! The full-screen client's event loop: one `select!` over terminal events, network events and
+//! a tick; effects performed here; a redraw only after something changed.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Local;
+use color_eyre::eyre::{eyre, Result};
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tracing::info;
+
+use crate::app::compose::Attachment;
+use crate::app::{Action, App, Effect};
+use crate::files;
+use crate::net::{self, NetCommand, NetConfig, NetEvent};
+use crate::term::{self, Term};
+
+/// How often notices age. Nothing else needs time, so an idle client sleeps.
+const TICK: Duration = Duration::from_millis(500);
+/// Network events applied before drawing once: a burst of 10,000 joins costs a few frames, not
+/// 10,000.
+const BURST: usize = 4096;
+
+/// Options of the UI.
+#[derive(Clone, Debug)]
+pub struct UiOptions {
+    /// The hub's address.
+    pub hub: String,
+    /// Where received files go.
+    pub download_dir: PathBuf,
+    /// Whether the mouse wheel scrolls.
+    pub mouse: bool,
+}
+
+/// Run the UI until the user quits (or SIGINT/SIGTERM/SIGHUP). The terminal is restored on return.
+pub async fn run(opts: UiOptions) -> Result<()> {
+    let (cmd_tx, cmd_rx) = mpsc::channel(net::COMMAND_CAPACITY);
+    let (ev_tx, mut ev_rx) = mpsc::channel(net::EVENT_CAPACITY);
+    let config = NetConfig {
+        hub: opts.hub.clone(),
+        download_dir: opts.download_dir,
+    };
+    let network = tokio::spawn(net::run(config, cmd_rx, ev_tx));
+    let (mut terminal, guard) = term::setup(opts.mouse)?;
+    let size = terminal.size()?;
+    let mut app = App::new(opts.hub, (size.width, size.height));
+    let result = event_loop(&mut terminal, &mut app, &mut ev_rx, &cmd_tx).await;
+    drop(guard);
+    network.abort();
+    info!(ok = result.is_ok(), "quit");
+    result
+}
+
+async fn event_loop(
+    terminal: &mut Term,
+    app: &mut App,
+    net_rx: &mut mpsc::Receiver<NetEvent>,
+    cmd_tx: &mpsc::Sender<NetCommand>,
+) -> Result<()> {
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut term_sig = signal(SignalKind::terminate())?;
+    let mut hup_sig = signal(SignalKind::hangup())?;
+    // In raw mode Ctrl-C is a key; this catches a SIGINT sent by another process.
+    let mut int_sig = signal(SignalKind::interrupt())?;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal.draw(|frame| frame.render_widget(&*app, frame.area()))?;
+            dirty = false;
+        }
+        let action = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => match to_action(event) {
+                    Some(action) => action,
+                    None => continue,
+                },
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(()),
+            },
+            event = net_rx.recv() => match event {
+                Some(event) => Action::Net(event),
+                // The task only ends on its own by panicking; without it the UI would lie.
+                None => return Err(eyre!("the network task stopped; see the log file")),
+            },
+            _ = tick.tick() => Action::Tick,
+            _ = term_sig.recv() => return Ok(()),
+            _ = hup_sig.recv() => return Ok(()),
+            _ = int_sig.recv() => return Ok(()),
+        };
+        dirty |= dispatch(app, action, cmd_tx);
+        for _ in 0..BURST {
+            let Ok(event) = net_rx.try_recv() else { break };
+            dirty |= dispatch(app, Action::Net(event), cmd_tx);
+        }
+        if app.quit {
+            return Ok(());
+        }
+    }
+}
+
+fn to_action(event: Event) -> Option<Action> {
+    match event {
+        Event::Key(key) => Some(Action::Key(key)),
+        Event::Paste(text) => Some(Action::Paste(text)),
+        Event::Mouse(mouse) => Some(Action::Mouse(mouse)),
+        Event::Resize(w, h) => Some(Action::Resize(w, h)),
+        Event::FocusGained | Event::FocusLost => None,
+    }
+}
+
+/// Apply an action and every action its effects lead to; whether a redraw is due.
+fn dispatch(app: &mut App, action: Action, cmd_tx: &mpsc::Sender<NetCommand>) -> bool {
+    app.now = Local::now().time();
+    let redraw = app.needs_redraw(&action);
+    let mut queue = VecDeque::from([action]);
+    while let Some(action) = queue.pop_front() {
+        for effect in app.update(action) {
+            queue.extend(perform(effect, cmd_tx));
+        }
+    }
+    redraw
+}
+
+/// Do the I/O an effect asks for; some answer with another action.
+fn perform(effect: Effect, cmd_tx: &mpsc::Sender<NetCommand>) -> Option<Action> {
+    match effect {
+        Effect::Relay {
+            req,
+            to,
+            kind,
+            body,
+        } => {
+            // Never wait on the network task from the UI: a full queue fails the send.
+            let cmd = NetCommand::Relay {
+                req,
+                to,
+                kind,
+                body,
+            };
+            cmd_tx.try_send(cmd).err().map(|_| {
+                let text = "too many sends in flight; try again".to_owned();
+                Action::Net(NetEvent::Failed { req, text })
+            })
+        }
+        Effect::LoadFile { path, max } => {
+            let loaded = files::read_attachment(&path, max).map(|(name, body)| Attachment {
+                path,
+                name,
+                body,
+            });
+            Some(Action::FileLoaded(loaded))
+        }
+        Effect::CompletePath(input) => Some(Action::Completions(files::complete_path(&input))),
+    }
+}

@@ -1,0 +1,104 @@
+//! Drawing: `impl Widget for &App`. Reads the state, writes cells, does no I/O, and touches
+//! only the rows that are on screen.
+
+mod compose;
+mod help;
+mod inbox;
+mod peers;
+mod status;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
+use shared::UserId;
+
+use crate::app::{App, Focus};
+use crate::layout::{self, MIN_SIZE};
+
+/// Sender colours: distinct on dark and light backgrounds, none of them the error red.
+const PALETTE: [Color; 10] = [
+    Color::Cyan,
+    Color::Green,
+    Color::Yellow,
+    Color::Blue,
+    Color::Magenta,
+    Color::LightCyan,
+    Color::LightGreen,
+    Color::LightYellow,
+    Color::LightBlue,
+    Color::LightMagenta,
+];
+
+/// The colour of a sender: the same for an id on every screen and every run.
+pub fn color_of(id: UserId) -> Color {
+    // A step of 7 (coprime with 10) gives neighbouring ids different colours.
+    PALETTE[(id.0.wrapping_mul(7) % PALETTE.len() as u64) as usize]
+}
+
+/// A bordered pane, highlighted when it has focus.
+fn pane<'a>(title: impl Into<Line<'a>>, focused: bool) -> Block<'a> {
+    let style = if focused {
+        Style::default()
+            .fg(Color::Cyan)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::default().fg(Color::DarkGray)
+    };
+    Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(style)
+        .title(title)
+}
+
+impl Widget for &App {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let a = layout::areas(area.width, area.height);
+        if a.too_small {
+            let text = format!(
+                "terminal too small: {}x{} (hubbub needs at least {}x{})",
+                area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
+            );
+            Paragraph::new(text)
+                .wrap(Wrap { trim: true })
+                .alignment(Alignment::Center)
+                .render(area, buf);
+            return;
+        }
+        status::render(self, a.status, buf);
+        peers::render(self, &a, buf);
+        inbox::render(self, &a, buf);
+        compose::render(self, a.compose, buf);
+        render_hint(self, a.hint, buf);
+        if self.compose.prompt.is_some() {
+            compose::render_prompt(self, a.compose, buf);
+        }
+        if self.help {
+            help::render(a.full, buf);
+        }
+    }
+}
+
+/// The bottom row: the current notice, or the main keys.
+fn render_hint(app: &App, area: Rect, buf: &mut Buffer) {
+    let line = match &app.notice {
+        Some(n) if n.error => Line::styled(format!(" {}", n.text), Style::default().fg(Color::Red)),
+        Some(n) => Line::styled(format!(" {}", n.text), Style::default().fg(Color::Green)),
+        None => {
+            let focus = match app.focus {
+                Focus::Peers => "Space select · a all · c clear · / filter",
+                Focus::Compose => "Enter send · Alt-Enter newline · Ctrl-O attach",
+                Focus::Inbox => "Up/Down PgUp/PgDn scroll · End newest",
+            };
+            Line::from(vec![
+                Span::styled(format!(" {focus}"), Style::default().fg(Color::Gray)),
+                Span::styled(
+                    " · Tab focus · F1 help · Ctrl-C quit",
+                    Style::default().fg(Color::DarkGray),
+                ),
+            ])
+        }
+    };
+    line.render(area, buf);
+}

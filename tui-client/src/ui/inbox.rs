@@ -1,0 +1,144 @@
+//! The inbox pane: time, sender in its colour, wrapped text or a file entry, the delivery line
+//! under our own messages, and a "new messages" marker while scrolled up.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+use shared::UserId;
+
+use super::{color_of, pane};
+use crate::app::inbox::{Delivery, Entry, Sender, INDENT};
+use crate::app::{App, Focus};
+use crate::incoming::Body;
+use crate::layout::Areas;
+
+/// Ids listed in a delivery line before "and n more".
+const IDS_SHOWN: usize = 8;
+
+/// Draw the inbox pane.
+pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
+    let title = format!(" Inbox ({}) ", app.inbox.len());
+    pane(title, app.focus == Focus::Inbox).render(a.inbox, buf);
+    let area = a.inbox_text;
+    let width = usize::from(area.width);
+    let mut y = area.y;
+    for shown in app.inbox.visible(width, usize::from(area.height)) {
+        let lines = entry_lines(shown.entry, width);
+        for line in lines.into_iter().skip(shown.skip_top).take(shown.take) {
+            line.render(
+                Rect {
+                    y,
+                    height: 1,
+                    ..area
+                },
+                buf,
+            );
+            y += 1;
+        }
+    }
+    if app.inbox.scrolled() {
+        let n = app.inbox.new_below();
+        let text = if n > 0 {
+            format!(
+                "── {n} new message{} below · End jumps down ──",
+                if n == 1 { "" } else { "s" }
+            )
+        } else {
+            "── scrolled up · End returns to the newest ──".to_owned()
+        };
+        let row = Rect {
+            y: area.bottom().saturating_sub(1),
+            height: 1,
+            ..area
+        };
+        ratatui::widgets::Clear.render(row, buf);
+        Line::styled(text, Style::default().fg(Color::Black).bg(Color::Yellow))
+            .centered()
+            .render(row, buf);
+    }
+}
+
+/// Every row of an entry, styled.
+fn entry_lines(entry: &Entry, width: usize) -> Vec<Line<'static>> {
+    let body_style = match (&entry.from, &entry.body) {
+        (Sender::System, _) => Style::default()
+            .fg(Color::DarkGray)
+            .add_modifier(Modifier::ITALIC),
+        (_, Body::File { .. }) => Style::default().fg(Color::LightCyan),
+        _ => Style::default(),
+    };
+    let label_style = match &entry.from {
+        Sender::Peer(id) => Style::default()
+            .fg(color_of(*id))
+            .add_modifier(Modifier::BOLD),
+        Sender::Me { .. } => Style::default()
+            .fg(Color::White)
+            .add_modifier(Modifier::BOLD),
+        Sender::System => Style::default().fg(Color::DarkGray),
+    };
+    let mut out = Vec::new();
+    for (i, text) in entry.wrap(width).into_iter().enumerate() {
+        if i == 0 {
+            out.push(Line::from(vec![
+                Span::styled(
+                    entry.at.format("%H:%M:%S ").to_string(),
+                    Style::default().fg(Color::DarkGray),
+                ),
+                Span::styled(entry.label(), label_style),
+                Span::raw(" "),
+                Span::styled(text, body_style),
+            ]));
+        } else {
+            out.push(Line::from(vec![
+                Span::raw(" ".repeat(INDENT)),
+                Span::styled(text, body_style),
+            ]));
+        }
+    }
+    if let Some(delivery) = &entry.delivery {
+        out.push(delivery_line(delivery));
+    }
+    out
+}
+
+fn ids(list: &[UserId]) -> String {
+    let mut s: Vec<String> = list
+        .iter()
+        .take(IDS_SHOWN)
+        .map(|id| format!("#{id}"))
+        .collect();
+    if list.len() > IDS_SHOWN {
+        s.push(format!("and {} more", list.len() - IDS_SHOWN));
+    }
+    s.join(" ")
+}
+
+/// The row under our own message: waiting, delivered to n (unknown, dropped), or failed.
+fn delivery_line(delivery: &Delivery) -> Line<'static> {
+    let indent = " ".repeat(INDENT);
+    let (text, color) = match delivery {
+        Delivery::Pending => ("… waiting for the hub".to_owned(), Color::DarkGray),
+        Delivery::Done {
+            delivered,
+            unknown,
+            dropped,
+        } => {
+            let mut text = format!("✓ delivered to {delivered}");
+            if !unknown.is_empty() {
+                text.push_str(&format!(" · unknown {}", ids(unknown)));
+            }
+            if !dropped.is_empty() {
+                text.push_str(&format!(" · dropped {}", ids(dropped)));
+            }
+            let clean = unknown.is_empty() && dropped.is_empty();
+            (text, if clean { Color::Green } else { Color::Yellow })
+        }
+        Delivery::Failed(why) => (format!("✗ not sent: {why}"), Color::Red),
+    };
+    Line::from(vec![
+        Span::raw(indent),
+        Span::styled(text, Style::default().fg(color)),
+    ])
+}

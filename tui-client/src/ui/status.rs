@@ -1,0 +1,50 @@
+//! The status bar: who we are, where, whether connected, how many peers, how many unread.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use crate::app::{App, ConnState};
+
+/// Draw the status bar into `area` (one row).
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let bar = Style::default().bg(Color::Rgb(40, 44, 52)).fg(Color::White);
+    buf.set_style(area, bar);
+    let me = app
+        .me
+        .map_or_else(|| "you #?".to_owned(), |id| format!("you #{id}"));
+    let (state, color) = match &app.conn {
+        ConnState::Connected => ("● connected".to_owned(), Color::Green),
+        ConnState::Connecting(n) if *n <= 1 => ("◌ connecting".to_owned(), Color::Yellow),
+        ConnState::Connecting(n) => (format!("◌ reconnecting (attempt {n})"), Color::Yellow),
+        ConnState::Down { retry_in, .. } => (
+            format!("✗ down, retry {:.1}s", retry_in.as_secs_f32()),
+            Color::Red,
+        ),
+    };
+    let sep = Span::styled(" │ ", Style::default().fg(Color::DarkGray));
+    let unread = app.inbox.new_below();
+    let unread_style = if unread > 0 {
+        Style::default()
+            .fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::default()
+    };
+    let line = Line::from(vec![
+        Span::styled(" hubbub", Style::default().add_modifier(Modifier::BOLD)),
+        sep.clone(),
+        Span::styled(me, Style::default().add_modifier(Modifier::BOLD)),
+        sep.clone(),
+        Span::raw(format!("hub {}", app.hub)),
+        sep.clone(),
+        Span::styled(state, Style::default().fg(color)),
+        sep.clone(),
+        Span::raw(format!("{} peers", app.peers.all().len())),
+        sep,
+        Span::styled(format!("{unread} unread"), unread_style),
+    ]);
+    line.style(bar).render(area, buf);
+}

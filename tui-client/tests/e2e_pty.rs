@@ -1,0 +1,125 @@
+//! End to end in real pseudo-terminals: a real hub, two real `tui-client` processes, their
+//! screens read back through a vt100 parser.
+
+#[path = "support/hub.rs"]
+mod hub_support;
+#[path = "support/pty.rs"]
+mod pty;
+
+use std::time::Duration;
+
+use hub::Config;
+use hub_support::{patterned_bytes, wait_for_file, TestHub};
+use pty::PtyClient;
+
+const CTRL_O: &str = "\x0f";
+const CTRL_C: &str = "\x03";
+
+#[test]
+fn two_clients_chat_and_send_a_maximal_file_then_one_leaves() {
+    let hub = TestHub::start();
+    let addr = hub.addr.to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = PtyClient::spawn("a", &addr, dir.path(), 80, 24);
+    a.wait_for("● connected");
+    let a_id = a.user_id();
+    assert!(a.alternate_screen(), "the UI draws on the alternate screen");
+    let mut b = PtyClient::spawn("b", &addr, dir.path(), 80, 24);
+    b.wait_for("● connected");
+    let b_id = b.user_id();
+
+    // A sees B appear (a presence push, not a poll) and selects B.
+    a.wait_for(&format!("[ ] #{b_id} "));
+    a.keys(" ");
+    a.wait_for(&format!("[x] #{b_id} "));
+    a.wait_for("Peers 1/255");
+
+    // A sends text; B shows it with A's id; A shows the hub's answer on its own message.
+    a.keys("\t");
+    a.keys("hello from the pty test");
+    a.keys("\r");
+    b.wait_for(&format!("#{a_id} hello from the pty test"));
+    a.wait_for("✓ delivered to 1");
+
+    // A attaches a file of exactly the body limit; B saves identical bytes.
+    let body = patterned_bytes(1_048_576);
+    let path = dir.path().join("max.bin");
+    std::fs::write(&path, &body).expect("write file");
+    a.keys(CTRL_O);
+    a.wait_for("path:");
+    a.keys(&path.display().to_string());
+    a.keys("\r");
+    a.wait_for("file max.bin (1.0 MiB) · Ctrl-X drops");
+    a.keys("\r");
+    let saved = wait_for_file(&dir.path().join("b-downloads"), 1_048_576);
+    assert_eq!(std::fs::read(&saved).expect("read saved"), body);
+    b.wait_for("max.bin (1.0 MiB) saved to");
+
+    // B quits; the terminal is restored; A's list drops B and A is told.
+    b.keys("q");
+    assert!(b.wait_exit(), "b exits with success");
+    b.wait_restored();
+    a.wait_for(&format!("#{b_id} left"));
+    a.wait_for("(nobody else here)");
+    a.wait_gone(&format!("[x] #{b_id} "));
+
+    a.keys(CTRL_C);
+    assert!(a.wait_exit(), "a exits with success on Ctrl-C");
+    a.wait_restored();
+}
+
+#[test]
+fn below_the_minimum_size_the_screen_says_too_small_and_a_resize_brings_it_back() {
+    let hub = TestHub::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = PtyClient::spawn("c", &hub.addr.to_string(), dir.path(), 40, 10);
+    c.wait_for("too small");
+    c.resize(80, 24);
+    c.wait_for("● connected");
+    c.wait_for("Peers 0/255");
+    c.resize(45, 11);
+    c.wait_for("too small");
+    c.keys(CTRL_C);
+    assert!(c.wait_exit());
+}
+
+#[test]
+fn the_hub_going_away_is_shown_and_the_client_reconnects() {
+    // Keepalives every 100 ms: a client that did not answer them would be closed as idle.
+    let config = Config {
+        stats_interval: Duration::ZERO,
+        ping_interval: Duration::from_millis(100),
+        ..Config::default()
+    };
+    let hub = TestHub::start_at("127.0.0.1:0", config.clone());
+    let addr = hub.addr.to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = PtyClient::spawn("a", &addr, dir.path(), 80, 24);
+    a.wait_for("● connected");
+    // Ten keepalive intervals pass; the client answered them all and is still here.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(a.contents().contains("● connected"), "{}", a.contents());
+    assert!(!a.contents().contains("lost the hub"), "{}", a.contents());
+
+    drop(hub);
+    a.wait_for("lost the hub");
+    a.wait_for("✗ down, retry");
+    let _hub = TestHub::start_at(&addr, config);
+    a.wait_for("● connected");
+    a.wait_for(&format!("connected to {addr} as #1"));
+    a.keys(CTRL_C);
+    assert!(a.wait_exit());
+}
+
+#[test]
+fn termination_signals_restore_the_terminal() {
+    let hub = TestHub::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for signal in ["TERM", "INT", "HUP"] {
+        let mut c = PtyClient::spawn("c", &hub.addr.to_string(), dir.path(), 80, 24);
+        c.wait_for("● connected");
+        c.signal(signal);
+        assert!(c.wait_exit(), "SIG{signal} ends the client cleanly");
+        c.wait_restored();
+    }
+}

@@ -1,0 +1,182 @@
+//! Snapshots of the main screens, drawn by `impl Widget for &App` into ratatui's `TestBackend`.
+//! Times are filtered; ids are fixed by the test, so every run draws the same cells.
+
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use shared::{Limits, UserId};
+use tui_client::app::{Action, App};
+use tui_client::incoming::{Body, FilePlace};
+use tui_client::net::NetEvent;
+
+fn key(app: &mut App, code: KeyCode) {
+    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn type_text(app: &mut App, text: &str) {
+    text.chars().for_each(|c| key(app, KeyCode::Char(c)));
+}
+
+fn at(s: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(10, 15, s).expect("valid time")
+}
+
+fn message(app: &mut App, from: u64, s: u32, body: Body) {
+    app.update(Action::Net(NetEvent::Message {
+        from: UserId(from),
+        at: at(s),
+        body,
+    }));
+}
+
+/// Connected as #7 with five peers, #3 selected, a short conversation.
+fn conversation() -> App {
+    let mut app = App::new("127.0.0.1:7878", (80, 24));
+    app.now = at(0);
+    app.update(Action::Net(NetEvent::Connected {
+        user_id: UserId(7),
+        limits: Limits::default(),
+    }));
+    app.update(Action::Net(NetEvent::Peers(vec![
+        UserId(2),
+        UserId(3),
+        UserId(5),
+        UserId(11),
+        UserId(12),
+    ])));
+    message(
+        &mut app,
+        2,
+        5,
+        Body::Text("hi all, is the build green?".into()),
+    );
+    message(
+        &mut app,
+        3,
+        9,
+        Body::Text("yes; the relay tests pass and the fan-out bench is at the usual figure".into()),
+    );
+    let file = Body::File {
+        name: "report.pdf".into(),
+        size: 48_213,
+        place: FilePlace::Saved("/home/me/.local/share/hubbub/downloads/report.pdf".into()),
+    };
+    message(&mut app, 3, 12, file);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char(' '));
+    key(&mut app, KeyCode::Tab);
+    app.now = at(20);
+    type_text(&mut app, "thanks, merging now");
+    let effects = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    let Some(tui_client::app::Effect::Relay { req, .. }) = effects.first() else {
+        panic!("a relay: {effects:?}");
+    };
+    let answer = NetEvent::Relayed {
+        req: *req,
+        delivered: 1,
+        unknown: vec![],
+        dropped: vec![],
+    };
+    app.update(Action::Net(answer));
+    type_text(&mut app, "next: the client");
+    app
+}
+
+fn draw(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|f| f.render_widget(app, f.area()))
+        .expect("draw");
+    terminal.backend().to_string()
+}
+
+fn check(name: &str, screen: String) {
+    let mut settings = insta::Settings::clone_current();
+    // Same width as a time, so the filtered screen keeps its columns.
+    settings.add_filter(r"\d\d:\d\d:\d\d", "hh:mm:ss");
+    settings.bind(|| insta::assert_snapshot!(name, screen));
+}
+
+#[test]
+fn main_screen_with_a_conversation() {
+    let app = conversation();
+    check("main_screen", draw(&app, 80, 24));
+}
+
+#[test]
+fn help_popup_lists_the_keys() {
+    let mut app = conversation();
+    key(&mut app, KeyCode::F(1));
+    check("help", draw(&app, 80, 24));
+}
+
+#[test]
+fn attach_prompt_with_completions() {
+    let mut app = conversation();
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('o'),
+        KeyModifiers::CONTROL,
+    )));
+    type_text(&mut app, "~/notes/re");
+    app.update(Action::Completions(vec![
+        "~/notes/report.md".into(),
+        "~/notes/retro.txt".into(),
+    ]));
+    check("attach_prompt", draw(&app, 80, 24));
+}
+
+#[test]
+fn scrolled_up_inbox_shows_the_new_messages_marker() {
+    let mut app = conversation();
+    for i in 0..40 {
+        message(
+            &mut app,
+            5 + (i % 2),
+            30,
+            Body::Text(format!("message number {i}")),
+        );
+    }
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::PageUp);
+    message(&mut app, 2, 40, Body::Text("this one arrives below".into()));
+    check("scrolled_up", draw(&app, 80, 24));
+}
+
+#[test]
+fn filtered_peer_list() {
+    let mut app = conversation();
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "1");
+    check("filter", draw(&app, 80, 24));
+}
+
+#[test]
+fn hub_gone_is_shown() {
+    let mut app = conversation();
+    app.now = at(50);
+    let down = NetEvent::Disconnected {
+        reason: "the hub closed the connection".into(),
+        retry_in: Duration::from_secs(2),
+    };
+    app.update(Action::Net(down));
+    check("disconnected", draw(&app, 80, 24));
+}
+
+#[test]
+fn too_small_says_so_instead_of_panicking() {
+    let app = conversation();
+    check("too_small", draw(&app, 30, 8));
+    // Every size from 1x1 up draws without panicking.
+    for w in 1..90 {
+        for h in (1..30).step_by(3) {
+            draw(&app, w, h);
+        }
+    }
+}
