@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Make tui-client/assets/screenshot.png from a real run: a hub, three clients in tmux, a short
+# Make assets/screenshot.png from a real run: a hub, three clients in tmux, a short
 # scripted conversation, then the 80x24 screen of one client rendered to PNG.
-# Usage: bash tui-client/assets/screenshot.sh   (from the workspace root)
+# Usage: bash assets/screenshot.sh   (from the workspace root)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 need=()
 command -v tmux >/dev/null || need+=(tmux)
 /usr/bin/python3 -c "import PIL" 2>/dev/null || need+=(python3-pil)
@@ -43,5 +43,5 @@ sleep 0.3
 $T send-keys -t a -l "next: the terminal client" 
 sleep 0.5
 $T capture-pane -e -p -t a >"$work/screen.ansi"
-/usr/bin/python3 tui-client/assets/ansi2png.py "$work/screen.ansi" tui-client/assets/screenshot.png
-echo "wrote tui-client/assets/screenshot.png"
+/usr/bin/python3 assets/ansi2png.py "$work/screen.ansi" assets/screenshot.png
+echo "wrote assets/screenshot.png"
