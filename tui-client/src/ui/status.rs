@@ -42,7 +42,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         sep.clone(),
         Span::styled(state, Style::default().fg(color)),
         sep.clone(),
-        Span::raw(format!("{} peers", app.peers.all().len())),
+        Span::raw(match app.peers.all().len() {
+            1 => "1 peer".to_string(),
+            n => format!("{n} peers"),
+        }),
         sep,
         Span::styled(format!("{unread} unread"), unread_style),
     ]);
