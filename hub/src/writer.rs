@@ -55,11 +55,14 @@ impl Writer {
             let charged: usize = batch.iter().map(cost).sum();
             let written = tokio::select! {
                 biased;
-                _ = self.control.closed() => return,
-                _ = self.hard_stop.cancelled() => return,
-                r = tokio::time::timeout(self.write_timeout, write_all(&mut self.socket, &mut batch)) => r,
+                _ = self.control.closed() => None,
+                _ = self.hard_stop.cancelled() => None,
+                r = tokio::time::timeout(self.write_timeout, write_all(&mut self.socket, &mut batch)) => Some(r),
             };
+            // Written or abandoned, the batch has left the queue: its charge goes back on every
+            // path, or the global budget would leak and in time stop the whole hub reading.
             self.inbox.release(charged);
+            let Some(written) = written else { return };
             match written {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return self.control.close(CloseReason::Io),
