@@ -225,6 +225,14 @@ impl Reader {
     fn on_decode_error(&mut self, e: DecodeError) -> CloseReason {
         let reason = match e {
             DecodeError::FrameTooLarge { .. } => CloseReason::FrameTooLarge,
+            // tokio-util reports a stream that ended inside a frame as `Other`, with the partial
+            // frame still buffered: the peer closed (FIN) mid-frame, its socket did not fail.
+            DecodeError::Io(e)
+                if e.kind() == std::io::ErrorKind::Other
+                    && !self.frames.read_buffer().is_empty() =>
+            {
+                return CloseReason::PeerClosed
+            }
             DecodeError::Io(_) => return CloseReason::Io,
             _ => CloseReason::Malformed,
         };
