@@ -66,6 +66,12 @@ impl Raw {
         }
     }
 
+    /// Reset the connection (RST instead of FIN).
+    pub fn reset(self) {
+        let stream = self.rd.into_inner().reunite(self.wr).expect("same stream");
+        stream.set_zero_linger().expect("linger");
+    }
+
     /// Expect the hub's goodbye error of this `kind` (skipping keepalives), then the close.
     pub async fn expect_goodbye(&mut self, kind: ErrorKind) {
         loop {

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use hub::{CloseReason, Config};
 use shared::conn::Connection;
-use shared::{HubMsg, UserId};
+use shared::{ClientMsg, HubMsg, UserId};
 
 use crate::helpers::{recv, TestHub};
 use crate::ledger::Ledger;
@@ -74,11 +75,15 @@ async fn relay_and_receive(
     );
 }
 
-/// The next message that is not a presence push or keepalive.
+/// The next message that is not a presence push or keepalive; keepalives are answered.
 pub async fn recv_skipping(conn: &mut Connection) -> HubMsg {
     loop {
         match recv(conn).await {
-            HubMsg::Joined { .. } | HubMsg::Left { .. } | HubMsg::KeepAlive => continue,
+            HubMsg::Joined { .. } | HubMsg::Left { .. } => continue,
+            HubMsg::KeepAlive => conn
+                .send(&ClientMsg::<Bytes>::KeepAliveAck)
+                .await
+                .expect("ack"),
             other => return other,
         }
     }

@@ -1,0 +1,255 @@
+//! Faults over real TCP: truncated frames, resets, slow and silent peers, a full hub. Each gets
+//! its documented close reason, the bystanders keep being served, and the ledger holds.
+
+#[path = "support/helpers.rs"]
+mod helpers;
+#[path = "support/ledger.rs"]
+mod ledger;
+#[path = "support/raw.rs"]
+mod raw;
+#[path = "support/scene.rs"]
+mod scene;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use helpers::TestHub;
+use hub::{CloseReason, Config};
+use ledger::{Baseline, Ledger};
+use raw::{Raw, Seen};
+use scene::{close_reason, quick_config, recv_skipping, Pair};
+use shared::conn::{ConnError, Connection};
+use shared::{ClientMsg, ErrorKind, HubMsg, RequestId};
+
+/// The first 10 bytes of a frame announcing 100.
+const TRUNCATED: [u8; 10] = [0, 0, 0, 100, 2, 1, 1, 1, 1, 1];
+
+async fn truncated_then(reset: bool, reason: CloseReason) {
+    let hub = TestHub::with_config(quick_config()).await;
+    let base = Baseline::capture();
+    let ledger = Ledger::new();
+    let mut pair = Pair::connect(&hub).await;
+    let mut raw = Raw::connect(hub.addr).await;
+    raw.write(&TRUNCATED).await.expect("write");
+    let id = raw.user_id;
+    if reset {
+        raw.reset();
+    } else {
+        raw.wr.shutdown().await.expect("fin");
+        assert!(matches!(raw.next().await, Seen::Closed));
+    }
+    assert_eq!(close_reason(&hub, id).await, reason);
+    pair.exchange(&ledger).await;
+    pair.finish(&ledger);
+    ledger.check();
+    base.wait_restored(&hub.registry, &hub.budget).await;
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn truncated_frame_then_fin_is_a_peer_close() {
+    truncated_then(false, CloseReason::PeerClosed).await;
+}
+
+#[tokio::test]
+async fn truncated_frame_then_reset_is_an_io_close() {
+    truncated_then(true, CloseReason::Io).await;
+}
+
+use tokio::io::AsyncWriteExt;
+
+/// Relay ledger bodies of `size` from `sender` to `receiver` until the hub reports the receiver
+/// dropped or `max` relays were made; returns how many were delivered.
+async fn flood(
+    ledger: &Ledger,
+    sender: &mut Connection,
+    receiver: shared::UserId,
+    size: usize,
+    max: usize,
+) -> usize {
+    let me = sender.user_id();
+    for n in 0..max {
+        sender
+            .send(&ledger.relay(me, &[receiver], size))
+            .await
+            .expect("send");
+        let answer = recv_skipping(sender).await;
+        assert!(ledger.answer(me, &answer), "{answer:?}");
+        if let HubMsg::Relayed { dropped, .. } = answer {
+            if !dropped.is_empty() {
+                return n;
+            }
+        }
+    }
+    max
+}
+
+/// Read whatever arrives until the hub closes, feeding the ledger.
+async fn drain_until_closed(ledger: &Ledger, raw: &mut Raw) {
+    loop {
+        match raw.next().await {
+            Seen::Msg(msg) => {
+                ledger.receive(raw.user_id, &msg);
+            }
+            Seen::Closed => return,
+        }
+    }
+}
+
+#[tokio::test]
+async fn receiver_that_never_reads_is_dropped_and_the_sender_told() {
+    let hub = TestHub::with_config(Config {
+        queue_bytes: 256 * 1024,
+        ..quick_config()
+    })
+    .await;
+    let base = Baseline::capture();
+    let ledger = Ledger::new();
+    let mut pair = Pair::connect(&hub).await;
+    let mut sleeper = Raw::connect(hub.addr).await;
+    // Kernel buffers take a few MiB before the queue starts to fill; 1,000 x 64 KiB is plenty.
+    let sent = flood(&ledger, &mut pair.a, sleeper.user_id, 64 * 1024, 1000).await;
+    assert!(
+        sent < 1000,
+        "the hub never gave up on a receiver that never reads"
+    );
+    assert_eq!(
+        close_reason(&hub, sleeper.user_id).await,
+        CloseReason::SlowConsumer
+    );
+    // What it does get, once it wakes up, is an unbroken prefix of what it was sent.
+    drain_until_closed(&ledger, &mut sleeper).await;
+    assert!(ledger.received(sleeper.user_id) <= sent);
+    pair.exchange(&ledger).await;
+    drop(sleeper);
+    pair.finish(&ledger);
+    ledger.check();
+    base.wait_restored(&hub.registry, &hub.budget).await;
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn receiver_that_stops_reading_hits_the_write_deadline() {
+    let hub = TestHub::with_config(Config {
+        queue_bytes: 64 * 1024 * 1024,
+        write_timeout: Duration::from_millis(300),
+        ..quick_config()
+    })
+    .await;
+    let base = Baseline::capture();
+    let ledger = Ledger::new();
+    let mut pair = Pair::connect(&hub).await;
+    let mut sleeper = Raw::connect(hub.addr).await;
+    // 32 MiB: more than the kernel buffers hold, less than the queue: only the deadline bites.
+    let sent = flood(&ledger, &mut pair.a, sleeper.user_id, 1024 * 1024, 32).await;
+    assert_eq!(sent, 32, "the queue is large enough for all of it");
+    assert_eq!(
+        close_reason(&hub, sleeper.user_id).await,
+        CloseReason::WriteTimeout
+    );
+    drain_until_closed(&ledger, &mut sleeper).await;
+    pair.exchange(&ledger).await;
+    drop(sleeper);
+    pair.finish(&ledger);
+    ledger.check();
+    base.wait_restored(&hub.registry, &hub.budget).await;
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn receiver_reset_in_the_middle_of_large_writes_costs_only_itself() {
+    let hub = TestHub::with_config(quick_config()).await;
+    let base = Baseline::capture();
+    let ledger = Ledger::new();
+    let mut pair = Pair::connect(&hub).await;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("small buffer");
+    let stream = socket.connect(hub.addr).await.expect("connect");
+    let victim = Raw::from_stream(stream).await;
+    let id = victim.user_id;
+    let sent = flood(&ledger, &mut pair.a, id, 1024 * 1024, 8).await;
+    assert_eq!(sent, 8);
+    victim.reset();
+    assert_eq!(close_reason(&hub, id).await, CloseReason::Io);
+    pair.exchange(&ledger).await;
+    pair.finish(&ledger);
+    ledger.check();
+    base.wait_restored(&hub.registry, &hub.budget).await;
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn silent_peer_is_closed_as_idle() {
+    let hub = TestHub::with_config(Config {
+        ping_interval: Duration::from_millis(100),
+        ..quick_config()
+    })
+    .await;
+    let base = Baseline::capture();
+    let ledger = Ledger::new();
+    let mut pair = Pair::connect(&hub).await;
+    // A stopped process looks like this on the wire: the kernel ACKs, nobody answers.
+    let mut silent = Raw::connect(hub.addr).await;
+    let id = silent.user_id;
+    let goodbye = tokio::spawn(async move { silent.expect_goodbye(ErrorKind::Idle).await });
+    // The bystanders keep talking (which keeps them alive) until the silent one is gone.
+    for _ in 0..500 {
+        if goodbye.is_finished() {
+            break;
+        }
+        pair.exchange(&ledger).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    goodbye.await.expect("idle goodbye");
+    assert_eq!(close_reason(&hub, id).await, CloseReason::Idle);
+    pair.exchange(&ledger).await;
+    pair.finish(&ledger);
+    ledger.check();
+    base.wait_restored(&hub.registry, &hub.budget).await;
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn connection_over_the_limit_is_told_server_full_and_the_rest_unaffected() {
+    let hub = TestHub::with_config(Config {
+        max_connections: 3,
+        ..quick_config()
+    })
+    .await;
+    let base = Baseline::capture();
+    let ledger = Ledger::new();
+    let mut pair = Pair::connect(&hub).await;
+    let mut third = hub.connect().await;
+    match Connection::connect(hub.addr).await {
+        Err(ConnError::Refused {
+            kind: ErrorKind::ServerFull,
+            ..
+        }) => {}
+        Err(e) => panic!("expected server full, got {e}"),
+        Ok(_) => panic!("a fourth connection was served"),
+    }
+    assert!(hub
+        .registry
+        .recent_closes()
+        .contains(&(None, CloseReason::ServerFull)));
+    pair.exchange(&ledger).await;
+    let pong = helpers::request(&mut third, ClientMsg::<Bytes>::Ping { req: RequestId(5) }).await;
+    assert_eq!(pong, HubMsg::Pong { req: RequestId(5) });
+    // A place freed is a place taken.
+    drop(third);
+    let mut again = None;
+    for _ in 0..500 {
+        if let Ok(conn) = Connection::connect(hub.addr).await {
+            again = Some(conn);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(again.is_some(), "the freed place was never given out");
+    drop(again);
+    pair.exchange(&ledger).await;
+    pair.finish(&ledger);
+    ledger.check();
+    base.wait_restored(&hub.registry, &hub.budget).await;
+    hub.stop().await;
+}
