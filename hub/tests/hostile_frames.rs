@@ -23,7 +23,7 @@ use shared::{MAX_BODY_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS};
 /// `kind` and a close recorded as `reason`; then check the ledger and the baseline.
 async fn goodbye_for(bytes: &[u8], kind: ErrorKind, reason: CloseReason) {
     let hub = TestHub::with_config(quick_config()).await;
-    let base = Baseline::capture();
+    let base = Baseline::capture(&hub);
     let ledger = Ledger::new();
     let mut pair = Pair::connect(&hub).await;
     pair.exchange(&ledger).await;
@@ -38,7 +38,7 @@ async fn goodbye_for(bytes: &[u8], kind: ErrorKind, reason: CloseReason) {
     pair.exchange(&ledger).await;
     pair.finish(&ledger);
     ledger.check();
-    base.wait_restored(&hub.registry, &hub.budget).await;
+    base.wait_restored(&hub).await;
     hub.stop().await;
 }
 
@@ -130,7 +130,7 @@ async fn trailing_bytes_after_a_message_are_malformed() {
 #[tokio::test]
 async fn frame_exactly_at_the_cap_is_read_and_answered() {
     let hub = TestHub::with_config(quick_config()).await;
-    let base = Baseline::capture();
+    let base = Baseline::capture(&hub);
     let mut raw = Raw::connect(hub.addr).await;
     // An echo whose frame is exactly MAX_FRAME_LEN: tag, req, a 3-byte body length, the body.
     let body_len = MAX_FRAME_LEN - 5;
@@ -161,14 +161,14 @@ async fn frame_exactly_at_the_cap_is_read_and_answered() {
         Seen::Msg(HubMsg::Pong { req: RequestId(4) })
     ));
     drop(raw);
-    base.wait_restored(&hub.registry, &hub.budget).await;
+    base.wait_restored(&hub).await;
     hub.stop().await;
 }
 
 #[tokio::test]
 async fn largest_legal_relay_fits_the_frame_and_is_answered() {
     let hub = TestHub::with_config(quick_config()).await;
-    let base = Baseline::capture();
+    let base = Baseline::capture(&hub);
     let mut raw = Raw::connect(hub.addr).await;
     // The widest header the rules allow: 255 ten-byte ids and a 255-byte name.
     let to: Vec<UserId> = (0..MAX_RECEIVERS as u64)
@@ -199,7 +199,7 @@ async fn largest_legal_relay_fits_the_frame_and_is_answered() {
         other => panic!("expected Relayed, got {other:?}"),
     }
     drop(raw);
-    base.wait_restored(&hub.registry, &hub.budget).await;
+    base.wait_restored(&hub).await;
     hub.stop().await;
 }
 

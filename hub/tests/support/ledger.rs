@@ -5,7 +5,7 @@
 //! A ledger relay's body is its token (8 bytes, big-endian, also its request id) followed by a
 //! fill derived from the token, so a receiver can tell which relay a message belongs to and that
 //! its body arrived intact. [`Baseline`] checks that the hub gave back every connection, task,
-//! descriptor and queued byte once the clients are gone.
+//! socket and queued byte once the clients are gone.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
 use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId};
+
+use crate::helpers::TestHub;
 
 /// What the hub answered to one relay.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,8 +57,14 @@ pub struct Ledger {
 /// The first bytes of every ledger body: the token.
 const TOKEN_LEN: usize = 8;
 
-fn fill_byte(token: u32, i: usize) -> u8 {
-    (token as usize).wrapping_mul(31).wrapping_add(i) as u8
+/// The fill of a body: 256 bytes that depend on the token, repeated after the token. A
+/// pattern rather than a byte-by-byte formula keeps building and checking 1 MiB bodies cheap.
+fn pattern(token: u32) -> [u8; 256] {
+    let mut p = [0u8; 256];
+    for (i, b) in p.iter_mut().enumerate() {
+        *b = (token as usize).wrapping_mul(31).wrapping_add(i) as u8;
+    }
+    p
 }
 
 impl Ledger {
@@ -86,8 +94,10 @@ impl Ledger {
         let size = size.max(TOKEN_LEN);
         let mut body = BytesMut::with_capacity(size);
         body.put_u64(u64::from(token));
-        for i in TOKEN_LEN..size {
-            body.put_u8(fill_byte(token, i));
+        let pattern = pattern(token);
+        while body.len() < size {
+            let n = (size - body.len()).min(pattern.len());
+            body.put_slice(&pattern[..n]);
         }
         ClientMsg::Relay {
             req: RequestId(token),
@@ -250,10 +260,10 @@ impl Ledger {
 fn body_token(body: &[u8]) -> Option<u32> {
     let head: [u8; TOKEN_LEN] = body.get(..TOKEN_LEN)?.try_into().ok()?;
     let token = u32::try_from(u64::from_be_bytes(head)).ok()?;
+    let pattern = pattern(token);
     let intact = body[TOKEN_LEN..]
-        .iter()
-        .enumerate()
-        .all(|(i, &b)| b == fill_byte(token, i + TOKEN_LEN));
+        .chunks(pattern.len())
+        .all(|c| c == &pattern[..c.len()]);
     intact.then_some(token)
 }
 
@@ -352,46 +362,62 @@ fn check_streams(inner: &Inner, out: &mut Vec<String>) {
     }
 }
 
-/// Descriptors this process has open now.
-pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd is readable")
+/// Open sockets on either end of a connection to `port` (and its listener), from
+/// /proc/net/tcp. Sockets that only the kernel still holds (TIME_WAIT, orphans finishing their
+/// FIN) have no inode and are not counted. Per port, so tests running in parallel in one
+/// process do not see each other's descriptors.
+pub fn port_sockets(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp is readable");
+    let port = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            f.len() > 9 && (f[1].ends_with(&port) || f[2].ends_with(&port)) && f[9] != "0"
+        })
         .count()
 }
 
-/// Tasks alive on the current runtime.
+/// Tasks alive on the current runtime (each `#[tokio::test]` has its own).
 pub fn alive_tasks() -> usize {
     tokio::runtime::Handle::current()
         .metrics()
         .num_alive_tasks()
 }
 
-/// What the process held before the clients came: after they leave, the hub must hold no more.
+/// What the hub held before the clients came: after they leave, it must hold no more.
 #[derive(Debug, Clone, Copy)]
 pub struct Baseline {
-    pub fds: usize,
+    pub port: u16,
+    pub sockets: usize,
     pub tasks: usize,
 }
 
 impl Baseline {
     /// Call with the hub serving and no client connected.
-    pub fn capture() -> Baseline {
+    pub fn capture(hub: &TestHub) -> Baseline {
+        let port = hub.addr.port();
         Baseline {
-            fds: open_fds(),
+            port,
+            sockets: port_sockets(port),
             tasks: alive_tasks(),
         }
     }
 
-    /// Wait (bounded) until connections, tasks, descriptors and queued bytes are back to the
+    /// Wait (bounded) until connections, tasks, sockets and queued bytes are back to the
     /// baseline; panic naming what leaked if they are not.
-    pub async fn wait_restored(
-        &self,
-        registry: &hub::registry::Registry,
-        budget: &hub::queue::Budget,
-    ) {
-        let state = || (registry.len(), alive_tasks(), open_fds(), budget.used());
+    pub async fn wait_restored(&self, hub: &TestHub) {
+        let state = || {
+            (
+                hub.registry.len(),
+                alive_tasks(),
+                port_sockets(self.port),
+                hub.budget.used(),
+            )
+        };
         let ok = |s: (usize, usize, usize, usize)| {
-            s.0 == 0 && s.1 <= self.tasks && s.2 <= self.fds && s.3 == 0
+            s.0 == 0 && s.1 <= self.tasks && s.2 <= self.sockets && s.3 == 0
         };
         for _ in 0..1000 {
             if ok(state()) {
@@ -399,11 +425,11 @@ impl Baseline {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let (users, tasks, fds, queued) = state();
+        let (users, tasks, sockets, queued) = state();
         panic!(
             "not back to baseline: users {users} (want 0), tasks {tasks} (want <= {}), \
-             fds {fds} (want <= {}), queued bytes {queued} (want 0)",
-            self.tasks, self.fds
+             sockets {sockets} (want <= {}), queued bytes {queued} (want 0)",
+            self.tasks, self.sockets
         );
     }
 }
