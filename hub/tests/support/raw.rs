@@ -19,6 +19,8 @@ pub struct Raw {
     pub user_id: UserId,
     pub rd: FramedRead<OwnedReadHalf, FrameCodec>,
     pub wr: OwnedWriteHalf,
+    /// How long [`Raw::next`] waits; tests on paused time raise it past the hub's deadlines.
+    pub wait: Duration,
 }
 
 /// What a raw client saw next.
@@ -44,6 +46,7 @@ impl Raw {
             user_id: UserId(0),
             rd: FramedRead::new(rd, FrameCodec::new()),
             wr,
+            wait: RAW_WAIT,
         };
         match raw.next().await {
             Seen::Msg(HubMsg::Welcome { user_id, .. }) => raw.user_id = user_id,
@@ -59,7 +62,7 @@ impl Raw {
 
     /// The next message, or `Closed` once the stream has ended.
     pub async fn next(&mut self) -> Seen {
-        match tokio::time::timeout(RAW_WAIT, self.rd.next()).await {
+        match tokio::time::timeout(self.wait, self.rd.next()).await {
             Err(_) => panic!("the hub neither answered nor closed in time"),
             Ok(Some(Ok(payload))) => Seen::Msg(HubMsg::decode(&payload).expect("hub speaks")),
             Ok(_) => Seen::Closed,
