@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::StreamExt;
+use shared::codec::READ_STEP;
 use shared::{
     BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, RequestId, UserId,
     MAX_BODY_LEN, MAX_NAME_LEN, MAX_RECEIVERS, PROTOCOL_VERSION,
@@ -105,6 +106,8 @@ struct Reader {
     hub: HubContext,
     last_frame: Instant,
     keepalive_sent: Option<Instant>,
+    /// A frame larger than one read step arrived since the read buffer was last let go.
+    grown: bool,
 }
 
 /// What happened to a reader between two frames.
@@ -133,6 +136,7 @@ impl Reader {
             hub: hub.clone(),
             last_frame: Instant::now(),
             keepalive_sent: None,
+            grown: false,
         }
     }
 
@@ -148,6 +152,7 @@ impl Reader {
                 Step::Frame(Ok(payload)) => {
                     self.last_frame = Instant::now();
                     self.keepalive_sent = None;
+                    self.grown |= payload.len() > READ_STEP;
                     self.handle_payload(&payload)
                 }
                 Step::Frame(Err(e)) => Err(self.on_decode_error(e)),
@@ -155,7 +160,19 @@ impl Reader {
             if let Err(reason) = outcome {
                 return reason;
             }
+            self.shed_read_buffer();
             timer.as_mut().reset(self.next_wake());
+        }
+    }
+
+    /// Let go of a read buffer that grew for a large frame once it is empty. The buffer's tail
+    /// keeps the frame-sized allocation alive and reuses it, so without this every connection
+    /// that ever sent a 1 MiB frame would hold 1-2 MiB for the rest of its life.
+    fn shed_read_buffer(&mut self) {
+        let buffer = self.frames.read_buffer_mut();
+        if self.grown && buffer.is_empty() {
+            *buffer = bytes::BytesMut::new();
+            self.grown = false;
         }
     }
 
