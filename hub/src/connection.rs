@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use shared::codec::READ_STEP;
 use shared::{
     BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, RequestId, UserId,
@@ -15,7 +15,7 @@ use shared::{
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
-use tokio_util::codec::{Decoder, FramedRead};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::{debug, info_span, Instrument};
@@ -186,13 +186,13 @@ impl Reader {
         tokio::select! {
             biased;
             _ = self.control.closed() => return Step::Stop(CloseReason::Io),
-            _ = hub.shutdown.cancelled() => return Step::Stop(self.drain_buffered()),
+            _ = hub.shutdown.cancelled() => return Step::Stop(self.finish_on_shutdown().await),
             _ = room => {}
         }
         tokio::select! {
             biased;
             _ = self.control.closed() => Step::Stop(CloseReason::Io),
-            _ = hub.shutdown.cancelled() => Step::Stop(self.drain_buffered()),
+            _ = hub.shutdown.cancelled() => Step::Stop(self.finish_on_shutdown().await),
             frame = self.frames.next() => match frame {
                 Some(frame) => Step::Frame(frame),
                 None => Step::Eof,
@@ -261,16 +261,35 @@ impl Reader {
         reason
     }
 
-    /// On shutdown, handle the frames already received in full; they were accepted.
-    fn drain_buffered(&mut self) -> CloseReason {
+    /// On shutdown, handle the frames already received: those in our buffer, those the kernel
+    /// holds for us, and a frame in progress, which was most likely written in full by its
+    /// sender. It is read to its end within its frame deadline and half the grace period (so
+    /// writers keep time to flush), then handled.
+    async fn finish_on_shutdown(&mut self) -> CloseReason {
+        let cfg = self.hub.config.clone();
+        let limit = tokio::time::sleep(cfg.shutdown_grace / 2);
+        tokio::pin!(limit);
         loop {
-            let (codec, buf) = (&mut FrameCodec::new(), self.frames.read_buffer_mut());
-            match codec.decode(buf) {
-                Ok(Some(payload)) => {
-                    if self.handle_payload(&payload).is_err() {
-                        break;
-                    }
+            let frame = if self.frames.read_buffer().is_empty() {
+                // Take what has already arrived, without waiting for anything new.
+                match self.frames.next().now_or_never() {
+                    Some(frame) => frame,
+                    None if self.frames.read_buffer().is_empty() => break,
+                    None => continue,
                 }
+            } else {
+                let partial = self.frames.decoder().partial_since();
+                let deadline = partial.map_or_else(Instant::now, |p| p + cfg.frame_deadline);
+                tokio::select! {
+                    biased;
+                    _ = self.control.closed() => break,
+                    frame = self.frames.next() => frame,
+                    _ = &mut limit => break,
+                    _ = tokio::time::sleep_until(deadline), if partial.is_some() => break,
+                }
+            };
+            match frame {
+                Some(Ok(payload)) if self.handle_payload(&payload).is_ok() => {}
                 _ => break,
             }
         }
