@@ -10,6 +10,7 @@ mod raw;
 #[path = "support/scene.rs"]
 mod scene;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,7 +20,9 @@ use ledger::{Baseline, Ledger};
 use raw::{Raw, Seen};
 use scene::{close_reason, quick_config, recv_skipping, Pair};
 use shared::conn::{ConnError, Connection};
-use shared::{ClientMsg, ErrorKind, HubMsg, RequestId};
+use shared::{ClientMsg, ErrorKind, FrameCodec, HubMsg, RequestId, UserId};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio_util::codec::{Decoder, FramedRead};
 
 /// The first 10 bytes of a frame announcing 100.
 const TRUNCATED: [u8; 10] = [0, 0, 0, 100, 2, 1, 1, 1, 1, 1];
@@ -263,6 +266,69 @@ async fn connection_over_the_limit_is_told_server_full_and_the_rest_unaffected()
     assert!(again.is_some(), "the freed place was never given out");
     drop(again);
     pair.exchange(&ledger).await;
+    pair.finish(&ledger);
+    ledger.check();
+    base.wait_restored(&hub).await;
+    hub.stop().await;
+}
+
+/// Read `want` messages, at most 64 KiB every 10 ms, feeding the ledger.
+async fn paced_read(
+    mut rd: FramedRead<OwnedReadHalf, FrameCodec>,
+    ledger: Arc<Ledger>,
+    id: UserId,
+    want: usize,
+) -> usize {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = bytes::BytesMut::new();
+    let mut codec = FrameCodec::new();
+    let stream = rd.get_mut();
+    for _ in 0..100_000 {
+        let mut chunk = vec![0u8; 64 * 1024];
+        match tokio::time::timeout(raw::RAW_WAIT, stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buffer.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+        while let Ok(Some(payload)) = Decoder::decode(&mut codec, &mut buffer) {
+            ledger.receive(id, &HubMsg::decode(&payload).expect("hub speaks"));
+        }
+        if ledger.received(id) == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    ledger.received(id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_but_steady_receiver_of_a_large_backlog_is_not_cut_off() {
+    const RELAYS: usize = 16;
+    let hub = TestHub::with_config(Config {
+        queue_bytes: 64 * 1024 * 1024,
+        // The kernel reports a full socket writable again only once half its send buffer
+        // (up to 2 MiB here) has drained, so progress shows in steps.
+        write_timeout: Duration::from_secs(2),
+        ..quick_config()
+    })
+    .await;
+    let base = Baseline::capture(&hub);
+    let ledger = Arc::new(Ledger::new());
+    let mut pair = Pair::connect(&hub).await;
+    let Raw {
+        user_id, rd, wr, ..
+    } = Raw::connect(hub.addr).await;
+    // It reads steadily but slowly while 16 MiB arrive for it at once: the backlog grows, and
+    // so do the writer's batches. Each write makes progress well within the write timeout,
+    // though a whole batch takes longer than that.
+    let reader = tokio::spawn(paced_read(rd, ledger.clone(), user_id, RELAYS));
+    let sent = flood(&ledger, &mut pair.a, user_id, 1024 * 1024, RELAYS).await;
+    assert_eq!(sent, RELAYS);
+    let got = reader.await.expect("reader");
+    let closes = hub.registry.recent_closes();
+    assert_eq!(got, RELAYS, "cut off mid-backlog: {closes:?}");
+    ledger.healthy(user_id);
+    pair.exchange(&ledger).await;
+    drop(wr);
     pair.finish(&ledger);
     ledger.check();
     base.wait_restored(&hub).await;
