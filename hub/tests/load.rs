@@ -271,3 +271,83 @@ async fn receive_all(mut conn: Connection, ledger: Arc<Ledger>, expect: usize) -
 async fn a_hundred_senders_fanning_out_to_255_stay_within_the_budget() {
     fan_out(100, 255, 16 * KIB, 4 * MIB).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_relays_leaves_no_heap_behind() {
+    const CLIENTS: usize = 40;
+    const SLOW: usize = 4;
+    const RELAYS: usize = 4000;
+    let _serial = SERIAL.lock().await;
+    let hub = TestHub::with_config(Config {
+        queue_bytes: 256 * KIB,
+        ..quick_config()
+    })
+    .await;
+    let base = Baseline::capture(&hub);
+    // Warm up once so that lazily grown structures (registry map, close record, runtime slabs)
+    // are counted in the baseline, then measure a second, identical storm.
+    storm(&hub, CLIENTS, SLOW, RELAYS).await;
+    base.wait_restored(&hub).await;
+    let before = HEAP.allocated();
+    storm(&hub, CLIENTS, SLOW, RELAYS).await;
+    base.wait_restored(&hub).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after = HEAP.allocated();
+    eprintln!(
+        "heap after a storm: {} KiB more than after the first",
+        (after.saturating_sub(before)) / KIB
+    );
+    assert!(
+        after.saturating_sub(before) < 512 * KIB,
+        "{} bytes left behind",
+        after - before
+    );
+    hub.stop().await;
+}
+
+/// Relays from random readers to random clients, some of which never read.
+async fn storm(hub: &TestHub, clients: usize, slow: usize, relays: usize) {
+    let ledger = Arc::new(Ledger::new());
+    let mut writers = Vec::new();
+    let mut ids = Vec::new();
+    let mut idle = Vec::new();
+    let mut readers = Vec::new();
+    for i in 0..clients {
+        let conn = hub.connect().await;
+        ids.push(conn.user_id());
+        let (mut rd, wr) = conn.split();
+        if i < slow {
+            idle.push((rd, wr));
+            continue;
+        }
+        let (ledger, id) = (ledger.clone(), conn_id(&ids));
+        readers.push(tokio::spawn(async move {
+            while let Ok(msg) = rd.recv().await {
+                if !ledger.receive(id, &msg) {
+                    ledger.answer(id, &msg);
+                }
+            }
+        }));
+        writers.push((id, wr));
+    }
+    let mut rng = fastrand::Rng::with_seed(7);
+    for _ in 0..relays {
+        let k = rng.usize(..writers.len());
+        let to = vec![ids[rng.usize(..ids.len())]];
+        let size = if rng.u8(..20) == 0 {
+            60 * KIB
+        } else {
+            rng.usize(8..600)
+        };
+        let (id, wr) = &mut writers[k];
+        let _ = wr.send(&ledger.relay(*id, &to, size)).await;
+    }
+    drop((writers, idle));
+    for r in readers {
+        let _ = r.await;
+    }
+}
+
+fn conn_id(ids: &[UserId]) -> UserId {
+    *ids.last().expect("just pushed")
+}

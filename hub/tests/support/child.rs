@@ -15,10 +15,18 @@ pub struct HubProcess {
 }
 
 impl HubProcess {
-    /// Start `hub` with `args` on 127.0.0.1:0, optionally under `ulimit -n fd_limit`, and wait
-    /// for it to say where it listens.
+    /// Start the hub cargo built for this test; see [`HubProcess::spawn_bin`].
     pub fn spawn(args: &[&str], fd_limit: Option<u32>) -> HubProcess {
-        let bin = env!("CARGO_BIN_EXE_hub");
+        // Cargo names the binary only for integration tests; examples pass their own path.
+        match option_env!("CARGO_BIN_EXE_hub") {
+            Some(bin) => HubProcess::spawn_bin(bin, args, fd_limit),
+            None => panic!("HubProcess::spawn is for integration tests; use spawn_bin"),
+        }
+    }
+
+    /// Start `bin` with `args` on 127.0.0.1:0, optionally under `ulimit -n fd_limit`, and wait
+    /// for it to say where it listens.
+    pub fn spawn_bin(bin: &str, args: &[&str], fd_limit: Option<u32>) -> HubProcess {
         let mut hub_args = vec!["--listen", "127.0.0.1:0", "--stats-interval", "0s"];
         hub_args.extend_from_slice(args);
         let mut cmd = match fd_limit {

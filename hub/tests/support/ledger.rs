@@ -213,6 +213,18 @@ impl Ledger {
         inner.relays.values().filter(|r| r.answer.is_none()).count()
     }
 
+    /// Relays still waiting for an answer from senders that are still connected.
+    pub fn unanswered_live(&self) -> usize {
+        let inner = self.lock();
+        let live = |r: &&Relay| r.answer.is_none() && !inner.gone.contains(&r.sender);
+        inner.relays.values().filter(live).count()
+    }
+
+    /// Relays recorded so far.
+    pub fn relays(&self) -> usize {
+        self.lock().relays.len()
+    }
+
     /// Totals over answered relays: (delivered, unknown, dropped, refused).
     pub fn totals(&self) -> (u64, u64, u64, u64) {
         let inner = self.lock();
@@ -349,15 +361,13 @@ fn check_streams(inner: &Inner, out: &mut Vec<String>) {
             ));
         }
     }
-    for r in &inner.healthy {
-        for ((s, to), want) in &expected {
-            let have = got.get(&(*s, *to)).map_or(0, Vec::len);
-            if to == r && have < want.len() {
-                out.push(format!(
-                    "{s} -> {r}: healthy receiver got {have} of {}",
-                    want.len()
-                ));
-            }
+    for ((s, r), want) in &expected {
+        let have = got.get(&(*s, *r)).map_or(0, Vec::len);
+        if inner.healthy.contains(r) && have < want.len() {
+            out.push(format!(
+                "{s} -> {r}: healthy receiver got {have} of {}",
+                want.len()
+            ));
         }
     }
 }
