@@ -109,9 +109,10 @@ impl HubProcess {
 
     /// Send a signal by name (TERM, STOP, CONT, ...).
     pub fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.pid().to_string())
+        // The shell's built-in kill: no dependency on a kill binary being installed.
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -{name} {}", self.pid()))
             .status()
             .expect("kill runs")
             .success();
