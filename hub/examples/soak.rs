@@ -23,6 +23,8 @@ use shared::conn::{ConnReader, ConnWriter, Connection};
 use shared::UserId;
 use tokio::task::AbortHandle;
 
+/// Phases of the run; RSS is compared between them.
+const PHASES: usize = 4;
 /// Senders at once; each owns a share of the clients and relays from them in turn.
 const DRIVERS: usize = 64;
 /// Clients that never read (and are made to overflow), and clients that vanish mid-run.
@@ -83,25 +85,26 @@ async fn main() {
     );
     let slow_ids: Arc<Vec<UserId>> = Arc::new(slow.iter().map(|s| s.0).collect());
     let t = Instant::now();
-    // Half the relays first: the allocator and the runtime grow to their working size, which
-    // is the "start" the end is compared with. glibc keeps freed memory, so RSS never returns
-    // to the idle figure; a second, identical half that ends higher would be a leak.
-    let warm = drive(
-        clients,
-        relays / 2,
-        ids.clone(),
-        slow_ids.clone(),
-        ledger.clone(),
-    )
-    .await;
-    settle(&ledger, &warm, false).await;
-    let rss_warm = hub.status_kib("VmRSS");
-    println!(
-        "first half: {} relays, {} clients left, hub RSS {rss_warm} KiB",
-        ledger.relays(),
-        warm.len()
-    );
-    let survivors = drive(warm, relays - relays / 2, ids, slow_ids, ledger.clone()).await;
+    // Four equal quarters. glibc keeps freed memory, so RSS never returns to the idle figure;
+    // after the first quarter (warm-up) the allocator and runtime are at their working size,
+    // and a leak would show as growth from one quarter to the next. The pass mark: the last
+    // quarter ends within 10% of where the second ended.
+    let mut survivors = clients;
+    let mut rss = Vec::new();
+    for quarter in 0..PHASES {
+        let n = relays / PHASES;
+        survivors = drive(survivors, n, ids.clone(), slow_ids.clone(), ledger.clone()).await;
+        settle(&ledger, &survivors, false).await;
+        rss.push(hub.status_kib("VmRSS"));
+        println!(
+            "quarter {}: {} relays so far, {} clients left, hub RSS {} KiB",
+            quarter + 1,
+            ledger.relays(),
+            survivors.len(),
+            rss[quarter]
+        );
+    }
+    let rss_warm = rss[1];
     let sent = t.elapsed();
     settle(&ledger, &survivors, true).await;
     let elapsed = t.elapsed();
@@ -124,8 +127,8 @@ async fn main() {
     );
     let growth = rss_end as f64 / rss_warm as f64 - 1.0;
     println!(
-        "hub RSS: connected {rss_start} KiB, after the first half {rss_warm} KiB, peak {hwm} KiB, \
-         end {rss_end} KiB ({:+.1}% from the first half)",
+        "hub RSS: connected {rss_start} KiB, after the second quarter {rss_warm} KiB, peak {hwm} KiB, \
+         end {rss_end} KiB ({:+.1}% from the second quarter)",
         growth * 100.0
     );
     drop((survivors, slow));
