@@ -334,3 +334,25 @@ async fn slow_but_steady_receiver_of_a_large_backlog_is_not_cut_off() {
     base.wait_restored(&hub).await;
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_tells_every_client_and_is_recorded() {
+    let hub = TestHub::with_config(quick_config()).await;
+    let registry = hub.registry.clone();
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(Raw::connect(hub.addr).await);
+    }
+    hub.shutdown.cancel();
+    for raw in &mut clients {
+        raw.expect_goodbye(ErrorKind::ShuttingDown).await;
+    }
+    hub.stop().await;
+    for raw in &clients {
+        let closes = registry.recent_closes();
+        assert!(
+            closes.contains(&(Some(raw.user_id), CloseReason::Shutdown)),
+            "{closes:?}"
+        );
+    }
+}

@@ -85,7 +85,9 @@ fn closes(hub: &TestHub, reason: CloseReason) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_stalled_maximal_headers_pin_little_and_all_close_at_the_deadline() {
-    const N: usize = 1000;
+    // Both ends live in this process: 2 descriptors per connection. A machine with a low
+    // soft limit runs fewer (the per-connection bound is what is asserted).
+    let n = 1000.min(soft_fd_limit().saturating_sub(256) / 2);
     let _serial = SERIAL.lock().await;
     let hub = TestHub::with_config(Config {
         frame_deadline: Duration::from_secs(1),
@@ -96,23 +98,23 @@ async fn a_thousand_stalled_maximal_headers_pin_little_and_all_close_at_the_dead
     let before = HEAP.allocated();
     let peaks = Peaks::start(&hub);
     let header = (MAX_FRAME_LEN as u32).to_be_bytes();
-    let mut streams = Vec::with_capacity(N);
-    for _ in 0..N {
+    let mut streams = Vec::with_capacity(n);
+    for _ in 0..n {
         let mut stream = TcpStream::connect(hub.addr).await.expect("connect");
         stream.write_all(&header).await.expect("header");
         streams.push(stream);
     }
     for _ in 0..3000 {
-        if closes(&hub, CloseReason::FrameDeadline) == N {
+        if closes(&hub, CloseReason::FrameDeadline) == n {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(closes(&hub, CloseReason::FrameDeadline), N, "all cut off");
+    assert_eq!(closes(&hub, CloseReason::FrameDeadline), n, "all cut off");
     let (peak, _) = peaks.finish().await;
-    let per_conn = peak.saturating_sub(before) / N;
+    let per_conn = peak.saturating_sub(before) / n;
     eprintln!(
-        "{N} stalled maximal headers: peak heap +{} KiB per connection",
+        "{n} stalled maximal headers: peak heap +{} KiB per connection",
         per_conn / KIB
     );
     // Reserving the announced length would cost 1 MiB each; the codec reserves 64 KiB at most.
@@ -350,4 +352,14 @@ async fn storm(hub: &TestHub, clients: usize, slow: usize, relays: usize) {
 
 fn conn_id(ids: &[UserId]) -> UserId {
     *ids.last().expect("just pushed")
+}
+
+/// The soft limit on open descriptors, from /proc/self/limits.
+fn soft_fd_limit() -> usize {
+    let limits = std::fs::read_to_string("/proc/self/limits").expect("/proc/self/limits");
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+        .expect("a numeric soft limit")
 }
