@@ -153,7 +153,10 @@ impl Reader {
                     self.last_frame = Instant::now();
                     self.keepalive_sent = None;
                     self.grown |= payload.len() > READ_STEP;
-                    self.handle_payload(&payload)
+                    match self.wait_for_budget().await {
+                        Ok(()) => self.handle_payload(&payload),
+                        Err(reason) => Err(reason),
+                    }
                 }
                 Step::Frame(Err(e)) => Err(self.on_decode_error(e)),
             };
@@ -162,6 +165,20 @@ impl Reader {
             }
             self.shed_read_buffer();
             timer.as_mut().reset(self.next_wake());
+        }
+    }
+
+    /// Check the global budget again once a frame has arrived, just before routing it. The
+    /// check before reading alone let every sender that started reading while there was room
+    /// route afterwards: a burst of 100 senders fanning 1 MiB out to 255 receivers charged 25
+    /// GiB against a 1 GiB budget, and receivers reading at full speed overflowed and were
+    /// dropped. Routing never waits, so only the few routes that pass this check at the same
+    /// instant can overshoot.
+    async fn wait_for_budget(&self) -> Result<(), CloseReason> {
+        tokio::select! {
+            biased;
+            _ = self.control.closed() => Err(CloseReason::Io),
+            _ = self.hub.budget.wait_for_room() => Ok(()),
         }
     }
 
