@@ -39,7 +39,10 @@ async fn main() {
     let global = 1024 * 1024 * 1024usize;
     let hub = HubProcess::spawn_bin(
         bin.to_str().expect("utf-8 path"),
-        &["--global-bytes", &global.to_string()],
+        // This one process plays all 255 receivers, decoding 25.5 GiB on the same cores as the
+        // hub: one of them can go 10 s (the default write timeout) without reading. Give them
+        // a minute, so that what is measured is the budget, not this client's scheduling.
+        &["--global-bytes", &global.to_string(), "--write-timeout", "60s"],
         None,
     );
     let ledger = Arc::new(Ledger::new());
