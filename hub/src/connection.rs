@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
+use shared::codec::READ_STEP;
 use shared::{
     BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, RequestId, UserId,
     MAX_BODY_LEN, MAX_NAME_LEN, MAX_RECEIVERS, PROTOCOL_VERSION,
@@ -14,7 +15,7 @@ use shared::{
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
-use tokio_util::codec::{Decoder, FramedRead};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::{debug, info_span, Instrument};
@@ -97,10 +98,6 @@ async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskT
     hub.registry.record_close(Some(id), reason);
 }
 
-/// Most bytes a reader takes from its socket without waiting when the hub shuts down: enough
-/// for a few maximal frames already in flight, bounded so a fast sender cannot delay shutdown.
-const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
-
 struct Reader {
     id: UserId,
     frames: FramedRead<OwnedReadHalf, FrameCodec>,
@@ -109,6 +106,8 @@ struct Reader {
     hub: HubContext,
     last_frame: Instant,
     keepalive_sent: Option<Instant>,
+    /// A frame larger than one read step arrived since the read buffer was last let go.
+    grown: bool,
 }
 
 /// What happened to a reader between two frames.
@@ -137,6 +136,7 @@ impl Reader {
             hub: hub.clone(),
             last_frame: Instant::now(),
             keepalive_sent: None,
+            grown: false,
         }
     }
 
@@ -152,14 +152,44 @@ impl Reader {
                 Step::Frame(Ok(payload)) => {
                     self.last_frame = Instant::now();
                     self.keepalive_sent = None;
-                    self.handle_payload(&payload)
+                    self.grown |= payload.len() > READ_STEP;
+                    match self.wait_for_budget().await {
+                        Ok(()) => self.handle_payload(&payload),
+                        Err(reason) => Err(reason),
+                    }
                 }
                 Step::Frame(Err(e)) => Err(self.on_decode_error(e)),
             };
             if let Err(reason) = outcome {
                 return reason;
             }
+            self.shed_read_buffer();
             timer.as_mut().reset(self.next_wake());
+        }
+    }
+
+    /// Check the global budget again once a frame has arrived, just before routing it. The
+    /// check before reading alone let every sender that started reading while there was room
+    /// route afterwards: a burst of 100 senders fanning 1 MiB out to 255 receivers charged 25
+    /// GiB against a 1 GiB budget, and receivers reading at full speed overflowed and were
+    /// dropped. Routing never waits, so only the few routes that pass this check at the same
+    /// instant can overshoot.
+    async fn wait_for_budget(&self) -> Result<(), CloseReason> {
+        tokio::select! {
+            biased;
+            _ = self.control.closed() => Err(CloseReason::Io),
+            _ = self.hub.budget.wait_for_room() => Ok(()),
+        }
+    }
+
+    /// Let go of a read buffer that grew for a large frame once it is empty. The buffer's tail
+    /// keeps the frame-sized allocation alive and reuses it, so without this every connection
+    /// that ever sent a 1 MiB frame would hold 1-2 MiB for the rest of its life.
+    fn shed_read_buffer(&mut self) {
+        let buffer = self.frames.read_buffer_mut();
+        if self.grown && buffer.is_empty() {
+            *buffer = bytes::BytesMut::new();
+            self.grown = false;
         }
     }
 
@@ -173,13 +203,13 @@ impl Reader {
         tokio::select! {
             biased;
             _ = self.control.closed() => return Step::Stop(CloseReason::Io),
-            _ = hub.shutdown.cancelled() => return Step::Stop(self.drain_buffered()),
+            _ = hub.shutdown.cancelled() => return Step::Stop(self.finish_on_shutdown().await),
             _ = room => {}
         }
         tokio::select! {
             biased;
             _ = self.control.closed() => Step::Stop(CloseReason::Io),
-            _ = hub.shutdown.cancelled() => Step::Stop(self.drain_buffered()),
+            _ = hub.shutdown.cancelled() => Step::Stop(self.finish_on_shutdown().await),
             frame = self.frames.next() => match frame {
                 Some(frame) => Step::Frame(frame),
                 None => Step::Eof,
@@ -229,6 +259,14 @@ impl Reader {
     fn on_decode_error(&mut self, e: DecodeError) -> CloseReason {
         let reason = match e {
             DecodeError::FrameTooLarge { .. } => CloseReason::FrameTooLarge,
+            // tokio-util reports a stream that ended inside a frame as `Other`, with the partial
+            // frame still buffered: the peer closed (FIN) mid-frame, its socket did not fail.
+            DecodeError::Io(e)
+                if e.kind() == std::io::ErrorKind::Other
+                    && !self.frames.read_buffer().is_empty() =>
+            {
+                return CloseReason::PeerClosed
+            }
             DecodeError::Io(_) => return CloseReason::Io,
             _ => CloseReason::Malformed,
         };
@@ -240,34 +278,35 @@ impl Reader {
         reason
     }
 
-    /// On shutdown, handle the frames already received in full: those in the read buffer and
-    /// those the kernel already holds for us (read without waiting, up to [`DRAIN_LIMIT`]).
-    fn drain_buffered(&mut self) -> CloseReason {
-        let mut codec = FrameCodec::new();
-        let mut taken = 0;
+    /// On shutdown, handle the frames already received: those in our buffer, those the kernel
+    /// holds for us, and a frame in progress, which was most likely written in full by its
+    /// sender. It is read to its end within its frame deadline and half the grace period (so
+    /// writers keep time to flush), then handled.
+    async fn finish_on_shutdown(&mut self) -> CloseReason {
+        let cfg = self.hub.config.clone();
+        let limit = tokio::time::sleep(cfg.shutdown_grace / 2);
+        tokio::pin!(limit);
         loop {
-            match codec.decode(self.frames.read_buffer_mut()) {
-                Ok(Some(payload)) => {
-                    if self.handle_payload(&payload).is_err() {
-                        break;
-                    }
-                    continue;
+            let frame = if self.frames.read_buffer().is_empty() {
+                // Take what has already arrived, without waiting for anything new.
+                match self.frames.next().now_or_never() {
+                    Some(frame) => frame,
+                    None if self.frames.read_buffer().is_empty() => break,
+                    None => continue,
                 }
-                Ok(None) if taken < DRAIN_LIMIT => {}
-                _ => break,
-            }
-            let (socket, buf) = {
-                let frames = &mut self.frames;
-                // Split borrows: the socket and the buffer are distinct parts of FramedRead.
-                let buf = std::mem::take(frames.read_buffer_mut());
-                (frames.get_mut(), buf)
+            } else {
+                let partial = self.frames.decoder().partial_since();
+                let deadline = partial.map_or_else(Instant::now, |p| p + cfg.frame_deadline);
+                tokio::select! {
+                    biased;
+                    _ = self.control.closed() => break,
+                    frame = self.frames.next() => frame,
+                    _ = &mut limit => break,
+                    _ = tokio::time::sleep_until(deadline), if partial.is_some() => break,
+                }
             };
-            let mut buf = buf;
-            buf.reserve(64 * 1024);
-            let read = socket.try_read_buf(&mut buf);
-            *self.frames.read_buffer_mut() = buf;
-            match read {
-                Ok(n) if n > 0 => taken += n,
+            match frame {
+                Some(Ok(payload)) if self.handle_payload(&payload).is_ok() => {}
                 _ => break,
             }
         }

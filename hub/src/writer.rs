@@ -55,15 +55,20 @@ impl Writer {
             let charged: usize = batch.iter().map(cost).sum();
             let written = tokio::select! {
                 biased;
-                _ = self.control.closed() => return,
-                _ = self.hard_stop.cancelled() => return,
-                r = tokio::time::timeout(self.write_timeout, write_all(&mut self.socket, &mut batch)) => r,
+                _ = self.control.closed() => None,
+                _ = self.hard_stop.cancelled() => None,
+                r = write_all(&mut self.socket, &mut batch, self.write_timeout) => Some(r),
             };
+            // Written or abandoned, the batch has left the queue: its charge goes back on every
+            // path, or the global budget would leak and in time stop the whole hub reading.
             self.inbox.release(charged);
+            let Some(written) = written else { return };
             match written {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => return self.control.close(CloseReason::Io),
-                Err(_) => return self.control.close(CloseReason::WriteTimeout),
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    return self.control.close(CloseReason::WriteTimeout)
+                }
+                Err(_) => return self.control.close(CloseReason::Io),
             }
             // Don't keep a huge slice vector after a burst.
             if batch.capacity() > 64 {
@@ -105,12 +110,19 @@ fn goodbye_text(reason: CloseReason) -> Option<(shared::ErrorKind, &'static str)
     }
 }
 
-/// Write every byte of `frames` with vectored writes, emptying it.
-async fn write_all(socket: &mut OwnedWriteHalf, frames: &mut Vec<Bytes>) -> std::io::Result<()> {
+/// Write every byte of `frames` with vectored writes, emptying it. Each write must make progress
+/// within `stall` (else `TimedOut`); a whole batch may take longer, so a slow reader that keeps
+/// reading is never cut off for the size of its backlog.
+async fn write_all(
+    socket: &mut OwnedWriteHalf,
+    frames: &mut Vec<Bytes>,
+    stall: Duration,
+) -> std::io::Result<()> {
     let mut start = 0;
     while start < frames.len() {
         let slices: Vec<IoSlice<'_>> = frames[start..].iter().map(|f| IoSlice::new(f)).collect();
-        let mut n = socket.write_vectored(&slices).await?;
+        let written = tokio::time::timeout(stall, socket.write_vectored(&slices)).await;
+        let mut n = written.map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }

@@ -1,0 +1,370 @@
+//! Memory under hostile load, measured by a counting allocator: stalled maximal headers, idle
+//! connections after large frames, and a wide fan-out under a small global budget.
+//!
+//! The counter is process-wide, so these tests run one at a time (see [`SERIAL`]).
+
+#[path = "support/helpers.rs"]
+mod helpers;
+#[path = "support/ledger.rs"]
+mod ledger;
+#[path = "support/raw.rs"]
+mod raw;
+#[path = "support/scene.rs"]
+mod scene;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cap::Cap;
+use helpers::TestHub;
+use hub::{CloseReason, Config};
+use ledger::{Baseline, Ledger};
+use raw::{Raw, Seen};
+use scene::quick_config;
+use shared::conn::Connection;
+use shared::{HubMsg, UserId, MAX_FRAME_LEN};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+#[global_allocator]
+static HEAP: Cap<std::alloc::System> = Cap::new(std::alloc::System, usize::MAX);
+
+/// One memory test at a time: the allocator counts the whole process.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * 1024;
+
+/// Samples the heap (and the hub's budget) until stopped; keeps the peaks.
+struct Peaks {
+    heap: Arc<AtomicUsize>,
+    budget: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Peaks {
+    fn start(hub: &TestHub) -> Peaks {
+        let (heap, budget) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let hub_budget = hub.budget.clone();
+        let task = tokio::spawn({
+            let (heap, budget, stop) = (heap.clone(), budget.clone(), stop.clone());
+            async move {
+                while !stop.load(Ordering::Relaxed) {
+                    heap.fetch_max(HEAP.allocated(), Ordering::Relaxed);
+                    budget.fetch_max(hub_budget.used(), Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+        });
+        Peaks {
+            heap,
+            budget,
+            stop,
+            task,
+        }
+    }
+
+    /// (peak heap, peak budget use).
+    async fn finish(self) -> (usize, usize) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.expect("sampler");
+        (
+            self.heap.load(Ordering::Relaxed),
+            self.budget.load(Ordering::Relaxed),
+        )
+    }
+}
+
+fn closes(hub: &TestHub, reason: CloseReason) -> usize {
+    let all = hub.registry.recent_closes();
+    all.iter().filter(|(_, r)| *r == reason).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_stalled_maximal_headers_pin_little_and_all_close_at_the_deadline() {
+    // Both ends live in this process: 2 descriptors per connection. A machine with a low
+    // soft limit runs fewer (the per-connection bound is what is asserted).
+    let n = 1000.min(soft_fd_limit().saturating_sub(256) / 2);
+    let _serial = SERIAL.lock().await;
+    let hub = TestHub::with_config(Config {
+        frame_deadline: Duration::from_secs(1),
+        ..quick_config()
+    })
+    .await;
+    let base = Baseline::capture(&hub);
+    let before = HEAP.allocated();
+    let peaks = Peaks::start(&hub);
+    let header = (MAX_FRAME_LEN as u32).to_be_bytes();
+    let mut streams = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut stream = TcpStream::connect(hub.addr).await.expect("connect");
+        stream.write_all(&header).await.expect("header");
+        streams.push(stream);
+    }
+    for _ in 0..3000 {
+        if closes(&hub, CloseReason::FrameDeadline) == n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(closes(&hub, CloseReason::FrameDeadline), n, "all cut off");
+    let (peak, _) = peaks.finish().await;
+    let per_conn = peak.saturating_sub(before) / n;
+    eprintln!(
+        "{n} stalled maximal headers: peak heap +{} KiB per connection",
+        per_conn / KIB
+    );
+    // Reserving the announced length would cost 1 MiB each; the codec reserves 64 KiB at most.
+    assert!(
+        per_conn < 128 * KIB,
+        "{per_conn} bytes per stalled connection"
+    );
+    drop(streams);
+    base.wait_restored(&hub).await;
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_idle_after_a_large_frame_keep_no_large_buffer() {
+    const N: usize = 16;
+    const BODY: usize = 512 * KIB;
+    let _serial = SERIAL.lock().await;
+    let hub = TestHub::with_config(quick_config()).await;
+    let base = Baseline::capture(&hub);
+    let ledger = Ledger::new();
+    let mut sink = hub.connect().await;
+    let sink_id = sink.user_id();
+    let mut senders = Vec::with_capacity(N);
+    for _ in 0..N {
+        senders.push(Raw::connect(hub.addr).await);
+    }
+    let before = HEAP.allocated();
+    for sender in &mut senders {
+        let frame = ledger.relay(sender.user_id, &[sink_id], BODY).to_frame();
+        sender.write(&frame.expect("encodes")).await.expect("send");
+        match sender.next().await {
+            Seen::Msg(answer) => assert!(ledger.answer(sender.user_id, &answer)),
+            Seen::Closed => panic!("sender closed"),
+        }
+        let msg = scene::recv_skipping(&mut sink).await;
+        assert!(ledger.receive(sink_id, &msg));
+    }
+    // Every sender is idle now, between frames.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let idle = HEAP.allocated().saturating_sub(before) / N;
+    eprintln!(
+        "after one 512 KiB frame each, idle connections hold +{} KiB each",
+        idle / KIB
+    );
+    // Keeping the grown buffer would cost at least the frame's size per connection.
+    assert!(idle < 128 * KIB, "an idle connection holds {idle} bytes");
+    ledger.healthy(sink_id);
+    ledger.check();
+    drop((senders, sink));
+    base.wait_restored(&hub).await;
+    hub.stop().await;
+}
+
+/// `senders` clients each relay one `body`-byte message to the same `receivers` clients at once.
+async fn fan_out(senders: usize, receivers: usize, body: usize, global_bytes: usize) {
+    let _serial = SERIAL.lock().await;
+    let hub = TestHub::with_config(Config {
+        global_bytes,
+        // Far above what the budget lets any one receiver hold, far below what all the senders
+        // together could pour into it: only an overshooting budget makes a receiver overflow.
+        queue_bytes: MIB,
+        ..quick_config()
+    })
+    .await;
+    let base = Baseline::capture(&hub);
+    let ledger = Arc::new(Ledger::new());
+    let before = HEAP.allocated();
+    let mut readers = Vec::with_capacity(receivers);
+    let mut ids = Vec::with_capacity(receivers);
+    for _ in 0..receivers {
+        let conn = hub.connect().await;
+        ids.push(conn.user_id());
+        readers.push(tokio::spawn(receive_all(conn, ledger.clone(), senders)));
+    }
+    let mut conns = Vec::with_capacity(senders);
+    for _ in 0..senders {
+        conns.push(hub.connect().await);
+    }
+    let peaks = Peaks::start(&hub);
+    let start = Arc::new(tokio::sync::Barrier::new(senders));
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .map(|conn| {
+            tokio::spawn(send_one(
+                conn,
+                ledger.clone(),
+                ids.clone(),
+                body,
+                start.clone(),
+            ))
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("sender");
+    }
+    for (reader, id) in readers.into_iter().zip(&ids) {
+        if reader.await.expect("receiver") {
+            ledger.healthy(*id);
+        }
+    }
+    let (peak, peak_budget) = peaks.finish().await;
+    let (delivered, unknown, dropped, refused) = ledger.totals();
+    eprintln!(
+        "fan-out {senders} x {} KiB -> {receivers}: delivered {delivered}, dropped {dropped}, \
+         peak heap +{} MiB, peak budget {} MiB of {} MiB",
+        body / KIB,
+        peak.saturating_sub(before) / MIB,
+        peak_budget / MIB,
+        global_bytes / MIB
+    );
+    // Every receiver reads as fast as it can: the budget must pause the senders before any
+    // receiver's queue overflows, so nobody is dropped.
+    assert_eq!((unknown, dropped, refused), (0, 0, 0));
+    assert_eq!(delivered + dropped, (senders * receivers) as u64);
+    ledger.check();
+    // The documented bound: the budget, plus one frame in flight per sender (read buffer up to
+    // twice a frame while it grows, and the encoded copy), plus 256 KiB per connection.
+    let bound = global_bytes + senders * 4 * body + (senders + receivers) * 256 * KIB;
+    assert!(
+        peak.saturating_sub(before) < bound,
+        "peak heap {peak} over {bound}"
+    );
+    base.wait_restored(&hub).await;
+    hub.stop().await;
+}
+
+async fn send_one(
+    mut conn: Connection,
+    ledger: Arc<Ledger>,
+    to: Vec<UserId>,
+    body: usize,
+    start: Arc<tokio::sync::Barrier>,
+) {
+    let me = conn.user_id();
+    let relay = ledger.relay(me, &to, body);
+    start.wait().await;
+    conn.send(&relay).await.expect("send");
+    let answer = scene::recv_skipping(&mut conn).await;
+    assert!(ledger.answer(me, &answer), "{answer:?}");
+}
+
+/// Read until `expect` deliveries arrived (true) or the hub dropped this receiver (false).
+async fn receive_all(mut conn: Connection, ledger: Arc<Ledger>, expect: usize) -> bool {
+    let me = conn.user_id();
+    let mut got = 0;
+    while got < expect {
+        match tokio::time::timeout(helpers::WAIT, conn.recv()).await {
+            Ok(Ok(msg @ HubMsg::Message { .. })) => {
+                ledger.receive(me, &msg);
+                got += 1;
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => return false,
+            Err(_) => panic!("{me} waited too long with {got} of {expect}"),
+        }
+    }
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_senders_fanning_out_to_255_stay_within_the_budget() {
+    fan_out(100, 255, 64 * KIB, 4 * MIB).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_relays_leaves_no_heap_behind() {
+    const CLIENTS: usize = 40;
+    const SLOW: usize = 4;
+    const RELAYS: usize = 4000;
+    let _serial = SERIAL.lock().await;
+    let hub = TestHub::with_config(Config {
+        queue_bytes: 256 * KIB,
+        ..quick_config()
+    })
+    .await;
+    let base = Baseline::capture(&hub);
+    // Warm up once so that lazily grown structures (registry map, close record, runtime slabs)
+    // are counted in the baseline, then measure a second, identical storm.
+    storm(&hub, CLIENTS, SLOW, RELAYS).await;
+    base.wait_restored(&hub).await;
+    let before = HEAP.allocated();
+    storm(&hub, CLIENTS, SLOW, RELAYS).await;
+    base.wait_restored(&hub).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after = HEAP.allocated();
+    eprintln!(
+        "heap after a storm: {} KiB more than after the first",
+        (after.saturating_sub(before)) / KIB
+    );
+    assert!(
+        after.saturating_sub(before) < 512 * KIB,
+        "{} bytes left behind",
+        after - before
+    );
+    hub.stop().await;
+}
+
+/// Relays from random readers to random clients, some of which never read.
+async fn storm(hub: &TestHub, clients: usize, slow: usize, relays: usize) {
+    let ledger = Arc::new(Ledger::new());
+    let mut writers = Vec::new();
+    let mut ids = Vec::new();
+    let mut idle = Vec::new();
+    let mut readers = Vec::new();
+    for i in 0..clients {
+        let conn = hub.connect().await;
+        ids.push(conn.user_id());
+        let (mut rd, wr) = conn.split();
+        if i < slow {
+            idle.push((rd, wr));
+            continue;
+        }
+        let (ledger, id) = (ledger.clone(), conn_id(&ids));
+        readers.push(tokio::spawn(async move {
+            while let Ok(msg) = rd.recv().await {
+                if !ledger.receive(id, &msg) {
+                    ledger.answer(id, &msg);
+                }
+            }
+        }));
+        writers.push((id, wr));
+    }
+    let mut rng = fastrand::Rng::with_seed(7);
+    for _ in 0..relays {
+        let k = rng.usize(..writers.len());
+        let to = vec![ids[rng.usize(..ids.len())]];
+        let size = if rng.u8(..20) == 0 {
+            60 * KIB
+        } else {
+            rng.usize(8..600)
+        };
+        let (id, wr) = &mut writers[k];
+        let _ = wr.send(&ledger.relay(*id, &to, size)).await;
+    }
+    drop((writers, idle));
+    for r in readers {
+        let _ = r.await;
+    }
+}
+
+fn conn_id(ids: &[UserId]) -> UserId {
+    *ids.last().expect("just pushed")
+}
+
+/// The soft limit on open descriptors, from /proc/self/limits.
+fn soft_fd_limit() -> usize {
+    let limits = std::fs::read_to_string("/proc/self/limits").expect("/proc/self/limits");
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+        .expect("a numeric soft limit")
+}

@@ -1,0 +1,142 @@
+//! The hub binary as a child process, for what only a real process shows: signals, its own
+//! descriptor limit, its own memory and CPU time (read from /proc/PID).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A running hub process; killed on drop if still running.
+pub struct HubProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl HubProcess {
+    /// Start the hub cargo built for this test; see [`HubProcess::spawn_bin`].
+    pub fn spawn(args: &[&str], fd_limit: Option<u32>) -> HubProcess {
+        // Cargo names the binary only for integration tests; examples pass their own path.
+        match option_env!("CARGO_BIN_EXE_hub") {
+            Some(bin) => HubProcess::spawn_bin(bin, args, fd_limit),
+            None => panic!("HubProcess::spawn is for integration tests; use spawn_bin"),
+        }
+    }
+
+    /// Start `bin` with `args` on 127.0.0.1:0, optionally under `ulimit -n fd_limit`, and wait
+    /// for it to say where it listens.
+    pub fn spawn_bin(bin: &str, args: &[&str], fd_limit: Option<u32>) -> HubProcess {
+        let mut hub_args = vec!["--listen", "127.0.0.1:0", "--stats-interval", "0s"];
+        hub_args.extend_from_slice(args);
+        let mut cmd = match fd_limit {
+            // `exec` keeps the hub's pid the shell's, so signals and /proc reach the hub.
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(bin)
+                    .args(&hub_args);
+                c
+            }
+            None => {
+                let mut c = Command::new(bin);
+                c.args(&hub_args);
+                c
+            }
+        };
+        let mut child = cmd
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the hub binary starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::sync_channel(1);
+        // Drain stderr for the whole life of the process so that logging never blocks it.
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let addr = rest.trim().trim_end_matches('"').to_string();
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the hub says where it listens")
+            .parse()
+            .expect("a socket address");
+        HubProcess { child, addr }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Descriptors the hub has open.
+    pub fn fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// A `kB` field of /proc/PID/status, e.g. `VmRSS` or `VmHWM`.
+    pub fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the hub is running");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/PID/status"))
+    }
+
+    /// CPU time used so far (user + system), in clock ticks (normally 1/100 s).
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .expect("the hub is running");
+        // Fields after the parenthesised name; utime and stime are the 12th and 13th of those.
+        let after = stat.rsplit_once(')').expect("stat has a name").1;
+        let f: Vec<&str> = after.split_whitespace().collect();
+        f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime")
+    }
+
+    /// Send a signal by name (TERM, STOP, CONT, ...).
+    pub fn signal(&self, name: &str) {
+        // The shell's built-in kill: no dependency on a kill binary being installed.
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -{name} {}", self.pid()))
+            .status()
+            .expect("kill runs")
+            .success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Wait for the process to exit, at most `limit`.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the hub did not exit in time");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! The "nothing lost" ledger: every relay a test makes and every message a receiver gets is
+//! written down, and [`Ledger::check`] proves the hub accounted for each receiver exactly once
+//! and delivered each sender's stream in order, without gaps or duplicates.
+//!
+//! A ledger relay's body is its token (8 bytes, big-endian, also its request id) followed by a
+//! fill derived from the token, so a receiver can tell which relay a message belongs to and that
+//! its body arrived intact. [`Baseline`] checks that the hub gave back every connection, task,
+//! socket and queued byte once the clients are gone.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::{BufMut, BytesMut};
+use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId};
+
+use crate::helpers::TestHub;
+
+/// What the hub answered to one relay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Answer {
+    Relayed {
+        delivered: u32,
+        unknown: Vec<UserId>,
+        dropped: Vec<UserId>,
+    },
+    Refused(ErrorKind),
+}
+
+#[derive(Debug)]
+struct Relay {
+    sender: UserId,
+    to: Vec<UserId>,
+    answer: Option<Answer>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    next_token: u32,
+    relays: BTreeMap<u32, Relay>,
+    /// Per receiver, (true sender, token) in arrival order.
+    received: HashMap<UserId, Vec<(UserId, u32)>>,
+    /// Receivers the test kept healthy to the end: they must have every delivery.
+    healthy: HashSet<UserId>,
+    /// Senders that went away: their unanswered relays are not a violation.
+    gone: HashSet<UserId>,
+    violations: Vec<String>,
+}
+
+/// The record of one test's relays and deliveries. Shared between tasks by reference or `Arc`.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    inner: Mutex<Inner>,
+}
+
+/// The first bytes of every ledger body: the token.
+const TOKEN_LEN: usize = 8;
+
+/// The fill of a body: 256 bytes that depend on the token, repeated after the token. A
+/// pattern rather than a byte-by-byte formula keeps building and checking 1 MiB bodies cheap.
+fn pattern(token: u32) -> [u8; 256] {
+    let mut p = [0u8; 256];
+    for (i, b) in p.iter_mut().enumerate() {
+        *b = (token as usize).wrapping_mul(31).wrapping_add(i) as u8;
+    }
+    p
+}
+
+impl Ledger {
+    pub fn new() -> Ledger {
+        Ledger::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("ledger lock")
+    }
+
+    /// Write down a relay from `sender` to `to` with a body of `size` bytes (at least 8) and
+    /// return the message to send. Its request id is its token.
+    pub fn relay(&self, sender: UserId, to: &[UserId], size: usize) -> ClientMsg {
+        let mut inner = self.lock();
+        inner.next_token += 1;
+        let token = inner.next_token;
+        inner.relays.insert(
+            token,
+            Relay {
+                sender,
+                to: to.to_vec(),
+                answer: None,
+            },
+        );
+        drop(inner);
+        let size = size.max(TOKEN_LEN);
+        let mut body = BytesMut::with_capacity(size);
+        body.put_u64(u64::from(token));
+        let pattern = pattern(token);
+        while body.len() < size {
+            let n = (size - body.len()).min(pattern.len());
+            body.put_slice(&pattern[..n]);
+        }
+        ClientMsg::Relay {
+            req: RequestId(token),
+            to: to.to_vec(),
+            kind: BodyKind::Bytes,
+            body: body.freeze(),
+        }
+    }
+
+    /// Record an answer the sender got. Returns whether it was the answer to a ledger relay.
+    pub fn answer(&self, sender: UserId, msg: &HubMsg) -> bool {
+        let (req, answer) = match msg {
+            HubMsg::Relayed {
+                req,
+                delivered,
+                unknown,
+                dropped,
+            } => (
+                *req,
+                Answer::Relayed {
+                    delivered: *delivered,
+                    unknown: unknown.clone(),
+                    dropped: dropped.clone(),
+                },
+            ),
+            HubMsg::Error {
+                req: Some(req),
+                kind,
+                ..
+            } => (*req, Answer::Refused(*kind)),
+            _ => return false,
+        };
+        let mut inner = self.lock();
+        let Some(relay) = inner.relays.get_mut(&req.0) else {
+            inner
+                .violations
+                .push(format!("answer to unknown relay {req:?}"));
+            return true;
+        };
+        if relay.sender != sender {
+            let msg = format!(
+                "{sender} got the answer to {}'s relay {}",
+                relay.sender, req.0
+            );
+            inner.violations.push(msg);
+        } else if relay.answer.replace(answer).is_some() {
+            inner
+                .violations
+                .push(format!("relay {} answered twice", req.0));
+        }
+        true
+    }
+
+    /// Record a message `receiver` got. Returns whether it was a ledger delivery.
+    pub fn receive(&self, receiver: UserId, msg: &HubMsg) -> bool {
+        let HubMsg::Message { from, body, .. } = msg else {
+            return false;
+        };
+        let mut inner = self.lock();
+        let Some(token) = body_token(body) else {
+            inner
+                .violations
+                .push(format!("{receiver} got a mangled body"));
+            return true;
+        };
+        match inner.relays.get(&token) {
+            None => inner
+                .violations
+                .push(format!("{receiver} got unknown token {token}")),
+            Some(relay) if relay.sender != *from => {
+                let claimed = relay.sender;
+                let msg = format!("relay {token} by {claimed} arrived stamped from {from}");
+                inner.violations.push(msg);
+            }
+            Some(_) => {}
+        }
+        inner
+            .received
+            .entry(receiver)
+            .or_default()
+            .push((*from, token));
+        true
+    }
+
+    /// `receiver` stayed connected and read everything: it must hold every delivery.
+    pub fn healthy(&self, receiver: UserId) {
+        self.lock().healthy.insert(receiver);
+    }
+
+    /// `sender` went away: relays it sent but never saw answered are not a violation.
+    pub fn gone(&self, sender: UserId) {
+        self.lock().gone.insert(sender);
+    }
+
+    /// How many messages `receiver` should get: relays answered as delivered to it.
+    pub fn expected(&self, receiver: UserId) -> usize {
+        let inner = self.lock();
+        inner
+            .relays
+            .values()
+            .filter(|r| delivered_to(r).is_some_and(|d| d.contains(&receiver)))
+            .count()
+    }
+
+    /// How many ledger messages `receiver` got.
+    pub fn received(&self, receiver: UserId) -> usize {
+        self.lock().received.get(&receiver).map_or(0, Vec::len)
+    }
+
+    /// Relays whose answer is still outstanding.
+    pub fn unanswered(&self) -> usize {
+        let inner = self.lock();
+        inner.relays.values().filter(|r| r.answer.is_none()).count()
+    }
+
+    /// Relays still waiting for an answer from senders that are still connected.
+    pub fn unanswered_live(&self) -> usize {
+        let inner = self.lock();
+        let live = |r: &&Relay| r.answer.is_none() && !inner.gone.contains(&r.sender);
+        inner.relays.values().filter(live).count()
+    }
+
+    /// Relays recorded so far.
+    pub fn relays(&self) -> usize {
+        self.lock().relays.len()
+    }
+
+    /// Totals over answered relays: (delivered, unknown, dropped, refused).
+    pub fn totals(&self) -> (u64, u64, u64, u64) {
+        let inner = self.lock();
+        let mut t = (0, 0, 0, 0);
+        for relay in inner.relays.values() {
+            match &relay.answer {
+                Some(Answer::Relayed {
+                    delivered,
+                    unknown,
+                    dropped,
+                }) => {
+                    t.0 += u64::from(*delivered);
+                    t.1 += unknown.len() as u64;
+                    t.2 += dropped.len() as u64;
+                }
+                Some(Answer::Refused(_)) => t.3 += 1,
+                None => {}
+            }
+        }
+        t
+    }
+
+    /// Every rule, checked over everything recorded; the violations, if any.
+    pub fn violations(&self) -> Vec<String> {
+        let inner = self.lock();
+        let mut out = inner.violations.clone();
+        check_answers(&inner, &mut out);
+        check_streams(&inner, &mut out);
+        out
+    }
+
+    /// Panic with every violation, if there is any.
+    pub fn check(&self) {
+        let violations = self.violations();
+        assert!(
+            violations.is_empty(),
+            "ledger violated ({} problems): {:#?}",
+            violations.len(),
+            &violations[..violations.len().min(20)]
+        );
+    }
+}
+
+/// The token of a ledger body, if the body is intact.
+fn body_token(body: &[u8]) -> Option<u32> {
+    let head: [u8; TOKEN_LEN] = body.get(..TOKEN_LEN)?.try_into().ok()?;
+    let token = u32::try_from(u64::from_be_bytes(head)).ok()?;
+    let pattern = pattern(token);
+    let intact = body[TOKEN_LEN..]
+        .chunks(pattern.len())
+        .all(|c| c == &pattern[..c.len()]);
+    intact.then_some(token)
+}
+
+/// The receivers a relay was queued for, if the hub answered that it was.
+fn delivered_to(relay: &Relay) -> Option<Vec<UserId>> {
+    match &relay.answer {
+        Some(Answer::Relayed {
+            unknown, dropped, ..
+        }) => Some(
+            relay
+                .to
+                .iter()
+                .copied()
+                .filter(|id| !unknown.contains(id) && !dropped.contains(id))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// Each receiver of each answered relay is accounted for exactly once.
+fn check_answers(inner: &Inner, out: &mut Vec<String>) {
+    for (token, relay) in &inner.relays {
+        match &relay.answer {
+            None if !inner.gone.contains(&relay.sender) => {
+                out.push(format!("relay {token} by {} never answered", relay.sender));
+            }
+            Some(Answer::Relayed {
+                delivered,
+                unknown,
+                dropped,
+            }) => {
+                let accounted = unknown.iter().chain(dropped);
+                let mut seen = HashSet::new();
+                for id in accounted {
+                    if !relay.to.contains(id) || !seen.insert(*id) {
+                        out.push(format!("relay {token}: {id} listed wrongly or twice"));
+                    }
+                }
+                let rest = relay.to.len() - seen.len().min(relay.to.len());
+                if *delivered as usize != rest {
+                    out.push(format!(
+                        "relay {token}: delivered {delivered} but {rest} receivers unaccounted"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Per (sender, receiver): arrivals in order, no duplicates, nothing that was not delivered,
+/// no gaps (the arrivals are a prefix of the deliveries), and everything for healthy receivers.
+fn check_streams(inner: &Inner, out: &mut Vec<String>) {
+    let mut expected: HashMap<(UserId, UserId), Vec<u32>> = HashMap::new();
+    for (token, relay) in &inner.relays {
+        for r in delivered_to(relay).unwrap_or_default() {
+            expected.entry((relay.sender, r)).or_default().push(*token);
+        }
+    }
+    let mut got: HashMap<(UserId, UserId), Vec<u32>> = HashMap::new();
+    for (receiver, arrivals) in &inner.received {
+        for (from, token) in arrivals {
+            got.entry((*from, *receiver)).or_default().push(*token);
+        }
+    }
+    for ((s, r), tokens) in &got {
+        if tokens.windows(2).any(|w| w[0] >= w[1]) {
+            out.push(format!(
+                "{s} -> {r}: out of order or duplicated: {tokens:?}"
+            ));
+        }
+        // Unanswered relays (their sender went away) may or may not have arrived.
+        let answered: Vec<u32> = tokens
+            .iter()
+            .copied()
+            .filter(|t| inner.relays.get(t).is_some_and(|x| x.answer.is_some()))
+            .collect();
+        let want = expected.get(&(*s, *r)).map_or(&[][..], Vec::as_slice);
+        if !want.starts_with(&answered) {
+            out.push(format!(
+                "{s} -> {r}: got {answered:?}, not a prefix of the deliveries {want:?}"
+            ));
+        }
+    }
+    for ((s, r), want) in &expected {
+        let have = got.get(&(*s, *r)).map_or(0, Vec::len);
+        if inner.healthy.contains(r) && have < want.len() {
+            out.push(format!(
+                "{s} -> {r}: healthy receiver got {have} of {}",
+                want.len()
+            ));
+        }
+    }
+}
+
+/// Open sockets on either end of a connection to `port` (and its listener), from
+/// /proc/net/tcp. Sockets that only the kernel still holds (TIME_WAIT, orphans finishing their
+/// FIN) have no inode and are not counted. Per port, so tests running in parallel in one
+/// process do not see each other's descriptors.
+pub fn port_sockets(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp is readable");
+    let port = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            f.len() > 9 && (f[1].ends_with(&port) || f[2].ends_with(&port)) && f[9] != "0"
+        })
+        .count()
+}
+
+/// Tasks alive on the current runtime (each `#[tokio::test]` has its own).
+pub fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
+/// What the hub held before the clients came: after they leave, it must hold no more.
+#[derive(Debug, Clone, Copy)]
+pub struct Baseline {
+    pub port: u16,
+    pub sockets: usize,
+    pub tasks: usize,
+}
+
+impl Baseline {
+    /// Call with the hub serving and no client connected.
+    pub fn capture(hub: &TestHub) -> Baseline {
+        let port = hub.addr.port();
+        Baseline {
+            port,
+            sockets: port_sockets(port),
+            tasks: alive_tasks(),
+        }
+    }
+
+    /// Wait (bounded) until connections, tasks, sockets and queued bytes are back to the
+    /// baseline; panic naming what leaked if they are not.
+    pub async fn wait_restored(&self, hub: &TestHub) {
+        let state = || {
+            (
+                hub.registry.len(),
+                alive_tasks(),
+                port_sockets(self.port),
+                hub.budget.used(),
+            )
+        };
+        let ok = |s: (usize, usize, usize, usize)| {
+            s.0 == 0 && s.1 <= self.tasks && s.2 <= self.sockets && s.3 == 0
+        };
+        for _ in 0..1000 {
+            if ok(state()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let (users, tasks, sockets, queued) = state();
+        panic!(
+            "not back to baseline: users {users} (want 0), tasks {tasks} (want <= {}), \
+             sockets {sockets} (want <= {}), queued bytes {queued} (want 0)",
+            self.tasks, self.sockets
+        );
+    }
+}
