@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Runs every workload against the hub, nats-server and redis-server on this machine, one server
+# at a time on loopback, and prints one markdown table. Not part of CI (it measures, it does not
+# test). Usage: bench/run.sh   (env: REPEAT=3 SCALE=1 WORKLOADS="w1 … w6" TARGETS="hub nats redis")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REPEAT=${REPEAT:-3}            # runs of W1–W4; the table shows medians
+SCALE=${SCALE:-1}              # multiplies message counts and W4's duration
+WORKLOADS=${WORKLOADS:-"w1 w2 w3 w4 w5 w6"}
+TARGETS=${TARGETS:-"hub nats redis"}
+OUT=${OUT:-target/bench}
+HUB_PORT=${HUB_PORT:-17878}
+NATS_PORT=${NATS_PORT:-14222}
+REDIS_PORT=${REDIS_PORT:-16379}
+IPERF_PORT=${IPERF_PORT:-15201}
+
+# --- tools -------------------------------------------------------------------------------------
+missing=()
+command -v nats-server >/dev/null || missing+=(nats-server)
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v iperf3 >/dev/null || missing+=(iperf3)
+if ((${#missing[@]})); then
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${missing[@]}"
+fi
+cargo build --release -p hub -p bench
+# W5 holds 10,000 sockets in the server and as many in the load generator.
+ulimit -n "$(ulimit -Hn)"
+
+mkdir -p "$OUT"
+RESULTS="$OUT/results.jsonl"
+: >"$RESULTS"
+PID=""
+
+stop_server() {
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+        kill -TERM "$PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$PID" 2>/dev/null || true
+        wait "$PID" 2>/dev/null || true
+    fi
+    PID=""
+}
+trap stop_server EXIT
+
+port_of() { case $1 in hub) echo "$HUB_PORT" ;; nats) echo "$NATS_PORT" ;; redis) echo "$REDIS_PORT" ;; esac; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_server() {
+    local target=$1 port
+    port=$(port_of "$target")
+    if port_open "$port"; then echo "port $port is taken; set ${target^^}_PORT" >&2; exit 1; fi
+    case $target in
+        hub) RUST_LOG=warn target/release/hub --listen "127.0.0.1:$port" --stats-interval 0s \
+                 >>"$OUT/hub.log" 2>&1 & ;;
+        nats) nats-server -a 127.0.0.1 -p "$port" >>"$OUT/nats.log" 2>&1 & ;;
+        redis) redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+                   --protected-mode no --maxclients 10100 >>"$OUT/redis.log" 2>&1 & ;;
+    esac
+    PID=$!
+    for _ in $(seq 100); do port_open "$port" && return 0; sleep 0.05; done
+    echo "$target did not start listening on $port" >&2
+    exit 1
+}
+
+# One fresh server per run, so that peak RSS (VmHWM) belongs to that run alone.
+run_one() {
+    local target=$1 workload=$2
+    start_server "$target"
+    echo "== $workload $target" >&2
+    if ! target/release/loadgen run --target "$target" --addr "127.0.0.1:$(port_of "$target")" \
+        --pid "$PID" --workload "$workload" --scale "$SCALE" >>"$RESULTS"; then
+        echo "   $workload against $target failed" >&2
+    fi
+    tail -n1 "$RESULTS" | cut -c1-300 >&2
+    stop_server
+}
+
+run_iperf() {
+    iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT" >/dev/null 2>&1 &
+    local server=$!
+    sleep 0.5 # a probe connection would count as iperf3's test client
+    echo "{\"iperf\": $(iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t 3 -J | tr -d '\n')}" >>"$RESULTS"
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+}
+
+start=$(date +%s)
+for workload in $WORKLOADS; do
+    repeat=1
+    case $workload in w1 | w2 | w3 | w4) repeat=$REPEAT ;; esac
+    for _ in $(seq "$repeat"); do
+        for target in $TARGETS; do run_one "$target" "$workload"; done
+        [ "$workload" = w3 ] && run_iperf
+    done
+done
+
+echo
+echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -h | awk '/Mem:/ {print $2}') RAM;" \
+     "$(nats-server --version), redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/');" \
+     "$(($(date +%s) - start)) s"
+echo
+target/release/loadgen report "$RESULTS"
