@@ -94,7 +94,8 @@ async fn write(
     start: Instant,
     stop: Instant,
 ) -> u64 {
-    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15 ^ (me as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d));
+    let mut rng =
+        XorShift(0x9e37_79b9_7f4a_7c15 ^ (me as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d));
     let period = Duration::from_nanos(1_000_000_000 / RATE_HZ);
     let phase = Duration::from_nanos(rng.next() % period.as_nanos() as u64);
     let mut tick = tokio::time::interval_at(start + phase, period);

@@ -190,6 +190,11 @@ impl Drop for Inbox {
 
 /// Wait on `notify` until `ready()` holds, without missing a wake-up between check and wait.
 async fn wait_until(notify: &Notify, ready: impl Fn() -> bool) {
+    // Readers call this before every frame and there is almost always room: registering a
+    // waiter first would take the notifier's lock each time for nothing.
+    if ready() {
+        return;
+    }
     loop {
         let notified = notify.notified();
         tokio::pin!(notified);
