@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use shared::{
     BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, RequestId, UserId,
     MAX_BODY_LEN, MAX_NAME_LEN, MAX_RECEIVERS, PROTOCOL_VERSION,
@@ -97,6 +97,9 @@ async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskT
     hub.registry.record_close(Some(id), reason);
 }
 
+/// Most frames handled in one go before the reader looks at its stop signals and timers again.
+const BURST_FRAMES: usize = 128;
+
 struct Reader {
     id: UserId,
     frames: FramedRead<OwnedReadHalf, FrameCodec>,
@@ -145,11 +148,7 @@ impl Reader {
                 Step::Stop(reason) => Err(reason),
                 Step::Eof => Err(CloseReason::PeerClosed),
                 Step::Timer => self.on_timer(),
-                Step::Frame(Ok(payload)) => {
-                    self.last_frame = Instant::now();
-                    self.keepalive_sent = None;
-                    self.handle_payload(&payload)
-                }
+                Step::Frame(Ok(payload)) => self.on_frames(&payload),
                 Step::Frame(Err(e)) => Err(self.on_decode_error(e)),
             };
             if let Err(reason) = outcome {
@@ -182,6 +181,34 @@ impl Reader {
             },
             _ = timer => Step::Timer,
         }
+    }
+
+    /// Handle `first`, then every frame that is already here, without going back through the
+    /// `select!`s: re-arming them and the timer for each frame cost more than a small frame.
+    /// Stops when the queues are full (the caller then waits for room), after
+    /// [`BURST_FRAMES`] so that shutdown and timers are still seen promptly, or when no
+    /// complete frame is left.
+    fn on_frames(&mut self, first: &[u8]) -> Result<(), CloseReason> {
+        self.last_frame = Instant::now();
+        self.keepalive_sent = None;
+        self.handle_payload(first)?;
+        for _ in 0..BURST_FRAMES {
+            if !self.has_room() {
+                return Ok(());
+            }
+            match self.frames.next().now_or_never() {
+                Some(Some(Ok(payload))) => self.handle_payload(&payload)?,
+                Some(Some(Err(e))) => return Err(self.on_decode_error(e)),
+                Some(None) => return Err(CloseReason::PeerClosed),
+                None => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// What `next_step` waits for before reading, checked without waiting.
+    fn has_room(&self) -> bool {
+        !self.control.is_closed() && self.outbox.has_room() && self.hub.budget.has_room()
     }
 
     /// Deadline for the next timer check: the keepalive schedule, and the frame deadline of a

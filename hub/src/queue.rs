@@ -41,9 +41,14 @@ impl Budget {
         self.used.load(Ordering::Relaxed)
     }
 
+    /// Whether usage is at or below the limit: what [`Budget::wait_for_room`] waits for.
+    pub fn has_room(&self) -> bool {
+        self.used() <= self.limit
+    }
+
     /// Wait until usage is at or below the limit.
     pub async fn wait_for_room(&self) {
-        wait_until(&self.room, || self.used() <= self.limit).await
+        wait_until(&self.room, || self.has_room()).await
     }
 
     fn charge(&self, n: usize) {
@@ -139,13 +144,14 @@ impl Outbox {
         }
     }
 
+    /// Whether this queue is below its limit: what [`Outbox::wait_for_room`] waits for.
+    pub fn has_room(&self) -> bool {
+        self.shared.bytes.load(Ordering::Relaxed) < self.shared.limit
+    }
+
     /// Wait until this queue is below its limit, so the owner's next answer fits.
     pub async fn wait_for_room(&self) {
-        let shared = &self.shared;
-        wait_until(&shared.room, || {
-            shared.bytes.load(Ordering::Relaxed) < shared.limit
-        })
-        .await
+        wait_until(&self.shared.room, || self.has_room()).await
     }
 
     /// Bytes queued right now.
