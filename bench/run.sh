@@ -10,10 +10,6 @@ SCALE=${SCALE:-1}              # multiplies message counts and W4's duration
 WORKLOADS=${WORKLOADS:-"w1 w2 w3 w4 w5 w6"}
 TARGETS=${TARGETS:-"hub nats redis"}
 OUT=${OUT:-target/bench}
-HUB_PORT=${HUB_PORT:-17878}
-NATS_PORT=${NATS_PORT:-14222}
-REDIS_PORT=${REDIS_PORT:-16379}
-IPERF_PORT=${IPERF_PORT:-15201}
 
 # --- tools -------------------------------------------------------------------------------------
 missing=()
@@ -45,9 +41,24 @@ stop_server() {
 }
 trap stop_server EXIT
 
-port_of() { case $1 in hub) echo "$HUB_PORT" ;; nats) echo "$NATS_PORT" ;; redis) echo "$REDIS_PORT" ;; esac; }
-
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A loopback port nobody listens on (others may share this machine, so no fixed ports).
+pick_port() {
+    local port
+    for _ in $(seq 100); do
+        port=$((20000 + RANDOM % 40000))
+        port_open "$port" || { echo "$port"; return 0; }
+    done
+    echo "no free loopback port found" >&2
+    exit 1
+}
+HUB_PORT=${HUB_PORT:-$(pick_port)}
+NATS_PORT=${NATS_PORT:-$(pick_port)}
+REDIS_PORT=${REDIS_PORT:-$(pick_port)}
+IPERF_PORT=${IPERF_PORT:-$(pick_port)}
+
+port_of() { case $1 in hub) echo "$HUB_PORT" ;; nats) echo "$NATS_PORT" ;; redis) echo "$REDIS_PORT" ;; esac; }
 
 start_server() {
     local target=$1 port
@@ -61,7 +72,11 @@ start_server() {
                    --protected-mode no --maxclients 10100 >>"$OUT/redis.log" 2>&1 & ;;
     esac
     PID=$!
-    for _ in $(seq 100); do port_open "$port" && return 0; sleep 0.05; done
+    for _ in $(seq 100); do
+        sleep 0.05
+        # Alive and listening: not some other process that took the port meanwhile.
+        if port_open "$port" && sleep 0.1 && kill -0 "$PID" 2>/dev/null; then return 0; fi
+    done
     echo "$target did not start listening on $port" >&2
     exit 1
 }
