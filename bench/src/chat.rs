@@ -57,14 +57,24 @@ pub async fn run(proto: Proto, addr: SocketAddr, pid: u32, scale: f64) -> anyhow
         )));
         readers.push(tokio::spawn(read(c.rd, c.scan, stop_reading)));
     }
+    // Write halves stay open until every reader is done: a half-closed connection counts as
+    // gone for all three servers, and others may still be sending to it.
     let mut sent = 0;
+    let mut open = Vec::new();
     for w in writers {
-        sent += w.await.context("writer task")?;
+        let (n, wr) = w.await.context("writer task")?;
+        sent += n;
+        open.push(wr);
     }
     let mut latencies = Vec::new();
+    let (mut acked, mut missed) = (0, 0);
     for r in readers {
-        latencies.extend(r.await.context("reader task")?);
+        let (got, acks, misses) = r.await.context("reader task")?;
+        latencies.extend(got);
+        acked += acks;
+        missed += misses;
     }
+    drop(open);
     latencies.sort_unstable();
     let pct = |p: f64| {
         let i = ((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1));
@@ -78,6 +88,8 @@ pub async fn run(proto: Proto, addr: SocketAddr, pid: u32, scale: f64) -> anyhow
         "deliveries": latencies.len(),
         "expected": expected,
         "loss": expected.saturating_sub(latencies.len() as u64),
+        "acked_deliveries": acked,
+        "reported_missed": missed,
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),
         "max_ms": latencies.last().map_or(f64::NAN, |&ns| ns as f64 / 1e6),
@@ -85,7 +97,8 @@ pub async fn run(proto: Proto, addr: SocketAddr, pid: u32, scale: f64) -> anyhow
     }))
 }
 
-/// Send to 5 random others every 1/RATE_HZ s from a random phase; returns sends written.
+/// Send to 5 random others every 1/RATE_HZ s from a random phase; returns sends written and
+/// the write half, still open.
 async fn write(
     proto: Proto,
     mut wr: OwnedWriteHalf,
@@ -93,7 +106,7 @@ async fn write(
     peers: Vec<u64>,
     start: Instant,
     stop: Instant,
-) -> u64 {
+) -> (u64, OwnedWriteHalf) {
     let mut rng =
         XorShift(0x9e37_79b9_7f4a_7c15 ^ (me as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d));
     let period = Duration::from_nanos(1_000_000_000 / RATE_HZ);
@@ -104,7 +117,7 @@ async fn write(
     loop {
         let at = tick.tick().await;
         if at >= stop {
-            return sent;
+            return (sent, wr);
         }
         let mut to = Vec::with_capacity(FANOUT);
         while to.len() < FANOUT {
@@ -117,29 +130,37 @@ async fn write(
         body[..8].copy_from_slice(&now_ns().to_le_bytes());
         Sender::new(proto, to, BODY).push(&mut batch, &Bytes::from(body));
         if batch.write_to(&mut wr).await.is_err() {
-            return sent;
+            return (sent, wr);
         }
         sent += 1;
     }
 }
 
-/// Collect the latency of every message that arrives before `stop`, in nanoseconds.
-async fn read(mut rd: OwnedReadHalf, mut scan: Scanner, stop: Instant) -> Vec<u64> {
+/// Collect the latency of every message that arrives before `stop`, in nanoseconds, and the
+/// deliveries the server reported for this client's sends (hub, Redis) and (hub) those it
+/// reported as not made.
+async fn read(mut rd: OwnedReadHalf, mut scan: Scanner, stop: Instant) -> (Vec<u64>, u64, u64) {
     let mut buf = vec![0u8; 16 * 1024];
     let mut latencies = Vec::new();
+    let (mut acked, mut missed) = (0, 0);
     loop {
         let n = match timeout_at(stop, rd.read(&mut buf)).await {
             Ok(Ok(n)) if n > 0 => n,
-            _ => return latencies,
+            _ => return (latencies, acked, missed),
         };
         let now = now_ns();
-        scan.feed(&buf[..n], &mut |e| {
-            if let Event::Msg(body) = e {
+        scan.feed(&buf[..n], &mut |e| match e {
+            Event::Msg(body) => {
                 if let Some(stamp) = body.get(..8) {
                     let sent = u64::from_le_bytes(stamp.try_into().expect("8 bytes"));
                     latencies.push(now.saturating_sub(sent));
                 }
             }
+            Event::Ack { delivered, dropped } => {
+                acked += delivered;
+                missed += dropped;
+            }
+            _ => {}
         });
     }
 }

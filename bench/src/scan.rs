@@ -20,11 +20,11 @@ pub enum Event<'a> {
     /// A delivered message; the slice is the start of its body (at most [`CAP`] bytes).
     Msg(&'a [u8]),
     /// A publisher's answer: receivers a relay (hub) or a PUBLISH (Redis) reached, and (hub
-    /// only) how many the server dropped as too slow.
+    /// only) how many it did not reach: dropped as too slow, or no longer (or not yet) known.
     Ack {
         /// Receivers reached.
         delivered: u64,
-        /// Receivers dropped as slow consumers.
+        /// Receivers not reached.
         dropped: u64,
     },
     /// The hub's welcome, with the connection's user id.

@@ -65,7 +65,10 @@ fn decode_prefix(p: &[u8]) -> Option<Event<'_>> {
                 r.next()?;
             }
             let dropped = r.next()?;
-            Some(Event::Ack { delivered, dropped })
+            Some(Event::Ack {
+                delivered,
+                dropped: unknown + dropped,
+            })
         }
         6 => {
             let _from = r.next()?;
@@ -160,7 +163,7 @@ mod tests {
                     "{:?}",
                     Event::Ack {
                         delivered: 2,
-                        dropped: 1
+                        dropped: 2
                     }
                 )
             );
