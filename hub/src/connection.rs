@@ -62,6 +62,15 @@ async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskT
     outbox
         .try_push(welcome)
         .expect("a new queue has room for its welcome");
+    // Registered before the writer starts: once a client holds its welcome, others can reach
+    // it. The welcome is already queued, so it still goes out first.
+    hub.registry.join(
+        id,
+        Peer {
+            outbox: outbox.clone(),
+            control: control.clone(),
+        },
+    );
     let writer = tokio::spawn(
         Writer {
             socket: wr,
@@ -73,13 +82,6 @@ async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskT
         }
         .run()
         .in_current_span(),
-    );
-    hub.registry.join(
-        id,
-        Peer {
-            outbox: outbox.clone(),
-            control: control.clone(),
-        },
     );
 
     let mut reader = Reader::new(id, rd, outbox, control.clone(), &hub);
