@@ -43,50 +43,46 @@ trap stop_server EXIT
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# A loopback port nobody listens on (others may share this machine, so no fixed ports).
+# A loopback port nobody listens on, below Linux's ephemeral range (32768 and up) so that no
+# client socket can be holding it, picked afresh for every server (others share this machine).
 pick_port() {
     local port
     for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((20000 + RANDOM % 12000))
         port_open "$port" || { echo "$port"; return 0; }
     done
     echo "no free loopback port found" >&2
     exit 1
 }
-HUB_PORT=${HUB_PORT:-$(pick_port)}
-NATS_PORT=${NATS_PORT:-$(pick_port)}
-REDIS_PORT=${REDIS_PORT:-$(pick_port)}
-IPERF_PORT=${IPERF_PORT:-$(pick_port)}
-
-port_of() { case $1 in hub) echo "$HUB_PORT" ;; nats) echo "$NATS_PORT" ;; redis) echo "$REDIS_PORT" ;; esac; }
+PORT=""
 
 start_server() {
-    local target=$1 port
-    port=$(port_of "$target")
-    if port_open "$port"; then echo "port $port is taken; set ${target^^}_PORT" >&2; exit 1; fi
+    local target=$1
+    PORT=$(pick_port)
     case $target in
-        hub) RUST_LOG=warn target/release/hub --listen "127.0.0.1:$port" --stats-interval 0s \
+        hub) RUST_LOG=warn target/release/hub --listen "127.0.0.1:$PORT" --stats-interval 0s \
                  >>"$OUT/hub.log" 2>&1 & ;;
-        nats) nats-server -a 127.0.0.1 -p "$port" >>"$OUT/nats.log" 2>&1 & ;;
-        redis) redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+        nats) nats-server -a 127.0.0.1 -p "$PORT" >>"$OUT/nats.log" 2>&1 & ;;
+        redis) redis-server --bind 127.0.0.1 --port "$PORT" --save "" --appendonly no \
                    --protected-mode no --maxclients 10100 >>"$OUT/redis.log" 2>&1 & ;;
     esac
     PID=$!
     for _ in $(seq 100); do
         sleep 0.05
         # Alive and listening: not some other process that took the port meanwhile.
-        if port_open "$port" && sleep 0.1 && kill -0 "$PID" 2>/dev/null; then return 0; fi
+        if port_open "$PORT" && sleep 0.1 && kill -0 "$PID" 2>/dev/null; then return 0; fi
     done
-    echo "$target did not start listening on $port" >&2
-    exit 1
+    echo "$target did not start listening on $PORT" >&2
+    stop_server
+    return 1
 }
 
 # One fresh server per run, so that peak RSS (VmHWM) belongs to that run alone.
 run_one() {
     local target=$1 workload=$2
-    start_server "$target"
+    start_server "$target" || start_server "$target" || { echo "   skipped" >&2; return 0; }
     echo "== $workload $target" >&2
-    if ! target/release/loadgen run --target "$target" --addr "127.0.0.1:$(port_of "$target")" \
+    if ! target/release/loadgen run --target "$target" --addr "127.0.0.1:$PORT" \
         --pid "$PID" --workload "$workload" --scale "$SCALE" >>"$RESULTS"; then
         echo "   $workload against $target failed" >&2
     fi
@@ -95,10 +91,12 @@ run_one() {
 }
 
 run_iperf() {
-    iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT" >/dev/null 2>&1 &
+    local port
+    port=$(pick_port)
+    iperf3 -s -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
     local server=$!
     sleep 0.5 # a probe connection would count as iperf3's test client
-    echo "{\"iperf\": $(iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t 3 -J | tr -d '\n')}" >>"$RESULTS"
+    echo "{\"iperf\": $(iperf3 -c 127.0.0.1 -p "$port" -t 3 -J | tr -d '\n')}" >>"$RESULTS"
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
 }
