@@ -8,6 +8,8 @@ mod proc_stat;
 mod proto;
 mod report;
 mod scan;
+#[cfg(test)]
+mod smoke;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
