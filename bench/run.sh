@@ -82,7 +82,8 @@ run_one() {
     local target=$1 workload=$2
     start_server "$target" || start_server "$target" || { echo "   skipped" >&2; return 0; }
     echo "== $workload $target" >&2
-    if ! target/release/loadgen run --target "$target" --addr "127.0.0.1:$PORT" \
+    # Every workload bounds itself; this is the backstop.
+    if ! timeout 300 target/release/loadgen run --target "$target" --addr "127.0.0.1:$PORT" \
         --pid "$PID" --workload "$workload" --scale "$SCALE" >>"$RESULTS"; then
         echo "   $workload against $target failed" >&2
     fi

@@ -73,13 +73,18 @@ fn spec(workload: Workload, scale: f64) -> Spec {
     }
 }
 
+/// Longest that connecting every client of a run may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Connect `n` clients (numbered 0..n), a few at a time.
 pub async fn connect_all(proto: Proto, addr: SocketAddr, n: usize) -> anyhow::Result<Vec<Client>> {
-    futures::stream::iter(0..n as u64)
+    let all = futures::stream::iter(0..n as u64)
         .map(|i| connect(proto, addr, i))
         .buffered(64)
-        .try_collect()
+        .try_collect();
+    tokio::time::timeout(CONNECT_TIMEOUT, all)
         .await
+        .context("connecting clients took too long")?
         .context("connecting clients")
 }
 
