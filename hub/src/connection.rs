@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::{FutureExt, StreamExt};
 use shared::{
     BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, RequestId, UserId,
@@ -102,6 +102,9 @@ async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskT
 /// Most frames handled in one go before the reader looks at its stop signals and timers again.
 const BURST_FRAMES: usize = 128;
 
+/// Read buffer room given to a client that pipelines (see [`Reader::widen_read_buffer`]).
+const READ_CHUNK: usize = 16 * 1024;
+
 struct Reader {
     id: UserId,
     frames: FramedRead<OwnedReadHalf, FrameCodec>,
@@ -194,18 +197,32 @@ impl Reader {
         self.last_frame = Instant::now();
         self.keepalive_sent = None;
         self.handle_payload(first)?;
-        for _ in 0..BURST_FRAMES {
-            if !self.has_room() {
-                return Ok(());
-            }
+        let mut handled = 1;
+        while handled <= BURST_FRAMES && self.has_room() {
             match self.frames.next().now_or_never() {
                 Some(Some(Ok(payload))) => self.handle_payload(&payload)?,
                 Some(Some(Err(e))) => return Err(self.on_decode_error(e)),
                 Some(None) => return Err(CloseReason::PeerClosed),
-                None => return Ok(()),
+                None => break,
             }
+            handled += 1;
+        }
+        if handled > 1 {
+            self.widen_read_buffer();
         }
         Ok(())
+    }
+
+    /// A client that sends several frames at once gets a read buffer that takes hundreds of
+    /// small frames per read. Otherwise the codec grows the buffer only by what the frame in
+    /// progress lacks, and a pipelining client costs two reads per small frame. A client that
+    /// sends a frame now and then keeps the small buffer; [`Reader::on_timer`] frees it again
+    /// after a quiet ping interval.
+    fn widen_read_buffer(&mut self) {
+        let buf = self.frames.read_buffer_mut();
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
     }
 
     /// What `next_step` waits for before reading, checked without waiting.
@@ -230,6 +247,10 @@ impl Reader {
     }
 
     fn on_timer(&mut self) -> Result<(), CloseReason> {
+        if self.frames.read_buffer().is_empty() {
+            // Quiet for a ping interval: an idle connection holds no read buffer.
+            *self.frames.read_buffer_mut() = BytesMut::new();
+        }
         let cfg = &self.hub.config;
         let now = Instant::now();
         if let Some(since) = self.frames.decoder().partial_since() {
