@@ -16,6 +16,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
+use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
 
 use crate::proc_stat::memory;
@@ -34,6 +35,8 @@ struct Spec {
     batch: u64,
     /// Whether the last receiver stops reading (W6).
     slow: bool,
+    /// Longest the sender keeps sending; receivers then wait for what was sent.
+    send_for: Duration,
     read_buf: usize,
     timeout: Duration,
 }
@@ -47,12 +50,16 @@ fn spec(workload: Workload, scale: f64) -> Spec {
         window: 8192,
         batch: 256,
         slow,
+        send_for: Duration::from_secs(if slow { 12 } else { 50 }),
         read_buf: 64 * 1024,
         timeout: Duration::from_secs(60),
     };
     match workload {
-        Workload::W1 => small(count(100_000.0), false),
-        Workload::W6 => small(count(500_000.0), true),
+        // Long enough (seconds, not a fraction of one) that W6 can be compared with it.
+        Workload::W1 => small(count(300_000.0), false),
+        // Enough that every server's limit on a reader that stopped could be reached; the
+        // sending time is capped instead, so a slow server does not take minutes.
+        Workload::W6 => small(count(1_500_000.0), true),
         Workload::W2 => Spec {
             body: 2048,
             messages: count(20_000.0),
@@ -67,6 +74,7 @@ fn spec(workload: Workload, scale: f64) -> Spec {
             window: 4,
             batch: 1,
             slow: false,
+            send_for: Duration::from_secs(50),
             read_buf: 256 * 1024,
             timeout: Duration::from_secs(60),
         },
@@ -106,6 +114,8 @@ pub async fn run(
         .map(|c| c.address)
         .collect();
     let deadline = Instant::now() + spec.timeout;
+    // How many messages the run sends in the end: fewer than planned if sending was capped.
+    let (total_tx, total) = watch::channel(spec.messages);
     let progress: Arc<Vec<AtomicU64>> =
         Arc::new(clients.iter().map(|_| AtomicU64::new(0)).collect());
     let receivers: Vec<_> = clients
@@ -115,7 +125,7 @@ pub async fn run(
             let progress = progress.clone();
             tokio::spawn(receive(
                 c,
-                spec.messages,
+                total.clone(),
                 progress,
                 i,
                 deadline,
@@ -125,13 +135,14 @@ pub async fn run(
         .collect();
 
     let out = Sender::new(proto, to.clone(), spec.body);
-    let want_acks = spec.messages * out.acks_per_push();
     let Client {
         rd, mut wr, scan, ..
     } = sender;
-    let acks = tokio::spawn(read_acks(rd, scan, want_acks, deadline));
+    let acks = tokio::spawn(read_acks(rd, scan, out.acks_per_push(), total, deadline));
     let start = Instant::now();
-    let sent = send(&spec, &out, &mut wr, &progress, deadline).await;
+    let stop = deadline.min(start + spec.send_for);
+    let sent = send(&spec, &out, &mut wr, &progress, stop).await;
+    total_tx.send_replace(sent);
 
     let mut delivered = 0;
     let mut last = Some(start);
@@ -141,6 +152,7 @@ pub async fn run(
         last = last.zip(done).map(|(a, b)| a.max(b));
     }
     let (acked, acked_dropped) = acks.await.context("ack task")?;
+    drop(total_tx);
     let timed_out = last.is_none();
     let elapsed = last.unwrap_or_else(Instant::now) - start;
     let slow_report = match slow {
@@ -149,7 +161,7 @@ pub async fn run(
     };
     drop(wr);
     let readers = to.len() as u64 - u64::from(spec.slow);
-    let expected = spec.messages * readers;
+    let expected = sent * readers;
     let secs = elapsed.as_secs_f64().max(1e-9);
     Ok(json!({
         "target": proto,
@@ -172,7 +184,7 @@ pub async fn run(
 }
 
 /// Write `spec.messages` sends in batches, never more than the window ahead; returns how many
-/// were written before the deadline.
+/// were written before `deadline`.
 async fn send(
     spec: &Spec,
     out: &Sender,
@@ -206,22 +218,31 @@ async fn send(
     sent
 }
 
-/// Count messages until `want` have arrived; returns the count and when the last one came.
+/// Count messages until all that were sent have arrived; returns the count and when the last
+/// one came (`None` if the deadline came first).
 async fn receive(
     mut c: Client,
-    want: u64,
+    mut total: watch::Receiver<u64>,
     progress: Arc<Vec<AtomicU64>>,
     me: usize,
     deadline: Instant,
     buf_len: usize,
 ) -> (u64, Option<Instant>) {
     let mut buf = vec![0u8; buf_len];
-    let mut got = 0;
-    while got < want {
-        let n = match timeout_at(deadline, c.rd.read(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => n,
-            _ => return (got, None),
+    let (mut got, mut last) = (0, Instant::now());
+    loop {
+        if got >= *total.borrow_and_update() {
+            return (got, Some(last));
+        }
+        let n = tokio::select! {
+            read = timeout_at(deadline, c.rd.read(&mut buf)) => match read {
+                Ok(Ok(n)) if n > 0 => n,
+                _ => return (got, None),
+            },
+            // The sender stopped early: the target came down.
+            _ = total.changed() => continue,
         };
+        last = Instant::now();
         c.scan.feed(&buf[..n], &mut |e| {
             if let Event::Msg(_) = e {
                 got += 1;
@@ -229,22 +250,26 @@ async fn receive(
         });
         progress[me].store(got, Ordering::Relaxed);
     }
-    (got, Some(Instant::now()))
 }
 
-/// Read the sender's answers: returns receivers reached and dropped, summed over answers.
+/// Read the sender's answers (`per_push` per message sent): returns receivers reached and
+/// not reached, summed over answers.
 async fn read_acks(
     mut rd: OwnedReadHalf,
     mut scan: Scanner,
-    want: u64,
+    per_push: u64,
+    mut total: watch::Receiver<u64>,
     deadline: Instant,
 ) -> (u64, u64) {
     let mut buf = vec![0u8; 64 * 1024];
     let (mut acks, mut delivered, mut dropped) = (0, 0, 0);
-    while acks < want {
-        let n = match timeout_at(deadline, rd.read(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => n,
-            _ => break,
+    while acks < *total.borrow_and_update() * per_push {
+        let n = tokio::select! {
+            read = timeout_at(deadline, rd.read(&mut buf)) => match read {
+                Ok(Ok(n)) if n > 0 => n,
+                _ => break,
+            },
+            _ = total.changed() => continue,
         };
         scan.feed(&buf[..n], &mut |e| {
             if let Event::Ack {
