@@ -141,7 +141,7 @@ pub async fn run(
     let acks = tokio::spawn(read_acks(rd, scan, out.acks_per_push(), total, deadline));
     let start = Instant::now();
     let stop = deadline.min(start + spec.send_for);
-    let sent = send(&spec, &out, &mut wr, &progress, stop).await;
+    let sent = send(&spec, &out, &mut wr, &progress, stop, deadline).await;
     total_tx.send_replace(sent);
 
     let mut delivered = 0;
@@ -183,19 +183,20 @@ pub async fn run(
     }))
 }
 
-/// Write `spec.messages` sends in batches, never more than the window ahead; returns how many
-/// were written before `deadline`.
+/// Write `spec.messages` sends in batches, never more than the window ahead, starting no batch
+/// after `stop`; returns how many were written (a batch cut short by `deadline` is not counted).
 async fn send(
     spec: &Spec,
     out: &Sender,
     wr: &mut tokio::net::tcp::OwnedWriteHalf,
     progress: &[AtomicU64],
+    stop: Instant,
     deadline: Instant,
 ) -> u64 {
     let body = Bytes::from(vec![b'x'; spec.body]);
     let mut batch = Batch::default();
     let mut sent = 0;
-    while sent < spec.messages && Instant::now() < deadline {
+    while sent < spec.messages && Instant::now() < stop {
         let slowest = progress
             .iter()
             .map(|p| p.load(Ordering::Relaxed))
