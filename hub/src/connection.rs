@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::{FutureExt, StreamExt};
 use shared::codec::READ_STEP;
 use shared::{
@@ -63,6 +63,15 @@ async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskT
     outbox
         .try_push(welcome)
         .expect("a new queue has room for its welcome");
+    // Registered before the writer starts: once a client holds its welcome, others can reach
+    // it. The welcome is already queued, so it still goes out first.
+    hub.registry.join(
+        id,
+        Peer {
+            outbox: outbox.clone(),
+            control: control.clone(),
+        },
+    );
     let writer = tokio::spawn(
         Writer {
             socket: wr,
@@ -74,13 +83,6 @@ async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskT
         }
         .run()
         .in_current_span(),
-    );
-    hub.registry.join(
-        id,
-        Peer {
-            outbox: outbox.clone(),
-            control: control.clone(),
-        },
     );
 
     let mut reader = Reader::new(id, rd, outbox, control.clone(), &hub);
@@ -97,6 +99,12 @@ async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskT
     debug!(?reason, "closed");
     hub.registry.record_close(Some(id), reason);
 }
+
+/// Most frames handled in one go before the reader looks at its stop signals and timers again.
+const BURST_FRAMES: usize = 128;
+
+/// Read buffer room given to a client that pipelines (see [`Reader::widen_read_buffer`]).
+const READ_CHUNK: usize = 16 * 1024;
 
 struct Reader {
     id: UserId,
@@ -150,11 +158,9 @@ impl Reader {
                 Step::Eof => Err(CloseReason::PeerClosed),
                 Step::Timer => self.on_timer(),
                 Step::Frame(Ok(payload)) => {
-                    self.last_frame = Instant::now();
-                    self.keepalive_sent = None;
                     self.grown |= payload.len() > READ_STEP;
                     match self.wait_for_budget().await {
-                        Ok(()) => self.handle_payload(&payload),
+                        Ok(()) => self.on_frames(&payload),
                         Err(reason) => Err(reason),
                     }
                 }
@@ -218,6 +224,51 @@ impl Reader {
         }
     }
 
+    /// Handle `first`, then every frame that is already here, without going back through the
+    /// `select!`s: re-arming them and the timer for each frame cost more than a small frame.
+    /// Stops when the queues are full (the caller then waits for room), after
+    /// [`BURST_FRAMES`] so that shutdown and timers are still seen promptly, or when no
+    /// complete frame is left.
+    fn on_frames(&mut self, first: &[u8]) -> Result<(), CloseReason> {
+        self.last_frame = Instant::now();
+        self.keepalive_sent = None;
+        self.handle_payload(first)?;
+        let mut handled = 1;
+        while handled <= BURST_FRAMES && self.has_room() {
+            match self.frames.next().now_or_never() {
+                Some(Some(Ok(payload))) => {
+                    self.grown |= payload.len() > READ_STEP;
+                    self.handle_payload(&payload)?
+                }
+                Some(Some(Err(e))) => return Err(self.on_decode_error(e)),
+                Some(None) => return Err(CloseReason::PeerClosed),
+                None => break,
+            }
+            handled += 1;
+        }
+        if handled > 1 {
+            self.widen_read_buffer();
+        }
+        Ok(())
+    }
+
+    /// A client that sends several frames at once gets a read buffer that takes hundreds of
+    /// small frames per read. Otherwise the codec grows the buffer only by what the frame in
+    /// progress lacks, and a pipelining client costs two reads per small frame. A client that
+    /// sends a frame now and then keeps the small buffer; [`Reader::on_timer`] frees it again
+    /// after a quiet ping interval.
+    fn widen_read_buffer(&mut self) {
+        let buf = self.frames.read_buffer_mut();
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+    }
+
+    /// What `next_step` waits for before reading, checked without waiting.
+    fn has_room(&self) -> bool {
+        !self.control.is_closed() && self.outbox.has_room() && self.hub.budget.has_room()
+    }
+
     /// Deadline for the next timer check: the keepalive schedule, and the frame deadline of a
     /// frame in progress (checked again from the last frame on, since one may start any time).
     fn next_wake(&self) -> Instant {
@@ -235,6 +286,10 @@ impl Reader {
     }
 
     fn on_timer(&mut self) -> Result<(), CloseReason> {
+        if self.frames.read_buffer().is_empty() {
+            // Quiet for a ping interval: an idle connection holds no read buffer.
+            *self.frames.read_buffer_mut() = BytesMut::new();
+        }
         let cfg = &self.hub.config;
         let now = Instant::now();
         if let Some(since) = self.frames.decoder().partial_since() {

@@ -6,13 +6,14 @@
 //! [`Budget::wait_for_room`] and [`Outbox::wait_for_room`] *before* reading the next request,
 //! which is how a busy hub pushes back on senders through TCP instead of growing.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
-/// Bookkeeping charged per queued frame on top of its bytes: the channel slot and the
+/// Bookkeeping charged per queued frame on top of its bytes: the deque slot and the
 /// reference count of the shared buffer. It also keeps a flood of tiny frames bounded.
 pub const SLOT_COST: usize = 64;
 
@@ -41,13 +42,18 @@ impl Budget {
         self.used.load(Ordering::Relaxed)
     }
 
+    /// Whether usage is at or below the limit: what [`Budget::wait_for_room`] waits for.
+    pub fn has_room(&self) -> bool {
+        self.used() <= self.limit
+    }
+
     /// Wait until usage is at or below the limit.
     pub async fn wait_for_room(&self) {
         // The common case, checked without registering a waiter: readers ask before every frame.
-        if self.used() <= self.limit {
+        if self.has_room() {
             return;
         }
-        wait_until(&self.room, || self.used() <= self.limit).await
+        wait_until(&self.room, || self.has_room()).await
     }
 
     fn charge(&self, n: usize) {
@@ -71,46 +77,69 @@ pub enum PushError {
     Closed,
 }
 
+/// The frames of one queue and whether either end has gone.
+#[derive(Debug, Default)]
+struct Frames {
+    frames: VecDeque<Bytes>,
+    /// The writer is gone: pushes fail.
+    closed: bool,
+    /// Every outbox is gone: the writer drains what is left and stops.
+    orphaned: bool,
+}
+
 #[derive(Debug)]
 struct Shared {
+    /// Bytes charged (frames plus [`SLOT_COST`] each), kept outside the lock so that readers
+    /// can check for room without taking it.
     bytes: AtomicUsize,
     limit: usize,
     budget: Arc<Budget>,
+    /// Outboxes alive; the last one to go orphans the queue.
+    senders: AtomicUsize,
+    /// A plain mutex around a deque rather than a channel: pushes and drains are a few
+    /// instructions under an uncontended lock, and an idle queue allocates nothing (a tokio
+    /// channel allocates a block of slots per queue up front, over 1 KiB per idle client).
+    frames: Mutex<Frames>,
+    /// Wakes the writer when a frame lands in an empty queue or the queue is orphaned.
+    ready: Notify,
+    /// Wakes the owner's reader when the queue drops below its limit.
     room: Notify,
 }
 
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Frames> {
+        self.frames.lock().expect("queue lock poisoned")
+    }
+}
+
 /// The sending side of one client's queue; cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Outbox {
-    tx: mpsc::Sender<Bytes>,
     shared: Arc<Shared>,
 }
 
 /// The receiving side, owned by the client's writer.
 #[derive(Debug)]
 pub struct Inbox {
-    rx: mpsc::Receiver<Bytes>,
     shared: Arc<Shared>,
 }
 
 /// A queue of at most `limit` bytes (plus [`SLOT_COST`] per frame), charged to `budget`.
 pub fn queue(limit: usize, budget: Arc<Budget>) -> (Outbox, Inbox) {
-    // Every frame costs at least SLOT_COST, so this many slots can never run out before the
-    // byte limit does: the byte limit is the only one that bites.
-    let slots = (limit / SLOT_COST).max(1);
-    let (tx, rx) = mpsc::channel(slots);
     let shared = Arc::new(Shared {
         bytes: AtomicUsize::new(0),
         limit,
         budget,
+        senders: AtomicUsize::new(1),
+        frames: Mutex::default(),
+        ready: Notify::new(),
         room: Notify::new(),
     });
     (
         Outbox {
-            tx,
             shared: shared.clone(),
         },
-        Inbox { rx, shared },
+        Inbox { shared },
     )
 }
 
@@ -119,37 +148,59 @@ pub fn cost(frame: &Bytes) -> usize {
     frame.len() + SLOT_COST
 }
 
+impl Clone for Outbox {
+    fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        Outbox {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.lock().orphaned = true;
+            self.shared.ready.notify_one();
+        }
+    }
+}
+
 impl Outbox {
     /// Queue `frame` without waiting.
     pub fn try_push(&self, frame: Bytes) -> Result<(), PushError> {
+        let shared = &*self.shared;
         let cost = cost(&frame);
-        let before = self.shared.bytes.fetch_add(cost, Ordering::Relaxed);
-        if before + cost > self.shared.limit {
-            self.shared.bytes.fetch_sub(cost, Ordering::Relaxed);
+        let before = shared.bytes.fetch_add(cost, Ordering::Relaxed);
+        if before + cost > shared.limit {
+            shared.bytes.fetch_sub(cost, Ordering::Relaxed);
             return Err(PushError::Full);
         }
-        match self.tx.try_send(frame) {
-            Ok(()) => {
-                self.shared.budget.charge(cost);
-                Ok(())
-            }
-            Err(e) => {
-                self.shared.bytes.fetch_sub(cost, Ordering::Relaxed);
-                Err(match e {
-                    mpsc::error::TrySendError::Full(_) => PushError::Full,
-                    mpsc::error::TrySendError::Closed(_) => PushError::Closed,
-                })
-            }
+        let mut queue = shared.lock();
+        if queue.closed {
+            drop(queue);
+            shared.bytes.fetch_sub(cost, Ordering::Relaxed);
+            return Err(PushError::Closed);
         }
+        let was_empty = queue.frames.is_empty();
+        queue.frames.push_back(frame);
+        drop(queue);
+        shared.budget.charge(cost);
+        // A writer only ever waits on an empty queue, so only the first frame must wake it.
+        if was_empty {
+            shared.ready.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Whether this queue is below its limit: what [`Outbox::wait_for_room`] waits for.
+    pub fn has_room(&self) -> bool {
+        self.shared.bytes.load(Ordering::Relaxed) < self.shared.limit
     }
 
     /// Wait until this queue is below its limit, so the owner's next answer fits.
     pub async fn wait_for_room(&self) {
-        let shared = &self.shared;
-        wait_until(&shared.room, || {
-            shared.bytes.load(Ordering::Relaxed) < shared.limit
-        })
-        .await
+        wait_until(&self.shared.room, || self.has_room()).await
     }
 
     /// Bytes queued right now.
@@ -158,16 +209,38 @@ impl Outbox {
     }
 }
 
+/// A deque this much larger than needed is given back once it empties.
+const SHRINK_ABOVE: usize = 1024;
+
 impl Inbox {
     /// Wait for frames and move up to `max` of them into `buf`; 0 means every sender is gone
-    /// and the queue is empty.
+    /// and the queue is empty. Cancel-safe: frames are only taken when it returns.
     pub async fn recv_many(&mut self, buf: &mut Vec<Bytes>, max: usize) -> usize {
-        self.rx.recv_many(buf, max).await
+        loop {
+            // `notify_one` keeps a permit when nobody waits, so a push between this check and
+            // the `await` below is not missed.
+            let notified = self.shared.ready.notified();
+            {
+                let mut queue = self.shared.lock();
+                let n = queue.frames.len().min(max);
+                if n > 0 {
+                    buf.extend(queue.frames.drain(..n));
+                    if queue.frames.is_empty() && queue.frames.capacity() > SHRINK_ABOVE {
+                        queue.frames = VecDeque::new();
+                    }
+                    return n;
+                }
+                if queue.orphaned {
+                    return 0;
+                }
+            }
+            notified.await;
+        }
     }
 
     /// Take frames that are already queued, without waiting.
     pub fn try_recv(&mut self) -> Option<Bytes> {
-        self.rx.try_recv().ok()
+        self.shared.lock().frames.pop_front()
     }
 
     /// Give back the charge of frames that have been written (or discarded).
@@ -181,11 +254,11 @@ impl Inbox {
 impl Drop for Inbox {
     /// A client that goes away must not keep its unsent frames charged to the hub.
     fn drop(&mut self) {
-        self.rx.close();
-        let mut pending = 0;
-        while let Ok(frame) = self.rx.try_recv() {
-            pending += cost(&frame);
-        }
+        let pending: usize = {
+            let mut queue = self.shared.lock();
+            queue.closed = true;
+            queue.frames.drain(..).map(|f| cost(&f)).sum()
+        };
         if pending > 0 {
             self.release(pending);
         }
@@ -194,6 +267,11 @@ impl Drop for Inbox {
 
 /// Wait on `notify` until `ready()` holds, without missing a wake-up between check and wait.
 async fn wait_until(notify: &Notify, ready: impl Fn() -> bool) {
+    // Readers call this before every frame and there is almost always room: registering a
+    // waiter first would take the notifier's lock each time for nothing.
+    if ready() {
+        return;
+    }
     loop {
         let notified = notify.notified();
         tokio::pin!(notified);

@@ -68,9 +68,10 @@ impl Control {
         self.kill.cancelled().await
     }
 
-    /// Whether `close` has been called.
+    /// Whether `close` has been called. Reads the reason (one atomic load) rather than the
+    /// token, whose `is_cancelled` takes a mutex: routing asks this for every receiver.
     pub fn is_closed(&self) -> bool {
-        self.kill.is_cancelled()
+        self.reason.get().is_some()
     }
 }
 

@@ -13,8 +13,11 @@ use tokio_util::sync::CancellationToken;
 use crate::queue::{cost, Inbox};
 use crate::registry::{frame, CloseReason, Control};
 
-/// Most frames gathered for one vectored write; Linux takes at most 1024 slices per call.
-const BATCH_FRAMES: usize = 512;
+/// Most slices in one vectored write: Linux's `IOV_MAX`.
+const MAX_SLICES: usize = 1024;
+
+/// Most frames taken from the queue at once: as many as one vectored write can carry.
+const BATCH_FRAMES: usize = MAX_SLICES;
 
 /// How long the goodbye frame of a connection being closed may take to write.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -38,7 +41,8 @@ pub struct Writer {
 impl Writer {
     /// Write until the queue is closed and empty or the connection is killed.
     pub async fn run(mut self) {
-        let mut batch: Vec<Bytes> = Vec::with_capacity(16);
+        // Grown on demand: an idle connection holds no batch.
+        let mut batch: Vec<Bytes> = Vec::new();
         loop {
             let n = tokio::select! {
                 biased;
@@ -70,9 +74,9 @@ impl Writer {
                 }
                 Err(_) => return self.control.close(CloseReason::Io),
             }
-            // Don't keep a huge slice vector after a burst.
-            if batch.capacity() > 64 {
-                batch = Vec::with_capacity(16);
+            // Don't keep a huge batch once a burst is over; keep it while bursts go on.
+            if n < 16 && batch.capacity() > 64 {
+                batch = Vec::new();
             }
         }
         if let Some(reason) = self.control.reason() {
@@ -110,9 +114,12 @@ fn goodbye_text(reason: CloseReason) -> Option<(shared::ErrorKind, &'static str)
     }
 }
 
-/// Write every byte of `frames` with vectored writes, emptying it. Each write must make progress
-/// within `stall` (else `TimedOut`); a whole batch may take longer, so a slow reader that keeps
-/// reading is never cut off for the size of its backlog.
+/// Write every byte of `frames` with vectored writes, emptying it. Each wait for the socket to
+/// take more must end within `stall` (else `TimedOut`); a whole batch may take longer, so a slow
+/// reader that keeps reading is never cut off for the size of its backlog.
+///
+/// Non-blocking writes and an explicit wait for writability keep the slice array out of the
+/// future: an idle connection's writer stays small however many slices one write can take.
 async fn write_all(
     socket: &mut OwnedWriteHalf,
     frames: &mut Vec<Bytes>,
@@ -120,22 +127,43 @@ async fn write_all(
 ) -> std::io::Result<()> {
     let mut start = 0;
     while start < frames.len() {
-        let slices: Vec<IoSlice<'_>> = frames[start..].iter().map(|f| IoSlice::new(f)).collect();
-        let written = tokio::time::timeout(stall, socket.write_vectored(&slices)).await;
-        let mut n = written.map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        while n > 0 {
-            let front = &mut frames[start];
-            let take = n.min(front.len());
-            front.advance(take);
-            n -= take;
-            if front.is_empty() {
-                start += 1;
+        match write_some(socket, &mut frames[start..]) {
+            Ok(done) => start += done,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                tokio::time::timeout(stall, socket.writable())
+                    .await
+                    .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??
             }
+            Err(e) => return Err(e),
         }
     }
     frames.clear();
     Ok(())
+}
+
+/// One `writev` of as many frames as fit in [`MAX_SLICES`]; returns how many frames are now
+/// written completely (a partly written one is advanced past what went out).
+fn write_some(socket: &OwnedWriteHalf, frames: &mut [Bytes]) -> std::io::Result<usize> {
+    let mut n = {
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let count = frames.len().min(MAX_SLICES);
+        for (slice, frame) in slices.iter_mut().zip(frames.iter()) {
+            *slice = IoSlice::new(frame);
+        }
+        socket.try_write_vectored(&slices[..count])?
+    };
+    if n == 0 {
+        return Err(std::io::ErrorKind::WriteZero.into());
+    }
+    let mut done = 0;
+    while n > 0 {
+        let front = &mut frames[done];
+        let take = n.min(front.len());
+        front.advance(take);
+        n -= take;
+        if front.is_empty() {
+            done += 1;
+        }
+    }
+    Ok(done)
 }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Runs every workload against the hub, nats-server and redis-server on this machine, one server
+# at a time on loopback, and prints one markdown table. Not part of CI (it measures, it does not
+# test). Usage: bench/run.sh   (env: REPEAT=3 SCALE=1 WORKLOADS="w1 … w6" TARGETS="hub nats redis")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REPEAT=${REPEAT:-3}            # runs of W1–W4; the table shows medians
+SCALE=${SCALE:-1}              # multiplies message counts and W4's duration
+WORKLOADS=${WORKLOADS:-"w1 w2 w3 w4 w5 w6"}
+TARGETS=${TARGETS:-"hub nats redis"}
+OUT=${OUT:-target/bench}
+
+# --- tools -------------------------------------------------------------------------------------
+missing=()
+command -v nats-server >/dev/null || missing+=(nats-server)
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v iperf3 >/dev/null || missing+=(iperf3)
+if ((${#missing[@]})); then
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${missing[@]}"
+fi
+cargo build --release -p hub -p bench
+# W5 holds 10,000 sockets in the server and as many in the load generator.
+ulimit -n "$(ulimit -Hn)"
+
+mkdir -p "$OUT"
+RESULTS="$OUT/results.jsonl"
+: >"$RESULTS"
+PID=""
+
+stop_server() {
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+        kill -TERM "$PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$PID" 2>/dev/null || true
+        wait "$PID" 2>/dev/null || true
+    fi
+    PID=""
+}
+trap stop_server EXIT
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A loopback port nobody listens on, below Linux's ephemeral range (32768 and up) so that no
+# client socket can be holding it, picked afresh for every server (others share this machine).
+pick_port() {
+    local port
+    for _ in $(seq 100); do
+        port=$((20000 + RANDOM % 12000))
+        port_open "$port" || { echo "$port"; return 0; }
+    done
+    echo "no free loopback port found" >&2
+    exit 1
+}
+PORT=""
+
+start_server() {
+    local target=$1
+    PORT=$(pick_port)
+    case $target in
+        hub) RUST_LOG=warn target/release/hub --listen "127.0.0.1:$PORT" --stats-interval 0s \
+                 >>"$OUT/hub.log" 2>&1 & ;;
+        nats) nats-server -a 127.0.0.1 -p "$PORT" >>"$OUT/nats.log" 2>&1 & ;;
+        redis) redis-server --bind 127.0.0.1 --port "$PORT" --save "" --appendonly no \
+                   --protected-mode no --maxclients 10100 >>"$OUT/redis.log" 2>&1 & ;;
+    esac
+    PID=$!
+    for _ in $(seq 100); do
+        sleep 0.05
+        # Alive and listening: not some other process that took the port meanwhile.
+        if port_open "$PORT" && sleep 0.1 && kill -0 "$PID" 2>/dev/null; then return 0; fi
+    done
+    echo "$target did not start listening on $PORT" >&2
+    stop_server
+    return 1
+}
+
+# One fresh server per run, so that peak RSS (VmHWM) belongs to that run alone.
+run_one() {
+    local target=$1 workload=$2
+    start_server "$target" || start_server "$target" || { echo "   skipped" >&2; return 0; }
+    echo "== $workload $target" >&2
+    # Every workload bounds itself; this is the backstop.
+    if ! timeout 300 target/release/loadgen run --target "$target" --addr "127.0.0.1:$PORT" \
+        --pid "$PID" --workload "$workload" --scale "$SCALE" >>"$RESULTS"; then
+        echo "   $workload against $target failed" >&2
+    fi
+    tail -n1 "$RESULTS" | cut -c1-300 >&2
+    stop_server
+}
+
+run_iperf() {
+    local port
+    port=$(pick_port)
+    iperf3 -s -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+    local server=$!
+    sleep 0.5 # a probe connection would count as iperf3's test client
+    echo "{\"iperf\": $(iperf3 -c 127.0.0.1 -p "$port" -t 3 -J | tr -d '\n')}" >>"$RESULTS"
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+}
+
+start=$(date +%s)
+for workload in $WORKLOADS; do
+    repeat=1
+    case $workload in w1 | w2 | w3 | w4) repeat=$REPEAT ;; esac
+    for _ in $(seq "$repeat"); do
+        for target in $TARGETS; do run_one "$target" "$workload"; done
+        [ "$workload" = w3 ] && run_iperf
+    done
+done
+
+echo
+echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -h | awk '/Mem:/ {print $2}') RAM;" \
+     "$(nats-server --version), redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/');" \
+     "$(($(date +%s) - start)) s"
+echo
+target/release/loadgen report "$RESULTS"
