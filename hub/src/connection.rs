@@ -339,9 +339,14 @@ impl Reader {
     /// writers keep time to flush), then handled.
     async fn finish_on_shutdown(&mut self) -> CloseReason {
         let cfg = self.hub.config.clone();
-        let limit = tokio::time::sleep(cfg.shutdown_grace / 2);
+        let stop_at = Instant::now() + cfg.shutdown_grace / 2;
+        let limit = tokio::time::sleep_until(stop_at);
         tokio::pin!(limit);
         loop {
+            // A client streaming faster than we handle must not hold shutdown up.
+            if Instant::now() >= stop_at {
+                break;
+            }
             let frame = if self.frames.read_buffer().is_empty() {
                 // Take what has already arrived, without waiting for anything new.
                 match self.frames.next().now_or_never() {
