@@ -9,8 +9,6 @@
 
 #[path = "../tests/support/child.rs"]
 mod child;
-#[path = "../tests/support/helpers.rs"]
-mod helpers;
 #[path = "../tests/support/ledger.rs"]
 mod ledger;
 
@@ -42,7 +40,12 @@ async fn main() {
         // This one process plays all 255 receivers, decoding 25.5 GiB on the same cores as the
         // hub: one of them can go 10 s (the default write timeout) without reading. Give them
         // a minute, so that what is measured is the budget, not this client's scheduling.
-        &["--global-bytes", &global.to_string(), "--write-timeout", "60s"],
+        &[
+            "--global-bytes",
+            &global.to_string(),
+            "--write-timeout",
+            "60s",
+        ],
         None,
     );
     let ledger = Arc::new(Ledger::new());
