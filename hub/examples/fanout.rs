@@ -9,8 +9,6 @@
 
 #[path = "../tests/support/child.rs"]
 mod child;
-#[path = "../tests/support/helpers.rs"]
-mod helpers;
 #[path = "../tests/support/ledger.rs"]
 mod ledger;
 

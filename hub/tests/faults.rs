@@ -1,6 +1,8 @@
 //! Faults over real TCP: truncated frames, resets, silent peers, a full hub, shutdown. Each gets
 //! its documented close reason, the bystanders keep being served, and the ledger holds.
 
+#[path = "support/baseline.rs"]
+mod baseline;
 #[path = "support/helpers.rs"]
 mod helpers;
 #[path = "support/ledger.rs"]
@@ -12,10 +14,11 @@ mod scene;
 
 use std::time::Duration;
 
+use baseline::Baseline;
 use bytes::Bytes;
 use helpers::TestHub;
 use hub::{CloseReason, Config};
-use ledger::{Baseline, Ledger};
+use ledger::Ledger;
 use raw::{Raw, Seen};
 use scene::{close_reason, quick_config, Pair};
 use shared::conn::{ConnError, Connection};

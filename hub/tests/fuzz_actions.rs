@@ -4,6 +4,8 @@
 //!
 //! `PROPTEST_CASES` sets the number of cases; `scripts/fuzz.sh` runs this for a bounded time.
 
+#[path = "support/baseline.rs"]
+mod baseline;
 #[path = "support/helpers.rs"]
 mod helpers;
 #[path = "support/ledger.rs"]
@@ -13,10 +15,11 @@ mod scene;
 
 use std::time::Duration;
 
+use baseline::Baseline;
 use bytes::Bytes;
 use helpers::TestHub;
 use hub::Config;
-use ledger::{Baseline, Ledger};
+use ledger::Ledger;
 use proptest::prelude::*;
 use shared::conn::{ConnReader, ConnWriter};
 use shared::{ClientMsg, HubMsg, RequestId, UserId, MAX_FRAME_LEN};

@@ -1,6 +1,8 @@
 //! Bad frames over real TCP: each gets its documented answer and close reason, the bystanders
 //! keep being served, and the ledger and the baseline hold afterwards.
 
+#[path = "support/baseline.rs"]
+mod baseline;
 #[path = "support/helpers.rs"]
 mod helpers;
 #[path = "support/ledger.rs"]
@@ -10,10 +12,11 @@ mod raw;
 #[path = "support/scene.rs"]
 mod scene;
 
+use baseline::Baseline;
 use bytes::Bytes;
 use helpers::TestHub;
 use hub::CloseReason;
-use ledger::{Baseline, Ledger};
+use ledger::Ledger;
 use raw::{framed, Raw, Seen};
 use scene::{close_reason, quick_config, Pair};
 use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId};

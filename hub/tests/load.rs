@@ -3,6 +3,8 @@
 //!
 //! The counter is process-wide, so these tests run one at a time (see [`SERIAL`]).
 
+#[path = "support/baseline.rs"]
+mod baseline;
 #[path = "support/helpers.rs"]
 mod helpers;
 #[path = "support/ledger.rs"]
@@ -16,10 +18,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use baseline::Baseline;
 use cap::Cap;
 use helpers::TestHub;
 use hub::{CloseReason, Config};
-use ledger::{Baseline, Ledger};
+use ledger::Ledger;
 use raw::{Raw, Seen};
 use scene::quick_config;
 use shared::conn::Connection;

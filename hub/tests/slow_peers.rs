@@ -1,6 +1,8 @@
 //! Slow senders on tokio's paused clock: one byte a minute is cut off at the frame deadline, a
 //! 1 MiB frame at 64 KiB/s gets through. The hub runs with its default deadlines.
 
+#[path = "support/baseline.rs"]
+mod baseline;
 #[path = "support/helpers.rs"]
 mod helpers;
 #[path = "support/ledger.rs"]
@@ -12,9 +14,10 @@ mod scene;
 
 use std::time::Duration;
 
+use baseline::Baseline;
 use helpers::TestHub;
 use hub::{CloseReason, Config};
-use ledger::{Baseline, Ledger};
+use ledger::Ledger;
 use raw::Raw;
 use scene::{close_reason, recv_skipping, Pair};
 use shared::ErrorKind;

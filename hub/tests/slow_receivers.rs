@@ -1,6 +1,8 @@
 //! Receivers that read slowly, stop reading or reset mid-write: only they pay (slow consumer,
 //! write timeout, i/o), senders are told, and a slow but steady reader is served to the end.
 
+#[path = "support/baseline.rs"]
+mod baseline;
 #[path = "support/helpers.rs"]
 mod helpers;
 #[path = "support/ledger.rs"]
@@ -13,9 +15,10 @@ mod scene;
 use std::sync::Arc;
 use std::time::Duration;
 
+use baseline::Baseline;
 use helpers::TestHub;
 use hub::{CloseReason, Config};
-use ledger::{Baseline, Ledger};
+use ledger::Ledger;
 use raw::{Raw, Seen};
 use scene::{close_reason, quick_config, recv_skipping, Pair};
 use shared::conn::Connection;
