@@ -180,12 +180,18 @@ impl Reader {
     /// GiB against a 1 GiB budget, and receivers reading at full speed overflowed and were
     /// dropped. Routing never waits, so only the few routes that pass this check at the same
     /// instant can overshoot.
-    async fn wait_for_budget(&self) -> Result<(), CloseReason> {
+    async fn wait_for_budget(&mut self) -> Result<(), CloseReason> {
+        if self.hub.budget.has_room() {
+            return Ok(());
+        }
         tokio::select! {
             biased;
-            _ = self.control.closed() => Err(CloseReason::Io),
-            _ = self.hub.budget.wait_for_room() => Ok(()),
+            _ = self.control.closed() => return Err(CloseReason::Io),
+            _ = self.hub.budget.wait_for_room() => {}
         }
+        // A frame in progress behind this one waited on us, not on its sender.
+        self.frames.decoder_mut().restart_clock();
+        Ok(())
     }
 
     /// Let go of a read buffer that grew for a large frame once it is empty. The buffer's tail
@@ -200,18 +206,27 @@ impl Reader {
     }
 
     /// Wait for room in the queues, then for the next frame, a timer or a stop signal.
-    async fn next_step(&mut self, timer: std::pin::Pin<&mut Sleep>) -> Step {
-        let hub = &self.hub;
-        let room = async {
-            self.outbox.wait_for_room().await;
-            hub.budget.wait_for_room().await;
-        };
-        tokio::select! {
-            biased;
-            _ = self.control.closed() => return Step::Stop(CloseReason::Io),
-            _ = hub.shutdown.cancelled() => return Step::Stop(self.finish_on_shutdown().await),
-            _ = room => {}
+    async fn next_step(&mut self, mut timer: std::pin::Pin<&mut Sleep>) -> Step {
+        if !self.has_room() {
+            let hub = &self.hub;
+            let room = async {
+                self.outbox.wait_for_room().await;
+                hub.budget.wait_for_room().await;
+            };
+            tokio::select! {
+                biased;
+                _ = self.control.closed() => return Step::Stop(CloseReason::Io),
+                _ = hub.shutdown.cancelled() => return Step::Stop(self.finish_on_shutdown().await),
+                _ = room => {}
+            }
+            // We did not read while paused: the client's frame in progress and its keepalive
+            // answer were waiting on us, so neither clock counts the pause against it.
+            self.frames.decoder_mut().restart_clock();
+            self.last_frame = Instant::now();
+            self.keepalive_sent = None;
+            timer.as_mut().reset(self.next_wake());
         }
+        let hub = &self.hub;
         tokio::select! {
             biased;
             _ = self.control.closed() => Step::Stop(CloseReason::Io),

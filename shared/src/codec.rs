@@ -61,6 +61,14 @@ impl FrameCodec {
     pub fn partial_since(&self) -> Option<Instant> {
         self.partial_since
     }
+
+    /// Start the clock of a frame in progress again. For an owner that stopped reading for a
+    /// while (its own backpressure): the time it did not read is not the sender's fault.
+    pub fn restart_clock(&mut self) {
+        if self.partial_since.is_some() {
+            self.partial_since = Some(Instant::now());
+        }
+    }
 }
 
 impl Decoder for FrameCodec {
@@ -126,6 +134,20 @@ mod tests {
             codec.partial_since().is_some(),
             "one byte of a header is pending"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn restarting_the_clock_moves_only_a_frame_in_progress() {
+        let mut codec = FrameCodec::new();
+        codec.restart_clock();
+        assert!(codec.partial_since().is_none(), "no frame, no clock");
+        let mut buf = BytesMut::from(&[0, 0, 0, 9, 1][..]);
+        assert!(codec.decode(&mut buf).expect("ok").is_none());
+        let started = codec.partial_since().expect("a frame in progress");
+        tokio::time::advance(std::time::Duration::from_secs(40)).await;
+        codec.restart_clock();
+        let restarted = codec.partial_since().expect("still in progress");
+        assert_eq!(restarted - started, std::time::Duration::from_secs(40));
     }
 
     #[test]
