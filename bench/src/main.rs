@@ -45,10 +45,11 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
     },
-    /// Print the markdown table of a file of JSON lines.
+    /// Print the markdown table of files of JSON lines (medians over all their runs).
     Report {
         /// JSON lines written by `run` (and `iperf3 -J` summaries by the script).
-        results: PathBuf,
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
     },
 }
 

@@ -1,7 +1,7 @@
 //! The markdown table: one row per workload, one column per server, and the hub's ratio to each.
 //! Where a workload was run several times, each figure is the median of its runs.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use serde_json::Value;
@@ -134,15 +134,15 @@ const fn row(
     }
 }
 
-/// Render the table for the JSON lines in `path`.
-pub fn table(path: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {path:?}"))?;
-    let lines = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(serde_json::from_str)
-        .collect::<Result<Vec<Value>, _>>()
-        .context("parsing results")?;
+/// Render the table for the JSON lines in `paths`, taken together.
+pub fn table(paths: &[PathBuf]) -> anyhow::Result<String> {
+    let mut lines = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {path:?}"))?;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            lines.push(serde_json::from_str(line).with_context(|| format!("parsing {path:?}"))?);
+        }
+    }
     let r = Results { lines };
     let mut out = String::from(
         "| workload | hub | NATS | Redis | hub vs NATS | hub vs Redis |\n|---|---:|---:|---:|---:|---:|\n",
