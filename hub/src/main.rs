@@ -18,10 +18,10 @@ use tracing::info;
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// hubbub's message hub: relays bodies of up to 1 MiB between connected users.
 /// Smallest queue the flags accept: one maximal frame must always fit in an empty queue.
 const MIN_QUEUE_BYTES: u64 = 2 * 1024 * 1024;
 
+/// hubbub's message hub: relays bodies of up to 1 MiB between connected users.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
