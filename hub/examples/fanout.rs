@@ -28,15 +28,8 @@ async fn main() {
     let senders: usize = std::env::args()
         .nth(1)
         .map_or(100, |a| a.parse().expect("senders"));
-    let bin = std::env::current_exe().expect("exe");
-    let bin = bin
-        .parent()
-        .and_then(|p| p.parent())
-        .expect("target dir")
-        .join("hub");
     let global = 1024 * 1024 * 1024usize;
-    let hub = HubProcess::spawn_bin(
-        bin.to_str().expect("utf-8 path"),
+    let hub = HubProcess::spawn_beside_example(
         // This one process plays all 255 receivers, decoding 25.5 GiB on the same cores as the
         // hub: one of them can go 10 s (the default write timeout) without reading. Give them
         // a minute, so that what is measured is the budget, not this client's scheduling.

@@ -49,15 +49,8 @@ async fn main() {
     let relays: usize = args
         .next()
         .map_or(1_000_000, |a| a.parse().expect("relays"));
-    let bin = std::env::current_exe().expect("exe");
-    let bin = bin
-        .parent()
-        .and_then(|p| p.parent())
-        .expect("target dir")
-        .join("hub");
     let max = (conns + 100).to_string();
-    let hub = HubProcess::spawn_bin(
-        bin.to_str().expect("utf-8 path"),
+    let hub = HubProcess::spawn_beside_example(
         &[
             "--max-connections",
             &max,

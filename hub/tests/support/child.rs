@@ -24,6 +24,18 @@ impl HubProcess {
         }
     }
 
+    /// Start the `hub` binary built beside the running example (`target/<profile>/hub`; the
+    /// example lives in `target/<profile>/examples/`).
+    pub fn spawn_beside_example(args: &[&str], fd_limit: Option<u32>) -> HubProcess {
+        let exe = std::env::current_exe().expect("exe");
+        let bin = exe
+            .parent()
+            .and_then(|p| p.parent())
+            .expect("target dir")
+            .join("hub");
+        HubProcess::spawn_bin(bin.to_str().expect("utf-8 path"), args, fd_limit)
+    }
+
     /// Start `bin` with `args` on 127.0.0.1:0, optionally under `ulimit -n fd_limit`, and wait
     /// for it to say where it listens.
     pub fn spawn_bin(bin: &str, args: &[&str], fd_limit: Option<u32>) -> HubProcess {
