@@ -207,6 +207,15 @@ impl Outbox {
     pub fn queued(&self) -> usize {
         self.shared.bytes.load(Ordering::Relaxed)
     }
+
+    /// Give back the memory of an empty queue's slots. For a quiet connection: a deque keeps
+    /// the capacity its deepest backlog needed, which after a burst is kilobytes per client.
+    pub fn shrink_if_empty(&self) {
+        let mut queue = self.shared.lock();
+        if queue.frames.is_empty() && queue.frames.capacity() > 0 {
+            queue.frames = VecDeque::new();
+        }
+    }
 }
 
 /// A deque this much larger than needed is given back once it empties.
@@ -316,6 +325,24 @@ mod tests {
         assert_eq!(budget.used(), 0);
         assert_eq!(outbox.try_push(frame(1)), Err(PushError::Closed));
         assert_eq!(budget.used(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_empty_queue_gives_back_its_slots_a_busy_one_keeps_them() {
+        let budget = Arc::new(Budget::new(usize::MAX));
+        let (outbox, mut inbox) = queue(1 << 20, budget);
+        let capacity = |o: &Outbox| o.shared.lock().frames.capacity();
+        for _ in 0..100 {
+            outbox.try_push(frame(1)).expect("fits");
+        }
+        let mut got = Vec::new();
+        inbox.recv_many(&mut got, 99).await;
+        outbox.shrink_if_empty();
+        assert!(capacity(&outbox) >= 100, "one frame is still queued");
+        inbox.recv_many(&mut got, 1).await;
+        assert!(capacity(&outbox) >= 100, "draining alone keeps a small deque");
+        outbox.shrink_if_empty();
+        assert_eq!(capacity(&outbox), 0);
     }
 
     #[tokio::test]

@@ -26,7 +26,7 @@ use ledger::Ledger;
 use raw::{Raw, Seen};
 use scene::quick_config;
 use shared::conn::Connection;
-use shared::{HubMsg, UserId, MAX_FRAME_LEN};
+use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId, MAX_FRAME_LEN};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -167,6 +167,112 @@ async fn connections_idle_after_a_large_frame_keep_no_large_buffer() {
     ledger.healthy(sink_id);
     ledger.check();
     drop((senders, sink));
+    base.wait_restored(&hub).await;
+    hub.stop().await;
+}
+
+/// Connections that stay open after a backlog must give its memory back once they are quiet: a
+/// queue's deque and a writer's batch keep the capacity of their deepest backlog, and a hub
+/// that lived through a burst would hold kilobytes per client for good (the soak's settled RSS
+/// was twice its start before they were let go). No ledger here: its records would be counted
+/// as heap; counters and one body checked on arrival do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_connections_give_back_the_memory_of_a_backlog() {
+    const RECEIVERS: usize = 8;
+    /// Frames each receiver's queue must hold at the peak: a deque of 256 slots or more. (Kept
+    /// well under 1,024 frames: deques of more than 1,024 slots were always let go.)
+    const BACKLOG: usize = 150;
+    let _serial = SERIAL.lock().await;
+    let ping = Duration::from_secs(1);
+    let hub = TestHub::with_config(Config {
+        ping_interval: ping,
+        queue_bytes: 64 * MIB,
+        ..quick_config()
+    })
+    .await;
+    let base = Baseline::capture(&hub);
+    let (mut receivers, mut ids) = (Vec::new(), Vec::new());
+    for _ in 0..RECEIVERS {
+        // Small kernel buffers, so that the backlog soon lands in the hub's queue.
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .set_recv_buffer_size(4 * KIB as u32)
+            .expect("SO_RCVBUF");
+        let raw = Raw::from_stream(socket.connect(hub.addr).await.expect("connect")).await;
+        ids.push(raw.user_id);
+        receivers.push(raw);
+    }
+    // Bodies of 4 KiB, so that the kernel's buffers take only a few hundred before the queues.
+    let body = bytes::Bytes::from(b"a backlog let go once read. ".repeat(4 * KIB / 28));
+    let relay = ClientMsg::Relay {
+        req: RequestId(1),
+        to: ids.clone(),
+        kind: BodyKind::Bytes,
+        body: body.clone(),
+    };
+    let mut sender = hub.connect().await;
+    let me = sender.user_id();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let before = HEAP.allocated();
+
+    // Nobody reads: the kernel's socket buffers fill, then the hub's queues. One relay at a
+    // time, each answered (so routed) before the budget is read: the backlog stops at BACKLOG.
+    // A delivered frame is the relay's frame give or take a few header bytes.
+    let cost = hub::queue::SLOT_COST + relay.to_frame().expect("encodes").len() + 16;
+    let mut sent = 0;
+    while hub.budget.used() < RECEIVERS * BACKLOG * cost {
+        assert!(sent < 1_000_000, "the queues never filled");
+        sender.send(&relay).await.expect("send");
+        sent += 1;
+        match scene::recv_skipping(&mut sender).await {
+            HubMsg::Relayed { delivered, .. } => assert_eq!(delivered as usize, RECEIVERS),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // The sender stays connected and answers keepalives.
+    let sender = tokio::spawn(async move {
+        let msg = scene::recv_skipping(&mut sender).await;
+        panic!("unexpected {msg:?}");
+    });
+    // Now read everything, answering keepalives, and stay connected and quiet for a few ping
+    // intervals, as any live client does.
+    let readers: Vec<_> = receivers
+        .into_iter()
+        .map(|mut raw| {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let ack = ClientMsg::<bytes::Bytes>::KeepAliveAck
+                    .to_frame()
+                    .expect("encodes");
+                let (mut got, quiet) = (0, tokio::time::Instant::now() + ping * 3);
+                while got < sent || tokio::time::Instant::now() < quiet {
+                    let next = tokio::time::timeout_at(quiet, raw.next());
+                    match next.await {
+                        Err(_) if got == sent => break,
+                        Err(_) => panic!("{got} of {sent} arrived"),
+                        Ok(Seen::Msg(HubMsg::KeepAlive)) => raw.write(&ack).await.expect("ack"),
+                        Ok(Seen::Msg(HubMsg::Message { from, body: b, .. })) if got < sent => {
+                            assert_eq!((from, &b), (me, &body));
+                            got += 1;
+                        }
+                        Ok(other) => panic!("unexpected {other:?}"),
+                    }
+                }
+                raw
+            })
+        })
+        .collect();
+    let mut conns = Vec::new();
+    for reader in readers {
+        conns.push(reader.await.expect("receiver"));
+    }
+    let held = HEAP.allocated().saturating_sub(before) / (RECEIVERS + 1);
+    eprintln!("{sent} relays to {RECEIVERS} receivers; once quiet +{held} bytes per connection");
+    // A backlog of BACKLOG frames grew a deque of at least 256 slots of 32 bytes (8 KiB) per
+    // receiver; the writer's batch as much again.
+    assert!(held < 2 * KIB, "{held} bytes per connection still held");
+    sender.abort();
+    drop(conns);
     base.wait_restored(&hub).await;
     hub.stop().await;
 }

@@ -220,6 +220,7 @@ impl Reader {
             // Quiet for a ping interval: an idle connection holds no read buffer.
             *self.frames.read_buffer_mut() = BytesMut::new();
         }
+        self.outbox.shrink_if_empty();
         let cfg = &self.hub.config;
         let now = Instant::now();
         if let Some(since) = self.frames.decoder().partial_since() {
