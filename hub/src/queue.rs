@@ -340,7 +340,10 @@ mod tests {
         outbox.shrink_if_empty();
         assert!(capacity(&outbox) >= 100, "one frame is still queued");
         inbox.recv_many(&mut got, 1).await;
-        assert!(capacity(&outbox) >= 100, "draining alone keeps a small deque");
+        assert!(
+            capacity(&outbox) >= 100,
+            "draining alone keeps a small deque"
+        );
         outbox.shrink_if_empty();
         assert_eq!(capacity(&outbox), 0);
     }

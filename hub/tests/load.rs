@@ -277,6 +277,64 @@ async fn quiet_connections_give_back_the_memory_of_a_backlog() {
     hub.stop().await;
 }
 
+/// A client that pipelines gets a wide read buffer; once it stops sending, the buffer goes
+/// within about a second (before, it stayed until the frame deadline or a ping interval, and a
+/// busy hub, which reads every client a few frames at a time, held 16-32 KiB per client).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_buffer_widened_for_a_stream_is_let_go_soon_after_it() {
+    const CLIENTS: usize = 16;
+    const PINGS: u32 = 64;
+    let _serial = SERIAL.lock().await;
+    let hub = TestHub::with_config(Config {
+        // Far off: only the release of a widened buffer can free it in this test.
+        frame_deadline: Duration::from_secs(60),
+        ..quick_config()
+    })
+    .await;
+    let base = Baseline::capture(&hub);
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        clients.push(hub.connect().await.split());
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let before = HEAP.allocated();
+    for (_, wr) in &mut clients {
+        // All in one write: the hub finds many frames at once and widens the read buffer.
+        for req in 0..PINGS {
+            let ping = ClientMsg::<bytes::Bytes>::Ping {
+                req: RequestId(req),
+            };
+            wr.feed(&ping).await.expect("feed");
+        }
+        wr.flush().await.expect("flush");
+    }
+    for (rd, _) in &mut clients {
+        let mut next = 0;
+        while next < PINGS {
+            match rd.recv().await.expect("answer") {
+                HubMsg::Pong { req } => {
+                    assert_eq!(req, RequestId(next));
+                    next += 1;
+                }
+                HubMsg::Joined { .. } | HubMsg::Left { .. } => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    let busy = HEAP.allocated().saturating_sub(before) / CLIENTS;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let quiet = HEAP.allocated().saturating_sub(before) / CLIENTS;
+    eprintln!("per connection: +{busy} bytes after the stream, +{quiet} bytes 1.5 s later");
+    assert!(
+        busy > 8 * KIB,
+        "the stream widened no buffer: +{busy} bytes"
+    );
+    assert!(quiet < 2 * KIB, "+{quiet} bytes per connection still held");
+    drop(clients);
+    base.wait_restored(&hub).await;
+    hub.stop().await;
+}
+
 /// `senders` clients each relay one `body`-byte message to the same `receivers` clients at once.
 async fn fan_out(senders: usize, receivers: usize, body: usize, global_bytes: usize) {
     let _serial = SERIAL.lock().await;

@@ -2,6 +2,7 @@
 //! reading, the read buffer's size, and finishing accepted frames on shutdown.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::{FutureExt, StreamExt};
@@ -21,6 +22,10 @@ const BURST_FRAMES: usize = 128;
 /// Read buffer room given to a client that pipelines (see [`Reader::widen_read_buffer`]).
 const READ_CHUNK: usize = 16 * 1024;
 
+/// How long a client may send nothing before the read buffer widened for its stream is let
+/// go (see [`Reader::widen_read_buffer`]).
+const WIDE_IDLE: Duration = Duration::from_secs(1);
+
 pub(super) struct Reader {
     pub(super) id: UserId,
     pub(super) frames: FramedRead<OwnedReadHalf, FrameCodec>,
@@ -29,8 +34,10 @@ pub(super) struct Reader {
     pub(super) hub: HubContext,
     last_frame: Instant,
     keepalive_sent: Option<Instant>,
-    /// A frame larger than one read step arrived since the read buffer was last let go.
-    grown: bool,
+    /// The read buffer grew for a frame larger than one read step: it is let go once empty.
+    oversized: bool,
+    /// The read buffer was widened for a stream of frames: it is let go after [`WIDE_IDLE`].
+    wide: bool,
 }
 
 /// What happened to a reader between two frames.
@@ -59,7 +66,8 @@ impl Reader {
             hub: hub.clone(),
             last_frame: Instant::now(),
             keepalive_sent: None,
-            grown: false,
+            oversized: false,
+            wide: false,
         }
     }
 
@@ -73,7 +81,7 @@ impl Reader {
                 Step::Eof => Err(CloseReason::PeerClosed),
                 Step::Timer => self.on_timer(),
                 Step::Frame(Ok(payload)) => {
-                    self.grown |= payload.len() > READ_STEP;
+                    self.oversized |= payload.len() > READ_STEP;
                     match self.wait_for_budget().await {
                         Ok(()) => self.on_frames(&payload),
                         Err(reason) => Err(reason),
@@ -114,9 +122,9 @@ impl Reader {
     /// that ever sent a 1 MiB frame would hold 1-2 MiB for the rest of its life.
     fn shed_read_buffer(&mut self) {
         let buffer = self.frames.read_buffer_mut();
-        if self.grown && buffer.is_empty() {
+        if self.oversized && buffer.is_empty() {
             *buffer = bytes::BytesMut::new();
-            self.grown = false;
+            self.oversized = false;
         }
     }
 
@@ -167,7 +175,7 @@ impl Reader {
         while handled <= BURST_FRAMES && self.has_room() {
             match self.frames.next().now_or_never() {
                 Some(Some(Ok(payload))) => {
-                    self.grown |= payload.len() > READ_STEP;
+                    self.oversized |= payload.len() > READ_STEP;
                     self.handle_payload(&payload)?
                 }
                 Some(Some(Err(e))) => return Err(self.on_decode_error(e)),
@@ -184,14 +192,18 @@ impl Reader {
 
     /// A client that sends several frames at once gets a read buffer that takes hundreds of
     /// small frames per read. Otherwise the codec grows the buffer only by what the frame in
-    /// progress lacks, and a pipelining client costs two reads per small frame. A client that
-    /// sends a frame now and then keeps the small buffer; [`Reader::on_timer`] frees it again
-    /// after a quiet ping interval.
+    /// progress lacks, and a pipelining client costs two reads per small frame.
+    ///
+    /// The wide buffer outlives pauses in the stream (letting it go whenever it emptied cost W1
+    /// 30% of its rate) but not [`WIDE_IDLE`] without a frame: a busy hub reads every client
+    /// a few frames at a time, and kept until each went quiet, wide buffers were 60% of the
+    /// soak's heap.
     fn widen_read_buffer(&mut self) {
         let buf = self.frames.read_buffer_mut();
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
         }
+        self.wide = true;
     }
 
     /// What `next_step` waits for before reading, checked without waiting.
@@ -212,14 +224,24 @@ impl Reader {
             .decoder()
             .partial_since()
             .unwrap_or(self.last_frame);
-        keepalive.min(partial + cfg.frame_deadline)
+        let wake = keepalive.min(partial + cfg.frame_deadline);
+        if self.wide {
+            wake.min(self.last_frame + WIDE_IDLE)
+        } else {
+            wake
+        }
     }
 
     fn on_timer(&mut self) -> Result<(), CloseReason> {
+        // Quiet for a while (WIDE_IDLE after a stream, else a frame deadline or a ping
+        // interval): an idle connection holds no read buffer and no queue slots.
         if self.frames.read_buffer().is_empty() {
-            // Quiet for a ping interval: an idle connection holds no read buffer.
             *self.frames.read_buffer_mut() = BytesMut::new();
+        } else if self.wide {
+            // A frame is in progress: let the buffer go once it is handled.
+            self.oversized = true;
         }
+        self.wide = false;
         self.outbox.shrink_if_empty();
         let cfg = &self.hub.config;
         let now = Instant::now();
