@@ -44,10 +44,7 @@ async fn truncated_then(reset: bool, reason: CloseReason) {
     }
     assert_eq!(close_reason(&hub, id).await, reason);
     pair.exchange(&ledger).await;
-    pair.finish(&ledger);
-    ledger.check();
-    base.wait_restored(&hub).await;
-    hub.stop().await;
+    scene::finish(hub, base, &ledger, pair).await;
 }
 
 #[tokio::test]
@@ -85,10 +82,7 @@ async fn silent_peer_is_closed_as_idle() {
     goodbye.await.expect("idle goodbye");
     assert_eq!(close_reason(&hub, id).await, CloseReason::Idle);
     pair.exchange(&ledger).await;
-    pair.finish(&ledger);
-    ledger.check();
-    base.wait_restored(&hub).await;
-    hub.stop().await;
+    scene::finish(hub, base, &ledger, pair).await;
 }
 
 #[tokio::test]
@@ -130,10 +124,7 @@ async fn connection_over_the_limit_is_told_server_full_and_the_rest_unaffected()
     assert!(again.is_some(), "the freed place was never given out");
     drop(again);
     pair.exchange(&ledger).await;
-    pair.finish(&ledger);
-    ledger.check();
-    base.wait_restored(&hub).await;
-    hub.stop().await;
+    scene::finish(hub, base, &ledger, pair).await;
 }
 
 #[tokio::test]

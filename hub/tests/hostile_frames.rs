@@ -39,10 +39,7 @@ async fn goodbye_for(bytes: &[u8], kind: ErrorKind, reason: CloseReason) {
     drop(raw);
 
     pair.exchange(&ledger).await;
-    pair.finish(&ledger);
-    ledger.check();
-    base.wait_restored(&hub).await;
-    hub.stop().await;
+    scene::finish(hub, base, &ledger, pair).await;
 }
 
 #[tokio::test]

@@ -55,10 +55,7 @@ async fn one_byte_a_minute_is_cut_off_at_the_frame_deadline() {
     );
     drop(raw);
     pair.exchange(&ledger).await;
-    pair.finish(&ledger);
-    ledger.check();
-    base.wait_restored(&hub).await;
-    hub.stop().await;
+    scene::finish(hub, base, &ledger, pair).await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -106,10 +106,7 @@ async fn receiver_that_never_reads_is_dropped_and_the_sender_told() {
     assert!(ledger.received(sleeper.user_id) <= sent);
     pair.exchange(&ledger).await;
     drop(sleeper);
-    pair.finish(&ledger);
-    ledger.check();
-    base.wait_restored(&hub).await;
-    hub.stop().await;
+    scene::finish(hub, base, &ledger, pair).await;
 }
 
 #[tokio::test]
@@ -136,10 +133,7 @@ async fn receiver_that_stops_reading_hits_the_write_deadline() {
     drain_until_closed(&ledger, &mut sleeper).await;
     pair.exchange(&ledger).await;
     drop(sleeper);
-    pair.finish(&ledger);
-    ledger.check();
-    base.wait_restored(&hub).await;
-    hub.stop().await;
+    scene::finish(hub, base, &ledger, pair).await;
 }
 
 #[tokio::test]
@@ -155,10 +149,7 @@ async fn receiver_reset_in_the_middle_of_large_writes_costs_only_itself() {
     victim.reset();
     assert_eq!(close_reason(&hub, id).await, CloseReason::Io);
     pair.exchange(&ledger).await;
-    pair.finish(&ledger);
-    ledger.check();
-    base.wait_restored(&hub).await;
-    hub.stop().await;
+    scene::finish(hub, base, &ledger, pair).await;
 }
 
 /// Read `want` messages, at most 64 KiB every 10 ms, feeding the ledger.
@@ -218,8 +209,5 @@ async fn slow_but_steady_receiver_of_a_large_backlog_is_not_cut_off() {
     ledger.healthy(user_id);
     pair.exchange(&ledger).await;
     drop(wr);
-    pair.finish(&ledger);
-    ledger.check();
-    base.wait_restored(&hub).await;
-    hub.stop().await;
+    scene::finish(hub, base, &ledger, pair).await;
 }

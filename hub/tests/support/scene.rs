@@ -1,5 +1,6 @@
 //! Pieces the hostile-input tests share: a quick config, a pair of well-behaved bystanders that
-//! prove the hub still serves others, and a wait for a connection's recorded close reason.
+//! prove the hub still serves others, a wait for a connection's recorded close reason, and the
+//! checks every such test ends with.
 #![allow(dead_code)]
 
 use std::time::Duration;
@@ -9,6 +10,7 @@ use hub::{CloseReason, Config};
 use shared::conn::Connection;
 use shared::{ClientMsg, HubMsg, UserId};
 
+use crate::baseline::Baseline;
 use crate::helpers::{recv, TestHub};
 use crate::ledger::Ledger;
 
@@ -25,6 +27,15 @@ pub fn quick_config() -> Config {
         stats_interval: Duration::ZERO,
         ..Config::default()
     }
+}
+
+/// The end of a hostile-input test: the bystanders stayed healthy, the ledger holds, the hub is
+/// back to its baseline (the offender's connection, tasks and charge all gone); stop it.
+pub async fn finish(hub: TestHub, base: Baseline, ledger: &Ledger, pair: Pair) {
+    pair.finish(ledger);
+    ledger.check();
+    base.wait_restored(&hub).await;
+    hub.stop().await;
 }
 
 /// Two well-behaved clients that relay to each other through the ledger.
