@@ -6,6 +6,8 @@
 //! [`Budget::wait_for_room`] and [`Outbox::wait_for_room`] *before* reading the next request,
 //! which is how a busy hub pushes back on senders through TCP instead of growing.
 
+mod budget;
+
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,60 +15,12 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use budget::wait_until;
+pub use budget::Budget;
+
 /// Bookkeeping charged per queued frame on top of its bytes: the deque slot and the
 /// reference count of the shared buffer. It also keeps a flood of tiny frames bounded.
 pub const SLOT_COST: usize = 64;
-
-/// The hub-wide count of queued bytes against its limit. Each receiver is charged for each
-/// frame it holds, so a 1 MiB body queued for 255 receivers counts 255 MiB although it is
-/// stored once: the count is an upper bound of the memory used, never an under-estimate.
-#[derive(Debug)]
-pub struct Budget {
-    used: AtomicUsize,
-    limit: usize,
-    room: Notify,
-}
-
-impl Budget {
-    /// A budget of `limit` bytes.
-    pub fn new(limit: usize) -> Budget {
-        Budget {
-            used: AtomicUsize::new(0),
-            limit,
-            room: Notify::new(),
-        }
-    }
-
-    /// Bytes charged right now.
-    pub fn used(&self) -> usize {
-        self.used.load(Ordering::Relaxed)
-    }
-
-    /// Whether usage is at or below the limit: what [`Budget::wait_for_room`] waits for.
-    pub fn has_room(&self) -> bool {
-        self.used() <= self.limit
-    }
-
-    /// Wait until usage is at or below the limit.
-    pub async fn wait_for_room(&self) {
-        // The common case, checked without registering a waiter: readers ask before every frame.
-        if self.has_room() {
-            return;
-        }
-        wait_until(&self.room, || self.has_room()).await
-    }
-
-    fn charge(&self, n: usize) {
-        self.used.fetch_add(n, Ordering::Relaxed);
-    }
-
-    fn release(&self, n: usize) {
-        let before = self.used.fetch_sub(n, Ordering::Relaxed);
-        if before > self.limit && before - n <= self.limit {
-            self.room.notify_waiters();
-        }
-    }
-}
 
 /// Why a frame was not queued.
 #[derive(Debug, PartialEq, Eq)]
@@ -274,24 +228,6 @@ impl Drop for Inbox {
     }
 }
 
-/// Wait on `notify` until `ready()` holds, without missing a wake-up between check and wait.
-async fn wait_until(notify: &Notify, ready: impl Fn() -> bool) {
-    // Readers call this before every frame and there is almost always room: registering a
-    // waiter first would take the notifier's lock each time for nothing.
-    if ready() {
-        return;
-    }
-    loop {
-        let notified = notify.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if ready() {
-            return;
-        }
-        notified.await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,22 +282,5 @@ mod tests {
         );
         outbox.shrink_if_empty();
         assert_eq!(capacity(&outbox), 0);
-    }
-
-    #[tokio::test]
-    async fn budget_wakes_waiters_when_it_drops_below_the_limit() {
-        let budget = Arc::new(Budget::new(100));
-        let (outbox, mut inbox) = queue(1 << 20, budget.clone());
-        outbox.try_push(frame(200)).expect("fits");
-        let waiter = tokio::spawn({
-            let budget = budget.clone();
-            async move { budget.wait_for_room().await }
-        });
-        tokio::task::yield_now().await;
-        assert!(!waiter.is_finished());
-        let mut got = Vec::new();
-        inbox.recv_many(&mut got, 1).await;
-        inbox.release(cost(&got[0]));
-        waiter.await.expect("waiter woke");
     }
 }
