@@ -13,6 +13,7 @@ mod child;
 #[path = "../tests/support/ledger.rs"]
 mod ledger;
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,7 +41,7 @@ struct Client {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let conns: usize = args
         .next()
@@ -139,7 +140,12 @@ async fn main() {
     );
     let ok = violations.is_empty() && growth <= 0.10;
     println!("soak {}", if ok { "PASSED" } else { "FAILED" });
-    std::process::exit(if ok { 0 } else { 1 });
+    // Returned, not `process::exit`: that skips destructors, and dropping `hub` kills it.
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// The hub's RSS once the relays have settled, connections still open. A connection gives back

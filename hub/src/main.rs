@@ -109,7 +109,11 @@ fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // A failed log write is otherwise reported with `eprintln!`, which panics when stderr
+        // is the very pipe that failed: a hub whose log reader went away had every task that
+        // logged panic, the signal handler among them, and no longer stopped on SIGTERM.
+        .log_internal_errors(false);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -183,3 +183,35 @@ async fn out_of_descriptors_the_hub_backs_off_cheaply_and_recovers() {
     fresh.send(&ping).await.expect("send");
     assert!(matches!(fresh.recv().await, Ok(HubMsg::Pong { .. })));
 }
+
+/// A hub whose log reader went away (a supervisor's pipe broken, the terminal closed) must still
+/// stop on SIGTERM. tracing-subscriber reports a failed log write with `eprintln!`, which panics
+/// when stderr is that same broken pipe: the panic killed the task that turns the signal into
+/// a shutdown, and the hub ran on, deaf to SIGTERM.
+#[test]
+fn sigterm_stops_a_hub_whose_log_pipe_is_closed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hub"))
+        .args(["--listen", "127.0.0.1:0", "--stats-interval", "0s"])
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the hub starts");
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("a first log line");
+    let addr = line
+        .split("listening on ")
+        .nth(1)
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    drop(stderr);
+    let mut hub = HubProcess { child, addr };
+    hub.signal("TERM");
+    let status = hub.wait(Duration::from_secs(10));
+    assert!(status.success(), "the hub exits 0 on SIGTERM: {status:?}");
+}
