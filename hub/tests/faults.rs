@@ -14,13 +14,11 @@ mod scene;
 
 use std::time::Duration;
 
-use baseline::Baseline;
 use bytes::Bytes;
 use helpers::TestHub;
 use hub::{CloseReason, Config};
-use ledger::Ledger;
 use raw::{Raw, Seen};
-use scene::{close_reason, quick_config, Pair};
+use scene::{close_reason, quick_config};
 use shared::conn::{ConnError, Connection};
 use shared::{ClientMsg, ErrorKind, HubMsg, RequestId};
 use tokio::io::AsyncWriteExt;
@@ -29,10 +27,7 @@ use tokio::io::AsyncWriteExt;
 const TRUNCATED: [u8; 10] = [0, 0, 0, 100, 2, 1, 1, 1, 1, 1];
 
 async fn truncated_then(reset: bool, reason: CloseReason) {
-    let hub = TestHub::with_config(quick_config()).await;
-    let base = Baseline::capture(&hub);
-    let ledger = Ledger::new();
-    let mut pair = Pair::connect(&hub).await;
+    let (hub, base, ledger, mut pair) = scene::start(quick_config()).await;
     let mut raw = Raw::connect(hub.addr).await;
     raw.write(&TRUNCATED).await.expect("write");
     let id = raw.user_id;
@@ -59,14 +54,11 @@ async fn truncated_frame_then_reset_is_an_io_close() {
 
 #[tokio::test]
 async fn silent_peer_is_closed_as_idle() {
-    let hub = TestHub::with_config(Config {
+    let (hub, base, ledger, mut pair) = scene::start(Config {
         ping_interval: Duration::from_millis(100),
         ..quick_config()
     })
     .await;
-    let base = Baseline::capture(&hub);
-    let ledger = Ledger::new();
-    let mut pair = Pair::connect(&hub).await;
     // A stopped process looks like this on the wire: the kernel ACKs, nobody answers.
     let mut silent = Raw::connect(hub.addr).await;
     let id = silent.user_id;
@@ -87,14 +79,11 @@ async fn silent_peer_is_closed_as_idle() {
 
 #[tokio::test]
 async fn connection_over_the_limit_is_told_server_full_and_the_rest_unaffected() {
-    let hub = TestHub::with_config(Config {
+    let (hub, base, ledger, mut pair) = scene::start(Config {
         max_connections: 3,
         ..quick_config()
     })
     .await;
-    let base = Baseline::capture(&hub);
-    let ledger = Ledger::new();
-    let mut pair = Pair::connect(&hub).await;
     let mut third = hub.connect().await;
     match Connection::connect(hub.addr).await {
         Err(ConnError::Refused {

@@ -18,17 +18,14 @@ use helpers::TestHub;
 use hub::CloseReason;
 use ledger::Ledger;
 use raw::{framed, Raw, Seen};
-use scene::{close_reason, quick_config, Pair};
+use scene::{close_reason, quick_config};
 use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId};
 use shared::{MAX_BODY_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS};
 
 /// Send `bytes` on a fresh raw connection between two bystander exchanges; expect a goodbye of
 /// `kind` and a close recorded as `reason`; then check the ledger and the baseline.
 async fn goodbye_for(bytes: &[u8], kind: ErrorKind, reason: CloseReason) {
-    let hub = TestHub::with_config(quick_config()).await;
-    let base = Baseline::capture(&hub);
-    let ledger = Ledger::new();
-    let mut pair = Pair::connect(&hub).await;
+    let (hub, base, ledger, mut pair) = scene::start(quick_config()).await;
     pair.exchange(&ledger).await;
 
     let mut raw = Raw::connect(hub.addr).await;

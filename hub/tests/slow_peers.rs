@@ -14,12 +14,9 @@ mod scene;
 
 use std::time::Duration;
 
-use baseline::Baseline;
-use helpers::TestHub;
 use hub::{CloseReason, Config};
-use ledger::Ledger;
 use raw::Raw;
-use scene::{close_reason, recv_skipping, Pair};
+use scene::{close_reason, recv_skipping};
 use shared::ErrorKind;
 use tokio::time::Instant;
 
@@ -34,10 +31,7 @@ fn config() -> Config {
 
 #[tokio::test(start_paused = true)]
 async fn one_byte_a_minute_is_cut_off_at_the_frame_deadline() {
-    let hub = TestHub::with_config(config()).await;
-    let base = Baseline::capture(&hub);
-    let ledger = Ledger::new();
-    let mut pair = Pair::connect(&hub).await;
+    let (hub, base, ledger, mut pair) = scene::start(config()).await;
     let mut raw = Raw::connect(hub.addr).await;
     raw.wait = Duration::from_secs(3600);
     // The first byte of a ping frame; the next would come a minute later.
@@ -60,10 +54,7 @@ async fn one_byte_a_minute_is_cut_off_at_the_frame_deadline() {
 
 #[tokio::test(start_paused = true)]
 async fn one_mebibyte_at_64_kib_per_second_gets_through() {
-    let hub = TestHub::with_config(config()).await;
-    let base = Baseline::capture(&hub);
-    let ledger = Ledger::new();
-    let mut pair = Pair::connect(&hub).await;
+    let (hub, base, ledger, mut pair) = scene::start(config()).await;
     let mut slow = Raw::connect(hub.addr).await;
     let receiver = pair.b.user_id();
     let frame = ledger

@@ -82,14 +82,11 @@ async fn drain_until_closed(ledger: &Ledger, raw: &mut Raw) {
 
 #[tokio::test]
 async fn receiver_that_never_reads_is_dropped_and_the_sender_told() {
-    let hub = TestHub::with_config(Config {
+    let (hub, base, ledger, mut pair) = scene::start(Config {
         queue_bytes: 256 * 1024,
         ..quick_config()
     })
     .await;
-    let base = Baseline::capture(&hub);
-    let ledger = Ledger::new();
-    let mut pair = Pair::connect(&hub).await;
     let mut sleeper = Raw::connect(hub.addr).await;
     // Kernel buffers take a few MiB before the queue starts to fill; 1,000 x 64 KiB is plenty.
     let sent = flood(&ledger, &mut pair.a, sleeper.user_id, 64 * 1024, 1000).await;
@@ -111,15 +108,12 @@ async fn receiver_that_never_reads_is_dropped_and_the_sender_told() {
 
 #[tokio::test]
 async fn receiver_that_stops_reading_hits_the_write_deadline() {
-    let hub = TestHub::with_config(Config {
+    let (hub, base, ledger, mut pair) = scene::start(Config {
         queue_bytes: 64 * 1024 * 1024,
         write_timeout: Duration::from_millis(300),
         ..quick_config()
     })
     .await;
-    let base = Baseline::capture(&hub);
-    let ledger = Ledger::new();
-    let mut pair = Pair::connect(&hub).await;
     // A normal receive buffer: a tiny one makes the kernel trickle the backlog out later.
     let mut sleeper = Raw::connect(hub.addr).await;
     // 16 MiB: more than the kernel buffers hold, less than the queue: only the write deadline
@@ -138,10 +132,7 @@ async fn receiver_that_stops_reading_hits_the_write_deadline() {
 
 #[tokio::test]
 async fn receiver_reset_in_the_middle_of_large_writes_costs_only_itself() {
-    let hub = TestHub::with_config(quick_config()).await;
-    let base = Baseline::capture(&hub);
-    let ledger = Ledger::new();
-    let mut pair = Pair::connect(&hub).await;
+    let (hub, base, ledger, mut pair) = scene::start(quick_config()).await;
     let victim = small_buffered(&hub).await;
     let id = victim.user_id;
     let sent = flood(&ledger, &mut pair.a, id, 1024 * 1024, 8).await;

@@ -1,6 +1,6 @@
 //! Pieces the hostile-input tests share: a quick config, a pair of well-behaved bystanders that
-//! prove the hub still serves others, a wait for a connection's recorded close reason, and the
-//! checks every such test ends with.
+//! prove the hub still serves others, a wait for a connection's recorded close reason, and how
+//! every such test starts and ends.
 #![allow(dead_code)]
 
 use std::time::Duration;
@@ -27,6 +27,14 @@ pub fn quick_config() -> Config {
         stats_interval: Duration::ZERO,
         ..Config::default()
     }
+}
+
+/// The start of a hostile-input test: a hub, its baseline, a ledger and two bystanders.
+pub async fn start(config: Config) -> (TestHub, Baseline, Ledger, Pair) {
+    let hub = TestHub::with_config(config).await;
+    let base = Baseline::capture(&hub);
+    let pair = Pair::connect(&hub).await;
+    (hub, base, Ledger::new(), pair)
 }
 
 /// The end of a hostile-input test: the bystanders stayed healthy, the ledger holds, the hub is
