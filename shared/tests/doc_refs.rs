@@ -225,8 +225,10 @@ fn every_cited_path_test_and_anchor_exists() {
     for doc in &docs {
         let text = std::fs::read_to_string(root.join(doc)).expect("a document is readable");
         let (count, found) = check(&root, doc, &text);
+        // These two cite dozens of files and tests; none at all means the scanner broke.
+        let known = ["README.md", "docs/PROTOCOL.md"].map(PathBuf::from);
         assert!(
-            count > 0,
+            count > 0 || !known.contains(doc),
             "{} cites nothing: is the scanner broken?",
             doc.display()
         );
@@ -249,6 +251,7 @@ fn a_missing_path_test_or_anchor_is_reported_with_its_line() {
         Gone: `hub/src/nowhere.rs` and [a link](docs/NOWHERE.md),\n\
         `slow_receivers::no_such_test`, `no_such_file::a_test`, `scripts/*.nope`,\n\
         [anchor](docs/PROTOCOL.md#no-such-heading) and `hub/src/writer.rs/`.\n\
+        [titled](hub/src/lib.rs \"the hub\") and [titled](hub/src/gone.rs \"gone\").\n\
         \n\
         ```sh\n\
         `hub/src/in_a_fence.rs`\n\
@@ -272,9 +275,10 @@ fn a_missing_path_test_or_anchor_is_reported_with_its_line() {
              #no-such-heading"
                 .to_string(),
             format!("README.md:6: `hub/src/writer.rs/`: no such path under {root}"),
+            format!("README.md:7: `hub/src/gone.rs`: no such file {root}/hub/src/gone.rs"),
         ]
     );
-    assert_eq!(count, 5 + 7, "citations found");
+    assert_eq!(count, 6 + 8, "citations found");
 }
 
 #[test]

@@ -107,7 +107,9 @@ fn scan_block(block: &[(usize, &str)], cited: &mut Vec<Cited>) {
                 .position(|&(_, c)| c == ')' || c == '\n');
             if let Some(end) = end.filter(|&e| text[i + 2 + e].1 == ')') {
                 let target: String = text[i + 2..i + 2 + end].iter().map(|&(_, c)| c).collect();
-                cited.push(Cited::Link(line, target.trim().to_string()));
+                // `[text](path "title")`: the path is the first word.
+                let path = target.split_whitespace().next().unwrap_or("");
+                cited.push(Cited::Link(line, path.to_string()));
                 i += 2 + end;
             }
             i += 1;
