@@ -2,16 +2,25 @@
 
 use std::time::Duration;
 
+use crate::queue::Limits;
+
 /// The hub's settings. `main.rs` exposes each as a flag and an environment variable.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Most connections served at once; one more is told "server full" and closed. 10,000 idle
     /// connections cost the hub a few tens of MiB.
     pub max_connections: usize,
-    /// Most bytes queued for one client before it counts as a slow consumer: 16 maximal
-    /// bodies, several seconds of a fast chat, so only a client that truly stopped reading
-    /// trips it.
+    /// The soft limit of one client's queue: above it the client's own reader pauses, and it
+    /// may stay above it for [`Config::slow_after`] before it counts as a slow consumer. 16
+    /// maximal bodies, several seconds of a fast chat.
     pub queue_bytes: usize,
+    /// The hard limit of one client's queue: a frame from another client that would take it
+    /// past this makes it a slow consumer at once. Four times the soft limit, so that one
+    /// sender's burst of 20 maximal bodies fits whole behind a receiver that keeps reading.
+    pub queue_max_bytes: usize,
+    /// Longest a queue may stay above its soft limit: a receiver that reads nothing for this
+    /// long while others send to it is dropped, and one that reads drains well within it.
+    pub slow_after: Duration,
     /// Most bytes queued across all clients (as charged per receiver) before the hub stops
     /// reading new requests until writers catch up. Bounds the hub's memory under any load.
     pub global_bytes: usize,
@@ -35,12 +44,25 @@ impl Default for Config {
         Config {
             max_connections: 10_000,
             queue_bytes: 16 * 1024 * 1024,
+            queue_max_bytes: 64 * 1024 * 1024,
+            slow_after: Duration::from_secs(10),
             global_bytes: 1024 * 1024 * 1024,
             frame_deadline: Duration::from_secs(30),
             ping_interval: Duration::from_secs(30),
             write_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
             stats_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Config {
+    /// The limits of every client's queue. A hard limit below the soft one is raised to it.
+    pub(crate) fn queue_limits(&self) -> Limits {
+        Limits {
+            soft: self.queue_bytes,
+            hard: self.queue_max_bytes.max(self.queue_bytes),
+            soft_for: self.slow_after,
         }
     }
 }

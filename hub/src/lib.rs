@@ -3,15 +3,25 @@
 //! Every connection gets a [`shared::UserId`]; clients ask who they are, who else is here, and
 //! relay bodies to 1..=255 of them. The hub stamps the sender and never looks inside a body.
 //! Start with [`run`]; see `docs/PROTOCOL.md` for the wire format.
+//!
+//! Where each policy lives: limits and intervals in [`config`]; close reasons, what each does
+//! to the queue and the goodbye it sends in `close.rs`; the slow-consumer rule in `peer.rs`;
+//! queue limits in `queue.rs`; unregistering in `connection.rs`.
 
+mod close;
 pub mod config;
-pub mod connection;
-pub mod queue;
-pub mod registry;
-pub mod server;
+mod connection;
+mod frame;
+mod inspect;
+mod peer;
+mod queue;
+mod registry;
+mod server;
 pub mod stats;
-pub mod writer;
+mod writer;
 
+pub use close::CloseReason;
 pub use config::Config;
-pub use registry::CloseReason;
-pub use server::{run, Hub};
+pub use inspect::Inspector;
+pub use queue::SLOT_COST;
+pub use server::{run, Hub, MAX_CONNECTIONS_CAP};

@@ -22,6 +22,8 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 const MIN_QUEUE_BYTES: u64 = 2 * 1024 * 1024;
 
 /// hubbub's message hub: relays bodies of up to 1 MiB between connected users.
+///
+/// Every default is `hub::Config::default()`'s, where each one's reason is written.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
@@ -31,44 +33,105 @@ struct Args {
 
     /// Most connections at once; one more is told "server full" and closed. At most 100,000 so
     /// that a list of every id always fits in one frame.
-    #[arg(long, env = "HUB_MAX_CONNECTIONS", default_value_t = 10_000,
-          value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    max_connections: u32,
+    #[arg(long, env = "HUB_MAX_CONNECTIONS", default_value_t = defaults().max_connections,
+          value_parser = clap::value_parser!(u64).range(1..=hub::MAX_CONNECTIONS_CAP as u64))]
+    max_connections: u64,
 
-    /// Bytes queued for one client before it is dropped as a slow consumer. At least 2 MiB, so
-    /// that a maximal message always fits in an empty queue.
-    #[arg(long, env = "HUB_QUEUE_BYTES", default_value_t = 16 * 1024 * 1024,
+    /// Soft limit of one client's queue, in bytes: above it the client may stay for
+    /// --slow-after before it is dropped as a slow consumer. At least 2 MiB, so that a maximal
+    /// message always fits in an empty queue.
+    #[arg(long, env = "HUB_QUEUE_BYTES", default_value_t = defaults().queue_bytes,
           value_parser = clap::value_parser!(u64).range(MIN_QUEUE_BYTES..))]
     queue_bytes: u64,
 
+    /// Hard limit of one client's queue, in bytes: reaching it drops the client as a slow
+    /// consumer at once. Raised to --queue-bytes if lower.
+    #[arg(long, env = "HUB_QUEUE_MAX_BYTES", default_value_t = defaults().queue_max_bytes,
+          value_parser = clap::value_parser!(u64).range(MIN_QUEUE_BYTES..))]
+    queue_max_bytes: u64,
+
+    /// Longest a client's queue may stay above --queue-bytes (e.g. 10s).
+    #[arg(long, env = "HUB_SLOW_AFTER", default_value_t = defaults().slow_after.into())]
+    slow_after: humantime::Duration,
+
     /// Bytes queued across all clients before the hub pauses reading requests. At least 2 MiB.
-    #[arg(long, env = "HUB_GLOBAL_BYTES", default_value_t = 1024 * 1024 * 1024,
+    #[arg(long, env = "HUB_GLOBAL_BYTES", default_value_t = defaults().global_bytes,
           value_parser = clap::value_parser!(u64).range(MIN_QUEUE_BYTES..))]
     global_bytes: u64,
 
     /// Longest a frame may take to arrive, first byte to last (e.g. 30s, 500ms).
-    #[arg(long, env = "HUB_FRAME_DEADLINE", default_value = "30s", value_parser = humantime::parse_duration)]
-    frame_deadline: Duration,
+    #[arg(long, env = "HUB_FRAME_DEADLINE", default_value_t = defaults().frame_deadline.into())]
+    frame_deadline: humantime::Duration,
 
     /// Silence after which a keepalive is sent; as long again without an answer closes.
-    #[arg(long, env = "HUB_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
-    ping_interval: Duration,
+    #[arg(long, env = "HUB_PING_INTERVAL", default_value_t = defaults().ping_interval.into())]
+    ping_interval: humantime::Duration,
 
     /// Longest one write to a client may make no progress before it is dropped.
-    #[arg(long, env = "HUB_WRITE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
-    write_timeout: Duration,
+    #[arg(long, env = "HUB_WRITE_TIMEOUT", default_value_t = defaults().write_timeout.into())]
+    write_timeout: humantime::Duration,
 
     /// How long shutdown waits for queues to flush.
-    #[arg(long, env = "HUB_SHUTDOWN_GRACE", default_value = "5s", value_parser = humantime::parse_duration)]
-    shutdown_grace: Duration,
+    #[arg(long, env = "HUB_SHUTDOWN_GRACE", default_value_t = defaults().shutdown_grace.into())]
+    shutdown_grace: humantime::Duration,
 
     /// How often to log a stats line; 0s turns it off.
-    #[arg(long, env = "HUB_STATS_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
-    stats_interval: Duration,
+    #[arg(long, env = "HUB_STATS_INTERVAL", default_value_t = defaults().stats_interval.into())]
+    stats_interval: humantime::Duration,
 
     /// Log format. The level comes from RUST_LOG (default: info).
     #[arg(long, env = "HUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+}
+
+/// The defaults the flags show, as `u64`s where clap parses ranges of those.
+struct Defaults {
+    max_connections: u64,
+    queue_bytes: u64,
+    queue_max_bytes: u64,
+    global_bytes: u64,
+    slow_after: Duration,
+    frame_deadline: Duration,
+    ping_interval: Duration,
+    write_timeout: Duration,
+    shutdown_grace: Duration,
+    stats_interval: Duration,
+}
+
+fn defaults() -> Defaults {
+    let c = Config::default();
+    Defaults {
+        max_connections: c.max_connections as u64,
+        queue_bytes: c.queue_bytes as u64,
+        queue_max_bytes: c.queue_max_bytes as u64,
+        global_bytes: c.global_bytes as u64,
+        slow_after: c.slow_after,
+        frame_deadline: c.frame_deadline,
+        ping_interval: c.ping_interval,
+        write_timeout: c.write_timeout,
+        shutdown_grace: c.shutdown_grace,
+        stats_interval: c.stats_interval,
+    }
+}
+
+impl Args {
+    fn config(&self) -> anyhow::Result<Config> {
+        let size = |n: u64, flag: &str| {
+            usize::try_from(n).with_context(|| format!("--{flag} is too large"))
+        };
+        Ok(Config {
+            max_connections: size(self.max_connections, "max-connections")?,
+            queue_bytes: size(self.queue_bytes, "queue-bytes")?,
+            queue_max_bytes: size(self.queue_max_bytes, "queue-max-bytes")?,
+            slow_after: self.slow_after.into(),
+            global_bytes: size(self.global_bytes, "global-bytes")?,
+            frame_deadline: self.frame_deadline.into(),
+            ping_interval: self.ping_interval.into(),
+            write_timeout: self.write_timeout.into(),
+            shutdown_grace: self.shutdown_grace.into(),
+            stats_interval: self.stats_interval.into(),
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -83,16 +146,7 @@ enum LogFormat {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging(args.log_format);
-    let config = Config {
-        max_connections: args.max_connections as usize,
-        queue_bytes: usize::try_from(args.queue_bytes).context("--queue-bytes is too large")?,
-        global_bytes: usize::try_from(args.global_bytes).context("--global-bytes is too large")?,
-        frame_deadline: args.frame_deadline,
-        ping_interval: args.ping_interval,
-        write_timeout: args.write_timeout,
-        shutdown_grace: args.shutdown_grace,
-        stats_interval: args.stats_interval,
-    };
+    let config = args.config()?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

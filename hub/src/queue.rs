@@ -2,8 +2,8 @@
 //!
 //! A queue holds complete frames ([`Bytes`] made once by the router and shared by every
 //! receiver). Routing never waits: [`Outbox::try_push`] either takes the frame or reports the
-//! queue full, and the caller applies the slow-consumer policy. Readers wait on
-//! [`Budget::wait_for_room`] and [`Outbox::wait_for_room`] *before* reading the next request,
+//! queue full, and [`crate::peer::Peer::deliver`] applies the slow-consumer policy. Readers wait
+//! on [`Budget::wait_for_room`] and [`Outbox::wait_for_room`] *before* reading the next request,
 //! which is how a busy hub pushes back on senders through TCP instead of growing.
 
 mod budget;
@@ -11,21 +11,35 @@ mod budget;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use budget::wait_until;
-pub use budget::Budget;
+pub(crate) use budget::Budget;
 
 /// Bookkeeping charged per queued frame on top of its bytes: the deque slot and the
 /// reference count of the shared buffer. It also keeps a flood of tiny frames bounded.
 pub const SLOT_COST: usize = 64;
 
+/// How full a queue may get, and for how long. A receiver that keeps reading drains a burst
+/// of any size up to `hard`; one that stops reading is over `soft` for `soft_for` and goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// Above this the queue counts as backed up, and its owner's reader stops reading.
+    pub soft: usize,
+    /// Most bytes another client's frame may take the queue to.
+    pub hard: usize,
+    /// Longest the queue may stay above `soft` and still take other clients' frames.
+    pub soft_for: Duration,
+}
+
 /// Why a frame was not queued.
 #[derive(Debug, PartialEq, Eq)]
-pub enum PushError {
-    /// The queue is at its byte limit: the receiver is a slow consumer.
+pub(crate) enum PushError {
+    /// The queue is past its hard limit, or past its soft limit for too long.
     Full,
     /// The receiver's writer is gone.
     Closed,
@@ -35,6 +49,8 @@ pub enum PushError {
 #[derive(Debug, Default)]
 struct Frames {
     frames: VecDeque<Bytes>,
+    /// Since when the queue has been above its soft limit.
+    over_soft_since: Option<Instant>,
     /// The writer is gone: pushes fail.
     closed: bool,
     /// Every outbox is gone: the writer drains what is left and stops.
@@ -46,7 +62,7 @@ struct Shared {
     /// Bytes charged (frames plus [`SLOT_COST`] each), kept outside the lock so that readers
     /// can check for room without taking it.
     bytes: AtomicUsize,
-    limit: usize,
+    limits: Limits,
     budget: Arc<Budget>,
     /// Outboxes alive; the last one to go orphans the queue.
     senders: AtomicUsize,
@@ -56,7 +72,7 @@ struct Shared {
     frames: Mutex<Frames>,
     /// Wakes the writer when a frame lands in an empty queue or the queue is orphaned.
     ready: Notify,
-    /// Wakes the owner's reader when the queue drops below its limit.
+    /// Wakes the owner's reader when the queue drops below its soft limit.
     room: Notify,
 }
 
@@ -68,21 +84,21 @@ impl Shared {
 
 /// The sending side of one client's queue; cheap to clone.
 #[derive(Debug)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     shared: Arc<Shared>,
 }
 
 /// The receiving side, owned by the client's writer.
 #[derive(Debug)]
-pub struct Inbox {
+pub(crate) struct Inbox {
     shared: Arc<Shared>,
 }
 
-/// A queue of at most `limit` bytes (plus [`SLOT_COST`] per frame), charged to `budget`.
-pub fn queue(limit: usize, budget: Arc<Budget>) -> (Outbox, Inbox) {
+/// A queue within `limits` (counting [`SLOT_COST`] per frame), charged to `budget`.
+pub(crate) fn queue(limits: Limits, budget: Arc<Budget>) -> (Outbox, Inbox) {
     let shared = Arc::new(Shared {
         bytes: AtomicUsize::new(0),
-        limit,
+        limits,
         budget,
         senders: AtomicUsize::new(1),
         frames: Mutex::default(),
@@ -98,7 +114,7 @@ pub fn queue(limit: usize, budget: Arc<Budget>) -> (Outbox, Inbox) {
 }
 
 /// What a frame costs against the limits.
-pub fn cost(frame: &Bytes) -> usize {
+pub(crate) fn cost(frame: &Bytes) -> usize {
     frame.len() + SLOT_COST
 }
 
@@ -121,16 +137,44 @@ impl Drop for Outbox {
 }
 
 impl Outbox {
-    /// Queue `frame` without waiting.
+    /// Queue another client's `frame` without waiting, within the queue's limits.
     pub fn try_push(&self, frame: Bytes) -> Result<(), PushError> {
         let shared = &*self.shared;
         let cost = cost(&frame);
-        let before = shared.bytes.fetch_add(cost, Ordering::Relaxed);
-        if before + cost > shared.limit {
+        let after = shared.bytes.fetch_add(cost, Ordering::Relaxed) + cost;
+        if after > shared.limits.hard {
             shared.bytes.fetch_sub(cost, Ordering::Relaxed);
             return Err(PushError::Full);
         }
         let mut queue = shared.lock();
+        if after > shared.limits.soft && !queue.closed {
+            let now = Instant::now();
+            let since = *queue.over_soft_since.get_or_insert(now);
+            if now.duration_since(since) >= shared.limits.soft_for {
+                drop(queue);
+                shared.bytes.fetch_sub(cost, Ordering::Relaxed);
+                return Err(PushError::Full);
+            }
+        }
+        self.push_locked(queue, frame, cost)
+    }
+
+    /// Queue an answer to the owner's own request, whatever the limits: the owner's reader
+    /// waits for room before it reads the next request, so its answers push back on its own
+    /// reading and never count against it. This overshoots the soft limit by one answer at most.
+    pub fn push_own(&self, frame: Bytes) -> Result<(), PushError> {
+        let cost = cost(&frame);
+        self.shared.bytes.fetch_add(cost, Ordering::Relaxed);
+        self.push_locked(self.shared.lock(), frame, cost)
+    }
+
+    fn push_locked(
+        &self,
+        mut queue: std::sync::MutexGuard<'_, Frames>,
+        frame: Bytes,
+        cost: usize,
+    ) -> Result<(), PushError> {
+        let shared = &*self.shared;
         if queue.closed {
             drop(queue);
             shared.bytes.fetch_sub(cost, Ordering::Relaxed);
@@ -147,19 +191,14 @@ impl Outbox {
         Ok(())
     }
 
-    /// Whether this queue is below its limit: what [`Outbox::wait_for_room`] waits for.
+    /// Whether this queue is below its soft limit: what [`Outbox::wait_for_room`] waits for.
     pub fn has_room(&self) -> bool {
-        self.shared.bytes.load(Ordering::Relaxed) < self.shared.limit
+        self.shared.bytes.load(Ordering::Relaxed) < self.shared.limits.soft
     }
 
-    /// Wait until this queue is below its limit, so the owner's next answer fits.
+    /// Wait until this queue is below its soft limit, so the owner's next answer fits.
     pub async fn wait_for_room(&self) {
         wait_until(&self.shared.room, || self.has_room()).await
-    }
-
-    /// Bytes queued right now.
-    pub fn queued(&self) -> usize {
-        self.shared.bytes.load(Ordering::Relaxed)
     }
 
     /// Give back the memory of an empty queue's slots. For a quiet connection: a deque keeps
@@ -201,22 +240,9 @@ impl Inbox {
         }
     }
 
-    /// Take frames that are already queued, without waiting.
-    pub fn try_recv(&mut self) -> Option<Bytes> {
-        self.shared.lock().frames.pop_front()
-    }
-
-    /// Give back the charge of frames that have been written (or discarded).
-    pub fn release(&self, cost: usize) {
-        self.shared.bytes.fetch_sub(cost, Ordering::Relaxed);
-        self.shared.budget.release(cost);
-        self.shared.room.notify_one();
-    }
-}
-
-impl Drop for Inbox {
-    /// A client that goes away must not keep its unsent frames charged to the hub.
-    fn drop(&mut self) {
+    /// Throw away every queued frame and refuse new ones: the client is being dropped, and
+    /// what it did not read must not hold the budget while its goodbye is written.
+    pub fn discard(&mut self) {
         let pending: usize = {
             let mut queue = self.shared.lock();
             queue.closed = true;
@@ -225,6 +251,30 @@ impl Drop for Inbox {
         if pending > 0 {
             self.release(pending);
         }
+    }
+
+    /// Give back the charge of frames that have been written (or discarded).
+    pub fn release(&self, cost: usize) {
+        let shared = &*self.shared;
+        let before = shared.bytes.fetch_sub(cost, Ordering::Relaxed);
+        shared.budget.release(cost);
+        let soft = shared.limits.soft;
+        if before > soft && before - cost <= soft {
+            // Back under the soft limit: the clock of a backed-up queue starts again next time.
+            // Checked under the lock, where pushes set it, so a push that just went over keeps it.
+            let mut queue = shared.lock();
+            if shared.bytes.load(Ordering::Relaxed) <= soft {
+                queue.over_soft_since = None;
+            }
+        }
+        shared.room.notify_one();
+    }
+}
+
+impl Drop for Inbox {
+    /// A client that goes away must not keep its unsent frames charged to the hub.
+    fn drop(&mut self) {
+        self.discard();
     }
 }
 
@@ -236,10 +286,20 @@ mod tests {
         Bytes::from(vec![0u8; n])
     }
 
+    /// A queue whose soft limit is `soft` bytes, for ever.
+    fn plain(soft: usize, budget: Arc<Budget>) -> (Outbox, Inbox) {
+        let limits = Limits {
+            soft,
+            hard: soft,
+            soft_for: Duration::MAX,
+        };
+        queue(limits, budget)
+    }
+
     #[tokio::test]
-    async fn queue_refuses_past_its_byte_limit_and_charges_the_budget() {
+    async fn queue_refuses_past_its_hard_limit_and_charges_the_budget() {
         let budget = Arc::new(Budget::new(usize::MAX));
-        let (outbox, mut inbox) = queue(1000, budget.clone());
+        let (outbox, mut inbox) = plain(1000, budget.clone());
         outbox.try_push(frame(400)).expect("fits");
         outbox.try_push(frame(400)).expect("fits");
         assert_eq!(outbox.try_push(frame(400)), Err(PushError::Full));
@@ -252,21 +312,65 @@ mod tests {
         outbox.try_push(frame(400)).expect("room again");
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_queue_may_stay_over_its_soft_limit_only_for_a_while() {
+        let limits = Limits {
+            soft: 1000,
+            hard: 10_000,
+            soft_for: Duration::from_secs(10),
+        };
+        let (outbox, mut inbox) = queue(limits, Arc::new(Budget::new(usize::MAX)));
+        for _ in 0..3 {
+            outbox
+                .try_push(frame(400))
+                .expect("over the soft limit, for now");
+        }
+        tokio::time::advance(Duration::from_secs(9)).await;
+        outbox.try_push(frame(400)).expect("still within its time");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(outbox.try_push(frame(400)), Err(PushError::Full));
+
+        // Drained below the soft limit, the clock starts again.
+        let mut got = Vec::new();
+        inbox.recv_many(&mut got, 3).await;
+        inbox.release(got.iter().map(cost).sum());
+        outbox.try_push(frame(400)).expect("under the soft limit");
+        outbox
+            .try_push(frame(400))
+            .expect("over it again, a new clock");
+        tokio::time::advance(Duration::from_secs(9)).await;
+        outbox.try_push(frame(400)).expect("within the new clock");
+    }
+
+    #[tokio::test]
+    async fn own_answers_are_queued_past_every_limit_and_push_back_on_reading() {
+        let budget = Arc::new(Budget::new(usize::MAX));
+        let (outbox, _inbox) = plain(1000, budget);
+        outbox.push_own(frame(900)).expect("fits");
+        assert!(outbox.has_room());
+        outbox
+            .push_own(frame(900))
+            .expect("an own answer is never refused");
+        assert!(!outbox.has_room(), "the owner's reader must wait now");
+        assert_eq!(outbox.try_push(frame(1)), Err(PushError::Full));
+    }
+
     #[tokio::test]
     async fn dropping_the_inbox_releases_unsent_frames() {
         let budget = Arc::new(Budget::new(usize::MAX));
-        let (outbox, inbox) = queue(1 << 20, budget.clone());
+        let (outbox, inbox) = plain(1 << 20, budget.clone());
         outbox.try_push(frame(100)).expect("fits");
         drop(inbox);
         assert_eq!(budget.used(), 0);
         assert_eq!(outbox.try_push(frame(1)), Err(PushError::Closed));
+        assert_eq!(outbox.push_own(frame(1)), Err(PushError::Closed));
         assert_eq!(budget.used(), 0);
     }
 
     #[tokio::test]
     async fn an_empty_queue_gives_back_its_slots_a_busy_one_keeps_them() {
         let budget = Arc::new(Budget::new(usize::MAX));
-        let (outbox, mut inbox) = queue(1 << 20, budget);
+        let (outbox, mut inbox) = plain(1 << 20, budget);
         let capacity = |o: &Outbox| o.shared.lock().frames.capacity();
         for _ in 0..100 {
             outbox.try_push(frame(1)).expect("fits");

@@ -1,97 +1,34 @@
-//! Who is connected: each user's queue and kill switch, the presence watchers, and a bounded
-//! record of why recent connections closed.
+//! Who is connected: each user's [`Peer`], the presence watchers, and a bounded record of why
+//! recent connections closed.
 //!
 //! One `std::sync::RwLock` guards the map: relays only read it (many at once), joins and
-//! leaves write it. It is never held across an `.await`; under it we only `try_push`, which
+//! leaves write it. It is never held across an `.await`; under it we only queue frames, which
 //! never waits, so one stuck client can never stall the lock.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 
 use bytes::Bytes;
 use shared::{HubMsg, RequestId, UserId};
-use tokio_util::sync::CancellationToken;
 
-use crate::queue::{Outbox, PushError};
+use crate::close::CloseReason;
+use crate::frame::encode as frame;
+use crate::peer::Peer;
+use crate::queue::PushError;
 use crate::stats::Stats;
 
 /// How many close records are kept: enough to debug a burst, small enough to forget.
-pub const CLOSE_RECORD_LEN: usize = 1024;
-
-/// Why a connection ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CloseReason {
-    /// The client closed the connection.
-    PeerClosed,
-    /// The client's queue overflowed.
-    SlowConsumer,
-    /// A length prefix exceeded the frame limit.
-    FrameTooLarge,
-    /// A frame did not hold a valid message.
-    Malformed,
-    /// A frame took too long to arrive.
-    FrameDeadline,
-    /// The hub was at its connection limit.
-    ServerFull,
-    /// The client did not answer keepalives.
-    Idle,
-    /// The hub shut down.
-    Shutdown,
-    /// A write made no progress within the write timeout.
-    WriteTimeout,
-    /// The socket failed (reset, broken pipe).
-    Io,
-}
-
-/// Lets any task end a connection and say why; the first reason given wins.
-#[derive(Debug, Default)]
-pub struct Control {
-    kill: CancellationToken,
-    reason: OnceLock<CloseReason>,
-}
-
-impl Control {
-    /// Ask the connection's tasks to stop.
-    pub fn close(&self, reason: CloseReason) {
-        let _ = self.reason.set(reason);
-        self.kill.cancel();
-    }
-
-    /// The reason given to the first `close`, if any.
-    pub fn reason(&self) -> Option<CloseReason> {
-        self.reason.get().copied()
-    }
-
-    /// Resolves once `close` has been called.
-    pub async fn closed(&self) {
-        self.kill.cancelled().await
-    }
-
-    /// Whether `close` has been called. Reads the reason (one atomic load) rather than the
-    /// token, whose `is_cancelled` takes a mutex: routing asks this for every receiver.
-    pub fn is_closed(&self) -> bool {
-        self.reason.get().is_some()
-    }
-}
-
-/// What the registry holds for each connected user.
-#[derive(Clone, Debug)]
-pub struct Peer {
-    /// The user's queue.
-    pub outbox: Outbox,
-    /// The user's kill switch.
-    pub control: Arc<Control>,
-}
+pub(crate) const CLOSE_RECORD_LEN: usize = 1024;
 
 /// What became of a relay's receivers.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Routed {
+pub(crate) struct Routed {
     /// How many had the frame queued.
     pub delivered: u32,
-    /// Ids that are not connected.
+    /// Ids that are not connected, in the order the relay named them.
     pub unknown: Vec<UserId>,
-    /// Ids that were too slow (or already closing) and did not get it.
+    /// Ids that were too slow (or already closing) and did not get it, in the order named.
     pub dropped: Vec<UserId>,
 }
 
@@ -103,10 +40,12 @@ struct Inner {
 
 /// The hub's shared state.
 #[derive(Debug)]
-pub struct Registry {
+pub(crate) struct Registry {
     next_id: AtomicU64,
     inner: RwLock<Inner>,
     closes: Mutex<VecDeque<(Option<UserId>, CloseReason)>>,
+    /// The hub is shutting down: everyone leaves, and nobody needs to hear about it.
+    shutting_down: AtomicBool,
     /// Counters for the stats line.
     pub stats: Stats,
 }
@@ -117,6 +56,7 @@ impl Default for Registry {
             next_id: AtomicU64::new(1),
             inner: RwLock::default(),
             closes: Mutex::default(),
+            shutting_down: AtomicBool::new(false),
             stats: Stats::default(),
         }
     }
@@ -124,47 +64,43 @@ impl Default for Registry {
 
 impl Registry {
     /// The next user id: 1, 2, 3, … never reused while the hub runs.
-    pub fn next_id(&self) -> UserId {
+    pub(crate) fn next_id(&self) -> UserId {
         UserId(self.next_id.fetch_add(1, Ordering::Relaxed))
     }
 
     /// Connected users right now.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.read().peers.len()
     }
 
-    /// Whether nobody is connected.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Add a user and tell the watchers.
-    pub fn join(&self, id: UserId, peer: Peer) {
+    pub(crate) fn join(&self, id: UserId, peer: Peer) {
         let frame = frame(&HubMsg::<Bytes>::Joined { user_id: id });
         let mut inner = self.write();
         inner.peers.insert(id, peer);
         self.tell_watchers(&inner, id, frame);
     }
 
-    /// Remove a user (if still there) and tell the watchers.
-    pub fn leave(&self, id: UserId) {
+    /// Remove a user and tell the watchers: the only way out of the registry, taken once by
+    /// every connection when it stops routing (see `connection::serve`). Dropping the peer
+    /// lets go of the queue's last sender, so its writer finishes once drained.
+    pub(crate) fn leave(&self, id: UserId) {
         let frame = frame(&HubMsg::<Bytes>::Left { user_id: id });
         let mut inner = self.write();
         inner.watchers.remove(&id);
-        if inner.peers.remove(&id).is_some() {
+        if inner.peers.remove(&id).is_some() && !self.shutting_down.load(Ordering::Relaxed) {
             self.tell_watchers(&inner, id, frame);
         }
     }
 
-    /// Remove everyone, dropping every queue's sender so writers finish once drained.
-    pub fn clear(&self) {
-        let mut inner = self.write();
-        inner.peers.clear();
-        inner.watchers.clear();
+    /// From now on users leave without telling the watchers: at shutdown everyone goes, and
+    /// telling each of N watchers about N others would be N² frames nobody reads.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Relaxed);
     }
 
     /// Every connected id but `asker`, ascending.
-    pub fn list(&self, asker: UserId) -> Vec<UserId> {
+    pub(crate) fn list(&self, asker: UserId) -> Vec<UserId> {
         let mut ids: Vec<UserId> = self
             .read()
             .peers
@@ -178,7 +114,7 @@ impl Registry {
 
     /// Make `id` a watcher and queue its snapshot, under the same lock as joins and leaves so
     /// that no event can fall between the snapshot and the stream of changes.
-    pub fn watch(&self, id: UserId, req: RequestId) -> Result<(), PushError> {
+    pub(crate) fn watch(&self, id: UserId, req: RequestId) -> Result<(), PushError> {
         let mut inner = self.write();
         let Some(peer) = inner.peers.get(&id).cloned() else {
             return Err(PushError::Closed);
@@ -186,28 +122,19 @@ impl Registry {
         let mut peers: Vec<UserId> = inner.peers.keys().copied().filter(|&p| p != id).collect();
         peers.sort_unstable();
         inner.watchers.insert(id);
-        peer.outbox
-            .try_push(frame(&HubMsg::<Bytes>::Peers { req, peers }))
+        peer.answer(frame(&HubMsg::<Bytes>::Peers { req, peers }))
     }
 
-    /// Queue `frame` for each receiver. A receiver whose queue is full is a slow consumer: it
-    /// is told to close and counted as dropped, and nobody waits for it.
-    pub fn route(&self, to: &[UserId], frame: &Bytes) -> Routed {
+    /// Queue `frame` for each receiver through [`Peer::deliver`], which applies the
+    /// slow-consumer rule; nobody waits for anyone.
+    pub(crate) fn route(&self, to: &[UserId], frame: &Bytes) -> Routed {
         let mut routed = Routed::default();
         let inner = self.read();
         for &id in to {
-            match inner.peers.get(&id) {
+            match inner.peers.get(&id).map(|peer| peer.deliver(frame.clone())) {
                 None => routed.unknown.push(id),
-                Some(peer) if peer.control.is_closed() => routed.dropped.push(id),
-                Some(peer) => match peer.outbox.try_push(frame.clone()) {
-                    Ok(()) => routed.delivered += 1,
-                    Err(e) => {
-                        if e == PushError::Full {
-                            peer.control.close(CloseReason::SlowConsumer);
-                        }
-                        routed.dropped.push(id);
-                    }
-                },
+                Some(Ok(())) => routed.delivered += 1,
+                Some(Err(_)) => routed.dropped.push(id),
             }
         }
         drop(inner);
@@ -220,7 +147,7 @@ impl Registry {
     }
 
     /// Remember why a connection closed, forgetting the oldest beyond [`CLOSE_RECORD_LEN`].
-    pub fn record_close(&self, id: Option<UserId>, reason: CloseReason) {
+    pub(crate) fn record_close(&self, id: Option<UserId>, reason: CloseReason) {
         let mut closes = self.closes.lock().expect("close record lock poisoned");
         if closes.len() == CLOSE_RECORD_LEN {
             closes.pop_front();
@@ -229,7 +156,7 @@ impl Registry {
     }
 
     /// The recent close records, oldest first.
-    pub fn recent_closes(&self) -> Vec<(Option<UserId>, CloseReason)> {
+    pub(crate) fn recent_closes(&self) -> Vec<(Option<UserId>, CloseReason)> {
         let closes = self.closes.lock().expect("close record lock poisoned");
         closes.iter().copied().collect()
     }
@@ -240,9 +167,8 @@ impl Registry {
                 continue;
             }
             if let Some(peer) = inner.peers.get(watcher) {
-                if peer.outbox.try_push(frame.clone()) == Err(PushError::Full) {
-                    peer.control.close(CloseReason::SlowConsumer);
-                }
+                // A watcher too slow for presence is closed by `deliver`; nobody else waits.
+                let _ = peer.deliver(frame.clone());
             }
         }
     }
@@ -254,10 +180,4 @@ impl Registry {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
         self.inner.write().expect("registry lock poisoned")
     }
-}
-
-/// Encode a hub message whose size is bounded by the protocol's own limits.
-pub fn frame(msg: &HubMsg<impl serde::Serialize>) -> Bytes {
-    msg.to_frame()
-        .expect("hub messages are built within the frame limit")
 }

@@ -3,17 +3,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::{ErrorKind, HubMsg};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
+use crate::close::{goodbye, CloseReason};
 use crate::config::Config;
 use crate::connection::{serve, HubContext};
+use crate::inspect::Inspector;
 use crate::queue::Budget;
-use crate::registry::{frame, CloseReason, Registry};
+use crate::registry::Registry;
 
 /// First pause after a failed `accept` (typically EMFILE: out of descriptors).
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
@@ -40,19 +41,15 @@ impl Hub {
                 budget: Arc::new(Budget::new(config.global_bytes)),
                 config: Arc::new(config),
                 shutdown: CancellationToken::new(),
+                readers_done: CancellationToken::new(),
                 hard_stop: CancellationToken::new(),
             },
         }
     }
 
-    /// The registry, for tests and stats.
-    pub fn registry(&self) -> Arc<Registry> {
-        self.context.registry.clone()
-    }
-
-    /// The global budget, for tests and stats.
-    pub fn budget(&self) -> Arc<Budget> {
-        self.context.budget.clone()
+    /// A window on the hub's state while it serves, for tests and tools.
+    pub fn inspector(&self) -> Inspector {
+        Inspector::new(self.context.registry.clone(), self.context.budget.clone())
     }
 
     /// Serve `listener` until `shutdown` is cancelled, then stop accepting, let every reader
@@ -103,12 +100,13 @@ impl Hub {
             connections = hub.registry.len(),
             "shutting down: flushing queues"
         );
+        hub.registry.begin_shutdown();
         hub.shutdown.cancel();
         let grace = hub.config.shutdown_grace;
         let deadline = tokio::time::Instant::now() + grace;
         reading.close();
         let _ = tokio::time::timeout_at(deadline, reading.wait()).await;
-        hub.registry.clear();
+        hub.readers_done.cancel();
         connections.close();
         if tokio::time::timeout_at(deadline, connections.wait())
             .await
@@ -134,11 +132,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
 /// Tell a connection over the limit why it is closed, without waiting for it: a full hub must
 /// not spend a task on each refusal.
 fn refuse_full(stream: &TcpStream) {
-    let bye = frame(&HubMsg::<bytes::Bytes>::Error {
-        req: None,
-        kind: ErrorKind::ServerFull,
-        text: "the hub is at its connection limit; try again later".into(),
-    });
+    let bye = goodbye(&CloseReason::ServerFull.into()).expect("a full hub says why");
     if let Err(e) = stream.try_write(&bye) {
         error!(error = %e, "could not tell a refused connection why");
     }

@@ -14,5 +14,7 @@ pub mod message;
 pub use codec::FrameCodec;
 pub use error::{DecodeError, EncodeError};
 pub use id::{RequestId, UserId};
-pub use limits::{Limits, MAX_BODY_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS};
+pub use limits::{
+    Limits, MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS,
+};
 pub use message::{BodyKind, ClientMsg, ErrorKind, HubMsg, PROTOCOL_VERSION};

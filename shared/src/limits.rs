@@ -24,6 +24,10 @@ pub const HEADER_ROOM: usize = 4096;
 /// without reading the rest.
 pub const MAX_FRAME_LEN: usize = MAX_BODY_LEN + HEADER_ROOM;
 
+/// Longest `text` of an error the hub sends, in bytes of UTF-8: room for a precise sentence,
+/// never a dump. Longer texts are cut on a character boundary.
+pub const MAX_ERROR_TEXT_LEN: usize = 512;
+
 /// The limits a hub enforces, as announced in its welcome.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {

@@ -3,112 +3,94 @@
 use bytes::Bytes;
 use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId};
 
-use super::reader::Reader;
 use super::rules::{check_body, check_relay};
-use crate::queue::PushError;
-use crate::registry::{frame, CloseReason};
+use super::Client;
+use crate::close::{Close, CloseReason};
+use crate::frame;
 
-impl Reader {
-    pub(super) fn handle_payload(&mut self, payload: &[u8]) -> Result<(), CloseReason> {
-        let msg = match ClientMsg::decode_borrowed(payload) {
-            Ok(msg) => msg,
-            Err(e) => {
-                self.say_goodbye(ErrorKind::Malformed, &e.to_string());
-                return Err(CloseReason::Malformed);
-            }
-        };
-        match msg {
-            ClientMsg::Identity { req } => self.reply(HubMsg::<Bytes>::Identity {
+/// Handle one frame's payload from `client`. An error is the reason to close the connection.
+pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<(), Close> {
+    let msg = ClientMsg::decode_borrowed(payload)
+        .map_err(|e| Close::with_text(CloseReason::Malformed, e.to_string()))?;
+    client.greeted = true;
+    match msg {
+        ClientMsg::Identity { req } => answer(
+            client,
+            &HubMsg::<Bytes>::Identity {
                 req,
-                user_id: self.id,
-            }),
-            ClientMsg::List { req } => {
-                let peers = self.hub.registry.list(self.id);
-                self.reply(HubMsg::<Bytes>::Peers { req, peers })
-            }
-            ClientMsg::Relay {
-                req,
-                to,
-                kind,
-                body,
-            } => self.relay(req, &to, kind, body),
-            ClientMsg::Echo { req, body } => match check_body(body) {
-                Ok(()) => self.reply(HubMsg::Echo { req, body }),
-                Err((kind, text)) => self.refuse(req, kind, text),
+                user_id: client.id,
             },
-            ClientMsg::Watch { req } => match self.hub.registry.watch(self.id, req) {
-                Ok(()) => Ok(()),
-                Err(_) => Err(self.slow()),
-            },
-            ClientMsg::Ping { req } => self.reply(HubMsg::<Bytes>::Pong { req }),
-            ClientMsg::KeepAliveAck => Ok(()),
+        ),
+        ClientMsg::List { req } => {
+            let peers = client.hub.registry.list(client.id);
+            answer(client, &HubMsg::<Bytes>::Peers { req, peers })
         }
-    }
-
-    fn relay(
-        &mut self,
-        req: RequestId,
-        to: &[UserId],
-        kind: BodyKind,
-        body: &[u8],
-    ) -> Result<(), CloseReason> {
-        if let Err((kind, text)) = check_relay(to, &kind, body) {
-            return self.refuse(req, kind, text);
-        }
-        // Encoded once; every receiver's queue gets a reference to the same bytes.
-        let message = frame(&HubMsg::Message {
-            from: self.id,
+        ClientMsg::Relay {
+            req,
+            to,
             kind,
             body,
-        });
-        let routed = self.hub.registry.route(to, &message);
-        tracing::trace!(
-            delivered = routed.delivered,
-            unknown = routed.unknown.len(),
-            dropped = routed.dropped.len(),
-            "relay"
-        );
-        self.reply(HubMsg::<Bytes>::Relayed {
-            req,
-            delivered: routed.delivered,
-            unknown: routed.unknown,
-            dropped: routed.dropped,
-        })
+        } => relay(client, req, &to, kind, body),
+        ClientMsg::Echo { req, body } => match check_body(body) {
+            Ok(()) => answer(client, &HubMsg::Echo { req, body }),
+            Err((kind, text)) => refuse(client, req, kind, &text),
+        },
+        ClientMsg::Watch { req } => client
+            .hub
+            .registry
+            .watch(client.id, req)
+            .map_err(|_| CloseReason::Io.into()),
+        ClientMsg::Ping { req } => answer(client, &HubMsg::<Bytes>::Pong { req }),
+        ClientMsg::KeepAliveAck => Ok(()),
     }
+}
 
-    /// Queue an answer for this client. Its queue only overflows if it stopped reading while
-    /// others kept sending to it; then it is a slow consumer like any other.
-    pub(super) fn reply<B: serde::Serialize>(&mut self, msg: HubMsg<B>) -> Result<(), CloseReason> {
-        match self.outbox.try_push(frame(&msg)) {
-            Ok(()) => Ok(()),
-            Err(PushError::Full) => Err(self.slow()),
-            Err(PushError::Closed) => Err(CloseReason::Io),
-        }
+fn relay(
+    client: &mut Client,
+    req: RequestId,
+    to: &[UserId],
+    kind: BodyKind,
+    body: &[u8],
+) -> Result<(), Close> {
+    if let Err((kind, text)) = check_relay(to, &kind, body) {
+        return refuse(client, req, kind, &text);
     }
+    // Encoded once; every receiver's queue gets a reference to the same bytes.
+    let message = frame::encode(&HubMsg::Message {
+        from: client.id,
+        kind,
+        body,
+    });
+    let routed = client.hub.registry.route(to, &message);
+    tracing::trace!(
+        delivered = routed.delivered,
+        unknown = routed.unknown.len(),
+        dropped = routed.dropped.len(),
+        "relay"
+    );
+    let relayed = HubMsg::<Bytes>::Relayed {
+        req,
+        delivered: routed.delivered,
+        unknown: routed.unknown,
+        dropped: routed.dropped,
+    };
+    answer(client, &relayed)
+}
 
-    /// Answer a request with an error; the connection stays open.
-    fn refuse(&mut self, req: RequestId, kind: ErrorKind, text: String) -> Result<(), CloseReason> {
-        self.reply(HubMsg::<Bytes>::Error {
-            req: Some(req),
-            kind,
-            text,
-        })
-    }
+/// Queue an answer for this client. Its own answers never make it a slow consumer: its reader
+/// waits for room before reading the next request (see `Outbox::push_own`).
+pub(super) fn answer<B: serde::Serialize>(client: &Client, msg: &HubMsg<B>) -> Result<(), Close> {
+    send(client, frame::encode(msg))
+}
 
-    /// Queue the error that explains why the hub is about to close this connection. The user
-    /// leaves the registry first, so no relay can slip a message in after the goodbye.
-    pub(super) fn say_goodbye(&mut self, kind: ErrorKind, text: &str) {
-        self.hub.registry.leave(self.id);
-        let bye = frame(&HubMsg::<Bytes>::Error {
-            req: None,
-            kind,
-            text: text.to_string(),
-        });
-        let _ = self.outbox.try_push(bye);
-    }
+/// Answer a request with an error; the connection stays open.
+fn refuse(client: &Client, req: RequestId, kind: ErrorKind, text: &str) -> Result<(), Close> {
+    send(client, frame::error(Some(req), kind, text))
+}
 
-    fn slow(&self) -> CloseReason {
-        self.control.close(CloseReason::SlowConsumer);
-        CloseReason::SlowConsumer
-    }
+fn send(client: &Client, frame: Bytes) -> Result<(), Close> {
+    client
+        .outbox
+        .push_own(frame)
+        .map_err(|_| CloseReason::Io.into())
 }

@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 /// frame it holds, so a 1 MiB body queued for 255 receivers counts 255 MiB although it is
 /// stored once: the count is an upper bound of the memory used, never an under-estimate.
 #[derive(Debug)]
-pub struct Budget {
+pub(crate) struct Budget {
     used: AtomicUsize,
     limit: usize,
     room: Notify,
@@ -79,13 +79,18 @@ mod tests {
 
     use bytes::Bytes;
 
-    use super::super::{cost, queue};
+    use super::super::{cost, queue, Limits};
     use super::*;
 
     #[tokio::test]
     async fn budget_wakes_waiters_when_it_drops_below_the_limit() {
         let budget = Arc::new(Budget::new(100));
-        let (outbox, mut inbox) = queue(1 << 20, budget.clone());
+        let limits = Limits {
+            soft: 1 << 20,
+            hard: 1 << 20,
+            soft_for: std::time::Duration::MAX,
+        };
+        let (outbox, mut inbox) = queue(limits, budget.clone());
         outbox.try_push(Bytes::from(vec![0u8; 200])).expect("fits");
         let waiter = tokio::spawn({
             let budget = budget.clone();

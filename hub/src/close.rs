@@ -1,0 +1,205 @@
+//! Why a connection ends, what each reason does to the frames still queued, and the goodbye the
+//! client is told. Every close in the hub goes through [`Control::close`]; every goodbye comes
+//! from [`goodbye`].
+
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use shared::ErrorKind;
+use tokio_util::sync::CancellationToken;
+
+use crate::frame;
+
+/// Why a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CloseReason {
+    /// The client closed the connection.
+    PeerClosed,
+    /// The client's queue stayed too full for too long, or reached its hard limit.
+    SlowConsumer,
+    /// A length prefix exceeded the frame limit.
+    FrameTooLarge,
+    /// A frame did not hold a valid message.
+    Malformed,
+    /// A frame took too long to arrive.
+    FrameDeadline,
+    /// The hub was at its connection limit.
+    ServerFull,
+    /// The client did not answer keepalives.
+    Idle,
+    /// The hub shut down.
+    Shutdown,
+    /// A write made no progress within the write timeout.
+    WriteTimeout,
+    /// The socket failed (reset, broken pipe).
+    Io,
+}
+
+/// What becomes of the frames already queued for a connection that is closing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// They are written, then the goodbye: the client gets every answer to what it sent.
+    Flush,
+    /// They are thrown away: the frame being written is finished, then the goodbye. For a
+    /// client whose backlog is the problem.
+    Discard,
+    /// Nothing more is written: the socket is gone.
+    Abandon,
+}
+
+impl CloseReason {
+    /// The fate of the queue, one rule per reason.
+    pub(crate) fn queued(self) -> Queued {
+        match self {
+            CloseReason::SlowConsumer => Queued::Discard,
+            CloseReason::WriteTimeout | CloseReason::Io => Queued::Abandon,
+            CloseReason::PeerClosed
+            | CloseReason::FrameTooLarge
+            | CloseReason::Malformed
+            | CloseReason::FrameDeadline
+            | CloseReason::ServerFull
+            | CloseReason::Idle
+            | CloseReason::Shutdown => Queued::Flush,
+        }
+    }
+
+    /// The error a client is told for this reason, with the text used when none is given. `None`
+    /// for the reasons where the client closed or its socket failed: nobody is left to tell.
+    fn goodbye(self) -> Option<(ErrorKind, &'static str)> {
+        Some(match self {
+            CloseReason::SlowConsumer => (
+                ErrorKind::SlowConsumer,
+                "you did not read fast enough and your queue overflowed; disconnecting",
+            ),
+            CloseReason::FrameTooLarge => (ErrorKind::FrameTooLarge, "frame too large"),
+            CloseReason::Malformed => (ErrorKind::Malformed, "malformed message"),
+            CloseReason::FrameDeadline => {
+                (ErrorKind::FrameDeadline, "a frame took too long to arrive")
+            }
+            CloseReason::ServerFull => (
+                ErrorKind::ServerFull,
+                "the hub is at its connection limit; try again later",
+            ),
+            CloseReason::Idle => (ErrorKind::Idle, "no answer to keepalive"),
+            CloseReason::Shutdown => (ErrorKind::ShuttingDown, "the hub is shutting down"),
+            CloseReason::PeerClosed | CloseReason::WriteTimeout | CloseReason::Io => return None,
+        })
+    }
+}
+
+/// A reason and, for some, the words that explain it (a decode error says what was wrong).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Close {
+    /// Why.
+    pub reason: CloseReason,
+    /// What the client is told instead of the reason's standard text.
+    pub text: Option<String>,
+}
+
+impl From<CloseReason> for Close {
+    fn from(reason: CloseReason) -> Close {
+        Close { reason, text: None }
+    }
+}
+
+impl Close {
+    /// A close whose goodbye says `text`.
+    pub fn with_text(reason: CloseReason, text: impl Into<String>) -> Close {
+        Close {
+            reason,
+            text: Some(text.into()),
+        }
+    }
+}
+
+/// The goodbye frame for `close`, if its reason has one.
+pub(crate) fn goodbye(close: &Close) -> Option<Bytes> {
+    let (kind, standard) = close.reason.goodbye()?;
+    let text = close.text.as_deref().unwrap_or(standard);
+    Some(frame::error(None, kind, text))
+}
+
+/// Lets any task end a connection and say why; the first reason given wins.
+#[derive(Debug, Default)]
+pub struct Control {
+    close: OnceLock<Close>,
+    /// Cancelled for the closes that must not wait for the queue to drain
+    /// ([`Queued::Discard`], [`Queued::Abandon`]); a flushing close ends the writer by
+    /// orphaning its queue instead.
+    kill: CancellationToken,
+}
+
+impl Control {
+    /// End the connection for `close`; a later call changes nothing.
+    pub(crate) fn close(&self, close: impl Into<Close>) {
+        let close = close.into();
+        let urgent = close.reason.queued() != Queued::Flush;
+        if self.close.set(close).is_ok() && urgent {
+            self.kill.cancel();
+        }
+    }
+
+    /// The reason given to the first `close`, if any.
+    pub fn reason(&self) -> Option<CloseReason> {
+        self.close.get().map(|c| c.reason)
+    }
+
+    /// The first close, if any.
+    pub(crate) fn get(&self) -> Option<&Close> {
+        self.close.get()
+    }
+
+    /// Resolves once the connection is closed with a reason that does not wait for its queue.
+    pub(crate) async fn killed(&self) {
+        self.kill.cancelled().await
+    }
+
+    /// Whether the connection is closing for any reason: routing skips it. One atomic load
+    /// (the token's `is_cancelled` takes a mutex), as routing asks this for every receiver.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.close.get().is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_reason_wins_and_only_urgent_ones_kill() {
+        let control = Control::default();
+        control.close(CloseReason::Malformed);
+        control.close(CloseReason::SlowConsumer);
+        assert_eq!(control.reason(), Some(CloseReason::Malformed));
+        assert!(control.is_closed());
+        assert!(
+            !control.kill.is_cancelled(),
+            "a flushing close drains first"
+        );
+
+        let control = Control::default();
+        control.close(CloseReason::SlowConsumer);
+        assert!(control.kill.is_cancelled());
+    }
+
+    #[test]
+    fn a_goodbye_carries_the_given_text_or_the_standard_one() {
+        let decode = |bytes: &Bytes| shared::HubMsg::decode(&bytes[4..]).expect("decodes");
+        let bye = goodbye(&Close::with_text(CloseReason::Malformed, "unknown tag 9"))
+            .expect("the hub says why");
+        assert!(matches!(
+            decode(&bye),
+            shared::HubMsg::Error { req: None, kind: ErrorKind::Malformed, text } if text == "unknown tag 9"
+        ));
+        let bye = goodbye(&CloseReason::Shutdown.into()).expect("the hub says why");
+        assert!(matches!(
+            decode(&bye),
+            shared::HubMsg::Error {
+                kind: ErrorKind::ShuttingDown,
+                ..
+            }
+        ));
+        assert!(goodbye(&CloseReason::PeerClosed.into()).is_none());
+        assert!(goodbye(&CloseReason::WriteTimeout.into()).is_none());
+    }
+}

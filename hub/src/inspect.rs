@@ -1,0 +1,45 @@
+//! A read-only window on a running hub, for tests and tools: who is connected, what is
+//! queued, why recent connections closed, and the stats counters.
+
+use std::sync::Arc;
+
+use shared::UserId;
+
+use crate::close::CloseReason;
+use crate::queue::Budget;
+use crate::registry::Registry;
+use crate::stats::Snapshot;
+
+/// Cheap to clone; see [`crate::Hub::inspector`].
+#[derive(Clone)]
+pub struct Inspector {
+    registry: Arc<Registry>,
+    budget: Arc<Budget>,
+}
+
+impl Inspector {
+    pub(crate) fn new(registry: Arc<Registry>, budget: Arc<Budget>) -> Inspector {
+        Inspector { registry, budget }
+    }
+
+    /// Users connected right now.
+    pub fn connections(&self) -> usize {
+        self.registry.len()
+    }
+
+    /// Why the most recent connections closed (at most 1,024 of them), oldest first; `None`
+    /// for a connection refused before it had an id.
+    pub fn recent_closes(&self) -> Vec<(Option<UserId>, CloseReason)> {
+        self.registry.recent_closes()
+    }
+
+    /// Bytes queued across every client, as charged against the global budget.
+    pub fn queued_bytes(&self) -> usize {
+        self.budget.used()
+    }
+
+    /// The stats counters since the hub started.
+    pub fn stats(&self) -> Snapshot {
+        self.registry.stats.snapshot()
+    }
+}

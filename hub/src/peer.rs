@@ -1,0 +1,48 @@
+//! A registered client as other clients see it: the one place where the slow-consumer rule
+//! is applied to a frame on its way to someone.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::close::{CloseReason, Control};
+use crate::queue::{Outbox, PushError};
+
+/// What the registry holds for each connected user: its queue and its kill switch.
+#[derive(Clone, Debug)]
+pub(crate) struct Peer {
+    outbox: Outbox,
+    control: Arc<Control>,
+}
+
+/// A frame that did not reach a peer's queue.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Dropped;
+
+impl Peer {
+    pub(crate) fn new(outbox: Outbox, control: Arc<Control>) -> Peer {
+        Peer { outbox, control }
+    }
+
+    /// Queue another client's frame for this peer, never waiting. A peer that is closing gets
+    /// nothing more; one whose queue is past its limits (see [`crate::queue::Limits`]) is a
+    /// slow consumer and is closed. Either way the sender is told it was dropped.
+    pub(crate) fn deliver(&self, frame: Bytes) -> Result<(), Dropped> {
+        if self.control.is_closed() {
+            return Err(Dropped);
+        }
+        match self.outbox.try_push(frame) {
+            Ok(()) => Ok(()),
+            Err(PushError::Full) => {
+                self.control.close(CloseReason::SlowConsumer);
+                Err(Dropped)
+            }
+            Err(PushError::Closed) => Err(Dropped),
+        }
+    }
+
+    /// Queue an answer to this peer's own request (see [`Outbox::push_own`]).
+    pub(crate) fn answer(&self, frame: Bytes) -> Result<(), PushError> {
+        self.outbox.push_own(frame)
+    }
+}
