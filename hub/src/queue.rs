@@ -7,6 +7,7 @@
 //! which is how a busy hub pushes back on senders through TCP instead of growing.
 
 mod budget;
+mod inbox;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -211,83 +212,16 @@ impl Outbox {
     }
 }
 
-/// A deque this much larger than needed is given back once it empties.
-const SHRINK_ABOVE: usize = 1024;
-
-impl Inbox {
-    /// Wait for frames and move up to `max` of them into `buf`; 0 means every sender is gone
-    /// and the queue is empty. Cancel-safe: frames are only taken when it returns.
-    pub async fn recv_many(&mut self, buf: &mut Vec<Bytes>, max: usize) -> usize {
-        loop {
-            // `notify_one` keeps a permit when nobody waits, so a push between this check and
-            // the `await` below is not missed.
-            let notified = self.shared.ready.notified();
-            {
-                let mut queue = self.shared.lock();
-                let n = queue.frames.len().min(max);
-                if n > 0 {
-                    buf.extend(queue.frames.drain(..n));
-                    if queue.frames.is_empty() && queue.frames.capacity() > SHRINK_ABOVE {
-                        queue.frames = VecDeque::new();
-                    }
-                    return n;
-                }
-                if queue.orphaned {
-                    return 0;
-                }
-            }
-            notified.await;
-        }
-    }
-
-    /// Throw away every queued frame and refuse new ones: the client is being dropped, and
-    /// what it did not read must not hold the budget while its goodbye is written.
-    pub fn discard(&mut self) {
-        let pending: usize = {
-            let mut queue = self.shared.lock();
-            queue.closed = true;
-            queue.frames.drain(..).map(|f| cost(&f)).sum()
-        };
-        if pending > 0 {
-            self.release(pending);
-        }
-    }
-
-    /// Give back the charge of frames that have been written (or discarded).
-    pub fn release(&self, cost: usize) {
-        let shared = &*self.shared;
-        let before = shared.bytes.fetch_sub(cost, Ordering::Relaxed);
-        shared.budget.release(cost);
-        let soft = shared.limits.soft;
-        if before > soft && before - cost <= soft {
-            // Back under the soft limit: the clock of a backed-up queue starts again next time.
-            // Checked under the lock, where pushes set it, so a push that just went over keeps it.
-            let mut queue = shared.lock();
-            if shared.bytes.load(Ordering::Relaxed) <= soft {
-                queue.over_soft_since = None;
-            }
-        }
-        shared.room.notify_one();
-    }
-}
-
-impl Drop for Inbox {
-    /// A client that goes away must not keep its unsent frames charged to the hub.
-    fn drop(&mut self) {
-        self.discard();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn frame(n: usize) -> Bytes {
+    pub(super) fn frame(n: usize) -> Bytes {
         Bytes::from(vec![0u8; n])
     }
 
     /// A queue whose soft limit is `soft` bytes, for ever.
-    fn plain(soft: usize, budget: Arc<Budget>) -> (Outbox, Inbox) {
+    pub(super) fn plain(soft: usize, budget: Arc<Budget>) -> (Outbox, Inbox) {
         let limits = Limits {
             soft,
             hard: soft,
@@ -353,38 +287,5 @@ mod tests {
             .expect("an own answer is never refused");
         assert!(!outbox.has_room(), "the owner's reader must wait now");
         assert_eq!(outbox.try_push(frame(1)), Err(PushError::Full));
-    }
-
-    #[tokio::test]
-    async fn dropping_the_inbox_releases_unsent_frames() {
-        let budget = Arc::new(Budget::new(usize::MAX));
-        let (outbox, inbox) = plain(1 << 20, budget.clone());
-        outbox.try_push(frame(100)).expect("fits");
-        drop(inbox);
-        assert_eq!(budget.used(), 0);
-        assert_eq!(outbox.try_push(frame(1)), Err(PushError::Closed));
-        assert_eq!(outbox.push_own(frame(1)), Err(PushError::Closed));
-        assert_eq!(budget.used(), 0);
-    }
-
-    #[tokio::test]
-    async fn an_empty_queue_gives_back_its_slots_a_busy_one_keeps_them() {
-        let budget = Arc::new(Budget::new(usize::MAX));
-        let (outbox, mut inbox) = plain(1 << 20, budget);
-        let capacity = |o: &Outbox| o.shared.lock().frames.capacity();
-        for _ in 0..100 {
-            outbox.try_push(frame(1)).expect("fits");
-        }
-        let mut got = Vec::new();
-        inbox.recv_many(&mut got, 99).await;
-        outbox.shrink_if_empty();
-        assert!(capacity(&outbox) >= 100, "one frame is still queued");
-        inbox.recv_many(&mut got, 1).await;
-        assert!(
-            capacity(&outbox) >= 100,
-            "draining alone keeps a small deque"
-        );
-        outbox.shrink_if_empty();
-        assert_eq!(capacity(&outbox), 0);
     }
 }
