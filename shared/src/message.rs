@@ -11,26 +11,19 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use decode::decode_exact;
+
+mod decode;
+mod kind;
+
+pub use kind::{BodyKind, ErrorKind};
+
 use crate::error::{DecodeError, EncodeError};
 use crate::id::{RequestId, UserId};
 use crate::limits::{Limits, MAX_FRAME_LEN};
 
 /// Version of this protocol, sent in the welcome. A client that does not know it must stop.
 pub const PROTOCOL_VERSION: u32 = 1;
-
-/// What a body is. The hub passes it through untouched; the body itself is always raw bytes.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum BodyKind {
-    /// Opaque bytes.
-    Bytes,
-    /// UTF-8 text, as the sender claims.
-    Text,
-    /// The content of a file with this name (at most [`crate::MAX_NAME_LEN`] bytes).
-    File {
-        /// The name the sender gave; receivers must clean it before using it as a path.
-        name: String,
-    },
-}
 
 /// A message from a client to the hub. Every request carries a client-chosen [`RequestId`]
 /// that its answer repeats.
@@ -163,35 +156,6 @@ pub enum HubMsg<B = Bytes> {
     },
 }
 
-/// Machine-readable error causes. Append-only, like the messages.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// A relay named no receiver.
-    NoReceivers,
-    /// A relay named more than [`crate::MAX_RECEIVERS`] receivers.
-    TooManyReceivers,
-    /// A relay named a receiver twice.
-    DuplicateReceivers,
-    /// A body was larger than [`crate::MAX_BODY_LEN`].
-    BodyTooLarge,
-    /// A file name was longer than [`crate::MAX_NAME_LEN`].
-    NameTooLong,
-    /// A frame's length prefix exceeded [`crate::MAX_FRAME_LEN`]; the connection closes.
-    FrameTooLarge,
-    /// A frame did not hold a valid message; the connection closes.
-    Malformed,
-    /// A frame took longer than the hub's frame deadline to arrive; the connection closes.
-    FrameDeadline,
-    /// The hub has no room for another connection; the connection closes.
-    ServerFull,
-    /// This client did not read fast enough and its queue overflowed; the connection closes.
-    SlowConsumer,
-    /// This client did not answer keepalives; the connection closes.
-    Idle,
-    /// The hub is shutting down; the connection closes.
-    ShuttingDown,
-}
-
 impl<B: Serialize> ClientMsg<B> {
     /// Encode into a complete frame: length prefix, then the postcard payload.
     pub fn to_frame(&self) -> Result<Bytes, EncodeError> {
@@ -251,16 +215,6 @@ fn encode_frame<T: Serialize>(msg: &T) -> Result<Bytes, EncodeError> {
     Ok(Bytes::from(buf))
 }
 
-/// The one decoder: the whole payload must be exactly one message.
-fn decode_exact<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, DecodeError> {
-    let (msg, rest) = postcard::take_from_bytes(payload)?;
-    if rest.is_empty() {
-        Ok(msg)
-    } else {
-        Err(DecodeError::TrailingBytes(rest.len()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,7 +232,16 @@ mod tests {
     #[test]
     fn trailing_bytes_are_rejected() {
         let err = ClientMsg::decode(&[5, 7, 0]).expect_err("trailing byte");
-        assert!(matches!(err, DecodeError::TrailingBytes(1)), "{err}");
+        assert!(
+            matches!(
+                err,
+                DecodeError::TrailingBytes {
+                    count: 1,
+                    offset: 2
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
