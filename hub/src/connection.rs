@@ -11,7 +11,7 @@ mod rules;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use shared::{HubMsg, Limits, UserId, PROTOCOL_VERSION};
+use shared::{HubMsg, Limits, UserId, BASE_VERSION};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
@@ -54,7 +54,7 @@ async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskT
     let (outbox, inbox) = queue(hub.config.queue_bytes, hub.budget.clone());
     let control = Arc::new(Control::default());
     let welcome = frame(&HubMsg::<Bytes>::Welcome {
-        version: PROTOCOL_VERSION,
+        version: BASE_VERSION,
         user_id: id,
         limits: Limits::default(),
     });

@@ -22,8 +22,14 @@ use crate::error::{DecodeError, EncodeError};
 use crate::id::{RequestId, UserId};
 use crate::limits::{Limits, MAX_FRAME_LEN};
 
-/// Version of this protocol, sent in the welcome. A client that does not know it must stop.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The highest protocol version this code speaks. Every append to [`ClientMsg`], [`HubMsg`],
+/// [`BodyKind`] or [`ErrorKind`] raises it; `docs/PROTOCOL.md` § 12 lists what each version has.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The version every connection starts at, and the `version` of every [`HubMsg::Welcome`]:
+/// the welcome's shape is frozen, so clients of any version can read it. A client raises the
+/// connection's version with [`ClientMsg::Hello`].
+pub const BASE_VERSION: u32 = 1;
 
 /// A message from a client to the hub. Every request carries a client-chosen [`RequestId`]
 /// that its answer repeats.
@@ -71,6 +77,14 @@ pub enum ClientMsg<B = Bytes> {
     },
     /// The answer to the hub's [`HubMsg::KeepAlive`].
     KeepAliveAck,
+    /// Since version 2. The highest version I speak; only as the first request on a
+    /// connection. Answered by [`HubMsg::Hello`].
+    Hello {
+        /// Request id.
+        req: RequestId,
+        /// The client's highest version.
+        version: u32,
+    },
 }
 
 /// A message from the hub to a client.
@@ -78,7 +92,7 @@ pub enum ClientMsg<B = Bytes> {
 pub enum HubMsg<B = Bytes> {
     /// The first frame on every connection.
     Welcome {
-        /// [`PROTOCOL_VERSION`] of the hub.
+        /// Always [`BASE_VERSION`], whatever the hub speaks.
         version: u32,
         /// The identity of this connection.
         user_id: UserId,
@@ -153,6 +167,14 @@ pub enum HubMsg<B = Bytes> {
         kind: ErrorKind,
         /// Human-readable detail.
         text: String,
+    },
+    /// Since version 2. Answer to [`ClientMsg::Hello`]: the version both sides speak from now
+    /// on, the lower of the client's and the hub's.
+    Hello {
+        /// Request id.
+        req: RequestId,
+        /// The agreed version.
+        version: u32,
     },
 }
 

@@ -1,7 +1,7 @@
 //! What each request does: answer it, refuse it, or route a relay.
 
 use bytes::Bytes;
-use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId};
+use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId, PROTOCOL_VERSION};
 
 use super::reader::Reader;
 use super::rules::{check_body, check_relay};
@@ -42,6 +42,11 @@ impl Reader {
             },
             ClientMsg::Ping { req } => self.reply(HubMsg::<Bytes>::Pong { req }),
             ClientMsg::KeepAliveAck => Ok(()),
+            // Not yet held to "first request only" (docs/PROTOCOL.md § 12).
+            ClientMsg::Hello { req, version } => self.reply(HubMsg::<Bytes>::Hello {
+                req,
+                version: version.min(PROTOCOL_VERSION),
+            }),
         }
     }
 

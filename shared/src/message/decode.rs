@@ -25,7 +25,7 @@ pub(super) trait Wire {
 
 impl<B> Wire for ClientMsg<B> {
     const NAME: &'static str = "ClientMsg";
-    const LAST_TAG: u32 = 6;
+    const LAST_TAG: u32 = 7;
     fn nested(top: u32) -> Option<(&'static str, u32)> {
         // Only `Relay` (tag 2) holds an enum.
         (top == 2).then_some(("BodyKind", BodyKind::LAST_TAG))
@@ -34,7 +34,7 @@ impl<B> Wire for ClientMsg<B> {
 
 impl<B> Wire for HubMsg<B> {
     const NAME: &'static str = "HubMsg";
-    const LAST_TAG: u32 = 10;
+    const LAST_TAG: u32 = 11;
     fn nested(top: u32) -> Option<(&'static str, u32)> {
         match top {
             6 => Some(("BodyKind", BodyKind::LAST_TAG)),

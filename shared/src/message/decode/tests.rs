@@ -27,15 +27,15 @@ fn an_empty_payload_says_so() {
 fn unknown_tags_name_their_enum_and_the_known_range() {
     assert_eq!(
         client(&[37]),
-        "unknown ClientMsg tag 37 at payload offset 0 (tags 0..=6)"
+        "unknown ClientMsg tag 37 at payload offset 0 (tags 0..=7)"
     );
     assert_eq!(
         client(&[0x88, 0x01]),
-        "unknown ClientMsg tag 136 at payload offset 0 (tags 0..=6)"
+        "unknown ClientMsg tag 136 at payload offset 0 (tags 0..=7)"
     );
     assert_eq!(
-        hub(&[11]),
-        "unknown HubMsg tag 11 at payload offset 0 (tags 0..=10)"
+        hub(&[12]),
+        "unknown HubMsg tag 12 at payload offset 0 (tags 0..=11)"
     );
     // A relay to user 1 whose body kind is 3.
     assert_eq!(
@@ -81,7 +81,11 @@ fn a_missing_field_gives_the_end_of_the_payload() {
         "payload ends inside the message at offset 1 (a field is missing)"
     );
     assert_eq!(
-        hub(&[1, 1]),
+        client(&[7, 1]),
+        "payload ends inside the message at offset 2 (a field is missing)"
+    );
+    assert_eq!(
+        hub(&[11, 1]),
         "payload ends inside the message at offset 2 (a field is missing)"
     );
     // A ping whose req varint is cut after its continuation byte.
