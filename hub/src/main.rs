@@ -15,6 +15,7 @@ use tracing::info;
 /// background threads purge it to the OS within its decay time even when the hub is idle.
 /// mimalloc was tried and kept more than glibc. Only the binary chooses; the `hub` library works
 /// with any allocator.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
