@@ -13,7 +13,7 @@ mod rules;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use shared::{HubMsg, Limits, UserId, PROTOCOL_VERSION as BASE_VERSION};
+use shared::{HubMsg, Limits, UserId, BASE_VERSION};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;

@@ -11,10 +11,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 /// jemalloc with background threads, not glibc's malloc: after a burst glibc keeps the freed
-/// memory (RSS stayed near 170 MB after the soak against 63 MB before it), while jemalloc's
-/// background threads purge it to the OS within its decay time even when the hub is idle.
-/// mimalloc was tried and kept more than glibc. Only the binary chooses; the `hub` library works
-/// with any allocator.
+/// memory, while jemalloc's background threads purge it to the OS within its decay time even
+/// when the hub is idle (the figures are in docs/RELIABILITY.md). Only the binary chooses; the
+/// `hub` library works with any allocator.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -142,6 +142,7 @@ fn owned(msg: ClientMsg<&[u8]>) -> ClientMsg {
         ClientMsg::Ping { req } => ClientMsg::Ping { req },
         ClientMsg::Watch { req } => ClientMsg::Watch { req },
         ClientMsg::KeepAliveAck => ClientMsg::KeepAliveAck,
+        ClientMsg::Hello { req, version } => ClientMsg::Hello { req, version },
         ClientMsg::Echo { req, body } => ClientMsg::Echo {
             req,
             body: Bytes::copy_from_slice(body),

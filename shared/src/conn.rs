@@ -1,5 +1,7 @@
-//! A client's end of a hub connection: connect, read the welcome, then send and receive
-//! messages. Used by the terminal client, the benchmarks and every test.
+//! A client's end of a hub connection: connect, read the welcome, agree on a version, then
+//! send and receive messages. Used by the terminal client, the benchmarks and every test.
+
+use std::collections::VecDeque;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
@@ -10,9 +12,19 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 
 use crate::codec::FrameCodec;
 use crate::error::{DecodeError, EncodeError};
-use crate::id::UserId;
+use crate::id::{RequestId, UserId};
 use crate::limits::Limits;
-use crate::message::{ClientMsg, ErrorKind, HubMsg, PROTOCOL_VERSION};
+use crate::message::{ClientMsg, ErrorKind, HubMsg, BASE_VERSION, PROTOCOL_VERSION};
+
+/// The request id of the [`ClientMsg::Hello`] this module sends. Clients count their own ids
+/// from 1, and the answer is taken out of the stream here, so no id of theirs is shadowed.
+pub const HELLO_REQ: RequestId = RequestId(0);
+
+/// Most pushes kept while [`Connection::connect`] waits for the hub's [`HubMsg::Hello`]. The
+/// hub answers the hello before any later request, so only relays other users aimed at this
+/// connection in that instant come first; past this many, `connect` stops waiting and
+/// [`ConnReader::recv`] takes the answer out of the stream when it passes.
+pub const PENDING_MAX: usize = 64;
 
 /// Why a connection could not be used.
 #[derive(Debug, Error)]
@@ -29,12 +41,13 @@ pub enum ConnError {
     /// The hub closed the connection.
     #[error("the hub closed the connection")]
     Closed,
-    /// The hub speaks another protocol version.
-    #[error("the hub speaks protocol version {hub}, this program speaks {ours}")]
+    /// The hub's welcome carries another version than [`BASE_VERSION`]: it speaks another
+    /// protocol altogether.
+    #[error("the hub starts at protocol version {hub}, this program expects {ours}")]
     Version {
-        /// The hub's version.
+        /// The version in the hub's welcome.
         hub: u32,
-        /// Ours.
+        /// [`BASE_VERSION`].
         ours: u32,
     },
     /// The hub refused the connection (for example because it is full).
@@ -62,6 +75,12 @@ pub struct Welcome {
 /// The receiving half of a connection.
 pub struct ConnReader {
     frames: FramedRead<OwnedReadHalf, FrameCodec>,
+    /// Messages read while waiting for the hub's hello, at most [`PENDING_MAX`].
+    pending: VecDeque<HubMsg>,
+    /// The version this connection speaks.
+    version: u32,
+    /// The version a hello announced, until its answer has been read.
+    awaiting_hello: Option<u32>,
 }
 
 /// The sending half of a connection.
@@ -78,27 +97,64 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connect to a hub and read its welcome.
+    /// Connect to a hub, read its welcome and agree on [`PROTOCOL_VERSION`] or the hub's
+    /// highest, whichever is lower (see [`Connection::version`]).
     pub async fn connect(addr: impl ToSocketAddrs) -> Result<Connection, ConnError> {
+        Self::connect_speaking(addr, PROTOCOL_VERSION).await
+    }
+
+    /// Connect as a client whose highest version is `highest`. At [`BASE_VERSION`] no hello is
+    /// sent, as a client built before versions were agreed would do. A hub older than the
+    /// hello closes the connection on it; then this connects again and stays at the base.
+    pub async fn connect_speaking(
+        addr: impl ToSocketAddrs,
+        highest: u32,
+    ) -> Result<Connection, ConnError> {
         let stream = TcpStream::connect(addr).await?;
+        let hub = stream.peer_addr()?;
+        let mut conn = Self::open(stream).await?;
+        if highest <= BASE_VERSION {
+            return Ok(conn);
+        }
+        let hello = ClientMsg::<Bytes>::Hello {
+            req: HELLO_REQ,
+            version: highest,
+        };
+        conn.writer.send_frame(hello.to_frame()?).await?;
+        conn.reader.awaiting_hello = Some(highest);
+        match conn.reader.wait_for_hello().await {
+            Err(ConnError::Refused {
+                kind: ErrorKind::Malformed,
+                ..
+            }) => Self::open(TcpStream::connect(hub).await?).await,
+            Err(e) => Err(e),
+            Ok(()) => Ok(conn),
+        }
+    }
+
+    /// Read the welcome on a fresh socket.
+    async fn open(stream: TcpStream) -> Result<Connection, ConnError> {
         stream.set_nodelay(true)?;
         let (rd, wr) = stream.into_split();
         let mut reader = ConnReader {
             frames: FramedRead::new(rd, FrameCodec::new()),
+            pending: VecDeque::new(),
+            version: BASE_VERSION,
+            awaiting_hello: None,
         };
         let writer = ConnWriter {
             frames: FramedWrite::new(wr, FrameCodec::new()),
         };
         let welcome = match reader.recv_welcome().await? {
             HubMsg::Welcome {
-                version: PROTOCOL_VERSION,
+                version: BASE_VERSION,
                 user_id,
                 limits,
             } => Welcome { user_id, limits },
             HubMsg::Welcome { version, .. } => {
                 return Err(ConnError::Version {
                     hub: version,
-                    ours: PROTOCOL_VERSION,
+                    ours: BASE_VERSION,
                 })
             }
             HubMsg::Error { kind, text, .. } => return Err(ConnError::Refused { kind, text }),
@@ -114,6 +170,12 @@ impl Connection {
     /// This connection's identity.
     pub fn user_id(&self) -> UserId {
         self.welcome.user_id
+    }
+
+    /// The protocol version this connection speaks: [`BASE_VERSION`] until the hub's answer to
+    /// the hello has been read, then the version agreed.
+    pub fn version(&self) -> u32 {
+        self.reader.version
     }
 
     /// Send one message and flush it.
@@ -134,8 +196,8 @@ impl Connection {
 
 impl ConnReader {
     /// Receive the first frame. A welcome's tag and version come first and never change, so
-    /// they are checked before the rest: a hub of another version gets a clear
-    /// [`ConnError::Version`] even if the rest of its welcome has changed shape.
+    /// they are checked before the rest: a hub of another protocol gets a clear
+    /// [`ConnError::Version`] even if the rest of its welcome has another shape.
     async fn recv_welcome(&mut self) -> Result<HubMsg, ConnError> {
         let payload = match self.frames.next().await {
             Some(frame) => frame?,
@@ -143,22 +205,80 @@ impl ConnReader {
         };
         const WELCOME_TAG: u32 = 0;
         if let Ok(((WELCOME_TAG, version), _)) = postcard::take_from_bytes::<(u32, u32)>(&payload) {
-            if version != PROTOCOL_VERSION {
+            if version != BASE_VERSION {
                 return Err(ConnError::Version {
                     hub: version,
-                    ours: PROTOCOL_VERSION,
+                    ours: BASE_VERSION,
                 });
             }
         }
         Ok(HubMsg::decode(&payload)?)
     }
 
+    /// Read until the hub's hello is in, keeping what comes before it, at most
+    /// [`PENDING_MAX`] messages. A goodbye before it is returned as [`ConnError::Refused`] (the
+    /// messages kept were for a connection that is ending); the end of the stream is left for
+    /// [`Self::recv`] to report after the kept messages.
+    async fn wait_for_hello(&mut self) -> Result<(), ConnError> {
+        while self.awaiting_hello.is_some() && self.pending.len() < PENDING_MAX {
+            match self.read_one().await {
+                Ok(None) => {}
+                Ok(Some(HubMsg::Error {
+                    req: None,
+                    kind,
+                    text,
+                })) => return Err(ConnError::Refused { kind, text }),
+                Ok(Some(msg)) => self.pending.push_back(msg),
+                Err(ConnError::Closed) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The version this connection speaks; see [`Connection::version`].
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
     /// Receive the next message; [`ConnError::Closed`] once the hub has closed the stream.
     pub async fn recv(&mut self) -> Result<HubMsg, ConnError> {
-        match self.frames.next().await {
-            Some(Ok(payload)) => Ok(HubMsg::decode(&payload)?),
-            Some(Err(e)) => Err(e.into()),
-            None => Err(ConnError::Closed),
+        match self.pending.pop_front() {
+            Some(msg) => Ok(msg),
+            None => self.next_msg().await,
+        }
+    }
+
+    /// The next message off the stream, taking the answer to our hello out of it.
+    async fn next_msg(&mut self) -> Result<HubMsg, ConnError> {
+        loop {
+            if let Some(msg) = self.read_one().await? {
+                return Ok(msg);
+            }
+        }
+    }
+
+    /// Read one frame: `None` if it was the answer to our hello, now recorded.
+    async fn read_one(&mut self) -> Result<Option<HubMsg>, ConnError> {
+        let msg = match self.frames.next().await {
+            Some(Ok(payload)) => HubMsg::decode(&payload)?,
+            Some(Err(e)) => return Err(e.into()),
+            None => return Err(ConnError::Closed),
+        };
+        match (msg, self.awaiting_hello) {
+            (
+                HubMsg::Hello {
+                    req: HELLO_REQ,
+                    version,
+                },
+                Some(announced),
+            ) => {
+                // A hub cannot agree on more than we said we speak.
+                self.version = version.min(announced);
+                self.awaiting_hello = None;
+                Ok(None)
+            }
+            (msg, _) => Ok(Some(msg)),
         }
     }
 }
@@ -187,45 +307,4 @@ impl ConnWriter {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::AsyncWriteExt;
-    use tokio::net::TcpListener;
-
-    /// A one-shot server that sends `frame` and keeps the socket open.
-    async fn serve_once(frame: Vec<u8>) -> std::net::SocketAddr {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.expect("accept");
-            socket.write_all(&frame).await.expect("write");
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-        });
-        addr
-    }
-
-    #[tokio::test]
-    async fn a_hub_of_another_version_is_a_clear_error_whatever_follows() {
-        // Tag 0 (welcome), version 2, then bytes this version could not decode.
-        let addr = serve_once(vec![0, 0, 0, 5, 0, 2, 0xFF, 0xFF, 0xFF]).await;
-        match Connection::connect(addr).await {
-            Err(ConnError::Version { hub: 2, ours }) => assert_eq!(ours, PROTOCOL_VERSION),
-            Err(e) => panic!("expected a version error, got {e}"),
-            Ok(_) => panic!("expected a version error, got a connection"),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_first_frame_that_is_not_a_welcome_is_refused() {
-        let pong = HubMsg::<Bytes>::Pong {
-            req: crate::RequestId(1),
-        }
-        .to_frame()
-        .expect("encodes");
-        let addr = serve_once(pong.to_vec()).await;
-        assert!(matches!(
-            Connection::connect(addr).await,
-            Err(ConnError::NoWelcome(_))
-        ));
-    }
-}
+mod tests;

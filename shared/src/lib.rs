@@ -17,4 +17,4 @@ pub use id::{RequestId, UserId};
 pub use limits::{
     Limits, MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS,
 };
-pub use message::{BodyKind, ClientMsg, ErrorKind, HubMsg, PROTOCOL_VERSION};
+pub use message::{BodyKind, ClientMsg, ErrorKind, HubMsg, BASE_VERSION, PROTOCOL_VERSION};

@@ -11,26 +11,25 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use decode::decode_exact;
+
+mod decode;
+mod kind;
+
+pub use kind::{BodyKind, ErrorKind};
+
 use crate::error::{DecodeError, EncodeError};
 use crate::id::{RequestId, UserId};
 use crate::limits::{Limits, MAX_FRAME_LEN};
 
-/// Version of this protocol, sent in the welcome. A client that does not know it must stop.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The highest protocol version this code speaks. Every append to [`ClientMsg`], [`HubMsg`],
+/// [`BodyKind`] or [`ErrorKind`] raises it; `docs/PROTOCOL.md` § 12 lists what each version has.
+pub const PROTOCOL_VERSION: u32 = 2;
 
-/// What a body is. The hub passes it through untouched; the body itself is always raw bytes.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum BodyKind {
-    /// Opaque bytes.
-    Bytes,
-    /// UTF-8 text, as the sender claims.
-    Text,
-    /// The content of a file with this name (at most [`crate::MAX_NAME_LEN`] bytes).
-    File {
-        /// The name the sender gave; receivers must clean it before using it as a path.
-        name: String,
-    },
-}
+/// The version every connection starts at, and the `version` of every [`HubMsg::Welcome`]:
+/// the welcome's shape is frozen, so clients of any version can read it. A client raises the
+/// connection's version with [`ClientMsg::Hello`].
+pub const BASE_VERSION: u32 = 1;
 
 /// A message from a client to the hub. Every request carries a client-chosen [`RequestId`]
 /// that its answer repeats.
@@ -78,6 +77,14 @@ pub enum ClientMsg<B = Bytes> {
     },
     /// The answer to the hub's [`HubMsg::KeepAlive`].
     KeepAliveAck,
+    /// Since version 2. The highest version I speak; only as the first request on a
+    /// connection. Answered by [`HubMsg::Hello`].
+    Hello {
+        /// Request id.
+        req: RequestId,
+        /// The client's highest version.
+        version: u32,
+    },
 }
 
 /// A message from the hub to a client.
@@ -85,7 +92,7 @@ pub enum ClientMsg<B = Bytes> {
 pub enum HubMsg<B = Bytes> {
     /// The first frame on every connection.
     Welcome {
-        /// [`PROTOCOL_VERSION`] of the hub.
+        /// Always [`BASE_VERSION`], whatever the hub speaks.
         version: u32,
         /// The identity of this connection.
         user_id: UserId,
@@ -161,35 +168,14 @@ pub enum HubMsg<B = Bytes> {
         /// Human-readable detail.
         text: String,
     },
-}
-
-/// Machine-readable error causes. Append-only, like the messages.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// A relay named no receiver.
-    NoReceivers,
-    /// A relay named more than [`crate::MAX_RECEIVERS`] receivers.
-    TooManyReceivers,
-    /// A relay named a receiver twice.
-    DuplicateReceivers,
-    /// A body was larger than [`crate::MAX_BODY_LEN`].
-    BodyTooLarge,
-    /// A file name was longer than [`crate::MAX_NAME_LEN`].
-    NameTooLong,
-    /// A frame's length prefix exceeded [`crate::MAX_FRAME_LEN`]; the connection closes.
-    FrameTooLarge,
-    /// A frame did not hold a valid message; the connection closes.
-    Malformed,
-    /// A frame took longer than the hub's frame deadline to arrive; the connection closes.
-    FrameDeadline,
-    /// The hub has no room for another connection; the connection closes.
-    ServerFull,
-    /// This client did not read fast enough and its queue overflowed; the connection closes.
-    SlowConsumer,
-    /// This client did not answer keepalives; the connection closes.
-    Idle,
-    /// The hub is shutting down; the connection closes.
-    ShuttingDown,
+    /// Since version 2. Answer to [`ClientMsg::Hello`]: the version both sides speak from now
+    /// on, the lower of the client's and the hub's.
+    Hello {
+        /// Request id.
+        req: RequestId,
+        /// The agreed version.
+        version: u32,
+    },
 }
 
 impl<B: Serialize> ClientMsg<B> {
@@ -251,16 +237,6 @@ fn encode_frame<T: Serialize>(msg: &T) -> Result<Bytes, EncodeError> {
     Ok(Bytes::from(buf))
 }
 
-/// The one decoder: the whole payload must be exactly one message.
-fn decode_exact<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, DecodeError> {
-    let (msg, rest) = postcard::take_from_bytes(payload)?;
-    if rest.is_empty() {
-        Ok(msg)
-    } else {
-        Err(DecodeError::TrailingBytes(rest.len()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,7 +254,16 @@ mod tests {
     #[test]
     fn trailing_bytes_are_rejected() {
         let err = ClientMsg::decode(&[5, 7, 0]).expect_err("trailing byte");
-        assert!(matches!(err, DecodeError::TrailingBytes(1)), "{err}");
+        assert!(
+            matches!(
+                err,
+                DecodeError::TrailingBytes {
+                    count: 1,
+                    offset: 2
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

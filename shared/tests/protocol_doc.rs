@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::limits::HEADER_ROOM;
 use shared::{
-    BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, MAX_BODY_LEN,
-    MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS, PROTOCOL_VERSION,
+    BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, BASE_VERSION,
+    MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS, PROTOCOL_VERSION,
 };
 use tokio_util::codec::Decoder;
 
@@ -220,11 +220,13 @@ fn constants_and_limits_match_the_tables() {
     let doc = doc();
     let constants = [
         ("PROTOCOL_VERSION", u64::from(PROTOCOL_VERSION)),
+        ("BASE_VERSION", u64::from(BASE_VERSION)),
         ("MAX_BODY_LEN", MAX_BODY_LEN as u64),
         ("MAX_RECEIVERS", MAX_RECEIVERS as u64),
         ("MAX_NAME_LEN", MAX_NAME_LEN as u64),
         ("HEADER_ROOM", HEADER_ROOM as u64),
         ("MAX_FRAME_LEN", MAX_FRAME_LEN as u64),
+        ("MAX_ERROR_TEXT_LEN", MAX_ERROR_TEXT_LEN as u64),
     ];
     check_named_values(&doc, "constants", &constants);
     // Destructured so that a new field stops this from compiling until the table has it.
@@ -309,4 +311,43 @@ fn accepted_and_rejected_payloads_are_as_documented() {
             row[1]
         );
     }
+}
+
+#[test]
+fn the_version_table_runs_from_the_base_to_this_code() {
+    let doc = doc();
+    let rows: Vec<Vec<u64>> = doc
+        .table("versions")
+        .rows
+        .iter()
+        .map(|r| r[..5].iter().map(|c| parse::number(c)).collect())
+        .collect();
+    assert_eq!(
+        rows[0][0],
+        u64::from(BASE_VERSION),
+        "the first row is the base"
+    );
+    for pair in rows.windows(2) {
+        let (old, new) = (&pair[0], &pair[1]);
+        assert_eq!(new[0], old[0] + 1, "versions follow each other");
+        assert!(
+            new[1..].iter().zip(&old[1..]).all(|(n, o)| n >= o),
+            "version {}: enums only grow",
+            new[0]
+        );
+        assert!(
+            new[1..] != old[1..],
+            "version {}: a version is raised by an append",
+            new[0]
+        );
+    }
+    let distinct = |names: Vec<&str>| names.into_iter().collect::<BTreeSet<_>>().len() as u64;
+    let code = vec![
+        u64::from(PROTOCOL_VERSION),
+        distinct(client_examples().iter().map(client_name).collect()),
+        distinct(hub_examples().iter().map(hub_name).collect()),
+        3, // BodyKind: `body_kinds_match_the_table` proves there are no more.
+        ERROR_KINDS.len() as u64,
+    ];
+    assert_eq!(rows.last(), Some(&code), "the last row is this code");
 }

@@ -1,7 +1,9 @@
 //! What each request does: answer it, refuse it, or route a relay.
 
 use bytes::Bytes;
-use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId};
+use shared::{
+    BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId, BASE_VERSION, PROTOCOL_VERSION,
+};
 
 use super::rules::{check_body, check_relay};
 use super::Client;
@@ -12,7 +14,7 @@ use crate::frame;
 pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<(), Close> {
     let msg = ClientMsg::decode_borrowed(payload)
         .map_err(|e| Close::with_text(CloseReason::Malformed, e.to_string()))?;
-    client.greeted = true;
+    let first = !std::mem::replace(&mut client.greeted, !matches!(msg, ClientMsg::KeepAliveAck));
     match msg {
         ClientMsg::Identity { req } => answer(
             client,
@@ -42,6 +44,15 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<(), Close> {
             .map_err(|_| CloseReason::Io.into()),
         ClientMsg::Ping { req } => answer(client, &HubMsg::<Bytes>::Pong { req }),
         ClientMsg::KeepAliveAck => Ok(()),
+        ClientMsg::Hello { req, version } if first => {
+            client.version = version.clamp(BASE_VERSION, PROTOCOL_VERSION);
+            let version = client.version;
+            answer(client, &HubMsg::<Bytes>::Hello { req, version })
+        }
+        ClientMsg::Hello { .. } => Err(Close::with_text(
+            CloseReason::Malformed,
+            "Hello may only be the first request on a connection",
+        )),
     }
 }
 

@@ -74,6 +74,7 @@ pub fn client_msg() -> impl Strategy<Value = ClientMsg> {
         req().prop_map(|req| ClientMsg::Watch { req }),
         req().prop_map(|req| ClientMsg::Ping { req }),
         Just(ClientMsg::KeepAliveAck),
+        (req(), any::<u32>()).prop_map(|(req, version)| ClientMsg::Hello { req, version }),
     ]
 }
 
@@ -108,6 +109,7 @@ pub fn hub_msg() -> impl Strategy<Value = HubMsg> {
         Just(HubMsg::KeepAlive),
         (proptest::option::of(req()), error_kind(), text())
             .prop_map(|(req, kind, text)| HubMsg::Error { req, kind, text }),
+        (req(), any::<u32>()).prop_map(|(req, version)| HubMsg::Hello { req, version }),
     ]
 }
 

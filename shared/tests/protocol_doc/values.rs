@@ -2,7 +2,7 @@
 //! compiling when a variant is added, so a new variant cannot go undocumented.
 
 use bytes::Bytes;
-use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, RequestId, UserId, PROTOCOL_VERSION};
+use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, RequestId, UserId, BASE_VERSION};
 
 pub fn req(n: u32) -> RequestId {
     RequestId(n)
@@ -45,6 +45,10 @@ pub fn client_examples() -> Vec<ClientMsg> {
         ClientMsg::Watch { req: req(7) },
         ClientMsg::Ping { req: req(8) },
         ClientMsg::KeepAliveAck,
+        ClientMsg::Hello {
+            req: req(0),
+            version: 2,
+        },
     ]
 }
 
@@ -52,7 +56,7 @@ pub fn client_examples() -> Vec<ClientMsg> {
 pub fn hub_examples() -> Vec<HubMsg> {
     vec![
         HubMsg::Welcome {
-            version: PROTOCOL_VERSION,
+            version: BASE_VERSION,
             user_id: UserId(7),
             limits: Limits::default(),
         },
@@ -104,6 +108,10 @@ pub fn hub_examples() -> Vec<HubMsg> {
             kind: ErrorKind::ShuttingDown,
             text: "the hub is shutting down".into(),
         },
+        HubMsg::Hello {
+            req: req(0),
+            version: 2,
+        },
     ]
 }
 
@@ -116,6 +124,7 @@ pub fn client_name(msg: &ClientMsg) -> &'static str {
         ClientMsg::Watch { .. } => "Watch",
         ClientMsg::Ping { .. } => "Ping",
         ClientMsg::KeepAliveAck => "KeepAliveAck",
+        ClientMsg::Hello { .. } => "Hello",
     }
 }
 
@@ -132,6 +141,7 @@ pub fn hub_name(msg: &HubMsg) -> &'static str {
         HubMsg::Left { .. } => "Left",
         HubMsg::KeepAlive => "KeepAlive",
         HubMsg::Error { .. } => "Error",
+        HubMsg::Hello { .. } => "Hello",
     }
 }
 

@@ -1,0 +1,56 @@
+//! The enums nested in messages: what a body is, and why something failed.
+
+use serde::{Deserialize, Serialize};
+
+/// What a body is. The hub passes it through untouched; the body itself is always raw bytes.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BodyKind {
+    /// Opaque bytes.
+    Bytes,
+    /// UTF-8 text, as the sender claims.
+    Text,
+    /// The content of a file with this name (at most [`crate::MAX_NAME_LEN`] bytes).
+    File {
+        /// The name the sender gave; receivers must clean it before using it as a path.
+        name: String,
+    },
+}
+
+/// Machine-readable error causes. Append-only, like the messages.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A relay named no receiver.
+    NoReceivers,
+    /// A relay named more than [`crate::MAX_RECEIVERS`] receivers.
+    TooManyReceivers,
+    /// A relay named a receiver twice.
+    DuplicateReceivers,
+    /// A body was larger than [`crate::MAX_BODY_LEN`].
+    BodyTooLarge,
+    /// A file name was longer than [`crate::MAX_NAME_LEN`].
+    NameTooLong,
+    /// A frame's length prefix exceeded [`crate::MAX_FRAME_LEN`]; the connection closes.
+    FrameTooLarge,
+    /// A frame did not hold a valid message; the connection closes.
+    Malformed,
+    /// A frame took longer than the hub's frame deadline to arrive; the connection closes.
+    FrameDeadline,
+    /// The hub has no room for another connection; the connection closes.
+    ServerFull,
+    /// This client did not read fast enough and its queue overflowed; the connection closes.
+    SlowConsumer,
+    /// This client did not answer keepalives; the connection closes.
+    Idle,
+    /// The hub is shutting down; the connection closes.
+    ShuttingDown,
+}
+
+impl BodyKind {
+    /// The highest tag, for error texts.
+    pub(crate) const LAST_TAG: u32 = 2;
+}
+
+impl ErrorKind {
+    /// The highest tag, for error texts.
+    pub(crate) const LAST_TAG: u32 = 11;
+}
