@@ -28,11 +28,12 @@ pub fn default_log_file() -> PathBuf {
 }
 
 /// A name a sender chose, made safe to use as one file name in our directory: only the last
-/// path component, no control characters, no leading dots (no hidden files, no `..`), at most
+/// path component, no control or format characters (a bidi override would make `gnp.exe` read
+/// `exe.png`), no leading dots (no hidden files, no `..`), at most
 /// [`MAX_NAME_LEN`] bytes, and never empty.
 pub fn clean_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last.chars().filter(|c| !c.is_control()).collect();
+    let cleaned = crate::sanitize::strip(last);
     let cleaned = cleaned.trim().trim_start_matches('.').trim();
     let mut out = String::new();
     for c in cleaned.chars() {

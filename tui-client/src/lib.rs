@@ -9,6 +9,7 @@ pub mod layout;
 pub mod logging;
 pub mod net;
 pub mod oneshot;
+pub mod sanitize;
 pub mod term;
 pub mod tui;
 pub mod ui;

@@ -15,6 +15,7 @@ use tokio::io::AsyncReadExt;
 use crate::cli::Command;
 use crate::files;
 use crate::incoming::{self, Body, FilePlace};
+use crate::sanitize::display;
 
 /// Longest wait for the hub to accept and welcome us: a hub that takes longer is as good as
 /// unreachable for a script.
@@ -238,7 +239,7 @@ async fn listen(hub: &str, mut conn: Connection, dir: &Path, json: bool) -> Resu
 fn message_line(from: UserId, at: &str, body: &Body, json: bool) -> String {
     match (body, json) {
         (Body::Text(text), true) => serde_json::json!({"event": "message", "from": from.0, "at": at, "kind": "text", "text": text}).to_string(),
-        (Body::Text(text), false) => format!("{at} #{from}: {text}"),
+        (Body::Text(text), false) => format!("{at} #{from}: {}", display(text)),
         (Body::File { name, size, place }, true) => {
             let (path, error) = match place {
                 FilePlace::Saved(p) | FilePlace::Sent(p) => (Some(p.display().to_string()), None),
@@ -247,8 +248,9 @@ fn message_line(from: UserId, at: &str, body: &Body, json: bool) -> String {
             serde_json::json!({"event": "message", "from": from.0, "at": at, "kind": "file", "name": name, "size": size, "path": path, "error": error}).to_string()
         }
         (Body::File { name, size, place }, false) => match place {
-            FilePlace::Saved(p) | FilePlace::Sent(p) => format!("{at} #{from}: file {name} ({size} bytes) saved to {}", p.display()),
-            FilePlace::Failed(e) => format!("{at} #{from}: file {name} ({size} bytes) NOT saved: {e}"),
+            // A terminal may be reading: the saved path passes the sanitiser too.
+            FilePlace::Saved(p) | FilePlace::Sent(p) => format!("{at} #{from}: file {name} ({size} bytes) saved to {}", display(&p.display().to_string())),
+            FilePlace::Failed(e) => format!("{at} #{from}: file {name} ({size} bytes) NOT saved: {}", display(e)),
         },
     }
 }

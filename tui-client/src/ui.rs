@@ -16,6 +16,7 @@ use shared::UserId;
 
 use crate::app::{App, Focus};
 use crate::layout::{self, MIN_SIZE};
+use crate::sanitize::display;
 
 /// Sender colours: distinct on dark and light backgrounds, none of them the error red.
 const PALETTE: [Color; 10] = [
@@ -77,14 +78,17 @@ impl Widget for &App {
         if self.help {
             help::render(a.full, buf);
         }
+        crate::sanitize::scrub(buf);
     }
 }
 
 /// The bottom row: the current notice, or the main keys.
 fn render_hint(app: &App, area: Rect, buf: &mut Buffer) {
     let line = match &app.notice {
-        Some(n) if n.error => Line::styled(format!(" {}", n.text), Style::default().fg(Color::Red)),
-        Some(n) => Line::styled(format!(" {}", n.text), Style::default().fg(Color::Green)),
+        Some(n) => {
+            let color = if n.error { Color::Red } else { Color::Green };
+            Line::styled(format!(" {}", display(&n.text)), Style::default().fg(color))
+        }
         None => {
             let focus = match app.focus {
                 Focus::Peers => "Space select · a all · c clear · / filter",

@@ -221,3 +221,24 @@ fn errors_are_clear_and_exit_non_zero() {
         stderr(&out)
     );
 }
+
+#[test]
+fn listen_json_carries_text_exactly() {
+    let hub = TestHub::start();
+    let (addr, dir) = (hub.addr.to_string(), tempfile::tempdir().expect("tempdir"));
+    let listener = Listener::start(&addr, dir.path(), dir.path());
+    let text = "tab\there esc\x1b[41m bidi\u{202e} nul\x00 del\x7f é";
+    let to = listener.id.to_string();
+    // Through standard input: an argument cannot hold NUL.
+    let mut child = client(&addr, dir.path())
+        .args(["send", "--to", &to])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn send");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(text.as_bytes()).expect("write stdin");
+    drop(stdin);
+    assert!(child.wait_with_output().expect("send").status.success());
+    assert_eq!(listener.next()["text"], text);
+}

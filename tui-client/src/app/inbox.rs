@@ -7,6 +7,7 @@ use chrono::NaiveTime;
 use shared::{RequestId, UserId};
 
 use crate::incoming::{human_size, Body, FilePlace};
+use crate::sanitize::display;
 
 /// Most entries kept. 100,000 short messages are a few tens of MiB; older ones fall off.
 pub const INBOX_CAP: usize = 100_000;
@@ -74,8 +75,12 @@ impl Entry {
         }
     }
 
-    /// The body as one string to wrap.
+    /// The body as one string to wrap, sanitised for the terminal.
     pub fn text(&self) -> String {
+        display(&self.raw_text()).into_owned()
+    }
+
+    fn raw_text(&self) -> String {
         match &self.body {
             Body::Text(text) => text.clone(),
             Body::File { name, size, place } => {

@@ -7,6 +7,8 @@ fn clean_name_keeps_only_the_last_component_without_controls() {
     assert_eq!(clean_name("../../etc/passwd"), "passwd");
     assert_eq!(clean_name("C:\\Users\\x\\evil.exe"), "evil.exe");
     assert_eq!(clean_name("re\x1b[2Jport\n.txt"), "re[2Jport.txt");
+    assert_eq!(clean_name("\u{202e}gnp.exe"), "gnp.exe");
+    assert_eq!(clean_name("a\u{200b}b\u{2066}.txt"), "ab.txt");
     assert_eq!(clean_name(".."), "file");
     assert_eq!(clean_name(".bashrc"), "bashrc");
     assert_eq!(clean_name("dir/"), "file");

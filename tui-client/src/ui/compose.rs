@@ -1,15 +1,20 @@
 //! The compose pane (receivers in the title, text, attachment and size row) and the attach
-//! prompt drawn over it.
+//! prompt drawn over it. The text is drawn here rather than by the text area so that it passes
+//! the sanitiser like everything else.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use std::borrow::Cow;
+
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::pane;
 use crate::app::{App, Focus};
 use crate::incoming::human_size;
+use crate::sanitize::display;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Receivers named in the title before "n peers" takes over.
 const NAMED: usize = 4;
@@ -36,13 +41,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         height: inner.height.saturating_sub(1),
         ..inner
     };
-    if focused {
-        app.compose.text.render(text_area, buf);
-    } else if app.compose.is_blank() {
-        Line::styled("Tab here to write", Style::default().fg(Color::DarkGray))
-            .render(text_area, buf);
+    if app.compose.content().is_empty() {
+        let hint = if focused {
+            "type a message; Enter sends, Alt-Enter adds a line"
+        } else {
+            "Tab here to write"
+        };
+        Line::styled(hint, Style::default().fg(Color::DarkGray)).render(text_area, buf);
     } else {
-        Paragraph::new(app.compose.content()).render(text_area, buf);
+        render_text(app, text_area, buf);
+    }
+    if focused {
+        cursor(app, text_area, buf);
     }
     let info = Rect {
         y: inner.bottom().saturating_sub(1),
@@ -50,6 +60,88 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ..inner
     };
     info_line(app).render(info, buf);
+}
+
+/// The rows of the text shown in `area`: the cursor's row in view and, when the text is taller
+/// than the box, a first row saying how many lines are hidden above and below.
+fn window(app: &App, area: Rect) -> (usize, usize) {
+    let total = app.compose.text.lines().len();
+    let height = usize::from(area.height).max(1);
+    if total <= height {
+        return (0, height);
+    }
+    let rows = (height - 1).max(1);
+    (app.compose.text.cursor().0.saturating_sub(rows - 1), rows)
+}
+
+/// Where the cursor's row starts being drawn: its first column, or later when the cursor
+/// would be past the right edge. Returns (columns skipped, the cursor's column on screen).
+fn columns(app: &App, width: usize) -> (usize, usize) {
+    let (row, col) = app.compose.text.cursor();
+    let line = app.compose.text.lines().get(row).map_or("", String::as_str);
+    let before: String = line.chars().take(col).collect();
+    let at = display(&before).width();
+    let skip = (at + 1).saturating_sub(width.max(1));
+    (skip, at - skip)
+}
+
+/// Draw the text itself, every line through the sanitiser.
+fn render_text(app: &App, area: Rect, buf: &mut Buffer) {
+    let (top, rows) = window(app, area);
+    let lines = app.compose.text.lines();
+    let mut y = area.y;
+    if area.height as usize > rows {
+        let below = lines.len().saturating_sub(top + rows);
+        let mut hint = format!("↑ {top} more line{}", if top == 1 { "" } else { "s" });
+        if below > 0 {
+            hint.push_str(&format!(" · ↓ {below} below"));
+        }
+        Line::styled(hint, Style::default().fg(Color::DarkGray)).render(row_at(area, y), buf);
+        y += 1;
+    }
+    let (skip, _) = columns(app, usize::from(area.width));
+    for (i, line) in lines.iter().enumerate().skip(top).take(rows) {
+        let shown = display(line);
+        let shown = if i == app.compose.text.cursor().0 {
+            skip_columns(&shown, skip)
+        } else {
+            &shown
+        };
+        Line::raw(shown.to_owned()).render(row_at(area, y), buf);
+        y += 1;
+    }
+}
+
+/// The cursor: a reversed cell.
+fn cursor(app: &App, area: Rect, buf: &mut Buffer) {
+    let (top, rows) = window(app, area);
+    let hint = u16::from(usize::from(area.height) > rows);
+    let row = app.compose.text.cursor().0.saturating_sub(top);
+    let (_, col) = columns(app, usize::from(area.width));
+    let (x, y) = (area.x + col as u16, area.y + hint + row as u16);
+    if x < area.right() && y < area.bottom() {
+        buf[(x, y)].set_style(Style::default().add_modifier(Modifier::REVERSED));
+    }
+}
+
+fn row_at(area: Rect, y: u16) -> Rect {
+    Rect {
+        y,
+        height: 1,
+        ..area
+    }
+}
+
+/// `text` without its first `skip` columns.
+fn skip_columns(text: &str, skip: usize) -> &str {
+    let mut width = 0;
+    for (i, c) in text.char_indices() {
+        if width >= skip {
+            return &text[i..];
+        }
+        width += c.width().unwrap_or(0);
+    }
+    ""
 }
 
 /// Size of the text, the attachment, and how many will get it.
@@ -63,7 +155,7 @@ fn info_line(app: &App) -> Line<'static> {
         Some(att) => spans.push(Span::styled(
             format!(
                 "file {} ({}) · Ctrl-X drops · ",
-                att.name,
+                display(&att.name),
                 human_size(att.body.len() as u64)
             ),
             Style::default().fg(Color::LightCyan),
@@ -94,15 +186,15 @@ pub fn render_prompt(app: &App, area: Rect, buf: &mut Buffer) {
     let mut lines = vec![
         Line::from(vec![
             Span::styled("path: ", Style::default().fg(Color::Cyan)),
-            Span::raw(format!("{}▏", prompt.input)),
+            Span::raw(format!("{}▏", display(&prompt.input))),
         ]),
         Line::styled(max, Style::default().fg(Color::DarkGray)),
     ];
     if !prompt.candidates.is_empty() {
-        let names: Vec<&str> = prompt
+        let names: Vec<Cow<str>> = prompt
             .candidates
             .iter()
-            .map(|c| c.rsplit('/').find(|s| !s.is_empty()).unwrap_or(c))
+            .map(|c| display(c.rsplit('/').find(|s| !s.is_empty()).unwrap_or(c)))
             .collect();
         lines.push(Line::styled(
             names.join("  "),
