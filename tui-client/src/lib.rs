@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod exit;
 pub mod files;
 pub mod incoming;
 pub mod layout;
