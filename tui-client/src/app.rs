@@ -1,6 +1,7 @@
 //! The client's state and the one place it changes: `App::update(Action) -> Vec<Effect>`.
 //! No I/O happens here; effects describe the I/O the event loop should do.
 
+pub mod bindings;
 pub mod compose;
 pub mod inbox;
 pub mod keys;
@@ -68,6 +69,9 @@ pub enum Effect {
     },
     /// List completions of a typed path; answer with [`Action::Completions`].
     CompletePath(String),
+    /// Clear the terminal and draw every cell again (Ctrl-L), for a screen another program
+    /// scribbled on.
+    RedrawAll,
 }
 
 /// Which pane takes keys.

@@ -69,7 +69,13 @@ async fn event_loop(
     // In raw mode Ctrl-C is a key; this catches a SIGINT sent by another process.
     let mut int_sig = signal(SignalKind::interrupt())?;
     let mut dirty = true;
+    let mut clear = false;
     loop {
+        if std::mem::take(&mut clear) {
+            // Forget what ratatui believes is on screen, so that every cell is sent again.
+            terminal.clear()?;
+            dirty = true;
+        }
         if dirty {
             terminal.draw(|frame| frame.render_widget(&*app, frame.area()))?;
             dirty = false;
@@ -93,10 +99,10 @@ async fn event_loop(
             _ = hup_sig.recv() => return Ok(()),
             _ = int_sig.recv() => return Ok(()),
         };
-        dirty |= dispatch(app, action, cmd_tx);
+        dirty |= dispatch(app, action, cmd_tx, &mut clear);
         for _ in 0..BURST {
             let Ok(event) = net_rx.try_recv() else { break };
-            dirty |= dispatch(app, Action::Net(event), cmd_tx);
+            dirty |= dispatch(app, Action::Net(event), cmd_tx, &mut clear);
         }
         if app.quit {
             return Ok(());
@@ -114,14 +120,23 @@ fn to_action(event: Event) -> Option<Action> {
     }
 }
 
-/// Apply an action and every action its effects lead to; whether a redraw is due.
-fn dispatch(app: &mut App, action: Action, cmd_tx: &mpsc::Sender<NetCommand>) -> bool {
+/// Apply an action and every action its effects lead to; whether a redraw is due. `clear` is
+/// set when the whole screen must be drawn again.
+fn dispatch(
+    app: &mut App,
+    action: Action,
+    cmd_tx: &mpsc::Sender<NetCommand>,
+    clear: &mut bool,
+) -> bool {
     app.now = Local::now().time();
     let redraw = app.needs_redraw(&action);
     let mut queue = VecDeque::from([action]);
     while let Some(action) = queue.pop_front() {
         for effect in app.update(action) {
-            queue.extend(perform(effect, cmd_tx));
+            match effect {
+                Effect::RedrawAll => *clear = true,
+                effect => queue.extend(perform(effect, cmd_tx)),
+            }
         }
     }
     redraw
@@ -157,5 +172,6 @@ fn perform(effect: Effect, cmd_tx: &mpsc::Sender<NetCommand>) -> Option<Action> 
             Some(Action::FileLoaded(loaded))
         }
         Effect::CompletePath(input) => Some(Action::Completions(files::complete_path(&input))),
+        Effect::RedrawAll => None,
     }
 }

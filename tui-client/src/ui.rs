@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
 use shared::UserId;
 
-use crate::app::{App, Focus};
+use crate::app::{bindings, App};
 use crate::layout::{self, MIN_SIZE};
 use crate::sanitize::display;
 
@@ -90,15 +90,14 @@ fn render_hint(app: &App, area: Rect, buf: &mut Buffer) {
             Line::styled(format!(" {}", display(&n.text)), Style::default().fg(color))
         }
         None => {
-            let focus = match app.focus {
-                Focus::Peers => "Space select · a all · c clear · / filter",
-                Focus::Compose => "Enter send · Alt-Enter newline · Ctrl-O attach",
-                Focus::Inbox => "Up/Down PgUp/PgDn scroll · End newest",
-            };
+            let (own, always) = bindings::hints(app.focus);
             Line::from(vec![
-                Span::styled(format!(" {focus}"), Style::default().fg(Color::Gray)),
                 Span::styled(
-                    " · Tab focus · F1 help · Ctrl-C quit",
+                    format!(" {}", own.join(" · ")),
+                    Style::default().fg(Color::Gray),
+                ),
+                Span::styled(
+                    format!(" · {}", always.join(" · ")),
                     Style::default().fg(Color::DarkGray),
                 ),
             ])

@@ -92,10 +92,7 @@ fn render_text(app: &App, area: Rect, buf: &mut Buffer) {
     let mut y = area.y;
     if area.height as usize > rows {
         let below = lines.len().saturating_sub(top + rows);
-        let mut hint = format!("↑ {top} more line{}", if top == 1 { "" } else { "s" });
-        if below > 0 {
-            hint.push_str(&format!(" · ↓ {below} below"));
-        }
+        let hint = hidden(top, below);
         Line::styled(hint, Style::default().fg(Color::DarkGray)).render(row_at(area, y), buf);
         y += 1;
     }
@@ -121,6 +118,16 @@ fn cursor(app: &App, area: Rect, buf: &mut Buffer) {
     let (x, y) = (area.x + col as u16, area.y + hint + row as u16);
     if x < area.right() && y < area.bottom() {
         buf[(x, y)].set_style(Style::default().add_modifier(Modifier::REVERSED));
+    }
+}
+
+/// The hint over a text taller than its box.
+fn hidden(above: usize, below: usize) -> String {
+    let lines = |n: usize| format!("{n} line{}", if n == 1 { "" } else { "s" });
+    match (above, below) {
+        (a, 0) => format!("↑ {a} more line{} above", if a == 1 { "" } else { "s" }),
+        (0, b) => format!("↓ {b} more line{} below", if b == 1 { "" } else { "s" }),
+        (a, b) => format!("↑ {} above · ↓ {} below", lines(a), lines(b)),
     }
 }
 
