@@ -16,8 +16,10 @@ use crate::incoming::{self, Body};
 
 pub mod backoff;
 mod event;
+pub mod relay;
 pub use backoff::Backoff;
 pub use event::{NetCommand, NetEvent};
+pub use relay::{Answer, Relay};
 
 /// Events to the UI. Bounded so a burst from the hub waits here rather than growing memory.
 pub const EVENT_CAPACITY: usize = 1024;
@@ -97,8 +99,8 @@ async fn pause(
         tokio::select! {
             _ = &mut sleep => return true,
             cmd = commands.recv() => {
-                let Some(NetCommand::Relay { req, .. }) = cmd else { return false };
-                let failed = NetEvent::Failed { req, text: "not connected".into() };
+                let Some(NetCommand::Relay(relay)) = cmd else { return false };
+                let failed = NetEvent::Failed { req: relay.req, text: "not connected".into() };
                 if events.send(failed).await.is_err() {
                     return false;
                 }
@@ -147,20 +149,12 @@ async fn serve(
 
 /// Send one command to the hub.
 async fn handle_command(cmd: NetCommand, writer: &mut ConnWriter) -> Result<(), String> {
-    let NetCommand::Relay {
-        req,
-        to,
-        kind,
-        body,
-    } = cmd;
-    debug!(%req, receivers = to.len(), bytes = body.len(), "relay");
-    let msg = ClientMsg::Relay {
-        req,
-        to,
-        kind,
-        body,
-    };
-    writer.send(&msg).await.map_err(|e| e.to_string())
+    let NetCommand::Relay(relay) = cmd;
+    debug!(req = %relay.req, receivers = relay.to.len(), bytes = relay.body.len(), "relay");
+    writer
+        .send(&relay.into_msg())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// React to one message from the hub; `Ok(false)` when the UI is gone.
@@ -170,6 +164,10 @@ async fn handle_hub(
     writer: &mut ConnWriter,
     events: &mpsc::Sender<NetEvent>,
 ) -> Result<bool, String> {
+    let msg = match Answer::from_msg(msg) {
+        Ok((req, answer)) => return Ok(events.send(NetEvent::Relayed(req, answer)).await.is_ok()),
+        Err(msg) => msg,
+    };
     let event = match msg {
         HubMsg::KeepAlive => {
             writer
@@ -181,17 +179,6 @@ async fn handle_hub(
         HubMsg::Peers { peers, .. } => NetEvent::Peers(peers),
         HubMsg::Joined { user_id } => NetEvent::Joined(user_id),
         HubMsg::Left { user_id } => NetEvent::Left(user_id),
-        HubMsg::Relayed {
-            req,
-            delivered,
-            unknown,
-            dropped,
-        } => NetEvent::Relayed {
-            req,
-            delivered,
-            unknown,
-            dropped,
-        },
         HubMsg::Message { from, kind, body } => {
             let (at, body) = receive(&config.download_dir, from, kind, body).await;
             NetEvent::Message {

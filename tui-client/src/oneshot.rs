@@ -12,6 +12,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::cli::Command;
 use crate::exit::{self, ExitWith};
+use crate::net::{Answer, Relay};
 use crate::{files, net};
 
 mod listen;
@@ -93,23 +94,18 @@ async fn send(
     check_receivers(&to, usize::from(limits.max_receivers))?;
     let (kind, body) = read_body(file, text, u64::from(limits.max_body)).await?;
     let to: Vec<UserId> = to.into_iter().map(UserId).collect();
-    conn.send(&ClientMsg::Relay {
+    let receivers = to.len();
+    let relay = Relay {
         req: REQ,
-        to: to.clone(),
+        to,
         kind,
         body,
-    })
-    .await?;
-    let HubMsg::Relayed {
-        delivered,
-        unknown,
-        dropped,
-        ..
-    } = answer(conn).await?
-    else {
+    };
+    conn.send(&relay.into_msg()).await?;
+    let Ok((_, answer)) = Answer::from_msg(answer(conn).await?) else {
         bail!("the hub answered something else than a relay result");
     };
-    say(format!("delivered to {delivered} of {}", to.len()))?;
+    say(format!("delivered to {} of {receivers}", answer.delivered))?;
     let list = |ids: &[UserId]| {
         ids.iter()
             .map(|i| i.to_string())
@@ -117,13 +113,13 @@ async fn send(
             .join(",")
     };
     let mut why = Vec::new();
-    if !unknown.is_empty() {
-        why.push(format!("unknown receivers: {}", list(&unknown)));
+    if !answer.unknown.is_empty() {
+        why.push(format!("unknown receivers: {}", list(&answer.unknown)));
     }
-    if !dropped.is_empty() {
-        why.push(format!("dropped (too slow): {}", list(&dropped)));
+    if !answer.dropped.is_empty() {
+        why.push(format!("dropped (too slow): {}", list(&answer.dropped)));
     }
-    match (why.is_empty(), delivered) {
+    match (answer.complete(), answer.delivered) {
         (true, _) => Ok(()),
         (false, 0) => Err(ExitWith(exit::NONE_DELIVERED, why.join("; ")).into()),
         (false, _) => Err(ExitWith(exit::PARTIAL, why.join("; ")).into()),

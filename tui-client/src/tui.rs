@@ -145,23 +145,13 @@ fn dispatch(
 /// Do the I/O an effect asks for; some answer with another action.
 fn perform(effect: Effect, cmd_tx: &mpsc::Sender<NetCommand>) -> Option<Action> {
     match effect {
-        Effect::Relay {
-            req,
-            to,
-            kind,
-            body,
-        } => {
+        Effect::Relay(relay) => {
             // Never wait on the network task from the UI: a full queue fails the send.
-            let cmd = NetCommand::Relay {
-                req,
-                to,
-                kind,
-                body,
-            };
-            cmd_tx.try_send(cmd).err().map(|_| {
-                let text = "too many sends in flight; try again".to_owned();
-                Action::Net(NetEvent::Failed { req, text })
-            })
+            let req = relay.req;
+            cmd_tx
+                .try_send(NetCommand::Relay(relay))
+                .err()
+                .map(|_| Action::RelayRefused(req))
         }
         Effect::LoadFile { path, max } => {
             let loaded = files::read_attachment(&path, max).map(|(name, body)| Attachment {

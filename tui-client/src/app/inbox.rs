@@ -7,6 +7,7 @@ use chrono::NaiveTime;
 use shared::{RequestId, UserId};
 
 use crate::incoming::{human_size, Body, FilePlace};
+use crate::net::Answer;
 use crate::sanitize::display;
 
 /// Most entries kept. 100,000 short messages are a few tens of MiB; older ones fall off.
@@ -36,14 +37,7 @@ pub enum Delivery {
     /// Waiting for the hub's answer.
     Pending,
     /// The hub's answer.
-    Done {
-        /// How many got it.
-        delivered: u32,
-        /// Ids that were not connected.
-        unknown: Vec<UserId>,
-        /// Ids dropped as too slow.
-        dropped: Vec<UserId>,
-    },
+    Done(Answer),
     /// The relay failed.
     Failed(String),
 }

@@ -9,6 +9,7 @@ use tui_textarea::CursorMove;
 use crate::app::inbox::{Delivery, Entry, Sender};
 use crate::app::{App, ConnState, Effect, Focus};
 use crate::incoming::{Body, FilePlace};
+use crate::net::Relay;
 
 impl App {
     pub(in crate::app) fn compose_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -125,11 +126,11 @@ impl App {
             delivery: Some(Delivery::Pending),
         };
         self.inbox.push_pending(req, entry);
-        Effect::Relay {
+        Effect::Relay(Relay {
             req,
             to,
             kind,
             body,
-        }
+        })
     }
 }

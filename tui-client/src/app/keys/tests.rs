@@ -1,4 +1,4 @@
-//! Keys in compose that behave as readline's, and Ctrl-L.
+//! Keys in compose that behave as readline's, Ctrl-L, and a send the network task refuses.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -65,4 +65,36 @@ fn ctrl_l_asks_for_the_whole_screen_to_be_redrawn_anywhere() {
     app.focus = Focus::Compose;
     assert_eq!(app.update(ctrl('l')), vec![Effect::RedrawAll]);
     assert_eq!(app.compose.content(), "", "not typed");
+}
+
+#[test]
+fn a_relay_the_network_task_cannot_take_fails_its_entry() {
+    use crate::app::inbox::Delivery;
+    use shared::{Limits, UserId};
+    let mut app = App::new("127.0.0.1:7878", (80, 24));
+    app.update(Action::Net(crate::net::NetEvent::Connected {
+        user_id: UserId(1),
+        limits: Limits::default(),
+    }));
+    app.update(Action::Net(crate::net::NetEvent::Peers(vec![UserId(2)])));
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char(' '),
+        KeyModifiers::NONE,
+    )));
+    app.focus = Focus::Compose;
+    typed(&mut app, "hi");
+    let effects = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    let [Effect::Relay(relay)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    app.update(Action::RelayRefused(relay.req));
+    let entry = app.inbox.last().expect("own entry");
+    assert!(
+        matches!(&entry.delivery, Some(Delivery::Failed(why)) if why.contains("in flight")),
+        "{entry:?}"
+    );
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
 }
