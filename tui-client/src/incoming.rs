@@ -25,6 +25,22 @@ pub enum Body {
     },
 }
 
+impl Body {
+    /// The body in words, as the inbox and `listen` show it: the text, or what became of the
+    /// file. Not yet sanitised: callers pass it through [`crate::sanitize::display`].
+    pub fn describe(&self) -> String {
+        let (name, size, place) = match self {
+            Body::Text(text) => return text.clone(),
+            Body::File { name, size, place } => (name, human_size(*size), place),
+        };
+        match place {
+            FilePlace::Saved(path) => format!("file {name} ({size}) saved to {}", path.display()),
+            FilePlace::Failed(why) => format!("file {name} ({size}) NOT saved: {why}"),
+            FilePlace::Sent(path) => format!("file {name} ({size}) from {}", path.display()),
+        }
+    }
+}
+
 /// Where a file of an inbox entry is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FilePlace {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use chrono::NaiveTime;
 use shared::{RequestId, UserId};
 
-use crate::incoming::{human_size, Body, FilePlace};
+use crate::incoming::Body;
 use crate::net::Answer;
 use crate::sanitize::display;
 
@@ -71,25 +71,7 @@ impl Entry {
 
     /// The body as one string to wrap, sanitised for the terminal.
     pub fn text(&self) -> String {
-        display(&self.raw_text()).into_owned()
-    }
-
-    fn raw_text(&self) -> String {
-        match &self.body {
-            Body::Text(text) => text.clone(),
-            Body::File { name, size, place } => {
-                let size = human_size(*size);
-                match place {
-                    FilePlace::Saved(path) => {
-                        format!("file {name} ({size}) saved to {}", path.display())
-                    }
-                    FilePlace::Failed(why) => format!("file {name} ({size}) NOT saved: {why}"),
-                    FilePlace::Sent(path) => {
-                        format!("file {name} ({size}) from {}", path.display())
-                    }
-                }
-            }
-        }
+        display(&self.body.describe()).into_owned()
     }
 
     /// The body wrapped to `width` columns: the first line follows the time and label, the

@@ -127,7 +127,6 @@ fn closed(reason: &str, retry_in: Option<Duration>, form: Form) -> String {
 fn message_line(from: UserId, at: &str, body: &Body, json: bool) -> String {
     match (body, json) {
         (Body::Text(text), true) => serde_json::json!({"event": "message", "from": from.0, "at": at, "kind": "text", "text": text}).to_string(),
-        (Body::Text(text), false) => format!("{at} #{from}: {}", display(text)),
         (Body::File { name, size, place }, true) => {
             let (path, error) = match place {
                 FilePlace::Saved(p) | FilePlace::Sent(p) => (Some(p.display().to_string()), None),
@@ -135,10 +134,7 @@ fn message_line(from: UserId, at: &str, body: &Body, json: bool) -> String {
             };
             serde_json::json!({"event": "message", "from": from.0, "at": at, "kind": "file", "name": name, "size": size, "path": path, "error": error}).to_string()
         }
-        (Body::File { name, size, place }, false) => match place {
-            // A terminal may be reading: the saved path passes the sanitiser too.
-            FilePlace::Saved(p) | FilePlace::Sent(p) => format!("{at} #{from}: file {name} ({size} bytes) saved to {}", display(&p.display().to_string())),
-            FilePlace::Failed(e) => format!("{at} #{from}: file {name} ({size} bytes) NOT saved: {}", display(e)),
-        },
+        // A terminal may be reading: the line passes the sanitiser, as the inbox does.
+        (body, false) => format!("{at} #{from}: {}", display(&body.describe())),
     }
 }
