@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod event_loop;
 pub mod exit;
 pub mod files;
 pub mod incoming;
@@ -10,7 +11,6 @@ pub mod layout;
 pub mod logging;
 pub mod net;
 pub mod oneshot;
+pub mod render;
 pub mod sanitize;
-pub mod term;
-pub mod tui;
-pub mod ui;
+pub mod terminal;

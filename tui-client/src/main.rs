@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use tui_client::cli::Cli;
-use tui_client::{exit, files, logging, oneshot, term, tui};
+use tui_client::{event_loop, exit, files, logging, oneshot, terminal};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args();
@@ -24,13 +24,13 @@ fn main() -> ExitCode {
         .build()
         .expect("a tokio runtime can be built at startup");
     let result = match cli.command {
-        None => term::install_hooks().and_then(|()| {
-            let opts = tui::UiOptions {
+        None => terminal::install_hooks().and_then(|()| {
+            let opts = event_loop::UiOptions {
                 hub: cli.hub,
                 download_dir,
                 mouse: cli.mouse,
             };
-            runtime.block_on(tui::run(opts))
+            runtime.block_on(event_loop::run(opts))
         }),
         Some(command) => runtime.block_on(oneshot::run(&cli.hub, command, download_dir)),
     };

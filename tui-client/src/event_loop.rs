@@ -17,7 +17,7 @@ use crate::app::compose::Attachment;
 use crate::app::{Action, App, Effect};
 use crate::files;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
-use crate::term::{self, Term};
+use crate::terminal::{self, Term};
 
 /// How often notices age. Nothing else needs time, so an idle client sleeps.
 const TICK: Duration = Duration::from_millis(500);
@@ -45,7 +45,7 @@ pub async fn run(opts: UiOptions) -> Result<()> {
         download_dir: opts.download_dir,
     };
     let network = tokio::spawn(net::run(config, cmd_rx, ev_tx));
-    let (mut terminal, guard) = term::setup(opts.mouse)?;
+    let (mut terminal, guard) = terminal::setup(opts.mouse)?;
     let size = terminal.size()?;
     let mut app = App::new(opts.hub, (size.width, size.height));
     let result = event_loop(&mut terminal, &mut app, &mut ev_rx, &cmd_tx).await;
