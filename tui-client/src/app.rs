@@ -1,6 +1,7 @@
 //! The client's state and the one place it changes: `App::update(Action) -> Vec<Effect>`.
 //! No I/O happens here; effects describe the I/O the event loop should do.
 
+pub mod bindings;
 pub mod compose;
 pub mod inbox;
 pub mod keys;
@@ -10,13 +11,12 @@ pub mod peers;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bytes::Bytes;
 use chrono::NaiveTime;
 use crossterm::event::{KeyEvent, MouseEvent};
-use shared::{BodyKind, Limits, RequestId, UserId};
+use shared::{Limits, RequestId, UserId};
 
 use crate::layout::Areas;
-use crate::net::NetEvent;
+use crate::net::{NetEvent, Relay};
 use compose::{Attachment, Compose};
 use inbox::Inbox;
 use peers::Peers;
@@ -43,22 +43,16 @@ pub enum Action {
     FileLoaded(Result<Attachment, String>),
     /// Completions asked for by [`Effect::CompletePath`].
     Completions(Vec<String>),
+    /// The relay [`Effect::Relay`] asked for could not be handed to the network task (too
+    /// many in flight).
+    RelayRefused(RequestId),
 }
 
 /// I/O the event loop performs for `update`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
-    /// Relay a body through the network task.
-    Relay {
-        /// Request id, already recorded in the inbox.
-        req: RequestId,
-        /// Receivers.
-        to: Vec<UserId>,
-        /// Text or file.
-        kind: BodyKind,
-        /// The body.
-        body: Bytes,
-    },
+    /// Relay a body through the network task; its request id is already in the inbox.
+    Relay(Relay),
     /// Read a file to attach, refusing it above `max` bytes; answer with [`Action::FileLoaded`].
     LoadFile {
         /// The path as typed.
@@ -68,6 +62,9 @@ pub enum Effect {
     },
     /// List completions of a typed path; answer with [`Action::Completions`].
     CompletePath(String),
+    /// Clear the terminal and draw every cell again (Ctrl-L), for a screen another program
+    /// scribbled on.
+    RedrawAll,
 }
 
 /// Which pane takes keys.
@@ -172,6 +169,9 @@ impl App {
             Action::Net(event) => self.on_net(event),
             Action::FileLoaded(result) => self.on_file_loaded(result),
             Action::Completions(found) => self.on_completions(found),
+            Action::RelayRefused(req) => {
+                self.fail_relay(req, "too many sends in flight; try again".into())
+            }
         }
         Vec::new()
     }

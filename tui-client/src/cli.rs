@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// hubbub's terminal client. Without a command it opens the full-screen UI.
 #[derive(Debug, Parser)]
@@ -31,8 +32,8 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// One-shot commands for scripts. Exit code 0 on success, 1 on errors, 3 when some receivers
-/// did not get a message.
+/// One-shot commands for scripts. Exit codes (see [`crate::exit`]): 0 success, 1 an error,
+/// 2 a usage error, 3 `send` reached some receivers but not all, 4 `send` reached none.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the id the hub gives this connection.
@@ -50,7 +51,8 @@ pub enum Command {
         /// The text; several words are joined with spaces.
         text: Vec<String>,
     },
-    /// Print each message as it arrives; files are saved. Ends with Ctrl-C.
+    /// Print each message as it arrives; files are saved. A lost hub is reported (`closed`)
+    /// and reconnected to with backoff. Ends with Ctrl-C.
     Listen {
         /// Where files go [default: --download-dir].
         #[arg(long)]
@@ -58,5 +60,42 @@ pub enum Command {
         /// Print one JSON object per line, for scripts.
         #[arg(long)]
         json: bool,
+        /// Stop when the connection ends instead of reconnecting (exit code 1).
+        #[arg(long)]
+        once: bool,
     },
+}
+
+impl Cli {
+    /// Parse the command line; exits on `--help` and on usage errors.
+    ///
+    /// clap counts a flag set through its environment variable as given on the command line,
+    /// so its usage line would list `--log-file <LOG_FILE>` as if it were required. A usage
+    /// error is therefore reported as the same command without environment variables sees it.
+    pub fn parse_args() -> Cli {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let error = match Cli::command().try_get_matches_from(&args) {
+            Ok(matches) => match Cli::from_arg_matches(&matches) {
+                Ok(cli) => return cli,
+                Err(e) => e,
+            },
+            Err(e) => e,
+        };
+        if matches!(
+            error.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ) {
+            error.exit();
+        }
+        let plain = Cli::command()
+            .mut_args(|a| a.env(None))
+            .mut_subcommands(|c| c.mut_args(|a| a.env(None)))
+            .try_get_matches_from(&args);
+        match plain {
+            Err(plain) if plain.kind() == error.kind() => plain.exit(),
+            _ => error.exit(),
+        }
+    }
 }

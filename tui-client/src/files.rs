@@ -10,6 +10,10 @@ use shared::MAX_NAME_LEN;
 /// Most `name (n).ext` variants tried before giving up: a directory with a thousand files of one
 /// name is a mistake worth reporting, not a reason to loop for ever.
 const MAX_SUFFIX: u32 = 1000;
+/// Bytes of the final name in the temporary name: enough to tell which download it is.
+const PART_STEM: usize = 40;
+/// Shortest a name is cut to for a file system with a limit below [`MAX_NAME_LEN`].
+const MIN_FIT: usize = 16;
 
 /// Where received files go when no directory is given: `<data dir>/hubbub/downloads`, or
 /// `./hubbub-downloads` on a system without a data directory.
@@ -28,11 +32,12 @@ pub fn default_log_file() -> PathBuf {
 }
 
 /// A name a sender chose, made safe to use as one file name in our directory: only the last
-/// path component, no control characters, no leading dots (no hidden files, no `..`), at most
+/// path component, no control or format characters (a bidi override would make `gnp.exe` read
+/// `exe.png`), no leading dots (no hidden files, no `..`), at most
 /// [`MAX_NAME_LEN`] bytes, and never empty.
 pub fn clean_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last.chars().filter(|c| !c.is_control()).collect();
+    let cleaned = crate::sanitize::strip(last);
     let cleaned = cleaned.trim().trim_start_matches('.').trim();
     let mut out = String::new();
     for c in cleaned.chars() {
@@ -50,13 +55,46 @@ pub fn clean_name(name: &str) -> String {
 
 /// `name (n).ext` for the n-th variant of `name` (n = 0 is `name` itself).
 pub fn variant(name: &str, n: u32) -> String {
-    if n == 0 {
-        return name.to_owned();
+    named(name, n, usize::MAX)
+}
+
+/// `name` shortened to at most `max` bytes on a character boundary, its extension kept.
+pub fn fit(name: &str, max: usize) -> String {
+    named(name, 0, max)
+}
+
+/// The n-th variant of `name` in at most `max` bytes: the stem gives way, the ` (n)` and the
+/// extension stay (an extension longer than half the room is treated as part of the stem).
+fn named(name: &str, n: u32, max: usize) -> String {
+    let suffix = if n == 0 {
+        String::new()
+    } else {
+        format!(" ({n})")
+    };
+    let (stem, ext) = match name.rfind('.') {
+        Some(dot) if dot > 0 && name.len() - dot <= max / 2 => name.split_at(dot),
+        _ => (name, ""),
+    };
+    let room = max.saturating_sub(suffix.len() + ext.len());
+    format!("{}{suffix}{ext}", prefix(stem, room))
+}
+
+/// The longest start of `text` of at most `max` bytes that ends on a character boundary.
+fn prefix(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
     }
-    match name.rfind('.') {
-        Some(dot) if dot > 0 => format!("{} ({n}){}", &name[..dot], &name[dot..]),
-        _ => format!("{name} ({n})"),
-    }
+    &text[..end]
+}
+
+/// Whether the file system refused a name as too long (ENAMETOOLONG).
+fn name_too_long(e: &io::Error) -> bool {
+    #[cfg(target_os = "linux")]
+    const ENAMETOOLONG: i32 = 36;
+    #[cfg(not(target_os = "linux"))]
+    const ENAMETOOLONG: i32 = 63;
+    e.raw_os_error() == Some(ENAMETOOLONG)
 }
 
 /// Save `body` as `name` (cleaned) in `dir`: write `name.part`-style temporary file first, then
@@ -72,10 +110,12 @@ pub fn save(dir: &Path, name: &str, body: &[u8]) -> io::Result<PathBuf> {
     result
 }
 
-/// Write the body to a fresh hidden `.part` file in `dir`.
+/// Write the body to a fresh hidden `.part` file in `dir`. Its name starts with at most
+/// [`PART_STEM`] bytes of the final name, so a 255-byte name still leaves room for the rest.
 fn write_part(dir: &Path, name: &str, body: &[u8]) -> io::Result<PathBuf> {
+    let stem = prefix(name, PART_STEM);
     for n in 0..MAX_SUFFIX {
-        let part = dir.join(format!(".{name}.{}.{n}.part", std::process::id()));
+        let part = dir.join(format!(".{stem}.{}.{n}.part", std::process::id()));
         match OpenOptions::new().write(true).create_new(true).open(&part) {
             Ok(mut file) => {
                 file.write_all(body)?;
@@ -91,30 +131,37 @@ fn write_part(dir: &Path, name: &str, body: &[u8]) -> io::Result<PathBuf> {
 
 /// Give the finished `.part` file its final name. A hard link fails instead of replacing an
 /// existing file, which makes "never overwrite" atomic; file systems without hard links get a
-/// reserved empty file that the rename then replaces.
+/// reserved empty file that the rename then replaces. Every variant fits in [`MAX_NAME_LEN`]
+/// bytes; a file system that allows fewer gets a shorter name, down to [`MIN_FIT`] bytes.
 fn place(dir: &Path, name: &str, part: &Path) -> io::Result<PathBuf> {
-    for n in 0..MAX_SUFFIX {
-        let target = dir.join(variant(name, n));
-        match fs::hard_link(part, &target) {
+    let mut max = MAX_NAME_LEN;
+    let mut n = 0;
+    while n < MAX_SUFFIX {
+        let target = dir.join(named(name, n, max));
+        match claim(part, &target) {
             Ok(()) => return Ok(target),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(_) => match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&target)
-            {
-                Ok(_) => {
-                    fs::rename(part, &target)?;
-                    return Ok(target);
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            },
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) if name_too_long(&e) && max > MIN_FIT => max = (max * 2 / 3).max(MIN_FIT),
+            Err(e) => return Err(e),
         }
     }
     Err(io::Error::other(format!(
         "{MAX_SUFFIX} files named like {name:?} already exist"
     )))
+}
+
+/// Make `target` the finished file, failing with `AlreadyExists` if it is taken.
+fn claim(part: &Path, target: &Path) -> io::Result<()> {
+    match fs::hard_link(part, target) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(target)?;
+            fs::rename(part, target)
+        }
+        other => other,
+    }
 }
 
 /// Read a file to send: refused with a clear reason when it cannot be read, is a directory,

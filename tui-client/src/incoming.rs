@@ -11,7 +11,8 @@ use crate::files;
 /// The body of an inbox entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
-    /// UTF-8 text, control characters other than newline and tab replaced for display.
+    /// UTF-8 text exactly as it arrived; drawing and printing pass it through
+    /// [`crate::sanitize::display`].
     Text(String),
     /// A file: received (saved or not) or sent.
     File {
@@ -22,6 +23,22 @@ pub enum Body {
         /// Where it is.
         place: FilePlace,
     },
+}
+
+impl Body {
+    /// The body in words, as the inbox and `listen` show it: the text, or what became of the
+    /// file. Not yet sanitised: callers pass it through [`crate::sanitize::display`].
+    pub fn describe(&self) -> String {
+        let (name, size, place) = match self {
+            Body::Text(text) => return text.clone(),
+            Body::File { name, size, place } => (name, human_size(*size), place),
+        };
+        match place {
+            FilePlace::Saved(path) => format!("file {name} ({size}) saved to {}", path.display()),
+            FilePlace::Failed(why) => format!("file {name} ({size}) NOT saved: {why}"),
+            FilePlace::Sent(path) => format!("file {name} ({size}) from {}", path.display()),
+        }
+    }
 }
 
 /// Where a file of an inbox entry is.
@@ -41,7 +58,7 @@ pub fn receive(dir: &Path, from: UserId, kind: BodyKind, body: Bytes, stamp: &st
     let name = match kind {
         BodyKind::File { name } => name,
         BodyKind::Text | BodyKind::Bytes => match std::str::from_utf8(&body) {
-            Ok(text) => return Body::Text(sanitize(text)),
+            Ok(text) => return Body::Text(text.to_owned()),
             // Not text: keep it whole on disk rather than show mojibake.
             Err(_) => format!("message-from-{from}-{stamp}.bin"),
         },
@@ -53,20 +70,6 @@ pub fn receive(dir: &Path, from: UserId, kind: BodyKind, body: Bytes, stamp: &st
         Err(e) => FilePlace::Failed(format!("could not save in {}: {e}", dir.display())),
     };
     Body::File { name, size, place }
-}
-
-/// Replace control characters (escape sequences could repaint the screen) except newline and
-/// tab; tabs become spaces so that widths are predictable.
-pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\n' => '\n',
-            '\t' => ' ',
-            '\r' => ' ',
-            c if c.is_control() => '\u{fffd}',
-            c => c,
-        })
-        .collect()
 }
 
 /// A size for people: `512 B`, `1.5 KiB`, `1.0 MiB`.
@@ -96,7 +99,7 @@ mod tests {
             "hi\x1b[2J".into(),
             "t",
         );
-        assert_eq!(text, Body::Text("hi\u{fffd}[2J".into()));
+        assert_eq!(text, Body::Text("hi\x1b[2J".into()), "kept exactly");
         let bin = Bytes::from_static(&[0xff, 0xfe, 0]);
         let Body::File { name, size, place } =
             receive(dir.path(), UserId(3), BodyKind::Bytes, bin, "120000")

@@ -3,12 +3,14 @@
 
 pub mod app;
 pub mod cli;
+pub mod event_loop;
+pub mod exit;
 pub mod files;
 pub mod incoming;
 pub mod layout;
 pub mod logging;
 pub mod net;
 pub mod oneshot;
-pub mod term;
-pub mod tui;
-pub mod ui;
+pub mod render;
+pub mod sanitize;
+pub mod terminal;

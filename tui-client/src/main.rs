@@ -2,13 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use tui_client::cli::Cli;
-use tui_client::oneshot::ExitWith;
-use tui_client::{files, logging, oneshot, term, tui};
+use tui_client::{event_loop, exit, files, logging, oneshot, terminal};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     let download_dir = cli
         .download_dir
         .clone()
@@ -26,13 +24,13 @@ fn main() -> ExitCode {
         .build()
         .expect("a tokio runtime can be built at startup");
     let result = match cli.command {
-        None => term::install_hooks().and_then(|()| {
-            let opts = tui::UiOptions {
+        None => terminal::install_hooks().and_then(|()| {
+            let opts = event_loop::UiOptions {
                 hub: cli.hub,
                 download_dir,
                 mouse: cli.mouse,
             };
-            runtime.block_on(tui::run(opts))
+            runtime.block_on(event_loop::run(opts))
         }),
         Some(command) => runtime.block_on(oneshot::run(&cli.hub, command, download_dir)),
     };
@@ -40,13 +38,10 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(report) if report.downcast_ref::<ExitWith>().is_some_and(|e| e.0 == 0) => {
-            ExitCode::SUCCESS
-        }
+        Err(report) if exit::code(&report) == exit::OK => ExitCode::SUCCESS,
         Err(report) => {
-            let chain: Vec<String> = report.chain().map(|e| e.to_string()).collect();
-            eprintln!("tui-client: {}", chain.join(": "));
-            ExitCode::from(report.downcast_ref::<ExitWith>().map_or(1, |e| e.0))
+            eprintln!("tui-client: {}", exit::explain(&report));
+            ExitCode::from(exit::code(&report))
         }
     }
 }

@@ -2,32 +2,32 @@
 //! keepalives, saves received files, and reconnects with backoff. It talks to the UI only
 //! through two bounded channels.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::Local;
+use chrono::{DateTime, Local};
 use shared::conn::{ConnWriter, Connection};
-use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId};
+use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::incoming::{self, Body};
 
+pub mod backoff;
 mod event;
+pub mod relay;
+pub use backoff::Backoff;
 pub use event::{NetCommand, NetEvent};
+pub use relay::{Answer, Relay};
 
 /// Events to the UI. Bounded so a burst from the hub waits here rather than growing memory.
 pub const EVENT_CAPACITY: usize = 1024;
 /// Commands from the UI. A person cannot queue more than a few sends at once.
 pub const COMMAND_CAPACITY: usize = 64;
-/// First pause before reconnecting: long enough not to spin, short enough to feel instant.
-const BACKOFF_MIN: Duration = Duration::from_millis(250);
-/// Longest pause between attempts, so a hub that comes back is noticed within seconds.
-const BACKOFF_MAX: Duration = Duration::from_secs(8);
 /// Longest wait for a connection and its welcome: an address that drops packets would
-/// otherwise hold the UI at "connecting" for the kernel's two minutes.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// otherwise hold the UI (or a script) at "connecting" for the kernel's two minutes.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Request id of the `Watch`; the UI numbers its own requests from 1.
 pub const WATCH_REQ: RequestId = RequestId(0);
 
@@ -46,19 +46,16 @@ pub async fn run(
     mut commands: mpsc::Receiver<NetCommand>,
     events: mpsc::Sender<NetEvent>,
 ) {
-    let mut backoff = BACKOFF_MIN;
+    let mut backoff = Backoff::default();
     let mut attempt = 1;
     loop {
         if events.send(NetEvent::Connecting { attempt }).await.is_err() {
             return;
         }
-        let connect =
-            tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(config.hub.as_str()));
-        let reason = match connect.await {
-            Err(_) => format!("no welcome within {CONNECT_TIMEOUT:?}"),
-            Ok(Err(e)) => e.to_string(),
-            Ok(Ok(conn)) => {
-                backoff = BACKOFF_MIN;
+        let reason = match connect(&config.hub).await {
+            Err(reason) => reason,
+            Ok(conn) => {
+                backoff.reset();
                 attempt = 0;
                 match serve(&config, conn, &mut commands, &events).await {
                     Ok(()) => return,
@@ -66,19 +63,26 @@ pub async fn run(
                 }
             }
         };
-        warn!(%reason, ?backoff, "not connected; retrying");
-        let gone = NetEvent::Disconnected {
-            reason,
-            retry_in: backoff,
-        };
+        let retry_in = backoff.pause();
+        warn!(%reason, ?retry_in, "not connected; retrying");
+        let gone = NetEvent::Disconnected { reason, retry_in };
         if events.send(gone).await.is_err() {
             return;
         }
-        if !pause(backoff, &mut commands, &events).await {
+        if !pause(retry_in, &mut commands, &events).await {
             return;
         }
-        backoff = (backoff * 2).min(BACKOFF_MAX);
         attempt += 1;
+    }
+}
+
+/// Connect to `hub` and wait for its welcome, at most [`CONNECT_TIMEOUT`]; the error says why
+/// in one line.
+pub async fn connect(hub: &str) -> Result<Connection, String> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(hub)).await {
+        Err(_) => Err(format!("no welcome within {CONNECT_TIMEOUT:?}")),
+        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Ok(conn)) => Ok(conn),
     }
 }
 
@@ -95,8 +99,8 @@ async fn pause(
         tokio::select! {
             _ = &mut sleep => return true,
             cmd = commands.recv() => {
-                let Some(NetCommand::Relay { req, .. }) = cmd else { return false };
-                let failed = NetEvent::Failed { req, text: "not connected".into() };
+                let Some(NetCommand::Relay(relay)) = cmd else { return false };
+                let failed = NetEvent::Failed { req: relay.req, text: "not connected".into() };
                 if events.send(failed).await.is_err() {
                     return false;
                 }
@@ -145,20 +149,12 @@ async fn serve(
 
 /// Send one command to the hub.
 async fn handle_command(cmd: NetCommand, writer: &mut ConnWriter) -> Result<(), String> {
-    let NetCommand::Relay {
-        req,
-        to,
-        kind,
-        body,
-    } = cmd;
-    debug!(%req, receivers = to.len(), bytes = body.len(), "relay");
-    let msg = ClientMsg::Relay {
-        req,
-        to,
-        kind,
-        body,
-    };
-    writer.send(&msg).await.map_err(|e| e.to_string())
+    let NetCommand::Relay(relay) = cmd;
+    debug!(req = %relay.req, receivers = relay.to.len(), bytes = relay.body.len(), "relay");
+    writer
+        .send(&relay.into_msg())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// React to one message from the hub; `Ok(false)` when the UI is gone.
@@ -168,6 +164,10 @@ async fn handle_hub(
     writer: &mut ConnWriter,
     events: &mpsc::Sender<NetEvent>,
 ) -> Result<bool, String> {
+    let msg = match Answer::from_msg(msg) {
+        Ok((req, answer)) => return Ok(events.send(NetEvent::Relayed(req, answer)).await.is_ok()),
+        Err(msg) => msg,
+    };
     let event = match msg {
         HubMsg::KeepAlive => {
             writer
@@ -179,18 +179,14 @@ async fn handle_hub(
         HubMsg::Peers { peers, .. } => NetEvent::Peers(peers),
         HubMsg::Joined { user_id } => NetEvent::Joined(user_id),
         HubMsg::Left { user_id } => NetEvent::Left(user_id),
-        HubMsg::Relayed {
-            req,
-            delivered,
-            unknown,
-            dropped,
-        } => NetEvent::Relayed {
-            req,
-            delivered,
-            unknown,
-            dropped,
-        },
-        HubMsg::Message { from, kind, body } => receive(config, from, kind, body).await,
+        HubMsg::Message { from, kind, body } => {
+            let (at, body) = receive(&config.download_dir, from, kind, body).await;
+            NetEvent::Message {
+                from,
+                at: at.time(),
+                body,
+            }
+        }
         HubMsg::Error {
             req: Some(req),
             kind,
@@ -203,7 +199,7 @@ async fn handle_hub(
             req: None,
             kind,
             text,
-        } => return Err(format!("hub: {text} ({kind:?})")),
+        } => return Err(goodbye(kind, &text)),
         other => {
             debug!(?other, "ignored");
             return Ok(true);
@@ -212,18 +208,25 @@ async fn handle_hub(
     Ok(events.send(event).await.is_ok())
 }
 
-/// Turn a delivered message into an event, saving files off the async threads.
-async fn receive(config: &NetConfig, from: UserId, kind: BodyKind, body: Bytes) -> NetEvent {
+/// What a delivered message becomes, and when it arrived; files are saved in `dir` off the
+/// async threads. The full-screen client and `listen` both receive through here.
+pub async fn receive(
+    dir: &Path,
+    from: UserId,
+    kind: BodyKind,
+    body: Bytes,
+) -> (DateTime<Local>, Body) {
     let now = Local::now();
     let stamp = now.format("%Y%m%d-%H%M%S").to_string();
-    let dir = config.download_dir.clone();
+    let dir = dir.to_owned();
     let body =
         tokio::task::spawn_blocking(move || incoming::receive(&dir, from, kind, body, &stamp))
             .await
             .unwrap_or_else(|e| Body::Text(format!("(could not handle a message: {e})")));
-    NetEvent::Message {
-        from,
-        at: now.time(),
-        body,
-    }
+    (now, body)
+}
+
+/// Why the hub closed the connection, from its goodbye.
+pub fn goodbye(kind: ErrorKind, text: &str) -> String {
+    format!("hub: {text} ({kind:?})")
 }

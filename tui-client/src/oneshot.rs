@@ -2,46 +2,32 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
 use bytes::Bytes;
-use chrono::Local;
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 use shared::conn::Connection;
 use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId};
 use tokio::io::AsyncReadExt;
 
 use crate::cli::Command;
-use crate::files;
-use crate::incoming::{self, Body, FilePlace};
+use crate::exit::{self, ExitWith};
+use crate::net::{Answer, Relay};
+use crate::{files, net};
 
-/// Longest wait for the hub to accept and welcome us: a hub that takes longer is as good as
-/// unreachable for a script.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+mod listen;
+
 /// The request id every one-shot uses (one request per connection).
 const REQ: RequestId = RequestId(1);
 
-/// An error that asks for a particular exit code.
-#[derive(Debug)]
-pub struct ExitWith(pub u8, pub String);
-
-impl fmt::Display for ExitWith {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.1)
-    }
-}
-
-impl std::error::Error for ExitWith {}
-
 /// Print one line. A reader that went away (`| head`) ends the command quietly and
 /// successfully, as it does for other Unix tools.
-fn say(line: impl fmt::Display) -> Result<()> {
+pub(crate) fn say(line: impl fmt::Display) -> Result<()> {
     use std::io::Write;
     match writeln!(std::io::stdout().lock(), "{line}") {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-            Err(ExitWith(0, String::new()).into())
+            Err(ExitWith(exit::OK, String::new()).into())
         }
         Err(e) => Err(eyre!("cannot write to standard output: {e}")),
     }
@@ -65,18 +51,22 @@ pub async fn run(hub: &str, command: Command, download_dir: PathBuf) -> Result<(
             }
         }
         Command::Send { to, file, text } => send(&mut conn, to, file, text).await?,
-        Command::Listen { save_dir, json } => {
-            listen(hub, conn, &save_dir.unwrap_or(download_dir), json).await?
+        Command::Listen {
+            save_dir,
+            json,
+            once,
+        } => {
+            let dir = save_dir.unwrap_or(download_dir);
+            listen::run(hub, conn, &dir, listen::Form { json, once }).await?
         }
     }
     Ok(())
 }
 
 async fn connect(hub: &str) -> Result<Connection> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(hub)).await {
-        Ok(conn) => conn.wrap_err_with(|| format!("cannot reach the hub at {hub}")),
-        Err(_) => bail!("cannot reach the hub at {hub}: no welcome within {CONNECT_TIMEOUT:?}"),
-    }
+    net::connect(hub)
+        .await
+        .map_err(|why| eyre!("cannot reach the hub at {hub}: {why}"))
 }
 
 /// The next message that answers [`REQ`] (keepalives answered on the way); an error answer
@@ -104,23 +94,18 @@ async fn send(
     check_receivers(&to, usize::from(limits.max_receivers))?;
     let (kind, body) = read_body(file, text, u64::from(limits.max_body)).await?;
     let to: Vec<UserId> = to.into_iter().map(UserId).collect();
-    conn.send(&ClientMsg::Relay {
+    let receivers = to.len();
+    let relay = Relay {
         req: REQ,
-        to: to.clone(),
+        to,
         kind,
         body,
-    })
-    .await?;
-    let HubMsg::Relayed {
-        delivered,
-        unknown,
-        dropped,
-        ..
-    } = answer(conn).await?
-    else {
+    };
+    conn.send(&relay.into_msg()).await?;
+    let Ok((_, answer)) = Answer::from_msg(answer(conn).await?) else {
         bail!("the hub answered something else than a relay result");
     };
-    say(format!("delivered to {delivered} of {}", to.len()))?;
+    say(format!("delivered to {} of {receivers}", answer.delivered))?;
     let list = |ids: &[UserId]| {
         ids.iter()
             .map(|i| i.to_string())
@@ -128,16 +113,16 @@ async fn send(
             .join(",")
     };
     let mut why = Vec::new();
-    if !unknown.is_empty() {
-        why.push(format!("unknown receivers: {}", list(&unknown)));
+    if !answer.unknown.is_empty() {
+        why.push(format!("unknown receivers: {}", list(&answer.unknown)));
     }
-    if !dropped.is_empty() {
-        why.push(format!("dropped (too slow): {}", list(&dropped)));
+    if !answer.dropped.is_empty() {
+        why.push(format!("dropped (too slow): {}", list(&answer.dropped)));
     }
-    if why.is_empty() {
-        Ok(())
-    } else {
-        Err(ExitWith(3, why.join("; ")).into())
+    match (answer.complete(), answer.delivered) {
+        (true, _) => Ok(()),
+        (false, 0) => Err(ExitWith(exit::NONE_DELIVERED, why.join("; ")).into()),
+        (false, _) => Err(ExitWith(exit::PARTIAL, why.join("; ")).into()),
     }
 }
 
@@ -194,61 +179,4 @@ async fn read_stdin(max: u64) -> Result<(BodyKind, Bytes)> {
         BodyKind::Bytes
     };
     Ok((kind, Bytes::from(buf)))
-}
-
-async fn listen(hub: &str, mut conn: Connection, dir: &Path, json: bool) -> Result<()> {
-    let me = conn.user_id();
-    if json {
-        say(serde_json::json!({"event": "ready", "user_id": me.0, "hub": hub}))?;
-    } else {
-        eprintln!("listening as #{me} on {hub}; files go to {}", dir.display());
-    }
-    loop {
-        let msg = tokio::select! {
-            msg = conn.recv() => msg.wrap_err("lost the hub")?,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        };
-        match msg {
-            HubMsg::KeepAlive => conn.send(&ClientMsg::<Bytes>::KeepAliveAck).await?,
-            HubMsg::Message { from, kind, body } => {
-                let now = Local::now();
-                let stamp = now.format("%Y%m%d-%H%M%S").to_string();
-                let d = dir.to_owned();
-                let body = tokio::task::spawn_blocking(move || {
-                    incoming::receive(&d, from, kind, body, &stamp)
-                })
-                .await?;
-                say(message_line(
-                    from,
-                    &now.format("%H:%M:%S").to_string(),
-                    &body,
-                    json,
-                ))?;
-            }
-            HubMsg::Error {
-                req: None,
-                kind,
-                text,
-            } => bail!("the hub closed the connection: {text} ({kind:?})"),
-            other => tracing::debug!(?other, "ignored"),
-        }
-    }
-}
-
-fn message_line(from: UserId, at: &str, body: &Body, json: bool) -> String {
-    match (body, json) {
-        (Body::Text(text), true) => serde_json::json!({"event": "message", "from": from.0, "at": at, "kind": "text", "text": text}).to_string(),
-        (Body::Text(text), false) => format!("{at} #{from}: {text}"),
-        (Body::File { name, size, place }, true) => {
-            let (path, error) = match place {
-                FilePlace::Saved(p) | FilePlace::Sent(p) => (Some(p.display().to_string()), None),
-                FilePlace::Failed(e) => (None, Some(e.clone())),
-            };
-            serde_json::json!({"event": "message", "from": from.0, "at": at, "kind": "file", "name": name, "size": size, "path": path, "error": error}).to_string()
-        }
-        (Body::File { name, size, place }, false) => match place {
-            FilePlace::Saved(p) | FilePlace::Sent(p) => format!("{at} #{from}: file {name} ({size} bytes) saved to {}", p.display()),
-            FilePlace::Failed(e) => format!("{at} #{from}: file {name} ({size} bytes) NOT saved: {e}"),
-        },
-    }
 }

@@ -10,7 +10,7 @@ use ratatui::Terminal;
 use shared::{Limits, UserId};
 use tui_client::app::{Action, App};
 use tui_client::incoming::{Body, FilePlace};
-use tui_client::net::NetEvent;
+use tui_client::net::{Answer, NetEvent};
 
 fn key(app: &mut App, code: KeyCode) {
     app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
@@ -74,15 +74,17 @@ fn conversation() -> App {
         KeyCode::Enter,
         KeyModifiers::NONE,
     )));
-    let Some(tui_client::app::Effect::Relay { req, .. }) = effects.first() else {
+    let Some(tui_client::app::Effect::Relay(relay)) = effects.first() else {
         panic!("a relay: {effects:?}");
     };
-    let answer = NetEvent::Relayed {
-        req: *req,
-        delivered: 1,
-        unknown: vec![],
-        dropped: vec![],
-    };
+    let answer = NetEvent::Relayed(
+        relay.req,
+        Answer {
+            delivered: 1,
+            unknown: vec![],
+            dropped: vec![],
+        },
+    );
     app.update(Action::Net(answer));
     type_text(&mut app, "next: the client");
     app

@@ -6,7 +6,9 @@ use std::collections::{HashMap, VecDeque};
 use chrono::NaiveTime;
 use shared::{RequestId, UserId};
 
-use crate::incoming::{human_size, Body, FilePlace};
+use crate::incoming::Body;
+use crate::net::Answer;
+use crate::sanitize::display;
 
 /// Most entries kept. 100,000 short messages are a few tens of MiB; older ones fall off.
 pub const INBOX_CAP: usize = 100_000;
@@ -35,14 +37,7 @@ pub enum Delivery {
     /// Waiting for the hub's answer.
     Pending,
     /// The hub's answer.
-    Done {
-        /// How many got it.
-        delivered: u32,
-        /// Ids that were not connected.
-        unknown: Vec<UserId>,
-        /// Ids dropped as too slow.
-        dropped: Vec<UserId>,
-    },
+    Done(Answer),
     /// The relay failed.
     Failed(String),
 }
@@ -74,23 +69,9 @@ impl Entry {
         }
     }
 
-    /// The body as one string to wrap.
+    /// The body as one string to wrap, sanitised for the terminal.
     pub fn text(&self) -> String {
-        match &self.body {
-            Body::Text(text) => text.clone(),
-            Body::File { name, size, place } => {
-                let size = human_size(*size);
-                match place {
-                    FilePlace::Saved(path) => {
-                        format!("file {name} ({size}) saved to {}", path.display())
-                    }
-                    FilePlace::Failed(why) => format!("file {name} ({size}) NOT saved: {why}"),
-                    FilePlace::Sent(path) => {
-                        format!("file {name} ({size}) from {}", path.display())
-                    }
-                }
-            }
-        }
+        display(&self.body.describe()).into_owned()
     }
 
     /// The body wrapped to `width` columns: the first line follows the time and label, the

@@ -1,36 +1,9 @@
-//! Keys: the table the help popup shows, and what each key does in each pane.
+//! What each key does in each pane; the keys as people read them are in `bindings.rs`.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::compose::PathPrompt;
 use super::{App, Effect, Focus};
-
-/// Every key binding: (where, keys, what). The help popup and the README show this table.
-pub const KEYS: &[(&str, &str, &str)] = &[
-    ("any", "Tab / Shift-Tab", "next / previous pane"),
-    ("any", "Ctrl-O", "attach a file (Tab completes the path)"),
-    ("any", "Ctrl-X", "drop the attached file"),
-    (
-        "any",
-        "PgUp / PgDn",
-        "scroll the inbox (peers when focused)",
-    ),
-    ("any", "F1", "this help"),
-    ("any", "Ctrl-C", "quit"),
-    ("peers", "Up/Down j/k Home/End", "move"),
-    ("peers", "Space", "select / unselect (at most 255)"),
-    ("peers", "a / c", "select all shown / clear selection"),
-    ("peers", "/", "filter by id; Enter keeps, Esc clears"),
-    ("peers", "Enter", "go to compose"),
-    ("compose", "Enter", "send to the selected peers"),
-    ("compose", "Alt/Shift-Enter, Ctrl-J", "new line"),
-    ("compose", "Up / Down", "older / newer sent text"),
-    ("compose", "Esc", "back to the peer list"),
-    ("inbox", "Up/Down j/k", "scroll a line"),
-    ("inbox", "Home/g End/G", "oldest / newest"),
-    ("peers+inbox", "? / q", "this help / quit"),
-    ("mouse", "wheel", "scroll the inbox (with --mouse)"),
-];
 
 fn ctrl(key: &KeyEvent, c: char) -> bool {
     key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char(c)
@@ -44,6 +17,9 @@ impl App {
         if ctrl(&key, 'c') {
             self.quit = true;
             return Vec::new();
+        }
+        if ctrl(&key, 'l') {
+            return vec![Effect::RedrawAll];
         }
         if self.help {
             // Any key closes help; q still quits.
@@ -210,3 +186,6 @@ impl App {
 }
 
 mod compose;
+
+#[cfg(test)]
+mod tests;

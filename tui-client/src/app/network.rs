@@ -31,26 +31,15 @@ impl App {
                 };
                 self.inbox.push(entry);
             }
-            NetEvent::Relayed {
-                req,
-                delivered,
-                unknown,
-                dropped,
-            } => {
-                self.inbox.settle(
-                    req,
-                    Delivery::Done {
-                        delivered,
-                        unknown,
-                        dropped,
-                    },
-                );
-            }
-            NetEvent::Failed { req, text } => {
-                self.tell(format!("send failed: {text}"), true);
-                self.inbox.settle(req, Delivery::Failed(text));
-            }
+            NetEvent::Relayed(req, answer) => self.inbox.settle(req, Delivery::Done(answer)),
+            NetEvent::Failed { req, text } => self.fail_relay(req, text),
         }
+    }
+
+    /// One of our relays failed: say so, and mark its entry.
+    pub(super) fn fail_relay(&mut self, req: shared::RequestId, why: String) {
+        self.tell(format!("send failed: {why}"), true);
+        self.inbox.settle(req, Delivery::Failed(why));
     }
 
     fn on_peers(&mut self, peers: Vec<UserId>) {

@@ -9,7 +9,7 @@ use shared::{BodyKind, Limits, RequestId, UserId};
 use super::inbox::{Delivery, Sender};
 use super::{Action, App, ConnState, Effect, Focus};
 use crate::incoming::Body;
-use crate::net::NetEvent;
+use crate::net::{Answer, NetEvent, Relay};
 
 fn key(code: KeyCode) -> Action {
     Action::Key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -142,35 +142,27 @@ fn enter_sends_to_the_selection_and_the_answer_lands_on_the_message() {
     )));
     type_text(&mut app, "world");
     let effects = app.update(key(KeyCode::Enter));
-    let [Effect::Relay {
+    let [Effect::Relay(Relay {
         req,
         to,
         kind,
         body,
-    }] = effects.as_slice()
+    })] = effects.as_slice()
     else {
         panic!("one relay expected: {effects:?}");
     };
     assert_eq!(to, &[UserId(2), UserId(3), UserId(4)]);
     assert_eq!((kind, &body[..]), (&BodyKind::Text, &b"hello\nworld"[..]));
     assert_eq!(app.compose.content(), "");
-    let answer = NetEvent::Relayed {
-        req: *req,
+    let answer = Answer {
         delivered: 2,
         unknown: vec![UserId(4)],
         dropped: vec![],
     };
-    app.update(Action::Net(answer));
+    app.update(Action::Net(NetEvent::Relayed(*req, answer.clone())));
     let last = app.inbox.last().expect("own message");
     assert_eq!(last.body, Body::Text("hello\nworld".into()));
-    assert_eq!(
-        last.delivery,
-        Some(Delivery::Done {
-            delivered: 2,
-            unknown: vec![UserId(4)],
-            dropped: vec![]
-        })
-    );
+    assert_eq!(last.delivery, Some(Delivery::Done(answer)));
 }
 
 #[test]
@@ -227,7 +219,7 @@ fn attaching_asks_for_the_file_and_sends_it_as_a_file() {
     app.update(Action::FileLoaded(Ok(att)));
     assert!(app.compose.prompt.is_none());
     let effects = app.update(key(KeyCode::Enter));
-    let [Effect::Relay { kind, body, .. }] = effects.as_slice() else {
+    let [Effect::Relay(Relay { kind, body, .. })] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!(

@@ -7,6 +7,8 @@ fn clean_name_keeps_only_the_last_component_without_controls() {
     assert_eq!(clean_name("../../etc/passwd"), "passwd");
     assert_eq!(clean_name("C:\\Users\\x\\evil.exe"), "evil.exe");
     assert_eq!(clean_name("re\x1b[2Jport\n.txt"), "re[2Jport.txt");
+    assert_eq!(clean_name("\u{202e}gnp.exe"), "gnp.exe");
+    assert_eq!(clean_name("a\u{200b}b\u{2066}.txt"), "ab.txt");
     assert_eq!(clean_name(".."), "file");
     assert_eq!(clean_name(".bashrc"), "bashrc");
     assert_eq!(clean_name("dir/"), "file");
@@ -60,4 +62,40 @@ fn complete_path_lists_matches_and_marks_directories() {
         vec![format!("{base}nested/")]
     );
     assert_eq!(complete_path(&base).len(), 3, "hidden files stay hidden");
+}
+
+#[test]
+fn every_name_the_protocol_allows_saves_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ascii = format!("{}.png", "a".repeat(246));
+    // 82 three-byte characters, then 9 bytes: exactly 255 bytes.
+    let wide = format!("{}abcde.png", "日".repeat(82));
+    for name in [ascii, wide] {
+        assert!(
+            name.len() >= 250 && name.len() <= MAX_NAME_LEN,
+            "{}",
+            name.len()
+        );
+        let first = save(dir.path(), &name, b"one").expect("a legal name saves");
+        assert_eq!(first, dir.path().join(&name));
+        let second = save(dir.path(), &name, b"two").expect("and its variant too");
+        let second_name = second.file_name().expect("name").to_str().expect("utf-8");
+        assert!(second_name.len() <= MAX_NAME_LEN, "{}", second_name.len());
+        assert!(second_name.ends_with(" (1).png"), "{second_name}");
+        assert_eq!(fs::read(&second).expect("read"), b"two");
+    }
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf8"))
+        .collect();
+    assert_eq!(names.len(), 4, "no part files left: {names:?}");
+}
+
+#[test]
+fn a_name_too_long_for_the_file_system_is_shortened_keeping_its_extension() {
+    assert_eq!(fit("abcdef.txt", 8), "abcd.txt");
+    assert_eq!(fit("日本語.txt", 10), "日本.txt");
+    assert_eq!(fit("noext", 3), "noe");
+    assert_eq!(fit(&format!("x.{}", "e".repeat(40)), 10), "x.eeeeeeee");
+    assert_eq!(fit("short.txt", 255), "short.txt");
 }

@@ -1,10 +1,11 @@
 //! The messages between the network task and the UI.
 
-use bytes::Bytes;
-use chrono::NaiveTime;
-use shared::{BodyKind, Limits, RequestId, UserId};
 use std::time::Duration;
 
+use chrono::NaiveTime;
+use shared::{Limits, RequestId, UserId};
+
+use super::relay::{Answer, Relay};
 use crate::incoming::Body;
 
 /// What the network task tells the UI.
@@ -44,18 +45,9 @@ pub enum NetEvent {
         /// Text, or the saved file.
         body: Body,
     },
-    /// The answer to one of our relays.
-    Relayed {
-        /// Which relay.
-        req: RequestId,
-        /// How many got it.
-        delivered: u32,
-        /// Ids that are not connected.
-        unknown: Vec<UserId>,
-        /// Ids dropped as slow consumers.
-        dropped: Vec<UserId>,
-    },
-    /// One of our requests failed (or could not be sent).
+    /// The hub's answer to one of our relays.
+    Relayed(RequestId, Answer),
+    /// One of our requests failed.
     Failed {
         /// Which request.
         req: RequestId,
@@ -68,14 +60,5 @@ pub enum NetEvent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NetCommand {
     /// Relay a body.
-    Relay {
-        /// Our request id, repeated in the answer.
-        req: RequestId,
-        /// The receivers.
-        to: Vec<UserId>,
-        /// Text or file.
-        kind: BodyKind,
-        /// The body.
-        body: Bytes,
-    },
+    Relay(Relay),
 }

@@ -4,10 +4,12 @@
 use bytes::Bytes;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use shared::{BodyKind, UserId};
+use tui_textarea::CursorMove;
 
 use crate::app::inbox::{Delivery, Entry, Sender};
 use crate::app::{App, ConnState, Effect, Focus};
 use crate::incoming::{Body, FilePlace};
+use crate::net::Relay;
 
 impl App {
     pub(in crate::app) fn compose_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -16,8 +18,8 @@ impl App {
             .intersects(KeyModifiers::ALT | KeyModifiers::SHIFT);
         match key.code {
             KeyCode::Enter if newline => self.compose.text.insert_newline(),
-            KeyCode::Char('j') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.compose.text.insert_newline()
+            KeyCode::Char(c) if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.readline_key(c, key)
             }
             KeyCode::Enter => return self.send(),
             KeyCode::Esc => self.focus = Focus::Peers,
@@ -28,6 +30,39 @@ impl App {
             }
         }
         Vec::new()
+    }
+
+    /// Control keys as readline has them; the others go to the text area.
+    fn readline_key(&mut self, c: char, key: KeyEvent) {
+        let text = &mut self.compose.text;
+        match c {
+            'j' => text.insert_newline(),
+            'a' => text.move_cursor(CursorMove::Head),
+            'e' => text.move_cursor(CursorMove::End),
+            'u' => {
+                text.delete_line_by_head();
+            }
+            'w' => {
+                let (row, col) = text.cursor();
+                let before: Vec<char> = text.lines()[row].chars().take(col).collect();
+                let spaces = before
+                    .iter()
+                    .rev()
+                    .take_while(|c| c.is_whitespace())
+                    .count();
+                let word = before[..before.len() - spaces]
+                    .iter()
+                    .rev()
+                    .take_while(|c| !c.is_whitespace())
+                    .count();
+                for _ in 0..spaces + word {
+                    text.delete_char();
+                }
+            }
+            _ => {
+                text.input(key);
+            }
+        }
     }
 
     /// Send the text and the attachment (each as its own relay) to the selected peers.
@@ -91,11 +126,11 @@ impl App {
             delivery: Some(Delivery::Pending),
         };
         self.inbox.push_pending(req, entry);
-        Effect::Relay {
+        Effect::Relay(Relay {
             req,
             to,
             kind,
             body,
-        }
+        })
     }
 }

@@ -120,20 +120,20 @@ fn delivery_line(delivery: &Delivery) -> Line<'static> {
     let indent = " ".repeat(INDENT);
     let (text, color) = match delivery {
         Delivery::Pending => ("… waiting for the hub".to_owned(), Color::DarkGray),
-        Delivery::Done {
-            delivered,
-            unknown,
-            dropped,
-        } => {
-            let mut text = format!("✓ delivered to {delivered}");
-            if !unknown.is_empty() {
-                text.push_str(&format!(" · unknown {}", ids(unknown)));
+        Delivery::Done(answer) => {
+            let mut text = format!("✓ delivered to {}", answer.delivered);
+            if !answer.unknown.is_empty() {
+                text.push_str(&format!(" · unknown {}", ids(&answer.unknown)));
             }
-            if !dropped.is_empty() {
-                text.push_str(&format!(" · dropped {}", ids(dropped)));
+            if !answer.dropped.is_empty() {
+                text.push_str(&format!(" · dropped {}", ids(&answer.dropped)));
             }
-            let clean = unknown.is_empty() && dropped.is_empty();
-            (text, if clean { Color::Green } else { Color::Yellow })
+            let color = if answer.complete() {
+                Color::Green
+            } else {
+                Color::Yellow
+            };
+            (text, color)
         }
         Delivery::Failed(why) => (format!("✗ not sent: {why}"), Color::Red),
     };

@@ -17,7 +17,7 @@ use crate::app::compose::Attachment;
 use crate::app::{Action, App, Effect};
 use crate::files;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
-use crate::term::{self, Term};
+use crate::terminal::{self, Term};
 
 /// How often notices age. Nothing else needs time, so an idle client sleeps.
 const TICK: Duration = Duration::from_millis(500);
@@ -45,7 +45,7 @@ pub async fn run(opts: UiOptions) -> Result<()> {
         download_dir: opts.download_dir,
     };
     let network = tokio::spawn(net::run(config, cmd_rx, ev_tx));
-    let (mut terminal, guard) = term::setup(opts.mouse)?;
+    let (mut terminal, guard) = terminal::setup(opts.mouse)?;
     let size = terminal.size()?;
     let mut app = App::new(opts.hub, (size.width, size.height));
     let result = event_loop(&mut terminal, &mut app, &mut ev_rx, &cmd_tx).await;
@@ -69,7 +69,13 @@ async fn event_loop(
     // In raw mode Ctrl-C is a key; this catches a SIGINT sent by another process.
     let mut int_sig = signal(SignalKind::interrupt())?;
     let mut dirty = true;
+    let mut clear = false;
     loop {
+        if std::mem::take(&mut clear) {
+            // Forget what ratatui believes is on screen, so that every cell is sent again.
+            terminal.clear()?;
+            dirty = true;
+        }
         if dirty {
             terminal.draw(|frame| frame.render_widget(&*app, frame.area()))?;
             dirty = false;
@@ -93,10 +99,10 @@ async fn event_loop(
             _ = hup_sig.recv() => return Ok(()),
             _ = int_sig.recv() => return Ok(()),
         };
-        dirty |= dispatch(app, action, cmd_tx);
+        dirty |= dispatch(app, action, cmd_tx, &mut clear);
         for _ in 0..BURST {
             let Ok(event) = net_rx.try_recv() else { break };
-            dirty |= dispatch(app, Action::Net(event), cmd_tx);
+            dirty |= dispatch(app, Action::Net(event), cmd_tx, &mut clear);
         }
         if app.quit {
             return Ok(());
@@ -114,14 +120,23 @@ fn to_action(event: Event) -> Option<Action> {
     }
 }
 
-/// Apply an action and every action its effects lead to; whether a redraw is due.
-fn dispatch(app: &mut App, action: Action, cmd_tx: &mpsc::Sender<NetCommand>) -> bool {
+/// Apply an action and every action its effects lead to; whether a redraw is due. `clear` is
+/// set when the whole screen must be drawn again.
+fn dispatch(
+    app: &mut App,
+    action: Action,
+    cmd_tx: &mpsc::Sender<NetCommand>,
+    clear: &mut bool,
+) -> bool {
     app.now = Local::now().time();
     let redraw = app.needs_redraw(&action);
     let mut queue = VecDeque::from([action]);
     while let Some(action) = queue.pop_front() {
         for effect in app.update(action) {
-            queue.extend(perform(effect, cmd_tx));
+            match effect {
+                Effect::RedrawAll => *clear = true,
+                effect => queue.extend(perform(effect, cmd_tx)),
+            }
         }
     }
     redraw
@@ -130,23 +145,13 @@ fn dispatch(app: &mut App, action: Action, cmd_tx: &mpsc::Sender<NetCommand>) ->
 /// Do the I/O an effect asks for; some answer with another action.
 fn perform(effect: Effect, cmd_tx: &mpsc::Sender<NetCommand>) -> Option<Action> {
     match effect {
-        Effect::Relay {
-            req,
-            to,
-            kind,
-            body,
-        } => {
+        Effect::Relay(relay) => {
             // Never wait on the network task from the UI: a full queue fails the send.
-            let cmd = NetCommand::Relay {
-                req,
-                to,
-                kind,
-                body,
-            };
-            cmd_tx.try_send(cmd).err().map(|_| {
-                let text = "too many sends in flight; try again".to_owned();
-                Action::Net(NetEvent::Failed { req, text })
-            })
+            let req = relay.req;
+            cmd_tx
+                .try_send(NetCommand::Relay(relay))
+                .err()
+                .map(|_| Action::RelayRefused(req))
         }
         Effect::LoadFile { path, max } => {
             let loaded = files::read_attachment(&path, max).map(|(name, body)| Attachment {
@@ -157,5 +162,6 @@ fn perform(effect: Effect, cmd_tx: &mpsc::Sender<NetCommand>) -> Option<Action> 
             Some(Action::FileLoaded(loaded))
         }
         Effect::CompletePath(input) => Some(Action::Completions(files::complete_path(&input))),
+        Effect::RedrawAll => None,
     }
 }

@@ -1,4 +1,4 @@
-//! The help popup: every key binding from [`KEYS`].
+//! The help popup: every row of the binding table.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -6,11 +6,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Cell, Clear, Row, Table, Widget};
 
 use super::pane;
-use crate::app::keys::KEYS;
+use crate::app::bindings::BINDINGS;
 
 /// Draw the help popup centred in `area`.
 pub fn render(area: Rect, buf: &mut Buffer) {
-    let height = (KEYS.len() as u16 + 4).min(area.height);
+    let height = (BINDINGS.len() as u16 + 4).min(area.height);
     let width = area.width.min(90);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
@@ -19,11 +19,11 @@ pub fn render(area: Rect, buf: &mut Buffer) {
         height,
     };
     Clear.render(popup, buf);
-    let rows = KEYS.iter().map(|(place, keys, what)| {
+    let rows = BINDINGS.iter().map(|b| {
         Row::new(vec![
-            Cell::from(*place).style(Style::default().fg(Color::DarkGray)),
-            Cell::from(*keys).style(Style::default().fg(Color::Yellow)),
-            Cell::from(*what),
+            Cell::from(b.place.label()).style(Style::default().fg(Color::DarkGray)),
+            Cell::from(b.keys).style(Style::default().fg(Color::Yellow)),
+            Cell::from(b.does),
         ])
     });
     let header = Row::new(vec!["where", "keys", "does"])

@@ -14,8 +14,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
 use shared::UserId;
 
-use crate::app::{App, Focus};
+use crate::app::{bindings, App};
 use crate::layout::{self, MIN_SIZE};
+use crate::sanitize::display;
 
 /// Sender colours: distinct on dark and light backgrounds, none of them the error red.
 const PALETTE: [Color; 10] = [
@@ -77,24 +78,26 @@ impl Widget for &App {
         if self.help {
             help::render(a.full, buf);
         }
+        crate::sanitize::scrub(buf);
     }
 }
 
 /// The bottom row: the current notice, or the main keys.
 fn render_hint(app: &App, area: Rect, buf: &mut Buffer) {
     let line = match &app.notice {
-        Some(n) if n.error => Line::styled(format!(" {}", n.text), Style::default().fg(Color::Red)),
-        Some(n) => Line::styled(format!(" {}", n.text), Style::default().fg(Color::Green)),
+        Some(n) => {
+            let color = if n.error { Color::Red } else { Color::Green };
+            Line::styled(format!(" {}", display(&n.text)), Style::default().fg(color))
+        }
         None => {
-            let focus = match app.focus {
-                Focus::Peers => "Space select · a all · c clear · / filter",
-                Focus::Compose => "Enter send · Alt-Enter newline · Ctrl-O attach",
-                Focus::Inbox => "Up/Down PgUp/PgDn scroll · End newest",
-            };
+            let (own, always) = bindings::hints(app.focus);
             Line::from(vec![
-                Span::styled(format!(" {focus}"), Style::default().fg(Color::Gray)),
                 Span::styled(
-                    " · Tab focus · F1 help · Ctrl-C quit",
+                    format!(" {}", own.join(" · ")),
+                    Style::default().fg(Color::Gray),
+                ),
+                Span::styled(
+                    format!(" · {}", always.join(" · ")),
                     Style::default().fg(Color::DarkGray),
                 ),
             ])
