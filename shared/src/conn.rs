@@ -16,8 +16,9 @@ use crate::id::{RequestId, UserId};
 use crate::limits::Limits;
 use crate::message::{ClientMsg, ErrorKind, HubMsg, BASE_VERSION, PROTOCOL_VERSION};
 
-/// The request id of the [`ClientMsg::Hello`] this module sends. Clients count their own ids
-/// from 1, and the answer is taken out of the stream here, so no id of theirs is shadowed.
+/// The request id of the [`ClientMsg::Hello`] this module sends. Its answer is recognised by
+/// type and id, and only until it has come, so it can never hide the answer to a request of the
+/// caller's, whatever ids the caller uses.
 pub const HELLO_REQ: RequestId = RequestId(0);
 
 /// Most pushes kept while [`Connection::connect`] waits for the hub's [`HubMsg::Hello`]. The
