@@ -5,19 +5,22 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
-use thiserror::Error;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
+mod error;
+
+pub use error::ConnError;
+
 use crate::codec::FrameCodec;
-use crate::error::{DecodeError, EncodeError};
 use crate::id::{RequestId, UserId};
 use crate::limits::Limits;
 use crate::message::{ClientMsg, ErrorKind, HubMsg, BASE_VERSION, PROTOCOL_VERSION};
 
-/// The request id of the [`ClientMsg::Hello`] this module sends. Clients count their own ids
-/// from 1, and the answer is taken out of the stream here, so no id of theirs is shadowed.
+/// The request id of the [`ClientMsg::Hello`] this module sends. Its answer is recognised by
+/// type and id, and only until it has come, so it can never hide the answer to a request of the
+/// caller's, whatever ids the caller uses.
 pub const HELLO_REQ: RequestId = RequestId(0);
 
 /// Most pushes kept while [`Connection::connect`] waits for the hub's [`HubMsg::Hello`]. The
@@ -25,43 +28,6 @@ pub const HELLO_REQ: RequestId = RequestId(0);
 /// connection in that instant come first; past this many, `connect` stops waiting and
 /// [`ConnReader::recv`] takes the answer out of the stream when it passes.
 pub const PENDING_MAX: usize = 64;
-
-/// Why a connection could not be used.
-#[derive(Debug, Error)]
-pub enum ConnError {
-    /// The hub could not be reached, or the socket failed.
-    #[error("i/o error: {0}")]
-    Io(#[from] std::io::Error),
-    /// The hub sent bytes that are not a message.
-    #[error(transparent)]
-    Decode(#[from] DecodeError),
-    /// A message could not be encoded.
-    #[error(transparent)]
-    Encode(#[from] EncodeError),
-    /// The hub closed the connection.
-    #[error("the hub closed the connection")]
-    Closed,
-    /// The hub's welcome carries another version than [`BASE_VERSION`]: it speaks another
-    /// protocol altogether.
-    #[error("the hub starts at protocol version {hub}, this program expects {ours}")]
-    Version {
-        /// The version in the hub's welcome.
-        hub: u32,
-        /// [`BASE_VERSION`].
-        ours: u32,
-    },
-    /// The hub refused the connection (for example because it is full).
-    #[error("the hub refused the connection ({kind:?}): {text}")]
-    Refused {
-        /// Why.
-        kind: ErrorKind,
-        /// The hub's words.
-        text: String,
-    },
-    /// The first frame was not a welcome.
-    #[error("the hub did not start with a welcome but with {0}")]
-    NoWelcome(String),
-}
 
 /// What the hub said in its welcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
