@@ -393,3 +393,28 @@ async fn past_the_shutdown_grace_a_slow_reader_still_ends_on_a_frame_boundary() 
     assert!(ending.frames.len() < 65, "the rest was given up");
     hub.task.await.expect("hub stops");
 }
+
+#[tokio::test]
+async fn a_malformed_frame_is_told_what_was_wrong_and_where() {
+    let hub = serve(Config::default()).await;
+    for (payload, says) in [
+        (&[37u8][..], "unknown ClientMsg tag 37 at payload offset 0"),
+        (
+            &[5, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80][..],
+            "at payload offset 1",
+        ),
+    ] {
+        let (mut stream, _) = small_buffered(hub.addr).await;
+        let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
+        frame.extend_from_slice(payload);
+        stream.write_all(&frame).await.expect("write");
+        let ending = read_to_end(stream, Duration::ZERO).await;
+        assert!(
+            matches!(ending.last(), HubMsg::Error { req: None, kind: ErrorKind::Malformed, text } if text.contains(says)),
+            "{:?}",
+            ending.last()
+        );
+    }
+    hub.shutdown.cancel();
+    hub.task.await.expect("hub stops");
+}
