@@ -116,7 +116,4 @@ pub enum EncodeError {
     /// postcard refused the value.
     #[error("cannot encode message: {0}")]
     Postcard(#[from] postcard::Error),
-    /// The underlying stream failed.
-    #[error("i/o error: {0}")]
-    Io(#[from] std::io::Error),
 }
