@@ -52,6 +52,15 @@ pub fn display(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Text that must stay on one row (a name, a path, a notice): as [`display`], and a newline
+/// shown as `^J` too rather than silently dropped.
+pub fn display_line(text: &str) -> Cow<'_, str> {
+    if !text.contains('\n') {
+        return display(text);
+    }
+    Cow::Owned(display(text).replace('\n', "^J"))
+}
+
 /// A name with every control and format character removed: what a saved file may be called.
 pub fn strip(name: &str) -> String {
     name.chars()
@@ -87,6 +96,7 @@ mod tests {
             display("\u{2066}\u{2069}\u{061c}\u{200e}"),
             "<U+2066><U+2069><U+061C><U+200E>"
         );
+        assert_eq!(display_line("a\nb\x1b"), "a^Jb^[");
     }
 
     #[test]
