@@ -24,6 +24,10 @@ pub fn is_format(c: char) -> bool {
 
 /// Whether `c` must not reach the terminal as it is (newline is handled by the layout).
 pub fn is_unsafe(c: char) -> bool {
+    // Printable ASCII first: nearly every character drawn is one.
+    if (' '..'\u{7f}').contains(&c) {
+        return false;
+    }
     (c.is_control() && c != '\n') || is_format(c)
 }
 
@@ -72,7 +76,12 @@ pub fn strip(name: &str) -> String {
 /// character (a widget drew text that did not pass [`display`]) keeps only its safe ones.
 pub fn scrub(buf: &mut Buffer) {
     for cell in &mut buf.content {
-        if cell.symbol().chars().any(is_unsafe) {
+        let symbol = cell.symbol();
+        // Most cells hold one printable ASCII byte (a space, more often than not).
+        if symbol.len() == 1 && (b' '..0x7f).contains(&symbol.as_bytes()[0]) {
+            continue;
+        }
+        if symbol.chars().any(is_unsafe) {
             let kept: String = cell.symbol().chars().filter(|&c| !is_unsafe(c)).collect();
             cell.set_symbol(if kept.is_empty() { " " } else { &kept });
         }
