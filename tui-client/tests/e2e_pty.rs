@@ -123,3 +123,18 @@ fn termination_signals_restore_the_terminal() {
         c.wait_restored();
     }
 }
+
+#[test]
+fn ctrl_l_redraws_a_screen_another_program_wrote_on() {
+    let hub = TestHub::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = PtyClient::spawn("c", &hub.addr.to_string(), dir.path(), 80, 24);
+    c.wait_for("● connected");
+    c.scribble(b"\x1b[6;4HSCRIBBLED-OVER-THE-PEERS");
+    assert!(c.contents().contains("SCRIBBLED"));
+    c.keys("\x0c");
+    c.wait_gone("SCRIBBLED");
+    c.wait_for("Peers 0/255");
+    c.keys(CTRL_C);
+    assert!(c.wait_exit());
+}

@@ -66,6 +66,12 @@ impl PtyClient {
         self.screen.lock().expect("parser lock").screen().contents()
     }
 
+    /// Write `bytes` onto the screen as another program sharing the terminal would, behind
+    /// the client's back.
+    pub fn scribble(&self, bytes: &[u8]) {
+        self.screen.lock().expect("parser lock").process(bytes);
+    }
+
     /// Whether the alternate screen is on (the UI is up).
     pub fn alternate_screen(&self) -> bool {
         self.screen
