@@ -16,7 +16,7 @@ use shared::UserId;
 
 use crate::app::{bindings, App};
 use crate::layout::{self, MIN_SIZE};
-use crate::sanitize::display;
+use crate::sanitize::display_line;
 
 /// Sender colours: distinct on dark and light backgrounds, none of them the error red.
 const PALETTE: [Color; 10] = [
@@ -87,7 +87,10 @@ fn render_hint(app: &App, area: Rect, buf: &mut Buffer) {
     let line = match &app.notice {
         Some(n) => {
             let color = if n.error { Color::Red } else { Color::Green };
-            Line::styled(format!(" {}", display(&n.text)), Style::default().fg(color))
+            Line::styled(
+                format!(" {}", display_line(&n.text)),
+                Style::default().fg(color),
+            )
         }
         None => {
             let (own, always) = bindings::hints(app.focus);

@@ -24,6 +24,10 @@ pub fn is_format(c: char) -> bool {
 
 /// Whether `c` must not reach the terminal as it is (newline is handled by the layout).
 pub fn is_unsafe(c: char) -> bool {
+    // Printable ASCII first: nearly every character drawn is one.
+    if (' '..'\u{7f}').contains(&c) {
+        return false;
+    }
     (c.is_control() && c != '\n') || is_format(c)
 }
 
@@ -52,6 +56,15 @@ pub fn display(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Text that must stay on one row (a name, a path, a notice): as [`display`], and a newline
+/// shown as `^J` too rather than silently dropped.
+pub fn display_line(text: &str) -> Cow<'_, str> {
+    if !text.contains('\n') {
+        return display(text);
+    }
+    Cow::Owned(display(text).replace('\n', "^J"))
+}
+
 /// A name with every control and format character removed: what a saved file may be called.
 pub fn strip(name: &str) -> String {
     name.chars()
@@ -63,7 +76,12 @@ pub fn strip(name: &str) -> String {
 /// character (a widget drew text that did not pass [`display`]) keeps only its safe ones.
 pub fn scrub(buf: &mut Buffer) {
     for cell in &mut buf.content {
-        if cell.symbol().chars().any(is_unsafe) {
+        let symbol = cell.symbol();
+        // Most cells hold one printable ASCII byte (a space, more often than not).
+        if symbol.len() == 1 && (b' '..0x7f).contains(&symbol.as_bytes()[0]) {
+            continue;
+        }
+        if symbol.chars().any(is_unsafe) {
             let kept: String = cell.symbol().chars().filter(|&c| !is_unsafe(c)).collect();
             cell.set_symbol(if kept.is_empty() { " " } else { &kept });
         }
@@ -87,6 +105,7 @@ mod tests {
             display("\u{2066}\u{2069}\u{061c}\u{200e}"),
             "<U+2066><U+2069><U+061C><U+200E>"
         );
+        assert_eq!(display_line("a\nb\x1b"), "a^Jb^[");
     }
 
     #[test]

@@ -123,3 +123,43 @@ fn termination_signals_restore_the_terminal() {
         c.wait_restored();
     }
 }
+
+#[test]
+fn ctrl_l_redraws_a_screen_another_program_wrote_on() {
+    let hub = TestHub::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = PtyClient::spawn("c", &hub.addr.to_string(), dir.path(), 80, 24);
+    c.wait_for("● connected");
+    c.scribble(b"\x1b[6;4HSCRIBBLED-OVER-THE-PEERS");
+    assert!(c.contents().contains("SCRIBBLED"));
+    c.keys("\x0c");
+    c.wait_gone("SCRIBBLED");
+    c.wait_for("Peers 0/255");
+    c.keys(CTRL_C);
+    assert!(c.wait_exit());
+}
+
+#[test]
+fn pasted_escape_sequences_are_shown_and_paint_nothing_on_either_screen() {
+    let hub = TestHub::start();
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+    );
+    let mut a = PtyClient::spawn("a", &hub.addr.to_string(), dir_a.path(), 80, 24);
+    let mut b = PtyClient::spawn("b", &hub.addr.to_string(), dir_b.path(), 80, 24);
+    a.wait_for("● connected");
+    b.wait_for("● connected");
+    a.wait_for(&format!("#{}", b.user_id()));
+    a.keys(" ");
+    a.keys("\x1b[200~x \x1b[41mRED\x1b[0m y\x1b[201~");
+    a.wait_for("x ^[[41mRED^[[0m y");
+    a.keys("\r");
+    a.wait_for("delivered to 1");
+    b.wait_for("x ^[[41mRED^[[0m y");
+    assert_eq!(a.cells_with_background(1), 0, "{}", a.contents());
+    assert_eq!(b.cells_with_background(1), 0, "{}", b.contents());
+    a.keys(CTRL_C);
+    b.keys(CTRL_C);
+    assert!(a.wait_exit() && b.wait_exit());
+}

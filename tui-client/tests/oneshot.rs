@@ -1,92 +1,17 @@
-//! The one-shot commands against a real hub: `id`, `list`, `send` (text, stdin, file) and
-//! `listen --json`, and the exit codes and messages of their errors.
+//! The one-shot commands against a real hub: `id`, `list` and `send` (text, stdin, file), and
+//! the exit codes and messages of their errors.
 
 #[path = "support/hub.rs"]
 mod hub_support;
+#[path = "support/oneshot.rs"]
+mod oneshot_support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::Stdio;
 
-use hub_support::{patterned_bytes, wait_until, TestHub, WAIT};
-use serde_json::Value;
-
-fn client(hub: &str, dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tui-client"));
-    cmd.env("HUBBUB_HUB", hub)
-        .env("HUBBUB_LOG_FILE", dir.join("oneshot.log"))
-        .env("HUBBUB_DOWNLOAD_DIR", dir.join("downloads"));
-    cmd
-}
-
-fn run(hub: &str, dir: &Path, args: &[&str]) -> Output {
-    client(hub, dir)
-        .args(args)
-        .output()
-        .expect("run tui-client")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// `listen --json` in the background; its lines arrive on a channel.
-struct Listener {
-    child: Child,
-    lines: mpsc::Receiver<Value>,
-    id: u64,
-}
-
-impl Listener {
-    fn start(hub: &str, dir: &Path, save_dir: &Path) -> Listener {
-        Self::start_with(hub, dir, save_dir, &[])
-    }
-
-    fn start_with(hub: &str, dir: &Path, save_dir: &Path, more: &[&str]) -> Listener {
-        let save = save_dir.to_str().expect("utf-8 path");
-        let mut child = client(hub, dir)
-            .args(["listen", "--json", "--save-dir", save])
-            .args(more)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn listen");
-        let out = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::sync_channel(16);
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let value = serde_json::from_str(&line).expect("every line is JSON");
-                if tx.send(value).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut listener = Listener {
-            child,
-            lines,
-            id: 0,
-        };
-        let ready = listener.next();
-        assert_eq!(ready["event"], "ready");
-        listener.id = ready["user_id"].as_u64().expect("id");
-        listener
-    }
-
-    fn next(&self) -> Value {
-        self.lines.recv_timeout(WAIT).expect("a line from listen")
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use hub_support::{patterned_bytes, TestHub};
+use oneshot_support::{client, run, stderr, stdout, Listener};
 
 #[test]
 fn id_and_list_show_the_connected_users() {
@@ -234,27 +159,6 @@ fn errors_are_clear_and_exit_non_zero() {
 }
 
 #[test]
-fn listen_json_carries_text_exactly() {
-    let hub = TestHub::start();
-    let (addr, dir) = (hub.addr.to_string(), tempfile::tempdir().expect("tempdir"));
-    let listener = Listener::start(&addr, dir.path(), dir.path());
-    let text = "tab\there esc\x1b[41m bidi\u{202e} nul\x00 del\x7f é";
-    let to = listener.id.to_string();
-    // Through standard input: an argument cannot hold NUL.
-    let mut child = client(&addr, dir.path())
-        .args(["send", "--to", &to])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn send");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(text.as_bytes()).expect("write stdin");
-    drop(stdin);
-    assert!(child.wait_with_output().expect("send").status.success());
-    assert_eq!(listener.next()["text"], text);
-}
-
-#[test]
 fn nothing_delivered_has_its_own_exit_code() {
     let hub = TestHub::start();
     let (addr, dir) = (hub.addr.to_string(), tempfile::tempdir().expect("tempdir"));
@@ -282,67 +186,4 @@ fn usage_errors_do_not_show_flags_set_by_the_environment_as_required() {
     for flag in ["--log-file", "--hub", "--download-dir"] {
         assert!(!usage.contains(flag), "{usage}");
     }
-}
-
-fn quiet_config() -> hub::Config {
-    hub::Config {
-        stats_interval: std::time::Duration::ZERO,
-        ..hub::Config::default()
-    }
-}
-
-#[test]
-fn listen_reports_a_lost_hub_and_reconnects_to_one_that_comes_back() {
-    let hub = TestHub::start();
-    let (addr, dir) = (hub.addr.to_string(), tempfile::tempdir().expect("tempdir"));
-    let listener = Listener::start(&addr, dir.path(), dir.path());
-    drop(hub);
-    let closed = listener.next();
-    assert_eq!(closed["event"], "closed", "{closed}");
-    assert!(!closed["reason"].as_str().expect("a reason").is_empty());
-    assert!(closed["retry_in_ms"].as_u64().is_some(), "{closed}");
-    let _hub = TestHub::start_at(&addr, quiet_config());
-    let ready = wait_until("listen to reconnect", || {
-        let v = listener.next();
-        (v["event"] == "ready").then_some(v)
-    });
-    let to = ready["user_id"].as_u64().expect("new id").to_string();
-    let out = run(&addr, dir.path(), &["send", "--to", &to, "back"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(listener.next()["text"], "back");
-}
-
-#[test]
-fn listen_once_reports_the_close_and_exits() {
-    let hub = TestHub::start();
-    let (addr, dir) = (hub.addr.to_string(), tempfile::tempdir().expect("tempdir"));
-    let mut listener = Listener::start_with(&addr, dir.path(), dir.path(), &["--once"]);
-    drop(hub);
-    let closed = listener.next();
-    assert_eq!(closed["event"], "closed", "{closed}");
-    assert!(closed["retry_in_ms"].is_null(), "{closed}");
-    let status = wait_until("listen --once to exit", || {
-        listener.child.try_wait().expect("wait")
-    });
-    assert_eq!(status.code(), Some(1));
-
-    let hub = TestHub::start();
-    let addr = hub.addr.to_string();
-    let mut child = client(&addr, dir.path())
-        .args(["listen", "--once"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn listen");
-    wait_until("the text listener to connect", || {
-        let out = run(&addr, dir.path(), &["list"]);
-        (!stdout(&out).trim().is_empty()).then_some(())
-    });
-    drop(hub);
-    let status = wait_until("listen --once to exit", || child.try_wait().expect("wait"));
-    assert_eq!(status.code(), Some(1));
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut text)
-        .expect("read");
-    assert!(text.contains(" closed: "), "{text}");
 }

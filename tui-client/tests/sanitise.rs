@@ -112,6 +112,7 @@ fn file_names_in_completions_prompt_and_attachment_are_sanitised() {
     app.update(Action::Completions(vec![
         format!("{odd}1"),
         format!("{odd}2\x1b[5m"),
+        format!("{odd}3\nx"),
     ]));
     let rows = screen(&app);
     assert!(shows(&rows, "a^[[2Jb<U+202E>c"), "prompt: {rows:#?}");
@@ -119,6 +120,7 @@ fn file_names_in_completions_prompt_and_attachment_are_sanitised() {
         shows(&rows, "a^[[2Jb<U+202E>c2^[[5m"),
         "completions: {rows:#?}"
     );
+    assert!(shows(&rows, "c3^Jx"), "a newline in a name: {rows:#?}");
     let attachment = Attachment {
         path: PathBuf::from(format!("{odd}.txt")),
         name: "ab.txt".into(),

@@ -8,7 +8,7 @@ use shared::{RequestId, UserId};
 
 use crate::incoming::Body;
 use crate::net::Answer;
-use crate::sanitize::display;
+use crate::sanitize::{display, display_line};
 
 /// Most entries kept. 100,000 short messages are a few tens of MiB; older ones fall off.
 pub const INBOX_CAP: usize = 100_000;
@@ -71,7 +71,11 @@ impl Entry {
 
     /// The body as one string to wrap, sanitised for the terminal.
     pub fn text(&self) -> String {
-        display(&self.body.describe()).into_owned()
+        match &self.body {
+            Body::Text(text) => display(text).into_owned(),
+            // A name or path with a newline in it still reads as one.
+            file => display_line(&file.describe()).into_owned(),
+        }
     }
 
     /// The body wrapped to `width` columns: the first line follows the time and label, the

@@ -15,7 +15,7 @@ use shared::{ClientMsg, HubMsg, UserId};
 use super::say;
 use crate::incoming::{Body, FilePlace};
 use crate::net::{self, Backoff};
-use crate::sanitize::display;
+use crate::sanitize::{display, display_line};
 
 /// How `listen` prints and whether it reconnects.
 #[derive(Clone, Copy, Debug)]
@@ -114,7 +114,7 @@ fn closed(reason: &str, retry_in: Option<Duration>, form: Form) -> String {
         return json!({"event": "closed", "at": at, "reason": reason, "retry_in_ms": retry_in_ms})
             .to_string();
     }
-    let reason = display(reason);
+    let reason = display_line(reason);
     match retry_in {
         Some(d) => format!(
             "{at} closed: {reason}; reconnecting in {:.1}s",

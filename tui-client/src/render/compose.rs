@@ -13,7 +13,7 @@ use ratatui::widgets::{Clear, Paragraph, Widget};
 use super::pane;
 use crate::app::{App, Focus};
 use crate::incoming::human_size;
-use crate::sanitize::display;
+use crate::sanitize::{display, display_line};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Receivers named in the title before "n peers" takes over.
@@ -162,7 +162,7 @@ fn info_line(app: &App) -> Line<'static> {
         Some(att) => spans.push(Span::styled(
             format!(
                 "file {} ({}) · Ctrl-X drops · ",
-                display(&att.name),
+                display_line(&att.name),
                 human_size(att.body.len() as u64)
             ),
             Style::default().fg(Color::LightCyan),
@@ -193,7 +193,7 @@ pub fn render_prompt(app: &App, area: Rect, buf: &mut Buffer) {
     let mut lines = vec![
         Line::from(vec![
             Span::styled("path: ", Style::default().fg(Color::Cyan)),
-            Span::raw(format!("{}▏", display(&prompt.input))),
+            Span::raw(format!("{}▏", display_line(&prompt.input))),
         ]),
         Line::styled(max, Style::default().fg(Color::DarkGray)),
     ];
@@ -201,7 +201,7 @@ pub fn render_prompt(app: &App, area: Rect, buf: &mut Buffer) {
         let names: Vec<Cow<str>> = prompt
             .candidates
             .iter()
-            .map(|c| display(c.rsplit('/').find(|s| !s.is_empty()).unwrap_or(c)))
+            .map(|c| display_line(c.rsplit('/').find(|s| !s.is_empty()).unwrap_or(c)))
             .collect();
         lines.push(Line::styled(
             names.join("  "),

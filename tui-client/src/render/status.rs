@@ -38,7 +38,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         sep.clone(),
         Span::styled(me, Style::default().add_modifier(Modifier::BOLD)),
         sep.clone(),
-        Span::raw(format!("hub {}", crate::sanitize::display(&app.hub))),
+        Span::raw(format!("hub {}", crate::sanitize::display_line(&app.hub))),
         sep.clone(),
         Span::styled(state, Style::default().fg(color)),
         sep.clone(),

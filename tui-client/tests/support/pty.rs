@@ -66,6 +66,27 @@ impl PtyClient {
         self.screen.lock().expect("parser lock").screen().contents()
     }
 
+    /// Write `bytes` onto the screen as another program sharing the terminal would, behind
+    /// the client's back.
+    pub fn scribble(&self, bytes: &[u8]) {
+        self.screen.lock().expect("parser lock").process(bytes);
+    }
+
+    /// How many cells have the ANSI background colour `idx` (1 is red).
+    pub fn cells_with_background(&self, idx: u8) -> usize {
+        let parser = self.screen.lock().expect("parser lock");
+        let screen = parser.screen();
+        let (rows, cols) = screen.size();
+        (0..rows)
+            .flat_map(|r| (0..cols).map(move |c| (r, c)))
+            .filter(|&(r, c)| {
+                screen
+                    .cell(r, c)
+                    .is_some_and(|cell| cell.bgcolor() == vt100::Color::Idx(idx))
+            })
+            .count()
+    }
+
     /// Whether the alternate screen is on (the UI is up).
     pub fn alternate_screen(&self) -> bool {
         self.screen
