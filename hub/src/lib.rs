@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod connection;
+mod inspect;
 pub mod queue;
 pub mod registry;
 pub mod server;
@@ -13,5 +14,7 @@ pub mod stats;
 pub mod writer;
 
 pub use config::Config;
+pub use inspect::Inspector;
+pub use queue::SLOT_COST;
 pub use registry::CloseReason;
 pub use server::{run, Hub};

@@ -45,6 +45,12 @@ impl Hub {
         }
     }
 
+    /// A read-only view of this hub's state, for tests and tools; it stays valid while and
+    /// after [`Hub::run`] serves.
+    pub fn inspector(&self) -> crate::Inspector {
+        crate::Inspector::new(self.context.registry.clone(), self.context.budget.clone())
+    }
+
     /// The registry, for tests and stats.
     pub fn registry(&self) -> Arc<Registry> {
         self.context.registry.clone()
