@@ -11,7 +11,7 @@ use crate::registry::Registry;
 use crate::stats::Snapshot;
 
 /// Cheap to clone; see [`crate::Hub::inspector`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Inspector {
     registry: Arc<Registry>,
     budget: Arc<Budget>,
