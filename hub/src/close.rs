@@ -154,10 +154,19 @@ impl Control {
         self.kill.cancelled().await
     }
 
-    /// Whether the connection is closing for any reason: routing skips it. One atomic load
-    /// (the token's `is_cancelled` takes a mutex), as routing asks this for every receiver.
+    /// Whether the connection is closing for any reason: its reader reads no more.
     pub(crate) fn is_closed(&self) -> bool {
         self.close.get().is_some()
+    }
+
+    /// Whether frames for this connection are thrown away: it is closing and its queue is not
+    /// flushed. A connection closing with a flush takes frames until it leaves the registry,
+    /// and writes them before its goodbye. One atomic load (the token's `is_cancelled` takes a
+    /// mutex), as routing asks this for every receiver.
+    pub(crate) fn refuses_frames(&self) -> bool {
+        self.close
+            .get()
+            .is_some_and(|c| c.reason.queued() != Queued::Flush)
     }
 }
 

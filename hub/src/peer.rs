@@ -24,11 +24,12 @@ impl Peer {
         Peer { outbox, control }
     }
 
-    /// Queue another client's frame for this peer, never waiting. A peer that is closing gets
-    /// nothing more; one whose queue is past its limits (see [`crate::queue::Limits`]) is a
-    /// slow consumer and is closed. Either way the sender is told it was dropped.
+    /// Queue another client's frame for this peer, never waiting. A peer whose backlog is being
+    /// thrown away gets nothing more; one whose queue is past its limits (see
+    /// [`crate::queue::Limits`]) is a slow consumer and is closed. Either way the sender is told
+    /// it was dropped.
     pub(crate) fn deliver(&self, frame: Bytes) -> Result<(), Dropped> {
-        if self.control.is_closed() {
+        if self.control.refuses_frames() {
             return Err(Dropped);
         }
         match self.outbox.try_push(frame) {

@@ -65,8 +65,8 @@ impl Writer {
             if n == 0 {
                 break;
             }
-            let charged: usize = batch.iter().map(cost).sum();
-            let wrote = self.write_batch(&mut batch).await;
+            let mut charged: usize = batch.iter().map(cost).sum();
+            let wrote = self.write_batch(&mut batch, &mut charged).await;
             // Written or abandoned, the batch has left the queue: its charge goes back on every
             // path, or the global budget would leak and in time stop the whole hub reading.
             self.inbox.release(charged);
@@ -99,8 +99,13 @@ impl Writer {
     }
 
     /// Write every byte of `frames`, emptying it, unless the connection is cut short meanwhile:
-    /// then only the frame already begun is finished.
-    async fn write_batch(&mut self, frames: &mut Vec<Bytes>) -> Result<Wrote, CloseReason> {
+    /// then only the frame already begun is finished, and the rest of the batch and of the queue
+    /// give their charge back at once (`charged` is what is left to release afterwards).
+    async fn write_batch(
+        &mut self,
+        frames: &mut Vec<Bytes>,
+        charged: &mut usize,
+    ) -> Result<Wrote, CloseReason> {
         let (mut start, mut begun) = (0, false);
         let mut stall = self.write_timeout;
         let mut cut = false;
@@ -111,7 +116,12 @@ impl Writer {
                         return Ok(Wrote::Cut);
                     };
                     // Keep the frame that is partly on the wire, if any, and nothing after it.
-                    frames.truncate(start + usize::from(begun));
+                    let keep = start + usize::from(begun);
+                    let given_up: usize = frames[keep..].iter().map(cost).sum();
+                    frames.truncate(keep);
+                    self.inbox.release(given_up);
+                    *charged -= given_up;
+                    self.inbox.discard();
                     (cut, stall) = (true, limit);
                     continue;
                 }

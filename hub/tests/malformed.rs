@@ -1,11 +1,8 @@
 //! Bytes that are not messages: the offender gets an error and is closed; nobody else notices.
 
-#[path = "support/helpers.rs"]
-mod helpers;
-
 use futures::StreamExt;
-use helpers::*;
 use shared::{ErrorKind, FrameCodec, HubMsg, UserId, MAX_FRAME_LEN};
+use testkit::*;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
@@ -116,7 +113,7 @@ async fn each_malformed_frame_gets_an_error_and_a_close() {
         bystanders_unaffected(&hub, &mut a, &mut b).await;
     }
     hub.wait_for_users(2).await;
-    let closes = hub.registry.recent_closes();
+    let closes = hub.inspector.recent_closes();
     let count = |r| closes.iter().filter(|(_, c)| *c == r).count();
     assert_eq!(count(hub::CloseReason::FrameTooLarge), 2, "{closes:?}");
     assert_eq!(count(hub::CloseReason::Malformed), 5, "{closes:?}");

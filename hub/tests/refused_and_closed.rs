@@ -1,13 +1,16 @@
-//! The relay's rules at their edges: each soft error names the rule, delivers nothing, and
-//! leaves the connection usable.
-
-#[path = "support/helpers.rs"]
-mod helpers;
+//! What the hub refuses and what it closes. A request that breaks a relay rule at its edge gets
+//! a soft error naming the rule, delivers nothing, and leaves the connection usable; a fault
+//! (a truncated frame, a reset, one connection too many) gets its documented close reason while
+//! the bystanders keep being served and the ledger holds.
 
 use bytes::Bytes;
-use helpers::*;
-use shared::conn::Connection;
+use hub::{CloseReason, Config};
+use shared::conn::{ConnError, Connection};
 use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId, MAX_BODY_LEN};
+use std::time::Duration;
+use testkit::raw::{Raw, Seen};
+use testkit::*;
+use tokio::io::AsyncWriteExt;
 
 /// Expect an error for request 9 of the given kind, then prove the connection still works.
 async fn expect_refused(conn: &mut Connection, answer: HubMsg, kind: ErrorKind) {
@@ -141,31 +144,72 @@ async fn file_name_longer_than_the_limit_is_refused() {
     hub.stop().await;
 }
 
+/// The first 10 bytes of a frame announcing 100.
+const TRUNCATED: [u8; 10] = [0, 0, 0, 100, 2, 1, 1, 1, 1, 1];
+
+async fn truncated_then(reset: bool, reason: CloseReason) {
+    let (hub, base, ledger, mut pair) = testkit::scene::start(test_config()).await;
+    let mut raw = Raw::connect(hub.addr).await;
+    raw.write(&TRUNCATED).await.expect("write");
+    let id = raw.user_id;
+    if reset {
+        raw.reset();
+    } else {
+        raw.wr.shutdown().await.expect("fin");
+        assert!(matches!(raw.next().await, Seen::Closed));
+    }
+    assert_eq!(hub.close_reason(id).await, reason);
+    pair.exchange(&ledger).await;
+    testkit::scene::finish(hub, base, &ledger, pair).await;
+}
+
 #[tokio::test]
-async fn connection_over_the_limit_is_told_server_full() {
-    let hub = TestHub::with_config(hub::Config {
-        max_connections: 2,
-        stats_interval: std::time::Duration::ZERO,
-        ..hub::Config::default()
+async fn truncated_frame_then_fin_is_a_peer_close() {
+    truncated_then(false, CloseReason::PeerClosed).await;
+}
+
+#[tokio::test]
+async fn truncated_frame_then_reset_is_an_io_close() {
+    truncated_then(true, CloseReason::Io).await;
+}
+
+#[tokio::test]
+async fn connection_over_the_limit_is_told_server_full_and_the_rest_unaffected() {
+    let (hub, base, ledger, mut pair) = testkit::scene::start(Config {
+        max_connections: 3,
+        ..test_config()
     })
     .await;
-    let mut a = hub.connect().await;
-    let _b = hub.connect().await;
+    let mut third = hub.connect().await;
     match Connection::connect(hub.addr).await {
-        Err(shared::conn::ConnError::Refused { kind, .. }) => {
-            assert_eq!(kind, ErrorKind::ServerFull)
-        }
-        Ok(_) => panic!("third connection was accepted"),
+        Err(ConnError::Refused {
+            kind: ErrorKind::ServerFull,
+            ..
+        }) => {}
         Err(e) => panic!("expected server full, got {e}"),
+        Ok(_) => panic!("a fourth connection was served"),
     }
-    assert_eq!(
-        list(&mut a).await,
-        vec![UserId(2)],
-        "the first two are unaffected"
-    );
     assert!(hub
-        .registry
+        .inspector
         .recent_closes()
-        .contains(&(None, hub::CloseReason::ServerFull)));
-    hub.stop().await;
+        .contains(&(None, CloseReason::ServerFull)));
+    pair.exchange(&ledger).await;
+    let pong = testkit::request(&mut third, ClientMsg::<Bytes>::Ping { req: RequestId(5) }).await;
+    assert_eq!(pong, HubMsg::Pong { req: RequestId(5) });
+    // A place freed is a place taken.
+    drop(third);
+    // The place comes back when the third connection's task ends; until then a try is refused.
+    let again = tokio::time::timeout(testkit::WAIT, async {
+        loop {
+            if let Ok(conn) = Connection::connect(hub.addr).await {
+                return conn;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the freed place was given out");
+    drop(again);
+    pair.exchange(&ledger).await;
+    testkit::scene::finish(hub, base, &ledger, pair).await;
 }
