@@ -147,12 +147,15 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging(args.log_format);
     let config = args.config()?;
+    // The handlers are in place before anyone can learn the address: a SIGTERM sent as soon
+    // as "listening on" appears must stop the hub gracefully, not kill it.
+    let signals = Signals::install()?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     info!("listening on {}", listener.local_addr()?);
     let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    tokio::spawn(signals.cancel_on_first(shutdown.clone()));
     hub::run(listener, config, shutdown).await;
     Ok(())
 }
@@ -174,12 +177,26 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("can install a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => info!("SIGINT received"),
-        _ = term.recv() => info!("SIGTERM received"),
+/// SIGINT and SIGTERM, each caught from the moment it is installed.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot catch SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot catch SIGTERM")?,
+        })
     }
-    shutdown.cancel();
+
+    async fn cancel_on_first(mut self, shutdown: CancellationToken) {
+        tokio::select! {
+            _ = self.interrupt.recv() => info!("SIGINT received"),
+            _ = self.terminate.recv() => info!("SIGTERM received"),
+        }
+        shutdown.cancel();
+    }
 }

@@ -197,6 +197,11 @@ impl Outbox {
         self.shared.bytes.load(Ordering::Relaxed) < self.shared.limits.soft
     }
 
+    /// Whether everything queued has been handed to the socket.
+    pub fn is_drained(&self) -> bool {
+        self.shared.bytes.load(Ordering::Relaxed) == 0
+    }
+
     /// Wait until this queue is below its soft limit, so the owner's next answer fits.
     pub async fn wait_for_room(&self) {
         wait_until(&self.shared.room, || self.has_room()).await

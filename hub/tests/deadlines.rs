@@ -122,16 +122,98 @@ async fn a_silent_client_gets_a_keepalive_then_is_closed_as_idle() {
     testkit::scene::finish(hub, base, &ledger, pair).await;
 }
 
-/// The frame deadline is at least two ping intervals: a reader whose frame deadline falls
-/// between a keepalive and its idle close wakes on a timer that is already due, over and over
-/// (on the paused clock, time would stand still).
+/// A hub with quick keepalives, and a frame deadline shorter than a ping interval.
 async fn quick_hub() -> TestHub {
     TestHub::with_config(Config {
-        frame_deadline: Duration::from_millis(500),
+        frame_deadline: Duration::from_millis(150),
         ping_interval: Duration::from_millis(200),
         ..test_config()
     })
     .await
+}
+
+/// Ends the test process if a paused-clock test stops making progress: a task that spins
+/// keeps tokio's paused clock from ever moving, which would hang the suite instead of failing.
+fn watchdog(what: &'static str) -> std::sync::mpsc::Sender<()> {
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if finished.recv_timeout(WAIT * 4).is_err() {
+            eprintln!("{what}: no progress in {:?} of real time", WAIT * 4);
+            std::process::exit(101);
+        }
+    });
+    done
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_quiet_reader_waits_for_its_next_deadline_instead_of_spinning() {
+    let done = watchdog("a_quiet_reader_waits_for_its_next_deadline_instead_of_spinning");
+    // No frame is in progress, so the 150 ms frame deadline is no reason to wake: a reader that
+    // woke on it anyway, once it had passed, would spin and freeze the paused clock.
+    let hub = quick_hub().await;
+    let mut silent = Raw::connect(hub.addr).await;
+    let id = silent.user_id;
+    assert!(matches!(silent.next().await, Seen::Msg(HubMsg::KeepAlive)));
+    silent.expect_goodbye(ErrorKind::Idle).await;
+    assert_eq!(hub.close_reason(id).await, CloseReason::Idle);
+    hub.stop().await;
+    let _ = done.send(());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_keepalive_queued_behind_a_backlog_does_not_make_its_reader_idle() {
+    let hub = TestHub::with_config(Config {
+        ping_interval: Duration::from_millis(200),
+        write_timeout: Duration::from_secs(3600),
+        ..test_config()
+    })
+    .await;
+    let mut receiver = Raw::connect_small(hub.addr).await;
+    let mut sender = hub.connect().await;
+    // Fill the receiver's socket until frames wait in its queue.
+    for req in 1.. {
+        let body = bytes::Bytes::from(vec![1u8; 64 * 1024]);
+        let answer = request(&mut sender, relay_msg(req, &[receiver.user_id], body)).await;
+        assert!(
+            matches!(answer, HubMsg::Relayed { delivered: 1, .. }),
+            "{answer:?}"
+        );
+        if hub.inspector.queued_bytes() > 0 {
+            break;
+        }
+    }
+    // Many ping intervals pass while the receiver reads nothing; its keepalive waits in line.
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        sender
+            .send(&ClientMsg::KeepAliveAck)
+            .await
+            .expect("sender stays");
+    }
+    // Then it reads all of it, answering the keepalives as they come, and is still served.
+    loop {
+        match receiver.next().await {
+            Seen::Msg(HubMsg::Message { .. }) => {}
+            Seen::Msg(HubMsg::KeepAlive) => {
+                receiver.send(&ClientMsg::KeepAliveAck).await;
+                break;
+            }
+            other => panic!("the reader was not kept: {other:?}"),
+        }
+    }
+    receiver
+        .send(&ClientMsg::Ping {
+            req: shared::RequestId(7),
+        })
+        .await;
+    loop {
+        match receiver.next().await {
+            Seen::Msg(HubMsg::Pong { .. }) => break,
+            Seen::Msg(HubMsg::Message { .. } | HubMsg::KeepAlive) => {}
+            other => panic!("the reader was not kept: {other:?}"),
+        }
+    }
+    hub.stop().await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -41,6 +41,14 @@ impl Raw {
         Raw::from_stream(stream).await
     }
 
+    /// Connect with a tiny receive buffer, so that the hub's writes to this client stall early,
+    /// and read the welcome.
+    pub async fn connect_small(addr: SocketAddr) -> Raw {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("small buffer");
+        Raw::from_stream(socket.connect(addr).await.expect("connect")).await
+    }
+
     /// Read the welcome on an already connected stream.
     pub async fn from_stream(stream: TcpStream) -> Raw {
         let (rd, wr) = stream.into_split();
@@ -60,6 +68,11 @@ impl Raw {
     /// Write bytes; the hub may already have closed, so errors are returned, not fatal.
     pub async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.wr.write_all(bytes).await
+    }
+
+    /// Send a well-formed message; like [`Raw::write`], a closed hub is not fatal here.
+    pub async fn send(&mut self, msg: &shared::ClientMsg) {
+        let _ = self.write(&msg.to_frame().expect("encodes")).await;
     }
 
     /// The next message, or `Closed` once the stream has ended.

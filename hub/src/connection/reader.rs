@@ -148,12 +148,13 @@ impl Reader {
     }
 
     /// Deadline for the next timer check: the keepalive schedule, the frame deadline of a
-    /// frame in progress (checked again from the last frame on, since one may start any time),
-    /// and the release of a wide read buffer.
+    /// frame in progress, and the release of a wide read buffer.
     fn next_wake(&self) -> Instant {
         let cfg = &self.client.hub.config;
         let keepalive = self.keepalive_sent.unwrap_or(self.last_frame) + cfg.ping_interval;
-        let partial = self.frames.partial_since().unwrap_or(self.last_frame);
+        // With no frame in progress, one may start at any moment: look again a frame deadline
+        // from now (never from the last frame, which may be long past and would wake at once).
+        let partial = self.frames.partial_since().unwrap_or_else(Instant::now);
         let wake = keepalive.min(partial + cfg.frame_deadline);
         match self.frames.wide_until(self.last_frame) {
             Some(wide) => wake.min(wide),
@@ -176,6 +177,13 @@ impl Reader {
             }
         }
         match self.keepalive_sent {
+            // The keepalive may still wait behind a backlog the client is reading: silence
+            // counts only once everything queued for it has gone out. One that stopped reading
+            // is the write timeout's to close.
+            Some(sent) if now >= sent + cfg.ping_interval && !self.client.outbox.is_drained() => {
+                self.keepalive_sent = Some(now);
+                Ok(())
+            }
             Some(sent) if now >= sent + cfg.ping_interval => Err(CloseReason::Idle.into()),
             None if now >= self.last_frame + cfg.ping_interval => {
                 self.keepalive_sent = Some(now);
