@@ -1,11 +1,7 @@
 //! Every workload, scaled down, against a real hub on 127.0.0.1:0: the load generator counts
 //! what it should and loses nothing. Figures are not checked; speed is the script's business.
 
-use std::time::Duration;
-
 use serde_json::Value;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::proto::Proto;
 use crate::Workload;
@@ -16,17 +12,9 @@ where
     F: FnOnce(std::net::SocketAddr) -> Fut,
     Fut: std::future::Future<Output = Value>,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let shutdown = CancellationToken::new();
-    let config = hub::Config {
-        stats_interval: Duration::ZERO,
-        ..hub::Config::default()
-    };
-    let server = tokio::spawn(hub::run(listener, config, shutdown.clone()));
-    let result = run(addr).await;
-    shutdown.cancel();
-    server.await.expect("hub task");
+    let hub = testkit::TestHub::start().await;
+    let result = run(hub.addr).await;
+    hub.stop().await;
     result
 }
 

@@ -7,20 +7,15 @@
 //! ```
 //! Default: 100 senders (25.5 GiB through loopback). Not part of CI.
 
-#[path = "../tests/support/child.rs"]
-mod child;
-#[path = "../tests/support/ledger.rs"]
-mod ledger;
-
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use child::HubProcess;
 use futures::StreamExt;
-use ledger::Ledger;
 use shared::conn::Connection;
 use shared::{FrameCodec, HubMsg, UserId, MAX_BODY_LEN, MAX_RECEIVERS};
+use testkit::child::HubProcess;
+use testkit::ledger::Ledger;
 use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 

@@ -8,19 +8,14 @@
 //! ```
 //! Defaults: 10,000 connections, 1,000,000 relays. Not part of CI.
 
-#[path = "../tests/support/child.rs"]
-mod child;
-#[path = "../tests/support/ledger.rs"]
-mod ledger;
-
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use child::HubProcess;
-use ledger::Ledger;
 use shared::conn::{ConnReader, ConnWriter, Connection};
 use shared::UserId;
+use testkit::child::HubProcess;
+use testkit::ledger::Ledger;
 use tokio::task::AbortHandle;
 
 /// Phases of the run; RSS is compared between them.

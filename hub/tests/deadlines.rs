@@ -1,92 +1,140 @@
-//! Frame deadline and keepalive, with short settings so the tests run in a blink.
-
-#[path = "support/helpers.rs"]
-mod helpers;
+//! The hub's clocks on tokio's paused clock, so that its timers fire in a blink however busy
+//! the machine is and a client's answer is never late: a frame that trickles in too slowly is
+//! cut at the frame deadline while a slow but steady one gets through; a silent client gets a
+//! keepalive, then is closed as idle; one that answers stays.
 
 use std::time::Duration;
 
-use futures::StreamExt;
-use helpers::*;
 use hub::{CloseReason, Config};
-use shared::{ClientMsg, ErrorKind, FrameCodec, HubMsg, UserId};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio_util::codec::FramedRead;
+use shared::{ClientMsg, ErrorKind, HubMsg, UserId};
+use testkit::raw::{Raw, Seen};
+use testkit::*;
+use tokio::time::Instant;
 
-async fn quick_hub() -> TestHub {
-    TestHub::with_config(Config {
-        frame_deadline: Duration::from_millis(300),
-        ping_interval: Duration::from_millis(200),
+/// Default deadlines, keepalives out of the way (they have their own test).
+fn config() -> Config {
+    Config {
+        ping_interval: Duration::from_secs(24 * 3600),
         stats_interval: Duration::ZERO,
         ..Config::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_byte_a_minute_is_cut_off_at_the_frame_deadline() {
+    let (hub, base, ledger, mut pair) = testkit::scene::start(config()).await;
+    let mut raw = Raw::connect(hub.addr).await;
+    raw.wait = Duration::from_secs(3600);
+    // The first byte of a ping frame; the next would come a minute later.
+    let started = Instant::now();
+    raw.write(&[0]).await.expect("first byte");
+    raw.expect_goodbye(ErrorKind::FrameDeadline).await;
+    let waited = started.elapsed();
+    assert!(
+        waited >= Config::default().frame_deadline && waited < Duration::from_secs(60),
+        "cut off after {waited:?}: at the deadline, before the second byte was due"
+    );
+    assert_eq!(
+        hub.close_reason(raw.user_id).await,
+        CloseReason::FrameDeadline
+    );
+    drop(raw);
+    pair.exchange(&ledger).await;
+    testkit::scene::finish(hub, base, &ledger, pair).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_mebibyte_at_64_kib_per_second_gets_through() {
+    let (hub, base, ledger, mut pair) = testkit::scene::start(config()).await;
+    let mut slow = Raw::connect(hub.addr).await;
+    let receiver = pair.b.user_id();
+    let frame = ledger
+        .relay(slow.user_id, &[receiver], shared::MAX_BODY_LEN)
+        .to_frame()
+        .expect("encodes");
+    // 4 KiB every 62.5 ms: 64 KiB/s, about 16 s for the whole frame.
+    let started = Instant::now();
+    for chunk in frame.chunks(4096) {
+        raw_write(&mut slow, chunk).await;
+        tokio::time::sleep(Duration::from_micros(62_500)).await;
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(15),
+        "the trickle was real"
+    );
+    match slow.next().await {
+        Seen::Msg(answer) => {
+            assert!(ledger.answer(slow.user_id, &answer), "{answer:?}")
+        }
+        other => panic!("expected the relay's answer, got {other:?}"),
+    }
+    let msg = recv_skipping(&mut pair.b).await;
+    assert!(ledger.receive(receiver, &msg));
+    pair.exchange(&ledger).await;
+    pair.finish(&ledger);
+    ledger.check();
+    assert_eq!(
+        ledger.totals().0,
+        3,
+        "the slow relay and both exchanges were delivered"
+    );
+    drop(slow);
+    base.wait_restored(&hub).await;
+    hub.stop().await;
+}
+
+async fn raw_write(raw: &mut Raw, bytes: &[u8]) {
+    raw.write(bytes)
+        .await
+        .expect("the hub keeps reading a slow but steady sender");
+}
+
+/// On tokio's paused clock: the bystanders answer their keepalives between exchanges, which a
+/// loaded machine could delay past a 100 ms interval in real time.
+#[tokio::test(start_paused = true)]
+async fn a_silent_client_gets_a_keepalive_then_is_closed_as_idle() {
+    let (hub, base, ledger, mut pair) = testkit::scene::start(Config {
+        ping_interval: Duration::from_millis(100),
+        ..test_config()
+    })
+    .await;
+    // A stopped process looks like this on the wire: the kernel ACKs, nobody answers.
+    let mut silent = Raw::connect(hub.addr).await;
+    let id = silent.user_id;
+    let goodbye = tokio::spawn(async move {
+        match silent.next().await {
+            Seen::Msg(HubMsg::KeepAlive) => {}
+            other => panic!("expected a keepalive first, got {other:?}"),
+        }
+        silent.expect_goodbye(ErrorKind::Idle).await
+    });
+    // The bystanders keep talking (which keeps them alive) until the silent one is gone.
+    for _ in 0..500 {
+        if goodbye.is_finished() {
+            break;
+        }
+        pair.exchange(&ledger).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    goodbye.await.expect("idle goodbye");
+    assert_eq!(hub.close_reason(id).await, CloseReason::Idle);
+    pair.exchange(&ledger).await;
+    testkit::scene::finish(hub, base, &ledger, pair).await;
+}
+
+/// The frame deadline is at least two ping intervals: a reader whose frame deadline falls
+/// between a keepalive and its idle close wakes on a timer that is already due, over and over
+/// (on the paused clock, time would stand still).
+async fn quick_hub() -> TestHub {
+    TestHub::with_config(Config {
+        frame_deadline: Duration::from_millis(500),
+        ping_interval: Duration::from_millis(200),
+        ..test_config()
     })
     .await
 }
 
-/// Every message the hub sends on a raw connection until it closes it.
-async fn messages_until_close(stream: TcpStream) -> Vec<HubMsg> {
-    let mut frames = FramedRead::new(stream, FrameCodec::new());
-    let mut got = Vec::new();
-    while let Some(frame) = tokio::time::timeout(WAIT, frames.next())
-        .await
-        .expect("in time")
-    {
-        got.push(HubMsg::decode(&frame.expect("frame")).expect("message"));
-    }
-    got
-}
-
-#[tokio::test]
-async fn a_frame_that_never_finishes_is_cut_at_the_deadline() {
-    let hub = quick_hub().await;
-    let mut stream = TcpStream::connect(hub.addr).await.expect("connect");
-    // A header announcing 100 bytes, then only 3 of them, then silence.
-    stream
-        .write_all(&[0, 0, 0, 100, 1, 2, 3])
-        .await
-        .expect("write");
-    let got = messages_until_close(stream).await;
-    assert!(
-        matches!(
-            got.last(),
-            Some(HubMsg::Error {
-                req: None,
-                kind: ErrorKind::FrameDeadline,
-                ..
-            })
-        ),
-        "{got:?}"
-    );
-    hub.wait_for_users(0).await;
-    assert!(hub
-        .registry
-        .recent_closes()
-        .contains(&(Some(UserId(1)), CloseReason::FrameDeadline)));
-    hub.stop().await;
-}
-
-#[tokio::test]
-async fn a_silent_client_gets_a_keepalive_then_is_closed_as_idle() {
-    let hub = quick_hub().await;
-    let stream = TcpStream::connect(hub.addr).await.expect("connect");
-    let got = messages_until_close(stream).await;
-    assert!(matches!(got[0], HubMsg::Welcome { .. }), "{got:?}");
-    assert!(got.contains(&HubMsg::KeepAlive), "{got:?}");
-    assert!(
-        matches!(
-            got.last(),
-            Some(HubMsg::Error {
-                req: None,
-                kind: ErrorKind::Idle,
-                ..
-            })
-        ),
-        "{got:?}"
-    );
-    hub.stop().await;
-}
-
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_client_that_answers_keepalives_stays() {
     let hub = quick_hub().await;
     let mut conn = hub.connect().await;

@@ -4,25 +4,16 @@
 //!
 //! `PROPTEST_CASES` sets the number of cases; `scripts/fuzz.sh` runs this for a bounded time.
 
-#[path = "support/baseline.rs"]
-mod baseline;
-#[path = "support/helpers.rs"]
-mod helpers;
-#[path = "support/ledger.rs"]
-mod ledger;
-#[path = "support/scene.rs"]
-mod scene;
-
 use std::time::Duration;
 
-use baseline::Baseline;
 use bytes::Bytes;
-use helpers::TestHub;
 use hub::Config;
-use ledger::Ledger;
 use proptest::prelude::*;
 use shared::conn::{ConnReader, ConnWriter};
 use shared::{ClientMsg, HubMsg, RequestId, UserId, MAX_FRAME_LEN};
+use testkit::baseline::Baseline;
+use testkit::ledger::Ledger;
+use testkit::TestHub;
 
 /// Clients in every case.
 const CLIENTS: usize = 4;
@@ -96,7 +87,7 @@ struct Client {
 /// to the ledger.
 async fn answer(client: &mut Client, ledger: &Ledger) -> Option<HubMsg> {
     loop {
-        let msg = tokio::time::timeout(helpers::WAIT, client.rd.recv())
+        let msg = tokio::time::timeout(testkit::WAIT, client.rd.recv())
             .await
             .expect("the hub answers in time")
             .ok()?;
@@ -111,7 +102,7 @@ async fn answer(client: &mut Client, ledger: &Ledger) -> Option<HubMsg> {
 async fn play(actions: Vec<Action>) {
     let hub = TestHub::with_config(Config {
         queue_bytes: 256 * 1024,
-        ..scene::quick_config()
+        ..testkit::test_config()
     })
     .await;
     let base = Baseline::capture(&hub);
@@ -129,7 +120,7 @@ async fn play(actions: Vec<Action>) {
     }
     // A newcomer is served.
     let mut newcomer = hub.connect().await;
-    let pong = helpers::request(
+    let pong = testkit::request(
         &mut newcomer,
         ClientMsg::<Bytes>::Ping { req: RequestId(1) },
     )
@@ -140,7 +131,7 @@ async fn play(actions: Vec<Action>) {
         let me = client.id;
         let mut alive = true;
         while alive && ledger.received(me) < ledger.expected(me) {
-            match tokio::time::timeout(helpers::WAIT, client.rd.recv()).await {
+            match tokio::time::timeout(testkit::WAIT, client.rd.recv()).await {
                 Ok(Ok(msg)) => {
                     ledger.receive(me, &msg);
                 }
@@ -149,7 +140,7 @@ async fn play(actions: Vec<Action>) {
             }
         }
         let dropped = hub
-            .registry
+            .inspector
             .recent_closes()
             .contains(&(Some(me), hub::CloseReason::SlowConsumer));
         if alive && !dropped {

@@ -1,42 +1,31 @@
 //! Bad frames over real TCP: each gets its documented answer and close reason, the bystanders
 //! keep being served, and the ledger and the baseline hold afterwards.
 
-#[path = "support/baseline.rs"]
-mod baseline;
-#[path = "support/helpers.rs"]
-mod helpers;
-#[path = "support/ledger.rs"]
-mod ledger;
-#[path = "support/raw.rs"]
-mod raw;
-#[path = "support/scene.rs"]
-mod scene;
-
-use baseline::Baseline;
 use bytes::Bytes;
-use helpers::TestHub;
 use hub::CloseReason;
-use ledger::Ledger;
-use raw::{framed, Raw, Seen};
-use scene::{close_reason, quick_config};
 use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId};
 use shared::{MAX_BODY_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS};
+use testkit::baseline::Baseline;
+use testkit::ledger::Ledger;
+use testkit::raw::{framed, Raw, Seen};
+use testkit::test_config;
+use testkit::TestHub;
 
 /// Send `bytes` on a fresh raw connection between two bystander exchanges; expect a goodbye of
 /// `kind` and a close recorded as `reason`; then check the ledger and the baseline.
 async fn goodbye_for(bytes: &[u8], kind: ErrorKind, reason: CloseReason) {
-    let (hub, base, ledger, mut pair) = scene::start(quick_config()).await;
+    let (hub, base, ledger, mut pair) = testkit::scene::start(test_config()).await;
     pair.exchange(&ledger).await;
 
     let mut raw = Raw::connect(hub.addr).await;
     // The hub may close before it has read everything; a failed write is part of the test.
     let _ = raw.write(bytes).await;
     raw.expect_goodbye(kind).await;
-    assert_eq!(close_reason(&hub, raw.user_id).await, reason);
+    assert_eq!(hub.close_reason(raw.user_id).await, reason);
     drop(raw);
 
     pair.exchange(&ledger).await;
-    scene::finish(hub, base, &ledger, pair).await;
+    testkit::scene::finish(hub, base, &ledger, pair).await;
 }
 
 #[tokio::test]
@@ -126,7 +115,7 @@ async fn trailing_bytes_after_a_message_are_malformed() {
 
 #[tokio::test]
 async fn frame_exactly_at_the_cap_is_read_and_answered() {
-    let hub = TestHub::with_config(quick_config()).await;
+    let hub = TestHub::with_config(test_config()).await;
     let base = Baseline::capture(&hub);
     let mut raw = Raw::connect(hub.addr).await;
     // An echo whose frame is exactly MAX_FRAME_LEN: tag, req, a 3-byte body length, the body.
@@ -164,7 +153,7 @@ async fn frame_exactly_at_the_cap_is_read_and_answered() {
 
 #[tokio::test]
 async fn largest_legal_relay_fits_the_frame_and_is_answered() {
-    let hub = TestHub::with_config(quick_config()).await;
+    let hub = TestHub::with_config(test_config()).await;
     let base = Baseline::capture(&hub);
     let mut raw = Raw::connect(hub.addr).await;
     // The widest header the rules allow: 255 ten-byte ids and a 255-byte name.

@@ -1,11 +1,8 @@
 //! A client that has its welcome can already be reached: the hub registers a connection before
 //! anything, the welcome included, is written to it.
 
-#[path = "support/helpers.rs"]
-mod helpers;
-
-use helpers::*;
 use shared::HubMsg;
+use testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_welcomed_client_is_already_reachable() {

@@ -1,10 +1,7 @@
 //! Presence: watchers get a snapshot, then joins and leaves; everyone else gets none of it.
 
-#[path = "support/helpers.rs"]
-mod helpers;
-
-use helpers::*;
 use shared::{ClientMsg, HubMsg, RequestId, UserId};
+use testkit::*;
 
 #[tokio::test]
 async fn a_watcher_sees_the_snapshot_then_joins_and_leaves() {

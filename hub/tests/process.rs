@@ -2,20 +2,13 @@
 //! 1 MiB fan-out delivers every accepted frame and exits 0; out of descriptors, the accept loop
 //! backs off cheaply and recovers when descriptors free up.
 
-#[path = "support/child.rs"]
-mod child;
-#[path = "support/helpers.rs"]
-mod helpers;
-#[path = "support/ledger.rs"]
-mod ledger;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use child::HubProcess;
-use ledger::Ledger;
 use shared::conn::{ConnError, Connection};
 use shared::{ErrorKind, HubMsg, UserId, MAX_BODY_LEN};
+use testkit::child::HubProcess;
+use testkit::ledger::Ledger;
 use tokio::net::TcpStream;
 
 /// What a receiver saw before the hub closed its connection.
@@ -54,7 +47,11 @@ async fn receive_until_closed(mut conn: Connection, ledger: Arc<Ledger>) -> Seen
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_wide_fan_out_delivers_every_accepted_frame_and_exits_zero() {
     const RECEIVERS: usize = 255;
-    let mut hub = HubProcess::spawn(&["--shutdown-grace", "10s"], None);
+    let mut hub = HubProcess::spawn_bin(
+        env!("CARGO_BIN_EXE_hub"),
+        &["--shutdown-grace", "10s"],
+        None,
+    );
     let ledger = Arc::new(Ledger::new());
     let mut ids = Vec::new();
     let mut readers = Vec::new();
@@ -126,7 +123,7 @@ async fn welcomed(addr: std::net::SocketAddr, wait: Duration) -> Option<TcpStrea
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_descriptors_the_hub_backs_off_cheaply_and_recovers() {
     const TRIES: usize = 80;
-    let hub = HubProcess::spawn(&[], Some(64));
+    let hub = HubProcess::spawn_bin(env!("CARGO_BIN_EXE_hub"), &[], Some(64));
     let mut tries = Vec::new();
     for _ in 0..TRIES {
         let addr = hub.addr;
@@ -134,10 +131,9 @@ async fn out_of_descriptors_the_hub_backs_off_cheaply_and_recovers() {
             welcomed(addr, Duration::from_secs(20)).await
         }));
     }
-    // Let the hub fill its table, then measure its CPU while it is stuck at the limit.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    // The table is full (an inherited descriptor or two may sit above the limit).
-    assert!(hub.fds() >= 60, "the hub never ran out: {} fds", hub.fds());
+    // Let the hub fill its table (an inherited descriptor or two may sit above the limit), then
+    // measure its CPU while it is stuck at the limit.
+    testkit::eventually("the hub to run out of descriptors", || hub.fds() >= 60).await;
     let before = hub.cpu_ticks();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let spent = hub.cpu_ticks() - before;
@@ -210,6 +206,12 @@ fn sigterm_stops_a_hub_whose_log_pipe_is_closed() {
         .and_then(|a| a.trim().parse().ok())
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     drop(stderr);
+    // A welcome shows the hub's runtime serving, its signal handler with it: the hub logs
+    // where it listens before that handler is installed.
+    let mut welcomed = std::net::TcpStream::connect(addr).expect("the hub accepts");
+    let mut head = [0u8; 4];
+    std::io::Read::read_exact(&mut welcomed, &mut head).expect("a welcome");
+    drop(welcomed);
     let mut hub = HubProcess { child, addr };
     hub.signal("TERM");
     let status = hub.wait(Duration::from_secs(10));

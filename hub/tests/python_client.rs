@@ -1,12 +1,9 @@
 //! A client written in Python from docs/PROTOCOL.md alone talks to a real hub: proof that the
 //! document is enough to implement the protocol in another language.
 
-#[path = "support/helpers.rs"]
-mod helpers;
-
 use std::process::Command;
 
-use helpers::TestHub;
+use testkit::TestHub;
 
 #[tokio::test]
 async fn the_python_client_from_the_protocol_doc_passes_against_the_hub() {

@@ -1,10 +1,7 @@
 //! Identity, list and relay over real TCP: the assignment's own case and its neighbours.
 
-#[path = "support/helpers.rs"]
-mod helpers;
-
-use helpers::*;
 use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId};
+use testkit::*;
 
 #[tokio::test]
 async fn three_clients_identity_list_and_relay() {

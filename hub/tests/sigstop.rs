@@ -1,15 +1,12 @@
 //! A real process that answers keepalives, then is stopped with SIGSTOP: the kernel keeps its
 //! socket open and acknowledges bytes, but nobody answers, so the hub must close it as idle.
 
-#[path = "support/helpers.rs"]
-mod helpers;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use helpers::*;
 use hub::{CloseReason, Config};
 use shared::UserId;
+use testkit::*;
 
 /// A client in Python that reads frames and answers each keepalive (hub tag 9) with a
 /// KeepAliveAck (client tag 6), as docs/PROTOCOL.md describes.
@@ -42,11 +39,10 @@ fn signal(pid: u32, sig: &str) {
 #[tokio::test]
 async fn a_stopped_process_is_closed_as_idle_while_a_live_one_stays() {
     // Long enough that a loaded CI machine still lets the live client answer in time.
-    let interval = Duration::from_millis(500);
+    let interval = Duration::from_secs(1);
     let hub = TestHub::with_config(Config {
         ping_interval: interval,
-        stats_interval: Duration::ZERO,
-        ..Config::default()
+        ..test_config()
     })
     .await;
     let mut child = Command::new("python3")
@@ -57,13 +53,18 @@ async fn a_stopped_process_is_closed_as_idle_while_a_live_one_stays() {
     hub.wait_for_users(1).await;
 
     // Alive and answering: still connected after many keepalive rounds.
-    tokio::time::sleep(interval * 6).await;
-    assert_eq!(hub.registry.len(), 1, "{:?}", hub.registry.recent_closes());
+    tokio::time::sleep(interval * 4).await;
+    assert_eq!(
+        hub.inspector.connections(),
+        1,
+        "{:?}",
+        hub.inspector.recent_closes()
+    );
 
     signal(child.id(), "-STOP");
     hub.wait_for_users(0).await;
     assert_eq!(
-        hub.registry.recent_closes(),
+        hub.inspector.recent_closes(),
         vec![(Some(UserId(1)), CloseReason::Idle)]
     );
 

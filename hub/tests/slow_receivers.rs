@@ -1,30 +1,29 @@
 //! Receivers that read slowly, stop reading or reset mid-write: only they pay (slow consumer,
-//! write timeout, i/o), senders are told, and a slow but steady reader is served to the end.
-
-#[path = "support/baseline.rs"]
-mod baseline;
-#[path = "support/helpers.rs"]
-mod helpers;
-#[path = "support/ledger.rs"]
-mod ledger;
-#[path = "support/raw.rs"]
-mod raw;
-#[path = "support/scene.rs"]
-mod scene;
+//! write timeout, i/o), senders are told, the others get everything, and a slow but steady
+//! reader is served to the end. A full hub stops reading requests until its writers catch up.
+//!
+//! The slow-consumer policy under test is set in one place: [`SMALL_QUEUE`], [`LARGE_QUEUE`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use baseline::Baseline;
-use helpers::TestHub;
+use bytes::Bytes;
 use hub::{CloseReason, Config};
-use ledger::Ledger;
-use raw::{Raw, Seen};
-use scene::{close_reason, quick_config, recv_skipping, Pair};
 use shared::conn::Connection;
 use shared::{FrameCodec, HubMsg, UserId};
+use testkit::baseline::Baseline;
+use testkit::ledger::Ledger;
+use testkit::raw::{Raw, Seen};
+use testkit::scene::Pair;
+use testkit::*;
 use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
 use tokio_util::codec::{Decoder, FramedRead};
+
+/// A receiver's queue limit that a receiver which never reads soon overflows (64 KiB bodies).
+const SMALL_QUEUE: usize = 256 * 1024;
+/// A queue limit no test here reaches: only a write timeout (or nothing) can end the receiver.
+const LARGE_QUEUE: usize = 64 * 1024 * 1024;
 
 /// Relay ledger bodies of `size` from `sender` to `receiver`, in pipelined batches of 8, until
 /// the hub reports the receiver dropped or `max` relays were made; returns how many were
@@ -82,9 +81,9 @@ async fn drain_until_closed(ledger: &Ledger, raw: &mut Raw) {
 
 #[tokio::test]
 async fn receiver_that_never_reads_is_dropped_and_the_sender_told() {
-    let (hub, base, ledger, mut pair) = scene::start(Config {
-        queue_bytes: 256 * 1024,
-        ..quick_config()
+    let (hub, base, ledger, mut pair) = testkit::scene::start(Config {
+        queue_bytes: SMALL_QUEUE,
+        ..test_config()
     })
     .await;
     let mut sleeper = Raw::connect(hub.addr).await;
@@ -95,7 +94,7 @@ async fn receiver_that_never_reads_is_dropped_and_the_sender_told() {
         "the hub never gave up on a receiver that never reads"
     );
     assert_eq!(
-        close_reason(&hub, sleeper.user_id).await,
+        hub.close_reason(sleeper.user_id).await,
         CloseReason::SlowConsumer
     );
     // What it does get, once it wakes up, is an unbroken prefix of what it was sent.
@@ -103,15 +102,15 @@ async fn receiver_that_never_reads_is_dropped_and_the_sender_told() {
     assert!(ledger.received(sleeper.user_id) <= sent);
     pair.exchange(&ledger).await;
     drop(sleeper);
-    scene::finish(hub, base, &ledger, pair).await;
+    testkit::scene::finish(hub, base, &ledger, pair).await;
 }
 
 #[tokio::test]
 async fn receiver_that_stops_reading_hits_the_write_deadline() {
-    let (hub, base, ledger, mut pair) = scene::start(Config {
-        queue_bytes: 64 * 1024 * 1024,
+    let (hub, base, ledger, mut pair) = testkit::scene::start(Config {
+        queue_bytes: LARGE_QUEUE,
         write_timeout: Duration::from_millis(300),
-        ..quick_config()
+        ..test_config()
     })
     .await;
     // A normal receive buffer: a tiny one makes the kernel trickle the backlog out later.
@@ -121,29 +120,32 @@ async fn receiver_that_stops_reading_hits_the_write_deadline() {
     let sent = flood(&ledger, &mut pair.a, sleeper.user_id, 1024 * 1024, 16).await;
     assert!(sent >= 1);
     assert_eq!(
-        close_reason(&hub, sleeper.user_id).await,
+        hub.close_reason(sleeper.user_id).await,
         CloseReason::WriteTimeout
     );
     drain_until_closed(&ledger, &mut sleeper).await;
     pair.exchange(&ledger).await;
     drop(sleeper);
-    scene::finish(hub, base, &ledger, pair).await;
+    testkit::scene::finish(hub, base, &ledger, pair).await;
 }
 
 #[tokio::test]
 async fn receiver_reset_in_the_middle_of_large_writes_costs_only_itself() {
-    let (hub, base, ledger, mut pair) = scene::start(quick_config()).await;
+    let (hub, base, ledger, mut pair) = testkit::scene::start(test_config()).await;
     let victim = small_buffered(&hub).await;
     let id = victim.user_id;
     let sent = flood(&ledger, &mut pair.a, id, 1024 * 1024, 8).await;
     assert_eq!(sent, 8);
     victim.reset();
-    assert_eq!(close_reason(&hub, id).await, CloseReason::Io);
+    assert_eq!(hub.close_reason(id).await, CloseReason::Io);
     pair.exchange(&ledger).await;
-    scene::finish(hub, base, &ledger, pair).await;
+    testkit::scene::finish(hub, base, &ledger, pair).await;
 }
 
-/// Read `want` messages, at most 64 KiB every 10 ms, feeding the ledger.
+/// How long [`paced_read`] pauses after each read of at most 64 KiB.
+const PACE: Duration = Duration::from_millis(25);
+
+/// Read `want` messages, at most 64 KiB every [`PACE`], feeding the ledger.
 async fn paced_read(
     mut rd: FramedRead<OwnedReadHalf, FrameCodec>,
     ledger: Arc<Ledger>,
@@ -156,7 +158,7 @@ async fn paced_read(
     let stream = rd.get_mut();
     for _ in 0..100_000 {
         let mut chunk = vec![0u8; 64 * 1024];
-        match tokio::time::timeout(raw::RAW_WAIT, stream.read(&mut chunk)).await {
+        match tokio::time::timeout(testkit::WAIT, stream.read(&mut chunk)).await {
             Ok(Ok(n)) if n > 0 => buffer.extend_from_slice(&chunk[..n]),
             _ => break,
         }
@@ -166,7 +168,7 @@ async fn paced_read(
         if ledger.received(id) == want {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(PACE).await;
     }
     ledger.received(id)
 }
@@ -174,12 +176,15 @@ async fn paced_read(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_but_steady_receiver_of_a_large_backlog_is_not_cut_off() {
     const RELAYS: usize = 16;
+    // The kernel reports a full socket writable again only once half its send buffer (up to
+    // 2 MiB here) has drained, so progress shows in steps: 16 paced reads, 0.4 s, far within
+    // the timeout even on a loaded machine. The whole backlog takes at least 256 paced reads,
+    // 6.4 s, longer than the timeout however fast the machine is.
+    let write_timeout = Duration::from_secs(4);
     let hub = TestHub::with_config(Config {
-        queue_bytes: 64 * 1024 * 1024,
-        // The kernel reports a full socket writable again only once half its send buffer
-        // (up to 2 MiB here) has drained, so progress shows in steps.
-        write_timeout: Duration::from_secs(2),
-        ..quick_config()
+        queue_bytes: LARGE_QUEUE,
+        write_timeout,
+        ..test_config()
     })
     .await;
     let base = Baseline::capture(&hub);
@@ -191,14 +196,137 @@ async fn slow_but_steady_receiver_of_a_large_backlog_is_not_cut_off() {
     // It reads steadily but slowly while 16 MiB arrive for it at once: the backlog grows, and
     // so do the writer's batches. Each write makes progress well within the write timeout,
     // though a whole batch takes longer than that.
+    let started = tokio::time::Instant::now();
     let reader = tokio::spawn(paced_read(rd, ledger.clone(), user_id, RELAYS));
     let sent = flood(&ledger, &mut pair.a, user_id, 1024 * 1024, RELAYS).await;
     assert_eq!(sent, RELAYS);
     let got = reader.await.expect("reader");
-    let closes = hub.registry.recent_closes();
+    assert!(
+        started.elapsed() > write_timeout,
+        "the backlog took longer than the timeout"
+    );
+    let closes = hub.inspector.recent_closes();
     assert_eq!(got, RELAYS, "cut off mid-backlog: {closes:?}");
     ledger.healthy(user_id);
     pair.exchange(&ledger).await;
     drop(wr);
-    scene::finish(hub, base, &ledger, pair).await;
+    testkit::scene::finish(hub, base, &ledger, pair).await;
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_reads_is_dropped_and_reported_while_others_get_everything() {
+    let hub = TestHub::with_config(Config {
+        queue_bytes: SMALL_QUEUE,
+        ..test_config()
+    })
+    .await;
+    let mut sender = hub.connect().await;
+    let mut fast = hub.connect().await;
+    // A raw socket that never reads a byte, not even its welcome.
+    let slow = TcpStream::connect(hub.addr).await.expect("connect");
+    hub.wait_for_users(3).await;
+    let (fast_id, slow_id) = (UserId(2), UserId(3));
+
+    const N: usize = 400;
+    let body = Bytes::from(vec![0x5A; 64 * 1024]);
+    let reader = tokio::spawn(async move {
+        for i in 0..N {
+            let (from, got) = delivery(&mut fast).await;
+            assert_eq!(from, UserId(1));
+            assert_eq!(got.len(), 64 * 1024, "message {i}");
+        }
+        fast
+    });
+    let (mut dropped_once, mut max_queued) = (false, 0);
+    for _ in 0..N {
+        match relay(&mut sender, &[fast_id, slow_id], body.clone()).await {
+            HubMsg::Relayed {
+                delivered,
+                unknown,
+                dropped,
+                ..
+            } => {
+                assert!(delivered >= 1, "the fast receiver always gets it");
+                if dropped == vec![slow_id] {
+                    dropped_once = true;
+                } else if dropped_once {
+                    // Once dropped, it is gone: either still closing or unknown.
+                    assert!(unknown == vec![slow_id] || delivered == 1, "{unknown:?}");
+                }
+            }
+            other => panic!("expected relayed, got {other:?}"),
+        }
+        max_queued = max_queued.max(hub.inspector.queued_bytes());
+    }
+    tokio::time::timeout(WAIT, reader)
+        .await
+        .expect("fast reader done")
+        .expect("task");
+    assert!(dropped_once, "the slow receiver was reported as dropped");
+    assert!(
+        max_queued <= 3 * SMALL_QUEUE,
+        "hub held {max_queued} bytes, queues are {SMALL_QUEUE}"
+    );
+    hub.wait_for_users(2).await;
+    assert!(hub
+        .inspector
+        .recent_closes()
+        .contains(&(Some(slow_id), CloseReason::SlowConsumer)));
+    drop(slow);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_hub_stops_reading_requests_until_writers_catch_up() {
+    const GLOBAL: usize = 1024 * 1024;
+    let hub = TestHub::with_config(Config {
+        global_bytes: GLOBAL,
+        queue_bytes: LARGE_QUEUE,
+        ..test_config()
+    })
+    .await;
+    let sender = hub.connect().await;
+    let mut receiver = hub.connect().await;
+    // 32 MiB: far more than the budget and than loopback socket buffers can hide.
+    const N: usize = 64;
+    const BODY: usize = 512 * 1024;
+    let (mut rd, mut wr) = sender.split();
+    let sending = tokio::spawn(async move {
+        for i in 0..N {
+            wr.send(&relay_msg(i as u32, &[UserId(2)], vec![i as u8; BODY]))
+                .await
+                .expect("send");
+        }
+        wr
+    });
+    // While the receiver does not read, the hub's queued bytes stay near the budget.
+    let mut max_used = 0;
+    for _ in 0..50 {
+        max_used = max_used.max(hub.inspector.queued_bytes());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(max_used > 0, "the receiver's queue filled");
+    assert!(
+        max_used <= GLOBAL + 2 * (BODY + 4096),
+        "queued {max_used} bytes with a budget of {GLOBAL}"
+    );
+    // Once it reads, everything arrives, in order, and every relay was delivered.
+    for i in 0..N {
+        let (_, body) = delivery(&mut receiver).await;
+        assert_eq!((body.len(), body[0]), (BODY, i as u8));
+    }
+    for i in 0..N {
+        match tokio::time::timeout(WAIT, rd.recv())
+            .await
+            .expect("in time")
+            .expect("answer")
+        {
+            HubMsg::Relayed {
+                req, delivered: 1, ..
+            } => assert_eq!(req.0, i as u32),
+            other => panic!("expected relayed, got {other:?}"),
+        }
+    }
+    sending.await.expect("sender done");
+    hub.stop().await;
 }

@@ -1,23 +1,24 @@
 //! A client that speaks raw bytes, for sending what a well-behaved client never would.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::StreamExt;
 use shared::{ErrorKind, FrameCodec, HubMsg, UserId};
+
+use crate::wait::WAIT;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 
-/// How long a raw client waits for the hub to answer or close.
-pub const RAW_WAIT: Duration = Duration::from_secs(10);
-
 /// A connection whose welcome has been read and whose writes are raw bytes.
 pub struct Raw {
+    /// The id its welcome named.
     pub user_id: UserId,
+    /// Frames from the hub.
     pub rd: FramedRead<OwnedReadHalf, FrameCodec>,
+    /// Raw bytes to the hub.
     pub wr: OwnedWriteHalf,
     /// How long [`Raw::next`] waits; tests on paused time raise it past the hub's deadlines.
     pub wait: Duration,
@@ -26,6 +27,7 @@ pub struct Raw {
 /// What a raw client saw next.
 #[derive(Debug)]
 pub enum Seen {
+    /// A message from the hub.
     Msg(HubMsg),
     /// The hub closed the stream (FIN) or reset it.
     Closed,
@@ -46,7 +48,7 @@ impl Raw {
             user_id: UserId(0),
             rd: FramedRead::new(rd, FrameCodec::new()),
             wr,
-            wait: RAW_WAIT,
+            wait: WAIT,
         };
         match raw.next().await {
             Seen::Msg(HubMsg::Welcome { user_id, .. }) => raw.user_id = user_id,

@@ -1,6 +1,5 @@
 //! The hub binary as a child process, for what only a real process shows: signals, its own
 //! descriptor limit, its own memory and CPU time (read from /proc/PID).
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -8,22 +7,16 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// A running hub process; killed on drop if still running.
+/// A running hub process; killed on drop if still running. Integration tests start the binary
+/// cargo built for them: `HubProcess::spawn_bin(env!("CARGO_BIN_EXE_hub"), ..)`.
 pub struct HubProcess {
+    /// The process.
     pub child: Child,
+    /// Where it listens.
     pub addr: SocketAddr,
 }
 
 impl HubProcess {
-    /// Start the hub cargo built for this test; see [`HubProcess::spawn_bin`].
-    pub fn spawn(args: &[&str], fd_limit: Option<u32>) -> HubProcess {
-        // Cargo names the binary only for integration tests; examples pass their own path.
-        match option_env!("CARGO_BIN_EXE_hub") {
-            Some(bin) => HubProcess::spawn_bin(bin, args, fd_limit),
-            None => panic!("HubProcess::spawn is for integration tests; use spawn_bin"),
-        }
-    }
-
     /// Start the `hub` binary built beside the running example (`target/<profile>/hub`; the
     /// example lives in `target/<profile>/examples/`).
     pub fn spawn_beside_example(args: &[&str], fd_limit: Option<u32>) -> HubProcess {
@@ -87,6 +80,7 @@ impl HubProcess {
         HubProcess { child, addr }
     }
 
+    /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -1,33 +1,14 @@
-//! Pieces the hostile-input tests share: a quick config, a pair of well-behaved bystanders that
-//! prove the hub still serves others, a wait for a connection's recorded close reason, and how
-//! every such test starts and ends.
-#![allow(dead_code)]
+//! How a hostile-input test starts and ends, and the pair of well-behaved bystanders that prove
+//! the hub still serves others meanwhile.
 
-use std::time::Duration;
-
-use bytes::Bytes;
-use hub::{CloseReason, Config};
+use hub::Config;
 use shared::conn::Connection;
-use shared::{ClientMsg, HubMsg, UserId};
+use shared::UserId;
 
 use crate::baseline::Baseline;
-use crate::helpers::{recv, TestHub};
+use crate::client::recv_skipping;
 use crate::ledger::Ledger;
-
-/// Short deadlines so that every policy fires within a test's patience. The frame deadline
-/// stays long enough for a 1 MiB frame from a debug-built client on a busy machine; the
-/// slowloris tests run on paused time with the default deadline instead.
-pub fn quick_config() -> Config {
-    Config {
-        frame_deadline: Duration::from_secs(2),
-        // Keepalives are tested on their own; elsewhere they would only add noise.
-        ping_interval: Duration::from_secs(3600),
-        write_timeout: Duration::from_secs(2),
-        shutdown_grace: Duration::from_secs(2),
-        stats_interval: Duration::ZERO,
-        ..Config::default()
-    }
-}
+use crate::testhub::TestHub;
 
 /// The start of a hostile-input test: a hub, its baseline, a ledger and two bystanders.
 pub async fn start(config: Config) -> (TestHub, Baseline, Ledger, Pair) {
@@ -48,11 +29,14 @@ pub async fn finish(hub: TestHub, base: Baseline, ledger: &Ledger, pair: Pair) {
 
 /// Two well-behaved clients that relay to each other through the ledger.
 pub struct Pair {
+    /// The first bystander.
     pub a: Connection,
+    /// The second bystander.
     pub b: Connection,
 }
 
 impl Pair {
+    /// Connect both.
     pub async fn connect(hub: &TestHub) -> Pair {
         Pair {
             a: hub.connect().await,
@@ -94,34 +78,4 @@ async fn relay_and_receive(
         ledger.receive(receiver, &msg),
         "expected a message, got {msg:?}"
     );
-}
-
-/// The next message that is not a presence push or keepalive; keepalives are answered.
-pub async fn recv_skipping(conn: &mut Connection) -> HubMsg {
-    loop {
-        match recv(conn).await {
-            HubMsg::Joined { .. } | HubMsg::Left { .. } => continue,
-            HubMsg::KeepAlive => conn
-                .send(&ClientMsg::<Bytes>::KeepAliveAck)
-                .await
-                .expect("ack"),
-            other => return other,
-        }
-    }
-}
-
-/// Wait (bounded) for the hub to record why `id` closed.
-pub async fn close_reason(hub: &TestHub, id: UserId) -> CloseReason {
-    for _ in 0..1000 {
-        let found = hub
-            .registry
-            .recent_closes()
-            .into_iter()
-            .find(|(who, _)| *who == Some(id));
-        if let Some((_, reason)) = found {
-            return reason;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no close recorded for {id}");
 }

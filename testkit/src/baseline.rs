@@ -1,10 +1,7 @@
 //! The hub's baseline: after the clients leave, no user in the registry, no extra task on the
 //! runtime, no socket left open on the hub's port and no byte charged to the global budget.
-#![allow(dead_code)]
 
-use std::time::Duration;
-
-use crate::helpers::TestHub;
+use crate::testhub::TestHub;
 
 /// Open sockets on either end of a connection to `port` (and its listener), from
 /// /proc/net/tcp. Sockets that only the kernel still holds (TIME_WAIT, orphans finishing their
@@ -33,8 +30,11 @@ pub fn alive_tasks() -> usize {
 /// What the hub held before the clients came: after they leave, it must hold no more.
 #[derive(Debug, Clone, Copy)]
 pub struct Baseline {
+    /// The hub's port.
     pub port: u16,
+    /// Sockets open on that port.
     pub sockets: usize,
+    /// Tasks alive on the runtime.
     pub tasks: usize,
 }
 
@@ -49,25 +49,25 @@ impl Baseline {
         }
     }
 
-    /// Wait (bounded) until connections, tasks, sockets and queued bytes are back to the
-    /// baseline; panic naming what leaked if they are not.
+    /// Wait (bounded by [`crate::WAIT`]) until connections, tasks, sockets and queued bytes are back
+    /// to the baseline; panic naming what leaked if they are not.
     pub async fn wait_restored(&self, hub: &TestHub) {
         let state = || {
             (
-                hub.registry.len(),
+                hub.inspector.connections(),
                 alive_tasks(),
                 port_sockets(self.port),
-                hub.budget.used(),
+                hub.inspector.queued_bytes(),
             )
         };
         let ok = |s: (usize, usize, usize, usize)| {
             s.0 == 0 && s.1 <= self.tasks && s.2 <= self.sockets && s.3 == 0
         };
-        for _ in 0..1000 {
-            if ok(state()) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        if crate::wait::poll(|| ok(state()).then_some(()))
+            .await
+            .is_some()
+        {
+            return;
         }
         let (users, tasks, sockets, queued) = state();
         panic!(

@@ -1,0 +1,105 @@
+//! A real hub serving on an ephemeral loopback port, in the test's own runtime.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hub::{Config, Hub, Inspector};
+use shared::conn::Connection;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::wait::{eventually, WAIT};
+
+/// The hub's settings for tests: every deadline far beyond what a step of a test takes on a
+/// loaded machine, so that only the policy a test is about fires (that test sets its own).
+/// Keepalives are tested on their own; elsewhere they would only add noise.
+pub fn test_config() -> Config {
+    Config {
+        frame_deadline: Duration::from_secs(60),
+        ping_interval: Duration::from_secs(3600),
+        write_timeout: Duration::from_secs(30),
+        shutdown_grace: Duration::from_secs(5),
+        stats_interval: Duration::ZERO,
+        ..Config::default()
+    }
+}
+
+/// A hub serving on 127.0.0.1:0 until [`TestHub::stop`].
+pub struct TestHub {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// What it holds; stays readable after the hub stopped.
+    pub inspector: Inspector,
+    /// Cancel to start a graceful shutdown without waiting for it.
+    pub shutdown: CancellationToken,
+    /// The hub's task: done once it has shut down.
+    pub task: JoinHandle<()>,
+}
+
+impl TestHub {
+    /// A hub with [`test_config`].
+    pub async fn start() -> TestHub {
+        Self::with_config(test_config()).await
+    }
+
+    /// A hub with `config`.
+    pub async fn with_config(config: Config) -> TestHub {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let hub = Hub::new(config);
+        let inspector = hub.inspector();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(hub.run(listener, shutdown.clone()));
+        TestHub {
+            addr,
+            inspector,
+            shutdown,
+            task,
+        }
+    }
+
+    /// A well-behaved client, welcomed.
+    pub async fn connect(&self) -> Connection {
+        Connection::connect(self.addr).await.expect("connect")
+    }
+
+    /// Stop the hub and wait until it has shut down.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.stopped().await;
+    }
+
+    /// Wait until the hub, already told to stop, has shut down.
+    pub async fn stopped(self) {
+        tokio::time::timeout(WAIT, self.task)
+            .await
+            .expect("hub stops in time")
+            .expect("hub task");
+    }
+
+    /// Wait until the hub holds `n` connections.
+    pub async fn wait_for_users(&self, n: usize) {
+        let what = format!("the hub to hold {n} connections");
+        eventually(&what, || self.inspector.connections() == n).await
+    }
+
+    /// Wait until the hub has recorded why `id` closed, and return the reason.
+    pub async fn close_reason(&self, id: shared::UserId) -> hub::CloseReason {
+        let what = format!("a close recorded for {id}");
+        crate::wait::eventually_some(&what, || {
+            let closes = self.inspector.recent_closes();
+            closes
+                .into_iter()
+                .find(|(who, _)| *who == Some(id))
+                .map(|c| c.1)
+        })
+        .await
+    }
+
+    /// How many of the recent closes had `reason`.
+    pub fn closes(&self, reason: hub::CloseReason) -> usize {
+        let all = self.inspector.recent_closes();
+        all.iter().filter(|(_, r)| *r == reason).count()
+    }
+}
