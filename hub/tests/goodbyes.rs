@@ -6,49 +6,23 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use hub::{CloseReason, Config, Hub, Inspector};
+use hub::{CloseReason, Config};
 use shared::conn::Connection;
 use shared::{BodyKind, ClientMsg, ErrorKind, FrameCodec, HubMsg, RequestId, UserId};
+use testkit::{eventually, recv_skipping, TestHub, WAIT};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_util::codec::FramedRead;
-use tokio_util::sync::CancellationToken;
 
 /// Longer than anything here should take, on any machine.
-const PATIENCE: Duration = Duration::from_secs(60);
+const PATIENCE: Duration = WAIT;
 
-struct Served {
-    addr: SocketAddr,
-    inspector: Inspector,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-}
-
-async fn serve(config: Config) -> Served {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let hub = Hub::new(Config {
+async fn serve(config: Config) -> TestHub {
+    TestHub::with_config(Config {
         stats_interval: Duration::ZERO,
         ..config
-    });
-    let inspector = hub.inspector();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(hub.run(listener, shutdown.clone()));
-    Served {
-        addr,
-        inspector,
-        shutdown,
-        task,
-    }
-}
-
-/// Wait until `condition` holds, checking often; fail naming `what` after [`PATIENCE`].
-async fn until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !condition() {
-        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    })
+    .await
 }
 
 /// A client with a tiny receive buffer, so that the hub's writes to it stall early.
@@ -126,16 +100,11 @@ fn relay(req: u32, to: &[UserId], size: usize) -> ClientMsg {
     }
 }
 
-/// The answer to the next request, skipping pushes.
+/// The answer to the next request, skipping pushes and messages.
 async fn answer(conn: &mut Connection) -> HubMsg {
     loop {
-        let msg = tokio::time::timeout(PATIENCE, conn.recv())
-            .await
-            .expect("an answer in time")
-            .expect("an answer");
-        match msg {
-            HubMsg::Joined { .. } | HubMsg::Left { .. } | HubMsg::Message { .. } => continue,
-            HubMsg::KeepAlive => conn.send(&ClientMsg::KeepAliveAck).await.expect("ack"),
+        match recv_skipping(conn).await {
+            HubMsg::Message { .. } => continue,
             other => return other,
         }
     }
@@ -194,8 +163,7 @@ async fn a_dropped_consumer_reads_whole_frames_then_its_goodbye() {
             "only messages before the goodbye"
         );
         assert!(messages < relays as usize, "the backlog was thrown away");
-        hub.shutdown.cancel();
-        hub.task.await.expect("hub stops");
+        hub.stop().await;
     }
 }
 
@@ -238,125 +206,20 @@ async fn a_watcher_too_slow_for_presence_is_closed_with_its_goodbye() {
         drop(Connection::connect(hub.addr).await.expect("connect"));
     }
     // It leaves the registry at once; its writer waits for it to read the goodbye.
-    until("the watcher and every visitor are gone", || {
+    eventually("the watcher and every visitor are gone", || {
         hub.inspector.connections() == 1
     })
     .await;
     let ending = read_to_end(watcher, Duration::ZERO).await;
     assert!(ending.on_boundary);
     assert!(is_goodbye(ending.last(), ErrorKind::SlowConsumer));
-    until("the close is recorded", || {
+    eventually("the close is recorded", || {
         hub.inspector
             .recent_closes()
             .contains(&(Some(watcher_id), CloseReason::SlowConsumer))
     })
     .await;
-    hub.shutdown.cancel();
-    hub.task.await.expect("hub stops");
-}
-
-#[tokio::test]
-async fn a_client_that_reads_no_answers_is_slowed_down_not_dropped() {
-    for (count, size) in [(200_000, 64), (48, 1024 * 1024)] {
-        let hub = serve(Config {
-            queue_bytes: 2 * 1024 * 1024,
-            queue_max_bytes: 2 * 1024 * 1024,
-            write_timeout: PATIENCE,
-            ..Config::default()
-        })
-        .await;
-        let stream = TcpStream::connect(hub.addr).await.expect("connect");
-        let (rd, mut wr) = stream.into_split();
-        let writer = tokio::spawn(async move {
-            for req in 0..count {
-                let echo = ClientMsg::Echo {
-                    req: RequestId(req),
-                    body: Bytes::from(vec![1u8; size]),
-                };
-                wr.write_all(&echo.to_frame().expect("encodes"))
-                    .await
-                    .expect("the hub keeps reading, slowly");
-            }
-            wr
-        });
-        // Not reading: the hub fills this client's queue to its limit and then pauses.
-        until("the queue is full of answers", || {
-            hub.inspector.queued_bytes() >= 2 * 1024 * 1024
-        })
-        .await;
-        let mut frames = FramedRead::new(rd, FrameCodec::new());
-        assert!(matches!(
-            HubMsg::decode(&frames.next().await.expect("welcome").expect("whole")),
-            Ok(HubMsg::Welcome { .. })
-        ));
-        for req in 0..count {
-            let payload = tokio::time::timeout(PATIENCE, frames.next())
-                .await
-                .expect("answers keep coming")
-                .expect("not the end")
-                .expect("a whole frame");
-            match HubMsg::decode(&payload).expect("decodes") {
-                HubMsg::Echo { req: r, body } => {
-                    assert_eq!((r, body.len()), (RequestId(req), size))
-                }
-                other => panic!("answer {req}: expected an echo, got {other:?}"),
-            }
-        }
-        drop(writer.await.expect("writer"));
-        assert!(hub.inspector.recent_closes().is_empty());
-        hub.shutdown.cancel();
-        hub.task.await.expect("hub stops");
-    }
-}
-
-#[tokio::test]
-async fn a_burst_to_receivers_that_keep_reading_loses_nothing() {
-    const RECEIVERS: usize = 255;
-    const BODIES: u32 = 20;
-    const SIZE: usize = 128 * 1024;
-    // The burst is 2.5 MiB per receiver, five times the soft limit, and fits the hard one.
-    let hub = serve(Config {
-        queue_bytes: 512 * 1024,
-        queue_max_bytes: 4 * 1024 * 1024,
-        ..Config::default()
-    })
-    .await;
-    let mut readers = Vec::new();
-    let mut ids = Vec::new();
-    for _ in 0..RECEIVERS {
-        let mut conn = Connection::connect(hub.addr).await.expect("connect");
-        ids.push(conn.user_id());
-        readers.push(tokio::spawn(async move {
-            let mut got = 0;
-            while got < BODIES {
-                match tokio::time::timeout(PATIENCE, conn.recv()).await {
-                    Ok(Ok(HubMsg::Message { body, .. })) => {
-                        assert_eq!(body.len(), SIZE);
-                        got += 1;
-                    }
-                    Ok(Ok(HubMsg::KeepAlive)) => {}
-                    other => panic!("receiver lost the burst after {got}: {other:?}"),
-                }
-            }
-        }));
-    }
-    let mut sender = Connection::connect(hub.addr).await.expect("connect");
-    for req in 0..BODIES {
-        sender.send(&relay(req, &ids, SIZE)).await.expect("send");
-    }
-    for _ in 0..BODIES {
-        match answer(&mut sender).await {
-            HubMsg::Relayed {
-                delivered, dropped, ..
-            } => assert_eq!((delivered, dropped), (RECEIVERS as u32, vec![])),
-            other => panic!("expected an answer, got {other:?}"),
-        }
-    }
-    for reader in readers {
-        reader.await.expect("every receiver got every body");
-    }
-    hub.shutdown.cancel();
-    hub.task.await.expect("hub stops");
+    hub.stop().await;
 }
 
 #[tokio::test]
@@ -415,6 +278,5 @@ async fn a_malformed_frame_is_told_what_was_wrong_and_where() {
             ending.last()
         );
     }
-    hub.shutdown.cancel();
-    hub.task.await.expect("hub stops");
+    hub.stop().await;
 }
