@@ -8,22 +8,14 @@ use bytes::Bytes;
 use futures::StreamExt;
 use hub::{CloseReason, Config};
 use shared::conn::Connection;
-use shared::{BodyKind, ClientMsg, ErrorKind, FrameCodec, HubMsg, RequestId, UserId};
-use testkit::{eventually, recv_skipping, TestHub, WAIT};
+use shared::{ClientMsg, ErrorKind, FrameCodec, HubMsg, RequestId, UserId};
+use testkit::{eventually, next_answer, relay_sized, test_config, TestHub, WAIT};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_util::codec::FramedRead;
 
 /// Longer than anything here should take, on any machine.
 const PATIENCE: Duration = WAIT;
-
-async fn serve(config: Config) -> TestHub {
-    TestHub::with_config(Config {
-        stats_interval: Duration::ZERO,
-        ..config
-    })
-    .await
-}
 
 /// A client with a tiny receive buffer, so that the hub's writes to it stall early.
 async fn small_buffered(addr: SocketAddr) -> (TcpStream, UserId) {
@@ -91,32 +83,13 @@ fn is_goodbye(msg: &HubMsg, want: ErrorKind) -> bool {
     matches!(msg, HubMsg::Error { req: None, kind, .. } if *kind == want)
 }
 
-fn relay(req: u32, to: &[UserId], size: usize) -> ClientMsg {
-    ClientMsg::Relay {
-        req: RequestId(req),
-        to: to.to_vec(),
-        kind: BodyKind::Bytes,
-        body: Bytes::from(vec![7u8; size]),
-    }
-}
-
-/// The answer to the next request, skipping pushes and messages.
-async fn answer(conn: &mut Connection) -> HubMsg {
-    loop {
-        match recv_skipping(conn).await {
-            HubMsg::Message { .. } => continue,
-            other => return other,
-        }
-    }
-}
-
 /// A queue of at most `bytes`, soft and hard alike; writes may stall for a minute.
 fn tight(bytes: usize) -> Config {
     Config {
         queue_bytes: bytes,
         queue_max_bytes: bytes,
         write_timeout: PATIENCE,
-        ..Config::default()
+        ..test_config()
     }
 }
 
@@ -127,10 +100,10 @@ async fn relay_until_dropped(sender: &mut Connection, victim: UserId, others: &[
         .collect();
     for req in 1.. {
         sender
-            .send(&relay(req, &to, 64 * 1024))
+            .send(&relay_sized(req, &to, 64 * 1024))
             .await
             .expect("send");
-        match answer(sender).await {
+        match next_answer(sender).await {
             HubMsg::Relayed { dropped, .. } if dropped == [victim] => return req,
             HubMsg::Relayed { dropped, .. } => assert!(dropped.is_empty(), "{dropped:?}"),
             other => panic!("expected an answer to the relay, got {other:?}"),
@@ -143,7 +116,7 @@ async fn relay_until_dropped(sender: &mut Connection, victim: UserId, others: &[
 #[tokio::test]
 async fn a_dropped_consumer_reads_whole_frames_then_its_goodbye() {
     for pace in [Duration::ZERO, Duration::from_millis(2)] {
-        let hub = serve(tight(256 * 1024)).await;
+        let hub = TestHub::with_config(tight(256 * 1024)).await;
         let (victim, victim_id) = small_buffered(hub.addr).await;
         let mut sender = Connection::connect(hub.addr).await.expect("connect");
         let relays = relay_until_dropped(&mut sender, victim_id, &[]).await;
@@ -170,12 +143,12 @@ async fn a_dropped_consumer_reads_whole_frames_then_its_goodbye() {
 #[tokio::test]
 async fn a_watcher_too_slow_for_presence_is_closed_with_its_goodbye() {
     // Any frame that would take the watcher's queue past 4 KiB drops it at once.
-    let hub = serve(Config {
+    let hub = TestHub::with_config(Config {
         queue_bytes: 4096,
         queue_max_bytes: 1 << 30,
         slow_after: Duration::ZERO,
         write_timeout: PATIENCE,
-        ..Config::default()
+        ..test_config()
     })
     .await;
     let (mut watcher, watcher_id) = small_buffered(hub.addr).await;
@@ -188,11 +161,11 @@ async fn a_watcher_too_slow_for_presence_is_closed_with_its_goodbye() {
     let mut sender = Connection::connect(hub.addr).await.expect("connect");
     for req in 1.. {
         sender
-            .send(&relay(req, &[watcher_id], 2048))
+            .send(&relay_sized(req, &[watcher_id], 2048))
             .await
             .expect("send");
         let delivered = matches!(
-            answer(&mut sender).await,
+            next_answer(&mut sender).await,
             HubMsg::Relayed { delivered: 1, .. }
         );
         assert!(delivered, "the queue had room");
@@ -224,22 +197,22 @@ async fn a_watcher_too_slow_for_presence_is_closed_with_its_goodbye() {
 
 #[tokio::test]
 async fn past_the_shutdown_grace_a_slow_reader_still_ends_on_a_frame_boundary() {
-    let hub = serve(Config {
+    let hub = TestHub::with_config(Config {
         queue_bytes: 64 * 1024 * 1024,
         queue_max_bytes: 64 * 1024 * 1024,
         shutdown_grace: Duration::from_millis(200),
-        ..Config::default()
+        ..test_config()
     })
     .await;
     let (receiver, receiver_id) = small_buffered(hub.addr).await;
     let mut sender = Connection::connect(hub.addr).await.expect("connect");
     for req in 0..64 {
         sender
-            .send(&relay(req, &[receiver_id], 64 * 1024))
+            .send(&relay_sized(req, &[receiver_id], 64 * 1024))
             .await
             .expect("send");
         assert!(matches!(
-            answer(&mut sender).await,
+            next_answer(&mut sender).await,
             HubMsg::Relayed { delivered: 1, .. }
         ));
     }
@@ -259,7 +232,7 @@ async fn past_the_shutdown_grace_a_slow_reader_still_ends_on_a_frame_boundary() 
 
 #[tokio::test]
 async fn a_malformed_frame_is_told_what_was_wrong_and_where() {
-    let hub = serve(Config::default()).await;
+    let hub = TestHub::start().await;
     for (payload, says) in [
         (&[37u8][..], "unknown ClientMsg tag 37 at payload offset 0"),
         (

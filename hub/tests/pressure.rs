@@ -7,49 +7,22 @@ use bytes::Bytes;
 use futures::StreamExt;
 use hub::Config;
 use shared::conn::Connection;
-use shared::{BodyKind, ClientMsg, FrameCodec, HubMsg, RequestId, UserId};
-use testkit::{eventually, recv_skipping, TestHub, WAIT};
+use shared::{ClientMsg, FrameCodec, HubMsg, RequestId};
+use testkit::{eventually, next_answer, relay_sized, test_config, TestHub, WAIT};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 
 const PATIENCE: Duration = WAIT;
 
-async fn serve(config: Config) -> TestHub {
-    TestHub::with_config(Config {
-        stats_interval: Duration::ZERO,
-        ..config
-    })
-    .await
-}
-
-fn relay(req: u32, to: &[UserId], size: usize) -> ClientMsg {
-    ClientMsg::Relay {
-        req: RequestId(req),
-        to: to.to_vec(),
-        kind: BodyKind::Bytes,
-        body: Bytes::from(vec![7u8; size]),
-    }
-}
-
-/// The answer to the next request, skipping pushes and messages.
-async fn answer(conn: &mut Connection) -> HubMsg {
-    loop {
-        match recv_skipping(conn).await {
-            HubMsg::Message { .. } => continue,
-            other => return other,
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_client_that_reads_no_answers_is_slowed_down_not_dropped() {
     for (count, size) in [(200_000, 64), (48, 1024 * 1024)] {
-        let hub = serve(Config {
+        let hub = TestHub::with_config(Config {
             queue_bytes: 2 * 1024 * 1024,
             queue_max_bytes: 2 * 1024 * 1024,
             write_timeout: PATIENCE,
-            ..Config::default()
+            ..test_config()
         })
         .await;
         let stream = TcpStream::connect(hub.addr).await.expect("connect");
@@ -101,10 +74,10 @@ async fn a_burst_to_receivers_that_keep_reading_loses_nothing() {
     const BODIES: u32 = 20;
     const SIZE: usize = 128 * 1024;
     // The burst is 2.5 MiB per receiver, five times the soft limit, and fits the hard one.
-    let hub = serve(Config {
+    let hub = TestHub::with_config(Config {
         queue_bytes: 512 * 1024,
         queue_max_bytes: 4 * 1024 * 1024,
-        ..Config::default()
+        ..test_config()
     })
     .await;
     let mut readers = Vec::new();
@@ -128,10 +101,13 @@ async fn a_burst_to_receivers_that_keep_reading_loses_nothing() {
     }
     let mut sender = Connection::connect(hub.addr).await.expect("connect");
     for req in 0..BODIES {
-        sender.send(&relay(req, &ids, SIZE)).await.expect("send");
+        sender
+            .send(&relay_sized(req, &ids, SIZE))
+            .await
+            .expect("send");
     }
     for _ in 0..BODIES {
-        match answer(&mut sender).await {
+        match next_answer(&mut sender).await {
             HubMsg::Relayed {
                 delivered, dropped, ..
             } => assert_eq!((delivered, dropped), (RECEIVERS as u32, vec![])),

@@ -30,6 +30,21 @@ pub async fn recv_skipping(conn: &mut Connection) -> HubMsg {
     }
 }
 
+/// The next answer to a request: like [`recv_skipping`], and relayed messages are skipped too.
+pub async fn next_answer(conn: &mut Connection) -> HubMsg {
+    loop {
+        match recv_skipping(conn).await {
+            HubMsg::Message { .. } => continue,
+            other => return other,
+        }
+    }
+}
+
+/// A relay of a `size`-byte body.
+pub fn relay_sized(req: u32, to: &[UserId], size: usize) -> ClientMsg {
+    relay_msg(req, to, vec![7u8; size])
+}
+
 /// Send a request and return its answer (see [`recv_skipping`]).
 pub async fn request(conn: &mut Connection, msg: ClientMsg) -> HubMsg {
     conn.send(&msg).await.expect("send");

@@ -203,12 +203,6 @@ impl Ledger {
         self.lock().received.get(&receiver).map_or(0, Vec::len)
     }
 
-    /// Relays whose answer is still outstanding.
-    pub fn unanswered(&self) -> usize {
-        let inner = self.lock();
-        inner.relays.values().filter(|r| r.answer.is_none()).count()
-    }
-
     /// Relays still waiting for an answer from senders that are still connected.
     pub fn unanswered_live(&self) -> usize {
         let inner = self.lock();

@@ -11,11 +11,15 @@ pub mod blocking;
 pub mod child;
 pub mod client;
 pub mod ledger;
+pub mod peaks;
 pub mod raw;
 pub mod scene;
 mod testhub;
 mod wait;
 
-pub use client::{delivery, identity, list, recv, recv_skipping, relay, relay_msg, request};
+pub use client::{
+    delivery, identity, list, next_answer, recv, recv_skipping, relay, relay_msg, relay_sized,
+    request,
+};
 pub use testhub::{test_config, TestHub};
 pub use wait::{eventually, eventually_some, WAIT};
