@@ -2,8 +2,10 @@
 //!
 //! Layers, bottom up: [`codec`] cuts a byte stream into frames; [`message`] turns a frame's
 //! payload into a [`ClientMsg`] or [`HubMsg`] and back; [`limits`] and [`id`] hold the numbers and
-//! the identifiers both sides agree on; [`conn`] is a ready-made async client connection.
+//! the identifiers both sides agree on; [`account`] holds account names, keys and the one
+//! definition of what a client signs; [`conn`] is a ready-made async client connection.
 
+pub mod account;
 pub mod codec;
 pub mod conn;
 pub mod error;
@@ -11,6 +13,7 @@ pub mod id;
 pub mod limits;
 pub mod message;
 
+pub use account::{PublicKey, SecretKey, Signature};
 pub use codec::FrameCodec;
 pub use error::{DecodeError, EncodeError};
 pub use id::{RequestId, UserId};
