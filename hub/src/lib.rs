@@ -6,7 +6,8 @@
 //!
 //! Where each policy lives: limits and intervals in [`config`]; close reasons, what each does
 //! to the queue and the goodbye it sends in `close.rs`; the slow-consumer rule in `peer.rs`;
-//! queue limits in `queue.rs`; unregistering in `connection.rs`.
+//! queue limits in `queue.rs`; unregistering in `connection.rs`; what outlives a connection
+//! (accounts, mailboxes) in [`store`].
 
 mod close;
 pub mod config;
@@ -18,6 +19,7 @@ mod queue;
 mod registry;
 mod server;
 pub mod stats;
+pub mod store;
 mod writer;
 
 pub use close::CloseReason;

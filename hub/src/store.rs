@@ -1,0 +1,166 @@
+//! What outlives a connection: accounts (a name bound to a public key and a stable id) and
+//! their mailboxes (what was sent to an account while none of its sessions was online).
+//!
+//! [`Store`] is the small interface the hub needs; [`sqlite::SqliteStore`] is the embedded
+//! implementation (one database file in the data directory, or memory for `--ephemeral`).
+//! Every method blocks until its change is durable: the hub calls them from blocking tasks.
+//! Time is passed in (`now_ms`), never read here, so bounds can be tested without waiting.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use shared::{BodyKind, PublicKey, UserId};
+
+pub mod sqlite;
+
+/// An account as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// Stable, at or above [`shared::account::FIRST_ACCOUNT_ID`], never reused.
+    pub id: UserId,
+    /// Canonical (see [`shared::account::canonical_name`]).
+    pub name: String,
+    /// The only credential the hub keeps.
+    pub key: PublicKey,
+    /// When it was created, in milliseconds since the Unix epoch.
+    pub created_ms: u64,
+}
+
+/// A message kept for an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mail {
+    /// The sender, as the hub stamped it.
+    pub from: UserId,
+    /// When the hub stored it, in milliseconds since the Unix epoch.
+    pub sent_at_ms: u64,
+    /// What the body is.
+    pub kind: BodyKind,
+    /// The body.
+    pub body: Bytes,
+}
+
+/// A stored message with its place in the mailbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// Ascending per account, never reused for it.
+    pub seq: u64,
+    /// The message.
+    pub mail: Mail,
+}
+
+/// What became of one receiver of [`Store::enqueue`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enqueued {
+    /// Stored, durably, under this sequence number.
+    Stored(u64),
+    /// Not stored: the mailbox is at a bound.
+    Full(Bound),
+    /// There is no such account.
+    NoAccount,
+}
+
+/// Which mailbox bound refused a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// [`Bounds::max_messages`].
+    Messages,
+    /// [`Bounds::max_bytes`].
+    Bytes,
+}
+
+/// Per-account mailbox bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Most messages one mailbox holds.
+    pub max_messages: u64,
+    /// Most body bytes one mailbox holds.
+    pub max_bytes: u64,
+    /// Older messages are removed by [`Store::expire`].
+    pub max_age: Duration,
+}
+
+impl Default for Bounds {
+    /// 10,000 messages, 256 MiB, 30 days: a month away from a busy conversation.
+    fn default() -> Self {
+        Bounds {
+            max_messages: 10_000,
+            max_bytes: 256 * 1024 * 1024,
+            max_age: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Why the store failed. The texts are for operators and end up in logs and refusals.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The name is taken.
+    #[error("the name {0:?} is taken")]
+    NameTaken(String),
+    /// The data file was written by a newer hub.
+    #[error("the data file {path} has schema version {found}; this hub reads up to {known}: run a newer hub")]
+    NewerSchema {
+        /// The file.
+        path: String,
+        /// Its schema version.
+        found: i64,
+        /// The newest this code knows.
+        known: i64,
+    },
+    /// The data file is not a database, or is damaged.
+    #[error("the data file {path} is damaged or not a hubbub database: {detail}")]
+    Damaged {
+        /// The file.
+        path: String,
+        /// What the check found.
+        detail: String,
+    },
+    /// Anything else the database said.
+    #[error("store: {0}")]
+    Db(#[from] rusqlite::Error),
+}
+
+/// The hub's durable state. Each method is one transaction: it is on disk (fsynced) when it
+/// returns `Ok`, and nothing of it is when it returns `Err`.
+pub trait Store: Send + Sync {
+    /// Create an account with the next unused id. Fails with [`StoreError::NameTaken`].
+    fn create_account(
+        &self,
+        name: &str,
+        key: PublicKey,
+        now_ms: u64,
+    ) -> Result<Account, StoreError>;
+
+    /// The account with this canonical name.
+    fn account_by_name(&self, name: &str) -> Result<Option<Account>, StoreError>;
+
+    /// The account with this id.
+    fn account_by_id(&self, id: UserId) -> Result<Option<Account>, StoreError>;
+
+    /// Accounts whose names match the glob `pattern` (`*` any run, `?` one character), by
+    /// name ascending, at most `limit`; the flag says whether more matched.
+    fn accounts_matching(
+        &self,
+        pattern: &str,
+        limit: usize,
+    ) -> Result<(Vec<Account>, bool), StoreError>;
+
+    /// Delete an account, its name, its key and its mailbox, overwriting the stored bytes.
+    /// Whether it existed.
+    fn delete_account(&self, id: UserId) -> Result<bool, StoreError>;
+
+    /// Store `mail` in the mailbox of each of `to`, all in one transaction. One answer per
+    /// receiver, in order.
+    fn enqueue(&self, to: &[UserId], mail: &Mail) -> Result<Vec<Enqueued>, StoreError>;
+
+    /// Up to `max` messages of `id`'s mailbox with `seq > after`, ascending.
+    fn mailbox(&self, id: UserId, after: u64, max: usize) -> Result<Vec<Stored>, StoreError>;
+
+    /// Forget every message of `id`'s mailbox with `seq <= upto`; how many went.
+    fn ack(&self, id: UserId, upto: u64) -> Result<u64, StoreError>;
+
+    /// How many messages and body bytes `id`'s mailbox holds.
+    fn mailbox_size(&self, id: UserId) -> Result<(u64, u64), StoreError>;
+
+    /// Remove every message stored before `now_ms` minus [`Bounds::max_age`]; how many went.
+    fn expire(&self, now_ms: u64) -> Result<u64, StoreError>;
+}

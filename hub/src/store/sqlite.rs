@@ -1,0 +1,404 @@
+//! The embedded [`Store`]: one SQLite database file (or memory), through rusqlite's bundled
+//! SQLite.
+//!
+//! Why SQLite: every commit is atomic and, with WAL and `synchronous=FULL`, fsynced before
+//! it returns, so "stored" survives `kill -9` and a power cut; `secure_delete` overwrites what
+//! a deleted account leaves behind instead of leaving it in free pages; `PRAGMA user_version`
+//! versions the schema and `quick_check` finds a damaged file. redb (pure Rust) was the other
+//! candidate: it has no secure delete, so a deleted account's bodies would stay readable in
+//! freed pages.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::Bytes;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use shared::account::FIRST_ACCOUNT_ID;
+use shared::{BodyKind, PublicKey, UserId};
+
+use super::{Account, Bound, Bounds, Enqueued, Mail, Store, StoreError, Stored};
+
+/// The schema this code writes. A file with a higher `user_version` is refused.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// SQLite's `application_id` for hubbub's files ("HUBB"), so another program's database is
+/// recognised as not ours.
+const APPLICATION_ID: i64 = 0x4855_4242;
+
+const SCHEMA: &str = "
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        key BLOB NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE boxes (
+        account INTEGER PRIMARY KEY,
+        next_seq INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        bytes INTEGER NOT NULL
+    );
+    CREATE TABLE mail (
+        account INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        sender INTEGER NOT NULL,
+        sent_at_ms INTEGER NOT NULL,
+        kind BLOB NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX mail_order ON mail (account, seq);
+    CREATE INDEX mail_age ON mail (sent_at_ms);
+";
+
+/// The embedded store. One connection behind a mutex: SQLite writes one transaction at a time
+/// anyway, and the hub's callers are blocking tasks.
+pub struct SqliteStore {
+    db: Mutex<Connection>,
+    bounds: Bounds,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("bounds", &self.bounds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Open (or create) the database file `path`. A damaged file, another program's database
+    /// or one of a newer schema is refused with a [`StoreError`] that says which.
+    pub fn open(path: &Path, bounds: Bounds) -> Result<SqliteStore, StoreError> {
+        let shown = path.display().to_string();
+        let damaged = |e: rusqlite::Error| StoreError::Damaged {
+            path: shown.clone(),
+            detail: e.to_string(),
+        };
+        let db = Connection::open(path).map_err(damaged)?;
+        // The first statement that reads the file is where a non-database shows itself.
+        db.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        })
+        .map_err(damaged)?;
+        Self::prepare(db, bounds, &shown)
+    }
+
+    /// A store in memory, gone with the hub (`--ephemeral`, tests).
+    pub fn ephemeral(bounds: Bounds) -> Result<SqliteStore, StoreError> {
+        Self::prepare(Connection::open_in_memory()?, bounds, ":memory:")
+    }
+
+    fn prepare(db: Connection, bounds: Bounds, path: &str) -> Result<SqliteStore, StoreError> {
+        let damaged = |detail: String| StoreError::Damaged {
+            path: path.to_owned(),
+            detail,
+        };
+        db.pragma_update(None, "synchronous", "FULL")?;
+        db.pragma_update(None, "secure_delete", "ON")?;
+        let check: String = db
+            .query_row("PRAGMA quick_check", [], |row| row.get(0))
+            .map_err(|e| damaged(e.to_string()))?;
+        if check != "ok" {
+            return Err(damaged(check));
+        }
+        let version: i64 = db.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        let app: i64 = db.query_row("PRAGMA application_id", [], |row| row.get(0))?;
+        let tables: i64 =
+            db.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))?;
+        if version == 0 && app == 0 && tables == 0 {
+            let tx = db.unchecked_transaction()?;
+            tx.execute_batch(SCHEMA)?;
+            tx.execute(
+                "INSERT INTO counters (name, value) VALUES ('next_account_id', ?1)",
+                params![FIRST_ACCOUNT_ID as i64],
+            )?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+        } else if app != APPLICATION_ID {
+            return Err(damaged(format!(
+                "application_id is {app:#x}, not hubbub's {APPLICATION_ID:#x}"
+            )));
+        } else if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: path.to_owned(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        } else if version < 1 {
+            return Err(damaged(format!("schema version {version}")));
+        }
+        Ok(SqliteStore {
+            db: Mutex::new(db),
+            bounds,
+        })
+    }
+
+    fn db(&self) -> MutexGuard<'_, Connection> {
+        // A panic under the lock leaves SQLite consistent (the transaction rolls back).
+        self.db
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn account_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+    let key: Vec<u8> = row.get(2)?;
+    let key: [u8; 32] = key.try_into().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            2,
+            rusqlite::types::Type::Blob,
+            "a stored key is not 32 bytes".into(),
+        )
+    })?;
+    Ok(Account {
+        id: UserId(row.get::<_, i64>(0)? as u64),
+        name: row.get(1)?,
+        key: PublicKey(key),
+        created_ms: row.get::<_, i64>(3)? as u64,
+    })
+}
+
+fn encode_kind(kind: &BodyKind) -> Vec<u8> {
+    postcard::to_stdvec(kind).expect("a BodyKind always encodes")
+}
+
+fn decode_kind(bytes: &[u8]) -> rusqlite::Result<BodyKind> {
+    postcard::from_bytes(bytes).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Blob, Box::new(e))
+    })
+}
+
+/// Whether `pattern` is a glob of name characters, `*` and `?` (SQLite's `GLOB` would also
+/// take `[...]` classes, which the directory does not offer).
+fn plain_glob(pattern: &str) -> bool {
+    pattern
+        .chars()
+        .all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-' | '*' | '?'))
+}
+
+impl Store for SqliteStore {
+    fn create_account(
+        &self,
+        name: &str,
+        key: PublicKey,
+        now_ms: u64,
+    ) -> Result<Account, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE name = ?1)",
+            params![name],
+            |row| row.get(0),
+        )?;
+        if taken {
+            return Err(StoreError::NameTaken(name.to_owned()));
+        }
+        let id: i64 = tx.query_row(
+            "UPDATE counters SET value = value + 1 WHERE name = 'next_account_id' \
+             RETURNING value - 1",
+            [],
+            |row| row.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO accounts (id, name, key, created_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![id, name, &key.0[..], now_ms as i64],
+        )?;
+        tx.execute(
+            "INSERT INTO boxes (account, next_seq, count, bytes) VALUES (?1, 1, 0, 0)",
+            params![id],
+        )?;
+        tx.commit()?;
+        Ok(Account {
+            id: UserId(id as u64),
+            name: name.to_owned(),
+            key,
+            created_ms: now_ms,
+        })
+    }
+
+    fn account_by_name(&self, name: &str) -> Result<Option<Account>, StoreError> {
+        let db = self.db();
+        Ok(db
+            .query_row(
+                "SELECT id, name, key, created_ms FROM accounts WHERE name = ?1",
+                params![name],
+                account_row,
+            )
+            .optional()?)
+    }
+
+    fn account_by_id(&self, id: UserId) -> Result<Option<Account>, StoreError> {
+        let db = self.db();
+        Ok(db
+            .query_row(
+                "SELECT id, name, key, created_ms FROM accounts WHERE id = ?1",
+                params![id.0 as i64],
+                account_row,
+            )
+            .optional()?)
+    }
+
+    fn accounts_matching(
+        &self,
+        pattern: &str,
+        limit: usize,
+    ) -> Result<(Vec<Account>, bool), StoreError> {
+        if !plain_glob(pattern) {
+            return Ok((Vec::new(), false));
+        }
+        let db = self.db();
+        let mut statement = db.prepare_cached(
+            "SELECT id, name, key, created_ms FROM accounts WHERE name GLOB ?1 \
+             ORDER BY name LIMIT ?2",
+        )?;
+        let mut accounts = statement
+            .query_map(params![pattern, limit as i64 + 1], account_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        let limited = accounts.len() > limit;
+        accounts.truncate(limit);
+        Ok((accounts, limited))
+    }
+
+    fn delete_account(&self, id: UserId) -> Result<bool, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = id.0 as i64;
+        tx.execute("DELETE FROM mail WHERE account = ?1", params![id])?;
+        tx.execute("DELETE FROM boxes WHERE account = ?1", params![id])?;
+        let existed = tx.execute("DELETE FROM accounts WHERE id = ?1", params![id])? > 0;
+        tx.commit()?;
+        // secure_delete zeroed the pages in the write-ahead log; the checkpoint writes them over
+        // the old ones in the main file and empties the log, so no copy of the bytes remains.
+        db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(existed)
+    }
+
+    fn enqueue(&self, to: &[UserId], mail: &Mail) -> Result<Vec<Enqueued>, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let kind = encode_kind(&mail.kind);
+        let len = mail.body.len() as u64;
+        let mut answers = Vec::with_capacity(to.len());
+        for receiver in to {
+            let account = receiver.0 as i64;
+            let state: Option<(i64, i64, i64)> = tx
+                .query_row(
+                    "SELECT next_seq, count, bytes FROM boxes WHERE account = ?1",
+                    params![account],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            let Some((seq, count, bytes)) = state else {
+                answers.push(Enqueued::NoAccount);
+                continue;
+            };
+            if count as u64 >= self.bounds.max_messages {
+                answers.push(Enqueued::Full(Bound::Messages));
+                continue;
+            }
+            if bytes as u64 + len > self.bounds.max_bytes {
+                answers.push(Enqueued::Full(Bound::Bytes));
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO mail (account, seq, sender, sent_at_ms, kind, body) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    account,
+                    seq,
+                    mail.from.0 as i64,
+                    mail.sent_at_ms as i64,
+                    kind,
+                    &mail.body[..]
+                ],
+            )?;
+            tx.execute(
+                "UPDATE boxes SET next_seq = ?2, count = count + 1, bytes = bytes + ?3 \
+                 WHERE account = ?1",
+                params![account, seq + 1, len as i64],
+            )?;
+            answers.push(Enqueued::Stored(seq as u64));
+        }
+        tx.commit()?;
+        Ok(answers)
+    }
+
+    fn mailbox(&self, id: UserId, after: u64, max: usize) -> Result<Vec<Stored>, StoreError> {
+        let db = self.db();
+        let mut statement = db.prepare_cached(
+            "SELECT seq, sender, sent_at_ms, kind, body FROM mail \
+             WHERE account = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let stored = statement
+            .query_map(params![id.0 as i64, after as i64, max as i64], |row| {
+                let kind: Vec<u8> = row.get(3)?;
+                let body: Vec<u8> = row.get(4)?;
+                Ok(Stored {
+                    seq: row.get::<_, i64>(0)? as u64,
+                    mail: Mail {
+                        from: UserId(row.get::<_, i64>(1)? as u64),
+                        sent_at_ms: row.get::<_, i64>(2)? as u64,
+                        kind: decode_kind(&kind)?,
+                        body: Bytes::from(body),
+                    },
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(stored)
+    }
+
+    fn ack(&self, id: UserId, upto: u64) -> Result<u64, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let account = id.0 as i64;
+        let (count, bytes): (i64, i64) = tx.query_row(
+            "SELECT count(*), coalesce(sum(length(body)), 0) FROM mail \
+             WHERE account = ?1 AND seq <= ?2",
+            params![account, upto as i64],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        if count > 0 {
+            tx.execute(
+                "DELETE FROM mail WHERE account = ?1 AND seq <= ?2",
+                params![account, upto as i64],
+            )?;
+            tx.execute(
+                "UPDATE boxes SET count = count - ?2, bytes = bytes - ?3 WHERE account = ?1",
+                params![account, count, bytes],
+            )?;
+        }
+        tx.commit()?;
+        Ok(count as u64)
+    }
+
+    fn mailbox_size(&self, id: UserId) -> Result<(u64, u64), StoreError> {
+        let db = self.db();
+        let size: Option<(i64, i64)> = db
+            .query_row(
+                "SELECT count, bytes FROM boxes WHERE account = ?1",
+                params![id.0 as i64],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        Ok(size.map_or((0, 0), |(c, b)| (c as u64, b as u64)))
+    }
+
+    fn expire(&self, now_ms: u64) -> Result<u64, StoreError> {
+        let cutoff = now_ms.saturating_sub(self.bounds.max_age.as_millis() as u64) as i64;
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE boxes SET \
+               count = count - (SELECT count(*) FROM mail \
+                                WHERE mail.account = boxes.account AND sent_at_ms < ?1), \
+               bytes = bytes - (SELECT coalesce(sum(length(body)), 0) FROM mail \
+                                WHERE mail.account = boxes.account AND sent_at_ms < ?1)",
+            params![cutoff],
+        )?;
+        let gone = tx.execute("DELETE FROM mail WHERE sent_at_ms < ?1", params![cutoff])?;
+        tx.commit()?;
+        Ok(gone as u64)
+    }
+}
