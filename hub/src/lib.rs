@@ -6,8 +6,8 @@
 //!
 //! Where each policy lives: limits and intervals in [`config`]; close reasons, what each does
 //! to the queue and the goodbye it sends in `close.rs`; the slow-consumer rule in `peer.rs`;
-//! queue limits in `queue.rs`; unregistering in `connection.rs`; what outlives a connection
-//! (accounts, mailboxes) in [`store`].
+//! queue limits in `queue.rs`; unregistering in `connection.rs`; the store for what is to
+//! outlive a connection (accounts, mailboxes; not served yet) in [`store`].
 
 mod close;
 pub mod config;

@@ -3,7 +3,8 @@
 //!
 //! [`Store`] is the small interface the hub needs; [`sqlite::SqliteStore`] is the embedded
 //! implementation (one database file in the data directory, or memory for `--ephemeral`).
-//! Every method blocks until its change is durable: the hub calls them from blocking tasks.
+//! Every method blocks until its change is durable, so the hub is to call them from blocking
+//! tasks. Not served yet: the accounts requests that use it are the next step of that issue.
 //! Time is passed in (`now_ms`), never read here, so bounds can be tested without waiting.
 
 use std::time::Duration;
