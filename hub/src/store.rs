@@ -115,6 +115,9 @@ pub enum StoreError {
         /// What the check found.
         detail: String,
     },
+    /// The group commit this write was part of failed; nothing of it was stored.
+    #[error("store: the commit failed: {0}")]
+    Commit(String),
     /// Anything else the database said.
     #[error("store: {0}")]
     Db(#[from] rusqlite::Error),

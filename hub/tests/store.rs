@@ -429,3 +429,49 @@ fn kill_9_mid_write_loses_nothing_that_was_answered_stored() {
         answered = kept;
     }
 }
+
+#[test]
+fn concurrent_writers_committed_in_groups_each_get_their_own_answers_in_order() {
+    both(Bounds::default(), |store| {
+        let a = store.create_account("a", key(1), NOW).expect("creates").id;
+        let b = store.create_account("b", key(2), NOW).expect("creates").id;
+        let per_thread = 50;
+        let answers: Vec<Vec<(u64, u64)>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..16)
+                .map(|t| {
+                    s.spawn(move || {
+                        (0..per_thread)
+                            .map(|n| {
+                                let to = if t % 2 == 0 { vec![a, b] } else { vec![a] };
+                                let got = store
+                                    .enqueue(&to, &mail(&format!("t{t}-{n}"), NOW))
+                                    .expect("stores");
+                                assert_eq!(got.len(), to.len(), "one answer per receiver");
+                                let Enqueued::Stored(seq) = got[0] else {
+                                    panic!("{got:?}");
+                                };
+                                (seq, n)
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("no panic"))
+                .collect()
+        });
+        let kept = store.mailbox(a, 0, 10_000).expect("reads");
+        assert_eq!(kept.len(), 16 * per_thread as usize);
+        assert!(kept.iter().enumerate().all(|(i, s)| s.seq == i as u64 + 1));
+        for (t, mine) in answers.iter().enumerate() {
+            // Each writer's messages are stored in the order it wrote them, under the seqs it
+            // was told.
+            assert!(mine.windows(2).all(|w| w[0].0 < w[1].0), "writer {t}");
+            for &(seq, n) in mine {
+                assert_eq!(kept[seq as usize - 1].mail.body, format!("t{t}-{n}"));
+            }
+        }
+        assert_eq!(store.mailbox_size(b).expect("sizes").0, 8 * per_thread);
+    });
+}

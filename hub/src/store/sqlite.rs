@@ -9,7 +9,7 @@
 //! freed pages.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{mpsc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -52,9 +52,11 @@ const SCHEMA: &str = "
 ";
 
 /// The embedded store. One connection behind a mutex: SQLite writes one transaction at a time
-/// anyway, and the hub's callers are blocking tasks.
+/// anyway, and the hub's callers are blocking tasks. Concurrent [`Store::enqueue`]s are
+/// committed in groups: one transaction and one fsync for all the relays waiting at once.
 pub struct SqliteStore {
     db: Mutex<Connection>,
+    group: Mutex<Group>,
     bounds: Bounds,
 }
 
@@ -131,6 +133,7 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             db: Mutex::new(db),
+            group: Mutex::default(),
             bounds,
         })
     }
@@ -176,6 +179,116 @@ fn plain_glob(pattern: &str) -> bool {
     pattern
         .chars()
         .all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-' | '*' | '?'))
+}
+
+/// Writers waiting for the next group commit of [`Store::enqueue`].
+#[derive(Default)]
+struct Group {
+    waiting: Vec<Waiter>,
+    /// A writer is committing groups; newcomers wait for it.
+    leading: bool,
+}
+
+struct Waiter {
+    to: Vec<UserId>,
+    mail: Mail,
+    answer: mpsc::SyncSender<Result<Vec<Enqueued>, String>>,
+}
+
+/// Resets the group if its leader unwinds, so the writers after it are not left waiting: the
+/// ones in the group get an error (their answers are dropped), later ones lead anew.
+struct Leading<'a>(&'a Mutex<Group>);
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut group = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            group.leading = false;
+            group.waiting.clear();
+        }
+    }
+}
+
+impl SqliteStore {
+    fn group(&self) -> MutexGuard<'_, Group> {
+        self.group
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// One transaction, one fsync, for every relay in `batch`, in order.
+    fn commit_group(&self, batch: &[Waiter]) -> Result<Vec<Vec<Enqueued>>, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let answers = batch
+            .iter()
+            .map(|waiter| self.enqueue_in(&tx, &waiter.to, &waiter.mail))
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit()?;
+        Ok(answers)
+    }
+
+    fn answer(
+        mine: mpsc::Receiver<Result<Vec<Enqueued>, String>>,
+    ) -> Result<Vec<Enqueued>, StoreError> {
+        match mine.recv() {
+            Ok(answer) => answer.map_err(StoreError::Commit),
+            Err(_) => Err(StoreError::Commit("the committing writer failed".into())),
+        }
+    }
+
+    /// Store one relay in one open transaction.
+    fn enqueue_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        to: &[UserId],
+        mail: &Mail,
+    ) -> Result<Vec<Enqueued>, StoreError> {
+        let kind = encode_kind(&mail.kind);
+        let len = mail.body.len() as u64;
+        let mut answers = Vec::with_capacity(to.len());
+        for receiver in to {
+            let account = receiver.0 as i64;
+            let state: Option<(i64, i64, i64)> = tx
+                .query_row(
+                    "SELECT next_seq, count, bytes FROM boxes WHERE account = ?1",
+                    params![account],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            let Some((seq, count, bytes)) = state else {
+                answers.push(Enqueued::NoAccount);
+                continue;
+            };
+            if count as u64 >= self.bounds.max_messages {
+                answers.push(Enqueued::Full(Bound::Messages));
+                continue;
+            }
+            if bytes as u64 + len > self.bounds.max_bytes {
+                answers.push(Enqueued::Full(Bound::Bytes));
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO mail (account, seq, sender, sent_at_ms, kind, body) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    account,
+                    seq,
+                    mail.from.0 as i64,
+                    mail.sent_at_ms as i64,
+                    kind,
+                    &mail.body[..]
+                ],
+            )?;
+            tx.execute(
+                "UPDATE boxes SET next_seq = ?2, count = count + 1, bytes = bytes + ?3 \
+                 WHERE account = ?1",
+                params![account, seq + 1, len as i64],
+            )?;
+            answers.push(Enqueued::Stored(seq as u64));
+        }
+        Ok(answers)
+    }
 }
 
 impl Store for SqliteStore {
@@ -276,53 +389,47 @@ impl Store for SqliteStore {
     }
 
     fn enqueue(&self, to: &[UserId], mail: &Mail) -> Result<Vec<Enqueued>, StoreError> {
-        let mut db = self.db();
-        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let kind = encode_kind(&mail.kind);
-        let len = mail.body.len() as u64;
-        let mut answers = Vec::with_capacity(to.len());
-        for receiver in to {
-            let account = receiver.0 as i64;
-            let state: Option<(i64, i64, i64)> = tx
-                .query_row(
-                    "SELECT next_seq, count, bytes FROM boxes WHERE account = ?1",
-                    params![account],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-                )
-                .optional()?;
-            let Some((seq, count, bytes)) = state else {
-                answers.push(Enqueued::NoAccount);
-                continue;
-            };
-            if count as u64 >= self.bounds.max_messages {
-                answers.push(Enqueued::Full(Bound::Messages));
-                continue;
+        let (answer, mine) = mpsc::sync_channel(1);
+        {
+            let mut group = self.group();
+            group.waiting.push(Waiter {
+                to: to.to_vec(),
+                mail: mail.clone(),
+                answer,
+            });
+            if group.leading {
+                drop(group);
+                return Self::answer(mine);
             }
-            if bytes as u64 + len > self.bounds.max_bytes {
-                answers.push(Enqueued::Full(Bound::Bytes));
-                continue;
-            }
-            tx.execute(
-                "INSERT INTO mail (account, seq, sender, sent_at_ms, kind, body) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    account,
-                    seq,
-                    mail.from.0 as i64,
-                    mail.sent_at_ms as i64,
-                    kind,
-                    &mail.body[..]
-                ],
-            )?;
-            tx.execute(
-                "UPDATE boxes SET next_seq = ?2, count = count + 1, bytes = bytes + ?3 \
-                 WHERE account = ?1",
-                params![account, seq + 1, len as i64],
-            )?;
-            answers.push(Enqueued::Stored(seq as u64));
+            group.leading = true;
         }
-        tx.commit()?;
-        Ok(answers)
+        // This writer leads: it commits whatever is waiting, as one transaction, until nothing
+        // is. Writers that arrive meanwhile wait for the next round.
+        let _leading = Leading(&self.group);
+        loop {
+            let batch = {
+                let mut group = self.group();
+                if group.waiting.is_empty() {
+                    group.leading = false;
+                    break;
+                }
+                std::mem::take(&mut group.waiting)
+            };
+            match self.commit_group(&batch) {
+                Ok(answers) => {
+                    for (waiter, answers) in batch.iter().zip(answers) {
+                        let _ = waiter.answer.send(Ok(answers));
+                    }
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    for waiter in &batch {
+                        let _ = waiter.answer.send(Err(text.clone()));
+                    }
+                }
+            }
+        }
+        Self::answer(mine)
     }
 
     fn mailbox(&self, id: UserId, after: u64, max: usize) -> Result<Vec<Stored>, StoreError> {
