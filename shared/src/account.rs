@@ -1,6 +1,6 @@
 //! Accounts: names, keys, signatures and the directory entries both sides agree on.
 //!
-//! An account is a name bound to an ed25519 public key and a stable [`UserId`] at or above
+//! An account is a name bound to an ed25519 public key and a stable `UserId` at or above
 //! [`FIRST_ACCOUNT_ID`]. The hub stores public keys only. Every signature a client makes is
 //! over [`signed_bytes`], which names its [`Purpose`] and the connection's challenge, so a
 //! signature made for one connection or one purpose is worthless anywhere else.
@@ -10,8 +10,6 @@ use std::fmt;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-use crate::id::UserId;
-
 /// Longest account name, in bytes (names are ASCII).
 pub const MAX_ACCOUNT_NAME_LEN: usize = 32;
 
@@ -19,19 +17,8 @@ pub const MAX_ACCOUNT_NAME_LEN: usize = 32;
 /// says which kind of user it is, and an account's id never meets an anonymous one.
 pub const FIRST_ACCOUNT_ID: u64 = 1 << 32;
 
-/// Most accounts one directory listing returns; past it the answer says `limited`.
-pub const MAX_DIRECTORY_RESULTS: usize = 100;
-
-/// Longest pattern a directory listing accepts, in bytes.
-pub const MAX_PATTERN_LEN: usize = 64;
-
 /// Bytes in a connection's login challenge.
 pub const CHALLENGE_LEN: usize = 32;
-
-/// Whether `id` is an account's (stable) or an anonymous connection's (this hub run only).
-pub fn is_account(id: UserId) -> bool {
-    id.0 >= FIRST_ACCOUNT_ID
-}
 
 /// Why a name is not an account name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
