@@ -10,6 +10,8 @@ use std::fmt;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
+use crate::id::UserId;
+
 /// Longest account name, in bytes (names are ASCII).
 pub const MAX_ACCOUNT_NAME_LEN: usize = 32;
 
@@ -19,6 +21,32 @@ pub const FIRST_ACCOUNT_ID: u64 = 1 << 32;
 
 /// Bytes in a connection's login challenge.
 pub const CHALLENGE_LEN: usize = 32;
+
+/// Most accounts one [`crate::ClientMsg::Users`] answer lists; more set its `limited` flag.
+pub const MAX_DIRECTORY_RESULTS: usize = 100;
+
+/// Longest pattern a [`crate::ClientMsg::Users`] may give, in bytes.
+pub const MAX_PATTERN_LEN: usize = 64;
+
+/// An account as the directory shows it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AccountInfo {
+    /// Its stable id.
+    pub user_id: UserId,
+    /// Its canonical name.
+    pub name: String,
+    /// Whether a session of it is connected to the hub right now.
+    pub online: bool,
+}
+
+/// Whom a [`crate::ClientMsg::Lookup`] asks about.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum Who {
+    /// An account's name, in any case.
+    Name(String),
+    /// An account's id.
+    Id(UserId),
+}
 
 /// Why a name is not an account name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -206,17 +234,17 @@ pub fn verify(
     verifying.verify_strict(&bytes, &signature).is_ok()
 }
 
-mod wire {
+pub(crate) mod wire {
     //! Fixed-size byte strings: a postcard byte string whose length must be exact.
     use serde::de::{Error, Visitor};
     use serde::{Deserializer, Serializer};
     use std::fmt;
 
-    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_bytes(bytes)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
         d: D,
     ) -> Result<[u8; N], D::Error> {
         struct Exact<const N: usize>;

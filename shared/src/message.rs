@@ -18,13 +18,14 @@ mod kind;
 
 pub use kind::{BodyKind, ErrorKind};
 
+use crate::account::{AccountInfo, PublicKey, Signature, Who, CHALLENGE_LEN};
 use crate::error::{DecodeError, EncodeError};
 use crate::id::{RequestId, UserId};
 use crate::limits::{Limits, MAX_FRAME_LEN};
 
 /// The highest protocol version this code speaks. Every append to [`ClientMsg`], [`HubMsg`],
 /// [`BodyKind`] or [`ErrorKind`] raises it; `docs/PROTOCOL.md` § 12 lists what each version has.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The version every connection starts at, and the `version` of every [`HubMsg::Welcome`]:
 /// the welcome's shape is frozen, so clients of any version can read it. A client raises the
@@ -46,7 +47,7 @@ pub enum ClientMsg<B = Bytes> {
         req: RequestId,
     },
     /// Deliver `body` to each of `to` (1..=255 distinct ids, self allowed). Answered by
-    /// [`HubMsg::Relayed`] or [`HubMsg::Error`].
+    /// [`HubMsg::Relayed`] (at version 3, [`HubMsg::Routed`]) or [`HubMsg::Error`].
     Relay {
         /// Request id.
         req: RequestId,
@@ -84,6 +85,70 @@ pub enum ClientMsg<B = Bytes> {
         req: RequestId,
         /// The client's highest version.
         version: u32,
+    },
+    /// Since version 3. Give me a fresh challenge to sign. Answered by [`HubMsg::Challenge`];
+    /// the next [`ClientMsg::Register`], [`ClientMsg::Login`] or [`ClientMsg::DeleteAccount`]
+    /// uses it up, whatever its outcome.
+    Challenge {
+        /// Request id.
+        req: RequestId,
+    },
+    /// Since version 3. Create the account `name` bound to `key`, and log this connection in
+    /// as it. `signature` is `key`'s over [`crate::account::signed_bytes`] for
+    /// [`crate::account::Purpose::Register`] and this connection's challenge. Answered by
+    /// [`HubMsg::LoggedIn`] or [`HubMsg::Error`].
+    Register {
+        /// Request id.
+        req: RequestId,
+        /// The wanted name; the hub folds it to lower case.
+        name: String,
+        /// The account's public key.
+        key: PublicKey,
+        /// Proof that the registrant holds the key.
+        signature: Signature,
+    },
+    /// Since version 3. Log this connection in as the account `name`, signing for
+    /// [`crate::account::Purpose::Login`]. Answered by [`HubMsg::LoggedIn`], then the
+    /// mailbox as [`HubMsg::Stored`] pushes; or by [`HubMsg::Error`].
+    Login {
+        /// Request id.
+        req: RequestId,
+        /// The account's name, in any case.
+        name: String,
+        /// The account key's signature.
+        signature: Signature,
+    },
+    /// Since version 3. Look an account up by name or by id. Answered by [`HubMsg::Account`].
+    Lookup {
+        /// Request id.
+        req: RequestId,
+        /// Whom.
+        who: Who,
+    },
+    /// Since version 3. List the accounts whose names match `pattern`, a glob (`*` any run,
+    /// `?` one character, anything else itself). Answered by [`HubMsg::Users`].
+    Users {
+        /// Request id.
+        req: RequestId,
+        /// At most [`crate::account::MAX_PATTERN_LEN`] bytes.
+        pattern: String,
+    },
+    /// Since version 3. Delete the account this connection is logged in as, with everything
+    /// stored for it, signing for [`crate::account::Purpose::Delete`]. Answered by
+    /// [`HubMsg::Done`]; then every session of the account is closed.
+    DeleteAccount {
+        /// Request id.
+        req: RequestId,
+        /// The account key's signature.
+        signature: Signature,
+    },
+    /// Since version 3. Every [`HubMsg::Stored`] message up to and including `seq` has been
+    /// received: the hub may forget them. Answered by [`HubMsg::Done`] once that is durable.
+    Ack {
+        /// Request id.
+        req: RequestId,
+        /// The highest sequence number received.
+        seq: u64,
     },
 }
 
@@ -175,6 +240,80 @@ pub enum HubMsg<B = Bytes> {
         req: RequestId,
         /// The agreed version.
         version: u32,
+    },
+    /// Since version 3. Answer to [`ClientMsg::Challenge`]: fresh random bytes for the next
+    /// signature of this connection.
+    Challenge {
+        /// Request id.
+        req: RequestId,
+        /// The challenge: on the wire a byte string of exactly this length.
+        #[serde(with = "crate::account::wire")]
+        nonce: [u8; CHALLENGE_LEN],
+    },
+    /// Since version 3. Answer to [`ClientMsg::Register`] and [`ClientMsg::Login`]: this
+    /// connection is now a session of the account, and its user id is the account's.
+    LoggedIn {
+        /// Request id.
+        req: RequestId,
+        /// The account's stable id.
+        user_id: UserId,
+        /// The account's canonical name.
+        name: String,
+        /// Messages waiting in its mailbox; they follow as [`HubMsg::Stored`] pushes.
+        waiting: u64,
+    },
+    /// Since version 3. Answer to [`ClientMsg::Lookup`].
+    Account {
+        /// Request id.
+        req: RequestId,
+        /// The account, if there is one.
+        account: Option<AccountInfo>,
+    },
+    /// Since version 3. Answer to [`ClientMsg::Users`]: matching accounts by name, ascending.
+    Users {
+        /// Request id.
+        req: RequestId,
+        /// At most [`crate::account::MAX_DIRECTORY_RESULTS`] accounts.
+        users: Vec<AccountInfo>,
+        /// More accounts matched than are listed.
+        limited: bool,
+    },
+    /// Since version 3. Answer to [`ClientMsg::DeleteAccount`] and [`ClientMsg::Ack`]: done,
+    /// and durable.
+    Done {
+        /// Request id.
+        req: RequestId,
+    },
+    /// Since version 3. Answer to [`ClientMsg::Relay`] at version 3 or more (older clients
+    /// get [`HubMsg::Relayed`]): what became of each receiver.
+    Routed {
+        /// Request id.
+        req: RequestId,
+        /// How many receivers had the message queued for a connected session.
+        delivered: u32,
+        /// Accounts with no session connected: the message is in their mailbox, on disk.
+        queued: Vec<UserId>,
+        /// Receivers that are neither connected nor accounts.
+        unknown: Vec<UserId>,
+        /// Receivers that were too slow to take it and have been disconnected.
+        dropped: Vec<UserId>,
+        /// Accounts whose mailbox is full: the message was not kept for them.
+        full: Vec<UserId>,
+    },
+    /// Since version 3. A message kept in this account's mailbox while no session of it was
+    /// connected. It stays there until acknowledged with [`ClientMsg::Ack`], and may come
+    /// again (with the same `seq`) on a later login: a client drops a `seq` it has seen.
+    Stored {
+        /// The mailbox's sequence number: ascending, never reused for this account.
+        seq: u64,
+        /// The sender, stamped by the hub.
+        from: UserId,
+        /// When the hub stored it, in milliseconds since the Unix epoch.
+        sent_at_ms: u64,
+        /// What the body is, as the sender said.
+        kind: BodyKind,
+        /// The body.
+        body: B,
     },
 }
 

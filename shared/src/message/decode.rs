@@ -25,19 +25,22 @@ pub(super) trait Wire {
 
 impl<B> Wire for ClientMsg<B> {
     const NAME: &'static str = "ClientMsg";
-    const LAST_TAG: u32 = 7;
+    const LAST_TAG: u32 = 14;
     fn nested(top: u32) -> Option<(&'static str, u32)> {
-        // Only `Relay` (tag 2) holds an enum.
-        (top == 2).then_some(("BodyKind", BodyKind::LAST_TAG))
+        match top {
+            2 => Some(("BodyKind", BodyKind::LAST_TAG)),
+            11 => Some(("Who", 1)),
+            _ => None,
+        }
     }
 }
 
 impl<B> Wire for HubMsg<B> {
     const NAME: &'static str = "HubMsg";
-    const LAST_TAG: u32 = 11;
+    const LAST_TAG: u32 = 18;
     fn nested(top: u32) -> Option<(&'static str, u32)> {
         match top {
-            6 => Some(("BodyKind", BodyKind::LAST_TAG)),
+            6 | 18 => Some(("BodyKind", BodyKind::LAST_TAG)),
             10 => Some(("ErrorKind", ErrorKind::LAST_TAG)),
             _ => None,
         }

@@ -43,6 +43,26 @@ pub enum ErrorKind {
     Idle,
     /// The hub is shutting down; the connection closes.
     ShuttingDown,
+    /// Since version 3. A registration's name is not an account name.
+    InvalidName,
+    /// Since version 3. A registration's name is taken.
+    NameTaken,
+    /// Since version 3. A login or a delete was refused: no such name, another key, or a
+    /// signature over something else (deliberately not told apart).
+    LoginFailed,
+    /// Since version 3. Too many registrations or failed logins from this address: try later.
+    RateLimited,
+    /// Since version 3. This hub creates accounts only on its operator's command.
+    RegistrationClosed,
+    /// Since version 3. Not in this state: a register or login on a connection that is logged
+    /// in, a delete on one that is not, or a signature with no challenge asked for.
+    WrongState,
+    /// Since version 3. This account has been deleted; its sessions close.
+    AccountDeleted,
+    /// Since version 3. The hub's store failed; nothing was changed.
+    StoreFailed,
+    /// Since version 3. A directory pattern longer than [`crate::account::MAX_PATTERN_LEN`].
+    BadPattern,
 }
 
 impl BodyKind {
@@ -52,5 +72,5 @@ impl BodyKind {
 
 impl ErrorKind {
     /// The highest tag, for error texts.
-    pub(crate) const LAST_TAG: u32 = 11;
+    pub(crate) const LAST_TAG: u32 = 20;
 }

@@ -2,7 +2,11 @@
 //! compiling when a variant is added, so a new variant cannot go undocumented.
 
 use bytes::Bytes;
-use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, RequestId, UserId, BASE_VERSION};
+use shared::account::{AccountInfo, Who};
+use shared::{
+    BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, PublicKey, RequestId, Signature, UserId,
+    BASE_VERSION,
+};
 
 pub fn req(n: u32) -> RequestId {
     RequestId(n)
@@ -10,6 +14,19 @@ pub fn req(n: u32) -> RequestId {
 
 pub fn ids(ns: &[u64]) -> Vec<UserId> {
     ns.iter().copied().map(UserId).collect()
+}
+
+/// alice's and bob's account ids in the examples.
+const ALICE: UserId = UserId(1 << 32);
+const BOB: UserId = UserId((1 << 32) + 1);
+
+/// A key and a signature whose bytes are easy to spot in a hex dump.
+fn key() -> PublicKey {
+    PublicKey([0x11; 32])
+}
+
+fn signature() -> Signature {
+    Signature([0x22; 64])
 }
 
 /// The client examples of the document, in its order.
@@ -48,6 +65,38 @@ pub fn client_examples() -> Vec<ClientMsg> {
         ClientMsg::Hello {
             req: req(0),
             version: 2,
+        },
+        ClientMsg::Challenge { req: req(9) },
+        ClientMsg::Register {
+            req: req(10),
+            name: "alice".into(),
+            key: key(),
+            signature: signature(),
+        },
+        ClientMsg::Login {
+            req: req(11),
+            name: "alice".into(),
+            signature: signature(),
+        },
+        ClientMsg::Lookup {
+            req: req(12),
+            who: Who::Name("bob".into()),
+        },
+        ClientMsg::Lookup {
+            req: req(13),
+            who: Who::Id(BOB),
+        },
+        ClientMsg::Users {
+            req: req(14),
+            pattern: "b*".into(),
+        },
+        ClientMsg::DeleteAccount {
+            req: req(15),
+            signature: signature(),
+        },
+        ClientMsg::Ack {
+            req: req(16),
+            seq: 3,
         },
     ]
 }
@@ -112,6 +161,53 @@ pub fn hub_examples() -> Vec<HubMsg> {
             req: req(0),
             version: 2,
         },
+        HubMsg::Challenge {
+            req: req(9),
+            nonce: [0x33; 32],
+        },
+        HubMsg::LoggedIn {
+            req: req(11),
+            user_id: ALICE,
+            name: "alice".into(),
+            waiting: 2,
+        },
+        HubMsg::Account {
+            req: req(12),
+            account: Some(AccountInfo {
+                user_id: BOB,
+                name: "bob".into(),
+                online: true,
+            }),
+        },
+        HubMsg::Account {
+            req: req(13),
+            account: None,
+        },
+        HubMsg::Users {
+            req: req(14),
+            users: vec![AccountInfo {
+                user_id: BOB,
+                name: "bob".into(),
+                online: false,
+            }],
+            limited: false,
+        },
+        HubMsg::Done { req: req(16) },
+        HubMsg::Routed {
+            req: req(3),
+            delivered: 1,
+            queued: vec![BOB],
+            unknown: ids(&[300]),
+            dropped: vec![],
+            full: vec![],
+        },
+        HubMsg::Stored {
+            seq: 3,
+            from: BOB,
+            sent_at_ms: 1_796_256_000_000,
+            kind: BodyKind::Text,
+            body: Bytes::from_static(b"hi"),
+        },
     ]
 }
 
@@ -125,6 +221,13 @@ pub fn client_name(msg: &ClientMsg) -> &'static str {
         ClientMsg::Ping { .. } => "Ping",
         ClientMsg::KeepAliveAck => "KeepAliveAck",
         ClientMsg::Hello { .. } => "Hello",
+        ClientMsg::Challenge { .. } => "Challenge",
+        ClientMsg::Register { .. } => "Register",
+        ClientMsg::Login { .. } => "Login",
+        ClientMsg::Lookup { .. } => "Lookup",
+        ClientMsg::Users { .. } => "Users",
+        ClientMsg::DeleteAccount { .. } => "DeleteAccount",
+        ClientMsg::Ack { .. } => "Ack",
     }
 }
 
@@ -142,6 +245,13 @@ pub fn hub_name(msg: &HubMsg) -> &'static str {
         HubMsg::KeepAlive => "KeepAlive",
         HubMsg::Error { .. } => "Error",
         HubMsg::Hello { .. } => "Hello",
+        HubMsg::Challenge { .. } => "Challenge",
+        HubMsg::LoggedIn { .. } => "LoggedIn",
+        HubMsg::Account { .. } => "Account",
+        HubMsg::Users { .. } => "Users",
+        HubMsg::Done { .. } => "Done",
+        HubMsg::Routed { .. } => "Routed",
+        HubMsg::Stored { .. } => "Stored",
     }
 }
 
@@ -159,6 +269,15 @@ pub fn error_kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::SlowConsumer => "SlowConsumer",
         ErrorKind::Idle => "Idle",
         ErrorKind::ShuttingDown => "ShuttingDown",
+        ErrorKind::InvalidName => "InvalidName",
+        ErrorKind::NameTaken => "NameTaken",
+        ErrorKind::LoginFailed => "LoginFailed",
+        ErrorKind::RateLimited => "RateLimited",
+        ErrorKind::RegistrationClosed => "RegistrationClosed",
+        ErrorKind::WrongState => "WrongState",
+        ErrorKind::AccountDeleted => "AccountDeleted",
+        ErrorKind::StoreFailed => "StoreFailed",
+        ErrorKind::BadPattern => "BadPattern",
     }
 }
 
@@ -171,7 +290,7 @@ pub fn body_kind_name(kind: &BodyKind) -> &'static str {
 }
 
 /// Every error kind; `error_kinds_match_the_table` proves the list complete by tags.
-pub const ERROR_KINDS: [ErrorKind; 12] = [
+pub const ERROR_KINDS: [ErrorKind; 21] = [
     ErrorKind::NoReceivers,
     ErrorKind::TooManyReceivers,
     ErrorKind::DuplicateReceivers,
@@ -184,4 +303,13 @@ pub const ERROR_KINDS: [ErrorKind; 12] = [
     ErrorKind::SlowConsumer,
     ErrorKind::Idle,
     ErrorKind::ShuttingDown,
+    ErrorKind::InvalidName,
+    ErrorKind::NameTaken,
+    ErrorKind::LoginFailed,
+    ErrorKind::RateLimited,
+    ErrorKind::RegistrationClosed,
+    ErrorKind::WrongState,
+    ErrorKind::AccountDeleted,
+    ErrorKind::StoreFailed,
+    ErrorKind::BadPattern,
 ];
