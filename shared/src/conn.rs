@@ -9,8 +9,10 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
+mod account;
 mod error;
 
+pub use account::{LoggedIn, ACCOUNTS_VERSION, ACCOUNT_REQ, ANSWER_BACKLOG_MAX};
 pub use error::ConnError;
 
 use crate::codec::FrameCodec;
@@ -58,6 +60,9 @@ pub struct ConnWriter {
 pub struct Connection {
     /// What the hub said when we connected.
     pub welcome: Welcome,
+    /// The account this connection is logged in as, once [`Connection::login`] or
+    /// [`Connection::register`] succeeded.
+    account: Option<LoggedIn>,
     reader: ConnReader,
     writer: ConnWriter,
 }
@@ -128,14 +133,18 @@ impl Connection {
         };
         Ok(Connection {
             welcome,
+            account: None,
             reader,
             writer,
         })
     }
 
-    /// This connection's identity.
+    /// This connection's identity: the welcome's anonymous id, or the account's once logged in
+    /// (from then on the hub stamps our relays with it).
     pub fn user_id(&self) -> UserId {
-        self.welcome.user_id
+        self.account
+            .as_ref()
+            .map_or(self.welcome.user_id, |a| a.user_id)
     }
 
     /// The protocol version this connection speaks: [`BASE_VERSION`] until the hub's answer to

@@ -2,6 +2,7 @@
 
 use thiserror::Error;
 
+use crate::account::NameError;
 use crate::error::{DecodeError, EncodeError};
 use crate::message::ErrorKind;
 
@@ -40,4 +41,37 @@ pub enum ConnError {
     /// The first frame was not a welcome.
     #[error("the hub did not start with a welcome but with {0}")]
     NoWelcome(String),
+    /// The hub refused a request; the connection stays open. `kind` says why in a form a
+    /// program can act on (for a login: `LoginFailed`, `RateLimited`, `StoreFailed`, ...).
+    #[error("the hub refused: {text} ({kind:?})")]
+    Denied {
+        /// Why.
+        kind: ErrorKind,
+        /// The hub's words.
+        text: String,
+    },
+    /// The request exists from protocol version `needed` on; this connection agreed on an
+    /// older one (an older hub), so it was not sent.
+    #[error("this hub speaks protocol version {agreed}; accounts need version {needed}")]
+    NeedsVersion {
+        /// The version the request needs.
+        needed: u32,
+        /// The version of this connection.
+        agreed: u32,
+    },
+    /// A name that cannot be an account name, refused before asking the hub.
+    #[error("not an account name: {0}")]
+    BadName(#[from] NameError),
+    /// A request that needs a logged-in connection, on one that is not.
+    #[error("this connection is not logged in")]
+    NotLoggedIn,
+    /// [`crate::conn::Connection::request`] was given a message that has no answer.
+    #[error("this message has no answer to wait for")]
+    NoAnswer,
+    /// The hub answered a request with a message of another type.
+    #[error("the hub answered with {0}")]
+    Unexpected(String),
+    /// More pushes than this came while waiting for an answer.
+    #[error("more than {0} messages came before the hub's answer")]
+    Backlog(usize),
 }

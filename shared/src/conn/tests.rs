@@ -253,3 +253,5 @@ async fn a_flood_before_the_answer_is_kept_in_order_and_the_answer_still_counts(
     );
     assert_eq!(conn.version(), PROTOCOL_VERSION);
 }
+
+mod account;
