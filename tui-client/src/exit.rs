@@ -11,10 +11,25 @@ pub const OK: u8 = 0;
 pub const ERROR: u8 = 1;
 /// A usage error (clap's own code, listed here so that every code is in one place).
 pub const USAGE: u8 = 2;
-/// `send` reached some receivers but not all.
+/// `send` reached some receivers but not all: some are unknown, too slow or have a full
+/// mailbox (the others got it or have it in their mailbox).
 pub const PARTIAL: u8 = 3;
-/// `send` reached none of its receivers.
+/// `send` reached none of its receivers, not even a mailbox.
 pub const NONE_DELIVERED: u8 = 4;
+/// `send` failed for nobody, but some receivers are offline accounts: the message waits in
+/// their mailbox, on the hub's disk, until they log in.
+pub const QUEUED: u8 = 5;
+
+/// The exit code of a `send` from the hub's answer: `delivered` receivers got it now,
+/// `queued` have it in their mailbox, `failed` did not get it (unknown, dropped, full).
+pub fn for_delivery(delivered: u32, queued: usize, failed: usize) -> u8 {
+    match (failed, delivered, queued) {
+        (0, _, 0) => OK,
+        (0, _, _) => QUEUED,
+        (_, 0, 0) => NONE_DELIVERED,
+        _ => PARTIAL,
+    }
+}
 
 /// An error that asks for a particular exit code.
 #[derive(Debug)]
@@ -51,6 +66,30 @@ pub fn explain(report: &Report) -> String {
 mod tests {
     use super::*;
     use color_eyre::eyre::WrapErr;
+
+    #[test]
+    fn a_send_exits_by_what_became_of_its_receivers() {
+        let cases = [
+            // (delivered, queued, failed) -> code
+            ((3, 0, 0), OK),
+            ((1, 2, 0), QUEUED),
+            ((0, 2, 0), QUEUED),
+            ((1, 0, 1), PARTIAL),
+            ((0, 1, 1), PARTIAL),
+            ((2, 1, 1), PARTIAL),
+            ((0, 0, 2), NONE_DELIVERED),
+        ];
+        for ((delivered, queued, failed), code) in cases {
+            assert_eq!(
+                for_delivery(delivered, queued, failed),
+                code,
+                "delivered {delivered}, queued {queued}, failed {failed}"
+            );
+        }
+        let all = [OK, ERROR, USAGE, PARTIAL, NONE_DELIVERED, QUEUED];
+        let distinct: std::collections::HashSet<u8> = all.into_iter().collect();
+        assert_eq!(distinct.len(), all.len(), "every code means one thing");
+    }
 
     #[test]
     fn a_cause_quoted_by_its_error_is_said_once() {

@@ -81,8 +81,7 @@ fn conversation() -> App {
         relay.req,
         Answer {
             delivered: 1,
-            unknown: vec![],
-            dropped: vec![],
+            ..Answer::default()
         },
     );
     app.update(Action::Net(answer));

@@ -157,7 +157,7 @@ fn enter_sends_to_the_selection_and_the_answer_lands_on_the_message() {
     let answer = Answer {
         delivered: 2,
         unknown: vec![UserId(4)],
-        dropped: vec![],
+        ..Answer::default()
     };
     app.update(Action::Net(NetEvent::Relayed(*req, answer.clone())));
     let last = app.inbox.last().expect("own message");
