@@ -23,6 +23,13 @@ pub struct Cli {
     /// The log file [default: <data dir>/hubbub/tui-client.log]. Logs never go to the screen.
     #[arg(long, env = "HUBBUB_LOG_FILE", global = true)]
     pub log_file: Option<PathBuf>,
+    /// Connect without logging in, even with an identity file (wins over --identity).
+    #[arg(long, env = "HUBBUB_ANONYMOUS", global = true)]
+    pub anonymous: bool,
+    /// The identity file: an account's name and key. With one, every command logs in
+    /// [default: $XDG_CONFIG_HOME/hubbub/identity, else ~/.config/hubbub/identity].
+    #[arg(long, env = "HUBBUB_IDENTITY", global = true, value_name = "PATH")]
+    pub identity: Option<PathBuf>,
     /// Let the mouse wheel scroll the inbox (the terminal's own text selection then needs
     /// Shift).
     #[arg(long, env = "HUBBUB_MOUSE")]
@@ -33,26 +40,51 @@ pub struct Cli {
 }
 
 /// One-shot commands for scripts. Exit codes (see [`crate::exit`]): 0 success, 1 an error,
-/// 2 a usage error, 3 `send` reached some receivers but not all, 4 `send` reached none.
+/// 2 a usage error, 3 `send` reached some receivers but not all, 4 `send` reached none,
+/// 5 `send` failed for nobody but some receivers have it in their mailbox.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the id the hub gives this connection.
+    /// Print the id the hub gives this connection (the account's id when logged in).
     Id,
     /// Print the ids of everyone else connected, one per line, ascending.
     List,
-    /// Send text (the arguments), a file (--file) or standard input (neither) to some ids.
+    /// Create the account NAME with the identity file's key (a new key if there is no
+    /// file), log in as it, save the identity file and print the account's id.
+    Register {
+        /// 1 to 32 of a-z, 0-9, '_', '.', '-' (upper case is folded to lower).
+        name: String,
+    },
+    /// Print this connection's id and account name, or `ID (anonymous)`.
+    Whoami,
+    /// List the accounts whose names match PATTERN (`*` any run, `?` one character):
+    /// `ID NAME online|offline`, one per line, by name.
+    Users {
+        /// The pattern.
+        #[arg(default_value = "*")]
+        pattern: String,
+    },
+    /// Delete the identity file's account on the hub, with its mailbox, then the file.
+    DeleteAccount {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Send text (the arguments), a file (--file) or standard input (neither) to some
+    /// receivers. An offline account gets it in its mailbox.
     Send {
-        /// Receivers, comma-separated: `--to 2,3`.
-        #[arg(long, value_delimiter = ',', required = true)]
-        to: Vec<u64>,
+        /// Receivers, comma-separated account names or ids: `--to bob,carol,12`. Digits are
+        /// an id; `@NAME` is a name even when it is all digits.
+        #[arg(long, value_delimiter = ',', required = true, value_name = "WHO")]
+        to: Vec<String>,
         /// A file to send; its name travels with it.
         #[arg(long, conflicts_with = "text")]
         file: Option<PathBuf>,
         /// The text; several words are joined with spaces.
         text: Vec<String>,
     },
-    /// Print each message as it arrives; files are saved. A lost hub is reported (`closed`)
-    /// and reconnected to with backoff. Ends with Ctrl-C.
+    /// Print each message as it arrives; files are saved. Logged in, the mailbox comes
+    /// first, each message acknowledged once printed. A lost hub is reported (`closed`) and
+    /// reconnected to with backoff. Ends with Ctrl-C.
     Listen {
         /// Where files go [default: --download-dir].
         #[arg(long)]

@@ -67,6 +67,15 @@ pub enum IdentityError {
         /// What is wrong.
         why: String,
     },
+    /// `--identity` names a file that does not exist.
+    #[error("no identity file at {} (register NAME creates one; --anonymous connects without)", path.display())]
+    Missing {
+        /// Which path.
+        path: PathBuf,
+    },
+    /// Neither `XDG_CONFIG_HOME` nor a home directory says where the identity lives.
+    #[error("no configuration directory for the identity file: give --identity PATH")]
+    NoPlace,
     /// There is one already; it is never replaced.
     #[error("identity file {} already holds an identity", path.display())]
     Exists {
@@ -89,6 +98,31 @@ pub fn default_path_from(xdg: Option<OsString>, home: Option<PathBuf>) -> Option
         _ => home?.join(".config"),
     };
     Some(config.join("hubbub").join("identity"))
+}
+
+/// The identity file's path: `--identity`, else [`default_path`].
+pub fn path_or_default(explicit: Option<&Path>) -> Result<PathBuf, IdentityError> {
+    explicit
+        .map(Path::to_owned)
+        .or_else(default_path)
+        .ok_or(IdentityError::NoPlace)
+}
+
+/// Whom to log in as: nobody with `--anonymous`; else the file `--identity` names, which must
+/// exist; else the default file, if there is one.
+pub fn choose(
+    anonymous: bool,
+    explicit: Option<&Path>,
+) -> Result<Option<(PathBuf, Identity)>, IdentityError> {
+    if anonymous {
+        return Ok(None);
+    }
+    let path = path_or_default(explicit)?;
+    match load(&path)? {
+        Some(identity) => Ok(Some((path, identity))),
+        None if explicit.is_some() => Err(IdentityError::Missing { path }),
+        None => Ok(None),
+    }
 }
 
 /// Read the identity at `path`; `None` if there is no file. A file others may read, or one

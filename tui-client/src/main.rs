@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime can be built at startup");
+    let opts = oneshot::Options::from_cli(&cli, download_dir.clone());
     let result = match cli.command {
         None => terminal::install_hooks().and_then(|()| {
             let opts = event_loop::UiOptions {
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
             };
             runtime.block_on(event_loop::run(opts))
         }),
-        Some(command) => runtime.block_on(oneshot::run(&cli.hub, command, download_dir)),
+        Some(command) => runtime.block_on(oneshot::run(&opts, command)),
     };
     // Do not wait for a blocked stdin read or similar at exit.
     runtime.shutdown_background();

@@ -16,9 +16,11 @@ use crate::incoming::{self, Body};
 
 pub mod backoff;
 mod event;
+pub mod login;
 pub mod relay;
 pub use backoff::Backoff;
 pub use event::{NetCommand, NetEvent};
+pub use login::{login, LoginError};
 pub use relay::{Answer, Relay};
 
 /// Events to the UI. Bounded so a burst from the hub waits here rather than growing memory.

@@ -1,24 +1,56 @@
-//! One-shot commands for scripts: `id`, `list`, `send`, `listen`.
+//! One-shot commands for scripts: `id`, `list`, `register`, `whoami`, `users`,
+//! `delete-account`, `send`, `listen`. With an identity file each logs in first.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
 
-use bytes::Bytes;
-use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+use color_eyre::eyre::{bail, eyre, Result};
 use shared::conn::Connection;
-use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId};
-use tokio::io::AsyncReadExt;
+use shared::{ClientMsg, HubMsg, RequestId};
 
-use crate::cli::Command;
+use crate::cli::{Cli, Command};
 use crate::exit::{self, ExitWith};
-use crate::net::{Answer, Relay};
-use crate::{files, net};
+use crate::identity::{self, Identity};
+use crate::net;
 
+mod account;
 mod listen;
+mod send;
 
-/// The request id every one-shot uses (one request per connection).
+pub use send::{parse_receiver, parse_receivers, Receiver};
+
+/// The request id of the one request most commands make.
 const REQ: RequestId = RequestId(1);
+
+/// What every command needs to know besides its own arguments.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The hub's address.
+    pub hub: String,
+    /// Where received files go.
+    pub download_dir: PathBuf,
+    /// `--anonymous`.
+    pub anonymous: bool,
+    /// `--identity`.
+    pub identity: Option<PathBuf>,
+}
+
+impl Options {
+    /// The global flags of `cli`.
+    pub fn from_cli(cli: &Cli, download_dir: PathBuf) -> Options {
+        Options {
+            hub: cli.hub.clone(),
+            download_dir,
+            anonymous: cli.anonymous,
+            identity: cli.identity.clone(),
+        }
+    }
+
+    /// The identity to log in as, if any; see [`identity::choose`].
+    pub fn me(&self) -> Result<Option<(PathBuf, Identity)>> {
+        Ok(identity::choose(self.anonymous, self.identity.as_deref())?)
+    }
+}
 
 /// Print one line. A reader that went away (`| head`) ends the command quietly and
 /// successfully, as it does for other Unix tools.
@@ -33,150 +65,68 @@ pub(crate) fn say(line: impl fmt::Display) -> Result<()> {
     }
 }
 
-/// Run one command against `hub`.
-pub async fn run(hub: &str, command: Command, download_dir: PathBuf) -> Result<()> {
-    let mut conn = connect(hub).await?;
+/// Run one command.
+pub async fn run(opts: &Options, command: Command) -> Result<()> {
+    // These two read (or write) the identity file themselves.
+    let me = match command {
+        Command::Register { .. } | Command::DeleteAccount { .. } => None,
+        _ => opts.me()?.map(|(_, identity)| identity),
+    };
+    let me = me.as_ref();
     match command {
-        Command::Id => say(conn.user_id())?,
+        Command::Register { name } => account::register(opts, &name).await,
+        Command::DeleteAccount { yes } => account::delete(opts, yes).await,
+        Command::Id => say(connect_as(&opts.hub, me).await?.user_id()),
         Command::List => {
-            conn.send(&ClientMsg::<Bytes>::List { req: REQ }).await?;
-            let peers = loop {
-                match answer(&mut conn).await? {
-                    HubMsg::Peers { peers, .. } => break peers,
-                    other => tracing::debug!(?other, "ignored"),
-                }
+            let mut conn = connect_as(&opts.hub, me).await?;
+            let HubMsg::Peers { peers, .. } =
+                request(&mut conn, ClientMsg::List { req: REQ }).await?
+            else {
+                bail!("the hub answered something else than a list");
             };
-            for p in peers {
-                say(p)?;
-            }
+            peers.into_iter().try_for_each(say)
         }
-        Command::Send { to, file, text } => send(&mut conn, to, file, text).await?,
+        Command::Whoami => account::whoami(&mut connect_as(&opts.hub, me).await?),
+        Command::Users { pattern } => {
+            account::users(&mut connect_as(&opts.hub, me).await?, pattern).await
+        }
+        Command::Send { to, file, text } => send::run(opts, me, &to, file, text).await,
         Command::Listen {
             save_dir,
             json,
             once,
         } => {
-            let dir = save_dir.unwrap_or(download_dir);
-            listen::run(hub, conn, &dir, listen::Form { json, once }).await?
+            let dir = save_dir.unwrap_or_else(|| opts.download_dir.clone());
+            listen::run(&opts.hub, me, &dir, listen::Form { json, once }).await
         }
     }
-    Ok(())
 }
 
+/// Connect to `hub`; the error says which hub could not be reached.
 async fn connect(hub: &str) -> Result<Connection> {
     net::connect(hub)
         .await
         .map_err(|why| eyre!("cannot reach the hub at {hub}: {why}"))
 }
 
-/// The next message that answers [`REQ`] (keepalives answered on the way); an error answer
-/// becomes an error.
-async fn answer(conn: &mut Connection) -> Result<HubMsg> {
-    loop {
-        match conn.recv().await.wrap_err("lost the hub")? {
-            HubMsg::KeepAlive => conn.send(&ClientMsg::<Bytes>::KeepAliveAck).await?,
-            HubMsg::Error { kind, text, .. } => bail!("the hub refused: {text} ({kind:?})"),
-            msg @ (HubMsg::Peers { req: REQ, .. } | HubMsg::Relayed { req: REQ, .. }) => {
-                return Ok(msg)
-            }
-            other => tracing::debug!(?other, "ignored"),
-        }
+/// Connect to `hub` and log in as `me`, if given.
+async fn connect_as(hub: &str, me: Option<&Identity>) -> Result<Connection> {
+    let mut conn = connect(hub).await?;
+    if let Some(me) = me {
+        log_in(&mut conn, me).await?;
+    }
+    Ok(conn)
+}
+
+/// Log `conn` in as `me`; a refusal is the command's error.
+async fn log_in(conn: &mut Connection, me: &Identity) -> Result<()> {
+    match net::login(conn, me).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(eyre!(e.text)),
     }
 }
 
-async fn send(
-    conn: &mut Connection,
-    to: Vec<u64>,
-    file: Option<PathBuf>,
-    text: Vec<String>,
-) -> Result<()> {
-    let limits = conn.welcome.limits;
-    check_receivers(&to, usize::from(limits.max_receivers))?;
-    let (kind, body) = read_body(file, text, u64::from(limits.max_body)).await?;
-    let to: Vec<UserId> = to.into_iter().map(UserId).collect();
-    let receivers = to.len();
-    let relay = Relay {
-        req: REQ,
-        to,
-        kind,
-        body,
-    };
-    conn.send(&relay.into_msg()).await?;
-    let Ok((_, answer)) = Answer::from_msg(answer(conn).await?) else {
-        bail!("the hub answered something else than a relay result");
-    };
-    say(format!("delivered to {} of {receivers}", answer.delivered))?;
-    let list = |ids: &[UserId]| {
-        ids.iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let mut why = Vec::new();
-    if !answer.unknown.is_empty() {
-        why.push(format!("unknown receivers: {}", list(&answer.unknown)));
-    }
-    if !answer.dropped.is_empty() {
-        why.push(format!("dropped (too slow): {}", list(&answer.dropped)));
-    }
-    match (answer.complete(), answer.delivered) {
-        (true, _) => Ok(()),
-        (false, 0) => Err(ExitWith(exit::NONE_DELIVERED, why.join("; ")).into()),
-        (false, _) => Err(ExitWith(exit::PARTIAL, why.join("; ")).into()),
-    }
-}
-
-/// The hub would refuse these too; saying so before connecting traffic is clearer.
-fn check_receivers(to: &[u64], max: usize) -> Result<()> {
-    let mut seen = HashSet::new();
-    if let Some(dup) = to.iter().find(|id| !seen.insert(**id)) {
-        bail!("receiver {dup} is named twice");
-    }
-    if to.len() > max {
-        bail!("{} receivers; the limit is {max}", to.len());
-    }
-    Ok(())
-}
-
-/// The body to send: the file, the text arguments, or standard input.
-async fn read_body(
-    file: Option<PathBuf>,
-    text: Vec<String>,
-    max: u64,
-) -> Result<(BodyKind, Bytes)> {
-    let (kind, body) = match file {
-        Some(path) => {
-            let (name, body) = files::read_attachment(&path, max).map_err(|e| eyre!(e))?;
-            (BodyKind::File { name }, body)
-        }
-        None if !text.is_empty() => (BodyKind::Text, Bytes::from(text.join(" "))),
-        None => read_stdin(max).await?,
-    };
-    if body.len() as u64 > max {
-        bail!(
-            "the message is {} bytes; the limit is {max} bytes",
-            body.len()
-        );
-    }
-    Ok((kind, body))
-}
-
-/// Standard input as the body: text if it is UTF-8, bytes otherwise.
-async fn read_stdin(max: u64) -> Result<(BodyKind, Bytes)> {
-    let mut buf = Vec::new();
-    // Read one byte past the limit to tell "exactly at the limit" from "over it".
-    tokio::io::stdin()
-        .take(max + 1)
-        .read_to_end(&mut buf)
-        .await
-        .wrap_err("cannot read standard input")?;
-    if buf.len() as u64 > max {
-        bail!("standard input is over the limit of {max} bytes");
-    }
-    let kind = if std::str::from_utf8(&buf).is_ok() {
-        BodyKind::Text
-    } else {
-        BodyKind::Bytes
-    };
-    Ok((kind, Bytes::from(buf)))
+/// Send `msg` and wait for its answer; a refusal or a lost hub is the command's error.
+async fn request(conn: &mut Connection, msg: ClientMsg) -> Result<HubMsg> {
+    Ok(conn.request(&msg).await?)
 }

@@ -199,3 +199,18 @@ fn the_default_path_follows_xdg_then_home() {
     }
     assert_eq!(default_path_from(None, None), None);
 }
+
+#[test]
+fn anonymous_wins_and_only_a_named_file_must_exist() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("identity");
+    assert!(matches!(
+        choose(false, Some(&path)),
+        Err(IdentityError::Missing { .. })
+    ));
+    assert!(choose(true, Some(&path)).expect("no error").is_none());
+    save_new(&path, &alice()).expect("saved");
+    let (at, id) = choose(false, Some(&path)).expect("loads").expect("chosen");
+    assert_eq!((at, id.name.as_str()), (path.clone(), "alice"));
+    assert!(choose(true, Some(&path)).expect("no error").is_none());
+}

@@ -1,21 +1,30 @@
-//! `tui-client listen`: print each message as it arrives (a line of text, or one JSON object per
-//! line), save files, report a lost hub as a `closed` event and, unless `--once`, reconnect with
-//! the full-screen client's backoff.
+//! `tui-client listen`: log in when there is an identity, print the mailbox and then each
+//! message as it arrives (a line of text, or one JSON object per line), acknowledge what was
+//! printed, save files, report a lost hub as a `closed` event and, unless `--once`, reconnect
+//! with the full-screen client's backoff.
 
 use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::Local;
-use color_eyre::eyre::{bail, Result};
-use serde_json::json;
-use shared::conn::Connection;
-use shared::{ClientMsg, HubMsg, UserId};
+use color_eyre::eyre::{bail, eyre, Result};
+use shared::conn::{ConnError, Connection};
+use shared::{BodyKind, ClientMsg, HubMsg, UserId};
 
 use super::say;
-use crate::incoming::{Body, FilePlace};
+use crate::identity::Identity;
 use crate::net::{self, Backoff};
-use crate::sanitize::{display, display_line};
+
+mod mailbox;
+mod print;
+
+use mailbox::Mailbox;
+use print::Incoming;
+
+/// Longest wait, after Ctrl-C, for the hub to confirm the last acknowledgement: long enough
+/// for a store's fsync, short enough that Ctrl-C still feels like it.
+pub const ACK_GRACE: Duration = Duration::from_secs(5);
 
 /// How `listen` prints and whether it reconnects.
 #[derive(Clone, Copy, Debug)]
@@ -34,107 +43,210 @@ enum End {
     Closed(String),
 }
 
-/// Listen on `conn`, then on each new connection, until Ctrl-C (or the first close with
-/// `--once`, which is an error: the script asked for one connection and lost it).
-pub async fn run(hub: &str, mut conn: Connection, dir: &Path, form: Form) -> Result<()> {
+/// Why a connection could not be opened: worth another attempt, or not.
+enum OpenError {
+    Retry(String),
+    Fatal(String),
+}
+
+/// Listen on one connection after another until Ctrl-C (or the first close with `--once`,
+/// which is an error: the script asked for one connection and lost it). The first
+/// connection must work; a login the hub refuses for good ends the run at any time.
+pub async fn run(hub: &str, me: Option<&Identity>, dir: &Path, form: Form) -> Result<()> {
     let mut backoff = Backoff::default();
+    let mut mailbox = Mailbox::default();
+    let mut conn = match open(hub, me).await {
+        Ok(conn) => conn,
+        Err(OpenError::Retry(why) | OpenError::Fatal(why)) => return Err(eyre!(why)),
+    };
     loop {
-        ready(hub, conn.user_id(), dir, form)?;
-        let mut reason = match serve(&mut conn, dir, form).await? {
+        mailbox.reconnected();
+        let account = conn.account();
+        let line = print::ready(hub, conn.user_id(), account, dir, form);
+        if form.json {
+            say(line)?;
+        } else {
+            eprintln!("{line}");
+        }
+        let mut reason = match serve(&mut conn, &mut mailbox, dir, form).await? {
             End::Interrupted => return Ok(()),
             End::Closed(reason) => reason,
         };
         backoff.reset();
         if form.once {
-            say(closed(&reason, None, form))?;
+            say(print::closed(&reason, None, form))?;
             bail!("lost the hub: {reason}");
         }
         conn = loop {
             let wait = backoff.pause();
-            say(closed(&reason, Some(wait), form))?;
+            say(print::closed(&reason, Some(wait), form))?;
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = tokio::signal::ctrl_c() => return Ok(()),
             }
-            match net::connect(hub).await {
+            match open(hub, me).await {
                 Ok(conn) => break conn,
-                Err(why) => reason = why,
+                Err(OpenError::Retry(why)) => reason = why,
+                Err(OpenError::Fatal(why)) => return Err(eyre!(why)),
             }
         };
     }
+}
+
+/// Connect, and log in if there is an identity.
+async fn open(hub: &str, me: Option<&Identity>) -> Result<Connection, OpenError> {
+    let mut conn = net::connect(hub)
+        .await
+        .map_err(|why| OpenError::Retry(format!("cannot reach the hub at {hub}: {why}")))?;
+    if let Some(me) = me {
+        net::login(&mut conn, me)
+            .await
+            .map_err(|e| match e.permanent {
+                true => OpenError::Fatal(e.text),
+                false => OpenError::Retry(e.text),
+            })?;
+    }
+    Ok(conn)
 }
 
 /// Print messages until the connection ends; keepalives are answered on the way.
-async fn serve(conn: &mut Connection, dir: &Path, form: Form) -> Result<End> {
+async fn serve(
+    conn: &mut Connection,
+    mailbox: &mut Mailbox,
+    dir: &Path,
+    form: Form,
+) -> Result<End> {
     loop {
         let msg = tokio::select! {
             msg = conn.recv() => msg,
-            _ = tokio::signal::ctrl_c() => return Ok(End::Interrupted),
+            _ = tokio::signal::ctrl_c() => {
+                finish(conn, mailbox, form).await?;
+                return Ok(End::Interrupted);
+            }
         };
-        let msg = match msg {
-            Ok(msg) => msg,
-            Err(e) => return Ok(End::Closed(e.to_string())),
+        let handled = match msg {
+            Ok(msg) => handle(conn, mailbox, msg, dir, form).await,
+            Err(e) => Err(Step::Conn(e)),
         };
-        match msg {
-            HubMsg::KeepAlive => {
-                if let Err(e) = conn.send(&ClientMsg::<Bytes>::KeepAliveAck).await {
-                    return Ok(End::Closed(e.to_string()));
+        match handled {
+            Ok(None) => {}
+            Ok(Some(end)) => return Ok(end),
+            // A broken pipe to standard output ends the command, not just the connection.
+            Err(Step::Output(report)) => return Err(report),
+            Err(Step::Conn(e)) => return Ok(End::Closed(e.to_string())),
+        }
+    }
+}
+
+/// Why handling one message stopped.
+enum Step {
+    Conn(ConnError),
+    Output(color_eyre::Report),
+}
+
+impl From<ConnError> for Step {
+    fn from(e: ConnError) -> Step {
+        Step::Conn(e)
+    }
+}
+
+/// Handle one message: `Some` when the connection has ended.
+async fn handle(
+    conn: &mut Connection,
+    mailbox: &mut Mailbox,
+    msg: HubMsg,
+    dir: &Path,
+    form: Form,
+) -> Result<Option<End>, Step> {
+    match msg {
+        HubMsg::KeepAlive => conn.send(&ClientMsg::<Bytes>::KeepAliveAck).await?,
+        HubMsg::Message { from, kind, body } => {
+            show(conn, mailbox, (from, kind, body), None, dir, form).await?
+        }
+        HubMsg::Stored {
+            seq,
+            from,
+            sent_at_ms,
+            kind,
+            body,
+        } => {
+            if mailbox.first_sight(seq) {
+                let stored = Some((seq, sent_at_ms));
+                show(conn, mailbox, (from, kind, body), stored, dir, form).await?;
+            }
+            // Printed (now or before): the hub may forget it.
+            mailbox.ack(conn, seq).await?;
+        }
+        HubMsg::Done { req } => {
+            if let (Some(seq), true) = (mailbox.done(req), form.json) {
+                say(print::acked(seq)).map_err(Step::Output)?;
+            }
+        }
+        HubMsg::Error {
+            req: None,
+            kind,
+            text,
+        } => return Ok(Some(End::Closed(net::goodbye(kind, &text)))),
+        HubMsg::Error {
+            req: Some(req),
+            kind,
+            text,
+        } => eprintln!("tui-client: the hub refused request {req}: {text} ({kind:?})"),
+        other => tracing::debug!(?other, "ignored"),
+    }
+    Ok(None)
+}
+
+/// Save or decode a message and print it, its sender named if the sender has an account.
+async fn show(
+    conn: &mut Connection,
+    mailbox: &mut Mailbox,
+    (from, kind, body): (UserId, BodyKind, Bytes),
+    stored: Option<(u64, u64)>,
+    dir: &Path,
+    form: Form,
+) -> Result<(), Step> {
+    let name = mailbox.name_of(conn, from).await?;
+    let (arrived, body) = net::receive(dir, from, kind, body).await;
+    let at = match stored {
+        Some((_, ms)) => print::stored_at(ms, Local::now()),
+        None => arrived.format("%H:%M:%S").to_string(),
+    };
+    let line = Incoming {
+        from,
+        name: name.as_deref(),
+        stored,
+        at,
+        body: &body,
+    };
+    say(print::message(&line, form.json)).map_err(Step::Output)
+}
+
+/// After Ctrl-C: wait (at most [`ACK_GRACE`]) for the hub to confirm the last ack, so that
+/// what was printed is not sent again next time. Messages meanwhile are left unprinted and
+/// unacknowledged: the hub keeps them.
+async fn finish(conn: &mut Connection, mailbox: &mut Mailbox, form: Form) -> Result<()> {
+    let Some(last) = mailbox.waiting_for() else {
+        return Ok(());
+    };
+    let wait = async {
+        loop {
+            match conn.recv().await {
+                Ok(HubMsg::Done { req }) => {
+                    let seq = mailbox.done(req);
+                    if let (Some(seq), true) = (seq, form.json) {
+                        say(print::acked(seq))?;
+                    }
+                    if req == last {
+                        return Ok(());
+                    }
                 }
+                Ok(_) => {}
+                Err(_) => return Ok(()),
             }
-            HubMsg::Message { from, kind, body } => {
-                let (at, body) = net::receive(dir, from, kind, body).await;
-                let at = at.format("%H:%M:%S").to_string();
-                say(message_line(from, &at, &body, form.json))?;
-            }
-            HubMsg::Error {
-                req: None,
-                kind,
-                text,
-            } => return Ok(End::Closed(net::goodbye(kind, &text))),
-            other => tracing::debug!(?other, "ignored"),
         }
-    }
-}
-
-/// The `ready` event (JSON) or the "listening as" note (text, on standard error).
-fn ready(hub: &str, me: UserId, dir: &Path, form: Form) -> Result<()> {
-    if form.json {
-        say(json!({"event": "ready", "user_id": me.0, "hub": hub}))
-    } else {
-        eprintln!("listening as #{me} on {hub}; files go to {}", dir.display());
-        Ok(())
-    }
-}
-
-/// The `closed` event: why, and when the next attempt is (none with `--once`).
-fn closed(reason: &str, retry_in: Option<Duration>, form: Form) -> String {
-    let at = Local::now().format("%H:%M:%S").to_string();
-    if form.json {
-        let retry_in_ms = retry_in.map(|d| d.as_millis() as u64);
-        return json!({"event": "closed", "at": at, "reason": reason, "retry_in_ms": retry_in_ms})
-            .to_string();
-    }
-    let reason = display_line(reason);
-    match retry_in {
-        Some(d) => format!(
-            "{at} closed: {reason}; reconnecting in {:.1}s",
-            d.as_secs_f32()
-        ),
-        None => format!("{at} closed: {reason}"),
-    }
-}
-
-fn message_line(from: UserId, at: &str, body: &Body, json: bool) -> String {
-    match (body, json) {
-        (Body::Text(text), true) => serde_json::json!({"event": "message", "from": from.0, "at": at, "kind": "text", "text": text}).to_string(),
-        (Body::File { name, size, place }, true) => {
-            let (path, error) = match place {
-                FilePlace::Saved(p) | FilePlace::Sent(p) => (Some(p.display().to_string()), None),
-                FilePlace::Failed(e) => (None, Some(e.clone())),
-            };
-            serde_json::json!({"event": "message", "from": from.0, "at": at, "kind": "file", "name": name, "size": size, "path": path, "error": error}).to_string()
-        }
-        // A terminal may be reading: the line passes the sanitiser, as the inbox does.
-        (body, false) => format!("{at} #{from}: {}", display(&body.describe())),
-    }
+    };
+    tokio::time::timeout(ACK_GRACE, wait)
+        .await
+        .unwrap_or(Ok(()))
 }

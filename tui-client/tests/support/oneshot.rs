@@ -12,11 +12,16 @@ use serde_json::Value;
 
 use crate::hub_support::WAIT;
 
+/// `tui-client` for `hub`, its files under `dir`: the default identity is
+/// `dir/config/hubbub/identity`, never the user's own.
 pub fn client(hub: &str, dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tui-client"));
     cmd.env("HUBBUB_HUB", hub)
         .env("HUBBUB_LOG_FILE", dir.join("oneshot.log"))
-        .env("HUBBUB_DOWNLOAD_DIR", dir.join("downloads"));
+        .env("HUBBUB_DOWNLOAD_DIR", dir.join("downloads"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env_remove("HUBBUB_IDENTITY")
+        .env_remove("HUBBUB_ANONYMOUS");
     cmd
 }
 

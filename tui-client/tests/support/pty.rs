@@ -35,6 +35,10 @@ impl PtyClient {
         cmd.arg("--log-file");
         cmd.arg(dir.join(format!("{name}.log")));
         cmd.env("TERM", "xterm-256color");
+        // Never the user's own identity.
+        cmd.env("XDG_CONFIG_HOME", dir.join(format!("{name}-config")));
+        cmd.env_remove("HUBBUB_IDENTITY");
+        cmd.env_remove("HUBBUB_ANONYMOUS");
         cmd.cwd(dir);
         let child = pty.slave.spawn_command(cmd).expect("spawn tui-client");
         drop(pty.slave);

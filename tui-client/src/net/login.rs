@@ -1,0 +1,114 @@
+//! Logging a connection in with the identity file, the same for the full-screen client and
+//! every one-shot command, and what each refusal means in words a user can act on.
+
+use shared::conn::{ConnError, Connection, LoggedIn};
+use shared::ErrorKind;
+
+use super::CONNECT_TIMEOUT;
+use crate::identity::Identity;
+
+/// Why a login did not happen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginError {
+    /// One line for the user.
+    pub text: String,
+    /// Whether trying again with the same identity cannot help: the hub does not know the
+    /// account or key, has no accounts, or the account is gone. Otherwise (too many
+    /// attempts, a store failure, a lost connection) a later attempt may work.
+    pub permanent: bool,
+}
+
+/// Log `conn` in as `me`, waiting at most [`CONNECT_TIMEOUT`] for the hub.
+pub async fn login(conn: &mut Connection, me: &Identity) -> Result<LoggedIn, LoginError> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, conn.login(&me.key, &me.name)).await {
+        Ok(Ok(account)) => Ok(account),
+        Ok(Err(e)) => Err(explain(&e, &me.name)),
+        Err(_) => Err(LoginError {
+            text: format!(
+                "cannot log in as {}: no answer within {CONNECT_TIMEOUT:?}",
+                me.name
+            ),
+            permanent: false,
+        }),
+    }
+}
+
+/// A login's error in words, and whether it is worth trying again.
+pub fn explain(e: &ConnError, name: &str) -> LoginError {
+    let anonymous = "--anonymous connects without logging in";
+    let (text, permanent) = match e {
+        ConnError::Denied {
+            kind: ErrorKind::LoginFailed,
+            text,
+        } => (
+            format!(
+                "the hub has no account {name} with this key ({text}); the identity file may \
+                 be for another hub; {anonymous}"
+            ),
+            true,
+        ),
+        ConnError::Denied {
+            kind: ErrorKind::AccountDeleted,
+            ..
+        } => (
+            format!("the account {name} has been deleted; {anonymous}"),
+            true,
+        ),
+        ConnError::Denied {
+            kind: ErrorKind::RateLimited,
+            text,
+        } => (
+            format!(
+                "cannot log in as {name}: too many attempts from this address, try again \
+                 later ({text})"
+            ),
+            false,
+        ),
+        ConnError::Denied {
+            kind: ErrorKind::StoreFailed,
+            text,
+        } => (
+            format!("cannot log in as {name}: the hub's store failed ({text})"),
+            false,
+        ),
+        ConnError::Denied { .. } | ConnError::NeedsVersion { .. } | ConnError::BadName(_) => {
+            (format!("cannot log in as {name}: {e}; {anonymous}"), true)
+        }
+        other => (format!("cannot log in as {name}: {other}"), false),
+    };
+    LoginError { text, permanent }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn denied(kind: ErrorKind) -> LoginError {
+        let text = "hub words".to_owned();
+        explain(&ConnError::Denied { kind, text }, "alice")
+    }
+
+    #[test]
+    fn refusals_say_what_to_do_and_whether_to_retry() {
+        let failed = denied(ErrorKind::LoginFailed);
+        assert!(failed.permanent);
+        assert!(failed.text.contains("no account alice"), "{}", failed.text);
+        assert!(failed.text.contains("--anonymous"), "{}", failed.text);
+        assert!(!denied(ErrorKind::RateLimited).permanent);
+        assert!(!denied(ErrorKind::StoreFailed).permanent);
+        assert!(denied(ErrorKind::AccountDeleted).permanent);
+        let old = explain(
+            &ConnError::NeedsVersion {
+                needed: 3,
+                agreed: 2,
+            },
+            "alice",
+        );
+        assert!(
+            old.permanent && old.text.contains("version 2"),
+            "{}",
+            old.text
+        );
+        assert!(!explain(&ConnError::Closed, "alice").permanent);
+    }
+}

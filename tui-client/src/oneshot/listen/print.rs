@@ -1,0 +1,172 @@
+//! What `listen` prints: the `ready`, `message`, `acked` and `closed` events, as a line of
+//! text or one JSON object.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Local, TimeZone};
+use serde_json::{json, Value};
+use shared::conn::LoggedIn;
+use shared::UserId;
+
+use super::Form;
+use crate::incoming::{Body, FilePlace};
+use crate::sanitize::{display, display_line};
+
+/// One received message, live or from the mailbox.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    /// The sender.
+    pub from: UserId,
+    /// The sender's account name, if it has one.
+    pub name: Option<&'a str>,
+    /// For a stored message: its sequence number and when the hub stored it (ms since the
+    /// Unix epoch).
+    pub stored: Option<(u64, u64)>,
+    /// When it arrived (live) or was stored, as printed.
+    pub at: String,
+    /// What it is.
+    pub body: &'a Body,
+}
+
+/// The time to print for a message stored at `ms`: the time of day if it is today, else the
+/// date too.
+pub fn stored_at(ms: u64, now: DateTime<Local>) -> String {
+    let Some(at) = i64::try_from(ms)
+        .ok()
+        .and_then(|ms| Local.timestamp_millis_opt(ms).single())
+    else {
+        return now.format("%H:%M:%S").to_string();
+    };
+    if at.date_naive() == now.date_naive() {
+        at.format("%H:%M:%S").to_string()
+    } else {
+        at.format("%Y-%m-%d %H:%M:%S").to_string()
+    }
+}
+
+/// The `ready` event (JSON) or the "listening as" note (text, on standard error).
+pub fn ready(hub: &str, me: UserId, account: Option<&LoggedIn>, dir: &Path, form: Form) -> String {
+    if form.json {
+        let name = account.map(|a| a.name.as_str());
+        let waiting = account.map(|a| a.waiting);
+        return json!({"event": "ready", "user_id": me.0, "hub": hub, "name": name, "waiting": waiting})
+            .to_string();
+    }
+    let who = match account {
+        Some(a) => format!(
+            "{} (#{me}); {} in the mailbox",
+            a.name,
+            match a.waiting {
+                1 => "1 message".to_owned(),
+                n => format!("{n} messages"),
+            }
+        ),
+        None => format!("#{me}"),
+    };
+    format!(
+        "listening as {who} on {}; files go to {}",
+        display_line(hub),
+        dir.display()
+    )
+}
+
+/// The `closed` event: why, and when the next attempt is (none with `--once`).
+pub fn closed(reason: &str, retry_in: Option<Duration>, form: Form) -> String {
+    let at = Local::now().format("%H:%M:%S").to_string();
+    if form.json {
+        let retry_in_ms = retry_in.map(|d| d.as_millis() as u64);
+        return json!({"event": "closed", "at": at, "reason": reason, "retry_in_ms": retry_in_ms})
+            .to_string();
+    }
+    let reason = display_line(reason);
+    match retry_in {
+        Some(d) => format!(
+            "{at} closed: {reason}; reconnecting in {:.1}s",
+            d.as_secs_f32()
+        ),
+        None => format!("{at} closed: {reason}"),
+    }
+}
+
+/// The `acked` event: the hub has durably forgotten every stored message up to `seq`.
+pub fn acked(seq: u64) -> String {
+    json!({"event": "acked", "seq": seq}).to_string()
+}
+
+/// A message as a line of text (sanitised: a terminal may be reading) or a JSON object
+/// (exact: JSON escapes every control character).
+pub fn message(m: &Incoming, json: bool) -> String {
+    if !json {
+        let who = m.name.map_or_else(|| format!("#{}", m.from), str::to_owned);
+        return format!(
+            "{} {}: {}",
+            m.at,
+            display_line(&who),
+            display(&m.body.describe())
+        );
+    }
+    let mut v = json!({"event": "message", "from": m.from.0, "from_name": m.name, "at": m.at});
+    let fields = match m.body {
+        Body::Text(text) => json!({"kind": "text", "text": text}),
+        Body::File { name, size, place } => {
+            let (path, error) = match place {
+                FilePlace::Saved(p) | FilePlace::Sent(p) => (Some(p.display().to_string()), None),
+                FilePlace::Failed(e) => (None, Some(e.clone())),
+            };
+            json!({"kind": "file", "name": name, "size": size, "path": path, "error": error})
+        }
+    };
+    merge(&mut v, fields);
+    if let Some((seq, sent_at_ms)) = m.stored {
+        merge(&mut v, json!({"seq": seq, "sent_at_ms": sent_at_ms}));
+    }
+    v.to_string()
+}
+
+fn merge(into: &mut Value, from: Value) {
+    if let (Value::Object(into), Value::Object(from)) = (into, from) {
+        into.extend(from);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_messages_carry_their_seq_and_live_ones_none() {
+        let body = Body::Text("hi\x1b[2J".into());
+        let mut m = Incoming {
+            from: UserId(1 << 32),
+            name: Some("bob"),
+            stored: Some((7, 1_000)),
+            at: "10:00:00".into(),
+            body: &body,
+        };
+        let v: Value = serde_json::from_str(&message(&m, true)).expect("json");
+        assert_eq!(
+            (v["seq"].as_u64(), v["sent_at_ms"].as_u64()),
+            (Some(7), Some(1000))
+        );
+        assert_eq!(
+            (v["from_name"].as_str(), v["text"].as_str()),
+            (Some("bob"), Some("hi\x1b[2J"))
+        );
+        assert_eq!(message(&m, false), "10:00:00 bob: hi^[[2J");
+        m.stored = None;
+        m.name = None;
+        let v: Value = serde_json::from_str(&message(&m, true)).expect("json");
+        assert!(v.get("seq").is_none() && v["from_name"].is_null(), "{v}");
+        assert_eq!(message(&m, false), "10:00:00 #4294967296: hi^[[2J");
+    }
+
+    #[test]
+    fn an_old_stored_message_shows_its_date() {
+        let now = Local::now();
+        let today = now.timestamp_millis() as u64;
+        assert_eq!(stored_at(today, now).len(), "10:00:00".len());
+        let old = stored_at(today - 3 * 86_400_000, now);
+        assert_eq!(old.len(), "2026-12-01 10:00:00".len(), "{old}");
+    }
+}
