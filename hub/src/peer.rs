@@ -42,6 +42,11 @@ impl Peer {
         }
     }
 
+    /// End this peer's connection for `reason` (see [`Control::close`]).
+    pub(crate) fn close(&self, reason: CloseReason) {
+        self.control.close(reason);
+    }
+
     /// Queue an answer to this peer's own request (see [`Outbox::push_own`]).
     pub(crate) fn answer(&self, frame: Bytes) -> Result<(), PushError> {
         self.outbox.push_own(frame)

@@ -8,11 +8,16 @@ use std::time::Duration;
 use shared::conn::Connection;
 use shared::{ClientMsg, ErrorKind, HubMsg, RequestId, UserId};
 
+/// With no flags about storage, the hub keeps its accounts in the user's data directory.
 #[tokio::test]
 async fn binary_listens_serves_and_exits_zero_on_sigterm() {
+    let data_home = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_hub"))
         .args(["--listen", "127.0.0.1:0", "--stats-interval", "0s"])
         .env("RUST_LOG", "info")
+        .env("XDG_DATA_HOME", data_home.path())
+        .env_remove("HUB_DATA_DIR")
+        .env_remove("HUB_EPHEMERAL")
         .stderr(Stdio::piped())
         .spawn()
         .expect("start hub");
@@ -53,4 +58,12 @@ async fn binary_listens_serves_and_exits_zero_on_sigterm() {
         .expect("join")
         .expect("wait");
     assert!(status.success(), "hub exited with {status}");
+    let db = data_home.path().join("hubbub/hub/hub.db");
+    assert!(db.is_file(), "{} was not created", db.display());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(db.parent().expect("dir"))
+        .expect("data dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "the data directory is its owner's alone");
 }

@@ -30,11 +30,12 @@ pub async fn recv_skipping(conn: &mut Connection) -> HubMsg {
     }
 }
 
-/// The next answer to a request: like [`recv_skipping`], and relayed messages are skipped too.
+/// The next answer to a request: like [`recv_skipping`], and relayed and stored messages are
+/// skipped too.
 pub async fn next_answer(conn: &mut Connection) -> HubMsg {
     loop {
         match recv_skipping(conn).await {
-            HubMsg::Message { .. } => continue,
+            HubMsg::Message { .. } | HubMsg::Stored { .. } => continue,
             other => return other,
         }
     }

@@ -96,6 +96,8 @@ impl SqliteStore {
             path: path.to_owned(),
             detail,
         };
+        // `hub account add` may write while a hub serves the same file: wait for its lock.
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
         db.pragma_update(None, "synchronous", "FULL")?;
         db.pragma_update(None, "secure_delete", "ON")?;
         let check: String = db
