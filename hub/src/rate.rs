@@ -94,7 +94,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_burst_then_one_per_interval_per_address() {
         let limit = RateLimit::new(3);
-        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let a = IpAddr::from([10, 0, 0, 1]);
+        let b = IpAddr::from([10, 0, 0, 2]);
         for _ in 0..3 {
             assert!(limit.take(a).is_ok());
         }

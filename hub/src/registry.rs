@@ -185,7 +185,11 @@ impl Registry {
         let session = take_session(&mut inner, from, conn)?;
         let quiet = self.shutting_down.load(Ordering::Relaxed);
         if !quiet && !inner.users.get(&from).is_some_and(Entry::is_present) {
-            self.tell_watchers(&inner, from, frame(&HubMsg::<Bytes>::Left { user_id: from }));
+            self.tell_watchers(
+                &inner,
+                from,
+                frame(&HubMsg::<Bytes>::Left { user_id: from }),
+            );
         }
         let entry = inner.users.entry(account).or_default();
         let first = !entry.is_present();
@@ -233,8 +237,7 @@ impl Registry {
         let Some(entry) = inner.users.get_mut(&account) else {
             return false;
         };
-        if !mark.settled() || entry.writes_pending != 0 || entry.writes_started != mark.started
-        {
+        if !mark.settled() || entry.writes_pending != 0 || entry.writes_started != mark.started {
             return false;
         }
         match entry.sessions.iter_mut().find(|s| s.conn == conn) {

@@ -65,5 +65,9 @@ async fn binary_listens_serves_and_exits_zero_on_sigterm() {
         .expect("data dir")
         .permissions()
         .mode();
-    assert_eq!(mode & 0o777, 0o700, "the data directory is its owner's alone");
+    assert_eq!(
+        mode & 0o777,
+        0o700,
+        "the data directory is its owner's alone"
+    );
 }

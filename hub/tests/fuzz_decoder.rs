@@ -6,8 +6,8 @@
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use shared::codec::READ_STEP;
 use shared::account::Who;
+use shared::codec::READ_STEP;
 use shared::{
     BodyKind, ClientMsg, FrameCodec, PublicKey, RequestId, Signature, UserId, MAX_FRAME_LEN,
 };
@@ -210,9 +210,7 @@ fn owned(msg: ClientMsg<&[u8]>) -> ClientMsg {
         },
         ClientMsg::Lookup { req, who } => ClientMsg::Lookup { req, who },
         ClientMsg::Users { req, pattern } => ClientMsg::Users { req, pattern },
-        ClientMsg::DeleteAccount { req, signature } => {
-            ClientMsg::DeleteAccount { req, signature }
-        }
+        ClientMsg::DeleteAccount { req, signature } => ClientMsg::DeleteAccount { req, signature },
         ClientMsg::Ack { req, seq } => ClientMsg::Ack { req, seq },
         ClientMsg::Echo { req, body } => ClientMsg::Echo {
             req,

@@ -35,7 +35,13 @@ async fn what_is_sent_while_away_comes_in_order_before_anything_live_until_ackno
     testkit::eventually("bob to leave", || hub.inspector.connections() == 0).await;
     let mut alice = hub.connect().await;
     for body in ["one", "two", "three"] {
-        match relay(&mut alice, &[b.user_id, UserId(77)], body.as_bytes().to_vec()).await {
+        match relay(
+            &mut alice,
+            &[b.user_id, UserId(77)],
+            body.as_bytes().to_vec(),
+        )
+        .await
+        {
             HubMsg::Routed {
                 delivered: 0,
                 queued,

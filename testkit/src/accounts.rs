@@ -88,7 +88,10 @@ pub async fn login(conn: &mut Connection, key: &SecretKey, name: &str) -> Logged
 }
 
 /// A new connection registered as `name` with a new key.
-pub async fn new_account(addr: std::net::SocketAddr, name: &str) -> (Connection, SecretKey, LoggedIn) {
+pub async fn new_account(
+    addr: std::net::SocketAddr,
+    name: &str,
+) -> (Connection, SecretKey, LoggedIn) {
     let key = SecretKey::generate();
     let mut conn = Connection::connect(addr).await.expect("connect");
     let me = register(&mut conn, &key, name).await;

@@ -84,8 +84,12 @@ pub(super) fn is_account_request(msg: &ClientMsg<&[u8]>) -> bool {
 }
 
 /// The checks of an account request that need no store; what does comes back deferred.
-pub(super) fn handle(client: &mut Client, msg: ClientMsg<&[u8]>) -> Result<Option<Deferred>, Close> {
-    let refused = |client: &Client, req, kind, text: &str| refuse(client, req, kind, text).map(|()| None);
+pub(super) fn handle(
+    client: &mut Client,
+    msg: ClientMsg<&[u8]>,
+) -> Result<Option<Deferred>, Close> {
+    let refused =
+        |client: &Client, req, kind, text: &str| refuse(client, req, kind, text).map(|()| None);
     match msg {
         ClientMsg::Challenge { req } => {
             let mut nonce = [0u8; CHALLENGE_LEN];
@@ -107,7 +111,12 @@ pub(super) fn handle(client: &mut Client, msg: ClientMsg<&[u8]>) -> Result<Optio
             let addr = client.addr;
             if let Some(addr) = addr {
                 if let Err(wait) = client.hub.rates.register.take(addr) {
-                    return refused(client, req, ErrorKind::RateLimited, &rate_text("registrations", wait));
+                    return refused(
+                        client,
+                        req,
+                        ErrorKind::RateLimited,
+                        &rate_text("registrations", wait),
+                    );
                 }
             }
             if client.hub.config.registration == Registration::Closed {
@@ -141,7 +150,12 @@ pub(super) fn handle(client: &mut Client, msg: ClientMsg<&[u8]>) -> Result<Optio
                 return refused(client, req, ErrorKind::WrongState, &state_text(client));
             };
             if let Some(wait) = login_blocked(client) {
-                return refused(client, req, ErrorKind::RateLimited, &rate_text("failed logins", wait));
+                return refused(
+                    client,
+                    req,
+                    ErrorKind::RateLimited,
+                    &rate_text("failed logins", wait),
+                );
             }
             Ok(Some(Deferred::Login {
                 req,
@@ -180,9 +194,20 @@ pub(super) fn handle(client: &mut Client, msg: ClientMsg<&[u8]>) -> Result<Optio
                 return refused(client, req, ErrorKind::WrongState, &text);
             };
             if let Some(wait) = login_blocked(client) {
-                return refused(client, req, ErrorKind::RateLimited, &rate_text("failed logins", wait));
+                return refused(
+                    client,
+                    req,
+                    ErrorKind::RateLimited,
+                    &rate_text("failed logins", wait),
+                );
             }
-            if !verify(&account.key, &signature, Purpose::Delete, &challenge, &account.name) {
+            if !verify(
+                &account.key,
+                &signature,
+                Purpose::Delete,
+                &challenge,
+                &account.name,
+            ) {
                 login_failed(client);
                 return refused(
                     client,
@@ -216,7 +241,10 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
             routed,
         } => relay_to_mailboxes(client, req, &to, kind, body, routed).await,
         Deferred::Register { req, name, key } => {
-            let created = blocking(&hub, move |store| store.create_account(&name, key, now_ms())).await;
+            let created = blocking(&hub, move |store| {
+                store.create_account(&name, key, now_ms())
+            })
+            .await;
             match created {
                 Ok(account) => {
                     info!(account = account.id.0, name = %account.name, "registered");
@@ -247,7 +275,13 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
             };
             match account {
                 Some(account)
-                    if verify(&account.key, &signature, Purpose::Login, &challenge, &account.name) =>
+                    if verify(
+                        &account.key,
+                        &signature,
+                        Purpose::Login,
+                        &challenge,
+                        &account.name,
+                    ) =>
                 {
                     enter(client, req, account).await
                 }
@@ -456,17 +490,18 @@ impl Drain {
             settled.as_mut().enable();
             let mark = registry.write_mark(self.account);
             let (account, from) = (self.account, after);
-            let batch =
-                match blocking(&self.hub, move |store| store.mailbox(account, from, DRAIN_BATCH))
-                    .await
-                {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        warn!(error = %e, "mailbox read failed");
-                        self.control.close(CloseReason::StoreFailed);
-                        return;
-                    }
-                };
+            let batch = match blocking(&self.hub, move |store| {
+                store.mailbox(account, from, DRAIN_BATCH)
+            })
+            .await
+            {
+                Ok(batch) => batch,
+                Err(e) => {
+                    warn!(error = %e, "mailbox read failed");
+                    self.control.close(CloseReason::StoreFailed);
+                    return;
+                }
+            };
             let empty = batch.is_empty();
             for stored in batch {
                 self.outbox.wait_for_room().await;
@@ -491,8 +526,7 @@ impl Drain {
             if !empty {
                 continue;
             }
-            if self.joined == Joined::Live || registry.try_go_live(self.conn, self.account, mark)
-            {
+            if self.joined == Joined::Live || registry.try_go_live(self.conn, self.account, mark) {
                 return;
             }
             if !mark.settled() {

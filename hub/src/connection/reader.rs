@@ -5,8 +5,8 @@ use bytes::Bytes;
 use shared::{DecodeError, HubMsg};
 use tokio::time::{Instant, Sleep};
 
-use super::frames::{Frame, Frames};
 use super::accounts::{finish, Deferred};
+use super::frames::{Frame, Frames};
 use super::requests::{answer, handle};
 use super::Client;
 use crate::close::{Close, CloseReason};

@@ -23,7 +23,9 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Defer
         if client.version < ACCOUNTS_VERSION {
             return Err(Close::with_text(
                 CloseReason::Malformed,
-                format!("account requests need protocol version {ACCOUNTS_VERSION}; say Hello first"),
+                format!(
+                    "account requests need protocol version {ACCOUNTS_VERSION}; say Hello first"
+                ),
             ));
         }
         return accounts::handle(client, msg);
@@ -162,7 +164,12 @@ pub(super) fn answer<B: serde::Serialize>(client: &Client, msg: &HubMsg<B>) -> R
 }
 
 /// Answer a request with an error; the connection stays open.
-pub(super) fn refuse(client: &Client, req: RequestId, kind: ErrorKind, text: &str) -> Result<(), Close> {
+pub(super) fn refuse(
+    client: &Client,
+    req: RequestId,
+    kind: ErrorKind,
+    text: &str,
+) -> Result<(), Close> {
     send(client, frame::error(Some(req), kind, text))
 }
 

@@ -169,13 +169,13 @@ pub fn hub_msg() -> impl Strategy<Value = HubMsg> {
         }),
         (req(), proptest::option::of(account_info()))
             .prop_map(|(req, account)| HubMsg::Account { req, account }),
-        (req(), vec(account_info(), 0..=100), any::<bool>()).prop_map(
-            |(req, users, limited)| HubMsg::Users {
+        (req(), vec(account_info(), 0..=100), any::<bool>()).prop_map(|(req, users, limited)| {
+            HubMsg::Users {
                 req,
                 users,
                 limited,
             }
-        ),
+        }),
         req().prop_map(|req| HubMsg::Done { req }),
         (
             req(),
