@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::{debug, info_span, Instrument};
 
-pub(crate) use self::accounts::now_ms;
+pub(crate) use self::accounts::{now_ms, ACCOUNTS_VERSION};
 use self::reader::Reader;
 use crate::close::{CloseReason, Control};
 use crate::config::Config;

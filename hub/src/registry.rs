@@ -14,14 +14,15 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
-use shared::account::FIRST_ACCOUNT_ID;
+use shared::account::{PeerInfo, FIRST_ACCOUNT_ID};
 use shared::{HubMsg, RequestId, UserId};
 use tokio::sync::Notify;
 
 use crate::close::CloseReason;
+use crate::connection::ACCOUNTS_VERSION;
 use crate::frame::encode as frame;
 use crate::peer::Peer;
 use crate::queue::PushError;
@@ -89,6 +90,8 @@ struct Entry {
     writes_pending: u32,
     /// Mailbox writes ever routed to it while it was in the map.
     writes_started: u64,
+    /// The account's name; `None` for an anonymous user.
+    name: Option<Arc<str>>,
 }
 
 impl Entry {
@@ -116,6 +119,26 @@ struct Watcher {
     /// Who the watching connection is now (it changes when it logs in).
     user: UserId,
     peer: Peer,
+    /// Its protocol version: it hears `Arrived` from version 3 on, `Joined` before.
+    version: u32,
+}
+
+/// One arrival, encoded for watchers of either kind.
+struct Arrival {
+    joined: Bytes,
+    arrived: Bytes,
+}
+
+impl Arrival {
+    fn new(user_id: UserId, name: Option<&str>) -> Arrival {
+        Arrival {
+            joined: frame(&HubMsg::<Bytes>::Joined { user_id }),
+            arrived: frame(&HubMsg::<Bytes>::Arrived {
+                user_id,
+                name: name.map(str::to_owned),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -166,7 +189,7 @@ impl Registry {
 
     /// Add an anonymous connection and tell the watchers.
     pub(crate) fn join(&self, id: UserId, peer: Peer) {
-        let frame = frame(&HubMsg::<Bytes>::Joined { user_id: id });
+        let arrival = Arrival::new(id, None);
         let mut inner = self.write();
         let entry = inner.users.entry(id).or_default();
         entry.sessions.push(Session {
@@ -175,12 +198,22 @@ impl Registry {
             live: true,
         });
         inner.connections += 1;
-        self.tell_watchers(&inner, id, frame);
+        self.tell_arrival(&inner, id, &arrival);
     }
 
-    /// Make connection `conn`, now known as `from`, a session of `account`. Watchers see `from`
-    /// leave and, if this is the account's first session, the account arrive.
-    pub(crate) fn log_in(&self, conn: ConnId, from: UserId, account: UserId) -> Option<Joined> {
+    /// Make connection `conn`, now known as `from`, a session of `account` (named `name`).
+    /// Watchers see `from` leave and, if this is the account's first session, the account
+    /// arrive. A session that joins live calls `announce` (queue its `LoggedIn`) under the
+    /// lock first, so that no relay to the account can reach it before that.
+    pub(crate) fn log_in(
+        &self,
+        conn: ConnId,
+        from: UserId,
+        account: UserId,
+        name: &str,
+        announce: impl FnOnce(),
+    ) -> Option<Joined> {
+        let arrival = Arrival::new(account, Some(name));
         let mut inner = self.write();
         let session = take_session(&mut inner, from, conn)?;
         let quiet = self.shutting_down.load(Ordering::Relaxed);
@@ -192,8 +225,10 @@ impl Registry {
             );
         }
         let entry = inner.users.entry(account).or_default();
+        entry.name.get_or_insert_with(|| name.into());
         let first = !entry.is_present();
         let joined = if entry.has_live() {
+            announce();
             Joined::Live
         } else {
             Joined::Draining
@@ -207,8 +242,7 @@ impl Registry {
             watcher.user = account;
         }
         if first && !quiet {
-            let arrived = frame(&HubMsg::<Bytes>::Joined { user_id: account });
-            self.tell_watchers(&inner, account, arrived);
+            self.tell_arrival(&inner, account, &arrival);
         }
         Some(joined)
     }
@@ -231,8 +265,15 @@ impl Registry {
 
     /// Make `conn`'s session of `account` live, if the drain that read the mailbox at `mark`
     /// found it empty and no write to it has started or finished since: from then on relays
-    /// to the account reach the session directly. False means read the mailbox again.
-    pub(crate) fn try_go_live(&self, conn: ConnId, account: UserId, mark: WriteMark) -> bool {
+    /// to the account reach the session directly. `announce` runs first, under the lock, when
+    /// it does. False means read the mailbox again.
+    pub(crate) fn try_go_live(
+        &self,
+        conn: ConnId,
+        account: UserId,
+        mark: WriteMark,
+        announce: impl FnOnce(),
+    ) -> bool {
         let mut inner = self.write();
         let Some(entry) = inner.users.get_mut(&account) else {
             return false;
@@ -242,6 +283,7 @@ impl Registry {
         }
         match entry.sessions.iter_mut().find(|s| s.conn == conn) {
             Some(session) => {
+                announce();
                 session.live = true;
                 true
             }
@@ -289,6 +331,33 @@ impl Registry {
         }
     }
 
+    /// Queue `frame` for each live session of `account` but `except`: what one session
+    /// relayed, for the others. Whether it has any is checked first, so a relay from an
+    /// account's only session encodes nothing more.
+    pub(crate) fn to_other_sessions(
+        &self,
+        account: UserId,
+        except: ConnId,
+        frame: impl FnOnce() -> Bytes,
+    ) {
+        let inner = self.read();
+        let Some(entry) = inner.users.get(&account) else {
+            return;
+        };
+        let mut others = entry
+            .sessions
+            .iter()
+            .filter(|s| s.live && s.conn != except)
+            .peekable();
+        if others.peek().is_none() {
+            return;
+        }
+        let frame = frame();
+        for session in others {
+            let _ = session.peer.deliver(frame.clone());
+        }
+    }
+
     /// Every session of `account` (to close them all when it is deleted).
     pub(crate) fn sessions(&self, account: UserId) -> Vec<Peer> {
         let inner = self.read();
@@ -313,10 +382,16 @@ impl Registry {
         present_but(&self.read(), asker)
     }
 
-    /// Make `conn` (known as `id`) a watcher and queue its snapshot, under the same lock as
-    /// joins and leaves so that no event can fall between the snapshot and the stream of
-    /// changes.
-    pub(crate) fn watch(&self, conn: ConnId, id: UserId, req: RequestId) -> Result<(), PushError> {
+    /// Make `conn` (known as `id`, speaking `version`) a watcher and queue its snapshot, under
+    /// the same lock as joins and leaves so that no event can fall between the snapshot and the
+    /// stream of changes.
+    pub(crate) fn watch(
+        &self,
+        conn: ConnId,
+        id: UserId,
+        req: RequestId,
+        version: u32,
+    ) -> Result<(), PushError> {
         let mut inner = self.write();
         let peer = inner
             .users
@@ -325,8 +400,25 @@ impl Registry {
             .map(|s| s.peer.clone())
             .ok_or(PushError::Closed)?;
         let peers = present_but(&inner, id);
-        let answer = peer.answer(frame(&HubMsg::<Bytes>::Peers { req, peers }));
-        inner.watchers.insert(conn, Watcher { user: id, peer });
+        let snapshot = if version >= ACCOUNTS_VERSION {
+            let peers = peers
+                .into_iter()
+                .map(|user_id| PeerInfo {
+                    user_id,
+                    name: inner.users[&user_id].name.as_deref().map(str::to_owned),
+                })
+                .collect();
+            frame(&HubMsg::<Bytes>::Present { req, peers })
+        } else {
+            frame(&HubMsg::<Bytes>::Peers { req, peers })
+        };
+        let answer = peer.answer(snapshot);
+        let watcher = Watcher {
+            user: id,
+            peer,
+            version,
+        };
+        inner.watchers.insert(conn, watcher);
         answer
     }
 
@@ -397,6 +489,18 @@ impl Registry {
         }
     }
 
+    /// Tell each watcher of an arrival in its version's words.
+    fn tell_arrival(&self, inner: &Inner, about: UserId, arrival: &Arrival) {
+        for watcher in inner.watchers.values().filter(|w| w.user != about) {
+            let frame = if watcher.version >= ACCOUNTS_VERSION {
+                &arrival.arrived
+            } else {
+                &arrival.joined
+            };
+            let _ = watcher.peer.deliver(frame.clone());
+        }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         self.inner.read().expect("registry lock poisoned")
     }
@@ -461,16 +565,19 @@ mod tests {
 
         let routed = registry.route(&[BOB], &frame);
         assert_eq!(routed.offline, vec![BOB], "away: for the mailbox");
-        assert_eq!(registry.log_in(conn, conn, BOB), Some(Joined::Draining));
+        assert_eq!(
+            registry.log_in(conn, conn, BOB, "bob", || {}),
+            Some(Joined::Draining)
+        );
         let during = registry.write_mark(BOB);
         assert!(!during.settled());
         assert!(
-            !registry.try_go_live(conn, BOB, during),
+            !registry.try_go_live(conn, BOB, during, || {}),
             "a write was in flight when the read began"
         );
         registry.write_done(&routed.offline);
         assert!(
-            !registry.try_go_live(conn, BOB, during),
+            !registry.try_go_live(conn, BOB, during, || {}),
             "that write may have landed after the read"
         );
         let before = registry.write_mark(BOB);
@@ -479,11 +586,11 @@ mod tests {
         assert_eq!(again.offline, vec![BOB], "still draining: for the mailbox");
         registry.write_done(&again.offline);
         assert!(
-            !registry.try_go_live(conn, BOB, before),
+            !registry.try_go_live(conn, BOB, before, || {}),
             "a write started after the read began"
         );
         let settled = registry.write_mark(BOB);
-        assert!(registry.try_go_live(conn, BOB, settled));
+        assert!(registry.try_go_live(conn, BOB, settled, || {}));
         let live = registry.route(&[BOB], &frame);
         assert_eq!((live.delivered, live.offline.len()), (1, 0));
     }

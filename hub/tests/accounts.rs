@@ -264,7 +264,12 @@ async fn sessions_of_one_account_are_one_user() {
     let hub = TestHub::start().await;
     let mut watcher = hub.connect().await;
     match request(&mut watcher, ClientMsg::Watch { req: RequestId(1) }).await {
-        HubMsg::Peers { peers, .. } => assert!(peers.is_empty()),
+        HubMsg::Present { peers, .. } => assert!(peers.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    let mut old = Connection::connect_speaking(hub.addr, 2).await.expect("v2");
+    match request(&mut old, ClientMsg::Watch { req: RequestId(1) }).await {
+        HubMsg::Peers { peers, .. } => assert_eq!(peers, vec![watcher.user_id()]),
         other => panic!("{other:?}"),
     }
     let (mut first, key, me) = new_account(hub.addr, "alice").await;
@@ -275,7 +280,7 @@ async fn sessions_of_one_account_are_one_user() {
     let mut bob = hub.connect().await;
     assert_eq!(
         list(&mut bob).await,
-        vec![watcher.user_id(), me.user_id],
+        vec![watcher.user_id(), old.user_id(), me.user_id],
         "listed once"
     );
     match relay(&mut bob, &[me.user_id], &b"both"[..]).await {
@@ -289,39 +294,93 @@ async fn sessions_of_one_account_are_one_user() {
         }
     }
 
-    // Presence: each anonymous id comes and goes, the account arrives once.
+    // Presence: each anonymous id comes and goes, the account arrives once, with its name for
+    // a watcher that speaks version 3.
+    let first_anon = UserId(3); // the watchers are 1 and 2
+    let arrived = |user_id, name: Option<&str>| HubMsg::Arrived {
+        user_id,
+        name: name.map(str::to_owned),
+    };
+    let left = |user_id| HubMsg::Left { user_id };
+    let expected = vec![
+        arrived(first_anon, None),
+        left(first_anon),
+        arrived(me.user_id, Some("alice")),
+        arrived(second_anon, None),
+        left(second_anon),
+        arrived(bob.user_id(), None),
+    ];
+    let joined = |msg: &HubMsg| match msg {
+        HubMsg::Arrived { user_id, .. } => HubMsg::Joined { user_id: *user_id },
+        other => other.clone(),
+    };
+    let old_expected: Vec<HubMsg> = expected.iter().map(joined).collect();
+    let mut with_old = vec![arrived(old.user_id(), None)];
+    with_old.extend(expected);
+    assert_eq!(presence(&mut watcher, 7).await, with_old);
+    assert_eq!(
+        presence(&mut old, 6).await,
+        old_expected,
+        "Joined for version 2"
+    );
+
+    // A late watcher's snapshot names the account.
+    let mut late = hub.connect().await;
+    match request(&mut late, ClientMsg::Watch { req: RequestId(1) }).await {
+        HubMsg::Present { peers, .. } => {
+            let named: Vec<_> = peers
+                .iter()
+                .filter(|p| p.name.is_some())
+                .map(|p| (p.user_id, p.name.clone()))
+                .collect();
+            assert_eq!(named, vec![(me.user_id, Some("alice".to_owned()))]);
+            assert_eq!(peers.len(), 4, "two watchers, alice once, bob");
+        }
+        other => panic!("{other:?}"),
+    }
+    drop((first, second));
+    hub.stop().await;
+}
+
+/// The next `n` presence pushes.
+async fn presence(conn: &mut Connection, n: usize) -> Vec<HubMsg> {
     let mut events = Vec::new();
-    while events.len() < 6 {
-        match testkit::recv(&mut watcher).await {
-            msg @ (HubMsg::Joined { .. } | HubMsg::Left { .. }) => events.push(msg),
+    while events.len() < n {
+        match testkit::recv(conn).await {
+            msg @ (HubMsg::Joined { .. } | HubMsg::Arrived { .. } | HubMsg::Left { .. }) => {
+                events.push(msg)
+            }
             other => panic!("{other:?}"),
         }
     }
-    let first_anon = UserId(2); // the watcher is 1
-    assert_eq!(
-        events,
-        vec![
-            HubMsg::Joined {
-                user_id: first_anon
-            },
-            HubMsg::Left {
-                user_id: first_anon
-            },
-            HubMsg::Joined {
-                user_id: me.user_id
-            },
-            HubMsg::Joined {
-                user_id: second_anon
-            },
-            HubMsg::Left {
-                user_id: second_anon
-            },
-            HubMsg::Joined {
-                user_id: bob.user_id()
-            },
-        ]
-    );
-    drop((first, second));
+    events
+}
+
+#[tokio::test]
+async fn what_one_session_sends_the_others_see() {
+    let hub = TestHub::start().await;
+    let (mut first, key, me) = new_account(hub.addr, "alice").await;
+    let mut second = hub.connect().await;
+    login(&mut second, &key, "alice").await;
+    let mut bob = hub.connect().await;
+    let to = vec![bob.user_id(), UserId(77)];
+    match relay(&mut first, &to, &b"from the laptop"[..]).await {
+        HubMsg::Routed { delivered: 1, .. } => {}
+        other => panic!("{other:?}"),
+    }
+    match recv_skipping(&mut second).await {
+        HubMsg::Outgoing { to: got, body, .. } => {
+            assert_eq!((got, &body[..]), (to, &b"from the laptop"[..]))
+        }
+        other => panic!("expected the copy, got {other:?}"),
+    }
+    match recv_skipping(&mut bob).await {
+        HubMsg::Message { from, .. } => assert_eq!(from, me.user_id),
+        other => panic!("{other:?}"),
+    }
+    // The sender gets no copy of its own: its next message is the answer to a ping.
+    let pong = request(&mut first, ClientMsg::Ping { req: RequestId(5) }).await;
+    assert_eq!(pong, HubMsg::Pong { req: RequestId(5) });
     hub.stop().await;
 }
 

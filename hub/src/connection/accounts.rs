@@ -423,6 +423,11 @@ impl Drop for PendingWrites<'_> {
 }
 
 /// Log `client` in as `account`: it takes the account's id, says so, and gets its mailbox.
+///
+/// `LoggedIn` is queued before anything for the account can be: under the registry's lock
+/// when the session is live at once or goes live on a first read that finds the mailbox
+/// empty, else before the session can take relays at all. So a client whose `LoggedIn` says
+/// `waiting: 0` and who gets no `Stored` is live, and what comes after it is in order.
 async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<(), Close> {
     let hub = client.hub.clone();
     let id = account.id;
@@ -430,31 +435,58 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
         Ok((messages, _bytes)) => messages,
         Err(e) => return store_failed(client, req, &e),
     };
-    let Some(joined) = hub.registry.log_in(client.conn, client.id, id) else {
+    let logged_in = frame::encode(&HubMsg::<Bytes>::LoggedIn {
+        req,
+        user_id: id,
+        name: account.name.clone(),
+        waiting,
+    });
+    let announce = || {
+        // Only fails for a connection that is closing, which the reader sees next.
+        let _ = client.outbox.push_own(logged_in.clone());
+    };
+    let Some(joined) = hub
+        .registry
+        .log_in(client.conn, client.id, id, &account.name, announce)
+    else {
         return Err(CloseReason::Io.into());
     };
     client.id = id;
-    answer(
-        client,
-        &HubMsg::<Bytes>::LoggedIn {
-            req,
-            user_id: id,
-            name: account.name.clone(),
-            waiting,
-        },
-    )?;
     client.account = Some(account);
-    client.drain = Some(tokio::spawn(
-        Drain {
-            hub,
-            conn: client.conn,
-            account: id,
-            joined,
-            outbox: client.outbox.clone(),
-            control: client.control.clone(),
+    let drain = Drain {
+        hub,
+        conn: client.conn,
+        account: id,
+        joined,
+        outbox: client.outbox.clone(),
+        control: client.control.clone(),
+    };
+    if joined == Joined::Draining {
+        let mark = drain.hub.registry.write_mark(id);
+        let first = match blocking(&drain.hub, move |s| s.mailbox(id, 0, DRAIN_BATCH)).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                warn!(error = %e, "mailbox read failed");
+                return Err(CloseReason::StoreFailed.into());
+            }
+        };
+        let announce = || {
+            let _ = client.outbox.push_own(logged_in.clone());
+        };
+        if first.is_empty()
+            && drain
+                .hub
+                .registry
+                .try_go_live(client.conn, id, mark, announce)
+        {
+            return Ok(());
         }
-        .run(),
-    ));
+        send(client, logged_in)?;
+        let after = drain.push(first).await;
+        client.drain = Some(tokio::spawn(drain.run(after)));
+    } else if waiting > 0 {
+        client.drain = Some(tokio::spawn(drain.run(None)));
+    }
     Ok(())
 }
 
@@ -469,27 +501,26 @@ struct Drain {
 }
 
 impl Drain {
-    async fn run(self) {
+    async fn run(self, after: Option<u64>) {
         let control = self.control.clone();
         tokio::select! {
             biased;
             _ = control.closing() => {}
-            () = self.push_all() => {}
+            () = self.push_all(after) => {}
         }
     }
 
-    /// Push what the mailbox holds, in order, as the session's queue has room; when a read
-    /// finds nothing new and no write to the mailbox is in flight, go live (a session that
-    /// joined live only replays what is there).
-    async fn push_all(&self) {
+    /// Push what the mailbox holds past `after`, in order, as the session's queue has room;
+    /// when a read finds nothing new and no write to the mailbox is in flight, go live (a
+    /// session that joined live only replays what is there).
+    async fn push_all(&self, mut after: Option<u64>) {
         let registry = &self.hub.registry;
-        let mut after = 0;
         loop {
             let settled = registry.settled();
             tokio::pin!(settled);
             settled.as_mut().enable();
             let mark = registry.write_mark(self.account);
-            let (account, from) = (self.account, after);
+            let (account, from) = (self.account, after.unwrap_or(0));
             let batch = match blocking(&self.hub, move |store| {
                 store.mailbox(account, from, DRAIN_BATCH)
             })
@@ -502,31 +533,16 @@ impl Drain {
                     return;
                 }
             };
-            let empty = batch.is_empty();
-            for stored in batch {
-                self.outbox.wait_for_room().await;
-                after = stored.seq;
-                let Mail {
-                    from,
-                    sent_at_ms,
-                    kind,
-                    body,
-                } = stored.mail;
-                let push = HubMsg::Stored {
-                    seq: stored.seq,
-                    from,
-                    sent_at_ms,
-                    kind,
-                    body,
-                };
-                if self.outbox.push_own(frame::encode(&push)).is_err() {
-                    return;
+            if !batch.is_empty() {
+                match self.push(batch).await {
+                    Some(last) => after = Some(last),
+                    None => return,
                 }
-            }
-            if !empty {
                 continue;
             }
-            if self.joined == Joined::Live || registry.try_go_live(self.conn, self.account, mark) {
+            if self.joined == Joined::Live
+                || registry.try_go_live(self.conn, self.account, mark, || {})
+            {
                 return;
             }
             if !mark.settled() {
@@ -534,6 +550,38 @@ impl Drain {
             }
         }
     }
+
+    /// Push `batch` as `Stored` messages as the queue has room; the last seq pushed, `None`
+    /// if the connection closed first (or the batch was empty).
+    async fn push(&self, batch: Vec<crate::store::Stored>) -> Option<u64> {
+        let mut last = None;
+        for stored in batch {
+            self.outbox.wait_for_room().await;
+            let Mail {
+                from,
+                sent_at_ms,
+                kind,
+                body,
+            } = stored.mail;
+            let push = HubMsg::Stored {
+                seq: stored.seq,
+                from,
+                sent_at_ms,
+                kind,
+                body,
+            };
+            self.outbox.push_own(frame::encode(&push)).ok()?;
+            last = Some(stored.seq);
+        }
+        last
+    }
+}
+
+fn send(client: &Client, frame: Bytes) -> Result<(), Close> {
+    client
+        .outbox
+        .push_own(frame)
+        .map_err(|_| CloseReason::Io.into())
 }
 
 /// Run `f` on the store in a blocking thread.

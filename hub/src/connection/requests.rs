@@ -55,7 +55,7 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Defer
         ClientMsg::Watch { req } => client
             .hub
             .registry
-            .watch(client.conn, client.id, req)
+            .watch(client.conn, client.id, req, client.version)
             .map_err(|_| CloseReason::Io.into()),
         ClientMsg::Ping { req } => answer(client, &HubMsg::<Bytes>::Pong { req }),
         ClientMsg::KeepAliveAck => Ok(()),
@@ -101,6 +101,18 @@ fn relay(
         unreachable!("built above")
     };
     let routed = client.hub.registry.route(to, &message);
+    if client.account.is_some() {
+        client
+            .hub
+            .registry
+            .to_other_sessions(client.id, client.conn, || {
+                frame::encode(&HubMsg::Outgoing {
+                    to: to.to_vec(),
+                    kind: kind.clone(),
+                    body,
+                })
+            });
+    }
     tracing::trace!(
         delivered = routed.delivered,
         unknown = routed.unknown.len(),

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::prelude::*;
-use shared::account::{AccountInfo, Who};
+use shared::account::{AccountInfo, PeerInfo, Who};
 use shared::{
     BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, PublicKey, RequestId, Signature, UserId,
     MAX_FRAME_LEN,
@@ -74,6 +74,10 @@ pub fn account_info() -> impl Strategy<Value = AccountInfo> {
         name,
         online,
     })
+}
+
+pub fn peer_info() -> impl Strategy<Value = PeerInfo> {
+    (user(), proptest::option::of(text())).prop_map(|(user_id, name)| PeerInfo { user_id, name })
 }
 
 pub fn limits() -> impl Strategy<Value = Limits> {
@@ -202,6 +206,14 @@ pub fn hub_msg() -> impl Strategy<Value = HubMsg> {
                 body,
             }
         ),
+        (req(), vec(peer_info(), 0..50)).prop_map(|(req, peers)| HubMsg::Present { req, peers }),
+        (user(), proptest::option::of(text()))
+            .prop_map(|(user_id, name)| HubMsg::Arrived { user_id, name }),
+        (users(255), body_kind(), body()).prop_map(|(to, kind, body)| HubMsg::Outgoing {
+            to,
+            kind,
+            body
+        }),
     ]
 }
 
