@@ -423,16 +423,18 @@ impl Registry {
     }
 
     /// Queue `frame` for each receiver's live sessions through [`Peer::deliver`], which
-    /// applies the slow-consumer rule; nobody waits for anyone. Accounts with no live session
-    /// come back in [`Routed::offline`], each with a mailbox write counted as pending.
+    /// applies the slow-consumer rule; nobody waits for anyone. Accounts with no live session,
+    /// or none that could take it (each too slow, and now closing), come back in
+    /// [`Routed::offline`], each with a mailbox write counted as pending.
     pub(crate) fn route(&self, to: &[UserId], frame: &Bytes) -> Routed {
         let mut routed = Routed::default();
         let inner = self.read();
         for &id in to {
             match inner.users.get(&id).and_then(|e| e.deliver(frame)) {
                 Some(true) => routed.delivered += 1,
+                // An account whose every live session was too slow keeps it in its mailbox.
+                _ if id.0 >= FIRST_ACCOUNT_ID => routed.offline.push(id),
                 Some(false) => routed.dropped.push(id),
-                None if id.0 >= FIRST_ACCOUNT_ID => routed.offline.push(id),
                 None => routed.unknown.push(id),
             }
         }
@@ -457,8 +459,7 @@ impl Registry {
             let entry = inner.users.entry(id).or_default();
             match entry.deliver(frame) {
                 Some(true) => routed.delivered += 1,
-                Some(false) => routed.dropped.push(id),
-                None => {
+                Some(false) | None => {
                     entry.writes_pending += 1;
                     entry.writes_started += 1;
                     routed.offline.push(id);

@@ -272,3 +272,53 @@ async fn relays_during_a_drain_arrive_once_and_in_order() {
     ledger.check();
     hub.stop().await;
 }
+
+/// An account whose only session is too slow: the session is dropped as a slow consumer, and
+/// what is sent to the account from then on is kept in its mailbox rather than dropped.
+#[tokio::test]
+async fn relays_to_an_account_whose_session_is_too_slow_go_to_its_mailbox() {
+    let hub = TestHub::with_config(hub::Config {
+        queue_bytes: 256 * 1024,
+        queue_max_bytes: 256 * 1024,
+        ..test_config()
+    })
+    .await;
+    // bob logs in, then reads nothing more.
+    let (stuck, bob_key, b) = new_account(hub.addr, "bob").await;
+    let mut alice = hub.connect().await;
+    let mut queued = Vec::new();
+    let mut req = 0u32;
+    while queued.len() < 5 {
+        req += 1;
+        assert!(req < 10_000, "bob was never found too slow");
+        let body = [req.to_be_bytes().to_vec(), vec![0; 64 * 1024]].concat();
+        match relay(&mut alice, &[b.user_id], body).await {
+            HubMsg::Routed {
+                delivered: 1,
+                dropped,
+                ..
+            } => assert!(dropped.is_empty()),
+            HubMsg::Routed {
+                delivered: 0,
+                queued: q,
+                dropped,
+                ..
+            } => {
+                assert!(dropped.is_empty(), "an account is never just dropped");
+                assert_eq!(q, vec![b.user_id]);
+                queued.push(req);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    drop(stuck);
+    let mut bob = hub.connect().await;
+    let me = login(&mut bob, &bob_key, "bob").await;
+    assert_eq!(me.waiting, queued.len() as u64);
+    for want in queued {
+        let (_, from, body) = stored(&mut bob).await;
+        assert_eq!(from, alice.user_id());
+        assert_eq!(body[..4], want.to_be_bytes());
+    }
+    hub.stop().await;
+}

@@ -274,7 +274,7 @@ async fn a_read_buffer_widened_for_a_stream_is_let_go_soon_after_it() {
                     assert_eq!(req, RequestId(next));
                     next += 1;
                 }
-                HubMsg::Joined { .. } | HubMsg::Left { .. } => {}
+                HubMsg::Joined { .. } | HubMsg::Arrived { .. } | HubMsg::Left { .. } => {}
                 other => panic!("unexpected {other:?}"),
             }
         }
