@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 MAX_FRAME_LEN = 1_052_672
 FIRST_ACCOUNT_ID = 2**32
-HUB_TAGS = {1: 11, 2: 12, 3: 19}  # HubMsg variants of each version (section 12)
-PUSHES = {"Message", "Joined", "Left", "Stored"}
+HUB_TAGS = {1: 11, 2: 12, 3: 22}  # HubMsg variants of each version (section 12)
+PUSHES = {"Message", "Joined", "Arrived", "Left", "Stored", "Outgoing"}
 REGISTER, LOGIN, DELETE = b"hubbub register v1\0", b"hubbub login v1\0", b"hubbub delete v1\0"
 
 
@@ -102,6 +102,9 @@ class Reader:
     def info(self):
         return (self.var(), self.blob().decode(), self.flag())
 
+    def peer(self):
+        return (self.var(), self.option(lambda: self.blob().decode()))
+
     def kind(self):
         tag = self.var()
         return ("File", self.blob().decode()) if tag == 2 else ["Bytes", "Text"][tag]
@@ -131,6 +134,9 @@ def decode_hub(payload, version):
         16: lambda: ("Done", r.var()),
         17: lambda: ("Routed", r.var(), r.var(), r.ids(), r.ids(), r.ids(), r.ids()),
         18: lambda: ("Stored", r.var(), r.var(), r.var(), r.kind(), r.blob()),
+        19: lambda: ("Present", r.var(), [r.peer() for _ in range(r.var())]),
+        20: lambda: ("Arrived", r.var(), r.option(lambda: r.blob().decode())),
+        21: lambda: ("Outgoing", r.ids(), r.kind(), r.blob()),
     }[tag]()
     assert r.at == len(payload), "trailing bytes"
     return fields
@@ -272,7 +278,13 @@ def accounts(port):
 
     x = Conn(port, 3)  # anonymous
     assert x.login(name, Ed25519PrivateKey.generate())[:2] == ("Error", 14)  # LoginFailed
-    assert x.call(4)[0] == "Peers"  # Watch: its Left says the last session is gone (section 14)
+    # What one session relays, the account's other sessions see as Outgoing.
+    copy = s.call(2, b"\x01" + varint(x.user_id), b"\x01", blob(b"copy"))
+    assert copy == ("Routed", 1, [], [], [], []), copy
+    assert t.push() == ("Outgoing", [x.user_id], "Text", b"copy")
+    assert x.push() == ("Message", uid, "Text", b"copy")
+    present = x.call(4)  # Watch: its Left says the last session is gone (section 14)
+    assert present[0] == "Present" and (uid, canon) in present[1], present
     s.sock.close()
     t.sock.close()
     while x.push() != ("Left", uid):
