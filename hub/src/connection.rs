@@ -84,7 +84,12 @@ pub(crate) struct Client {
 /// Serve one accepted connection until it closes. `reading` is held while this connection may
 /// still route relays; shutdown waits for every such token before users leave.
 pub(crate) async fn serve(stream: TcpStream, hub: HubContext, reading: TaskTrackerToken) {
-    let id = hub.registry.next_id();
+    let Some(id) = hub.registry.next_id() else {
+        crate::server::refuse_full(&stream);
+        hub.registry.record_close(None, CloseReason::ServerFull);
+        tracing::error!("every anonymous id has been given out; restart the hub");
+        return;
+    };
     let peer_addr = stream.peer_addr().ok();
     let span = info_span!("conn", user_id = id.0, peer = ?peer_addr);
     let addr = peer_addr.map(|a| a.ip());

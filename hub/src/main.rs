@@ -267,6 +267,10 @@ fn open_dir(dir: &Path) -> anyhow::Result<&Path> {
 
 /// `hub account add NAME PUBKEY`.
 fn add_account(args: &Args, name: &str, key: shared::PublicKey) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !args.ephemeral,
+        "--ephemeral keeps accounts in memory: an account added there would be gone at once"
+    );
     let name = shared::account::canonical_name(name).context("not an account name")?;
     let (store, path) = args.store()?;
     let now = std::time::SystemTime::now()

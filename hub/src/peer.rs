@@ -42,6 +42,11 @@ impl Peer {
         }
     }
 
+    /// Whether this peer's connection is closing, for any reason.
+    pub(crate) fn is_closing(&self) -> bool {
+        self.control.is_closed()
+    }
+
     /// End this peer's connection for `reason` (see [`Control::close`]).
     pub(crate) fn close(&self, reason: CloseReason) {
         self.control.close(reason);

@@ -1,5 +1,6 @@
-//! Per-address rate limits for registrations and failed logins: a token bucket per IP address,
-//! in a map that forgets addresses whose bucket has refilled, so it stays small.
+//! Per-address rate limits for registrations and failed logins: a token bucket per IP address
+//! (per /64 for IPv6, where one host holds a whole /64), in a map of bounded size that forgets
+//! addresses whose bucket has refilled first.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -8,8 +9,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Addresses tracked before full buckets are swept out.
-const SWEEP_AT: usize = 4096;
+/// Most addresses tracked. At the bound, refilled buckets are forgotten; if none has refilled,
+/// the fullest goes (a flood of addresses can only make the limit forget, never grow memory).
+const MAX_ADDRESSES: usize = 4096;
 
 /// The hub's two limits.
 #[derive(Debug)]
@@ -43,6 +45,7 @@ impl RateLimit {
 
     /// Whether `addr` may do one more now; `Err` says how long until it may.
     pub(crate) fn check(&self, addr: IpAddr) -> Result<(), Duration> {
+        let addr = key(addr);
         let buckets = self.buckets.lock().expect("rate lock poisoned");
         let bucket = buckets.get(&addr).map(|b| self.refill(*b, Instant::now()));
         match bucket {
@@ -53,11 +56,21 @@ impl RateLimit {
 
     /// Count one event of `addr`'s: `Err` (how long to wait) if it had none left.
     pub(crate) fn take(&self, addr: IpAddr) -> Result<(), Duration> {
+        let addr = key(addr);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().expect("rate lock poisoned");
-        if buckets.len() >= SWEEP_AT {
+        if buckets.len() >= MAX_ADDRESSES && !buckets.contains_key(&addr) {
             let full = f64::from(self.per_minute);
             buckets.retain(|_, b| self.refill(*b, now).tokens < full);
+            if buckets.len() >= MAX_ADDRESSES {
+                let fullest = buckets
+                    .iter()
+                    .max_by(|a, b| a.1.tokens.total_cmp(&b.1.tokens))
+                    .map(|(k, _)| *k);
+                if let Some(fullest) = fullest {
+                    buckets.remove(&fullest);
+                }
+            }
         }
         let full = Bucket {
             tokens: f64::from(self.per_minute),
@@ -87,6 +100,18 @@ impl RateLimit {
     }
 }
 
+/// The address a bucket is kept for: IPv4 whole, IPv6 by its /64.
+fn key(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::from(octets)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +132,18 @@ mod tests {
         assert!(limit.check(a).is_ok());
         assert!(limit.take(a).is_ok(), "one token back after 60 s / 3");
         assert!(limit.take(a).is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_ipv6_host_is_one_address_and_the_map_stays_bounded() {
+        let limit = RateLimit::new(1);
+        let host = |last: u16| IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, last]);
+        assert!(limit.take(host(1)).is_ok());
+        assert!(limit.take(host(2)).is_err(), "the same /64");
+        for n in 0..(2 * MAX_ADDRESSES as u32) {
+            let _ = limit.take(IpAddr::from(n.to_be_bytes()));
+        }
+        let tracked = limit.buckets.lock().expect("lock").len();
+        assert!(tracked <= MAX_ADDRESSES, "{tracked}");
     }
 }

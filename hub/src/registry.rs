@@ -99,14 +99,24 @@ impl Entry {
         !self.sessions.is_empty()
     }
 
+    /// The sessions that take relays. An account's session that is closing does not: what
+    /// it would be sent goes to the mailbox instead, where it is not lost with the session.
+    /// An anonymous connection that closes with a flush still takes frames until it leaves.
+    fn live(&self) -> impl Iterator<Item = &Session> {
+        let account = self.name.is_some();
+        self.sessions
+            .iter()
+            .filter(move |s| s.live && !(account && s.peer.is_closing()))
+    }
+
     fn has_live(&self) -> bool {
-        self.sessions.iter().any(|s| s.live)
+        self.live().next().is_some()
     }
 
     /// Queue `frame` for each live session: delivered if any took it.
     fn deliver(&self, frame: &Bytes) -> Option<bool> {
         let mut outcome = None;
-        for session in self.sessions.iter().filter(|s| s.live) {
+        for session in self.live() {
             let ok = session.peer.deliver(frame.clone()).is_ok();
             outcome = Some(outcome.unwrap_or(false) | ok);
         }
@@ -177,9 +187,17 @@ impl Default for Registry {
 }
 
 impl Registry {
-    /// The next user id: 1, 2, 3, … never reused while the hub runs.
-    pub(crate) fn next_id(&self) -> UserId {
-        UserId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    /// The next anonymous id: 1, 2, 3, … never reused while the hub runs, and always below
+    /// [`FIRST_ACCOUNT_ID`]; `None` once they are all given out (after four billion
+    /// connections), when the hub takes no more until it restarts.
+    pub(crate) fn next_id(&self) -> Option<UserId> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if id >= FIRST_ACCOUNT_ID {
+            // Stay past the end, so that the counter never wraps back into the range.
+            self.next_id.store(FIRST_ACCOUNT_ID, Ordering::Relaxed);
+            return None;
+        }
+        Some(UserId(id))
     }
 
     /// Connections right now, however many are sessions of one account.
@@ -281,14 +299,16 @@ impl Registry {
         if !mark.settled() || entry.writes_pending != 0 || entry.writes_started != mark.started {
             return false;
         }
-        match entry.sessions.iter_mut().find(|s| s.conn == conn) {
-            Some(session) => {
-                announce();
-                session.live = true;
-                true
-            }
-            None => false,
+        if !entry.sessions.iter().any(|s| s.conn == conn) {
+            return false;
         }
+        announce();
+        // Another session draining beside this one goes live too: left draining, it would miss
+        // what is now delivered live. Its drain goes on as a replay.
+        for session in &mut entry.sessions {
+            session.live = true;
+        }
+        true
     }
 
     /// The mailbox writes of a relay's `offline` receivers are done (whatever their outcome).
@@ -340,21 +360,24 @@ impl Registry {
         except: ConnId,
         frame: impl FnOnce() -> Bytes,
     ) {
-        let inner = self.read();
-        let Some(entry) = inner.users.get(&account) else {
-            return;
+        let others: Vec<Peer> = {
+            let inner = self.read();
+            let Some(entry) = inner.users.get(&account) else {
+                return;
+            };
+            entry
+                .live()
+                .filter(|s| s.conn != except)
+                .map(|s| s.peer.clone())
+                .collect()
         };
-        let mut others = entry
-            .sessions
-            .iter()
-            .filter(|s| s.live && s.conn != except)
-            .peekable();
-        if others.peek().is_none() {
+        if others.is_empty() {
             return;
         }
+        // Encoded without the lock: it copies the body.
         let frame = frame();
-        for session in others {
-            let _ = session.peer.deliver(frame.clone());
+        for peer in others {
+            let _ = peer.deliver(frame.clone());
         }
     }
 
@@ -554,6 +577,18 @@ mod tests {
     }
 
     const BOB: UserId = UserId(FIRST_ACCOUNT_ID);
+
+    #[test]
+    fn anonymous_ids_never_reach_the_account_range() {
+        let registry = Registry::default();
+        assert_eq!(registry.next_id(), Some(UserId(1)));
+        registry
+            .next_id
+            .store(FIRST_ACCOUNT_ID - 1, Ordering::Relaxed);
+        assert_eq!(registry.next_id(), Some(UserId(FIRST_ACCOUNT_ID - 1)));
+        assert_eq!(registry.next_id(), None);
+        assert_eq!(registry.next_id(), None, "and it stays so");
+    }
 
     /// The rule that keeps a drain from stranding a message: a session goes live only if its
     /// last mailbox read began with no write in flight and none has started since.

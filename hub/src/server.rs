@@ -76,7 +76,7 @@ impl Hub {
         let reading = TaskTracker::new();
         let connections = TaskTracker::new();
         let stats = tokio::spawn(log_stats(hub.clone()));
-        let every = hub.config.expire_interval;
+        let every = hub.config.expire_interval.max(Duration::from_secs(1));
         let mut expiry = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut backoff = ACCEPT_BACKOFF_MIN;
@@ -153,7 +153,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
 
 /// Tell a connection over the limit why it is closed, without waiting for it: a full hub must
 /// not spend a task on each refusal.
-fn refuse_full(stream: &TcpStream) {
+pub(crate) fn refuse_full(stream: &TcpStream) {
     let bye = goodbye(&CloseReason::ServerFull.into()).expect("a full hub says why");
     if let Err(e) = stream.try_write(&bye) {
         error!(error = %e, "could not tell a refused connection why");

@@ -28,8 +28,12 @@ use crate::store::{Account, Enqueued, Mail, Store, StoreError};
 /// The protocol version that brought accounts: its requests need a connection at least there.
 pub(crate) const ACCOUNTS_VERSION: u32 = 3;
 
-/// Stored messages read from the store at a time while draining a mailbox.
+/// Most stored messages read from the store at a time while draining a mailbox...
 const DRAIN_BATCH: usize = 64;
+/// ...and most body bytes (one message always comes, however big): a drain holds at most this
+/// plus one maximal body beyond what its session's queue is charged for, and reads only when
+/// the queue has room.
+const DRAIN_BATCH_BYTES: usize = 1024 * 1024;
 
 /// A request that needs the store, taken off the reader to be awaited.
 pub(crate) enum Deferred {
@@ -187,11 +191,11 @@ pub(super) fn handle(
             let challenge = client.challenge.take();
             let (Some(account), Some(challenge)) = (&client.account, challenge) else {
                 let text = if client.account.is_none() {
-                    "log in as the account to delete it".to_owned()
+                    "log in as the account to delete it"
                 } else {
-                    state_text(client)
+                    "ask for a Challenge first: each one is good for one signature"
                 };
-                return refused(client, req, ErrorKind::WrongState, &text);
+                return refused(client, req, ErrorKind::WrongState, text);
             };
             if let Some(wait) = login_blocked(client) {
                 return refused(
@@ -352,6 +356,8 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
         }
         Deferred::Ack { req, seq } => {
             let id = client.account.as_ref().expect("checked in handle").id;
+            // The store counts in i64: a seq above its range acknowledges everything.
+            let seq = seq.min(i64::MAX as u64);
             match blocking(&hub, move |store| store.ack(id, seq)).await {
                 Ok(_) => answer(client, &HubMsg::<Bytes>::Done { req }),
                 Err(e) => store_failed(client, req, &e),
@@ -407,7 +413,7 @@ async fn relay_to_mailboxes(
     let position = |id: &UserId| to.iter().position(|t| t == id);
     routed.unknown.sort_by_key(position);
     routed.dropped.sort_by_key(position);
-    answer_relay(client, req, routed, queued, full)
+    answer_relay(client, req, to, routed, queued, full)
 }
 
 /// Pending mailbox writes, reported done to the registry when dropped.
@@ -453,6 +459,25 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
     };
     client.id = id;
     client.account = Some(account);
+    // A delete that committed while this login was on its way closed the sessions it saw,
+    // not this one: look again now that this one is in the registry.
+    let exists = blocking(&hub, move |store| store.account_by_id(id)).await;
+    let first = match exists {
+        Ok(Some(_)) if joined == Joined::Draining => {
+            let mark = hub.registry.write_mark(id);
+            let read = blocking(&hub, move |s| {
+                s.mailbox(id, 0, DRAIN_BATCH, DRAIN_BATCH_BYTES)
+            })
+            .await;
+            Some((mark, read))
+        }
+        Ok(Some(_)) => None,
+        Ok(None) => return Err(CloseReason::AccountDeleted.into()),
+        Err(e) => {
+            store_failed(client, req, &e)?;
+            return Err(CloseReason::StoreFailed.into());
+        }
+    };
     let drain = Drain {
         hub,
         conn: client.conn,
@@ -461,32 +486,27 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
         outbox: client.outbox.clone(),
         control: client.control.clone(),
     };
-    if joined == Joined::Draining {
-        let mark = drain.hub.registry.write_mark(id);
-        let first = match blocking(&drain.hub, move |s| s.mailbox(id, 0, DRAIN_BATCH)).await {
-            Ok(batch) => batch,
-            Err(e) => {
-                warn!(error = %e, "mailbox read failed");
-                return Err(CloseReason::StoreFailed.into());
-            }
-        };
-        let announce = || {
-            let _ = client.outbox.push_own(logged_in.clone());
-        };
-        if first.is_empty()
-            && drain
-                .hub
-                .registry
-                .try_go_live(client.conn, id, mark, announce)
-        {
-            return Ok(());
+    let first = match first {
+        None => Vec::new(),
+        Some((_, Err(e))) => {
+            store_failed(client, req, &e)?;
+            return Err(CloseReason::StoreFailed.into());
         }
-        send(client, logged_in)?;
-        let after = drain.push(first).await;
-        client.drain = Some(tokio::spawn(drain.run(after)));
-    } else if waiting > 0 {
-        client.drain = Some(tokio::spawn(drain.run(None)));
-    }
+        Some((mark, Ok(batch))) => {
+            let announce = || {
+                let _ = client.outbox.push_own(logged_in.clone());
+            };
+            let registry = &drain.hub.registry;
+            if batch.is_empty() && registry.try_go_live(client.conn, id, mark, announce) {
+                return Ok(());
+            }
+            send(client, logged_in)?;
+            batch
+        }
+    };
+    // The rest is the drain's, beside the reader: a session that joined live replays what is
+    // still unacknowledged, one that drains reads on until it may go live.
+    client.drain = Some(tokio::spawn(drain.run(first)));
     Ok(())
 }
 
@@ -501,12 +521,19 @@ struct Drain {
 }
 
 impl Drain {
-    async fn run(self, after: Option<u64>) {
+    /// Push `first` (what the login read already), then the rest.
+    async fn run(self, first: Vec<crate::store::Stored>) {
         let control = self.control.clone();
+        let work = async {
+            let after = self.push(first).await;
+            if !control.is_closed() {
+                self.push_all(after).await;
+            }
+        };
         tokio::select! {
             biased;
             _ = control.closing() => {}
-            () = self.push_all(after) => {}
+            () = work => {}
         }
     }
 
@@ -519,10 +546,11 @@ impl Drain {
             let settled = registry.settled();
             tokio::pin!(settled);
             settled.as_mut().enable();
+            self.outbox.wait_for_room().await;
             let mark = registry.write_mark(self.account);
             let (account, from) = (self.account, after.unwrap_or(0));
             let batch = match blocking(&self.hub, move |store| {
-                store.mailbox(account, from, DRAIN_BATCH)
+                store.mailbox(account, from, DRAIN_BATCH, DRAIN_BATCH_BYTES)
             })
             .await
             {

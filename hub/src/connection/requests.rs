@@ -130,7 +130,7 @@ fn relay(
             routed,
         }));
     }
-    answer_relay(client, req, routed, Vec::new(), Vec::new()).map(|()| None)
+    answer_relay(client, req, to, routed, Vec::new(), Vec::new()).map(|()| None)
 }
 
 /// Answer a relay in the connection's version: `Routed`, or for a client before accounts
@@ -139,6 +139,7 @@ fn relay(
 pub(super) fn answer_relay(
     client: &Client,
     req: RequestId,
+    to: &[UserId],
     routed: Routed,
     queued: Vec<UserId>,
     full: Vec<UserId>,
@@ -157,7 +158,10 @@ pub(super) fn answer_relay(
         );
     }
     let mut dropped = routed.dropped;
-    dropped.extend(full);
+    if !full.is_empty() {
+        dropped.extend(full);
+        dropped.sort_by_key(|id| to.iter().position(|t| t == id));
+    }
     answer(
         client,
         &HubMsg::<Bytes>::Relayed {
