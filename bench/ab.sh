@@ -29,7 +29,7 @@ run() {
     local side=$1 binary=$2 workload=$3 port
     port=$((20000 + RANDOM % 12000))
     while port_open "$port"; do port=$((20000 + RANDOM % 12000)); done
-    RUST_LOG=warn "$binary" --listen "127.0.0.1:$port" --stats-interval 0s >>"$OUT/$side.log" 2>&1 &
+    HUB_EPHEMERAL=true RUST_LOG=warn "$binary" --listen "127.0.0.1:$port" --stats-interval 0s >>"$OUT/$side.log" 2>&1 &
     PID=$!
     until port_open "$port"; do sleep 0.05; done
     echo "== $workload $side" >&2

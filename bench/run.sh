@@ -60,7 +60,7 @@ start_server() {
     local target=$1
     PORT=$(pick_port)
     case $target in
-        hub) RUST_LOG=warn target/release/hub --listen "127.0.0.1:$PORT" --stats-interval 0s \
+        hub) HUB_EPHEMERAL=true RUST_LOG=warn target/release/hub --listen "127.0.0.1:$PORT" --stats-interval 0s \
                  >>"$OUT/hub.log" 2>&1 & ;;
         nats) nats-server -a 127.0.0.1 -p "$PORT" >>"$OUT/nats.log" 2>&1 & ;;
         redis) redis-server --bind 127.0.0.1 --port "$PORT" --save "" --appendonly no \

@@ -27,6 +27,10 @@ pub enum CloseReason {
     ServerFull,
     /// The client did not answer keepalives.
     Idle,
+    /// The account this connection was logged in as has been deleted.
+    AccountDeleted,
+    /// The store failed while serving this connection's mailbox.
+    StoreFailed,
     /// The hub shut down.
     Shutdown,
     /// A write made no progress within the write timeout.
@@ -59,6 +63,8 @@ impl CloseReason {
             | CloseReason::FrameDeadline
             | CloseReason::ServerFull
             | CloseReason::Idle
+            | CloseReason::AccountDeleted
+            | CloseReason::StoreFailed
             | CloseReason::Shutdown => Queued::Flush,
         }
     }
@@ -81,6 +87,14 @@ impl CloseReason {
                 "the hub is at its connection limit; try again later",
             ),
             CloseReason::Idle => (ErrorKind::Idle, "no answer to keepalive"),
+            CloseReason::AccountDeleted => (
+                ErrorKind::AccountDeleted,
+                "this account has been deleted; disconnecting its sessions",
+            ),
+            CloseReason::StoreFailed => (
+                ErrorKind::StoreFailed,
+                "the hub's store failed; your mailbox is kept, log in again later",
+            ),
             CloseReason::Shutdown => (ErrorKind::ShuttingDown, "the hub is shutting down"),
             CloseReason::PeerClosed | CloseReason::WriteTimeout | CloseReason::Io => return None,
         })
@@ -127,6 +141,9 @@ pub struct Control {
     /// ([`Queued::Discard`], [`Queued::Abandon`]); a flushing close ends the writer by
     /// orphaning its queue instead.
     kill: CancellationToken,
+    /// Cancelled by the first close of any kind, so that a reader learns of a close decided
+    /// elsewhere (the deletion of its account) and stops.
+    closing: CancellationToken,
 }
 
 impl Control {
@@ -134,8 +151,11 @@ impl Control {
     pub(crate) fn close(&self, close: impl Into<Close>) {
         let close = close.into();
         let urgent = close.reason.queued() != Queued::Flush;
-        if self.close.set(close).is_ok() && urgent {
-            self.kill.cancel();
+        if self.close.set(close).is_ok() {
+            self.closing.cancel();
+            if urgent {
+                self.kill.cancel();
+            }
         }
     }
 
@@ -152,6 +172,11 @@ impl Control {
     /// Resolves once the connection is closed with a reason that does not wait for its queue.
     pub(crate) async fn killed(&self) {
         self.kill.cancelled().await
+    }
+
+    /// Resolves once the connection is closed for any reason.
+    pub(crate) async fn closing(&self) {
+        self.closing.cancelled().await
     }
 
     /// Whether the connection is closing for any reason: its reader reads no more.

@@ -37,6 +37,28 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How often the stats line is logged; zero turns it off.
     pub stats_interval: Duration,
+    /// Whether clients may create accounts ([`Registration::Open`]), or only the operator
+    /// with `hub account add` ([`Registration::Closed`]).
+    pub registration: Registration,
+    /// Registrations one IP address may attempt per minute (a burst of as many, then one per
+    /// `60 s / n`). Ten is more than a household makes and few enough that squatting names
+    /// takes a long time.
+    pub register_rate: u32,
+    /// Failed logins and deletes one IP address may make per minute, in the same way. A person
+    /// with the wrong key file fails a few times; guessing a key is hopeless anyway, so this
+    /// only bounds the work a stranger can make the hub do.
+    pub login_fail_rate: u32,
+    /// How often messages older than the mailbox's age limit are removed.
+    pub expire_interval: Duration,
+}
+
+/// Who may create accounts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registration {
+    /// Any client, with `ClientMsg::Register`.
+    Open,
+    /// Only the operator, on the hub's machine (`hub account add`).
+    Closed,
 }
 
 impl Default for Config {
@@ -52,6 +74,10 @@ impl Default for Config {
             write_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
             stats_interval: Duration::from_secs(10),
+            registration: Registration::Open,
+            register_rate: 10,
+            login_fail_rate: 10,
+            expire_interval: Duration::from_secs(60),
         }
     }
 }

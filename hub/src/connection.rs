@@ -5,27 +5,33 @@
 //! [`requests::handle`]; the writer half runs in [`crate::writer`]. They share nothing but the
 //! client's queue and its [`Control`]. The relay rules are in [`rules`].
 
+mod accounts;
 mod frames;
 mod reader;
 mod requests;
 mod rules;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use shared::account::CHALLENGE_LEN;
 use shared::{HubMsg, Limits, UserId, BASE_VERSION};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::{debug, info_span, Instrument};
 
+pub(crate) use self::accounts::{now_ms, ACCOUNTS_VERSION};
 use self::reader::Reader;
 use crate::close::{CloseReason, Control};
 use crate::config::Config;
 use crate::frame;
 use crate::peer::Peer;
 use crate::queue::{queue, Budget, Outbox};
-use crate::registry::Registry;
+use crate::rate::Rates;
+use crate::registry::{ConnId, Registry};
+use crate::store::{Account, Store};
 use crate::writer::Writer;
 
 /// What a connection shares with the rest of the hub.
@@ -37,6 +43,10 @@ pub(crate) struct HubContext {
     pub budget: Arc<Budget>,
     /// Settings.
     pub config: Arc<Config>,
+    /// Accounts and mailboxes.
+    pub store: Arc<dyn Store>,
+    /// Per-address limits on registrations and failed logins.
+    pub rates: Arc<Rates>,
     /// Graceful shutdown has begun.
     pub shutdown: CancellationToken,
     /// Every reader has finished the frames it had when shutdown began: users may leave.
@@ -47,8 +57,18 @@ pub(crate) struct HubContext {
 
 /// One connected client as its request handlers see it.
 pub(crate) struct Client {
-    /// Who this connection is.
+    /// Who this connection is: its anonymous id, then its account's once logged in.
     pub id: UserId,
+    /// The anonymous id it was given, which names the connection whoever it logs in as.
+    pub conn: ConnId,
+    /// Where it comes from, for the rate limits.
+    pub addr: Option<IpAddr>,
+    /// The challenge its next signature must cover, once asked for.
+    pub challenge: Option<[u8; CHALLENGE_LEN]>,
+    /// The account it is logged in as.
+    pub account: Option<Account>,
+    /// The task pushing its mailbox, while one runs.
+    pub drain: Option<tokio::task::JoinHandle<()>>,
     /// Its own queue, for answers.
     pub outbox: Outbox,
     /// Its kill switch.
@@ -64,13 +84,27 @@ pub(crate) struct Client {
 /// Serve one accepted connection until it closes. `reading` is held while this connection may
 /// still route relays; shutdown waits for every such token before users leave.
 pub(crate) async fn serve(stream: TcpStream, hub: HubContext, reading: TaskTrackerToken) {
-    let id = hub.registry.next_id();
+    let Some(id) = hub.registry.next_id() else {
+        crate::server::refuse_full(&stream);
+        hub.registry.record_close(None, CloseReason::ServerFull);
+        tracing::error!("every anonymous id has been given out; restart the hub");
+        return;
+    };
     let peer_addr = stream.peer_addr().ok();
     let span = info_span!("conn", user_id = id.0, peer = ?peer_addr);
-    serve_as(stream, id, hub, reading).instrument(span).await
+    let addr = peer_addr.map(|a| a.ip());
+    serve_as(stream, id, addr, hub, reading)
+        .instrument(span)
+        .await
 }
 
-async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskTrackerToken) {
+async fn serve_as(
+    stream: TcpStream,
+    id: UserId,
+    addr: Option<IpAddr>,
+    hub: HubContext,
+    reading: TaskTrackerToken,
+) {
     debug!("connected");
     let _ = stream.set_nodelay(true);
     let (rd, wr) = stream.into_split();
@@ -102,15 +136,26 @@ async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskT
 
     let client = Client {
         id,
+        conn: id,
+        addr,
+        challenge: None,
+        account: None,
+        drain: None,
         outbox,
         control: control.clone(),
         hub: hub.clone(),
         version: BASE_VERSION,
         greeted: false,
     };
-    let close = Reader::new(rd, client).run().await;
+    let (close, mut client) = Reader::new(rd, client).run().await;
     let shutdown = close.reason == CloseReason::Shutdown;
     control.close(close);
+    if let Some(drain) = client.drain.take() {
+        // It stops on the close; it holds a sender of the queue the writer waits to see go.
+        let _ = drain.await;
+    }
+    let (conn, id) = (client.conn, client.id);
+    drop(client);
     drop(reading);
     if shutdown {
         // Frames other readers already hold may still be for this client.
@@ -118,7 +163,7 @@ async fn serve_as(stream: TcpStream, id: UserId, hub: HubContext, reading: TaskT
     }
     // The one way out of the registry. With the reader gone it drops the queue's last sender,
     // so the writer drains what is queued and ends with the goodbye.
-    hub.registry.leave(id);
+    hub.registry.leave(conn, id);
     let _ = writer.await;
     let reason = control.reason().unwrap_or(CloseReason::Io);
     debug!(?reason, "closed");

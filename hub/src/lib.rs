@@ -7,7 +7,9 @@
 //! Where each policy lives: limits and intervals in [`config`]; close reasons, what each does
 //! to the queue and the goodbye it sends in `close.rs`; the slow-consumer rule in `peer.rs`;
 //! queue limits in `queue.rs`; unregistering in `connection.rs`; the store for what is to
-//! outlive a connection (accounts, mailboxes; not served yet) in [`store`].
+//! outlive a connection (accounts, mailboxes) in [`store`], and the requests that use it in
+//! `connection/accounts.rs`; the per-address limits on registrations and failed logins in
+//! `rate.rs`.
 
 mod close;
 pub mod config;
@@ -16,6 +18,7 @@ mod frame;
 mod inspect;
 mod peer;
 mod queue;
+mod rate;
 mod registry;
 mod server;
 pub mod stats;
@@ -23,7 +26,7 @@ pub mod store;
 mod writer;
 
 pub use close::CloseReason;
-pub use config::Config;
+pub use config::{Config, Registration};
 pub use inspect::Inspector;
 pub use queue::SLOT_COST;
 pub use server::{run, Hub, MAX_CONNECTIONS_CAP};

@@ -1,11 +1,15 @@
 //! The `hub` binary: parse flags, set up logging, serve until SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, ValueEnum};
-use hub::Config;
+use clap::{Parser, Subcommand, ValueEnum};
+use hub::store::sqlite::SqliteStore;
+use hub::store::{Bounds, Store};
+use hub::{Config, Hub, Registration};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -21,12 +25,57 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// Smallest queue the flags accept: one maximal frame must always fit in an empty queue.
 const MIN_QUEUE_BYTES: u64 = 2 * 1024 * 1024;
 
-/// hubbub's message hub: relays bodies of up to 1 MiB between connected users.
+/// The database file in the data directory.
+const DB_FILE: &str = "hub.db";
+
+/// hubbub's message hub: relays bodies of up to 1 MiB between users, and keeps what is sent to
+/// accounts that are away.
 ///
-/// Every default is `hub::Config::default()`'s, where each one's reason is written.
+/// Every default is `hub::Config::default()`'s or `hub::store::Bounds::default()`'s, where
+/// each one's reason is written.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// Where accounts and mailboxes are kept (the file hub.db in it). Default:
+    /// $XDG_DATA_HOME/hubbub/hub, else ~/.local/share/hubbub/hub.
+    #[arg(long, env = "HUB_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+
+    /// Keep accounts and mailboxes in memory only: gone when the hub stops.
+    #[arg(long, env = "HUB_EPHEMERAL", conflicts_with = "data_dir")]
+    ephemeral: bool,
+
+    /// Whether clients may create accounts; with `closed`, only `hub account add` does.
+    #[arg(long, env = "HUB_REGISTRATION", value_enum, default_value_t = RegistrationArg::Open)]
+    registration: RegistrationArg,
+
+    /// Registrations one IP address may attempt per minute.
+    #[arg(long, env = "HUB_REGISTER_RATE", default_value_t = Config::default().register_rate,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    register_rate: u32,
+
+    /// Failed logins one IP address may make per minute.
+    #[arg(long, env = "HUB_LOGIN_FAIL_RATE", default_value_t = Config::default().login_fail_rate,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    login_fail_rate: u32,
+
+    /// Most messages one mailbox keeps; a relay past it is answered `full` for that receiver.
+    #[arg(long, env = "HUB_MAILBOX_MESSAGES", default_value_t = Bounds::default().max_messages,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    mailbox_messages: u64,
+
+    /// Most body bytes one mailbox keeps.
+    #[arg(long, env = "HUB_MAILBOX_BYTES", default_value_t = Bounds::default().max_bytes,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    mailbox_bytes: u64,
+
+    /// How long a mailbox keeps a message (e.g. 30days, 12h).
+    #[arg(long, env = "HUB_MAILBOX_AGE", default_value_t = Bounds::default().max_age.into())]
+    mailbox_age: humantime::Duration,
+
     /// Address to listen on.
     #[arg(long, env = "HUB_LISTEN", default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
@@ -114,7 +163,71 @@ fn defaults() -> Defaults {
     }
 }
 
+/// What the hub binary can do besides serving.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Manage accounts in the data directory (works while a hub serves it).
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AccountCommand {
+    /// Create an account for NAME with the ed25519 public key PUBKEY (64 hex digits, as
+    /// `tui-client whoami --key` prints it); prints its id.
+    Add {
+        /// 1 to 32 of a-z, 0-9, `_`, `.` and `-` (folded to lower case).
+        name: String,
+        /// The account's public key, in hex.
+        pubkey: shared::PublicKey,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum RegistrationArg {
+    /// Any client may create an account.
+    Open,
+    /// Only `hub account add` creates accounts.
+    Closed,
+}
+
 impl Args {
+    /// The data directory: the flag, or the user's data directory.
+    fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = &self.data_dir {
+            return Ok(dir.clone());
+        }
+        let base = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => std::env::var_os("HOME")
+                .map(|home| PathBuf::from(home).join(".local/share"))
+                .context("neither XDG_DATA_HOME nor HOME is set: give --data-dir")?,
+        };
+        Ok(base.join("hubbub/hub"))
+    }
+
+    fn bounds(&self) -> Bounds {
+        Bounds {
+            max_messages: self.mailbox_messages,
+            max_bytes: self.mailbox_bytes,
+            max_age: self.mailbox_age.into(),
+        }
+    }
+
+    /// Open the store the flags name.
+    fn store(&self) -> anyhow::Result<(Arc<dyn Store>, String)> {
+        if self.ephemeral {
+            let store = SqliteStore::ephemeral(self.bounds())?;
+            return Ok((Arc::new(store), "memory (--ephemeral)".into()));
+        }
+        let dir = self.data_dir()?;
+        let path = open_dir(&dir)?.join(DB_FILE);
+        let store = SqliteStore::open(&path, self.bounds())?;
+        Ok((Arc::new(store), path.display().to_string()))
+    }
+
     fn config(&self) -> anyhow::Result<Config> {
         let size = |n: u64, flag: &str| {
             usize::try_from(n).with_context(|| format!("--{flag} is too large"))
@@ -130,8 +243,44 @@ impl Args {
             write_timeout: self.write_timeout.into(),
             shutdown_grace: self.shutdown_grace.into(),
             stats_interval: self.stats_interval.into(),
+            registration: match self.registration {
+                RegistrationArg::Open => Registration::Open,
+                RegistrationArg::Closed => Registration::Closed,
+            },
+            register_rate: self.register_rate,
+            login_fail_rate: self.login_fail_rate,
+            ..Config::default()
         })
     }
+}
+
+/// Create the data directory if needed, readable by its owner alone.
+fn open_dir(dir: &Path) -> anyhow::Result<&Path> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// `hub account add NAME PUBKEY`.
+fn add_account(args: &Args, name: &str, key: shared::PublicKey) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !args.ephemeral,
+        "--ephemeral keeps accounts in memory: an account added there would be gone at once"
+    );
+    let name = shared::account::canonical_name(name).context("not an account name")?;
+    let (store, path) = args.store()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let account = store
+        .create_account(&name, key, now)
+        .with_context(|| format!("in {path}"))?;
+    println!("{} {}", account.id, account.name);
+    Ok(())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -146,7 +295,14 @@ enum LogFormat {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging(args.log_format);
+    if let Some(Command::Account {
+        command: AccountCommand::Add { name, pubkey },
+    }) = &args.command
+    {
+        return add_account(&args, name, *pubkey);
+    }
     let config = args.config()?;
+    let (store, where_) = args.store()?;
     // The handlers are in place before anyone can learn the address: a SIGTERM sent as soon
     // as "listening on" appears must stop the hub gracefully, not kill it.
     let signals = Signals::install()?;
@@ -154,9 +310,10 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     info!("listening on {}", listener.local_addr()?);
+    info!("accounts and mailboxes in {where_}");
     let shutdown = CancellationToken::new();
     tokio::spawn(signals.cancel_on_first(shutdown.clone()));
-    hub::run(listener, config, shutdown).await;
+    Hub::with_store(config, store).run(listener, shutdown).await;
     Ok(())
 }
 

@@ -42,6 +42,16 @@ impl Peer {
         }
     }
 
+    /// Whether this peer's connection is closing, for any reason.
+    pub(crate) fn is_closing(&self) -> bool {
+        self.control.is_closed()
+    }
+
+    /// End this peer's connection for `reason` (see [`Control::close`]).
+    pub(crate) fn close(&self, reason: CloseReason) {
+        self.control.close(reason);
+    }
+
     /// Queue an answer to this peer's own request (see [`Outbox::push_own`]).
     pub(crate) fn answer(&self, frame: Bytes) -> Result<(), PushError> {
         self.outbox.push_own(frame)

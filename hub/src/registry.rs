@@ -1,22 +1,35 @@
-//! Who is connected: each user's [`Peer`], the presence watchers, and a bounded record of why
-//! recent connections closed.
+//! Who is connected: each user's sessions, the presence watchers, the accounts whose mailbox
+//! is being written or drained, and a bounded record of why recent connections closed.
 //!
-//! One `std::sync::RwLock` guards the map: relays only read it (many at once), joins and
-//! leaves write it. It is never held across an `.await`; under it we only queue frames, which
-//! never waits, so one stuck client can never stall the lock.
+//! One `std::sync::RwLock` guards the map: relays to connected users only read it (many at
+//! once); joins, leaves, logins and relays to accounts that are away write it. It is never
+//! held across an `.await`; under it we only queue frames, which never waits, so one stuck
+//! client can never stall the lock.
+//!
+//! An anonymous user is one connection. An account is every connection logged in as it (its
+//! sessions): presence shows it from its first session to the end of its last, and a relay to
+//! it reaches each session that is *live*. A session that logs in while no other is live
+//! first drains the mailbox ([`Registry::try_go_live`] says when it may stop); until then relays
+//! to the account go to the store, so what was sent before arrives before what is sent after.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
+use shared::account::{PeerInfo, FIRST_ACCOUNT_ID};
 use shared::{HubMsg, RequestId, UserId};
+use tokio::sync::Notify;
 
 use crate::close::CloseReason;
+use crate::connection::ACCOUNTS_VERSION;
 use crate::frame::encode as frame;
 use crate::peer::Peer;
 use crate::queue::PushError;
 use crate::stats::Stats;
+
+/// A connection, whoever it is logged in as: the anonymous id it was given when it connected.
+pub(crate) type ConnId = UserId;
 
 /// How many close records are kept: enough to debug a burst, small enough to forget.
 pub(crate) const CLOSE_RECORD_LEN: usize = 1024;
@@ -30,12 +43,120 @@ pub(crate) struct Routed {
     pub unknown: Vec<UserId>,
     /// Ids that were too slow (or already closing) and did not get it, in the order named.
     pub dropped: Vec<UserId>,
+    /// Accounts with no live session, in the order named: the message is for their mailbox.
+    /// Each is counted in [`Registry::write_done`]'s pending writes until the caller reports
+    /// the write done.
+    pub offline: Vec<UserId>,
+}
+
+/// Whether a session that just logged in may take relays at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Joined {
+    /// Another session of the account is live: this one is live too.
+    Live,
+    /// No session was live: this one drains the mailbox first.
+    Draining,
+}
+
+/// What the drain of a mailbox must see before its session goes live: no write to the
+/// mailbox in flight when the read began, and none started since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WriteMark {
+    pending: u32,
+    started: u64,
+}
+
+impl WriteMark {
+    /// Whether a read that began at this mark saw every write the account has had.
+    pub(crate) fn settled(&self) -> bool {
+        self.pending == 0
+    }
+}
+
+#[derive(Debug)]
+struct Session {
+    conn: ConnId,
+    peer: Peer,
+    live: bool,
+}
+
+/// A user as the registry keeps it.
+#[derive(Debug, Default)]
+struct Entry {
+    /// One for an anonymous user; every logged-in connection for an account. Empty for an
+    /// account that is away but has mailbox writes in flight.
+    sessions: Vec<Session>,
+    /// Mailbox writes routed to this account and not yet done.
+    writes_pending: u32,
+    /// Mailbox writes ever routed to it while it was in the map.
+    writes_started: u64,
+    /// The account's name; `None` for an anonymous user.
+    name: Option<Arc<str>>,
+}
+
+impl Entry {
+    fn is_present(&self) -> bool {
+        !self.sessions.is_empty()
+    }
+
+    /// The sessions that take relays. An account's session that is closing does not: what
+    /// it would be sent goes to the mailbox instead, where it is not lost with the session.
+    /// An anonymous connection that closes with a flush still takes frames until it leaves.
+    fn live(&self) -> impl Iterator<Item = &Session> {
+        let account = self.name.is_some();
+        self.sessions
+            .iter()
+            .filter(move |s| s.live && !(account && s.peer.is_closing()))
+    }
+
+    fn has_live(&self) -> bool {
+        self.live().next().is_some()
+    }
+
+    /// Queue `frame` for each live session: delivered if any took it.
+    fn deliver(&self, frame: &Bytes) -> Option<bool> {
+        let mut outcome = None;
+        for session in self.live() {
+            let ok = session.peer.deliver(frame.clone()).is_ok();
+            outcome = Some(outcome.unwrap_or(false) | ok);
+        }
+        outcome
+    }
+}
+
+#[derive(Debug)]
+struct Watcher {
+    /// Who the watching connection is now (it changes when it logs in).
+    user: UserId,
+    peer: Peer,
+    /// Its protocol version: it hears `Arrived` from version 3 on, `Joined` before.
+    version: u32,
+}
+
+/// One arrival, encoded for watchers of either kind.
+struct Arrival {
+    joined: Bytes,
+    arrived: Bytes,
+}
+
+impl Arrival {
+    fn new(user_id: UserId, name: Option<&str>) -> Arrival {
+        Arrival {
+            joined: frame(&HubMsg::<Bytes>::Joined { user_id }),
+            arrived: frame(&HubMsg::<Bytes>::Arrived {
+                user_id,
+                name: name.map(str::to_owned),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct Inner {
-    peers: HashMap<UserId, Peer>,
-    watchers: HashSet<UserId>,
+    users: HashMap<UserId, Entry>,
+    watchers: HashMap<ConnId, Watcher>,
+    /// Connections in the map, whoever they are logged in as.
+    connections: usize,
 }
 
 /// The hub's shared state.
@@ -46,6 +167,8 @@ pub(crate) struct Registry {
     closes: Mutex<VecDeque<(Option<UserId>, CloseReason)>>,
     /// The hub is shutting down: everyone leaves, and nobody needs to hear about it.
     shutting_down: AtomicBool,
+    /// Woken whenever an account's mailbox writes in flight reach zero.
+    writes_settled: Notify,
     /// Counters for the stats line.
     pub stats: Stats,
 }
@@ -57,40 +180,218 @@ impl Default for Registry {
             inner: RwLock::default(),
             closes: Mutex::default(),
             shutting_down: AtomicBool::new(false),
+            writes_settled: Notify::new(),
             stats: Stats::default(),
         }
     }
 }
 
 impl Registry {
-    /// The next user id: 1, 2, 3, … never reused while the hub runs.
-    pub(crate) fn next_id(&self) -> UserId {
-        UserId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    /// The next anonymous id: 1, 2, 3, … never reused while the hub runs, and always below
+    /// [`FIRST_ACCOUNT_ID`]; `None` once they are all given out (after four billion
+    /// connections), when the hub takes no more until it restarts.
+    pub(crate) fn next_id(&self) -> Option<UserId> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if id >= FIRST_ACCOUNT_ID {
+            // Stay past the end, so that the counter never wraps back into the range.
+            self.next_id.store(FIRST_ACCOUNT_ID, Ordering::Relaxed);
+            return None;
+        }
+        Some(UserId(id))
     }
 
-    /// Connected users right now.
+    /// Connections right now, however many are sessions of one account.
     pub(crate) fn len(&self) -> usize {
-        self.read().peers.len()
+        self.read().connections
     }
 
-    /// Add a user and tell the watchers.
+    /// Add an anonymous connection and tell the watchers.
     pub(crate) fn join(&self, id: UserId, peer: Peer) {
-        let frame = frame(&HubMsg::<Bytes>::Joined { user_id: id });
+        let arrival = Arrival::new(id, None);
         let mut inner = self.write();
-        inner.peers.insert(id, peer);
-        self.tell_watchers(&inner, id, frame);
+        let entry = inner.users.entry(id).or_default();
+        entry.sessions.push(Session {
+            conn: id,
+            peer,
+            live: true,
+        });
+        inner.connections += 1;
+        self.tell_arrival(&inner, id, &arrival);
     }
 
-    /// Remove a user and tell the watchers: the only way out of the registry, taken once by
-    /// every connection when it stops routing (see `connection::serve`). Dropping the peer
-    /// lets go of the queue's last sender, so its writer finishes once drained.
-    pub(crate) fn leave(&self, id: UserId) {
+    /// Make connection `conn`, now known as `from`, a session of `account` (named `name`).
+    /// Watchers see `from` leave and, if this is the account's first session, the account
+    /// arrive. A session that joins live calls `announce` (queue its `LoggedIn`) under the
+    /// lock first, so that no relay to the account can reach it before that.
+    pub(crate) fn log_in(
+        &self,
+        conn: ConnId,
+        from: UserId,
+        account: UserId,
+        name: &str,
+        announce: impl FnOnce(),
+    ) -> Option<Joined> {
+        let arrival = Arrival::new(account, Some(name));
+        let mut inner = self.write();
+        let session = take_session(&mut inner, from, conn)?;
+        let quiet = self.shutting_down.load(Ordering::Relaxed);
+        if !quiet && !inner.users.get(&from).is_some_and(Entry::is_present) {
+            self.tell_watchers(
+                &inner,
+                from,
+                frame(&HubMsg::<Bytes>::Left { user_id: from }),
+            );
+        }
+        let entry = inner.users.entry(account).or_default();
+        entry.name.get_or_insert_with(|| name.into());
+        let first = !entry.is_present();
+        let joined = if entry.has_live() {
+            announce();
+            Joined::Live
+        } else {
+            Joined::Draining
+        };
+        entry.sessions.push(Session {
+            live: joined == Joined::Live,
+            ..session
+        });
+        inner.connections += 1;
+        if let Some(watcher) = inner.watchers.get_mut(&conn) {
+            watcher.user = account;
+        }
+        if first && !quiet {
+            self.tell_arrival(&inner, account, &arrival);
+        }
+        Some(joined)
+    }
+
+    /// Where the mailbox writes of `account` stand, to be taken before a drain reads it.
+    pub(crate) fn write_mark(&self, account: UserId) -> WriteMark {
+        let inner = self.read();
+        let entry = inner.users.get(&account);
+        WriteMark {
+            pending: entry.map_or(0, |e| e.writes_pending),
+            started: entry.map_or(0, |e| e.writes_started),
+        }
+    }
+
+    /// Wait until some account's mailbox writes settle: call [`Self::settled`] first, then
+    /// take the mark, then await the future, so that no wake-up falls in between.
+    pub(crate) fn settled(&self) -> tokio::sync::futures::Notified<'_> {
+        self.writes_settled.notified()
+    }
+
+    /// Make `conn`'s session of `account` live, if the drain that read the mailbox at `mark`
+    /// found it empty and no write to it has started or finished since: from then on relays
+    /// to the account reach the session directly. `announce` runs first, under the lock, when
+    /// it does. False means read the mailbox again.
+    pub(crate) fn try_go_live(
+        &self,
+        conn: ConnId,
+        account: UserId,
+        mark: WriteMark,
+        announce: impl FnOnce(),
+    ) -> bool {
+        let mut inner = self.write();
+        let Some(entry) = inner.users.get_mut(&account) else {
+            return false;
+        };
+        if !mark.settled() || entry.writes_pending != 0 || entry.writes_started != mark.started {
+            return false;
+        }
+        if !entry.sessions.iter().any(|s| s.conn == conn) {
+            return false;
+        }
+        announce();
+        // Another session draining beside this one goes live too: left draining, it would miss
+        // what is now delivered live. Its drain goes on as a replay.
+        for session in &mut entry.sessions {
+            session.live = true;
+        }
+        true
+    }
+
+    /// The mailbox writes of a relay's `offline` receivers are done (whatever their outcome).
+    pub(crate) fn write_done(&self, offline: &[UserId]) {
+        if offline.is_empty() {
+            return;
+        }
+        let mut inner = self.write();
+        let mut settled = false;
+        for id in offline {
+            if let Some(entry) = inner.users.get_mut(id) {
+                entry.writes_pending -= 1;
+                if entry.writes_pending == 0 {
+                    settled = true;
+                    if !entry.is_present() {
+                        inner.users.remove(id);
+                    }
+                }
+            }
+        }
+        drop(inner);
+        if settled {
+            self.writes_settled.notify_waiters();
+        }
+    }
+
+    /// Remove connection `conn`, known as `id`, and tell the watchers if `id` is gone: the only
+    /// way out of the registry, taken once by every connection when it stops routing (see
+    /// `connection::serve`). Dropping the peer lets go of the queue's last sender, so its
+    /// writer finishes once drained.
+    pub(crate) fn leave(&self, conn: ConnId, id: UserId) {
         let frame = frame(&HubMsg::<Bytes>::Left { user_id: id });
         let mut inner = self.write();
-        inner.watchers.remove(&id);
-        if inner.peers.remove(&id).is_some() && !self.shutting_down.load(Ordering::Relaxed) {
+        inner.watchers.remove(&conn);
+        if take_session(&mut inner, id, conn).is_some()
+            && !inner.users.get(&id).is_some_and(Entry::is_present)
+            && !self.shutting_down.load(Ordering::Relaxed)
+        {
             self.tell_watchers(&inner, id, frame);
         }
+    }
+
+    /// Queue `frame` for each live session of `account` but `except`: what one session
+    /// relayed, for the others. Whether it has any is checked first, so a relay from an
+    /// account's only session encodes nothing more.
+    pub(crate) fn to_other_sessions(
+        &self,
+        account: UserId,
+        except: ConnId,
+        frame: impl FnOnce() -> Bytes,
+    ) {
+        let others: Vec<Peer> = {
+            let inner = self.read();
+            let Some(entry) = inner.users.get(&account) else {
+                return;
+            };
+            entry
+                .live()
+                .filter(|s| s.conn != except)
+                .map(|s| s.peer.clone())
+                .collect()
+        };
+        if others.is_empty() {
+            return;
+        }
+        // Encoded without the lock: it copies the body.
+        let frame = frame();
+        for peer in others {
+            let _ = peer.deliver(frame.clone());
+        }
+    }
+
+    /// Every session of `account` (to close them all when it is deleted).
+    pub(crate) fn sessions(&self, account: UserId) -> Vec<Peer> {
+        let inner = self.read();
+        inner.users.get(&account).map_or_else(Vec::new, |e| {
+            e.sessions.iter().map(|s| s.peer.clone()).collect()
+        })
+    }
+
+    /// Whether `id` has a session connected (live or draining).
+    pub(crate) fn is_present(&self, id: UserId) -> bool {
+        self.read().users.get(&id).is_some_and(Entry::is_present)
     }
 
     /// From now on users leave without telling the watchers: at shutdown everyone goes, and
@@ -99,51 +400,95 @@ impl Registry {
         self.shutting_down.store(true, Ordering::Relaxed);
     }
 
-    /// Every connected id but `asker`, ascending.
+    /// Every present id but `asker`, ascending; an account once however many sessions it has.
     pub(crate) fn list(&self, asker: UserId) -> Vec<UserId> {
-        let mut ids: Vec<UserId> = self
-            .read()
-            .peers
-            .keys()
-            .copied()
-            .filter(|&id| id != asker)
-            .collect();
-        ids.sort_unstable();
-        ids
+        present_but(&self.read(), asker)
     }
 
-    /// Make `id` a watcher and queue its snapshot, under the same lock as joins and leaves so
-    /// that no event can fall between the snapshot and the stream of changes.
-    pub(crate) fn watch(&self, id: UserId, req: RequestId) -> Result<(), PushError> {
+    /// Make `conn` (known as `id`, speaking `version`) a watcher and queue its snapshot, under
+    /// the same lock as joins and leaves so that no event can fall between the snapshot and the
+    /// stream of changes.
+    pub(crate) fn watch(
+        &self,
+        conn: ConnId,
+        id: UserId,
+        req: RequestId,
+        version: u32,
+    ) -> Result<(), PushError> {
         let mut inner = self.write();
-        let Some(peer) = inner.peers.get(&id).cloned() else {
-            return Err(PushError::Closed);
+        let peer = inner
+            .users
+            .get(&id)
+            .and_then(|e| e.sessions.iter().find(|s| s.conn == conn))
+            .map(|s| s.peer.clone())
+            .ok_or(PushError::Closed)?;
+        let peers = present_but(&inner, id);
+        let snapshot = if version >= ACCOUNTS_VERSION {
+            let peers = peers
+                .into_iter()
+                .map(|user_id| PeerInfo {
+                    user_id,
+                    name: inner.users[&user_id].name.as_deref().map(str::to_owned),
+                })
+                .collect();
+            frame(&HubMsg::<Bytes>::Present { req, peers })
+        } else {
+            frame(&HubMsg::<Bytes>::Peers { req, peers })
         };
-        let mut peers: Vec<UserId> = inner.peers.keys().copied().filter(|&p| p != id).collect();
-        peers.sort_unstable();
-        inner.watchers.insert(id);
-        peer.answer(frame(&HubMsg::<Bytes>::Peers { req, peers }))
+        let answer = peer.answer(snapshot);
+        let watcher = Watcher {
+            user: id,
+            peer,
+            version,
+        };
+        inner.watchers.insert(conn, watcher);
+        answer
     }
 
-    /// Queue `frame` for each receiver through [`Peer::deliver`], which applies the
-    /// slow-consumer rule; nobody waits for anyone.
+    /// Queue `frame` for each receiver's live sessions through [`Peer::deliver`], which
+    /// applies the slow-consumer rule; nobody waits for anyone. Accounts with no live session,
+    /// or none that could take it (each too slow, and now closing), come back in
+    /// [`Routed::offline`], each with a mailbox write counted as pending.
     pub(crate) fn route(&self, to: &[UserId], frame: &Bytes) -> Routed {
         let mut routed = Routed::default();
         let inner = self.read();
         for &id in to {
-            match inner.peers.get(&id).map(|peer| peer.deliver(frame.clone())) {
+            match inner.users.get(&id).and_then(|e| e.deliver(frame)) {
+                Some(true) => routed.delivered += 1,
+                // An account whose every live session was too slow keeps it in its mailbox.
+                _ if id.0 >= FIRST_ACCOUNT_ID => routed.offline.push(id),
+                Some(false) => routed.dropped.push(id),
                 None => routed.unknown.push(id),
-                Some(Ok(())) => routed.delivered += 1,
-                Some(Err(_)) => routed.dropped.push(id),
             }
         }
         drop(inner);
+        if !routed.offline.is_empty() {
+            self.count_writes(&mut routed, frame);
+        }
         let delivered = u64::from(routed.delivered);
         Stats::add(&self.stats.relays, 1);
         Stats::add(&self.stats.deliveries, delivered);
         Stats::add(&self.stats.delivered_bytes, delivered * frame.len() as u64);
         Stats::add(&self.stats.drops, routed.dropped.len() as u64);
         routed
+    }
+
+    /// The slow path of [`Self::route`]: under the write lock, deliver to accounts that went
+    /// live since the read, and count a pending mailbox write for the others.
+    fn count_writes(&self, routed: &mut Routed, frame: &Bytes) {
+        let mut inner = self.write();
+        let offline = std::mem::take(&mut routed.offline);
+        for id in offline {
+            let entry = inner.users.entry(id).or_default();
+            match entry.deliver(frame) {
+                Some(true) => routed.delivered += 1,
+                Some(false) | None => {
+                    entry.writes_pending += 1;
+                    entry.writes_started += 1;
+                    routed.offline.push(id);
+                }
+            }
+        }
     }
 
     /// Remember why a connection closed, forgetting the oldest beyond [`CLOSE_RECORD_LEN`].
@@ -162,14 +507,21 @@ impl Registry {
     }
 
     fn tell_watchers(&self, inner: &Inner, about: UserId, frame: Bytes) {
-        for watcher in &inner.watchers {
-            if *watcher == about {
-                continue;
-            }
-            if let Some(peer) = inner.peers.get(watcher) {
-                // A watcher too slow for presence is closed by `deliver`; nobody else waits.
-                let _ = peer.deliver(frame.clone());
-            }
+        for watcher in inner.watchers.values().filter(|w| w.user != about) {
+            // A watcher too slow for presence is closed by `deliver`; nobody else waits.
+            let _ = watcher.peer.deliver(frame.clone());
+        }
+    }
+
+    /// Tell each watcher of an arrival in its version's words.
+    fn tell_arrival(&self, inner: &Inner, about: UserId, arrival: &Arrival) {
+        for watcher in inner.watchers.values().filter(|w| w.user != about) {
+            let frame = if watcher.version >= ACCOUNTS_VERSION {
+                &arrival.arrived
+            } else {
+                &arrival.joined
+            };
+            let _ = watcher.peer.deliver(frame.clone());
         }
     }
 
@@ -179,5 +531,103 @@ impl Registry {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
         self.inner.write().expect("registry lock poisoned")
+    }
+}
+
+/// Take connection `conn`'s session out of `id`'s entry, dropping the entry when nothing is
+/// left of it.
+fn take_session(inner: &mut Inner, id: UserId, conn: ConnId) -> Option<Session> {
+    let entry = inner.users.get_mut(&id)?;
+    let at = entry.sessions.iter().position(|s| s.conn == conn)?;
+    let session = entry.sessions.swap_remove(at);
+    if entry.sessions.is_empty() && entry.writes_pending == 0 {
+        inner.users.remove(&id);
+    }
+    inner.connections -= 1;
+    Some(session)
+}
+
+/// Every present id but `asker`, ascending.
+fn present_but(inner: &Inner, asker: UserId) -> Vec<UserId> {
+    let mut ids: Vec<UserId> = inner
+        .users
+        .iter()
+        .filter(|(&id, e)| id != asker && e.is_present())
+        .map(|(&id, _)| id)
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::close::Control;
+    use crate::config::Config;
+    use crate::queue::{queue, Budget, Inbox};
+
+    fn peer() -> (Peer, Inbox) {
+        let (outbox, inbox) = queue(
+            Config::default().queue_limits(),
+            Arc::new(Budget::new(1 << 30)),
+        );
+        (Peer::new(outbox, Arc::new(Control::default())), inbox)
+    }
+
+    const BOB: UserId = UserId(FIRST_ACCOUNT_ID);
+
+    #[test]
+    fn anonymous_ids_never_reach_the_account_range() {
+        let registry = Registry::default();
+        assert_eq!(registry.next_id(), Some(UserId(1)));
+        registry
+            .next_id
+            .store(FIRST_ACCOUNT_ID - 1, Ordering::Relaxed);
+        assert_eq!(registry.next_id(), Some(UserId(FIRST_ACCOUNT_ID - 1)));
+        assert_eq!(registry.next_id(), None);
+        assert_eq!(registry.next_id(), None, "and it stays so");
+    }
+
+    /// The rule that keeps a drain from stranding a message: a session goes live only if its
+    /// last mailbox read began with no write in flight and none has started since.
+    #[test]
+    fn a_drain_goes_live_only_after_every_mailbox_write_it_could_have_missed() {
+        let registry = Registry::default();
+        let frame = Bytes::from_static(b"m");
+        let (conn, (session, _inbox)) = (UserId(1), peer());
+        registry.join(conn, session);
+
+        let routed = registry.route(&[BOB], &frame);
+        assert_eq!(routed.offline, vec![BOB], "away: for the mailbox");
+        assert_eq!(
+            registry.log_in(conn, conn, BOB, "bob", || {}),
+            Some(Joined::Draining)
+        );
+        let during = registry.write_mark(BOB);
+        assert!(!during.settled());
+        assert!(
+            !registry.try_go_live(conn, BOB, during, || {}),
+            "a write was in flight when the read began"
+        );
+        registry.write_done(&routed.offline);
+        assert!(
+            !registry.try_go_live(conn, BOB, during, || {}),
+            "that write may have landed after the read"
+        );
+        let before = registry.write_mark(BOB);
+        assert!(before.settled());
+        let again = registry.route(&[BOB], &frame);
+        assert_eq!(again.offline, vec![BOB], "still draining: for the mailbox");
+        registry.write_done(&again.offline);
+        assert!(
+            !registry.try_go_live(conn, BOB, before, || {}),
+            "a write started after the read began"
+        );
+        let settled = registry.write_mark(BOB);
+        assert!(registry.try_go_live(conn, BOB, settled, || {}));
+        let live = registry.route(&[BOB], &frame);
+        assert_eq!((live.delivered, live.offline.len()), (1, 0));
     }
 }

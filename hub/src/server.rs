@@ -14,7 +14,10 @@ use crate::config::Config;
 use crate::connection::{serve, HubContext};
 use crate::inspect::Inspector;
 use crate::queue::Budget;
+use crate::rate::{RateLimit, Rates};
 use crate::registry::Registry;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Bounds, Store};
 
 /// First pause after a failed `accept` (typically EMFILE: out of descriptors).
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
@@ -31,14 +34,26 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// A hub with these settings, not yet serving. `max_connections` is capped at
-    /// [`MAX_CONNECTIONS_CAP`].
-    pub fn new(mut config: Config) -> Hub {
+    /// A hub with these settings and its accounts in memory (`--ephemeral`), not yet
+    /// serving. `max_connections` is capped at [`MAX_CONNECTIONS_CAP`].
+    pub fn new(config: Config) -> Hub {
+        let store = SqliteStore::ephemeral(Bounds::default()).expect("an in-memory store opens");
+        Hub::with_store(config, Arc::new(store))
+    }
+
+    /// A hub keeping its accounts and mailboxes in `store`, not yet serving.
+    pub fn with_store(mut config: Config, store: Arc<dyn Store>) -> Hub {
         config.max_connections = config.max_connections.min(MAX_CONNECTIONS_CAP);
+        let rates = Rates {
+            register: RateLimit::new(config.register_rate),
+            login_fail: RateLimit::new(config.login_fail_rate),
+        };
         Hub {
             context: HubContext {
                 registry: Arc::new(Registry::default()),
                 budget: Arc::new(Budget::new(config.global_bytes)),
+                store,
+                rates: Arc::new(rates),
                 config: Arc::new(config),
                 shutdown: CancellationToken::new(),
                 readers_done: CancellationToken::new(),
@@ -61,11 +76,18 @@ impl Hub {
         let reading = TaskTracker::new();
         let connections = TaskTracker::new();
         let stats = tokio::spawn(log_stats(hub.clone()));
+        let every = hub.config.expire_interval.max(Duration::from_secs(1));
+        let mut expiry = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut backoff = ACCEPT_BACKOFF_MIN;
         loop {
             let accepted = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 accepted = listener.accept() => accepted,
+                _ = expiry.tick() => {
+                    expire_mailboxes(&hub);
+                    continue;
+                }
             };
             let stream = match accepted {
                 Ok((stream, _)) => {
@@ -131,11 +153,22 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
 
 /// Tell a connection over the limit why it is closed, without waiting for it: a full hub must
 /// not spend a task on each refusal.
-fn refuse_full(stream: &TcpStream) {
+pub(crate) fn refuse_full(stream: &TcpStream) {
     let bye = goodbye(&CloseReason::ServerFull.into()).expect("a full hub says why");
     if let Err(e) = stream.try_write(&bye) {
         error!(error = %e, "could not tell a refused connection why");
     }
+}
+
+/// Remove messages past the mailboxes' age limit, on a blocking thread, without waiting.
+fn expire_mailboxes(hub: &HubContext) {
+    let store = hub.store.clone();
+    let now = crate::connection::now_ms();
+    tokio::task::spawn_blocking(move || match store.expire(now) {
+        Ok(0) => {}
+        Ok(n) => info!(messages = n, "expired from mailboxes"),
+        Err(e) => warn!(error = %e, "mailbox expiry failed"),
+    });
 }
 
 async fn log_stats(hub: HubContext) {

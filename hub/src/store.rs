@@ -156,8 +156,15 @@ pub trait Store: Send + Sync {
     /// receiver, in order.
     fn enqueue(&self, to: &[UserId], mail: &Mail) -> Result<Vec<Enqueued>, StoreError>;
 
-    /// Up to `max` messages of `id`'s mailbox with `seq > after`, ascending.
-    fn mailbox(&self, id: UserId, after: u64, max: usize) -> Result<Vec<Stored>, StoreError>;
+    /// Up to `max` messages of `id`'s mailbox with `seq > after`, ascending, stopping once
+    /// their bodies reach `max_bytes` (the first one always comes, whatever its size).
+    fn mailbox(
+        &self,
+        id: UserId,
+        after: u64,
+        max: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Stored>, StoreError>;
 
     /// Forget every message of `id`'s mailbox with `seq <= upto`; how many went.
     fn ack(&self, id: UserId, upto: u64) -> Result<u64, StoreError>;

@@ -92,7 +92,10 @@ async fn answer(client: &mut Client, ledger: &Ledger) -> Option<HubMsg> {
             .expect("the hub answers in time")
             .ok()?;
         if !ledger.receive(client.id, &msg)
-            && !matches!(msg, HubMsg::Joined { .. } | HubMsg::Left { .. })
+            && !matches!(
+                msg,
+                HubMsg::Joined { .. } | HubMsg::Arrived { .. } | HubMsg::Left { .. }
+            )
         {
             return Some(msg);
         }

@@ -6,8 +6,11 @@
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
+use shared::account::Who;
 use shared::codec::READ_STEP;
-use shared::{BodyKind, ClientMsg, FrameCodec, RequestId, UserId, MAX_FRAME_LEN};
+use shared::{
+    BodyKind, ClientMsg, FrameCodec, PublicKey, RequestId, Signature, UserId, MAX_FRAME_LEN,
+};
 use tokio_util::codec::Decoder;
 
 /// One piece of a hostile stream.
@@ -31,10 +34,51 @@ fn kind() -> impl Strategy<Value = BodyKind> {
     ]
 }
 
+/// The requests of accounts (protocol version 3).
+fn account_msg() -> impl Strategy<Value = ClientMsg> {
+    let req = any::<u32>().prop_map(RequestId);
+    let name = "[A-Za-z0-9_.-]{0,40}";
+    let key = any::<[u8; 32]>().prop_map(PublicKey);
+    let signature = (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(a, b)| {
+        let mut s = [0u8; 64];
+        s[..32].copy_from_slice(&a);
+        s[32..].copy_from_slice(&b);
+        Signature(s)
+    });
+    let who = prop_oneof![
+        name.prop_map(Who::Name),
+        any::<u64>().prop_map(|id| Who::Id(UserId(id))),
+    ];
+    prop_oneof![
+        req.clone().prop_map(|req| ClientMsg::Challenge { req }),
+        (req.clone(), name, key, signature.clone()).prop_map(|(req, name, key, signature)| {
+            ClientMsg::Register {
+                req,
+                name,
+                key,
+                signature,
+            }
+        }),
+        (req.clone(), name, signature.clone()).prop_map(|(req, name, signature)| {
+            ClientMsg::Login {
+                req,
+                name,
+                signature,
+            }
+        }),
+        (req.clone(), who).prop_map(|(req, who)| ClientMsg::Lookup { req, who }),
+        (req.clone(), "[a-z*?]{0,80}").prop_map(|(req, pattern)| ClientMsg::Users { req, pattern }),
+        (req.clone(), signature)
+            .prop_map(|(req, signature)| ClientMsg::DeleteAccount { req, signature }),
+        (req, any::<u64>()).prop_map(|(req, seq)| ClientMsg::Ack { req, seq }),
+    ]
+}
+
 fn client_msg() -> impl Strategy<Value = ClientMsg> {
     let body = prop::collection::vec(any::<u8>(), 0..300).prop_map(Bytes::from);
     let req = any::<u32>().prop_map(RequestId);
     prop_oneof![
+        account_msg(),
         req.clone().prop_map(|req| ClientMsg::Identity { req }),
         req.clone().prop_map(|req| ClientMsg::List { req }),
         req.clone().prop_map(|req| ClientMsg::Ping { req }),
@@ -143,6 +187,31 @@ fn owned(msg: ClientMsg<&[u8]>) -> ClientMsg {
         ClientMsg::Watch { req } => ClientMsg::Watch { req },
         ClientMsg::KeepAliveAck => ClientMsg::KeepAliveAck,
         ClientMsg::Hello { req, version } => ClientMsg::Hello { req, version },
+        ClientMsg::Challenge { req } => ClientMsg::Challenge { req },
+        ClientMsg::Register {
+            req,
+            name,
+            key,
+            signature,
+        } => ClientMsg::Register {
+            req,
+            name,
+            key,
+            signature,
+        },
+        ClientMsg::Login {
+            req,
+            name,
+            signature,
+        } => ClientMsg::Login {
+            req,
+            name,
+            signature,
+        },
+        ClientMsg::Lookup { req, who } => ClientMsg::Lookup { req, who },
+        ClientMsg::Users { req, pattern } => ClientMsg::Users { req, pattern },
+        ClientMsg::DeleteAccount { req, signature } => ClientMsg::DeleteAccount { req, signature },
+        ClientMsg::Ack { req, seq } => ClientMsg::Ack { req, seq },
         ClientMsg::Echo { req, body } => ClientMsg::Echo {
             req,
             body: Bytes::copy_from_slice(body),

@@ -198,11 +198,13 @@ fn ledger_catches_loss_duplicates_disorder_and_forgery() {
                 let ClientMsg::Relay { req, body, .. } = ledger.relay(s, &[r], 32) else {
                     unreachable!("ledger makes relays")
                 };
-                let answer = HubMsg::Relayed {
+                let answer = HubMsg::Routed {
                     req,
                     delivered: 1,
+                    queued: vec![],
                     unknown: vec![],
                     dropped: vec![],
+                    full: vec![],
                 };
                 assert!(ledger.answer(s, &answer));
                 HubMsg::Message {
@@ -242,11 +244,13 @@ fn ledger_catches_loss_duplicates_disorder_and_forgery() {
     let ClientMsg::Relay { req, .. } = ledger.relay(s, &[r, UserId(3)], 8) else {
         unreachable!("ledger makes relays")
     };
-    let wrong = HubMsg::Relayed {
+    let wrong = HubMsg::Routed {
         req,
         delivered: 2,
+        queued: vec![],
         unknown: vec![UserId(3)],
         dropped: vec![],
+        full: vec![],
     };
     ledger.answer(s, &wrong);
     assert_eq!(ledger.violations().len(), 3, "{:?}", ledger.violations());

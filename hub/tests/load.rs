@@ -118,7 +118,7 @@ async fn send_one(
     let answer = tokio::time::timeout(FAN_OUT_WAIT, async {
         loop {
             match conn.recv().await.expect("an answer") {
-                HubMsg::Joined { .. } | HubMsg::Left { .. } => continue,
+                HubMsg::Joined { .. } | HubMsg::Arrived { .. } | HubMsg::Left { .. } => continue,
                 other => return other,
             }
         }

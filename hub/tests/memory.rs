@@ -173,7 +173,7 @@ async fn quiet_connections_give_back_the_memory_of_a_backlog() {
         sender.send(&relay).await.expect("send");
         sent += 1;
         match testkit::recv_skipping(&mut sender).await {
-            HubMsg::Relayed { delivered, .. } => assert_eq!(delivered as usize, RECEIVERS),
+            HubMsg::Routed { delivered, .. } => assert_eq!(delivered as usize, RECEIVERS),
             other => panic!("unexpected {other:?}"),
         }
         for raw in &mut receivers {
@@ -274,7 +274,7 @@ async fn a_read_buffer_widened_for_a_stream_is_let_go_soon_after_it() {
                     assert_eq!(req, RequestId(next));
                     next += 1;
                 }
-                HubMsg::Joined { .. } | HubMsg::Left { .. } => {}
+                HubMsg::Joined { .. } | HubMsg::Arrived { .. } | HubMsg::Left { .. } => {}
                 other => panic!("unexpected {other:?}"),
             }
         }

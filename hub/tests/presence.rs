@@ -1,5 +1,6 @@
 //! Presence: watchers get a snapshot, then joins and leaves; everyone else gets none of it.
 
+use shared::account::PeerInfo;
 use shared::{ClientMsg, HubMsg, RequestId, UserId};
 use testkit::*;
 
@@ -15,16 +16,22 @@ async fn a_watcher_sees_the_snapshot_then_joins_and_leaves() {
         .expect("send");
     assert_eq!(
         recv(&mut watcher).await,
-        HubMsg::Peers {
+        HubMsg::Present {
             req: RequestId(3),
-            peers: vec![UserId(2)]
+            peers: vec![PeerInfo {
+                user_id: UserId(2),
+                name: None
+            }]
         }
     );
 
     let newcomer = hub.connect().await;
     assert_eq!(
         recv(&mut watcher).await,
-        HubMsg::Joined { user_id: UserId(3) }
+        HubMsg::Arrived {
+            user_id: UserId(3),
+            name: None
+        }
     );
     drop(newcomer);
     assert_eq!(
@@ -55,11 +62,42 @@ async fn watchers_do_not_hear_about_themselves_and_see_every_other_leave() {
         })
         .await
         .expect("send");
-        assert!(matches!(recv(w).await, HubMsg::Peers { .. }));
+        assert!(matches!(recv(w).await, HubMsg::Present { .. }));
     }
     drop(w2);
     assert_eq!(recv(&mut w1).await, HubMsg::Left { user_id: UserId(2) });
     hub.wait_for_users(1).await;
     assert_eq!(list(&mut w1).await, Vec::<UserId>::new());
+    hub.stop().await;
+}
+
+/// A client of version 2 watches as before: `Peers`, then `Joined` and `Left`.
+#[tokio::test]
+async fn a_watcher_of_version_2_gets_ids_only() {
+    let hub = TestHub::start().await;
+    let mut watcher = shared::conn::Connection::connect_speaking(hub.addr, 2)
+        .await
+        .expect("v2");
+    let other = hub.connect().await;
+    watcher
+        .send(&ClientMsg::Watch { req: RequestId(3) })
+        .await
+        .expect("send");
+    assert_eq!(
+        recv(&mut watcher).await,
+        HubMsg::Peers {
+            req: RequestId(3),
+            peers: vec![other.user_id()]
+        }
+    );
+    let newcomer = hub.connect().await;
+    assert_eq!(
+        recv(&mut watcher).await,
+        HubMsg::Joined {
+            user_id: newcomer.user_id()
+        }
+    );
+    drop(newcomer);
+    assert!(matches!(recv(&mut watcher).await, HubMsg::Left { .. }));
     hub.stop().await;
 }

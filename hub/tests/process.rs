@@ -190,7 +190,13 @@ fn sigterm_stops_a_hub_whose_log_pipe_is_closed() {
     use std::process::{Command, Stdio};
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_hub"))
-        .args(["--listen", "127.0.0.1:0", "--stats-interval", "0s"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--stats-interval",
+            "0s",
+            "--ephemeral",
+        ])
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -117,7 +117,7 @@ fn mailboxes_keep_order_until_acknowledged() {
                 .enqueue(&[alice.id], &mail(text, NOW))
                 .expect("stores");
         }
-        let got = store.mailbox(alice.id, 0, 10).expect("reads");
+        let got = store.mailbox(alice.id, 0, 10, usize::MAX).expect("reads");
         let bodies: Vec<_> = got.iter().map(|s| (s.seq, s.mail.body.clone())).collect();
         assert_eq!(
             bodies,
@@ -128,12 +128,32 @@ fn mailboxes_keep_order_until_acknowledged() {
             ]
         );
         assert_eq!(got[0].mail, mail("one", NOW));
-        assert_eq!(store.mailbox(alice.id, 1, 1).expect("reads")[0].seq, 2);
+        assert_eq!(
+            store.mailbox(alice.id, 1, 1, usize::MAX).expect("reads")[0].seq,
+            2
+        );
+        // A byte budget: reading stops once the bodies reach it, and the first always comes.
+        let seqs = |max_bytes| -> Vec<u64> {
+            let got = store.mailbox(alice.id, 0, 10, max_bytes).expect("reads");
+            got.iter().map(|s| s.seq).collect()
+        };
+        assert_eq!(seqs(1), vec![1], "one message, however small the budget");
+        assert_eq!(
+            seqs(3),
+            vec![1],
+            "\"one\" is 3 bytes: the budget is reached"
+        );
+        assert_eq!(seqs(4), vec![1, 2]);
+        assert_eq!(seqs(6), vec![1, 2], "\"one\" + \"two\" reach 6");
+        assert_eq!(seqs(7), vec![1, 2, 3]);
         assert_eq!(store.mailbox_size(alice.id).expect("sizes"), (3, 11));
         assert_eq!(store.ack(alice.id, 2).expect("acks"), 2);
         assert_eq!(store.ack(alice.id, 2).expect("acks again"), 0);
         assert_eq!(store.mailbox_size(alice.id).expect("sizes"), (1, 5));
-        assert_eq!(store.mailbox(alice.id, 0, 10).expect("reads")[0].seq, 3);
+        assert_eq!(
+            store.mailbox(alice.id, 0, 10, usize::MAX).expect("reads")[0].seq,
+            3
+        );
         store.ack(alice.id, 3).expect("acks");
         let next = store
             .enqueue(&[alice.id], &mail("four", NOW))
@@ -143,7 +163,13 @@ fn mailboxes_keep_order_until_acknowledged() {
             vec![Enqueued::Stored(4)],
             "sequence numbers are never reused"
         );
-        assert_eq!(store.mailbox(bob.id, 0, 10).expect("reads").len(), 1);
+        assert_eq!(
+            store
+                .mailbox(bob.id, 0, 10, usize::MAX)
+                .expect("reads")
+                .len(),
+            1
+        );
     });
 }
 
@@ -184,7 +210,12 @@ fn full_mailboxes_refuse_by_count_and_by_bytes_and_age_expires() {
         );
         assert_eq!(store.mailbox_size(a).expect("sizes"), (0, 0));
         assert_eq!(store.mailbox_size(b).expect("sizes"), (1, 3));
-        assert_eq!(store.mailbox(b, 0, 10).expect("reads")[0].mail.body, "new");
+        assert_eq!(
+            store.mailbox(b, 0, 10, usize::MAX).expect("reads")[0]
+                .mail
+                .body,
+            "new"
+        );
     });
 }
 
@@ -206,7 +237,9 @@ fn everything_survives_reopening_the_file() {
         Some(alice.clone())
     );
     assert_eq!(
-        store.mailbox(alice.id, 0, 10).expect("reads")[0].mail.body,
+        store.mailbox(alice.id, 0, 10, usize::MAX).expect("reads")[0]
+            .mail
+            .body,
         "kept"
     );
     let bob = store.create_account("bob", key(2), NOW).expect("creates");
@@ -254,7 +287,13 @@ fn a_deleted_account_leaves_no_byte_of_its_messages_in_the_data_dir() {
         0,
         "nor its name"
     );
-    assert_eq!(store.mailbox(bob.id, 0, 10).expect("reads").len(), 1);
+    assert_eq!(
+        store
+            .mailbox(bob.id, 0, 10, usize::MAX)
+            .expect("reads")
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -401,7 +440,9 @@ fn kill_9_mid_write_loses_nothing_that_was_answered_stored() {
             .expect("reads")
             .expect("exists")
             .id;
-        let kept = store.mailbox(id, 0, usize::MAX >> 1).expect("reads");
+        let kept = store
+            .mailbox(id, 0, usize::MAX >> 1, usize::MAX)
+            .expect("reads");
         let kept: Vec<(u64, String)> = kept
             .into_iter()
             .map(|s| {
@@ -461,7 +502,7 @@ fn concurrent_writers_committed_in_groups_each_get_their_own_answers_in_order() 
                 .map(|w| w.join().expect("no panic"))
                 .collect()
         });
-        let kept = store.mailbox(a, 0, 10_000).expect("reads");
+        let kept = store.mailbox(a, 0, 10_000, usize::MAX).expect("reads");
         assert_eq!(kept.len(), 16 * per_thread as usize);
         assert!(kept.iter().enumerate().all(|(i, s)| s.seq == i as u64 + 1));
         for (t, mine) in answers.iter().enumerate() {

@@ -39,6 +39,15 @@ pub struct AccountInfo {
     pub online: bool,
 }
 
+/// Someone present, as the presence of version 3 shows them.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Their id.
+    pub user_id: UserId,
+    /// The account's name; `None` for an anonymous connection.
+    pub name: Option<String>,
+}
+
 /// Whom a [`crate::ClientMsg::Lookup`] asks about.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Who {

@@ -18,7 +18,7 @@ mod kind;
 
 pub use kind::{BodyKind, ErrorKind};
 
-use crate::account::{AccountInfo, PublicKey, Signature, Who, CHALLENGE_LEN};
+use crate::account::{AccountInfo, PeerInfo, PublicKey, Signature, Who, CHALLENGE_LEN};
 use crate::error::{DecodeError, EncodeError};
 use crate::id::{RequestId, UserId};
 use crate::limits::{Limits, MAX_FRAME_LEN};
@@ -311,6 +311,34 @@ pub enum HubMsg<B = Bytes> {
         /// When the hub stored it, in milliseconds since the Unix epoch.
         sent_at_ms: u64,
         /// What the body is, as the sender said.
+        kind: BodyKind,
+        /// The body.
+        body: B,
+    },
+    /// Since version 3. The snapshot that starts a [`ClientMsg::Watch`] at version 3 or more
+    /// (older clients get [`HubMsg::Peers`]): everyone else present, by id ascending, with
+    /// the names of accounts. An account is there once, however many sessions it has.
+    Present {
+        /// Request id.
+        req: RequestId,
+        /// Who.
+        peers: Vec<PeerInfo>,
+    },
+    /// Since version 3. Presence push for watchers at version 3 or more, in place of
+    /// [`HubMsg::Joined`]: someone arrived (an anonymous connection, or an account's first
+    /// session).
+    Arrived {
+        /// Who.
+        user_id: UserId,
+        /// The account's name; `None` for an anonymous connection.
+        name: Option<String>,
+    },
+    /// Since version 3. What another session of this account relayed, so that every session
+    /// shows the same conversation. Sent to an account's live sessions but the sender's.
+    Outgoing {
+        /// The receivers the relay named.
+        to: Vec<UserId>,
+        /// What the body is.
         kind: BodyKind,
         /// The body.
         body: B,

@@ -16,10 +16,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use bytes::BytesMut;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use shared::account::{
+    signed_bytes, verify, Purpose, CHALLENGE_LEN, FIRST_ACCOUNT_ID, MAX_ACCOUNT_NAME_LEN,
+    MAX_DIRECTORY_RESULTS, MAX_PATTERN_LEN,
+};
 use shared::limits::HEADER_ROOM;
 use shared::{
-    BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, BASE_VERSION,
-    MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS, PROTOCOL_VERSION,
+    BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, SecretKey,
+    BASE_VERSION, MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS,
+    PROTOCOL_VERSION,
 };
 use tokio_util::codec::Decoder;
 
@@ -227,6 +232,11 @@ fn constants_and_limits_match_the_tables() {
         ("HEADER_ROOM", HEADER_ROOM as u64),
         ("MAX_FRAME_LEN", MAX_FRAME_LEN as u64),
         ("MAX_ERROR_TEXT_LEN", MAX_ERROR_TEXT_LEN as u64),
+        ("MAX_ACCOUNT_NAME_LEN", MAX_ACCOUNT_NAME_LEN as u64),
+        ("FIRST_ACCOUNT_ID", FIRST_ACCOUNT_ID),
+        ("CHALLENGE_LEN", CHALLENGE_LEN as u64),
+        ("MAX_DIRECTORY_RESULTS", MAX_DIRECTORY_RESULTS as u64),
+        ("MAX_PATTERN_LEN", MAX_PATTERN_LEN as u64),
     ];
     check_named_values(&doc, "constants", &constants);
     // Destructured so that a new field stops this from compiling until the table has it.
@@ -350,4 +360,109 @@ fn the_version_table_runs_from_the_base_to_this_code() {
         ERROR_KINDS.len() as u64,
     ];
     assert_eq!(rows.last(), Some(&code), "the last row is this code");
+}
+
+fn purpose_name(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::Register => "Register",
+        Purpose::Login => "Login",
+        Purpose::Delete => "Delete",
+    }
+}
+
+/// Rows `| label | hex |` must be exactly these; on a difference, print the table they should be.
+fn check_hex_rows(doc: &Doc, table: &str, expected: &[(&str, Vec<u8>)]) {
+    let rows: Vec<(String, Vec<u8>)> = doc
+        .table(table)
+        .rows
+        .iter()
+        .map(|r| (r[0].clone(), parse::hex(&r[1])))
+        .collect();
+    let expected: Vec<(String, Vec<u8>)> = expected
+        .iter()
+        .map(|(l, b)| (l.to_string(), b.clone()))
+        .collect();
+    let shown: Vec<String> = expected
+        .iter()
+        .map(|(l, b)| {
+            let hex: Vec<String> = b.iter().map(|b| format!("{b:02x}")).collect();
+            format!("| {l} | `{}` |", hex.join(" "))
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        expected,
+        "the `{table}` table; its rows should be:\n{}",
+        shown.join("\n")
+    );
+}
+
+#[test]
+fn signing_is_as_documented() {
+    let doc = doc();
+    let purposes = [Purpose::Register, Purpose::Login, Purpose::Delete];
+    let rows: Vec<(String, String, Vec<u8>, u64)> = doc
+        .table("domains")
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r[0].clone(),
+                r[1].clone(),
+                parse::hex(&r[2]),
+                parse::number(&r[3]),
+            )
+        })
+        .collect();
+    let code: Vec<(String, String, Vec<u8>, u64)> = purposes
+        .iter()
+        .map(|&p| {
+            let domain = p.domain();
+            let (nul, ascii) = domain.split_last().expect("a domain");
+            assert_eq!(*nul, 0, "a domain ends in NUL");
+            let text = format!("{}\\0", std::str::from_utf8(ascii).expect("ASCII"));
+            (
+                purpose_name(p).to_string(),
+                text,
+                domain.to_vec(),
+                domain.len() as u64,
+            )
+        })
+        .collect();
+    assert_eq!(rows, code, "the `domains` table");
+
+    // The worked example: a login as alice with the key whose seed is 07 × 32.
+    let secret = SecretKey::from_seed([7; 32]);
+    let key = secret.public();
+    let challenge = [0x33; CHALLENGE_LEN];
+    let bytes = signed_bytes(Purpose::Login, &challenge, "alice", &key);
+    let domain = Purpose::Login.domain();
+    let parts = [
+        ("domain", domain.to_vec()),
+        ("challenge", challenge.to_vec()),
+        ("name length", vec![5]),
+        ("name", b"alice".to_vec()),
+        ("public key", key.0.to_vec()),
+    ];
+    let joined: Vec<u8> = parts.iter().flat_map(|(_, b)| b.clone()).collect();
+    assert_eq!(joined, bytes, "the parts are the signed bytes");
+    check_hex_rows(&doc, "signed", &parts);
+    let signature = secret.sign(Purpose::Login, &challenge, "alice");
+    assert!(verify(
+        &key,
+        &signature,
+        Purpose::Login,
+        &challenge,
+        "alice"
+    ));
+    check_hex_rows(
+        &doc,
+        "signature",
+        &[
+            ("seed", secret.seed().to_vec()),
+            ("public key", key.0.to_vec()),
+            ("signature, bytes 0 to 31", signature.0[..32].to_vec()),
+            ("signature, bytes 32 to 63", signature.0[32..].to_vec()),
+        ],
+    );
 }

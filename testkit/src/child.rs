@@ -30,9 +30,13 @@ impl HubProcess {
     }
 
     /// Start `bin` with `args` on 127.0.0.1:0, optionally under `ulimit -n fd_limit`, and wait
-    /// for it to say where it listens.
+    /// for it to say where it listens. Its accounts are in memory unless `args` name a
+    /// `--data-dir`.
     pub fn spawn_bin(bin: &str, args: &[&str], fd_limit: Option<u32>) -> HubProcess {
         let mut hub_args = vec!["--listen", "127.0.0.1:0", "--stats-interval", "0s"];
+        if !args.contains(&"--data-dir") {
+            hub_args.push("--ephemeral");
+        }
         hub_args.extend_from_slice(args);
         let mut cmd = match fd_limit {
             // `exec` keeps the hub's pid the shell's, so signals and /proc reach the hub.

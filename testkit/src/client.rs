@@ -20,7 +20,7 @@ pub async fn recv(conn: &mut Connection) -> HubMsg {
 pub async fn recv_skipping(conn: &mut Connection) -> HubMsg {
     loop {
         match recv(conn).await {
-            HubMsg::Joined { .. } | HubMsg::Left { .. } => continue,
+            HubMsg::Joined { .. } | HubMsg::Arrived { .. } | HubMsg::Left { .. } => continue,
             HubMsg::KeepAlive => conn
                 .send(&ClientMsg::<Bytes>::KeepAliveAck)
                 .await
@@ -30,11 +30,12 @@ pub async fn recv_skipping(conn: &mut Connection) -> HubMsg {
     }
 }
 
-/// The next answer to a request: like [`recv_skipping`], and relayed messages are skipped too.
+/// The next answer to a request: like [`recv_skipping`], and relayed and stored messages are
+/// skipped too.
 pub async fn next_answer(conn: &mut Connection) -> HubMsg {
     loop {
         match recv_skipping(conn).await {
-            HubMsg::Message { .. } => continue,
+            HubMsg::Message { .. } | HubMsg::Stored { .. } => continue,
             other => return other,
         }
     }

@@ -5,6 +5,11 @@
 //! A ledger relay's body is its token (8 bytes, big-endian, also its request id) followed by a
 //! fill derived from the token, so a receiver can tell which relay a message belongs to and that
 //! its body arrived intact. `baseline.rs` checks that the hub gave back everything else.
+//!
+//! A receiver listed as `queued` (an account that was away) is owed the message as much as one
+//! it was delivered to: it arrives later as a `Stored` push, which [`Ledger::receive`] takes
+//! like a `Message`. A test drops repeated `Stored` seqs before it records them, as a client
+//! does, so the ledger sees what a person would.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -17,8 +22,10 @@ use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId};
 enum Answer {
     Relayed {
         delivered: u32,
+        queued: Vec<UserId>,
         unknown: Vec<UserId>,
         dropped: Vec<UserId>,
+        full: Vec<UserId>,
     },
     Refused(ErrorKind),
 }
@@ -115,8 +122,27 @@ impl Ledger {
                 *req,
                 Answer::Relayed {
                     delivered: *delivered,
+                    queued: Vec::new(),
                     unknown: unknown.clone(),
                     dropped: dropped.clone(),
+                    full: Vec::new(),
+                },
+            ),
+            HubMsg::Routed {
+                req,
+                delivered,
+                queued,
+                unknown,
+                dropped,
+                full,
+            } => (
+                *req,
+                Answer::Relayed {
+                    delivered: *delivered,
+                    queued: queued.clone(),
+                    unknown: unknown.clone(),
+                    dropped: dropped.clone(),
+                    full: full.clone(),
                 },
             ),
             HubMsg::Error {
@@ -147,9 +173,10 @@ impl Ledger {
         true
     }
 
-    /// Record a message `receiver` got. Returns whether it was a ledger delivery.
+    /// Record a message `receiver` got, live (`Message`) or from its mailbox (`Stored`).
+    /// Returns whether it was a ledger delivery.
     pub fn receive(&self, receiver: UserId, msg: &HubMsg) -> bool {
-        let HubMsg::Message { from, body, .. } = msg else {
+        let (HubMsg::Message { from, body, .. } | HubMsg::Stored { from, body, .. }) = msg else {
             return false;
         };
         let mut inner = self.lock();
@@ -215,7 +242,8 @@ impl Ledger {
         self.lock().relays.len()
     }
 
-    /// Totals over answered relays: (delivered, unknown, dropped, refused).
+    /// Totals over answered relays: (delivered, unknown, dropped, refused); a mailbox that
+    /// kept it counts as delivered, a full one as dropped.
     pub fn totals(&self) -> (u64, u64, u64, u64) {
         let inner = self.lock();
         let mut t = (0, 0, 0, 0);
@@ -223,12 +251,14 @@ impl Ledger {
             match &relay.answer {
                 Some(Answer::Relayed {
                     delivered,
+                    queued,
                     unknown,
                     dropped,
+                    full,
                 }) => {
-                    t.0 += u64::from(*delivered);
+                    t.0 += u64::from(*delivered) + queued.len() as u64;
                     t.1 += unknown.len() as u64;
-                    t.2 += dropped.len() as u64;
+                    t.2 += (dropped.len() + full.len()) as u64;
                 }
                 Some(Answer::Refused(_)) => t.3 += 1,
                 None => {}
@@ -273,13 +303,16 @@ fn body_token(body: &[u8]) -> Option<u32> {
 fn delivered_to(relay: &Relay) -> Option<Vec<UserId>> {
     match &relay.answer {
         Some(Answer::Relayed {
-            unknown, dropped, ..
+            unknown,
+            dropped,
+            full,
+            ..
         }) => Some(
             relay
                 .to
                 .iter()
                 .copied()
-                .filter(|id| !unknown.contains(id) && !dropped.contains(id))
+                .filter(|id| !unknown.contains(id) && !dropped.contains(id) && !full.contains(id))
                 .collect(),
         ),
         _ => None,
@@ -295,10 +328,12 @@ fn check_answers(inner: &Inner, out: &mut Vec<String>) {
             }
             Some(Answer::Relayed {
                 delivered,
+                queued,
                 unknown,
                 dropped,
+                full,
             }) => {
-                let accounted = unknown.iter().chain(dropped);
+                let accounted = queued.iter().chain(unknown).chain(dropped).chain(full);
                 let mut seen = HashSet::new();
                 for id in accounted {
                     if !relay.to.contains(id) || !seen.insert(*id) {

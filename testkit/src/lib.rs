@@ -1,11 +1,13 @@
 //! hubbub's test kit: a real hub on 127.0.0.1:0 ([`TestHub`]), well-behaved and raw clients,
 //! the "nothing lost" [`ledger`], the hub's [`baseline`], the hub binary as a [`child`]
-//! process, and one way to wait for a condition ([`eventually`]).
+//! process, [`accounts`] (register, log in, read a mailbox), and one way to wait for a
+//! condition ([`eventually`]).
 //!
 //! A dev-dependency of every crate whose tests, examples or benchmarks start a hub. Every wait
 //! is bounded by [`WAIT`], generous enough for a machine whose cores are busy with other work:
 //! tests wait on conditions, never on the machine being fast.
 
+pub mod accounts;
 pub mod baseline;
 pub mod blocking;
 pub mod child;

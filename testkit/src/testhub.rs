@@ -1,8 +1,10 @@
 //! A real hub serving on an ephemeral loopback port, in the test's own runtime.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use hub::store::Store;
 use hub::{Config, Hub, Inspector};
 use shared::conn::Connection;
 use tokio::net::TcpListener;
@@ -21,6 +23,8 @@ pub fn test_config() -> Config {
         write_timeout: Duration::from_secs(30),
         shutdown_grace: Duration::from_secs(5),
         stats_interval: Duration::ZERO,
+        // Its blocking task would come and go under the task counts of the baseline checks.
+        expire_interval: Duration::from_secs(365 * 24 * 3600),
         ..Config::default()
     }
 }
@@ -43,11 +47,20 @@ impl TestHub {
         Self::with_config(test_config()).await
     }
 
-    /// A hub with `config`.
+    /// A hub with `config`, its accounts in memory.
     pub async fn with_config(config: Config) -> TestHub {
+        Self::serve(Hub::new(config)).await
+    }
+
+    /// A hub with `config` keeping its accounts and mailboxes in `store` (a real file, for
+    /// tests of what outlives a hub).
+    pub async fn with_store(config: Config, store: Arc<dyn Store>) -> TestHub {
+        Self::serve(Hub::with_store(config, store)).await
+    }
+
+    async fn serve(hub: Hub) -> TestHub {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let hub = Hub::new(config);
         let inspector = hub.inspector();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(hub.run(listener, shutdown.clone()));

@@ -179,7 +179,11 @@ async fn handle_hub(
             return Ok(true);
         }
         HubMsg::Peers { peers, .. } => NetEvent::Peers(peers),
-        HubMsg::Joined { user_id } => NetEvent::Joined(user_id),
+        // Version 3 names accounts in presence; the ids are what the peer list keeps today.
+        HubMsg::Present { peers, .. } => {
+            NetEvent::Peers(peers.into_iter().map(|p| p.user_id).collect())
+        }
+        HubMsg::Joined { user_id } | HubMsg::Arrived { user_id, .. } => NetEvent::Joined(user_id),
         HubMsg::Left { user_id } => NetEvent::Left(user_id),
         HubMsg::Message { from, kind, body } => {
             let (at, body) = receive(&config.download_dir, from, kind, body).await;

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use shared::{DecodeError, HubMsg};
 use tokio::time::{Instant, Sleep};
 
+use super::accounts::{finish, Deferred};
 use super::frames::{Frame, Frames};
 use super::requests::{answer, handle};
 use super::Client;
@@ -38,8 +39,9 @@ impl Reader {
         }
     }
 
-    /// Read and handle requests until the connection must close, and say why.
-    pub(super) async fn run(mut self) -> Close {
+    /// Read and handle requests until the connection must close, and say why; the client is
+    /// handed back for its last words (who it was at the end).
+    pub(super) async fn run(mut self) -> (Close, Client) {
         let timer = tokio::time::sleep_until(self.next_wake());
         tokio::pin!(timer);
         loop {
@@ -48,13 +50,17 @@ impl Reader {
                 Step::Eof => Err(CloseReason::PeerClosed.into()),
                 Step::Timer => self.on_timer(),
                 Step::Frame(Ok(payload)) => match self.wait_for_budget().await {
-                    Ok(()) => self.on_frames(&payload),
+                    Ok(()) => match self.on_frames(&payload) {
+                        Ok(Some(job)) => finish(&mut self.client, job).await,
+                        Ok(None) => Ok(()),
+                        Err(close) => Err(close),
+                    },
                     Err(close) => Err(close),
                 },
                 Step::Frame(Err(e)) => Err(self.on_decode_error(e)),
             };
             if let Err(close) = outcome {
-                return close;
+                return (close, self.client);
             }
             self.frames.shed();
             timer.as_mut().reset(self.next_wake());
@@ -93,6 +99,7 @@ impl Reader {
             tokio::select! {
                 biased;
                 _ = client.control.killed() => return Step::Stop(CloseReason::Io.into()),
+                _ = client.control.closing() => return Step::Stop(self.closed_elsewhere()),
                 _ = hub.shutdown.cancelled() => return Step::Stop(self.finish_on_shutdown().await),
                 _ = room => {}
             }
@@ -107,6 +114,7 @@ impl Reader {
         tokio::select! {
             biased;
             _ = self.client.control.killed() => Step::Stop(CloseReason::Io.into()),
+            _ = self.client.control.closing() => Step::Stop(self.closed_elsewhere()),
             _ = hub.shutdown.cancelled() => Step::Stop(self.finish_on_shutdown().await),
             frame = self.frames.next() => match frame {
                 Some(frame) => Step::Frame(frame),
@@ -121,14 +129,22 @@ impl Reader {
     /// Stops when the queues are full (the caller then waits for room), after
     /// [`BURST_FRAMES`] so that shutdown and timers are still seen promptly, or when no
     /// complete frame is left.
-    fn on_frames(&mut self, first: &[u8]) -> Result<(), Close> {
+    /// A request that needs the store ends the run: it comes back to be finished (awaited)
+    /// before anything else is read, so requests are still handled in order.
+    fn on_frames(&mut self, first: &[u8]) -> Result<Option<Deferred>, Close> {
         self.last_frame = Instant::now();
         self.keepalive_sent = None;
-        handle(&mut self.client, first)?;
+        if let Some(job) = handle(&mut self.client, first)? {
+            return Ok(Some(job));
+        }
         let mut handled = 1;
         while handled <= BURST_FRAMES && self.has_room() {
             match self.frames.ready() {
-                Some(Some(Ok(payload))) => handle(&mut self.client, &payload)?,
+                Some(Some(Ok(payload))) => {
+                    if let Some(job) = handle(&mut self.client, &payload)? {
+                        return Ok(Some(job));
+                    }
+                }
                 Some(Some(Err(e))) => return Err(self.on_decode_error(e)),
                 Some(None) => return Err(CloseReason::PeerClosed.into()),
                 None => break,
@@ -138,7 +154,7 @@ impl Reader {
         if handled > 1 {
             self.frames.widen();
         }
-        Ok(())
+        Ok(None)
     }
 
     /// What `next_step` waits for before reading, checked without waiting.
@@ -193,6 +209,15 @@ impl Reader {
         }
     }
 
+    /// Another task closed this connection (its account was deleted): stop reading.
+    fn closed_elsewhere(&self) -> Close {
+        self.client
+            .control
+            .get()
+            .cloned()
+            .unwrap_or_else(|| CloseReason::Io.into())
+    }
+
     fn on_decode_error(&mut self, e: DecodeError) -> Close {
         match e {
             DecodeError::FrameTooLarge { .. } => {
@@ -239,9 +264,13 @@ impl Reader {
                     _ = tokio::time::sleep_until(deadline), if partial.is_some() => break,
                 }
             };
-            match frame {
-                Some(Ok(payload)) if handle(&mut self.client, &payload).is_ok() => {}
-                _ => break,
+            let Some(Ok(payload)) = frame else { break };
+            let handled = match handle(&mut self.client, &payload) {
+                Ok(Some(job)) => finish(&mut self.client, job).await,
+                other => other.map(|_| ()),
+            };
+            if handled.is_err() {
+                break;
             }
         }
         CloseReason::Shutdown.into()

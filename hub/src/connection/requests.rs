@@ -1,20 +1,35 @@
-//! What each request does: answer it, refuse it, or route a relay.
+//! What each request does: answer it, refuse it, route a relay, or hand what needs the
+//! store to [`super::accounts`].
 
 use bytes::Bytes;
 use shared::{
     BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId, BASE_VERSION, PROTOCOL_VERSION,
 };
 
+use super::accounts::{self, Deferred, ACCOUNTS_VERSION};
 use super::rules::{check_body, check_relay};
 use super::Client;
 use crate::close::{Close, CloseReason};
 use crate::frame;
+use crate::registry::Routed;
 
-/// Handle one frame's payload from `client`. An error is the reason to close the connection.
-pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<(), Close> {
+/// Handle one frame's payload from `client`. An error is the reason to close the connection;
+/// a [`Deferred`] is work for the store, to be finished before the next request.
+pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Deferred>, Close> {
     let msg = ClientMsg::decode_borrowed(payload)
         .map_err(|e| Close::with_text(CloseReason::Malformed, e.to_string()))?;
     let first = !std::mem::replace(&mut client.greeted, !matches!(msg, ClientMsg::KeepAliveAck));
+    if accounts::is_account_request(&msg) {
+        if client.version < ACCOUNTS_VERSION {
+            return Err(Close::with_text(
+                CloseReason::Malformed,
+                format!(
+                    "account requests need protocol version {ACCOUNTS_VERSION}; say Hello first"
+                ),
+            ));
+        }
+        return accounts::handle(client, msg);
+    }
     match msg {
         ClientMsg::Identity { req } => answer(
             client,
@@ -32,7 +47,7 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<(), Close> {
             to,
             kind,
             body,
-        } => relay(client, req, &to, kind, body),
+        } => return relay(client, req, &to, kind, body),
         ClientMsg::Echo { req, body } => match check_body(body) {
             Ok(()) => answer(client, &HubMsg::Echo { req, body }),
             Err((kind, text)) => refuse(client, req, kind, &text),
@@ -40,7 +55,7 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<(), Close> {
         ClientMsg::Watch { req } => client
             .hub
             .registry
-            .watch(client.id, req)
+            .watch(client.conn, client.id, req, client.version)
             .map_err(|_| CloseReason::Io.into()),
         ClientMsg::Ping { req } => answer(client, &HubMsg::<Bytes>::Pong { req }),
         ClientMsg::KeepAliveAck => Ok(()),
@@ -53,7 +68,15 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<(), Close> {
             CloseReason::Malformed,
             "Hello may only be the first request on a connection",
         )),
+        ClientMsg::Challenge { .. }
+        | ClientMsg::Register { .. }
+        | ClientMsg::Login { .. }
+        | ClientMsg::Lookup { .. }
+        | ClientMsg::Users { .. }
+        | ClientMsg::DeleteAccount { .. }
+        | ClientMsg::Ack { .. } => unreachable!("account requests are handled above"),
     }
+    .map(|()| None)
 }
 
 fn relay(
@@ -62,30 +85,92 @@ fn relay(
     to: &[UserId],
     kind: BodyKind,
     body: &[u8],
-) -> Result<(), Close> {
+) -> Result<Option<Deferred>, Close> {
     if let Err((kind, text)) = check_relay(to, &kind, body) {
-        return refuse(client, req, kind, &text);
+        return refuse(client, req, kind, &text).map(|()| None);
     }
-    // Encoded once; every receiver's queue gets a reference to the same bytes.
-    let message = frame::encode(&HubMsg::Message {
+    // Encoded once; every receiver's queue gets a reference to the same bytes, and a mailbox
+    // write takes the body as a slice of them.
+    let msg = HubMsg::Message {
         from: client.id,
         kind,
         body,
-    });
+    };
+    let message = frame::encode(&msg);
+    let HubMsg::Message { kind, .. } = msg else {
+        unreachable!("built above")
+    };
     let routed = client.hub.registry.route(to, &message);
+    if client.account.is_some() {
+        client
+            .hub
+            .registry
+            .to_other_sessions(client.id, client.conn, || {
+                frame::encode(&HubMsg::Outgoing {
+                    to: to.to_vec(),
+                    kind: kind.clone(),
+                    body,
+                })
+            });
+    }
     tracing::trace!(
         delivered = routed.delivered,
         unknown = routed.unknown.len(),
         dropped = routed.dropped.len(),
+        offline = routed.offline.len(),
         "relay"
     );
-    let relayed = HubMsg::<Bytes>::Relayed {
-        req,
-        delivered: routed.delivered,
-        unknown: routed.unknown,
-        dropped: routed.dropped,
-    };
-    answer(client, &relayed)
+    if !routed.offline.is_empty() {
+        let body = message.slice(message.len() - body.len()..);
+        return Ok(Some(Deferred::Relay {
+            req,
+            to: to.to_vec(),
+            kind,
+            body,
+            routed,
+        }));
+    }
+    answer_relay(client, req, to, routed, Vec::new(), Vec::new()).map(|()| None)
+}
+
+/// Answer a relay in the connection's version: `Routed`, or for a client before accounts
+/// `Relayed`, where what was kept for a mailbox counts as delivered and a full mailbox as
+/// dropped.
+pub(super) fn answer_relay(
+    client: &Client,
+    req: RequestId,
+    to: &[UserId],
+    routed: Routed,
+    queued: Vec<UserId>,
+    full: Vec<UserId>,
+) -> Result<(), Close> {
+    if client.version >= ACCOUNTS_VERSION {
+        return answer(
+            client,
+            &HubMsg::<Bytes>::Routed {
+                req,
+                delivered: routed.delivered,
+                queued,
+                unknown: routed.unknown,
+                dropped: routed.dropped,
+                full,
+            },
+        );
+    }
+    let mut dropped = routed.dropped;
+    if !full.is_empty() {
+        dropped.extend(full);
+        dropped.sort_by_key(|id| to.iter().position(|t| t == id));
+    }
+    answer(
+        client,
+        &HubMsg::<Bytes>::Relayed {
+            req,
+            delivered: routed.delivered + queued.len() as u32,
+            unknown: routed.unknown,
+            dropped,
+        },
+    )
 }
 
 /// Queue an answer for this client. Its own answers never make it a slow consumer: its reader
@@ -95,7 +180,12 @@ pub(super) fn answer<B: serde::Serialize>(client: &Client, msg: &HubMsg<B>) -> R
 }
 
 /// Answer a request with an error; the connection stays open.
-fn refuse(client: &Client, req: RequestId, kind: ErrorKind, text: &str) -> Result<(), Close> {
+pub(super) fn refuse(
+    client: &Client,
+    req: RequestId,
+    kind: ErrorKind,
+    text: &str,
+) -> Result<(), Close> {
     send(client, frame::error(Some(req), kind, text))
 }
 

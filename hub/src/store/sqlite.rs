@@ -96,6 +96,8 @@ impl SqliteStore {
             path: path.to_owned(),
             detail,
         };
+        // `hub account add` may write while a hub serves the same file: wait for its lock.
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
         db.pragma_update(None, "synchronous", "FULL")?;
         db.pragma_update(None, "secure_delete", "ON")?;
         let check: String = db
@@ -192,7 +194,13 @@ struct Group {
 struct Waiter {
     to: Vec<UserId>,
     mail: Mail,
-    answer: mpsc::SyncSender<Result<Vec<Enqueued>, String>>,
+    answer: mpsc::SyncSender<Turn>,
+}
+
+/// What a waiting writer is told: its answer, or that it commits the next group.
+enum Turn {
+    Answer(Result<Vec<Enqueued>, String>),
+    Lead,
 }
 
 /// Resets the group if its leader unwinds, so the writers after it are not left waiting: the
@@ -228,12 +236,14 @@ impl SqliteStore {
         Ok(answers)
     }
 
-    fn answer(
-        mine: mpsc::Receiver<Result<Vec<Enqueued>, String>>,
-    ) -> Result<Vec<Enqueued>, StoreError> {
+    /// Wait for this writer's answer; `None` when it is to lead the next group instead.
+    fn answer(mine: &mpsc::Receiver<Turn>) -> Option<Result<Vec<Enqueued>, StoreError>> {
         match mine.recv() {
-            Ok(answer) => answer.map_err(StoreError::Commit),
-            Err(_) => Err(StoreError::Commit("the committing writer failed".into())),
+            Ok(Turn::Answer(answer)) => Some(answer.map_err(StoreError::Commit)),
+            Ok(Turn::Lead) => None,
+            Err(_) => Some(Err(StoreError::Commit(
+                "the committing writer failed".into(),
+            ))),
         }
     }
 
@@ -399,60 +409,90 @@ impl Store for SqliteStore {
             });
             if group.leading {
                 drop(group);
-                return Self::answer(mine);
+                if let Some(answer) = Self::answer(&mine) {
+                    return answer;
+                }
+            } else {
+                group.leading = true;
             }
-            group.leading = true;
         }
-        // This writer leads: it commits whatever is waiting, as one transaction, until nothing
-        // is. Writers that arrive meanwhile wait for the next round.
+        // This writer leads: it commits everything waiting, itself included, as one
+        // transaction, then hands the lead to the first writer that arrived meanwhile. One
+        // round each, so no writer's answer waits behind a stream of others.
         let _leading = Leading(&self.group);
-        loop {
-            let batch = {
-                let mut group = self.group();
-                if group.waiting.is_empty() {
-                    group.leading = false;
-                    break;
+        let batch = std::mem::take(&mut self.group().waiting);
+        match self.commit_group(&batch) {
+            Ok(answers) => {
+                for (waiter, answers) in batch.iter().zip(answers) {
+                    let _ = waiter.answer.send(Turn::Answer(Ok(answers)));
                 }
-                std::mem::take(&mut group.waiting)
-            };
-            match self.commit_group(&batch) {
-                Ok(answers) => {
-                    for (waiter, answers) in batch.iter().zip(answers) {
-                        let _ = waiter.answer.send(Ok(answers));
+            }
+            Err(e) => {
+                let text = e.to_string();
+                for waiter in &batch {
+                    let _ = waiter.answer.send(Turn::Answer(Err(text.clone())));
+                }
+            }
+        }
+        {
+            let mut group = self.group();
+            loop {
+                match group.waiting.first() {
+                    // A writer that is gone cannot lead: skip it.
+                    Some(next) if next.answer.send(Turn::Lead).is_err() => {
+                        group.waiting.remove(0);
                     }
-                }
-                Err(e) => {
-                    let text = e.to_string();
-                    for waiter in &batch {
-                        let _ = waiter.answer.send(Err(text.clone()));
+                    Some(_) => break,
+                    None => {
+                        group.leading = false;
+                        break;
                     }
                 }
             }
         }
-        Self::answer(mine)
+        Self::answer(&mine).unwrap_or_else(|| {
+            Err(StoreError::Commit(
+                "a writer was asked to lead twice".into(),
+            ))
+        })
     }
 
-    fn mailbox(&self, id: UserId, after: u64, max: usize) -> Result<Vec<Stored>, StoreError> {
+    fn mailbox(
+        &self,
+        id: UserId,
+        after: u64,
+        max: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Stored>, StoreError> {
         let db = self.db();
         let mut statement = db.prepare_cached(
             "SELECT seq, sender, sent_at_ms, kind, body FROM mail \
              WHERE account = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
-        let stored = statement
-            .query_map(params![id.0 as i64, after as i64, max as i64], |row| {
-                let kind: Vec<u8> = row.get(3)?;
-                let body: Vec<u8> = row.get(4)?;
-                Ok(Stored {
-                    seq: row.get::<_, i64>(0)? as u64,
-                    mail: Mail {
-                        from: UserId(row.get::<_, i64>(1)? as u64),
-                        sent_at_ms: row.get::<_, i64>(2)? as u64,
-                        kind: decode_kind(&kind)?,
-                        body: Bytes::from(body),
-                    },
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = statement.query_map(params![id.0 as i64, after as i64, max as i64], |row| {
+            let kind: Vec<u8> = row.get(3)?;
+            let body: Vec<u8> = row.get(4)?;
+            Ok(Stored {
+                seq: row.get::<_, i64>(0)? as u64,
+                mail: Mail {
+                    from: UserId(row.get::<_, i64>(1)? as u64),
+                    sent_at_ms: row.get::<_, i64>(2)? as u64,
+                    kind: decode_kind(&kind)?,
+                    body: Bytes::from(body),
+                },
+            })
+        })?;
+        // Rows are read as they are taken: stop at the byte budget without reading on.
+        let mut stored = Vec::new();
+        let mut bytes = 0;
+        for row in rows {
+            if !stored.is_empty() && bytes >= max_bytes {
+                break;
+            }
+            let row = row?;
+            bytes += row.mail.body.len();
+            stored.push(row);
+        }
         Ok(stored)
     }
 

@@ -37,10 +37,10 @@ impl<B> Wire for ClientMsg<B> {
 
 impl<B> Wire for HubMsg<B> {
     const NAME: &'static str = "HubMsg";
-    const LAST_TAG: u32 = 18;
+    const LAST_TAG: u32 = 21;
     fn nested(top: u32) -> Option<(&'static str, u32)> {
         match top {
-            6 | 18 => Some(("BodyKind", BodyKind::LAST_TAG)),
+            6 | 18 | 21 => Some(("BodyKind", BodyKind::LAST_TAG)),
             10 => Some(("ErrorKind", ErrorKind::LAST_TAG)),
             _ => None,
         }

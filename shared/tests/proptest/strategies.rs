@@ -3,7 +3,11 @@
 use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::prelude::*;
-use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, RequestId, UserId, MAX_FRAME_LEN};
+use shared::account::{AccountInfo, PeerInfo, Who};
+use shared::{
+    BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, PublicKey, RequestId, Signature, UserId,
+    MAX_FRAME_LEN,
+};
 
 /// Largest body generated: big enough for multi-byte lengths, small enough for many cases.
 pub const BODY_MAX: usize = 4096;
@@ -47,6 +51,35 @@ pub fn error_kind() -> impl Strategy<Value = ErrorKind> {
     })
 }
 
+pub fn key() -> impl Strategy<Value = PublicKey> {
+    any::<[u8; 32]>().prop_map(PublicKey)
+}
+
+pub fn signature() -> impl Strategy<Value = Signature> {
+    (any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(|(a, b)| {
+        let mut s = [0u8; 64];
+        s[..32].copy_from_slice(&a);
+        s[32..].copy_from_slice(&b);
+        Signature(s)
+    })
+}
+
+pub fn who() -> impl Strategy<Value = Who> {
+    prop_oneof![text().prop_map(Who::Name), user().prop_map(Who::Id)]
+}
+
+pub fn account_info() -> impl Strategy<Value = AccountInfo> {
+    (user(), text(), any::<bool>()).prop_map(|(user_id, name, online)| AccountInfo {
+        user_id,
+        name,
+        online,
+    })
+}
+
+pub fn peer_info() -> impl Strategy<Value = PeerInfo> {
+    (user(), proptest::option::of(text())).prop_map(|(user_id, name)| PeerInfo { user_id, name })
+}
+
 pub fn limits() -> impl Strategy<Value = Limits> {
     (any::<u32>(), any::<u16>(), any::<u16>(), any::<u32>()).prop_map(
         |(max_body, max_receivers, max_name, max_frame)| Limits {
@@ -75,6 +108,25 @@ pub fn client_msg() -> impl Strategy<Value = ClientMsg> {
         req().prop_map(|req| ClientMsg::Ping { req }),
         Just(ClientMsg::KeepAliveAck),
         (req(), any::<u32>()).prop_map(|(req, version)| ClientMsg::Hello { req, version }),
+        req().prop_map(|req| ClientMsg::Challenge { req }),
+        (req(), text(), key(), signature()).prop_map(|(req, name, key, signature)| {
+            ClientMsg::Register {
+                req,
+                name,
+                key,
+                signature,
+            }
+        }),
+        (req(), text(), signature()).prop_map(|(req, name, signature)| ClientMsg::Login {
+            req,
+            name,
+            signature
+        }),
+        (req(), who()).prop_map(|(req, who)| ClientMsg::Lookup { req, who }),
+        (req(), text()).prop_map(|(req, pattern)| ClientMsg::Users { req, pattern }),
+        (req(), signature())
+            .prop_map(|(req, signature)| ClientMsg::DeleteAccount { req, signature }),
+        (req(), any::<u64>()).prop_map(|(req, seq)| ClientMsg::Ack { req, seq }),
     ]
 }
 
@@ -110,6 +162,58 @@ pub fn hub_msg() -> impl Strategy<Value = HubMsg> {
         (proptest::option::of(req()), error_kind(), text())
             .prop_map(|(req, kind, text)| HubMsg::Error { req, kind, text }),
         (req(), any::<u32>()).prop_map(|(req, version)| HubMsg::Hello { req, version }),
+        (req(), any::<[u8; 32]>()).prop_map(|(req, nonce)| HubMsg::Challenge { req, nonce }),
+        (req(), user(), text(), any::<u64>()).prop_map(|(req, user_id, name, waiting)| {
+            HubMsg::LoggedIn {
+                req,
+                user_id,
+                name,
+                waiting,
+            }
+        }),
+        (req(), proptest::option::of(account_info()))
+            .prop_map(|(req, account)| HubMsg::Account { req, account }),
+        (req(), vec(account_info(), 0..=100), any::<bool>()).prop_map(|(req, users, limited)| {
+            HubMsg::Users {
+                req,
+                users,
+                limited,
+            }
+        }),
+        req().prop_map(|req| HubMsg::Done { req }),
+        (
+            req(),
+            any::<u32>(),
+            (users(255), users(255)),
+            (users(255), users(255))
+        )
+            .prop_map(|(req, delivered, (queued, unknown), (dropped, full))| {
+                HubMsg::Routed {
+                    req,
+                    delivered,
+                    queued,
+                    unknown,
+                    dropped,
+                    full,
+                }
+            }),
+        (any::<u64>(), user(), any::<u64>(), body_kind(), body()).prop_map(
+            |(seq, from, sent_at_ms, kind, body)| HubMsg::Stored {
+                seq,
+                from,
+                sent_at_ms,
+                kind,
+                body,
+            }
+        ),
+        (req(), vec(peer_info(), 0..50)).prop_map(|(req, peers)| HubMsg::Present { req, peers }),
+        (user(), proptest::option::of(text()))
+            .prop_map(|(user_id, name)| HubMsg::Arrived { user_id, name }),
+        (users(255), body_kind(), body()).prop_map(|(to, kind, body)| HubMsg::Outgoing {
+            to,
+            kind,
+            body
+        }),
     ]
 }
 

@@ -2,7 +2,7 @@
 //! compiling when a variant is added, so a new variant cannot go undocumented.
 
 use bytes::Bytes;
-use shared::account::{AccountInfo, Who};
+use shared::account::{AccountInfo, PeerInfo, Who};
 use shared::{
     BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, PublicKey, RequestId, Signature, UserId,
     BASE_VERSION,
@@ -208,6 +208,32 @@ pub fn hub_examples() -> Vec<HubMsg> {
             kind: BodyKind::Text,
             body: Bytes::from_static(b"hi"),
         },
+        HubMsg::Present {
+            req: req(7),
+            peers: vec![
+                PeerInfo {
+                    user_id: UserId(2),
+                    name: None,
+                },
+                PeerInfo {
+                    user_id: BOB,
+                    name: Some("bob".into()),
+                },
+            ],
+        },
+        HubMsg::Arrived {
+            user_id: BOB,
+            name: Some("bob".into()),
+        },
+        HubMsg::Arrived {
+            user_id: UserId(9),
+            name: None,
+        },
+        HubMsg::Outgoing {
+            to: vec![BOB],
+            kind: BodyKind::Text,
+            body: Bytes::from_static(b"hi"),
+        },
     ]
 }
 
@@ -252,6 +278,9 @@ pub fn hub_name(msg: &HubMsg) -> &'static str {
         HubMsg::Done { .. } => "Done",
         HubMsg::Routed { .. } => "Routed",
         HubMsg::Stored { .. } => "Stored",
+        HubMsg::Present { .. } => "Present",
+        HubMsg::Arrived { .. } => "Arrived",
+        HubMsg::Outgoing { .. } => "Outgoing",
     }
 }
 

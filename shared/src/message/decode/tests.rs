@@ -27,15 +27,15 @@ fn an_empty_payload_says_so() {
 fn unknown_tags_name_their_enum_and_the_known_range() {
     assert_eq!(
         client(&[37]),
-        "unknown ClientMsg tag 37 at payload offset 0 (tags 0..=7)"
+        "unknown ClientMsg tag 37 at payload offset 0 (tags 0..=14)"
     );
     assert_eq!(
         client(&[0x88, 0x01]),
-        "unknown ClientMsg tag 136 at payload offset 0 (tags 0..=7)"
+        "unknown ClientMsg tag 136 at payload offset 0 (tags 0..=14)"
     );
     assert_eq!(
-        hub(&[12]),
-        "unknown HubMsg tag 12 at payload offset 0 (tags 0..=11)"
+        hub(&[22]),
+        "unknown HubMsg tag 22 at payload offset 0 (tags 0..=21)"
     );
     // A relay to user 1 whose body kind is 3.
     assert_eq!(
@@ -47,8 +47,17 @@ fn unknown_tags_name_their_enum_and_the_known_range() {
         "unknown BodyKind tag 3 at payload offset 2 (tags 0..=2)"
     );
     assert_eq!(
-        hub(&[10, 0, 12, 0]),
-        "unknown ErrorKind tag 12 at payload offset 2 (tags 0..=11)"
+        hub(&[10, 0, 21, 0]),
+        "unknown ErrorKind tag 21 at payload offset 2 (tags 0..=20)"
+    );
+    // A stored message whose body kind is 3, and a lookup by who-kind 2.
+    assert_eq!(
+        hub(&[18, 1, 1, 1, 3, 0]),
+        "unknown BodyKind tag 3 at payload offset 4 (tags 0..=2)"
+    );
+    assert_eq!(
+        client(&[11, 1, 2, 0]),
+        "unknown Who tag 2 at payload offset 2 (tags 0..=1)"
     );
 }
 

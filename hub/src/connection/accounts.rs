@@ -1,0 +1,685 @@
+//! The account requests (challenge, register, login, lookup, users, delete, ack), relays that
+//! write to mailboxes, and the drain that pushes a mailbox to a session that logged in.
+//!
+//! The checks that need nothing but the request run in [`handle`], on the reader; whatever
+//! needs the store becomes a [`Deferred`] that the reader awaits in [`finish`] before it reads
+//! the next request, so one connection's requests are still answered in order while the store
+//! works on a blocking thread (where concurrent writes share one commit, see `store/sqlite.rs`).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use shared::account::{
+    canonical_name, verify, AccountInfo, Purpose, Who, CHALLENGE_LEN, FIRST_ACCOUNT_ID,
+    MAX_DIRECTORY_RESULTS, MAX_PATTERN_LEN,
+};
+use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, PublicKey, RequestId, Signature, UserId};
+use tracing::{info, warn};
+
+use super::requests::{answer, answer_relay, refuse};
+use super::{Client, HubContext};
+use crate::close::{Close, CloseReason, Control};
+use crate::config::Registration;
+use crate::frame;
+use crate::queue::Outbox;
+use crate::registry::{ConnId, Joined, Routed};
+use crate::store::{Account, Enqueued, Mail, Store, StoreError};
+
+/// The protocol version that brought accounts: its requests need a connection at least there.
+pub(crate) const ACCOUNTS_VERSION: u32 = 3;
+
+/// Most stored messages read from the store at a time while draining a mailbox...
+const DRAIN_BATCH: usize = 64;
+/// ...and most body bytes (one message always comes, however big): a drain holds at most this
+/// plus one maximal body beyond what its session's queue is charged for, and reads only when
+/// the queue has room.
+const DRAIN_BATCH_BYTES: usize = 1024 * 1024;
+
+/// A request that needs the store, taken off the reader to be awaited.
+pub(crate) enum Deferred {
+    /// A relay with receivers whose mailbox is to keep it.
+    Relay {
+        req: RequestId,
+        to: Vec<UserId>,
+        kind: BodyKind,
+        body: Bytes,
+        routed: Routed,
+    },
+    Register {
+        req: RequestId,
+        name: String,
+        key: PublicKey,
+    },
+    Login {
+        req: RequestId,
+        name: String,
+        signature: Signature,
+        challenge: [u8; CHALLENGE_LEN],
+    },
+    Lookup {
+        req: RequestId,
+        who: Who,
+    },
+    Users {
+        req: RequestId,
+        pattern: String,
+    },
+    Delete {
+        req: RequestId,
+    },
+    Ack {
+        req: RequestId,
+        seq: u64,
+    },
+}
+
+/// Whether `msg` is one of the requests this module handles.
+pub(super) fn is_account_request(msg: &ClientMsg<&[u8]>) -> bool {
+    matches!(
+        msg,
+        ClientMsg::Challenge { .. }
+            | ClientMsg::Register { .. }
+            | ClientMsg::Login { .. }
+            | ClientMsg::Lookup { .. }
+            | ClientMsg::Users { .. }
+            | ClientMsg::DeleteAccount { .. }
+            | ClientMsg::Ack { .. }
+    )
+}
+
+/// The checks of an account request that need no store; what does comes back deferred.
+pub(super) fn handle(
+    client: &mut Client,
+    msg: ClientMsg<&[u8]>,
+) -> Result<Option<Deferred>, Close> {
+    let refused =
+        |client: &Client, req, kind, text: &str| refuse(client, req, kind, text).map(|()| None);
+    match msg {
+        ClientMsg::Challenge { req } => {
+            let mut nonce = [0u8; CHALLENGE_LEN];
+            getrandom::fill(&mut nonce).map_err(|e| {
+                Close::with_text(CloseReason::StoreFailed, format!("no randomness: {e}"))
+            })?;
+            client.challenge = Some(nonce);
+            answer(client, &HubMsg::<Bytes>::Challenge { req, nonce }).map(|()| None)
+        }
+        ClientMsg::Register {
+            req,
+            name,
+            key,
+            signature,
+        } => {
+            let Some(challenge) = take_challenge(client) else {
+                return refused(client, req, ErrorKind::WrongState, &state_text(client));
+            };
+            let addr = client.addr;
+            if let Some(addr) = addr {
+                if let Err(wait) = client.hub.rates.register.take(addr) {
+                    return refused(
+                        client,
+                        req,
+                        ErrorKind::RateLimited,
+                        &rate_text("registrations", wait),
+                    );
+                }
+            }
+            if client.hub.config.registration == Registration::Closed {
+                return refused(
+                    client,
+                    req,
+                    ErrorKind::RegistrationClosed,
+                    "this hub creates accounts only on its operator's command (hub account add)",
+                );
+            }
+            let name = match canonical_name(&name) {
+                Ok(name) => name,
+                Err(e) => return refused(client, req, ErrorKind::InvalidName, &e.to_string()),
+            };
+            if !verify(&key, &signature, Purpose::Register, &challenge, &name) {
+                return refused(
+                    client,
+                    req,
+                    ErrorKind::LoginFailed,
+                    "the signature is not this key's over this connection's challenge and name",
+                );
+            }
+            Ok(Some(Deferred::Register { req, name, key }))
+        }
+        ClientMsg::Login {
+            req,
+            name,
+            signature,
+        } => {
+            let Some(challenge) = take_challenge(client) else {
+                return refused(client, req, ErrorKind::WrongState, &state_text(client));
+            };
+            if let Some(wait) = login_blocked(client) {
+                return refused(
+                    client,
+                    req,
+                    ErrorKind::RateLimited,
+                    &rate_text("failed logins", wait),
+                );
+            }
+            Ok(Some(Deferred::Login {
+                req,
+                name,
+                signature,
+                challenge,
+            }))
+        }
+        ClientMsg::Lookup { req, who } => match who {
+            Who::Id(id) if id.0 < FIRST_ACCOUNT_ID => {
+                answer(client, &HubMsg::<Bytes>::Account { req, account: None }).map(|()| None)
+            }
+            who => Ok(Some(Deferred::Lookup { req, who })),
+        },
+        ClientMsg::Users { req, pattern } if pattern.len() > MAX_PATTERN_LEN => refused(
+            client,
+            req,
+            ErrorKind::BadPattern,
+            &format!(
+                "a pattern of {} bytes exceeds the limit of {MAX_PATTERN_LEN}",
+                pattern.len()
+            ),
+        ),
+        ClientMsg::Users { req, pattern } => Ok(Some(Deferred::Users {
+            req,
+            pattern: pattern.to_owned(),
+        })),
+        ClientMsg::DeleteAccount { req, signature } => {
+            let challenge = client.challenge.take();
+            let (Some(account), Some(challenge)) = (&client.account, challenge) else {
+                let text = if client.account.is_none() {
+                    "log in as the account to delete it"
+                } else {
+                    "ask for a Challenge first: each one is good for one signature"
+                };
+                return refused(client, req, ErrorKind::WrongState, text);
+            };
+            if let Some(wait) = login_blocked(client) {
+                return refused(
+                    client,
+                    req,
+                    ErrorKind::RateLimited,
+                    &rate_text("failed logins", wait),
+                );
+            }
+            if !verify(
+                &account.key,
+                &signature,
+                Purpose::Delete,
+                &challenge,
+                &account.name,
+            ) {
+                login_failed(client);
+                return refused(
+                    client,
+                    req,
+                    ErrorKind::LoginFailed,
+                    "the signature is not this account's key over this connection's challenge",
+                );
+            }
+            Ok(Some(Deferred::Delete { req }))
+        }
+        ClientMsg::Ack { req, .. } if client.account.is_none() => refused(
+            client,
+            req,
+            ErrorKind::WrongState,
+            "only a logged-in connection has a mailbox to acknowledge",
+        ),
+        ClientMsg::Ack { req, seq } => Ok(Some(Deferred::Ack { req, seq })),
+        _ => unreachable!("is_account_request lists these"),
+    }
+}
+
+/// Do what `job` needs of the store, then answer. An error closes the connection.
+pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Close> {
+    let hub = client.hub.clone();
+    match job {
+        Deferred::Relay {
+            req,
+            to,
+            kind,
+            body,
+            routed,
+        } => relay_to_mailboxes(client, req, &to, kind, body, routed).await,
+        Deferred::Register { req, name, key } => {
+            let created = blocking(&hub, move |store| {
+                store.create_account(&name, key, now_ms())
+            })
+            .await;
+            match created {
+                Ok(account) => {
+                    info!(account = account.id.0, name = %account.name, "registered");
+                    enter(client, req, account).await
+                }
+                Err(StoreError::NameTaken(name)) => refuse(
+                    client,
+                    req,
+                    ErrorKind::NameTaken,
+                    &format!("the name {name:?} is taken"),
+                ),
+                Err(e) => store_failed(client, req, &e),
+            }
+        }
+        Deferred::Login {
+            req,
+            name,
+            signature,
+            challenge,
+        } => {
+            let found = match canonical_name(&name) {
+                Ok(name) => blocking(&hub, move |store| store.account_by_name(&name)).await,
+                Err(_) => Ok(None),
+            };
+            let account = match found {
+                Ok(account) => account,
+                Err(e) => return store_failed(client, req, &e),
+            };
+            match account {
+                Some(account)
+                    if verify(
+                        &account.key,
+                        &signature,
+                        Purpose::Login,
+                        &challenge,
+                        &account.name,
+                    ) =>
+                {
+                    enter(client, req, account).await
+                }
+                _ => {
+                    login_failed(client);
+                    refuse(
+                        client,
+                        req,
+                        ErrorKind::LoginFailed,
+                        "no account with this name and key",
+                    )
+                }
+            }
+        }
+        Deferred::Lookup { req, who } => {
+            let found = blocking(&hub, move |store| match who {
+                Who::Id(id) => store.account_by_id(id),
+                Who::Name(name) => match canonical_name(&name) {
+                    Ok(name) => store.account_by_name(&name),
+                    Err(_) => Ok(None),
+                },
+            })
+            .await;
+            match found {
+                Ok(account) => {
+                    let account = account.map(|a| info_of(&hub, a));
+                    answer(client, &HubMsg::<Bytes>::Account { req, account })
+                }
+                Err(e) => store_failed(client, req, &e),
+            }
+        }
+        Deferred::Users { req, pattern } => {
+            let pattern = pattern.to_ascii_lowercase();
+            let found = blocking(&hub, move |store| {
+                store.accounts_matching(&pattern, MAX_DIRECTORY_RESULTS)
+            })
+            .await;
+            match found {
+                Ok((accounts, limited)) => {
+                    let users = accounts.into_iter().map(|a| info_of(&hub, a)).collect();
+                    answer(
+                        client,
+                        &HubMsg::<Bytes>::Users {
+                            req,
+                            users,
+                            limited,
+                        },
+                    )
+                }
+                Err(e) => store_failed(client, req, &e),
+            }
+        }
+        Deferred::Delete { req } => {
+            let account = client.account.clone().expect("checked in handle");
+            let id = account.id;
+            match blocking(&hub, move |store| store.delete_account(id)).await {
+                Ok(_) => {
+                    info!(account = id.0, name = %account.name, "deleted");
+                    answer(client, &HubMsg::<Bytes>::Done { req })?;
+                    for session in hub.registry.sessions(id) {
+                        session.close(CloseReason::AccountDeleted);
+                    }
+                    client.control.close(CloseReason::AccountDeleted);
+                    Ok(())
+                }
+                Err(e) => store_failed(client, req, &e),
+            }
+        }
+        Deferred::Ack { req, seq } => {
+            let id = client.account.as_ref().expect("checked in handle").id;
+            // The store counts in i64: a seq above its range acknowledges everything.
+            let seq = seq.min(i64::MAX as u64);
+            match blocking(&hub, move |store| store.ack(id, seq)).await {
+                Ok(_) => answer(client, &HubMsg::<Bytes>::Done { req }),
+                Err(e) => store_failed(client, req, &e),
+            }
+        }
+    }
+}
+
+/// Keep a relay for the receivers that are away, then answer it whole.
+async fn relay_to_mailboxes(
+    client: &mut Client,
+    req: RequestId,
+    to: &[UserId],
+    kind: BodyKind,
+    body: Bytes,
+    mut routed: Routed,
+) -> Result<(), Close> {
+    let hub = client.hub.clone();
+    let offline = std::mem::take(&mut routed.offline);
+    // The registry counts each of these writes as pending until this guard goes, however this
+    // future ends: a drain waits for it before its session goes live.
+    let pending = PendingWrites {
+        hub: &hub,
+        ids: &offline,
+    };
+    let mail = Mail {
+        from: client.id,
+        sent_at_ms: now_ms(),
+        kind,
+        body,
+    };
+    let ids = offline.clone();
+    let outcome = blocking(&hub, move |store| store.enqueue(&ids, &mail)).await;
+    drop(pending);
+    let (mut queued, mut full) = (Vec::new(), Vec::new());
+    match outcome {
+        Ok(outcomes) => {
+            for (&id, outcome) in offline.iter().zip(outcomes) {
+                match outcome {
+                    Enqueued::Stored(_) => queued.push(id),
+                    Enqueued::Full(_) => full.push(id),
+                    Enqueued::NoAccount => routed.unknown.push(id),
+                }
+            }
+        }
+        Err(e) => {
+            // Nothing was kept for them: they did not get it, and the answer says so.
+            warn!(error = %e, receivers = offline.len(), "mailbox write failed");
+            routed.dropped.extend(&offline);
+        }
+    }
+    // Each list in the order the relay named its receivers.
+    let position = |id: &UserId| to.iter().position(|t| t == id);
+    routed.unknown.sort_by_key(position);
+    routed.dropped.sort_by_key(position);
+    answer_relay(client, req, to, routed, queued, full)
+}
+
+/// Pending mailbox writes, reported done to the registry when dropped.
+struct PendingWrites<'a> {
+    hub: &'a HubContext,
+    ids: &'a [UserId],
+}
+
+impl Drop for PendingWrites<'_> {
+    fn drop(&mut self) {
+        self.hub.registry.write_done(self.ids);
+    }
+}
+
+/// Log `client` in as `account`: it takes the account's id, says so, and gets its mailbox.
+///
+/// `LoggedIn` is queued before anything for the account can be: under the registry's lock
+/// when the session is live at once or goes live on a first read that finds the mailbox
+/// empty, else before the session can take relays at all. So a client whose `LoggedIn` says
+/// `waiting: 0` and who gets no `Stored` is live, and what comes after it is in order.
+async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<(), Close> {
+    let hub = client.hub.clone();
+    let id = account.id;
+    let waiting = match blocking(&hub, move |store| store.mailbox_size(id)).await {
+        Ok((messages, _bytes)) => messages,
+        Err(e) => return store_failed(client, req, &e),
+    };
+    let logged_in = frame::encode(&HubMsg::<Bytes>::LoggedIn {
+        req,
+        user_id: id,
+        name: account.name.clone(),
+        waiting,
+    });
+    let announce = || {
+        // Only fails for a connection that is closing, which the reader sees next.
+        let _ = client.outbox.push_own(logged_in.clone());
+    };
+    let Some(joined) = hub
+        .registry
+        .log_in(client.conn, client.id, id, &account.name, announce)
+    else {
+        return Err(CloseReason::Io.into());
+    };
+    client.id = id;
+    client.account = Some(account);
+    // A delete that committed while this login was on its way closed the sessions it saw,
+    // not this one: look again now that this one is in the registry.
+    let exists = blocking(&hub, move |store| store.account_by_id(id)).await;
+    let first = match exists {
+        Ok(Some(_)) if joined == Joined::Draining => {
+            let mark = hub.registry.write_mark(id);
+            let read = blocking(&hub, move |s| {
+                s.mailbox(id, 0, DRAIN_BATCH, DRAIN_BATCH_BYTES)
+            })
+            .await;
+            Some((mark, read))
+        }
+        Ok(Some(_)) => None,
+        Ok(None) => return Err(CloseReason::AccountDeleted.into()),
+        Err(e) => {
+            store_failed(client, req, &e)?;
+            return Err(CloseReason::StoreFailed.into());
+        }
+    };
+    let drain = Drain {
+        hub,
+        conn: client.conn,
+        account: id,
+        joined,
+        outbox: client.outbox.clone(),
+        control: client.control.clone(),
+    };
+    let first = match first {
+        None => Vec::new(),
+        Some((_, Err(e))) => {
+            store_failed(client, req, &e)?;
+            return Err(CloseReason::StoreFailed.into());
+        }
+        Some((mark, Ok(batch))) => {
+            let announce = || {
+                let _ = client.outbox.push_own(logged_in.clone());
+            };
+            let registry = &drain.hub.registry;
+            if batch.is_empty() && registry.try_go_live(client.conn, id, mark, announce) {
+                return Ok(());
+            }
+            send(client, logged_in)?;
+            batch
+        }
+    };
+    // The rest is the drain's, beside the reader: a session that joined live replays what is
+    // still unacknowledged, one that drains reads on until it may go live.
+    client.drain = Some(tokio::spawn(drain.run(first)));
+    Ok(())
+}
+
+/// Pushes a mailbox to one session, then makes the session live.
+struct Drain {
+    hub: HubContext,
+    conn: ConnId,
+    account: UserId,
+    joined: Joined,
+    outbox: Outbox,
+    control: std::sync::Arc<Control>,
+}
+
+impl Drain {
+    /// Push `first` (what the login read already), then the rest.
+    async fn run(self, first: Vec<crate::store::Stored>) {
+        let control = self.control.clone();
+        let work = async {
+            let after = self.push(first).await;
+            if !control.is_closed() {
+                self.push_all(after).await;
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = control.closing() => {}
+            () = work => {}
+        }
+    }
+
+    /// Push what the mailbox holds past `after`, in order, as the session's queue has room;
+    /// when a read finds nothing new and no write to the mailbox is in flight, go live (a
+    /// session that joined live only replays what is there).
+    async fn push_all(&self, mut after: Option<u64>) {
+        let registry = &self.hub.registry;
+        loop {
+            let settled = registry.settled();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            self.outbox.wait_for_room().await;
+            let mark = registry.write_mark(self.account);
+            let (account, from) = (self.account, after.unwrap_or(0));
+            let batch = match blocking(&self.hub, move |store| {
+                store.mailbox(account, from, DRAIN_BATCH, DRAIN_BATCH_BYTES)
+            })
+            .await
+            {
+                Ok(batch) => batch,
+                Err(e) => {
+                    warn!(error = %e, "mailbox read failed");
+                    self.control.close(CloseReason::StoreFailed);
+                    return;
+                }
+            };
+            if !batch.is_empty() {
+                match self.push(batch).await {
+                    Some(last) => after = Some(last),
+                    None => return,
+                }
+                continue;
+            }
+            if self.joined == Joined::Live
+                || registry.try_go_live(self.conn, self.account, mark, || {})
+            {
+                return;
+            }
+            if !mark.settled() {
+                settled.await;
+            }
+        }
+    }
+
+    /// Push `batch` as `Stored` messages as the queue has room; the last seq pushed, `None`
+    /// if the connection closed first (or the batch was empty).
+    async fn push(&self, batch: Vec<crate::store::Stored>) -> Option<u64> {
+        let mut last = None;
+        for stored in batch {
+            self.outbox.wait_for_room().await;
+            let Mail {
+                from,
+                sent_at_ms,
+                kind,
+                body,
+            } = stored.mail;
+            let push = HubMsg::Stored {
+                seq: stored.seq,
+                from,
+                sent_at_ms,
+                kind,
+                body,
+            };
+            self.outbox.push_own(frame::encode(&push)).ok()?;
+            last = Some(stored.seq);
+        }
+        last
+    }
+}
+
+fn send(client: &Client, frame: Bytes) -> Result<(), Close> {
+    client
+        .outbox
+        .push_own(frame)
+        .map_err(|_| CloseReason::Io.into())
+}
+
+/// Run `f` on the store in a blocking thread.
+async fn blocking<T: Send + 'static>(
+    hub: &HubContext,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = hub.store.clone();
+    tokio::task::spawn_blocking(move || f(&*store))
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Commit(format!("the store task failed: {e}"))))
+}
+
+/// The directory entry of `account`.
+fn info_of(hub: &HubContext, account: Account) -> AccountInfo {
+    AccountInfo {
+        online: hub.registry.is_present(account.id),
+        user_id: account.id,
+        name: account.name,
+    }
+}
+
+/// Answer `req` with `StoreFailed`: nothing was changed.
+fn store_failed(client: &Client, req: RequestId, e: &StoreError) -> Result<(), Close> {
+    warn!(error = %e, "store request failed");
+    refuse(
+        client,
+        req,
+        ErrorKind::StoreFailed,
+        &format!("the hub's store failed; nothing was changed: {e}"),
+    )
+}
+
+/// The challenge for a register or login, used up; `None` if there is none to use, or the
+/// connection is already logged in (the challenge is used up all the same).
+fn take_challenge(client: &mut Client) -> Option<[u8; CHALLENGE_LEN]> {
+    let challenge = client.challenge.take();
+    match &client.account {
+        Some(_) => None,
+        None => challenge,
+    }
+}
+
+fn state_text(client: &Client) -> String {
+    match &client.account {
+        Some(account) => format!("this connection is already logged in as {}", account.name),
+        None => "ask for a Challenge first: each one is good for one signature".to_owned(),
+    }
+}
+
+fn login_blocked(client: &Client) -> Option<Duration> {
+    client.hub.rates.login_fail.check(client.addr?).err()
+}
+
+fn login_failed(client: &Client) {
+    if let Some(addr) = client.addr {
+        let _ = client.hub.rates.login_fail.take(addr);
+    }
+}
+
+fn rate_text(what: &str, wait: Duration) -> String {
+    format!(
+        "too many {what} from your address; try again in {} s",
+        wait.as_secs().max(1)
+    )
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

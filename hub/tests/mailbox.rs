@@ -1,0 +1,324 @@
+//! Mailboxes over real TCP: what is sent to an account that is away is kept (`queued`), comes
+//! in order when it logs in, before anything live, stays until acknowledged, survives the hub
+//! (a real database file), and is bounded (`full`). Older clients see `Relayed`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hub::store::sqlite::SqliteStore;
+use hub::store::{Bounds, Store};
+use shared::conn::Connection;
+use shared::{HubMsg, SecretKey, UserId};
+use testkit::accounts::{ack, login, new_account, register, Seen};
+use testkit::ledger::Ledger;
+use testkit::{recv_skipping, relay, test_config, TestHub};
+
+fn file_store(dir: &tempfile::TempDir, bounds: Bounds) -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open(&dir.path().join("hub.db"), bounds).expect("opens"))
+}
+
+/// The next `Stored` push: (seq, from, body).
+async fn stored(conn: &mut Connection) -> (u64, UserId, Bytes) {
+    match recv_skipping(conn).await {
+        HubMsg::Stored {
+            seq, from, body, ..
+        } => (seq, from, body),
+        other => panic!("expected a stored message, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn what_is_sent_while_away_comes_in_order_before_anything_live_until_acknowledged() {
+    let hub = TestHub::start().await;
+    let (bob, bob_key, b) = new_account(hub.addr, "bob").await;
+    drop(bob);
+    testkit::eventually("bob to leave", || hub.inspector.connections() == 0).await;
+    let mut alice = hub.connect().await;
+    for body in ["one", "two", "three"] {
+        match relay(
+            &mut alice,
+            &[b.user_id, UserId(77)],
+            body.as_bytes().to_vec(),
+        )
+        .await
+        {
+            HubMsg::Routed {
+                delivered: 0,
+                queued,
+                unknown,
+                dropped,
+                full,
+                ..
+            } => {
+                assert_eq!(queued, vec![b.user_id]);
+                assert_eq!(unknown, vec![UserId(77)]);
+                assert!(dropped.is_empty() && full.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut bob = hub.connect().await;
+    let me = login(&mut bob, &bob_key, "bob").await;
+    assert_eq!(me.waiting, 3);
+    let mut seqs = Vec::new();
+    for want in ["one", "two", "three"] {
+        let (seq, from, body) = stored(&mut bob).await;
+        assert_eq!((from, &body[..]), (alice.user_id(), want.as_bytes()));
+        seqs.push(seq);
+    }
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    // The next relay comes after everything stored: live, or kept if the drain has not
+    // quite finished, and then as the drain's last message.
+    match relay(&mut alice, &[b.user_id], &b"next"[..]).await {
+        HubMsg::Routed {
+            delivered, queued, ..
+        } => assert_eq!(delivered as usize + queued.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    let next_seq = match recv_skipping(&mut bob).await {
+        HubMsg::Message { body, .. } => {
+            assert_eq!(&body[..], b"next");
+            None
+        }
+        HubMsg::Stored { seq, body, .. } => {
+            assert_eq!(&body[..], b"next");
+            Some(seq)
+        }
+        other => panic!("{other:?}"),
+    };
+    seqs.extend(next_seq);
+
+    // Not acknowledged: a new session gets them again, same seqs.
+    let mut again = hub.connect().await;
+    let me = login(&mut again, &bob_key, "bob").await;
+    assert_eq!(me.waiting, seqs.len() as u64);
+    let mut seen = Seen::default();
+    for &seq in &seqs {
+        let (got, _, _) = stored(&mut again).await;
+        assert_eq!(got, seq);
+        assert!(seen.is_new(&HubMsg::Stored {
+            seq,
+            from: alice.user_id(),
+            sent_at_ms: 0,
+            kind: shared::BodyKind::Text,
+            body: Bytes::new(),
+        }));
+    }
+    ack(&mut again, seqs[1]).await;
+    drop((bob, again));
+    let mut third = hub.connect().await;
+    let rest = &seqs[2..];
+    assert_eq!(
+        login(&mut third, &bob_key, "bob").await.waiting,
+        rest.len() as u64
+    );
+    for &seq in rest {
+        assert_eq!(stored(&mut third).await.0, seq);
+    }
+    ack(&mut third, *rest.last().expect("the third")).await;
+    let mut fourth = hub.connect().await;
+    assert_eq!(login(&mut fourth, &bob_key, "bob").await.waiting, 0);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn an_account_and_its_mailbox_outlive_the_hub() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = TestHub::with_store(test_config(), file_store(&dir, Bounds::default())).await;
+    let key = SecretKey::generate();
+    let mut bob = hub.connect().await;
+    let first = register(&mut bob, &key, "bob").await;
+    drop(bob);
+    let mut alice = hub.connect().await;
+    testkit::eventually("bob to leave", || hub.inspector.connections() == 1).await;
+    relay(&mut alice, &[first.user_id], &b"kept"[..]).await;
+    drop(alice);
+    hub.stop().await;
+
+    let hub = TestHub::with_store(test_config(), file_store(&dir, Bounds::default())).await;
+    let mut bob = hub.connect().await;
+    let again = login(&mut bob, &key, "bob").await;
+    assert_eq!(again.user_id, first.user_id, "the same id after a restart");
+    assert_eq!(again.waiting, 1);
+    assert_eq!(&stored(&mut bob).await.2[..], b"kept");
+    let mut other = hub.connect().await;
+    match testkit::accounts::try_register(&mut other, &SecretKey::generate(), "bob").await {
+        HubMsg::Error {
+            kind: shared::ErrorKind::NameTaken,
+            ..
+        } => {}
+        other => panic!("{other:?}"),
+    }
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_mailbox_is_reported_for_that_receiver_alone() {
+    let bounds = Bounds {
+        max_messages: 2,
+        ..Bounds::default()
+    };
+    let store = Arc::new(SqliteStore::ephemeral(bounds).expect("store"));
+    let hub = TestHub::with_store(test_config(), store).await;
+    let (bob, _, b) = new_account(hub.addr, "bob").await;
+    let (carol, _, c) = new_account(hub.addr, "carol").await;
+    drop((bob, carol));
+    testkit::eventually("both to leave", || hub.inspector.connections() == 0).await;
+    let mut alice = hub.connect().await;
+    relay(&mut alice, &[b.user_id], &b"1"[..]).await;
+    relay(&mut alice, &[b.user_id], &b"2"[..]).await;
+    match relay(&mut alice, &[c.user_id, b.user_id], &b"3"[..]).await {
+        HubMsg::Routed { queued, full, .. } => {
+            assert_eq!(queued, vec![c.user_id]);
+            assert_eq!(full, vec![b.user_id]);
+        }
+        other => panic!("{other:?}"),
+    }
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn an_older_client_sees_a_kept_message_as_delivered_and_a_full_mailbox_as_dropped() {
+    let store = Arc::new(
+        SqliteStore::ephemeral(Bounds {
+            max_messages: 1,
+            ..Bounds::default()
+        })
+        .expect("store"),
+    );
+    let hub = TestHub::with_store(test_config(), store).await;
+    let (bob, _, b) = new_account(hub.addr, "bob").await;
+    drop(bob);
+    testkit::eventually("bob to leave", || hub.inspector.connections() == 0).await;
+    let mut old = Connection::connect_speaking(hub.addr, 2).await.expect("v2");
+    let answers = [
+        relay(&mut old, &[b.user_id], &b"1"[..]).await,
+        relay(&mut old, &[b.user_id], &b"2"[..]).await,
+    ];
+    assert!(
+        matches!(&answers[0], HubMsg::Relayed { delivered: 1, dropped, .. } if dropped.is_empty()),
+        "{answers:?}"
+    );
+    assert!(
+        matches!(&answers[1], HubMsg::Relayed { delivered: 0, dropped, .. } if dropped == &[b.user_id]),
+        "{answers:?}"
+    );
+    hub.stop().await;
+}
+
+/// A session drains a mailbox while its senders keep sending: every message arrives once, in
+/// each sender's order, none stranded in the mailbox when the session goes live.
+#[tokio::test]
+async fn relays_during_a_drain_arrive_once_and_in_order() {
+    const BEFORE: usize = 300;
+    const DURING: usize = 300;
+    let hub = TestHub::start().await;
+    let (bob, bob_key, b) = new_account(hub.addr, "bob").await;
+    drop(bob);
+    testkit::eventually("bob to leave", || hub.inspector.connections() == 0).await;
+    let ledger = Arc::new(Ledger::new());
+    let mut senders = Vec::new();
+    for _ in 0..2 {
+        senders.push(hub.connect().await);
+    }
+    for sender in &mut senders {
+        for _ in 0..BEFORE / 2 {
+            let me = sender.user_id();
+            sender
+                .send(&ledger.relay(me, &[b.user_id], 64))
+                .await
+                .expect("send");
+            let answer = recv_skipping(sender).await;
+            assert!(ledger.answer(me, &answer), "{answer:?}");
+        }
+    }
+    // The second half is sent while the drain runs: from the moment bob is logged in.
+    let (go, started) = tokio::sync::watch::channel(false);
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .map(|mut sender| {
+            let ledger = ledger.clone();
+            let mut started = started.clone();
+            tokio::spawn(async move {
+                started.wait_for(|go| *go).await.expect("go");
+                let me = sender.user_id();
+                for _ in 0..DURING / 2 {
+                    sender
+                        .send(&ledger.relay(me, &[b.user_id], 64))
+                        .await
+                        .expect("send");
+                    let answer = recv_skipping(&mut sender).await;
+                    assert!(ledger.answer(me, &answer), "{answer:?}");
+                }
+            })
+        })
+        .collect();
+    let mut bob = hub.connect().await;
+    login(&mut bob, &bob_key, "bob").await;
+    go.send(true).expect("senders wait");
+    let mut seen = Seen::default();
+    let mut got = 0;
+    while got < BEFORE + DURING {
+        let msg = recv_skipping(&mut bob).await;
+        if seen.is_new(&msg) {
+            assert!(ledger.receive(b.user_id, &msg), "{msg:?}");
+            got += 1;
+        }
+    }
+    for task in tasks {
+        task.await.expect("sender");
+    }
+    ledger.healthy(b.user_id);
+    ledger.check();
+    hub.stop().await;
+}
+
+/// An account whose only session is too slow: the session is dropped as a slow consumer, and
+/// what is sent to the account from then on is kept in its mailbox rather than dropped.
+#[tokio::test]
+async fn relays_to_an_account_whose_session_is_too_slow_go_to_its_mailbox() {
+    let hub = TestHub::with_config(hub::Config {
+        queue_bytes: 256 * 1024,
+        queue_max_bytes: 256 * 1024,
+        ..test_config()
+    })
+    .await;
+    // bob logs in, then reads nothing more.
+    let (stuck, bob_key, b) = new_account(hub.addr, "bob").await;
+    let mut alice = hub.connect().await;
+    let mut queued = Vec::new();
+    let mut req = 0u32;
+    while queued.len() < 5 {
+        req += 1;
+        assert!(req < 10_000, "bob was never found too slow");
+        let body = [req.to_be_bytes().to_vec(), vec![0; 64 * 1024]].concat();
+        match relay(&mut alice, &[b.user_id], body).await {
+            HubMsg::Routed {
+                delivered: 1,
+                dropped,
+                ..
+            } => assert!(dropped.is_empty()),
+            HubMsg::Routed {
+                delivered: 0,
+                queued: q,
+                dropped,
+                ..
+            } => {
+                assert!(dropped.is_empty(), "an account is never just dropped");
+                assert_eq!(q, vec![b.user_id]);
+                queued.push(req);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    drop(stuck);
+    let mut bob = hub.connect().await;
+    let me = login(&mut bob, &bob_key, "bob").await;
+    assert_eq!(me.waiting, queued.len() as u64);
+    for want in queued {
+        let (_, from, body) = stored(&mut bob).await;
+        assert_eq!(from, alice.user_id());
+        assert_eq!(body[..4], want.to_be_bytes());
+    }
+    hub.stop().await;
+}
