@@ -221,13 +221,16 @@ fn answer_id<B>(msg: &HubMsg<B>) -> Option<RequestId> {
         | HubMsg::Account { req, .. }
         | HubMsg::Users { req, .. }
         | HubMsg::Done { req }
-        | HubMsg::Routed { req, .. } => Some(*req),
+        | HubMsg::Routed { req, .. }
+        | HubMsg::Present { req, .. } => Some(*req),
         HubMsg::Error { req, .. } => *req,
         HubMsg::Welcome { .. }
         | HubMsg::Message { .. }
         | HubMsg::Joined { .. }
         | HubMsg::Left { .. }
         | HubMsg::KeepAlive
-        | HubMsg::Stored { .. } => None,
+        | HubMsg::Stored { .. }
+        | HubMsg::Arrived { .. }
+        | HubMsg::Outgoing { .. } => None,
     }
 }
