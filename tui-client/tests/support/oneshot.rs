@@ -45,6 +45,8 @@ pub struct Listener {
     pub child: Child,
     lines: mpsc::Receiver<Value>,
     pub id: u64,
+    /// The `ready` event it started with.
+    pub ready: Value,
 }
 
 impl Listener {
@@ -64,21 +66,21 @@ impl Listener {
         let (tx, lines) = mpsc::sync_channel(16);
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let value = serde_json::from_str(&line).expect("every line is JSON");
+                let value: Value = serde_json::from_str(&line).expect("every line is JSON");
                 if tx.send(value).is_err() {
                     break;
                 }
             }
         });
-        let mut listener = Listener {
+        let ready = lines.recv_timeout(WAIT).expect("a line from listen");
+        assert_eq!(ready["event"], "ready", "{ready}");
+        let id = ready["user_id"].as_u64().expect("id");
+        Listener {
             child,
             lines,
-            id: 0,
-        };
-        let ready = listener.next();
-        assert_eq!(ready["event"], "ready");
-        listener.id = ready["user_id"].as_u64().expect("id");
-        listener
+            id,
+            ready,
+        }
     }
 
     pub fn next(&self) -> Value {
