@@ -5,6 +5,7 @@ pub mod bindings;
 pub mod compose;
 pub mod inbox;
 pub mod keys;
+pub mod names;
 pub mod network;
 pub mod peers;
 
@@ -20,6 +21,10 @@ use crate::net::{NetEvent, Relay};
 use compose::{Attachment, Compose};
 use inbox::Inbox;
 use peers::Peers;
+
+/// The highest request id the UI uses. 0 is the watch's, and the ids above are the network
+/// task's own (lookups, acks) and the login helper's, so that no answer is taken for another.
+pub const UI_REQ_MAX: u32 = (1 << 31) - 1;
 
 /// Ticks a notice stays on screen (ticks are 500 ms apart).
 pub const NOTICE_TICKS: u32 = 12;
@@ -110,8 +115,10 @@ pub struct Notice {
 pub struct App {
     /// `host:port` of the hub.
     pub hub: String,
-    /// Our id on the current connection.
+    /// Our id on the current connection (the account's once logged in).
     pub me: Option<UserId>,
+    /// The account this connection is logged in as.
+    pub account: Option<String>,
     /// Connection state.
     pub conn: ConnState,
     /// The hub's limits (defaults until the welcome).
@@ -143,6 +150,7 @@ impl App {
         App {
             hub: hub.into(),
             me: None,
+            account: None,
             conn: ConnState::Connecting(1),
             limits: Limits::default(),
             peers: Peers::default(),
@@ -199,12 +207,11 @@ impl App {
         }
     }
 
-    /// A fresh request id.
+    /// A fresh request id, from 1 to [`UI_REQ_MAX`] and round again.
     fn take_req(&mut self) -> RequestId {
         let req = self.next_req;
-        // 0 is the watch's id; skip it on wrap-around.
         self.next_req = match req.next() {
-            RequestId(0) => RequestId(1),
+            RequestId(n) if n > UI_REQ_MAX => RequestId(1),
             next => next,
         };
         req

@@ -16,6 +16,7 @@ use tracing::info;
 use crate::app::compose::Attachment;
 use crate::app::{Action, App, Effect};
 use crate::files;
+use crate::identity::Identity;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
 use crate::terminal::{self, Term};
 
@@ -34,6 +35,8 @@ pub struct UiOptions {
     pub download_dir: PathBuf,
     /// Whether the mouse wheel scrolls.
     pub mouse: bool,
+    /// Whom to log in as.
+    pub identity: Option<Identity>,
 }
 
 /// Run the UI until the user quits (or SIGINT/SIGTERM/SIGHUP). The terminal is restored on return.
@@ -43,6 +46,7 @@ pub async fn run(opts: UiOptions) -> Result<()> {
     let config = NetConfig {
         hub: opts.hub.clone(),
         download_dir: opts.download_dir,
+        identity: opts.identity,
     };
     let network = tokio::spawn(net::run(config, cmd_rx, ev_tx));
     let (mut terminal, guard) = terminal::setup(opts.mouse)?;

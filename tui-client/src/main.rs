@@ -25,11 +25,14 @@ fn main() -> ExitCode {
         .expect("a tokio runtime can be built at startup");
     let opts = oneshot::Options::from_cli(&cli, download_dir.clone());
     let result = match cli.command {
-        None => terminal::install_hooks().and_then(|()| {
+        // The identity is read before the terminal is taken, so its errors print plainly.
+        None => opts.me().and_then(|me| {
+            terminal::install_hooks()?;
             let opts = event_loop::UiOptions {
                 hub: cli.hub,
                 download_dir,
                 mouse: cli.mouse,
+                identity: me.map(|(_, identity)| identity),
             };
             runtime.block_on(event_loop::run(opts))
         }),

@@ -1,6 +1,6 @@
-//! The network task: owns the hub connection, keeps presence live with `Watch`, answers
-//! keepalives, saves received files, and reconnects with backoff. It talks to the UI only
-//! through two bounded channels.
+//! The network task: owns the hub connection, logs in with the identity file, keeps presence
+//! live with `Watch`, answers keepalives, saves received files, acknowledges the mailbox, and
+//! reconnects with backoff. It talks to the UI only through two bounded channels.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,16 +8,19 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::{DateTime, Local};
 use shared::conn::{ConnWriter, Connection};
-use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId};
+use shared::{BodyKind, ClientMsg, ErrorKind, RequestId, UserId};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use crate::identity::Identity;
 use crate::incoming::{self, Body};
+use session::{Memory, Session};
 
 pub mod backoff;
 mod event;
 pub mod login;
 pub mod relay;
+pub mod session;
 pub use backoff::Backoff;
 pub use event::{NetCommand, NetEvent};
 pub use login::{login, LoginError};
@@ -40,6 +43,8 @@ pub struct NetConfig {
     pub hub: String,
     /// Where received files go.
     pub download_dir: PathBuf,
+    /// Whom to log in as on every connection.
+    pub identity: Option<Identity>,
 }
 
 /// Run until the UI drops its command sender: connect, serve, and reconnect with backoff.
@@ -49,6 +54,7 @@ pub async fn run(
     events: mpsc::Sender<NetEvent>,
 ) {
     let mut backoff = Backoff::default();
+    let mut memory = Memory::default();
     let mut attempt = 1;
     loop {
         if events.send(NetEvent::Connecting { attempt }).await.is_err() {
@@ -59,7 +65,7 @@ pub async fn run(
             Ok(conn) => {
                 backoff.reset();
                 attempt = 0;
-                match serve(&config, conn, &mut commands, &events).await {
+                match serve(&config, conn, &mut memory, &mut commands, &events).await {
                     Ok(()) => return,
                     Err(reason) => reason,
                 }
@@ -114,13 +120,13 @@ async fn pause(
 /// Serve one connection. `Ok` means the UI is gone; `Err` carries why the connection ended.
 async fn serve(
     config: &NetConfig,
-    conn: Connection,
+    mut conn: Connection,
+    memory: &mut Memory,
     commands: &mut mpsc::Receiver<NetCommand>,
     events: &mpsc::Sender<NetEvent>,
 ) -> Result<(), String> {
     let welcome = conn.welcome;
     info!(user_id = %welcome.user_id, hub = %config.hub, "connected");
-    let (mut reader, mut writer) = conn.split();
     let connected = NetEvent::Connected {
         user_id: welcome.user_id,
         limits: welcome.limits,
@@ -128,6 +134,13 @@ async fn serve(
     if events.send(connected).await.is_err() {
         return Ok(());
     }
+    if let Some(event) = log_in(config, &mut conn).await? {
+        if events.send(event).await.is_err() {
+            return Ok(());
+        }
+    }
+    let version = conn.version();
+    let (mut reader, mut writer) = conn.split();
     writer
         .send(&ClientMsg::<Bytes>::Watch { req: WATCH_REQ })
         .await
@@ -137,7 +150,8 @@ async fn serve(
         tokio::select! {
             msg = reader.recv() => {
                 let msg = msg.map_err(|e| e.to_string())?;
-                if !handle_hub(config, msg, &mut writer, events).await? {
+                let mut session = Session { config, memory: &mut *memory, writer: &mut writer, events, version };
+                if !session.handle(msg).await? {
                     return Ok(());
                 }
             }
@@ -149,6 +163,30 @@ async fn serve(
     }
 }
 
+/// Log in with the identity, if there is one: the event for the UI, or why the connection
+/// must be tried again. A refusal for good keeps the connection, anonymous (the UI says so);
+/// trying again could only count against the hub's limit of failed logins.
+async fn log_in(config: &NetConfig, conn: &mut Connection) -> Result<Option<NetEvent>, String> {
+    let Some(me) = &config.identity else {
+        return Ok(None);
+    };
+    match login(conn, me).await {
+        Ok(account) => {
+            info!(user_id = %account.user_id, name = %account.name, waiting = account.waiting, "logged in");
+            Ok(Some(NetEvent::LoggedIn {
+                user_id: account.user_id,
+                name: account.name,
+                waiting: account.waiting,
+            }))
+        }
+        Err(e) if e.permanent => {
+            warn!(reason = %e.text, "login refused; staying anonymous");
+            Ok(Some(NetEvent::LoginRefused(e.text)))
+        }
+        Err(e) => Err(e.text),
+    }
+}
+
 /// Send one command to the hub.
 async fn handle_command(cmd: NetCommand, writer: &mut ConnWriter) -> Result<(), String> {
     let NetCommand::Relay(relay) = cmd;
@@ -157,61 +195,6 @@ async fn handle_command(cmd: NetCommand, writer: &mut ConnWriter) -> Result<(), 
         .send(&relay.into_msg())
         .await
         .map_err(|e| e.to_string())
-}
-
-/// React to one message from the hub; `Ok(false)` when the UI is gone.
-async fn handle_hub(
-    config: &NetConfig,
-    msg: HubMsg,
-    writer: &mut ConnWriter,
-    events: &mpsc::Sender<NetEvent>,
-) -> Result<bool, String> {
-    let msg = match Answer::from_msg(msg) {
-        Ok((req, answer)) => return Ok(events.send(NetEvent::Relayed(req, answer)).await.is_ok()),
-        Err(msg) => msg,
-    };
-    let event = match msg {
-        HubMsg::KeepAlive => {
-            writer
-                .send(&ClientMsg::<Bytes>::KeepAliveAck)
-                .await
-                .map_err(|e| e.to_string())?;
-            return Ok(true);
-        }
-        HubMsg::Peers { peers, .. } => NetEvent::Peers(peers),
-        // Version 3 names accounts in presence; the ids are what the peer list keeps today.
-        HubMsg::Present { peers, .. } => {
-            NetEvent::Peers(peers.into_iter().map(|p| p.user_id).collect())
-        }
-        HubMsg::Joined { user_id } | HubMsg::Arrived { user_id, .. } => NetEvent::Joined(user_id),
-        HubMsg::Left { user_id } => NetEvent::Left(user_id),
-        HubMsg::Message { from, kind, body } => {
-            let (at, body) = receive(&config.download_dir, from, kind, body).await;
-            NetEvent::Message {
-                from,
-                at: at.time(),
-                body,
-            }
-        }
-        HubMsg::Error {
-            req: Some(req),
-            kind,
-            text,
-        } => NetEvent::Failed {
-            req,
-            text: format!("{text} ({kind:?})"),
-        },
-        HubMsg::Error {
-            req: None,
-            kind,
-            text,
-        } => return Err(goodbye(kind, &text)),
-        other => {
-            debug!(?other, "ignored");
-            return Ok(true);
-        }
-    };
-    Ok(events.send(event).await.is_ok())
 }
 
 /// What a delivered message becomes, and when it arrived; files are saved in `dir` off the

@@ -114,7 +114,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(
         Peers,
         "/",
-        "filter by id; Enter keeps, Esc clears",
+        "filter id/name; Enter keeps, Esc clears",
         In(Focus::Peers, "/ filter"),
     ),
     bind(Peers, "Enter", "go to compose", Hint::None),

@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use chrono::NaiveTime;
 use shared::{RequestId, UserId};
 
+use super::names::Names;
 use crate::incoming::Body;
 use crate::net::Answer;
 use crate::sanitize::{display, display_line};
@@ -40,6 +41,8 @@ pub enum Delivery {
     Done(Answer),
     /// The relay failed.
     Failed(String),
+    /// Another session of our account sent it; only that session knows what became of it.
+    Elsewhere,
 }
 
 /// One line of the inbox history.
@@ -56,13 +59,13 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The label after the time: `#3`, `you → #2, #5`, `*`.
-    pub fn label(&self) -> String {
+    /// The label after the time: `#3`, `bob`, `you → #2, alice`, `*`.
+    pub fn label(&self, names: &Names) -> String {
         match &self.from {
-            Sender::Peer(id) => format!("#{id}"),
+            Sender::Peer(id) => names.label(*id),
             Sender::System => "*".to_owned(),
             Sender::Me { to } if to.len() <= 3 => {
-                let ids: Vec<String> = to.iter().map(|id| format!("#{id}")).collect();
+                let ids: Vec<String> = to.iter().map(|id| names.label(*id)).collect();
                 format!("you → {}", ids.join(", "))
             }
             Sender::Me { to } => format!("you → {} peers", to.len()),
@@ -80,9 +83,10 @@ impl Entry {
 
     /// The body wrapped to `width` columns: the first line follows the time and label, the
     /// rest are indented by [`INDENT`]. Returned without the indents.
-    pub fn wrap(&self, width: usize) -> Vec<String> {
-        let first = " "
-            .repeat(TIME_WIDTH + unicode_width::UnicodeWidthStr::width(self.label().as_str()) + 1);
+    pub fn wrap(&self, width: usize, names: &Names) -> Vec<String> {
+        let label = self.label(names);
+        let first =
+            " ".repeat(TIME_WIDTH + unicode_width::UnicodeWidthStr::width(label.as_str()) + 1);
         let rest = " ".repeat(INDENT);
         let text = self.text();
         let options = textwrap::Options::new(width.max(INDENT + 8))
@@ -110,8 +114,8 @@ impl Entry {
     }
 
     /// Rows this entry takes at `width`: the wrapped body plus the delivery line.
-    pub fn height(&self, width: usize) -> usize {
-        self.wrap(width).len() + usize::from(self.delivery.is_some())
+    pub fn height(&self, width: usize, names: &Names) -> usize {
+        self.wrap(width, names).len() + usize::from(self.delivery.is_some())
     }
 }
 
@@ -128,6 +132,9 @@ pub struct Inbox {
     new_below: usize,
     /// Our relays waiting for an answer, by request id.
     pending: HashMap<RequestId, u64>,
+    /// Account names for labels. Here rather than in `App` because an entry's height, and so
+    /// every scroll computation, depends on its label.
+    pub names: Names,
 }
 
 /// One entry on screen, and which of its rows are.
@@ -198,7 +205,7 @@ impl Inbox {
     }
 
     fn height_of(&self, seq: u64, width: usize) -> usize {
-        self.get(seq).map_or(1, |e| e.height(width))
+        self.get(seq).map_or(1, |e| e.height(width, &self.names))
     }
 
     /// Number of entries.

@@ -133,11 +133,11 @@ impl App {
             KeyCode::Esc => self.peers.filter_clear(),
             KeyCode::Enter => self.peers.filtering = false,
             KeyCode::Backspace => self.peers.filter_pop(),
-            KeyCode::Char(c) if c.is_ascii_digit() => self.peers.filter_push(c),
             KeyCode::Up | KeyCode::Down | KeyCode::Char(' ') => {
                 self.peers.filtering = false;
                 self.peers_key(key);
             }
+            KeyCode::Char(c) => self.peers.filter_push(c),
             _ => {}
         }
     }

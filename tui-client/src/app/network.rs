@@ -1,5 +1,6 @@
 //! How network events change the state: connection, presence, messages, relay answers.
 
+use shared::account::PeerInfo;
 use shared::UserId;
 
 use super::inbox::{Delivery, Entry, Sender};
@@ -14,13 +15,49 @@ impl App {
             NetEvent::Connected { user_id, limits } => {
                 self.conn = ConnState::Connected;
                 self.me = Some(user_id);
+                self.account = None;
                 self.limits = limits;
                 self.system(format!("connected to {} as #{user_id}", self.hub));
             }
+            NetEvent::LoggedIn {
+                user_id,
+                name,
+                waiting,
+            } => self.on_logged_in(user_id, name, waiting),
+            NetEvent::LoginRefused(why) => {
+                self.system(format!("not logged in: {why}"));
+                self.tell(format!("not logged in: {why}"), true);
+            }
             NetEvent::Disconnected { reason, retry_in } => self.on_down(reason, retry_in),
-            NetEvent::Peers(peers) => self.on_peers(peers),
-            NetEvent::Joined(id) if Some(id) != self.me => self.peers.join(id),
-            NetEvent::Joined(_) => {}
+            NetEvent::Peers(peers) => {
+                let peers = peers
+                    .into_iter()
+                    .map(|user_id| PeerInfo {
+                        user_id,
+                        name: None,
+                    })
+                    .collect();
+                self.on_peers(peers)
+            }
+            NetEvent::Present(peers) => self.on_peers(peers),
+            NetEvent::Joined(id) => self.on_arrived(PeerInfo {
+                user_id: id,
+                name: None,
+            }),
+            NetEvent::Arrived(peer) => self.on_arrived(peer),
+            NetEvent::Names(names) => {
+                for (id, name) in names {
+                    self.inbox.names.learn(id, name);
+                }
+            }
+            NetEvent::Outgoing { to, at, body } => {
+                self.inbox.push(Entry {
+                    at,
+                    from: Sender::Me { to },
+                    body,
+                    delivery: Some(Delivery::Elsewhere),
+                });
+            }
             NetEvent::Left(id) => self.on_left(id),
             NetEvent::Message { from, at, body } => {
                 let entry = Entry {
@@ -42,9 +79,36 @@ impl App {
         self.inbox.settle(req, Delivery::Failed(why));
     }
 
-    fn on_peers(&mut self, peers: Vec<UserId>) {
+    fn on_logged_in(&mut self, user_id: UserId, name: String, waiting: u64) {
+        self.me = Some(user_id);
+        self.inbox.names.learn(user_id, name.clone());
+        let mailbox = match waiting {
+            0 => "no messages waiting".to_owned(),
+            1 => "1 message waiting".to_owned(),
+            n => format!("{n} messages waiting"),
+        };
+        self.system(format!("logged in as {name} (#{user_id}); {mailbox}"));
+        self.account = Some(name);
+    }
+
+    fn on_arrived(&mut self, peer: PeerInfo) {
+        if Some(peer.user_id) == self.me {
+            return;
+        }
+        if let Some(name) = &peer.name {
+            self.inbox.names.learn(peer.user_id, name.clone());
+        }
+        self.peers.join_named(peer.user_id, peer.name);
+    }
+
+    fn on_peers(&mut self, peers: Vec<PeerInfo>) {
+        for p in &peers {
+            if let Some(name) = &p.name {
+                self.inbox.names.learn(p.user_id, name.clone());
+            }
+        }
         let before = self.peers.selected().len();
-        self.peers.set_all(peers, self.me);
+        self.peers.set_all_named(peers, self.me);
         let lost = before - self.peers.selected().len();
         if lost > 0 {
             self.tell(
@@ -62,12 +126,14 @@ impl App {
             .fail_pending("connection lost before the hub answered");
         self.peers.clear_all();
         self.me = None;
+        self.account = None;
         self.conn = ConnState::Down { reason, retry_in };
     }
 
     fn on_left(&mut self, id: UserId) {
+        let who = self.inbox.names.label(id);
         if self.peers.leave(id) {
-            let text = format!("#{id} left and was removed from your receivers");
+            let text = format!("{who} left and was removed from your receivers");
             self.system(text.clone());
             self.tell(text, true);
         }

@@ -1,15 +1,22 @@
-//! The peer list: every other connected id, a filter, a cursor and the selection.
-//! Joins and leaves are applied incrementally so 10,000 peers stay cheap.
+//! The peer list: every other connected id (with its account name, which version 3's
+//! presence carries), a filter, a cursor and the selection. Joins and leaves are applied
+//! incrementally so 10,000 peers stay cheap.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
+use shared::account::PeerInfo;
 use shared::UserId;
+
+/// Longest filter, in characters: an id has at most 20 digits, a name 32 characters.
+const FILTER_MAX: usize = 32;
 
 /// Peers, filtered view, cursor and selection.
 #[derive(Debug, Default)]
 pub struct Peers {
     /// Everyone else, ascending.
     all: Vec<UserId>,
+    /// The account names of those in `all` that have one.
+    names: HashMap<UserId, String>,
     /// The ids that match the filter, ascending; what the list shows.
     view: Vec<UserId>,
     /// Selected ids (the receivers of the next send).
@@ -46,8 +53,37 @@ impl Peers {
         self.rebuild_view();
     }
 
+    /// Replace everyone with names, as version 3's presence snapshot gives them.
+    pub fn set_all_named(&mut self, peers: Vec<PeerInfo>, me: Option<UserId>) {
+        self.names = peers
+            .iter()
+            .filter_map(|p| Some((p.user_id, p.name.clone()?)))
+            .collect();
+        self.set_all(peers.into_iter().map(|p| p.user_id).collect(), me);
+    }
+
+    /// Someone arrived, with their account name if they have one.
+    pub fn join_named(&mut self, id: UserId, name: Option<String>) {
+        if let Some(name) = name {
+            self.names.insert(id, name);
+        }
+        self.join(id);
+    }
+
+    /// The account name of a peer, if it has one.
+    pub fn name(&self, id: UserId) -> Option<&str> {
+        self.names.get(&id).map(String::as_str)
+    }
+
+    /// How a peer is shown: its name, else `#id`.
+    pub fn label(&self, id: UserId) -> String {
+        self.name(id)
+            .map_or_else(|| format!("#{id}"), str::to_owned)
+    }
+
     /// Forget everything (disconnected).
     pub fn clear_all(&mut self) {
+        self.names.clear();
         self.all.clear();
         self.view.clear();
         self.selected.clear();
@@ -71,6 +107,7 @@ impl Peers {
 
     /// A user disconnected; returns whether they were selected (and are no longer).
     pub fn leave(&mut self, id: UserId) -> bool {
+        self.names.remove(&id);
         if let Ok(i) = self.all.binary_search(&id) {
             self.all.remove(i);
         }
@@ -132,9 +169,11 @@ impl Peers {
         };
     }
 
-    /// Type into the filter (digits only: ids are numbers).
+    /// Type into the filter: the characters of ids and names (upper case folds to lower).
     pub fn filter_push(&mut self, c: char) {
-        if c.is_ascii_digit() && self.filter.len() < 20 {
+        let c = c.to_ascii_lowercase();
+        let fits = matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-');
+        if fits && self.filter.len() < FILTER_MAX {
             self.filter.push(c);
             self.rebuild_view();
         }
@@ -153,8 +192,11 @@ impl Peers {
         self.rebuild_view();
     }
 
+    /// Whether `id` is shown: the filter is part of its id or of its name.
     fn matches(&self, id: UserId) -> bool {
-        self.filter.is_empty() || id.0.to_string().contains(&self.filter)
+        self.filter.is_empty()
+            || id.0.to_string().contains(&self.filter)
+            || self.name(id).is_some_and(|n| n.contains(&self.filter))
     }
 
     fn rebuild_view(&mut self) {

@@ -325,3 +325,5 @@ fn paste_goes_to_compose_with_newlines() {
 fn app_time() -> chrono::NaiveTime {
     chrono::NaiveTime::from_hms_opt(9, 30, 0).expect("valid time")
 }
+
+mod accounts;

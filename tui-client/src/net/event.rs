@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::NaiveTime;
+use shared::account::PeerInfo;
 use shared::{Limits, RequestId, UserId};
 
 use super::relay::{Answer, Relay};
@@ -30,19 +31,45 @@ pub enum NetEvent {
         /// When the next attempt starts.
         retry_in: Duration,
     },
-    /// Everyone else connected right now (the start of the watch).
+    /// Logged in with the identity file: from now on our id is the account's.
+    LoggedIn {
+        /// The account's id.
+        user_id: UserId,
+        /// Its canonical name.
+        name: String,
+        /// Messages in its mailbox, about to come.
+        waiting: u64,
+    },
+    /// The hub refused the identity for good; this connection stays anonymous.
+    LoginRefused(String),
+    /// Everyone else connected right now (the start of the watch, before version 3).
     Peers(Vec<UserId>),
-    /// A user connected.
+    /// Everyone else connected right now, with account names (the start of the watch).
+    Present(Vec<PeerInfo>),
+    /// A user connected (before version 3).
     Joined(UserId),
+    /// A user connected: an anonymous one, or an account's first session.
+    Arrived(PeerInfo),
+    /// Account names learnt from lookups.
+    Names(Vec<(UserId, String)>),
     /// A user disconnected.
     Left(UserId),
-    /// A message for us.
+    /// A message for us, live or from the mailbox.
     Message {
         /// The sender.
         from: UserId,
-        /// When it arrived (local time).
+        /// When it arrived, or when the hub stored it (local time).
         at: NaiveTime,
         /// Text, or the saved file.
+        body: Body,
+    },
+    /// What another session of our account sent.
+    Outgoing {
+        /// Its receivers.
+        to: Vec<UserId>,
+        /// When it came (local time).
+        at: NaiveTime,
+        /// What it was.
         body: Body,
     },
     /// The hub's answer to one of our relays.

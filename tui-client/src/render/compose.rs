@@ -28,7 +28,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Span::styled("(no receiver selected) ", Style::default().fg(Color::Red)),
         ])
     } else if sel.len() <= NAMED {
-        let names: Vec<String> = sel.iter().map(|id| format!("#{id}")).collect();
+        let names: Vec<String> = sel.iter().map(|id| app.peers.label(*id)).collect();
         Line::raw(format!(" Compose → {} ", names.join(", ")))
     } else {
         Line::raw(format!(" Compose → {} peers ", sel.len()))

@@ -10,6 +10,7 @@ use shared::UserId;
 
 use super::{color_of, pane};
 use crate::app::inbox::{Delivery, Entry, Sender, INDENT};
+use crate::app::names::Names;
 use crate::app::{App, Focus};
 use crate::incoming::Body;
 use crate::layout::Areas;
@@ -25,7 +26,7 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
     let width = usize::from(area.width);
     let mut y = area.y;
     for shown in app.inbox.visible(width, usize::from(area.height)) {
-        let lines = entry_lines(shown.entry, width);
+        let lines = entry_lines(shown.entry, width, &app.inbox.names);
         for line in lines.into_iter().skip(shown.skip_top).take(shown.take) {
             line.render(
                 Rect {
@@ -61,7 +62,7 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
 }
 
 /// Every row of an entry, styled.
-fn entry_lines(entry: &Entry, width: usize) -> Vec<Line<'static>> {
+fn entry_lines(entry: &Entry, width: usize, names: &Names) -> Vec<Line<'static>> {
     let body_style = match (&entry.from, &entry.body) {
         (Sender::System, _) => Style::default()
             .fg(Color::DarkGray)
@@ -79,14 +80,14 @@ fn entry_lines(entry: &Entry, width: usize) -> Vec<Line<'static>> {
         Sender::System => Style::default().fg(Color::DarkGray),
     };
     let mut out = Vec::new();
-    for (i, text) in entry.wrap(width).into_iter().enumerate() {
+    for (i, text) in entry.wrap(width, names).into_iter().enumerate() {
         if i == 0 {
             out.push(Line::from(vec![
                 Span::styled(
                     entry.at.format("%H:%M:%S ").to_string(),
                     Style::default().fg(Color::DarkGray),
                 ),
-                Span::styled(entry.label(), label_style),
+                Span::styled(entry.label(names), label_style),
                 Span::raw(" "),
                 Span::styled(text, body_style),
             ]));
@@ -98,16 +99,16 @@ fn entry_lines(entry: &Entry, width: usize) -> Vec<Line<'static>> {
         }
     }
     if let Some(delivery) = &entry.delivery {
-        out.push(delivery_line(delivery));
+        out.push(delivery_line(delivery, names));
     }
     out
 }
 
-fn ids(list: &[UserId]) -> String {
+fn ids(list: &[UserId], names: &Names) -> String {
     let mut s: Vec<String> = list
         .iter()
         .take(IDS_SHOWN)
-        .map(|id| format!("#{id}"))
+        .map(|id| names.label(*id))
         .collect();
     if list.len() > IDS_SHOWN {
         s.push(format!("and {} more", list.len() - IDS_SHOWN));
@@ -115,18 +116,25 @@ fn ids(list: &[UserId]) -> String {
     s.join(" ")
 }
 
-/// The row under our own message: waiting, delivered to n (unknown, dropped), or failed.
-fn delivery_line(delivery: &Delivery) -> Line<'static> {
+/// The row under our own message: waiting, delivered to n (queued, unknown, dropped, full),
+/// failed, or sent by another session.
+fn delivery_line(delivery: &Delivery, names: &Names) -> Line<'static> {
     let indent = " ".repeat(INDENT);
     let (text, color) = match delivery {
         Delivery::Pending => ("… waiting for the hub".to_owned(), Color::DarkGray),
+        Delivery::Elsewhere => ("↗ sent from another session".to_owned(), Color::DarkGray),
         Delivery::Done(answer) => {
             let mut text = format!("✓ delivered to {}", answer.delivered);
-            if !answer.unknown.is_empty() {
-                text.push_str(&format!(" · unknown {}", ids(&answer.unknown)));
-            }
-            if !answer.dropped.is_empty() {
-                text.push_str(&format!(" · dropped {}", ids(&answer.dropped)));
+            let parts = [
+                (&answer.queued, "queued for"),
+                (&answer.unknown, "unknown"),
+                (&answer.dropped, "dropped"),
+                (&answer.full, "mailbox full"),
+            ];
+            for (list, what) in parts {
+                if !list.is_empty() {
+                    text.push_str(&format!(" · {what} {}", ids(list, names)));
+                }
             }
             let color = if answer.complete() {
                 Color::Green

@@ -76,7 +76,7 @@ fn render_rows(app: &App, a: &Areas, buf: &mut Buffer) {
         if selected {
             style = style.add_modifier(Modifier::BOLD);
         }
-        let mut line = Line::from(vec![Span::raw(mark), Span::styled(format!("#{id}"), style)]);
+        let mut line = Line::from(vec![Span::raw(mark), Span::styled(peers.label(*id), style)]);
         if offset + row == peers.cursor() {
             let cursor = if focused {
                 Modifier::REVERSED

@@ -12,9 +12,11 @@ use crate::app::{App, ConnState};
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let bar = Style::default().bg(Color::Rgb(40, 44, 52)).fg(Color::White);
     buf.set_style(area, bar);
-    let me = app
-        .me
-        .map_or_else(|| "you #?".to_owned(), |id| format!("you #{id}"));
+    let me = match (&app.account, app.me) {
+        (Some(name), _) => format!("you {name}"),
+        (None, Some(id)) => format!("you #{id}"),
+        (None, None) => "you #?".to_owned(),
+    };
     let (state, color) = match &app.conn {
         ConnState::Connected => ("● connected".to_owned(), Color::Green),
         ConnState::Connecting(n) if *n <= 1 => ("◌ connecting".to_owned(), Color::Yellow),

@@ -103,7 +103,7 @@ impl Inbox {
         let mut out = Vec::new();
         while rows < height {
             let Some(entry) = self.get(seq) else { break };
-            let h = entry.height(width);
+            let h = entry.height(width, &self.names);
             let below = skip.min(h);
             let avail = h - below;
             let take = avail.min(height - rows);

@@ -64,7 +64,7 @@ fn a_tall_entry_scrolls_row_by_row() {
     inbox.push(entry("short"));
     // 40 columns minus the indent leaves 29 per row: 100 words of 4 chars need many rows.
     inbox.push(entry(&"word ".repeat(100)));
-    let tall = inbox.last().expect("entry").height(40);
+    let tall = inbox.last().expect("entry").height(40, &inbox.names);
     assert!(tall > 10, "{tall}");
     inbox.scroll_up(1, 40, 4);
     let shown = inbox.visible(40, 4);

@@ -1,0 +1,30 @@
+//! Account names the client has learnt (from presence and from lookups), for showing `alice`
+//! where the wire has `4294967296`. Names never change for an id (ids are never reused and
+//! accounts are not renamed), so the map only grows; a client meets few accounts.
+
+use std::collections::HashMap;
+
+use shared::UserId;
+
+/// Known names by id.
+#[derive(Debug, Default)]
+pub struct Names {
+    map: HashMap<UserId, String>,
+}
+
+impl Names {
+    /// Remember `id`'s name; whether it was new.
+    pub fn learn(&mut self, id: UserId, name: String) -> bool {
+        self.map.insert(id, name).is_none()
+    }
+
+    /// `id`'s name, if known.
+    pub fn get(&self, id: UserId) -> Option<&str> {
+        self.map.get(&id).map(String::as_str)
+    }
+
+    /// How `id` is shown: its name, else `#id`.
+    pub fn label(&self, id: UserId) -> String {
+        self.get(id).map_or_else(|| format!("#{id}"), str::to_owned)
+    }
+}
