@@ -111,6 +111,20 @@ fn a_message_to_an_offline_account_is_queued_drained_once_and_acknowledged() {
     let live = first.next();
     assert_eq!(live["text"], "live");
     assert!(live.get("seq").is_none(), "{live}");
+    // What another session of bob's sends shows in his listener.
+    let out = run_as(&addr, dir, &bob, &["send", "--to", "alice", "reply"]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "alice is offline: {}",
+        stderr(&out)
+    );
+    let sent = first.next();
+    assert_eq!(
+        (sent["event"].as_str(), sent["text"].as_str()),
+        (Some("outgoing"), Some("reply"))
+    );
+    assert_eq!(sent["to_names"][0], "alice", "{sent}");
     drop(first);
 
     let second = listen_as(&addr, dir, &bob);

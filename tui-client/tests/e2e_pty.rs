@@ -12,6 +12,9 @@ use hub::Config;
 use hub_support::{patterned_bytes, wait_for_file, TestHub};
 use pty::PtyClient;
 
+/// How often an async condition is checked again, as testkit's `eventually` does for sync
+/// ones (it takes no async closure).
+const POLL: Duration = Duration::from_millis(10);
 const CTRL_O: &str = "\x0f";
 const CTRL_C: &str = "\x03";
 
@@ -162,4 +165,69 @@ fn pasted_escape_sequences_are_shown_and_paint_nothing_on_either_screen() {
     a.keys(CTRL_C);
     b.keys(CTRL_C);
     assert!(a.wait_exit() && b.wait_exit());
+}
+
+#[test]
+fn a_client_with_an_identity_logs_in_shows_its_mailbox_and_acknowledges_it() {
+    let hub = TestHub::start();
+    let addr = hub.addr.to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The pty client "carol" reads its default identity from carol-config.
+    let oneshot = |config: &str, args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tui-client"))
+            .args(["--hub", &addr])
+            .args(args)
+            .env("XDG_CONFIG_HOME", dir.path().join(config))
+            .env("HUBBUB_LOG_FILE", dir.path().join("oneshot.log"))
+            .env_remove("HUBBUB_IDENTITY")
+            .env_remove("HUBBUB_ANONYMOUS")
+            .output()
+            .expect("run tui-client");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(oneshot("carol-config", &["register", "carol"]).0, Some(0));
+    assert_eq!(oneshot("dan-config", &["register", "dan"]).0, Some(0));
+    let (code, out) = oneshot("dan-config", &["send", "--to", "carol", "left for you"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (Some(5), "delivered to 0 of 1\nqueued for carol\n")
+    );
+
+    let mut carol = PtyClient::spawn("carol", &addr, dir.path(), 80, 24);
+    carol.wait_for("you carol");
+    carol.wait_for("logged in as carol");
+    carol.wait_for("dan left for you");
+
+    // A second session of carol's finds nothing left unacknowledged. It only looks: it
+    // acknowledges nothing itself.
+    let path = dir.path().join("carol-config/hubbub/identity");
+    let me = tui_client::identity::load(&path)
+        .expect("loads")
+        .expect("saved");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + hub_support::WAIT;
+        loop {
+            let mut conn = shared::conn::Connection::connect(&addr)
+                .await
+                .expect("connect");
+            if testkit::accounts::login(&mut conn, &me.key, &me.name)
+                .await
+                .waiting
+                == 0
+            {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "never acknowledged");
+            tokio::time::sleep(POLL).await;
+        }
+    });
+    carol.keys(CTRL_C);
+    assert!(carol.wait_exit());
 }

@@ -14,6 +14,10 @@ use tui_client::identity::Identity;
 use tui_client::incoming::Body;
 use tui_client::net::{self, NetCommand, NetConfig, NetEvent};
 
+/// How often an async condition is checked again, as testkit's `eventually` does for sync
+/// ones (it takes no async closure).
+const POLL: Duration = Duration::from_millis(10);
+
 /// The next event that is not about the connection's progress.
 async fn next(events: &mut mpsc::Receiver<NetEvent>) -> NetEvent {
     loop {
@@ -52,7 +56,7 @@ async fn once_acknowledged(hub: &TestHub, key: &SecretKey, name: &str) -> Connec
             tokio::time::Instant::now() < deadline,
             "the mailbox was never acknowledged"
         );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(POLL).await;
     }
 }
 

@@ -177,6 +177,16 @@ async fn handle(
             // Printed (now or before): the hub may forget it.
             mailbox.ack(conn, seq).await?;
         }
+        HubMsg::Outgoing { to, kind, body } => {
+            let body = net::session::outgoing_body(&kind, &body);
+            let mut named = Vec::with_capacity(to.len());
+            for id in &to {
+                named.push(mailbox.name_of(conn, *id).await?);
+            }
+            let at = Local::now().format("%H:%M:%S").to_string();
+            let line = print::outgoing(&to, &named, &at, &body, form.json);
+            say(line).map_err(Step::Output)?;
+        }
         HubMsg::Done { req } => {
             if let (Some(seq), true) = (mailbox.done(req), form.json) {
                 say(print::acked(seq)).map_err(Step::Output)?;

@@ -124,6 +124,32 @@ pub fn message(m: &Incoming, json: bool) -> String {
     v.to_string()
 }
 
+/// What another session of our account sent (`to` and the names of those that have one).
+pub fn outgoing(
+    to: &[UserId],
+    names: &[Option<String>],
+    at: &str,
+    body: &Body,
+    json: bool,
+) -> String {
+    let text = body.describe();
+    if json {
+        let ids: Vec<u64> = to.iter().map(|id| id.0).collect();
+        return json!({"event": "outgoing", "to": ids, "to_names": names, "at": at, "text": text})
+            .to_string();
+    }
+    let who: Vec<String> = to
+        .iter()
+        .zip(names)
+        .map(|(id, name)| name.clone().unwrap_or_else(|| format!("#{id}")))
+        .collect();
+    format!(
+        "{at} you → {}: {}",
+        display_line(&who.join(", ")),
+        display(&text)
+    )
+}
+
 fn merge(into: &mut Value, from: Value) {
     if let (Value::Object(into), Value::Object(from)) = (into, from) {
         into.extend(from);
@@ -159,6 +185,22 @@ mod tests {
         let v: Value = serde_json::from_str(&message(&m, true)).expect("json");
         assert!(v.get("seq").is_none() && v["from_name"].is_null(), "{v}");
         assert_eq!(message(&m, false), "10:00:00 #4294967296: hi^[[2J");
+    }
+
+    #[test]
+    fn what_another_session_sent_names_its_receivers() {
+        let body = Body::Text("hi".into());
+        let to = [UserId(1 << 32), UserId(5)];
+        let names = [Some("bob".to_owned()), None];
+        assert_eq!(
+            outgoing(&to, &names, "10:00:00", &body, false),
+            "10:00:00 you → bob, #5: hi"
+        );
+        let v: Value =
+            serde_json::from_str(&outgoing(&to, &names, "t", &body, true)).expect("json");
+        assert_eq!(v["event"], "outgoing");
+        assert_eq!(v["to"], json!([1u64 << 32, 5]));
+        assert_eq!(v["to_names"], json!(["bob", null]));
     }
 
     #[test]
