@@ -203,13 +203,14 @@ class Conn:
         except (EOFError, ConnectionResetError):  # a reset counts as an end (section 5)
             return True
 
-    def login(self, name, key, register=False):
+    def login(self, name, key, register=False, receive=True):
         tag, nonce = self.call(8)
         assert tag == "Challenge", tag
         if register:
             signature = sign(key, REGISTER, nonce, name)
             return self.call(9, text(name), blob(public(key)), blob(signature))
-        return self.call(10, text(name), blob(sign(key, LOGIN, nonce, name)))
+        flag = b"\x01" if receive else b"\x00"
+        return self.call(10, text(name), blob(sign(key, LOGIN, nonce, name)), flag)
 
 
 def main(port):

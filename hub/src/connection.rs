@@ -57,8 +57,12 @@ pub(crate) struct HubContext {
 
 /// One connected client as its request handlers see it.
 pub(crate) struct Client {
-    /// Who this connection is: its anonymous id, then its account's once logged in.
+    /// Who this connection is: its anonymous id, then its account's once logged in. Relays
+    /// are stamped with it.
     pub id: UserId,
+    /// Who the registry knows it as: its anonymous id, then its account's once it is a
+    /// session of it (a login to act as the account alone leaves it anonymous there).
+    pub present_as: UserId,
     /// The anonymous id it was given, which names the connection whoever it logs in as.
     pub conn: ConnId,
     /// Where it comes from, for the rate limits.
@@ -136,6 +140,7 @@ async fn serve_as(
 
     let client = Client {
         id,
+        present_as: id,
         conn: id,
         addr,
         challenge: None,
@@ -154,7 +159,7 @@ async fn serve_as(
         // It stops on the close; it holds a sender of the queue the writer waits to see go.
         let _ = drain.await;
     }
-    let (conn, id) = (client.conn, client.id);
+    let (conn, id) = (client.conn, client.present_as);
     drop(client);
     drop(reading);
     if shutdown {

@@ -73,6 +73,7 @@ async fn refused_logins_change_nothing() {
             req: RequestId(1),
             name: "alice".into(),
             signature: sig,
+            receive: true,
         },
     )
     .await;
@@ -98,6 +99,7 @@ async fn refused_logins_change_nothing() {
             req: RequestId(2),
             name: "alice".into(),
             signature: key.sign(Purpose::Login, &theirs, "alice"),
+            receive: true,
         },
     )
     .await;
@@ -109,6 +111,7 @@ async fn refused_logins_change_nothing() {
         req: RequestId(3),
         name: "alice".into(),
         signature,
+        receive: true,
     };
     let register_sig = key.sign(Purpose::Register, &nonce, "alice");
     // A signature for another purpose over the right challenge fails, and uses it up.
@@ -573,5 +576,71 @@ async fn account_requests_need_version_3() {
         } => assert!(text.contains("version 3"), "{text}"),
         other => panic!("{other:?}"),
     }
+    hub.stop().await;
+}
+
+/// A connection that logs in only to act as the account (a one-shot send) is not one of its
+/// sessions: what is sent to the account meanwhile goes to the mailbox, not to a connection
+/// about to end.
+#[tokio::test]
+async fn a_login_to_act_takes_nothing_meant_for_the_account() {
+    let hub = TestHub::start().await;
+    let (alice, key, me) = new_account(hub.addr, "alice").await;
+    drop(alice);
+    testkit::eventually("alice to leave", || hub.inspector.connections() == 0).await;
+    let mut acting = hub.connect().await;
+    let anon = acting.user_id();
+    let nonce = challenge(&mut acting).await;
+    let answer = request(
+        &mut acting,
+        ClientMsg::Login {
+            req: RequestId(1),
+            name: "alice".into(),
+            signature: key.sign(Purpose::Login, &nonce, "alice"),
+            receive: false,
+        },
+    )
+    .await;
+    assert_eq!(
+        answer,
+        HubMsg::LoggedIn {
+            req: RequestId(1),
+            user_id: me.user_id,
+            name: "alice".into(),
+            waiting: 0
+        }
+    );
+    assert_eq!(identity(&mut acting).await, me.user_id);
+    let mut bob = hub.connect().await;
+    assert_eq!(
+        list(&mut bob).await,
+        vec![anon],
+        "still anonymous in presence"
+    );
+    match relay(&mut bob, &[me.user_id], &b"for alice"[..]).await {
+        HubMsg::Routed { queued, .. } => assert_eq!(queued, vec![me.user_id]),
+        other => panic!("{other:?}"),
+    }
+    relay(&mut acting, &[bob.user_id()], &b"from alice"[..]).await;
+    match recv_skipping(&mut bob).await {
+        HubMsg::Message { from, .. } => assert_eq!(from, me.user_id, "stamped as the account"),
+        other => panic!("{other:?}"),
+    }
+    let ack = request(
+        &mut acting,
+        ClientMsg::Ack {
+            req: RequestId(2),
+            seq: 1,
+        },
+    )
+    .await;
+    assert_eq!(refused(&ack), ErrorKind::WrongState);
+    drop(acting);
+    let mut alice = hub.connect().await;
+    assert_eq!(
+        login(&mut alice, &key, "alice").await.waiting,
+        1,
+        "kept for her"
+    );
     hub.stop().await;
 }

@@ -59,13 +59,14 @@ fn account_msg() -> impl Strategy<Value = ClientMsg> {
                 signature,
             }
         }),
-        (req.clone(), name, signature.clone()).prop_map(|(req, name, signature)| {
-            ClientMsg::Login {
+        (req.clone(), name, signature.clone(), any::<bool>()).prop_map(
+            |(req, name, signature, receive)| ClientMsg::Login {
                 req,
                 name,
                 signature,
+                receive,
             }
-        }),
+        ),
         (req.clone(), who).prop_map(|(req, who)| ClientMsg::Lookup { req, who }),
         (req.clone(), "[a-z*?]{0,80}").prop_map(|(req, pattern)| ClientMsg::Users { req, pattern }),
         (req.clone(), signature)
@@ -203,10 +204,12 @@ fn owned(msg: ClientMsg<&[u8]>) -> ClientMsg {
             req,
             name,
             signature,
+            receive,
         } => ClientMsg::Login {
             req,
             name,
             signature,
+            receive,
         },
         ClientMsg::Lookup { req, who } => ClientMsg::Lookup { req, who },
         ClientMsg::Users { req, pattern } => ClientMsg::Users { req, pattern },

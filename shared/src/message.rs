@@ -117,6 +117,11 @@ pub enum ClientMsg<B = Bytes> {
         name: String,
         /// The account key's signature.
         signature: Signature,
+        /// Whether this connection is to be a session of the account, taking relays to it and
+        /// its mailbox. `false` logs in to act as the account only (a one-shot `send`, a
+        /// delete): relays to the account are not delivered here, where they would be lost
+        /// when the connection ends, but to its sessions or its mailbox.
+        receive: bool,
     },
     /// Since version 3. Look an account up by name or by id. Answered by [`HubMsg::Account`].
     Lookup {

@@ -45,6 +45,7 @@ pub async fn try_login(conn: &mut Connection, key: &SecretKey, name: &str) -> Hu
         req: LOGIN_REQ,
         name: name.to_owned(),
         signature: key.sign(Purpose::Login, &nonce, &name.to_ascii_lowercase()),
+        receive: true,
     };
     conn.send(&msg).await.expect("send");
     next_answer(conn).await

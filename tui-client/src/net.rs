@@ -170,7 +170,7 @@ async fn log_in(config: &NetConfig, conn: &mut Connection) -> Result<Option<NetE
     let Some(me) = &config.identity else {
         return Ok(None);
     };
-    match login(conn, me).await {
+    match login(conn, me, true).await {
         Ok(account) => {
             info!(user_id = %account.user_id, name = %account.name, waiting = account.waiting, "logged in");
             Ok(Some(NetEvent::LoggedIn {

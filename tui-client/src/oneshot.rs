@@ -118,9 +118,11 @@ async fn connect_as(hub: &str, me: Option<&Identity>) -> Result<Connection> {
     Ok(conn)
 }
 
-/// Log `conn` in as `me`; a refusal is the command's error.
+/// Log `conn` in as `me` to act as the account: a one-shot command ends before it could read
+/// what is sent to the account, so that goes to its sessions or its mailbox instead. A
+/// refusal is the command's error.
 async fn log_in(conn: &mut Connection, me: &Identity) -> Result<()> {
-    match net::login(conn, me).await {
+    match net::login(conn, me, false).await {
         Ok(_) => Ok(()),
         Err(e) => Err(eyre!(e.text)),
     }

@@ -55,6 +55,7 @@ pub(crate) enum Deferred {
         name: String,
         signature: Signature,
         challenge: [u8; CHALLENGE_LEN],
+        receive: bool,
     },
     Lookup {
         req: RequestId,
@@ -149,6 +150,7 @@ pub(super) fn handle(
             req,
             name,
             signature,
+            receive,
         } => {
             let Some(challenge) = take_challenge(client) else {
                 return refused(client, req, ErrorKind::WrongState, &state_text(client));
@@ -166,6 +168,7 @@ pub(super) fn handle(
                 name,
                 signature,
                 challenge,
+                receive,
             }))
         }
         ClientMsg::Lookup { req, who } => match who {
@@ -222,12 +225,16 @@ pub(super) fn handle(
             }
             Ok(Some(Deferred::Delete { req }))
         }
-        ClientMsg::Ack { req, .. } if client.account.is_none() => refused(
-            client,
-            req,
-            ErrorKind::WrongState,
-            "only a logged-in connection has a mailbox to acknowledge",
-        ),
+        ClientMsg::Ack { req, .. }
+            if client.account.is_none() || client.present_as != client.id =>
+        {
+            refused(
+                client,
+                req,
+                ErrorKind::WrongState,
+                "only a session of the account (logged in to receive) reads its mailbox",
+            )
+        }
         ClientMsg::Ack { req, seq } => Ok(Some(Deferred::Ack { req, seq })),
         _ => unreachable!("is_account_request lists these"),
     }
@@ -268,6 +275,7 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
             name,
             signature,
             challenge,
+            receive,
         } => {
             let found = match canonical_name(&name) {
                 Ok(name) => blocking(&hub, move |store| store.account_by_name(&name)).await,
@@ -287,7 +295,11 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
                         &account.name,
                     ) =>
                 {
-                    enter(client, req, account).await
+                    if receive {
+                        enter(client, req, account).await
+                    } else {
+                        act_as(client, req, account)
+                    }
                 }
                 _ => {
                     login_failed(client);
@@ -451,13 +463,14 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
         // Only fails for a connection that is closing, which the reader sees next.
         let _ = client.outbox.push_own(logged_in.clone());
     };
-    let Some(joined) = hub
-        .registry
-        .log_in(client.conn, client.id, id, &account.name, announce)
+    let Some(joined) =
+        hub.registry
+            .log_in(client.conn, client.present_as, id, &account.name, announce)
     else {
         return Err(CloseReason::Io.into());
     };
     client.id = id;
+    client.present_as = id;
     client.account = Some(account);
     // A delete that committed while this login was on its way closed the sessions it saw,
     // not this one: look again now that this one is in the registry.
@@ -508,6 +521,21 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
     // still unacknowledged, one that drains reads on until it may go live.
     client.drain = Some(tokio::spawn(drain.run(first)));
     Ok(())
+}
+
+/// Log `client` in to act as `account` without being one of its sessions: relays it sends are
+/// the account's, but it stays in the registry (and in presence) as the anonymous connection
+/// it was, and takes no relays to the account and no mailbox.
+fn act_as(client: &mut Client, req: RequestId, account: Account) -> Result<(), Close> {
+    client.id = account.id;
+    let logged_in = HubMsg::<Bytes>::LoggedIn {
+        req,
+        user_id: account.id,
+        name: account.name.clone(),
+        waiting: 0,
+    };
+    client.account = Some(account);
+    answer(client, &logged_in)
 }
 
 /// Pushes a mailbox to one session, then makes the session live.

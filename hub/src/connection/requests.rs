@@ -39,7 +39,7 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Defer
             },
         ),
         ClientMsg::List { req } => {
-            let peers = client.hub.registry.list(client.id);
+            let peers = client.hub.registry.list(client.present_as);
             answer(client, &HubMsg::<Bytes>::Peers { req, peers })
         }
         ClientMsg::Relay {
@@ -55,7 +55,7 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Defer
         ClientMsg::Watch { req } => client
             .hub
             .registry
-            .watch(client.conn, client.id, req, client.version)
+            .watch(client.conn, client.present_as, req, client.version)
             .map_err(|_| CloseReason::Io.into()),
         ClientMsg::Ping { req } => answer(client, &HubMsg::<Bytes>::Pong { req }),
         ClientMsg::KeepAliveAck => Ok(()),

@@ -38,6 +38,26 @@ impl Connection {
     /// Log in as the account `name` (any case) with `key`: a challenge, then a signed
     /// [`ClientMsg::Login`]. The mailbox follows as [`HubMsg::Stored`] pushes for `recv`.
     pub async fn login(&mut self, key: &SecretKey, name: &str) -> Result<LoggedIn, ConnError> {
+        self.login_as(key, name, true).await
+    }
+
+    /// Log in as the account `name` to act as it only (`receive: false`): relays this
+    /// connection sends are the account's, but relays to the account go to its sessions or
+    /// its mailbox, never here, so a short-lived connection loses nothing meant for it.
+    pub async fn login_to_act(
+        &mut self,
+        key: &SecretKey,
+        name: &str,
+    ) -> Result<LoggedIn, ConnError> {
+        self.login_as(key, name, false).await
+    }
+
+    async fn login_as(
+        &mut self,
+        key: &SecretKey,
+        name: &str,
+        receive: bool,
+    ) -> Result<LoggedIn, ConnError> {
         let name = canonical_name(name)?;
         let nonce = self.challenge().await?;
         let signature = key.sign(Purpose::Login, &nonce, &name);
@@ -45,6 +65,7 @@ impl Connection {
             req: ACCOUNT_REQ,
             name,
             signature,
+            receive,
         };
         let answer = self.request(&login).await?;
         self.logged_in(answer)

@@ -117,10 +117,13 @@ pub fn client_msg() -> impl Strategy<Value = ClientMsg> {
                 signature,
             }
         }),
-        (req(), text(), signature()).prop_map(|(req, name, signature)| ClientMsg::Login {
-            req,
-            name,
-            signature
+        (req(), text(), signature(), any::<bool>()).prop_map(|(req, name, signature, receive)| {
+            ClientMsg::Login {
+                req,
+                name,
+                signature,
+                receive,
+            }
         }),
         (req(), who()).prop_map(|(req, who)| ClientMsg::Lookup { req, who }),
         (req(), text()).prop_map(|(req, pattern)| ClientMsg::Users { req, pattern }),

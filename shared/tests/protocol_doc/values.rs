@@ -77,6 +77,7 @@ pub fn client_examples() -> Vec<ClientMsg> {
             req: req(11),
             name: "alice".into(),
             signature: signature(),
+            receive: true,
         },
         ClientMsg::Lookup {
             req: req(12),

@@ -18,9 +18,22 @@ pub struct LoginError {
     pub permanent: bool,
 }
 
-/// Log `conn` in as `me`, waiting at most [`CONNECT_TIMEOUT`] for the hub.
-pub async fn login(conn: &mut Connection, me: &Identity) -> Result<LoggedIn, LoginError> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, conn.login(&me.key, &me.name)).await {
+/// Log `conn` in as `me`, waiting at most [`CONNECT_TIMEOUT`] for the hub: as a session that
+/// receives (`receive`: the full-screen client, `listen`), or only to act as the account (the
+/// other one-shot commands, which end before they could read what is sent to it).
+pub async fn login(
+    conn: &mut Connection,
+    me: &Identity,
+    receive: bool,
+) -> Result<LoggedIn, LoginError> {
+    let login = async {
+        if receive {
+            conn.login(&me.key, &me.name).await
+        } else {
+            conn.login_to_act(&me.key, &me.name).await
+        }
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, login).await {
         Ok(Ok(account)) => Ok(account),
         Ok(Err(e)) => Err(explain(&e, &me.name)),
         Err(_) => Err(LoginError {

@@ -99,7 +99,7 @@ async fn open(hub: &str, me: Option<&Identity>) -> Result<Connection, OpenError>
         .await
         .map_err(|why| OpenError::Retry(format!("cannot reach the hub at {hub}: {why}")))?;
     if let Some(me) = me {
-        net::login(&mut conn, me)
+        net::login(&mut conn, me, true)
             .await
             .map_err(|e| match e.permanent {
                 true => OpenError::Fatal(e.text),

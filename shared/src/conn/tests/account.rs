@@ -51,6 +51,7 @@ async fn login_signs_the_challenge_with_the_canonical_name_and_keeps_earlier_pus
             req,
             name,
             signature,
+            receive: true,
         } = next_request(&mut socket).await
         else {
             panic!("expected a login");
