@@ -12,6 +12,7 @@ mod idle;
 mod proc_stat;
 mod proto;
 mod report;
+mod report_mailbox;
 mod scan;
 #[cfg(test)]
 mod smoke;
