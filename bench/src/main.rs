@@ -120,8 +120,10 @@ enum Command {
         /// Accounts each relay names.
         #[arg(long, default_value_t = 1)]
         per_relay: usize,
-        /// Idle seconds before each memory reading.
-        #[arg(long, default_value_t = 12.0)]
+        /// Idle seconds before each memory reading: the hub's idle blocking threads (one per
+        /// relay that waited on the store) end after 10 s, and jemalloc gives their memory
+        /// back over the next 10–20 s.
+        #[arg(long, default_value_t = 30.0)]
         settle: f64,
         /// The hub's data directory, for the sizes of its files.
         #[arg(long)]
