@@ -210,3 +210,36 @@ fn crowd(lines: &[Value]) -> String {
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<Value> {
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    }
+
+    #[test]
+    fn the_committed_run_gives_the_readmes_figures() {
+        let run = tables(&lines(include_str!("../results/mailbox1.jsonl")));
+        assert!(
+            run.contains("| 1 | 1,915 (p50 0.41 / p99 2.8 ms) |"),
+            "{run}"
+        );
+        assert!(run.contains(" 1.26x | 0.22x |"), "{run}");
+        assert!(run.contains(" 3.90x | 0.49x |"), "{run}");
+        assert!(run.contains("| 135,566 |"), "{run}");
+        let crowd = tables(&lines(include_str!("../results/mailbox2-crowd.jsonl")));
+        assert!(
+            crowd.contains("| right after filling | 162.7 | 162.7 | 492 |"),
+            "{crowd}"
+        );
+        assert!(
+            crowd.contains("| restarted on that data, idle | 10.0 | 10.0 | 6 |"),
+            "{crowd}"
+        );
+    }
+}
