@@ -1,18 +1,25 @@
 //! `loadgen`: runs one workload against one server and prints its result as a JSON line;
-//! `loadgen report` turns the lines of a whole run into the markdown table.
+//! `loadgen report` turns the lines of a whole run into the markdown tables. `durable`,
+//! `backlog` and `crowd` are the accounts-and-mailboxes workloads (`bench/mailbox.sh`).
 
+mod account;
+mod backlog;
 mod chat;
+mod crowd;
+mod durable;
 mod fanout;
 mod idle;
 mod proc_stat;
 mod proto;
 mod report;
+mod report_mailbox;
 mod scan;
 #[cfg(test)]
 mod smoke;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -44,6 +51,86 @@ enum Command {
         /// Multiplies message counts (1.0 = the documented sizes).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+    },
+    /// Durable relays/s to a recipient that is away: a hub account or a JetStream stream.
+    Durable {
+        /// The server.
+        #[arg(long, value_enum)]
+        target: durable::Target,
+        /// The server's address (loopback).
+        #[arg(long)]
+        addr: SocketAddr,
+        /// The server's process id, for its memory figures.
+        #[arg(long)]
+        pid: u32,
+        /// Concurrent senders, one connection each, each waiting for every acknowledgement.
+        #[arg(long, default_value_t = 1)]
+        senders: usize,
+        /// How long they send.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Body bytes.
+        #[arg(long, default_value_t = 1024)]
+        body: usize,
+        /// The server's fsync setting, recorded in the result: `always` or `default`.
+        #[arg(long, default_value = "always")]
+        sync: String,
+    },
+    /// Log in to a mailbox of many messages: time to the first one, drain rate.
+    Backlog {
+        /// The hub's address (loopback).
+        #[arg(long)]
+        addr: SocketAddr,
+        /// The hub's process id, for its memory figures.
+        #[arg(long)]
+        pid: u32,
+        /// Messages in the mailbox (the hub's --mailbox-messages must allow them).
+        #[arg(long, default_value_t = 100_000)]
+        messages: u64,
+        /// Body bytes.
+        #[arg(long, default_value_t = 100)]
+        body: usize,
+        /// Acknowledge every this many messages.
+        #[arg(long, default_value_t = 1000)]
+        ack_every: u64,
+        /// Concurrent senders filling the mailbox.
+        #[arg(long, default_value_t = 64)]
+        senders: usize,
+    },
+    /// The hub's RSS with many accounts and many queued messages.
+    Crowd {
+        /// The hub's address (loopback); its --register-rate must allow the accounts.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// The hub's process id, for its memory figures.
+        #[arg(long)]
+        pid: u32,
+        /// Accounts to register.
+        #[arg(long, default_value_t = 10_000)]
+        accounts: u64,
+        /// Messages to queue, spread evenly over the accounts.
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: u64,
+        /// Body bytes.
+        #[arg(long, default_value_t = 48)]
+        body: usize,
+        /// Concurrent senders.
+        #[arg(long, default_value_t = 256)]
+        senders: usize,
+        /// Accounts each relay names.
+        #[arg(long, default_value_t = 1)]
+        per_relay: usize,
+        /// Idle seconds before each memory reading: the hub's idle blocking threads (one per
+        /// relay that waited on the store) end after 10 s, and jemalloc gives their memory
+        /// back over the next 10–20 s.
+        #[arg(long, default_value_t = 30.0)]
+        settle: f64,
+        /// The hub's data directory, for the sizes of its files.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Only measure a hub restarted on an earlier run's data (same --accounts, --messages).
+        #[arg(long)]
+        restarted: bool,
     },
     /// Print the markdown table of files of JSON lines (medians over all their runs).
     Report {
@@ -88,6 +175,65 @@ async fn main() -> anyhow::Result<()> {
                 Workload::W4 => chat::run(target, addr, pid, scale).await?,
                 Workload::W5 => idle::run(target, addr, pid, scale).await?,
             };
+            println!("{}", serde_json::to_string(&result)?);
+        }
+        Command::Durable {
+            target,
+            addr,
+            pid,
+            senders,
+            seconds,
+            body,
+            sync,
+        } => {
+            let spec = durable::Spec {
+                senders,
+                seconds,
+                body,
+            };
+            let result = durable::run(target, addr, pid, spec, &sync).await?;
+            println!("{}", serde_json::to_string(&result)?);
+        }
+        Command::Backlog {
+            addr,
+            pid,
+            messages,
+            body,
+            ack_every,
+            senders,
+        } => {
+            let spec = backlog::Spec {
+                messages,
+                body,
+                ack_every,
+                senders,
+            };
+            let result = backlog::run(addr, pid, spec).await?;
+            println!("{}", serde_json::to_string(&result)?);
+        }
+        Command::Crowd {
+            addr,
+            pid,
+            accounts,
+            messages,
+            body,
+            senders,
+            per_relay,
+            settle,
+            data_dir,
+            restarted,
+        } => {
+            let spec = crowd::Spec {
+                accounts,
+                messages,
+                body,
+                senders,
+                per_relay,
+                settle: Duration::from_secs_f64(settle),
+                data_dir,
+                restarted,
+            };
+            let result = crowd::run(addr, pid, spec).await?;
             println!("{}", serde_json::to_string(&result)?);
         }
         Command::Report { results } => print!("{}", report::table(&results)?),

@@ -1,4 +1,4 @@
-//! A server's memory, read from `/proc/<pid>/status`.
+//! A server's memory (and thread count), read from `/proc/<pid>/status`.
 
 /// Resident set size now and at its peak, in KiB.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
@@ -7,6 +7,8 @@ pub struct Memory {
     pub rss_kib: u64,
     /// `VmHWM`: the peak since the process started.
     pub peak_kib: u64,
+    /// `Threads`: the hub's blocking threads (one per store call in flight, kept 10 s) show here.
+    pub threads: u64,
 }
 
 /// The memory of process `pid`; zeros if it cannot be read (the process is gone).
@@ -22,5 +24,6 @@ pub fn memory(pid: u32) -> Memory {
     Memory {
         rss_kib: field("VmRSS:"),
         peak_kib: field("VmHWM:"),
+        threads: field("Threads:"),
     }
 }

@@ -1,5 +1,6 @@
-//! The markdown table: one row per workload, one column per server, and the hub's ratio to each.
-//! Where a workload was run several times, each figure is the median of its runs.
+//! The markdown tables. The fan-out workloads: one row per workload, one column per server,
+//! and the hub's ratio to each. The accounts-and-mailboxes workloads (durable, backlog, crowd):
+//! a table each. Where a workload was run several times, each figure is the median of its runs.
 
 use std::path::PathBuf;
 
@@ -144,14 +145,30 @@ pub fn table(paths: &[PathBuf]) -> anyhow::Result<String> {
         }
     }
     let r = Results { lines };
+    let fan_out = r.lines.iter().any(|l| {
+        l.get("iperf").is_some()
+            || l["workload"]
+                .as_str()
+                .is_some_and(|w| w.len() == 2 && w.starts_with('w'))
+    });
+    let mut out = if fan_out {
+        fan_out_table(&r)
+    } else {
+        String::new()
+    };
+    out += &crate::report_mailbox::tables(&r.lines);
+    Ok(out)
+}
+
+fn fan_out_table(r: &Results) -> String {
     let mut out = String::from(
         "| workload | hub | NATS | Redis | hub vs NATS | hub vs Redis |\n|---|---:|---:|---:|---:|---:|\n",
     );
     for row in &ROWS {
-        out += &render_row(&r, row);
+        out += &render_row(r, row);
     }
-    out += &slow_row(&r);
-    out += &loss_row(&r);
+    out += &slow_row(r);
+    out += &loss_row(r);
     if let Some(ceiling) = r.iperf_gbytes() {
         let hub = r.median("hub", "w3", "/gbytes_per_s").unwrap_or(f64::NAN);
         out += &format!(
@@ -161,7 +178,7 @@ pub fn table(paths: &[PathBuf]) -> anyhow::Result<String> {
     }
     out += "\nRatios are \"times better\": hub ÷ other for throughput, other ÷ hub for latency \
             and memory, so above 1 means the hub wins.\n";
-    Ok(out)
+    out
 }
 
 fn render_row(r: &Results, row: &Row) -> String {

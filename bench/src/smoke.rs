@@ -82,3 +82,101 @@ async fn idle_run_connects_every_client() {
     .await;
     assert_eq!(r["connections"], 100, "{r}");
 }
+
+/// Serve a hub for the accounts workloads: its store in memory with room for every message,
+/// registrations unlimited.
+async fn with_account_hub<F, Fut>(run: F) -> Value
+where
+    F: FnOnce(std::net::SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    use hub::store::{sqlite::SqliteStore, Bounds};
+    let bounds = Bounds {
+        max_messages: 1 << 40,
+        max_bytes: 1 << 50,
+        ..Bounds::default()
+    };
+    let store = SqliteStore::ephemeral(bounds).expect("store");
+    let config = hub::Config {
+        register_rate: 1_000_000,
+        ..testkit::test_config()
+    };
+    let hub = testkit::TestHub::with_store(config, std::sync::Arc::new(store)).await;
+    let result = run(hub.addr).await;
+    hub.stop().await;
+    result
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_relays_are_all_in_the_mailbox() {
+    for senders in [1, 4] {
+        let r = with_account_hub(|addr| async move {
+            let spec = crate::durable::Spec {
+                senders,
+                seconds: 0.2,
+                body: 1024,
+            };
+            crate::durable::run(crate::durable::Target::Hub, addr, pid(), spec, "always")
+                .await
+                .expect("run")
+        })
+        .await;
+        assert!(r["acked"].as_u64().expect("acked") > 0, "{r}");
+        assert_eq!(r["not_stored"], 0, "{r}");
+        // `run` checked that a login finds exactly what was acknowledged.
+        assert_eq!(r["kept"], r["acked_total"], "{r}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backlog_drains_every_message_in_order_and_acks_them() {
+    let r = with_account_hub(|addr| async move {
+        let spec = crate::backlog::Spec {
+            messages: 2_500,
+            body: 100,
+            ack_every: 1_000,
+            senders: 8,
+        };
+        crate::backlog::run(addr, pid(), spec).await.expect("run")
+    })
+    .await;
+    assert_eq!(r["waiting"], 2_500, "{r}");
+    assert_eq!(r["received"], 2_500, "{r}");
+    // Every 1,000 and the last.
+    assert_eq!(r["acks"], 3, "{r}");
+    assert_eq!(r["left_after_acks"], 0, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crowd_fills_every_mailbox() {
+    let r = with_account_hub(|addr| async move {
+        let spec = crate::crowd::Spec {
+            accounts: 50,
+            messages: 1_000,
+            body: 48,
+            senders: 16,
+            per_relay: 1,
+            settle: std::time::Duration::ZERO,
+            data_dir: None,
+            restarted: false,
+        };
+        let filled = crate::crowd::run(addr, pid(), spec.clone())
+            .await
+            .expect("run");
+        // The same hub stands in for one restarted on the data: the mailboxes are whole.
+        let again = crate::crowd::run(
+            addr,
+            pid(),
+            crate::crowd::Spec {
+                restarted: true,
+                ..spec
+            },
+        )
+        .await
+        .expect("run");
+        serde_json::json!({ "filled": filled, "again": again })
+    })
+    .await;
+    assert_eq!(r["filled"]["fill"]["stored"], 1_000, "{r}");
+    assert_eq!(r["again"]["waiting"], 20, "{r}");
+}
