@@ -105,6 +105,7 @@ pub async fn start_login(conn: &mut Connection, key: &SecretKey, name: &str) -> 
         req: REQ,
         name: name.to_owned(),
         signature: key.sign(Purpose::Login, &nonce, name),
+        receive: true,
     })
     .await?;
     Ok(())
