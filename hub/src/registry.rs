@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use bytes::Bytes;
 use shared::account::{PeerInfo, FIRST_ACCOUNT_ID};
 use shared::{HubMsg, RequestId, UserId};
+use smallvec::SmallVec;
 use tokio::sync::Notify;
 
 use crate::close::CloseReason;
@@ -85,7 +86,7 @@ struct Session {
 struct Entry {
     /// One for an anonymous user; every logged-in connection for an account. Empty for an
     /// account that is away but has mailbox writes in flight.
-    sessions: Vec<Session>,
+    sessions: SmallVec<[Session; 1]>,
     /// Mailbox writes routed to this account and not yet done.
     writes_pending: u32,
     /// Mailbox writes ever routed to it while it was in the map.

@@ -15,7 +15,8 @@ use crate::registry::Routed;
 
 /// Handle one frame's payload from `client`. An error is the reason to close the connection;
 /// a [`Deferred`] is work for the store, to be finished before the next request.
-pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Deferred>, Close> {
+/// (Boxed: a relay's result stays one word wide on the hot path.)
+pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Box<Deferred>>, Close> {
     let msg = ClientMsg::decode_borrowed(payload)
         .map_err(|e| Close::with_text(CloseReason::Malformed, e.to_string()))?;
     let first = !std::mem::replace(&mut client.greeted, !matches!(msg, ClientMsg::KeepAliveAck));
@@ -28,7 +29,7 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Defer
                 ),
             ));
         }
-        return accounts::handle(client, msg);
+        return accounts::handle(client, msg).map(|job| job.map(Box::new));
     }
     match msg {
         ClientMsg::Identity { req } => answer(
@@ -47,7 +48,7 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Defer
             to,
             kind,
             body,
-        } => return relay(client, req, &to, kind, body),
+        } => return relay(client, req, &to, kind, body).map(|job| job.map(Box::new)),
         ClientMsg::Echo { req, body } => match check_body(body) {
             Ok(()) => answer(client, &HubMsg::Echo { req, body }),
             Err((kind, text)) => refuse(client, req, kind, &text),
