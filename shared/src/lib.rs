@@ -20,4 +20,6 @@ pub use id::{RequestId, UserId};
 pub use limits::{
     Limits, MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS,
 };
-pub use message::{BodyKind, ClientMsg, ErrorKind, HubMsg, BASE_VERSION, PROTOCOL_VERSION};
+pub use message::{
+    BodyKind, ClientMsg, ErrorKind, HubMsg, ACCOUNTS_VERSION, BASE_VERSION, PROTOCOL_VERSION,
+};

@@ -27,6 +27,10 @@ use crate::limits::{Limits, MAX_FRAME_LEN};
 /// [`BodyKind`] or [`ErrorKind`] raises it; `docs/PROTOCOL.md` § 12 lists what each version has.
 pub const PROTOCOL_VERSION: u32 = 3;
 
+/// The version that brought accounts and mailboxes: the requests of
+/// [`ClientMsg::is_account_request`] need a connection at least there.
+pub const ACCOUNTS_VERSION: u32 = 3;
+
 /// The version every connection starts at, and the `version` of every [`HubMsg::Welcome`]:
 /// the welcome's shape is frozen, so clients of any version can read it. A client raises the
 /// connection's version with [`ClientMsg::Hello`].
@@ -348,6 +352,22 @@ pub enum HubMsg<B = Bytes> {
         /// The body.
         body: B,
     },
+}
+
+impl<B> ClientMsg<B> {
+    /// Whether this is one of the account requests, which exist from [`ACCOUNTS_VERSION`] on.
+    pub fn is_account_request(&self) -> bool {
+        matches!(
+            self,
+            ClientMsg::Challenge { .. }
+                | ClientMsg::Register { .. }
+                | ClientMsg::Login { .. }
+                | ClientMsg::Lookup { .. }
+                | ClientMsg::Users { .. }
+                | ClientMsg::DeleteAccount { .. }
+                | ClientMsg::Ack { .. }
+        )
+    }
 }
 
 impl<B: Serialize> ClientMsg<B> {

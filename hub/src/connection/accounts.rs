@@ -25,8 +25,7 @@ use crate::queue::Outbox;
 use crate::registry::{ConnId, Joined, Routed};
 use crate::store::{Account, Enqueued, Mail, Store, StoreError};
 
-/// The protocol version that brought accounts: its requests need a connection at least there.
-pub(crate) const ACCOUNTS_VERSION: u32 = 3;
+pub(crate) use shared::ACCOUNTS_VERSION;
 
 /// Most stored messages read from the store at a time while draining a mailbox...
 const DRAIN_BATCH: usize = 64;
@@ -72,20 +71,6 @@ pub(crate) enum Deferred {
         req: RequestId,
         seq: u64,
     },
-}
-
-/// Whether `msg` is one of the requests this module handles.
-pub(super) fn is_account_request(msg: &ClientMsg<&[u8]>) -> bool {
-    matches!(
-        msg,
-        ClientMsg::Challenge { .. }
-            | ClientMsg::Register { .. }
-            | ClientMsg::Login { .. }
-            | ClientMsg::Lookup { .. }
-            | ClientMsg::Users { .. }
-            | ClientMsg::DeleteAccount { .. }
-            | ClientMsg::Ack { .. }
-    )
 }
 
 /// The checks of an account request that need no store; what does comes back deferred.

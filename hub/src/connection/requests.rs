@@ -20,7 +20,7 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Box<D
     let msg = ClientMsg::decode_borrowed(payload)
         .map_err(|e| Close::with_text(CloseReason::Malformed, e.to_string()))?;
     let first = !std::mem::replace(&mut client.greeted, !matches!(msg, ClientMsg::KeepAliveAck));
-    if accounts::is_account_request(&msg) {
+    if msg.is_account_request() {
         if client.version < ACCOUNTS_VERSION {
             return Err(Close::with_text(
                 CloseReason::Malformed,

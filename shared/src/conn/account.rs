@@ -10,7 +10,7 @@ use crate::message::{ClientMsg, HubMsg};
 
 /// The first protocol version with accounts and mailboxes. On an older connection the
 /// account requests would be malformed (the hub closes on them), so they are refused here.
-pub const ACCOUNTS_VERSION: u32 = 3;
+pub use crate::message::ACCOUNTS_VERSION;
 
 /// The request id of the challenges, logins, registrations and deletions this module sends.
 /// Their answers are told apart by id, so a caller's own requests in flight at the same time
@@ -134,7 +134,7 @@ impl Connection {
     /// older connection before anything is sent.
     pub async fn request(&mut self, msg: &ClientMsg) -> Result<HubMsg, ConnError> {
         let req = request_id(msg).ok_or(ConnError::NoAnswer)?;
-        if needs_accounts(msg) && self.version() < ACCOUNTS_VERSION {
+        if msg.is_account_request() && self.version() < ACCOUNTS_VERSION {
             return Err(ConnError::NeedsVersion {
                 needed: ACCOUNTS_VERSION,
                 agreed: self.version(),
@@ -212,20 +212,6 @@ fn request_id<B>(msg: &ClientMsg<B>) -> Option<RequestId> {
         | ClientMsg::Ack { req, .. } => *req,
         ClientMsg::KeepAliveAck => return None,
     })
-}
-
-/// Whether `msg` exists only from [`ACCOUNTS_VERSION`] on.
-fn needs_accounts<B>(msg: &ClientMsg<B>) -> bool {
-    matches!(
-        msg,
-        ClientMsg::Challenge { .. }
-            | ClientMsg::Register { .. }
-            | ClientMsg::Login { .. }
-            | ClientMsg::Lookup { .. }
-            | ClientMsg::Users { .. }
-            | ClientMsg::DeleteAccount { .. }
-            | ClientMsg::Ack { .. }
-    )
 }
 
 /// The request a hub message answers; `None` for pushes.
