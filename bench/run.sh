@@ -28,33 +28,8 @@ ulimit -n "$(ulimit -Hn)"
 mkdir -p "$OUT"
 RESULTS="$OUT/results.jsonl"
 : >"$RESULTS"
-PID=""
-
-stop_server() {
-    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    PID=""
-}
-trap stop_server EXIT
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A loopback port nobody listens on, below Linux's ephemeral range (32768 and up) so that no
-# client socket can be holding it, picked afresh for every server (others share this machine).
-pick_port() {
-    local port
-    for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 12000))
-        port_open "$port" || { echo "$port"; return 0; }
-    done
-    echo "no free loopback port found" >&2
-    exit 1
-}
-PORT=""
+# stop_server, port_open, pick_port, PID and PORT.
+source bench/servers.sh
 
 start_server() {
     local target=$1
