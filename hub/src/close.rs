@@ -2,6 +2,7 @@
 //! client is told. Every close in the hub goes through [`Control::close`]; every goodbye comes
 //! from [`goodbye`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use bytes::Bytes;
@@ -40,6 +41,10 @@ pub enum CloseReason {
 }
 
 /// What becomes of the frames already queued for a connection that is closing.
+///
+/// A session of an account is the exception for relayed messages: whatever the reason, those
+/// it has not written go to the account's mailbox (see [`Control::keep_mail`]), and only the
+/// rest of its queue meets this fate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Queued {
     /// They are written, then the goodbye: the client gets every answer to what it sent.
@@ -144,6 +149,8 @@ pub struct Control {
     /// Cancelled by the first close of any kind, so that a reader learns of a close decided
     /// elsewhere (the deletion of its account) and stops.
     closing: CancellationToken,
+    /// A session of an account: relays it does not write are kept in the mailbox.
+    keeps_mail: AtomicBool,
 }
 
 impl Control {
@@ -182,6 +189,18 @@ impl Control {
     /// Whether the connection is closing for any reason: its reader reads no more.
     pub(crate) fn is_closed(&self) -> bool {
         self.close.get().is_some()
+    }
+
+    /// From now on this connection is a session of an account with a mailbox: when it
+    /// closes, its writer hands the relayed messages it has not written to the mailbox
+    /// instead of writing or dropping them (`crate::writer`, `connection::serve`).
+    pub(crate) fn keep_mail(&self) {
+        self.keeps_mail.store(true, Ordering::Release);
+    }
+
+    /// Whether relays this connection does not write go to its account's mailbox.
+    pub(crate) fn keeps_mail(&self) -> bool {
+        self.keeps_mail.load(Ordering::Acquire)
     }
 
     /// Whether frames for this connection are thrown away: it is closing and its queue is not

@@ -126,6 +126,7 @@ async fn serve_as(
     // it. The welcome is already queued, so it still goes out first.
     let peer = Peer::new(outbox.clone(), control.clone());
     hub.registry.join(id, peer);
+    let (unsent_tx, unsent) = tokio::sync::oneshot::channel();
     let writer = tokio::spawn(
         Writer {
             socket: wr,
@@ -133,6 +134,7 @@ async fn serve_as(
             control: control.clone(),
             hard_stop: hub.hard_stop.clone(),
             write_timeout: hub.config.write_timeout,
+            unsent: Some(unsent_tx),
         }
         .run()
         .in_current_span(),
@@ -168,7 +170,12 @@ async fn serve_as(
     }
     // The one way out of the registry. With the reader gone it drops the queue's last sender,
     // so the writer drains what is queued and ends with the goodbye.
-    hub.registry.leave(conn, id);
+    let rescue = hub.registry.leave(conn, id);
+    if rescue {
+        // A session of an account: the relays its writer did not write go to the mailbox,
+        // before any relay to the account that came after them (the registry holds those).
+        accounts::keep_unsent(&hub, id, unsent).await;
+    }
     let _ = writer.await;
     let reason = control.reason().unwrap_or(CloseReason::Io);
     debug!(?reason, "closed");

@@ -1,7 +1,7 @@
 //! The hub's outgoing frames: every message it sends is encoded here, errors included.
 
 use bytes::Bytes;
-use shared::{ErrorKind, HubMsg, RequestId, MAX_ERROR_TEXT_LEN};
+use shared::{BodyKind, ErrorKind, HubMsg, RequestId, UserId, MAX_ERROR_TEXT_LEN};
 
 /// Encode a hub message whose size is bounded by the protocol's own limits.
 pub(crate) fn encode(msg: &HubMsg<impl serde::Serialize>) -> Bytes {
@@ -23,9 +23,44 @@ pub(crate) fn error(req: Option<RequestId>, kind: ErrorKind, text: &str) -> Byte
     })
 }
 
+/// The sender, kind and body of a relayed message's frame (a `Message`), the body a slice of
+/// the frame; `None` for any other frame.
+pub(crate) fn relayed(frame: &Bytes) -> Option<(UserId, BodyKind, Bytes)> {
+    match HubMsg::<&[u8]>::decode_borrowed(frame.get(4..)?) {
+        Ok(HubMsg::Message { from, kind, body }) => Some((from, kind, frame.slice_ref(body))),
+        _ => None,
+    }
+}
+
+/// Whether `frame` is a relayed message.
+pub(crate) fn is_relayed(frame: &Bytes) -> bool {
+    relayed(frame).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relayed_frame_gives_back_its_message_without_a_copy() {
+        let body = Bytes::from_static(b"hello");
+        let frame = encode(&HubMsg::Message {
+            from: UserId(7),
+            kind: BodyKind::Text,
+            body: body.clone(),
+        });
+        let (from, kind, got) = relayed(&frame).expect("a message");
+        assert_eq!(
+            (from, kind, &got[..]),
+            (UserId(7), BodyKind::Text, &b"hello"[..])
+        );
+        assert!(
+            frame.as_ptr_range().contains(&got.as_ptr()),
+            "a slice of the frame"
+        );
+        assert!(!is_relayed(&error(None, ErrorKind::Idle, "bye")));
+        assert!(!is_relayed(&Bytes::from_static(b"\0\0")));
+    }
 
     #[test]
     fn error_texts_are_cut_on_a_character_boundary() {

@@ -47,9 +47,26 @@ impl Peer {
         self.control.is_closed()
     }
 
+    /// Whether this peer is a session of an account that takes no more relays and has yet to
+    /// hand those it did not write to the mailbox.
+    pub(crate) fn hands_over(&self) -> bool {
+        self.control.keeps_mail() && self.control.is_closed()
+    }
+
+    /// Whether relays this peer does not write go to its account's mailbox.
+    pub(crate) fn keeps_mail(&self) -> bool {
+        self.control.keeps_mail()
+    }
+
     /// End this peer's connection for `reason` (see [`Control::close`]).
     pub(crate) fn close(&self, reason: CloseReason) {
         self.control.close(reason);
+    }
+
+    /// Its kill switch, for tests that close it.
+    #[cfg(test)]
+    pub(crate) fn control_for_tests(&self) -> Arc<Control> {
+        self.control.clone()
     }
 
     /// Queue an answer to this peer's own request (see [`Outbox::push_own`]).

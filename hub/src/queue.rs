@@ -54,6 +54,9 @@ struct Frames {
     over_soft_since: Option<Instant>,
     /// The writer is gone: pushes fail.
     closed: bool,
+    /// The writer has handed its relayed messages to the mailbox (see
+    /// [`Inbox::take_unsent`]): other clients' frames fail, the owner's answers still go.
+    sealed: bool,
     /// Every outbox is gone: the writer drains what is left and stops.
     orphaned: bool,
 }
@@ -157,7 +160,7 @@ impl Outbox {
                 return Err(PushError::Full);
             }
         }
-        self.push_locked(queue, frame, cost)
+        self.push_locked(queue, frame, cost, false)
     }
 
     /// Queue an answer to the owner's own request, whatever the limits: the owner's reader
@@ -166,7 +169,7 @@ impl Outbox {
     pub fn push_own(&self, frame: Bytes) -> Result<(), PushError> {
         let cost = cost(&frame);
         self.shared.bytes.fetch_add(cost, Ordering::Relaxed);
-        self.push_locked(self.shared.lock(), frame, cost)
+        self.push_locked(self.shared.lock(), frame, cost, true)
     }
 
     fn push_locked(
@@ -174,9 +177,10 @@ impl Outbox {
         mut queue: std::sync::MutexGuard<'_, Frames>,
         frame: Bytes,
         cost: usize,
+        own: bool,
     ) -> Result<(), PushError> {
         let shared = &*self.shared;
-        if queue.closed {
+        if queue.closed || (queue.sealed && !own) {
             drop(queue);
             shared.bytes.fetch_sub(cost, Ordering::Relaxed);
             return Err(PushError::Closed);

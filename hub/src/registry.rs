@@ -11,6 +11,11 @@
 //! it reaches each session that is *live*. A session that logs in while no other is live
 //! first drains the mailbox ([`Registry::try_go_live`] says when it may stop); until then relays
 //! to the account go to the store, so what was sent before arrives before what is sent after.
+//!
+//! A session of an account that closes hands the relays it did not write to the mailbox
+//! (`crate::writer`); from its close until they are there, the account is *rescuing*: relays
+//! to it wait before their mailbox write ([`Registry::rescuing`]) and no drain goes live, so
+//! the handed-over relays keep their place ahead of what came after them.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -65,12 +70,13 @@ pub(crate) enum Joined {
 pub(crate) struct WriteMark {
     pending: u32,
     started: u64,
+    rescuing: bool,
 }
 
 impl WriteMark {
     /// Whether a read that began at this mark saw every write the account has had.
     pub(crate) fn settled(&self) -> bool {
-        self.pending == 0
+        self.pending == 0 && !self.rescuing
     }
 }
 
@@ -91,6 +97,8 @@ struct Entry {
     writes_pending: u32,
     /// Mailbox writes ever routed to it while it was in the map.
     writes_started: u64,
+    /// Sessions that have left with relays they did not write on their way to the mailbox.
+    rescues: u32,
     /// The account's name; `None` for an anonymous user.
     name: Option<Arc<str>>,
 }
@@ -98,6 +106,17 @@ struct Entry {
 impl Entry {
     fn is_present(&self) -> bool {
         !self.sessions.is_empty()
+    }
+
+    /// Whether nothing keeps this entry in the map.
+    fn is_idle(&self) -> bool {
+        self.sessions.is_empty() && self.writes_pending == 0 && self.rescues == 0
+    }
+
+    /// Whether relays a closing session did not write are not yet in the mailbox: from the
+    /// close (the session is still here) until [`Registry::rescued`] (it has left).
+    fn rescuing(&self) -> bool {
+        self.rescues > 0 || self.sessions.iter().any(|s| s.peer.hands_over())
     }
 
     /// The sessions that take relays. An account's session that is closing does not: what
@@ -273,6 +292,7 @@ impl Registry {
         WriteMark {
             pending: entry.map_or(0, |e| e.writes_pending),
             started: entry.map_or(0, |e| e.writes_started),
+            rescuing: entry.is_some_and(Entry::rescuing),
         }
     }
 
@@ -297,7 +317,11 @@ impl Registry {
         let Some(entry) = inner.users.get_mut(&account) else {
             return false;
         };
-        if !mark.settled() || entry.writes_pending != 0 || entry.writes_started != mark.started {
+        if !mark.settled()
+            || entry.writes_pending != 0
+            || entry.writes_started != mark.started
+            || entry.rescuing()
+        {
             return false;
         }
         if !entry.sessions.iter().any(|s| s.conn == conn) {
@@ -324,7 +348,7 @@ impl Registry {
                 entry.writes_pending -= 1;
                 if entry.writes_pending == 0 {
                     settled = true;
-                    if !entry.is_present() {
+                    if entry.is_idle() {
                         inner.users.remove(id);
                     }
                 }
@@ -340,16 +364,49 @@ impl Registry {
     /// way out of the registry, taken once by every connection when it stops routing (see
     /// `connection::serve`). Dropping the peer lets go of the queue's last sender, so its
     /// writer finishes once drained.
-    pub(crate) fn leave(&self, conn: ConnId, id: UserId) {
+    ///
+    /// True for a session of an account: the account is rescuing until the caller has put
+    /// what the session did not write in the mailbox and called [`Self::rescued`].
+    pub(crate) fn leave(&self, conn: ConnId, id: UserId) -> bool {
         let frame = frame(&HubMsg::<Bytes>::Left { user_id: id });
         let mut inner = self.write();
         inner.watchers.remove(&conn);
-        if take_session(&mut inner, id, conn).is_some()
-            && !inner.users.get(&id).is_some_and(Entry::is_present)
+        let Some(session) = take_session(&mut inner, id, conn) else {
+            return false;
+        };
+        let rescue = session.peer.keeps_mail();
+        if rescue {
+            inner.users.entry(id).or_default().rescues += 1;
+        }
+        if !inner.users.get(&id).is_some_and(Entry::is_present)
             && !self.shutting_down.load(Ordering::Relaxed)
         {
             self.tell_watchers(&inner, id, frame);
         }
+        rescue
+    }
+
+    /// What a session that left (see [`Self::leave`]) did not write is in `account`'s
+    /// mailbox, or is lost for good: relays held behind it may go on.
+    pub(crate) fn rescued(&self, account: UserId) {
+        let mut inner = self.write();
+        if let Some(entry) = inner.users.get_mut(&account) {
+            entry.rescues -= 1;
+            if entry.is_idle() {
+                inner.users.remove(&account);
+            }
+        }
+        drop(inner);
+        self.writes_settled.notify_waiters();
+    }
+
+    /// Whether any of `accounts` is rescuing: a relay for their mailboxes waits until none is
+    /// (on [`Self::settled`]), so that it lands after what a closing session handed over.
+    pub(crate) fn rescuing(&self, accounts: &[UserId]) -> bool {
+        let inner = self.read();
+        accounts
+            .iter()
+            .any(|id| inner.users.get(id).is_some_and(Entry::rescuing))
     }
 
     /// Queue `frame` for each live session of `account` but `except`: what one session
@@ -388,6 +445,11 @@ impl Registry {
         inner.users.get(&account).map_or_else(Vec::new, |e| {
             e.sessions.iter().map(|s| s.peer.clone()).collect()
         })
+    }
+
+    /// Whether `id` has a session that takes relays.
+    pub(crate) fn has_live(&self, id: UserId) -> bool {
+        self.read().users.get(&id).is_some_and(Entry::has_live)
     }
 
     /// Whether `id` has a session connected (live or draining).
@@ -541,7 +603,7 @@ fn take_session(inner: &mut Inner, id: UserId, conn: ConnId) -> Option<Session> 
     let entry = inner.users.get_mut(&id)?;
     let at = entry.sessions.iter().position(|s| s.conn == conn)?;
     let session = entry.sessions.swap_remove(at);
-    if entry.sessions.is_empty() && entry.writes_pending == 0 {
+    if entry.is_idle() {
         inner.users.remove(&id);
     }
     inner.connections -= 1;
@@ -630,5 +692,48 @@ mod tests {
         assert!(registry.try_go_live(conn, BOB, settled, || {}));
         let live = registry.route(&[BOB], &frame);
         assert_eq!((live.delivered, live.offline.len()), (1, 0));
+    }
+
+    /// From a session's close until what it did not write is in the mailbox, relays to the
+    /// account wait and no drain may go live; an anonymous connection never holds anyone up.
+    #[test]
+    fn a_closing_session_of_an_account_holds_its_relays_and_drains_until_rescued() {
+        let registry = Registry::default();
+        let (conn, (session, _inbox)) = (UserId(1), peer());
+        let control = session.control_for_tests();
+        registry.join(conn, session);
+        assert_eq!(
+            registry.log_in(conn, conn, BOB, "bob", || {}),
+            Some(Joined::Draining)
+        );
+        control.keep_mail();
+        assert!(!registry.rescuing(&[BOB]));
+        control.close(CloseReason::SlowConsumer);
+        assert!(registry.rescuing(&[BOB]), "from the close");
+        let (other, (second, _inbox2)) = (UserId(2), peer());
+        registry.join(other, second);
+        registry.log_in(other, other, BOB, "bob", || {});
+        let mark = registry.write_mark(BOB);
+        assert!(!mark.settled());
+        assert!(!registry.try_go_live(other, BOB, mark, || {}));
+        assert!(
+            registry.leave(conn, BOB),
+            "a session of an account is rescued"
+        );
+        assert!(
+            registry.rescuing(&[BOB]),
+            "after it has left, until rescued"
+        );
+        registry.rescued(BOB);
+        assert!(!registry.rescuing(&[BOB]));
+        let mark = registry.write_mark(BOB);
+        assert!(registry.try_go_live(other, BOB, mark, || {}));
+
+        let (anon, (third, _inbox3)) = (UserId(3), peer());
+        let control = third.control_for_tests();
+        registry.join(anon, third);
+        control.close(CloseReason::SlowConsumer);
+        assert!(!registry.rescuing(&[anon]));
+        assert!(!registry.leave(anon, anon));
     }
 }

@@ -156,6 +156,10 @@ pub trait Store: Send + Sync {
     /// receiver, in order.
     fn enqueue(&self, to: &[UserId], mail: &Mail) -> Result<Vec<Enqueued>, StoreError>;
 
+    /// Store each of `mails` in `id`'s mailbox, in order, all in one transaction: the relays
+    /// a closing session did not write. One answer per mail.
+    fn keep(&self, id: UserId, mails: &[Mail]) -> Result<Vec<Enqueued>, StoreError>;
+
     /// Up to `max` messages of `id`'s mailbox with `seq > after`, ascending, stopping once
     /// their bodies reach `max_bytes` (the first one always comes, whatever its size).
     fn mailbox(

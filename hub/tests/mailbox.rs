@@ -273,10 +273,40 @@ async fn relays_during_a_drain_arrive_once_and_in_order() {
     hub.stop().await;
 }
 
-/// An account whose only session is too slow: the session is dropped as a slow consumer, and
-/// what is sent to the account from then on is kept in its mailbox rather than dropped.
+/// The number a test relay's body starts with.
+fn number(body: &[u8]) -> u32 {
+    u32::from_be_bytes(body[..4].try_into().expect("numbered"))
+}
+
+/// Read what a dropped session's socket still holds, to its end: the numbers of the relays
+/// that reached it.
+async fn read_to_end(conn: &mut Connection) -> Vec<u32> {
+    let mut got = Vec::new();
+    while let Ok(msg) = conn.recv().await {
+        if let HubMsg::Message { body, .. } = msg {
+            got.push(number(&body));
+        }
+    }
+    got
+}
+
+/// Log in as `name` and take the whole mailbox: the numbers of the stored relays, in order.
+async fn drain_all(hub: &TestHub, key: &SecretKey, name: &str) -> Vec<u32> {
+    let mut bob = hub.connect().await;
+    let me = login(&mut bob, key, name).await;
+    let mut got = Vec::new();
+    for _ in 0..me.waiting {
+        got.push(number(&stored(&mut bob).await.2));
+    }
+    got
+}
+
+/// An account whose only session is too slow: the session is dropped as a slow consumer; the
+/// relays it had not written, and what is sent to the account from then on, are kept in its
+/// mailbox, in order. Between what reached its socket and what was kept, every relay arrives
+/// exactly once.
 #[tokio::test]
-async fn relays_to_an_account_whose_session_is_too_slow_go_to_its_mailbox() {
+async fn a_session_too_slow_hands_what_it_did_not_write_to_the_mailbox() {
     let hub = TestHub::with_config(hub::Config {
         queue_bytes: 256 * 1024,
         queue_max_bytes: 256 * 1024,
@@ -284,11 +314,11 @@ async fn relays_to_an_account_whose_session_is_too_slow_go_to_its_mailbox() {
     })
     .await;
     // bob logs in, then reads nothing more.
-    let (stuck, bob_key, b) = new_account(hub.addr, "bob").await;
+    let (mut stuck, bob_key, b) = new_account(hub.addr, "bob").await;
     let mut alice = hub.connect().await;
-    let mut queued = Vec::new();
+    let mut after_drop = 0;
     let mut req = 0u32;
-    while queued.len() < 5 {
+    while after_drop < 5 {
         req += 1;
         assert!(req < 10_000, "bob was never found too slow");
         let body = [req.to_be_bytes().to_vec(), vec![0; 64 * 1024]].concat();
@@ -297,28 +327,164 @@ async fn relays_to_an_account_whose_session_is_too_slow_go_to_its_mailbox() {
                 delivered: 1,
                 dropped,
                 ..
-            } => assert!(dropped.is_empty()),
+            } => {
+                assert!(dropped.is_empty());
+                assert_eq!(after_drop, 0, "nothing is live once bob was dropped");
+            }
             HubMsg::Routed {
                 delivered: 0,
-                queued: q,
+                queued,
                 dropped,
                 ..
             } => {
                 assert!(dropped.is_empty(), "an account is never just dropped");
-                assert_eq!(q, vec![b.user_id]);
-                queued.push(req);
+                assert_eq!(queued, vec![b.user_id]);
+                after_drop += 1;
             }
             other => panic!("{other:?}"),
         }
     }
-    drop(stuck);
-    let mut bob = hub.connect().await;
-    let me = login(&mut bob, &bob_key, "bob").await;
-    assert_eq!(me.waiting, queued.len() as u64);
-    for want in queued {
-        let (_, from, body) = stored(&mut bob).await;
-        assert_eq!(from, alice.user_id());
-        assert_eq!(body[..4], want.to_be_bytes());
+    let written = read_to_end(&mut stuck).await;
+    let kept = drain_all(&hub, &bob_key, "bob").await;
+    assert!(
+        kept.len() > after_drop,
+        "the relays bob's queue held were kept too ({} kept)",
+        kept.len()
+    );
+    let all: Vec<u32> = written.iter().chain(&kept).copied().collect();
+    assert_eq!(all, (1..=req).collect::<Vec<_>>(), "each once, in order");
+    hub.stop().await;
+}
+
+/// A session whose client vanishes (a reset) with relays still queued: those it did not write
+/// are kept, and come in order before what was sent after.
+#[tokio::test]
+async fn relays_queued_for_a_session_that_resets_are_kept_in_order() {
+    let hub = TestHub::with_config(hub::Config {
+        queue_bytes: 64 << 20,
+        queue_max_bytes: 64 << 20,
+        ..test_config()
+    })
+    .await;
+    let (stuck, bob_key, b) = new_account(hub.addr, "bob").await;
+    let mut alice = hub.connect().await;
+    // 16 MiB: far more than the two sockets' buffers hold, so most of it is still queued.
+    let (before, size) = (256u32, 64 * 1024);
+    for n in 1..=before {
+        let body = [n.to_be_bytes().to_vec(), vec![0; size]].concat();
+        match relay(&mut alice, &[b.user_id], body).await {
+            HubMsg::Routed { delivered: 1, .. } => {}
+            other => panic!("{other:?}"),
+        }
     }
+    // Unread bytes in its buffer: closing it resets the connection.
+    drop(stuck);
+    testkit::eventually("bob's session to go", || hub.inspector.connections() == 1).await;
+    let last = before + 5;
+    for n in before + 1..=last {
+        match relay(&mut alice, &[b.user_id], n.to_be_bytes().to_vec()).await {
+            HubMsg::Routed { queued, .. } => assert_eq!(queued, vec![b.user_id]),
+            other => panic!("{other:?}"),
+        }
+    }
+    let kept = drain_all(&hub, &bob_key, "bob").await;
+    let first = *kept.first().expect("something was kept");
+    assert!(
+        first <= before,
+        "relays queued before the reset were kept: {first}"
+    );
+    assert_eq!(
+        kept,
+        (first..=last).collect::<Vec<_>>(),
+        "from the first kept on, each once, in order"
+    );
+    hub.stop().await;
+}
+
+/// A hub that shuts down while a session still has relays queued keeps those it did not
+/// write: after a restart they come from the mailbox, and with what reached the socket, each
+/// relay arrives exactly once, in order (the one the stream was cut inside, as the client
+/// reads nothing, is kept too).
+#[tokio::test]
+async fn a_hub_shutting_down_keeps_what_it_had_not_written_to_a_session() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = || hub::Config {
+        queue_bytes: 64 << 20,
+        queue_max_bytes: 64 << 20,
+        ..test_config()
+    };
+    let hub = TestHub::with_store(config(), file_store(&dir, Bounds::default())).await;
+    let key = SecretKey::generate();
+    let mut stuck = hub.connect().await;
+    let b = register(&mut stuck, &key, "bob").await;
+    let mut alice = hub.connect().await;
+    let last = 256u32;
+    for n in 1..=last {
+        let body = [n.to_be_bytes().to_vec(), vec![0; 64 * 1024]].concat();
+        match relay(&mut alice, &[b.user_id], body).await {
+            HubMsg::Routed { delivered: 1, .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    hub.stop().await;
+    let written = read_to_end(&mut stuck).await;
+
+    let hub = TestHub::with_store(config(), file_store(&dir, Bounds::default())).await;
+    let kept = drain_all(&hub, &key, "bob").await;
+    assert!(!kept.is_empty(), "most of it was still queued");
+    let all: Vec<u32> = written.iter().chain(&kept).copied().collect();
+    assert_eq!(all, (1..=last).collect::<Vec<_>>(), "each once, in order");
+    hub.stop().await;
+}
+
+/// With another session of the account live, a session dropped as too slow keeps nothing in
+/// the mailbox: the live one had every relay, so kept copies would come twice.
+#[tokio::test]
+async fn a_session_dropped_beside_a_live_one_keeps_nothing() {
+    let hub = TestHub::with_config(hub::Config {
+        queue_bytes: 256 * 1024,
+        queue_max_bytes: 256 * 1024,
+        ..test_config()
+    })
+    .await;
+    let (stuck, bob_key, b) = new_account(hub.addr, "bob").await;
+    let mut reading = hub.connect().await;
+    login(&mut reading, &bob_key, "bob").await;
+    let (mut rd, wr) = reading.split();
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = tokio::spawn({
+        let got = got.clone();
+        async move {
+            while let Ok(msg) = rd.recv().await {
+                if let HubMsg::Message { body, .. } = msg {
+                    got.lock().expect("lock").push(number(&body));
+                }
+            }
+        }
+    });
+    let mut alice = hub.connect().await;
+    let mut n = 0u32;
+    while hub.closes(hub::CloseReason::SlowConsumer) == 0 {
+        n += 1;
+        assert!(n < 10_000, "the stuck session was never found too slow");
+        let body = [n.to_be_bytes().to_vec(), vec![0; 64 * 1024]].concat();
+        match relay(&mut alice, &[b.user_id], body).await {
+            HubMsg::Routed {
+                delivered: 1,
+                queued,
+                ..
+            } => assert!(queued.is_empty()),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Every relay reached the live session, and nothing was kept.
+    testkit::eventually("the live session to read them all", || {
+        got.lock().expect("lock").len() >= n as usize
+    })
+    .await;
+    assert_eq!(*got.lock().expect("lock"), (1..=n).collect::<Vec<_>>());
+    drop((stuck, wr));
+    reader.await.expect("reader");
+    assert!(drain_all(&hub, &bob_key, "bob").await.is_empty());
     hub.stop().await;
 }

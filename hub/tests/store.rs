@@ -173,6 +173,39 @@ fn mailboxes_keep_order_until_acknowledged() {
     });
 }
 
+/// What a closing session did not write goes in as one transaction, in order, each mail with
+/// its own answer, and within the bounds like any other.
+#[test]
+fn kept_relays_go_in_together_in_order_within_the_bounds() {
+    let bounds = Bounds {
+        max_messages: 3,
+        ..Bounds::default()
+    };
+    both(bounds, |store| {
+        let alice = store.create_account("alice", key(1), NOW).expect("creates");
+        store
+            .enqueue(&[alice.id], &mail("before", NOW))
+            .expect("stores");
+        let kept = [mail("one", NOW), mail("two", NOW), mail("three", NOW)];
+        assert_eq!(
+            store.keep(alice.id, &kept).expect("keeps"),
+            vec![
+                Enqueued::Stored(2),
+                Enqueued::Stored(3),
+                Enqueued::Full(Bound::Messages)
+            ]
+        );
+        let got = store.mailbox(alice.id, 0, 10, usize::MAX).expect("reads");
+        let bodies: Vec<_> = got.iter().map(|s| &s.mail.body[..]).collect();
+        assert_eq!(bodies, vec![&b"before"[..], b"one", b"two"]);
+        let gone = UserId(FIRST_ACCOUNT_ID + 99);
+        assert_eq!(
+            store.keep(gone, &kept[..1]).expect("answers"),
+            vec![Enqueued::NoAccount]
+        );
+    });
+}
+
 #[test]
 fn full_mailboxes_refuse_by_count_and_by_bytes_and_age_expires() {
     let bounds = Bounds {

@@ -14,7 +14,7 @@ use shared::account::{
     MAX_DIRECTORY_RESULTS, MAX_PATTERN_LEN,
 };
 use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, PublicKey, RequestId, Signature, UserId};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::requests::{answer, answer_relay, refuse};
 use super::{Client, HubContext};
@@ -386,6 +386,16 @@ async fn relay_to_mailboxes(
         kind,
         body,
     };
+    // Behind what a closing session of a receiver hands over, if one is.
+    while hub.registry.rescuing(&offline) {
+        let settled = hub.registry.settled();
+        tokio::pin!(settled);
+        settled.as_mut().enable();
+        if !hub.registry.rescuing(&offline) {
+            break;
+        }
+        settled.await;
+    }
     let ids = offline.clone();
     let outcome = blocking(&hub, move |store| store.enqueue(&ids, &mail)).await;
     drop(pending);
@@ -411,6 +421,79 @@ async fn relay_to_mailboxes(
     routed.unknown.sort_by_key(position);
     routed.dropped.sort_by_key(position);
     answer_relay(client, req, to, routed, queued, full)
+}
+
+/// Keep in `account`'s mailbox the relays that a session of it, which has left the registry,
+/// did not write (its writer hands them over on `unsent`), then let the relays held behind
+/// them go on. Each is kept as sent now: a relayed frame does not say when it was sent.
+pub(crate) async fn keep_unsent(
+    hub: &HubContext,
+    account: UserId,
+    unsent: tokio::sync::oneshot::Receiver<Vec<Bytes>>,
+) {
+    let _rescued = Rescued { hub, account };
+    keep(hub, account, unsent.await.unwrap_or_default()).await;
+}
+
+/// Keep the relayed `frames` in `account`'s mailbox, unless a live session took them.
+async fn keep(hub: &HubContext, account: UserId, frames: Vec<Bytes>) {
+    if frames.is_empty() {
+        return;
+    }
+    if hub.registry.has_live(account) {
+        // Another session was live all along (none goes live while this one hands over)
+        // and took these relays too: kept, they would come twice.
+        debug!(
+            account = account.0,
+            relays = frames.len(),
+            "unwritten relays reached another session"
+        );
+        return;
+    }
+    let sent_at_ms = now_ms();
+    let mails: Vec<Mail> = frames
+        .iter()
+        .filter_map(frame::relayed)
+        .map(|(from, kind, body)| Mail {
+            from,
+            sent_at_ms,
+            kind,
+            body,
+        })
+        .collect();
+    let count = mails.len();
+    match blocking(hub, move |store| store.keep(account, &mails)).await {
+        Ok(outcomes) => {
+            let stored = |o: &&Enqueued| matches!(o, Enqueued::Stored(_));
+            let full = |o: &&Enqueued| matches!(o, Enqueued::Full(_));
+            let lost = outcomes.iter().filter(full).count();
+            if lost > 0 {
+                warn!(
+                    account = account.0,
+                    lost, "unwritten relays did not fit the mailbox"
+                );
+            }
+            // Any other outcome found no account: it was deleted meanwhile.
+            let kept = outcomes.iter().filter(stored).count();
+            info!(
+                account = account.0,
+                kept, "unwritten relays kept in the mailbox"
+            );
+        }
+        Err(e) => warn!(error = %e, account = account.0, lost = count, "unwritten relays lost"),
+    }
+}
+
+/// Reports a session's hand-over done to the registry when dropped, however it ended.
+struct Rescued<'a> {
+    hub: &'a HubContext,
+    account: UserId,
+}
+
+impl Drop for Rescued<'_> {
+    fn drop(&mut self) {
+        self.hub.registry.rescued(self.account);
+    }
 }
 
 /// Pending mailbox writes, reported done to the registry when dropped.
@@ -448,6 +531,8 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
         // Only fails for a connection that is closing, which the reader sees next.
         let _ = client.outbox.push_own(logged_in.clone());
     };
+    // From here on, what this session does not write of the account's relays is kept.
+    client.control.keep_mail();
     let Some(joined) =
         hub.registry
             .log_in(client.conn, client.present_as, id, &account.name, announce)

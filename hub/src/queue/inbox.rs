@@ -49,6 +49,25 @@ impl Inbox {
         }
     }
 
+    /// Refuse other clients' frames from now on, and take every queued frame that `unsent`
+    /// picks out of the queue, in order, giving back its charge: the relays a closing session
+    /// of an account hands to the mailbox. The rest stays queued.
+    pub fn take_unsent(&mut self, unsent: impl Fn(&Bytes) -> bool) -> Vec<Bytes> {
+        let taken: Vec<Bytes> = {
+            let mut queue = self.shared.lock();
+            queue.sealed = true;
+            if !queue.frames.iter().any(&unsent) {
+                return Vec::new();
+            }
+            let (taken, kept): (VecDeque<Bytes>, VecDeque<Bytes>) =
+                queue.frames.drain(..).partition(|f| unsent(f));
+            queue.frames = kept;
+            taken.into()
+        };
+        self.release(taken.iter().map(cost).sum());
+        taken
+    }
+
     /// Give back the charge of frames that have been written (or discarded).
     pub fn release(&self, cost: usize) {
         let shared = &*self.shared;

@@ -457,6 +457,17 @@ impl Store for SqliteStore {
         })
     }
 
+    fn keep(&self, id: UserId, mails: &[Mail]) -> Result<Vec<Enqueued>, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut answers = Vec::with_capacity(mails.len());
+        for mail in mails {
+            answers.extend(self.enqueue_in(&tx, &[id], mail)?);
+        }
+        tx.commit()?;
+        Ok(answers)
+    }
+
     fn mailbox(
         &self,
         id: UserId,
