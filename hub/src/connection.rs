@@ -174,7 +174,7 @@ async fn serve_as(
     if rescue {
         // A session of an account: the relays its writer did not write go to the mailbox,
         // before any relay to the account that came after them (the registry holds those).
-        accounts::keep_unsent(&hub, id, unsent).await;
+        Box::pin(accounts::keep_unsent(&hub, id, unsent)).await;
     }
     let _ = writer.await;
     let reason = control.reason().unwrap_or(CloseReason::Io);

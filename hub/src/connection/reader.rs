@@ -51,7 +51,7 @@ impl Reader {
                 Step::Timer => self.on_timer(),
                 Step::Frame(Ok(payload)) => match self.wait_for_budget().await {
                     Ok(()) => match self.on_frames(&payload) {
-                        Ok(Some(job)) => finish(&mut self.client, *job).await,
+                        Ok(Some(job)) => Box::pin(finish(&mut self.client, *job)).await,
                         Ok(None) => Ok(()),
                         Err(close) => Err(close),
                     },
@@ -99,7 +99,7 @@ impl Reader {
             tokio::select! {
                 biased;
                 _ = client.control.closing() => return Step::Stop(self.closed_elsewhere()),
-                _ = hub.shutdown.cancelled() => return Step::Stop(self.finish_on_shutdown().await),
+                _ = hub.shutdown.cancelled() => return Step::Stop(Box::pin(self.finish_on_shutdown()).await),
                 _ = room => {}
             }
             // We did not read while paused: the client's frame in progress and its keepalive
@@ -113,7 +113,7 @@ impl Reader {
         tokio::select! {
             biased;
             _ = self.client.control.closing() => Step::Stop(self.closed_elsewhere()),
-            _ = hub.shutdown.cancelled() => Step::Stop(self.finish_on_shutdown().await),
+            _ = hub.shutdown.cancelled() => Step::Stop(Box::pin(self.finish_on_shutdown()).await),
             frame = self.frames.next() => match frame {
                 Some(frame) => Step::Frame(frame),
                 None => Step::Eof,
@@ -267,7 +267,7 @@ impl Reader {
             };
             let Some(Ok(payload)) = frame else { break };
             let handled = match handle(&mut self.client, &payload) {
-                Ok(Some(job)) => finish(&mut self.client, *job).await,
+                Ok(Some(job)) => Box::pin(finish(&mut self.client, *job)).await,
                 other => other.map(|_| ()),
             };
             if handled.is_err() {
