@@ -77,7 +77,7 @@ impl App {
     /// keeps the draft (and is not typed, so a key meant as text cannot quit).
     fn confirm_key(&mut self, key: &KeyEvent) {
         self.confirm_quit = false;
-        if ctrl(key, 'c') || matches!(key.code, KeyCode::Char('y' | 'Y')) && !alt(key) {
+        if ctrl(key, 'c') || (matches!(key.code, KeyCode::Char('y' | 'Y')) && !alt(key)) {
             self.quit = true;
         } else {
             self.tell("not quitting; the draft is kept", false);
