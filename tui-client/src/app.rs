@@ -17,12 +17,12 @@ use std::time::Duration;
 
 use chrono::NaiveTime;
 use crossterm::event::{KeyEvent, MouseEvent};
-use shared::account::Who;
 use shared::{Limits, RequestId, UserId};
 
 use crate::layout::Areas;
 use crate::net::{NetEvent, Relay};
 use command::Ask;
+pub use command::Request;
 use complete::Completion;
 use compose::{Attachment, Compose};
 use inbox::Inbox;
@@ -57,15 +57,6 @@ pub enum Action {
     /// The relay or request an effect asked for could not be handed to the network task
     /// (too many in flight).
     RelayRefused(RequestId),
-}
-
-/// A question for the hub from a slash command; the answer comes back by its request id.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Request {
-    /// The accounts whose names match a glob (`/who`).
-    Users(String),
-    /// One account (`/whois`).
-    Lookup(Who),
 }
 
 /// I/O the event loop performs for `update`.
@@ -304,25 +295,6 @@ impl App {
             }
             // Keep the prompt open so the path can be corrected.
             Err(why) => self.tell(why, true),
-        }
-    }
-
-    fn on_completions(&mut self, found: Vec<String>) {
-        let Some(prompt) = &mut self.compose.prompt else {
-            if let Some(typed) = self.completing_path.take() {
-                self.complete_path_with(typed, found);
-            }
-            return;
-        };
-        match found.len() {
-            0 => self.tell("no file matches", true),
-            _ => {
-                let common = crate::files::common_prefix(&found);
-                if common.len() > prompt.input.len() {
-                    prompt.input = common;
-                }
-                prompt.candidates = if found.len() == 1 { Vec::new() } else { found };
-            }
         }
     }
 }

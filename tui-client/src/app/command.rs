@@ -7,7 +7,16 @@ use shared::account::{Who, FIRST_ACCOUNT_ID, MAX_PATTERN_LEN};
 use shared::{RequestId, UserId};
 
 use super::bindings::commands::{self, Command};
-use super::{App, Effect, Focus, Request};
+use super::{App, Effect, Focus};
+
+/// A question for the hub from a slash command; the answer comes back by its request id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// The accounts whose names match a glob (`/who`).
+    Users(String),
+    /// One account (`/whois`).
+    Lookup(Who),
+}
 
 /// A request to the hub the UI waits for, by its request id.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -84,9 +84,29 @@ impl App {
         Vec::new()
     }
 
+    /// Completions of a path, for the attach prompt or the input line.
+    pub(super) fn on_completions(&mut self, found: Vec<String>) {
+        let Some(prompt) = &mut self.compose.prompt else {
+            if let Some(typed) = self.completing_path.take() {
+                self.complete_path_with(typed, found);
+            }
+            return;
+        };
+        match found.len() {
+            0 => self.tell("no file matches", true),
+            _ => {
+                let common = crate::files::common_prefix(&found);
+                if common.len() > prompt.input.len() {
+                    prompt.input = common;
+                }
+                prompt.candidates = if found.len() == 1 { Vec::new() } else { found };
+            }
+        }
+    }
+
     /// Paths found for [`Effect::CompletePath`] from the input line: the common part goes
     /// in, and the choices, when there are several, are listed in the notice line.
-    pub(super) fn complete_path_with(&mut self, typed: String, found: Vec<String>) {
+    fn complete_path_with(&mut self, typed: String, found: Vec<String>) {
         if found.is_empty() {
             self.tell("no file matches", true);
             return;

@@ -308,32 +308,6 @@ fn messages_arriving_while_scrolled_up_count_as_unread() {
     assert_eq!(app.inbox.new_below(), 0);
 }
 
-#[test]
-fn ctrl_c_quits_at_once_without_a_draft() {
-    let mut app = connected();
-    app.update(ctrl('c'));
-    assert!(app.quit && !app.confirm_quit);
-}
-
-#[test]
-fn f1_opens_help_and_another_key_closes_it_without_typing() {
-    let mut app = connected();
-    app.update(key(KeyCode::F(1)));
-    assert!(app.help);
-    app.update(key(KeyCode::Char('x')));
-    assert!(!app.help && !app.quit);
-    assert_eq!(app.compose.content(), "");
-}
-
-#[test]
-fn paste_goes_to_the_input_line_with_newlines_and_the_focus_stays() {
-    let mut app = connected();
-    app.update(Action::Paste("line one\r\nline two".into()));
-    assert_eq!(app.focus, Focus::Peers);
-    assert_eq!(app.compose.content(), "line one\nline two");
-    assert_eq!(RequestId(1), app.next_req);
-}
-
 fn app_time() -> chrono::NaiveTime {
     chrono::NaiveTime::from_hms_opt(9, 30, 0).expect("valid time")
 }

@@ -168,3 +168,29 @@ fn the_help_scrolls_at_50x12_and_stops_at_its_end() {
     app.update(key(KeyCode::F(1)));
     assert_eq!(app.help_scroll, 0, "opens at the top");
 }
+
+#[test]
+fn ctrl_c_quits_at_once_without_a_draft() {
+    let mut app = connected();
+    app.update(ctrl('c'));
+    assert!(app.quit && !app.confirm_quit);
+}
+
+#[test]
+fn f1_opens_help_and_another_key_closes_it_without_typing() {
+    let mut app = connected();
+    app.update(key(KeyCode::F(1)));
+    assert!(app.help);
+    app.update(key(KeyCode::Char('x')));
+    assert!(!app.help && !app.quit);
+    assert_eq!(app.compose.content(), "");
+}
+
+#[test]
+fn paste_goes_to_the_input_line_with_newlines_and_the_focus_stays() {
+    let mut app = connected();
+    app.update(Action::Paste("line one\r\nline two".into()));
+    assert_eq!(app.focus, Focus::Peers);
+    assert_eq!(app.compose.content(), "line one\nline two");
+    assert_eq!(RequestId(1), app.next_req);
+}
