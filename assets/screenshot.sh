@@ -29,13 +29,13 @@ for c in a b c; do
 done
 printf 'draft of the release notes\n' >"$work/notes.md"
 # b and c write to a; a answers both and sends a file.
-$T send-keys -t b Space Tab && $T send-keys -t b -l "morning! is the hub build green on your side?" && $T send-keys -t b Enter
+$T send-keys -t b C-Space && $T send-keys -t b -l "morning! is the hub build green on your side?" && $T send-keys -t b Enter
 sleep 0.3
-$T send-keys -t c Space Tab && $T send-keys -t c -l "yes, relay tests pass; the fan-out bench looks good too" && $T send-keys -t c Enter
+$T send-keys -t c C-Space && $T send-keys -t c -l "yes, relay tests pass; the fan-out bench looks good too" && $T send-keys -t c Enter
 sleep 0.3
 $T send-keys -t b -l "great, I will tag it after lunch" && $T send-keys -t b Enter
 sleep 0.3
-$T send-keys -t a a Tab && $T send-keys -t a -l "thanks both, notes attached" && $T send-keys -t a Enter
+$T send-keys -t a M-a && $T send-keys -t a -l "thanks both, notes attached" && $T send-keys -t a Enter
 $T send-keys -t a C-o && $T send-keys -t a -l "$work/notes.md" && $T send-keys -t a Enter Enter
 sleep 0.5
 $T send-keys -t c -l "got it, reading now" && $T send-keys -t c Enter

@@ -2,6 +2,8 @@
 //! No I/O happens here; effects describe the I/O the event loop should do.
 
 pub mod bindings;
+pub mod command;
+pub mod complete;
 pub mod compose;
 pub mod inbox;
 pub mod keys;
@@ -9,6 +11,7 @@ pub mod names;
 pub mod network;
 pub mod peers;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,6 +21,9 @@ use shared::{Limits, RequestId, UserId};
 
 use crate::layout::Areas;
 use crate::net::{NetEvent, Relay};
+use command::Ask;
+pub use command::Request;
+use complete::Completion;
 use compose::{Attachment, Compose};
 use inbox::Inbox;
 use peers::Peers;
@@ -48,8 +54,8 @@ pub enum Action {
     FileLoaded(Result<Attachment, String>),
     /// Completions asked for by [`Effect::CompletePath`].
     Completions(Vec<String>),
-    /// The relay [`Effect::Relay`] asked for could not be handed to the network task (too
-    /// many in flight).
+    /// The relay or request an effect asked for could not be handed to the network task
+    /// (too many in flight).
     RelayRefused(RequestId),
 }
 
@@ -67,6 +73,8 @@ pub enum Effect {
     },
     /// List completions of a typed path; answer with [`Action::Completions`].
     CompletePath(String),
+    /// Ask the hub something through the network task; the answer is a [`NetEvent`].
+    Request(RequestId, Request),
     /// Clear the terminal and draw every cell again (Ctrl-L), for a screen another program
     /// scribbled on.
     RedrawAll,
@@ -133,6 +141,18 @@ pub struct App {
     pub focus: Focus,
     /// Whether the help popup is open.
     pub help: bool,
+    /// Rows of the help popup scrolled past.
+    pub help_scroll: usize,
+    /// Whether "quit and lose the draft?" is being asked.
+    pub confirm_quit: bool,
+    /// The Tab completion being cycled through.
+    pub completion: Option<Completion>,
+    /// The path sent for completion from the input line, until its answer.
+    completing_path: Option<String>,
+    /// The text of the last `/search`.
+    pub searching: Option<String>,
+    /// Slash commands waiting for the hub's answer.
+    asks: HashMap<RequestId, Ask>,
     /// The notice line.
     pub notice: Option<Notice>,
     /// Terminal size (columns, rows).
@@ -158,6 +178,12 @@ impl App {
             compose: Compose::default(),
             focus: Focus::Peers,
             help: false,
+            help_scroll: 0,
+            confirm_quit: false,
+            completion: None,
+            completing_path: None,
+            searching: None,
+            asks: HashMap::new(),
             notice: None,
             size,
             now: NaiveTime::MIN,
@@ -178,7 +204,7 @@ impl App {
             Action::FileLoaded(result) => self.on_file_loaded(result),
             Action::Completions(found) => self.on_completions(found),
             Action::RelayRefused(req) => {
-                self.fail_relay(req, "too many sends in flight; try again".into())
+                self.request_failed(req, "too many sends in flight; try again".into())
             }
         }
         Vec::new()
@@ -228,14 +254,16 @@ impl App {
         (usize::from(a.width), usize::from(a.height))
     }
 
+    /// Pasted text goes where typed text would: the prompt, the filter, else the input line
+    /// (the focus stays).
     fn on_paste(&mut self, text: &str) {
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        self.completion = None;
         if let Some(prompt) = &mut self.compose.prompt {
             prompt.input.push_str(text.trim_end_matches('\n'));
         } else if self.peers.filtering {
             text.chars().for_each(|c| self.peers.filter_push(c));
         } else {
-            self.focus = Focus::Compose;
             self.compose.text.insert_str(text);
         }
     }
@@ -267,22 +295,6 @@ impl App {
             }
             // Keep the prompt open so the path can be corrected.
             Err(why) => self.tell(why, true),
-        }
-    }
-
-    fn on_completions(&mut self, found: Vec<String>) {
-        let Some(prompt) = &mut self.compose.prompt else {
-            return;
-        };
-        match found.len() {
-            0 => self.tell("no file matches", true),
-            _ => {
-                let common = crate::files::common_prefix(&found);
-                if common.len() > prompt.input.len() {
-                    prompt.input = common;
-                }
-                prompt.candidates = if found.len() == 1 { Vec::new() } else { found };
-            }
         }
     }
 }

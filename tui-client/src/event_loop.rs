@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tracing::info;
 
 use crate::app::compose::Attachment;
-use crate::app::{Action, App, Effect};
+use crate::app::{Action, App, Effect, Request};
 use crate::files;
 use crate::identity::Identity;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
@@ -164,6 +164,16 @@ fn perform(effect: Effect, cmd_tx: &mpsc::Sender<NetCommand>) -> Option<Action> 
                 body,
             });
             Some(Action::FileLoaded(loaded))
+        }
+        Effect::Request(req, request) => {
+            let cmd = match request {
+                Request::Users(pattern) => NetCommand::Users { req, pattern },
+                Request::Lookup(who) => NetCommand::Lookup { req, who },
+            };
+            cmd_tx
+                .try_send(cmd)
+                .err()
+                .map(|_| Action::RelayRefused(req))
         }
         Effect::CompletePath(input) => Some(Action::Completions(files::complete_path(&input))),
         Effect::RedrawAll => None,

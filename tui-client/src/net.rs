@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Local};
-use shared::conn::{ConnWriter, Connection};
+use shared::conn::{ConnWriter, Connection, ACCOUNTS_VERSION};
 use shared::{BodyKind, ClientMsg, ErrorKind, RequestId, UserId};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
@@ -107,8 +107,8 @@ async fn pause(
         tokio::select! {
             _ = &mut sleep => return true,
             cmd = commands.recv() => {
-                let Some(NetCommand::Relay(relay)) = cmd else { return false };
-                let failed = NetEvent::Failed { req: relay.req, text: "not connected".into() };
+                let Some(cmd) = cmd else { return false };
+                let failed = NetEvent::Failed { req: cmd.req(), text: "not connected".into() };
                 if events.send(failed).await.is_err() {
                     return false;
                 }
@@ -157,7 +157,11 @@ async fn serve(
             }
             cmd = commands.recv() => {
                 let Some(cmd) = cmd else { return Ok(()) };
-                handle_command(cmd, &mut writer).await?;
+                if let Some(refused) = handle_command(cmd, &mut writer, version).await? {
+                    if events.send(refused).await.is_err() {
+                        return Ok(());
+                    }
+                }
             }
         }
     }
@@ -187,14 +191,29 @@ async fn log_in(config: &NetConfig, conn: &mut Connection) -> Result<Option<NetE
     }
 }
 
-/// Send one command to the hub.
-async fn handle_command(cmd: NetCommand, writer: &mut ConnWriter) -> Result<(), String> {
-    let NetCommand::Relay(relay) = cmd;
-    debug!(req = %relay.req, receivers = relay.to.len(), bytes = relay.body.len(), "relay");
-    writer
-        .send(&relay.into_msg())
-        .await
-        .map_err(|e| e.to_string())
+/// Send one command to the hub, or refuse it here: an account request on a connection
+/// below [`ACCOUNTS_VERSION`] would make the hub close the connection (the answer for the UI).
+async fn handle_command(
+    cmd: NetCommand,
+    writer: &mut ConnWriter,
+    version: u32,
+) -> Result<Option<NetEvent>, String> {
+    let msg = match cmd {
+        NetCommand::Relay(relay) => {
+            debug!(req = %relay.req, receivers = relay.to.len(), bytes = relay.body.len(), "relay");
+            relay.into_msg()
+        }
+        NetCommand::Users { req, .. } | NetCommand::Lookup { req, .. }
+            if version < ACCOUNTS_VERSION =>
+        {
+            let text = format!("the hub speaks protocol version {version}: no accounts");
+            return Ok(Some(NetEvent::Failed { req, text }));
+        }
+        NetCommand::Users { req, pattern } => ClientMsg::Users { req, pattern },
+        NetCommand::Lookup { req, who } => ClientMsg::Lookup { req, who },
+    };
+    writer.send(&msg).await.map_err(|e| e.to_string())?;
+    Ok(None)
 }
 
 /// What a delivered message becomes, and when it arrived; files are saved in `dir` off the

@@ -2,7 +2,7 @@
 //! only the rows that are on screen.
 
 mod compose;
-mod help;
+pub mod help;
 mod inbox;
 mod peers;
 mod status;
@@ -76,14 +76,24 @@ impl Widget for &App {
             compose::render_prompt(self, a.compose, buf);
         }
         if self.help {
-            help::render(a.full, buf);
+            help::render(a.full, self.help_scroll, buf);
         }
         crate::sanitize::scrub(buf);
     }
 }
 
-/// The bottom row: the current notice, or the main keys.
+/// The bottom row: the quit question, the current notice, or the main keys.
 fn render_hint(app: &App, area: Rect, buf: &mut Buffer) {
+    if app.confirm_quit {
+        let text = " Unsent draft: quit? y or Ctrl-C · any key stays";
+        let style = Style::default()
+            .fg(Color::Black)
+            .bg(Color::Yellow)
+            .add_modifier(Modifier::BOLD);
+        buf.set_style(area, style);
+        Line::styled(text, style).render(area, buf);
+        return;
+    }
     let line = match &app.notice {
         Some(n) => {
             let color = if n.error { Color::Red } else { Color::Green };

@@ -17,6 +17,8 @@ use pty::PtyClient;
 const POLL: Duration = Duration::from_millis(10);
 const CTRL_O: &str = "\x0f";
 const CTRL_C: &str = "\x03";
+/// Ctrl-Space, as a terminal sends it: select the peer under the cursor.
+const CTRL_SPACE: &str = "\x00";
 
 #[test]
 fn two_clients_chat_and_send_a_maximal_file_then_one_leaves() {
@@ -33,12 +35,12 @@ fn two_clients_chat_and_send_a_maximal_file_then_one_leaves() {
 
     // A sees B appear (a presence push, not a poll) and selects B.
     a.wait_for(&format!("[ ] #{b_id} "));
-    a.keys(" ");
+    a.keys(CTRL_SPACE);
     a.wait_for(&format!("[x] #{b_id} "));
     a.wait_for("Peers 1/255");
 
-    // A sends text; B shows it with A's id; A shows the hub's answer on its own message.
-    a.keys("\t");
+    // A sends text (typed where the focus is: the peer list); B shows it with A's id; A
+    // shows the hub's answer on its own message.
     a.keys("hello from the pty test");
     a.keys("\r");
     b.wait_for(&format!("#{a_id} hello from the pty test"));
@@ -58,8 +60,8 @@ fn two_clients_chat_and_send_a_maximal_file_then_one_leaves() {
     assert_eq!(std::fs::read(&saved).expect("read saved"), body);
     b.wait_for("max.bin (1.0 MiB) saved to");
 
-    // B quits; the terminal is restored; A's list drops B and A is told.
-    b.keys("q");
+    // B quits (no draft: at once); the terminal is restored; A's list drops B and A is told.
+    b.keys(CTRL_C);
     assert!(b.wait_exit(), "b exits with success");
     b.wait_restored();
     a.wait_for(&format!("#{b_id} left"));
@@ -69,6 +71,50 @@ fn two_clients_chat_and_send_a_maximal_file_then_one_leaves() {
     a.keys(CTRL_C);
     assert!(a.wait_exit(), "a exits with success on Ctrl-C");
     a.wait_restored();
+}
+
+#[test]
+fn a_sentence_typed_in_the_peer_list_lands_in_the_input_line_and_quitting_asks() {
+    let hub = TestHub::start();
+    let addr = hub.addr.to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = PtyClient::spawn("a", &addr, dir.path(), 80, 24);
+    let mut b = PtyClient::spawn("b", &addr, dir.path(), 80, 24);
+    a.wait_for("● connected");
+    b.wait_for("● connected");
+    let (a_id, b_id) = (a.user_id(), b.user_id());
+    a.wait_for(&format!("[ ] #{b_id} "));
+
+    // The focus starts on the peer list, where a, c, q, j and k used to be commands.
+    let sentence = "quick question: hey can you check a/c? jk q";
+    a.keys(sentence);
+    a.wait_for(&format!("│{sentence}"));
+    a.wait_for("Ctrl-Space select");
+    assert!(a.contents().contains("Peers 0/255"), "{}", a.contents());
+
+    // Quitting with the draft asks; n keeps it (and is not typed).
+    a.keys(CTRL_C);
+    a.wait_for("Unsent draft: quit?");
+    a.keys("n");
+    a.wait_gone("Unsent draft: quit?");
+    a.wait_for(&format!("│{sentence} "));
+
+    // Ctrl-Space selects B, Enter sends the sentence.
+    a.keys(CTRL_SPACE);
+    a.wait_for("Peers 1/255");
+    a.keys("\r");
+    b.wait_for(&format!("#{a_id} quick question: hey can you check"));
+
+    // A new draft, then Ctrl-C twice quits.
+    a.keys("one more thing");
+    a.wait_for("│one more thing");
+    a.keys(CTRL_C);
+    a.wait_for("Unsent draft: quit?");
+    a.keys(CTRL_C);
+    assert!(a.wait_exit(), "Ctrl-C twice quits");
+    a.wait_restored();
+    b.keys(CTRL_C);
+    assert!(b.wait_exit());
 }
 
 #[test]
@@ -154,7 +200,7 @@ fn pasted_escape_sequences_are_shown_and_paint_nothing_on_either_screen() {
     a.wait_for("● connected");
     b.wait_for("● connected");
     a.wait_for(&format!("#{}", b.user_id()));
-    a.keys(" ");
+    a.keys(CTRL_SPACE);
     a.keys("\x1b[200~x \x1b[41mRED\x1b[0m y\x1b[201~");
     a.wait_for("x ^[[41mRED^[[0m y");
     a.keys("\r");

@@ -183,3 +183,64 @@ async fn a_refused_identity_leaves_the_ui_connected_anonymously() {
     }
     task.abort();
 }
+
+#[tokio::test]
+async fn who_and_whois_from_the_ui_are_answered_by_request_id() {
+    let hub = TestHub::start().await;
+    let carol_id = {
+        let mut conn = hub.connect().await;
+        register(&mut conn, &SecretKey::generate(), "carol")
+            .await
+            .user_id
+    };
+    hub.wait_for_users(0).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = NetConfig {
+        hub: hub.addr.to_string(),
+        download_dir: dir.path().to_owned(),
+        identity: None,
+    };
+    let (commands, cmd_rx) = mpsc::channel::<NetCommand>(4);
+    let (ev_tx, mut events) = mpsc::channel(64);
+    let task = tokio::spawn(net::run(config, cmd_rx, ev_tx));
+    assert!(matches!(
+        next(&mut events).await,
+        NetEvent::Connected { .. }
+    ));
+    assert!(matches!(next(&mut events).await, NetEvent::Present(_)));
+
+    let users = NetCommand::Users {
+        req: RequestId(7),
+        pattern: "c*".into(),
+    };
+    commands.send(users).await.expect("task runs");
+    match next(&mut events).await {
+        NetEvent::Users {
+            req,
+            users,
+            limited,
+        } => {
+            assert_eq!((req, limited), (RequestId(7), false));
+            let found: Vec<_> = users.iter().map(|u| (u.user_id, u.online)).collect();
+            assert_eq!(found, [(carol_id, false)]);
+        }
+        other => panic!("expected Users, got {other:?}"),
+    }
+    // A lookup that finds nothing is answered too (the network task's own lookups'
+    // empty answers are not passed on; these carry the UI's id).
+    for (req, name, found) in [(8, "Carol", Some(carol_id)), (9, "nobody", None)] {
+        let lookup = NetCommand::Lookup {
+            req: RequestId(req),
+            who: shared::account::Who::Name(name.into()),
+        };
+        commands.send(lookup).await.expect("task runs");
+        match next(&mut events).await {
+            NetEvent::Account { req: got, account } => {
+                assert_eq!(got, RequestId(req));
+                assert_eq!(account.map(|a| a.user_id), found, "{name}");
+            }
+            other => panic!("expected Account, got {other:?}"),
+        }
+    }
+    task.abort();
+}

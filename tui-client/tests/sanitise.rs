@@ -28,8 +28,11 @@ fn ready() -> App {
         limits: Limits::default(),
     }));
     app.update(Action::Net(NetEvent::Peers(vec![UserId(2)])));
-    key(&mut app, KeyCode::Char(' '));
-    key(&mut app, KeyCode::Tab);
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char(' '),
+        KeyModifiers::CONTROL,
+    )));
+    key(&mut app, KeyCode::Esc);
     app
 }
 

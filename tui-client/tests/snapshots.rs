@@ -16,6 +16,10 @@ fn key(app: &mut App, code: KeyCode) {
     app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
+fn key_with(app: &mut App, code: KeyCode, modifiers: KeyModifiers) {
+    app.update(Action::Key(KeyEvent::new(code, modifiers)));
+}
+
 fn type_text(app: &mut App, text: &str) {
     text.chars().for_each(|c| key(app, KeyCode::Char(c)));
 }
@@ -66,8 +70,8 @@ fn conversation() -> App {
     };
     message(&mut app, 3, 12, file);
     key(&mut app, KeyCode::Down);
-    key(&mut app, KeyCode::Char(' '));
-    key(&mut app, KeyCode::Tab);
+    key_with(&mut app, KeyCode::Char(' '), KeyModifiers::CONTROL);
+    key(&mut app, KeyCode::Esc);
     app.now = at(20);
     type_text(&mut app, "thanks, merging now");
     let effects = app.update(Action::Key(KeyEvent::new(
@@ -106,15 +110,68 @@ fn check(name: &str, screen: String) {
 
 #[test]
 fn main_screen_with_a_conversation() {
-    let app = conversation();
+    let mut app = conversation();
     check("main_screen", draw(&app, 80, 24));
+    app.update(Action::Resize(50, 12));
+    check("main_screen_50x12", draw(&app, 50, 12));
 }
 
 #[test]
-fn help_popup_lists_the_keys() {
+fn help_popup_lists_the_keys_and_the_commands() {
     let mut app = conversation();
     key(&mut app, KeyCode::F(1));
     check("help", draw(&app, 80, 24));
+    key(&mut app, KeyCode::End);
+    check("help_end", draw(&app, 80, 24));
+}
+
+#[test]
+fn help_popup_scrolls_at_50x12() {
+    let mut app = conversation();
+    app.update(Action::Resize(50, 12));
+    key(&mut app, KeyCode::F(1));
+    check("help_50x12", draw(&app, 50, 12));
+    key(&mut app, KeyCode::PageDown);
+    check("help_50x12_page_2", draw(&app, 50, 12));
+    key(&mut app, KeyCode::End);
+    check("help_50x12_end", draw(&app, 50, 12));
+}
+
+#[test]
+fn quitting_with_a_draft_asks_on_the_bottom_row() {
+    let mut app = conversation();
+    key_with(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    check("quit_confirm", draw(&app, 80, 24));
+    app.update(Action::Resize(50, 12));
+    check("quit_confirm_50x12", draw(&app, 50, 12));
+}
+
+#[test]
+fn a_sentence_typed_in_the_peer_list_is_in_the_input_line() {
+    let mut app = conversation();
+    key_with(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    key_with(&mut app, KeyCode::F(6), KeyModifiers::NONE);
+    type_text(&mut app, "quick question: hey can you");
+    check("typed_in_peers", draw(&app, 80, 24));
+}
+
+#[test]
+fn search_marks_the_match_and_names_the_text() {
+    let mut app = conversation();
+    key_with(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    for i in 0..30 {
+        message(&mut app, 5, 30, Body::Text(format!("filler {i}")));
+    }
+    type_text(&mut app, "/search relay");
+    key(&mut app, KeyCode::Enter);
+    check("search", draw(&app, 80, 24));
+    let mut app = conversation();
+    app.update(Action::Resize(50, 12));
+    key_with(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    message(&mut app, 5, 30, Body::Text("after it".into()));
+    type_text(&mut app, "/search build");
+    key(&mut app, KeyCode::Enter);
+    check("search_50x12", draw(&app, 50, 12));
 }
 
 #[test]
@@ -143,7 +200,7 @@ fn scrolled_up_inbox_shows_the_new_messages_marker() {
             Body::Text(format!("message number {i}")),
         );
     }
-    key(&mut app, KeyCode::Tab);
+    key_with(&mut app, KeyCode::F(6), KeyModifiers::SHIFT);
     key(&mut app, KeyCode::PageUp);
     message(&mut app, 2, 40, Body::Text("this one arrives below".into()));
     check("scrolled_up", draw(&app, 80, 24));
@@ -152,8 +209,7 @@ fn scrolled_up_inbox_shows_the_new_messages_marker() {
 #[test]
 fn filtered_peer_list() {
     let mut app = conversation();
-    key(&mut app, KeyCode::Esc);
-    key(&mut app, KeyCode::Char('/'));
+    key_with(&mut app, KeyCode::Char('f'), KeyModifiers::CONTROL);
     type_text(&mut app, "1");
     check("filter", draw(&app, 80, 24));
 }

@@ -1,35 +1,56 @@
-//! The one binding table: every key, where it works, what it does and what the hint row says
-//! about it. The help popup and the hint row are drawn from it, and a test holds
-//! tui-client/README.md's key table to [`markdown`]. What a key does is coded in `keys.rs`.
+//! The one binding table: every key and every slash command, where it works, what it does and
+//! what the hint row says about it. The help popup and the hint row are drawn from it, slash
+//! commands are parsed and completed from it, and a test holds tui-client/README.md's key and
+//! command tables to [`markdown`] and [`commands::markdown`]. What a key does is coded in
+//! `keys.rs`, what a command does in `command.rs`.
+
+pub mod commands;
 
 use super::Focus;
+pub use commands::{CommandSpec, COMMANDS};
 
 /// Where a binding works.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Place {
     /// In every pane.
     Any,
-    /// In the peer list.
-    Peers,
-    /// In the compose box.
+    /// The input line, which takes text and editing keys whatever pane has focus.
+    Input,
+    /// While the compose box has focus.
     Compose,
-    /// In the inbox.
+    /// While the peer list has focus.
+    Peers,
+    /// While the inbox has focus.
     Inbox,
-    /// In the peer list and the inbox (compose takes these keys as text).
-    PeersInbox,
+    /// In the help popup.
+    Help,
     /// The mouse.
     Mouse,
 }
 
 impl Place {
-    /// The word the help popup and the README show.
+    /// The heading the help popup shows over these keys.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Place::Any => "in every pane",
+            Place::Input => "the input line, in every pane",
+            Place::Compose => "compose focused",
+            Place::Peers => "peer list focused",
+            Place::Inbox => "inbox focused",
+            Place::Help => "this help",
+            Place::Mouse => "the mouse (with --mouse)",
+        }
+    }
+
+    /// The word the README's table shows.
     pub fn label(self) -> &'static str {
         match self {
             Place::Any => "any",
-            Place::Peers => "peers",
+            Place::Input => "input",
             Place::Compose => "compose",
+            Place::Peers => "peers",
             Place::Inbox => "inbox",
-            Place::PeersInbox => "peers+inbox",
+            Place::Help => "help",
             Place::Mouse => "mouse",
         }
     }
@@ -69,21 +90,66 @@ const fn bind(place: Place, keys: &'static str, does: &'static str, hint: Hint) 
 }
 
 use Hint::{Always, In};
-use Place::{Any, Compose, Inbox, Mouse, Peers, PeersInbox};
+use Place::{Any, Compose, Help, Inbox, Input, Mouse, Peers};
 
-/// Every key binding, in the order the help popup and the README list them.
+/// Every key binding, in the order the help popup and the README list them. No binding but
+/// the input line's is a key that can be text: typing always types (as in weechat and irssi).
 pub const BINDINGS: &[Binding] = &[
     bind(
-        Any,
-        "Tab / Shift-Tab",
-        "next / previous pane",
-        Always("Tab focus"),
+        Input,
+        "letters, digits, Space…",
+        "typed into the input line, whatever pane has focus",
+        Hint::None,
     ),
+    bind(
+        Input,
+        "Enter",
+        "send to the selected peers, or run the /command",
+        In(Focus::Compose, "Enter send"),
+    ),
+    bind(
+        Input,
+        "Tab / Shift-Tab",
+        "complete a /command, name or path; again cycles",
+        In(Focus::Compose, "Tab completes"),
+    ),
+    bind(
+        Input,
+        "Alt/Shift-Enter, Ctrl-J",
+        "new line",
+        In(Focus::Compose, "Alt-Enter newline"),
+    ),
+    bind(
+        Input,
+        "Left/Right, Ctrl-Left/Right",
+        "move by character / word",
+        Hint::None,
+    ),
+    bind(
+        Input,
+        "Ctrl-A/E Ctrl-U/W",
+        "start/end of line; delete to start/word",
+        Hint::None,
+    ),
+    bind(
+        Any,
+        "F6 / Shift-F6, Alt-Right/Left",
+        "next / previous pane",
+        Always("F6 pane"),
+    ),
+    bind(Any, "Esc", "back to compose", Hint::None),
     bind(
         Any,
         "Ctrl-O / Ctrl-X",
         "attach a file (Tab completes) / drop it",
-        In(Focus::Compose, "Ctrl-O attach"),
+        // The compose box's last row says so already.
+        Hint::None,
+    ),
+    bind(
+        Any,
+        "Ctrl-F",
+        "find peers by id/name; Enter keeps, Esc clears",
+        In(Focus::Peers, "Ctrl-F find"),
     ),
     bind(
         Any,
@@ -93,64 +159,55 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         Any,
-        "F1 / Ctrl-C",
-        "this help / quit",
-        Always("F1 help · Ctrl-C quit"),
-    ),
-    bind(Any, "Ctrl-L", "redraw the whole screen", Hint::None),
-    bind(Peers, "Up/Down j/k Home/End", "move", Hint::None),
-    bind(
-        Peers,
-        "Space",
-        "select / unselect (at most 255)",
-        In(Focus::Peers, "Space select"),
-    ),
-    bind(
-        Peers,
-        "a / c",
-        "select all shown / clear selection",
-        In(Focus::Peers, "a all · c clear"),
-    ),
-    bind(
-        Peers,
-        "/",
-        "filter id/name; Enter keeps, Esc clears",
-        In(Focus::Peers, "/ filter"),
-    ),
-    bind(Peers, "Enter", "go to compose", Hint::None),
-    bind(
-        Compose,
-        "Enter",
-        "send to the selected peers",
-        In(Focus::Compose, "Enter send"),
-    ),
-    bind(
-        Compose,
-        "Alt/Shift-Enter, Ctrl-J",
-        "new line",
-        In(Focus::Compose, "Alt-Enter newline"),
-    ),
-    bind(Compose, "Up / Down", "older / newer sent text", Hint::None),
-    bind(
-        Compose,
-        "Ctrl-A/E Ctrl-U/W",
-        "start/end of line; delete to start/word",
+        "F3 / Shift-F3",
+        "next older / newer /search match",
         Hint::None,
     ),
-    bind(Compose, "Esc", "back to the peer list", Hint::None),
+    bind(
+        Any,
+        "F1 / Ctrl-C",
+        "help / quit (asks if a draft is unsent)",
+        Always("F1 help"),
+    ),
+    bind(Any, "Ctrl-L", "redraw the whole screen", Hint::None),
+    bind(
+        Compose,
+        "Up / Down",
+        "older / newer sent text (first / last line)",
+        Hint::None,
+    ),
+    bind(Compose, "Home / End", "start / end of the line", Hint::None),
+    bind(Peers, "Up/Down Home/End", "move", Hint::None),
+    bind(
+        Peers,
+        "Ctrl-Space / Insert",
+        "select / unselect (at most 255)",
+        In(Focus::Peers, "Ctrl-Space select"),
+    ),
+    bind(
+        Peers,
+        "Alt-A / Alt-U",
+        "select all shown / unselect all",
+        In(Focus::Peers, "Alt-A/U all/none"),
+    ),
     bind(
         Inbox,
-        "Up/Down j/k",
+        "Up / Down",
         "scroll a line",
         In(Focus::Inbox, "Up/Down PgUp/PgDn scroll"),
     ),
     bind(
         Inbox,
-        "Home/g End/G",
+        "Home / End",
         "oldest / newest",
         In(Focus::Inbox, "End newest"),
     ),
-    bind(PeersInbox, "? / q", "this help / quit", Hint::None),
+    bind(
+        Help,
+        "Up/Down PgUp/PgDn",
+        "scroll; any other key closes",
+        Hint::None,
+    ),
     bind(
         Mouse,
         "wheel",
@@ -181,7 +238,34 @@ pub fn hints(focus: Focus) -> (Vec<&'static str>, Vec<&'static str>) {
     (own, always)
 }
 
-/// The table as Markdown, as tui-client/README.md shows it.
+/// One row of the help popup.
+#[derive(Clone, Copy, Debug)]
+pub enum HelpRow {
+    /// A heading: where the keys below work, or "commands".
+    Heading(&'static str),
+    /// Keys and what they do.
+    Key(&'static Binding),
+    /// A slash command and what it does.
+    Command(&'static CommandSpec),
+}
+
+/// The help popup's rows: the keys grouped under their place, then the commands.
+pub fn help_rows() -> Vec<HelpRow> {
+    let mut rows = Vec::new();
+    let mut place = None;
+    for b in BINDINGS {
+        if place != Some(b.place) {
+            place = Some(b.place);
+            rows.push(HelpRow::Heading(b.place.heading()));
+        }
+        rows.push(HelpRow::Key(b));
+    }
+    rows.push(HelpRow::Heading("slash commands"));
+    rows.extend(COMMANDS.iter().map(HelpRow::Command));
+    rows
+}
+
+/// The key table as Markdown, as tui-client/README.md shows it.
 pub fn markdown() -> String {
     let mut out = String::from("| where | keys | does |\n|---|---|---|\n");
     for b in BINDINGS {

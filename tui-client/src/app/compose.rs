@@ -68,7 +68,6 @@ fn new_textarea(lines: Vec<String>) -> TextArea<'static> {
     };
     text.set_cursor_line_style(Style::default());
     text.set_cursor_style(Style::default().add_modifier(Modifier::REVERSED));
-    text.set_placeholder_text("type a message; Enter sends, Alt-Enter adds a line");
     text.move_cursor(tui_textarea::CursorMove::Bottom);
     text.move_cursor(tui_textarea::CursorMove::End);
     text
@@ -83,6 +82,16 @@ impl Compose {
     /// Whether there is no text (whitespace counts as none).
     pub fn is_blank(&self) -> bool {
         self.text.lines().iter().all(|l| l.trim().is_empty())
+    }
+
+    /// Whether quitting now would lose something: a text being written (not one recalled
+    /// from the history, which is kept there) or an attached file.
+    pub fn has_draft(&self) -> bool {
+        let fresh = match self.browsing {
+            Some(_) => !self.draft.trim().is_empty(),
+            None => !self.is_blank(),
+        };
+        fresh || self.attachment.is_some()
     }
 
     /// Replace the text, cursor at the end.

@@ -132,6 +132,8 @@ pub struct Inbox {
     new_below: usize,
     /// Our relays waiting for an answer, by request id.
     pending: HashMap<RequestId, u64>,
+    /// The entry the last search found, drawn marked.
+    pub marked: Option<u64>,
     /// Account names for labels. Here rather than in `App` because an entry's height, and so
     /// every scroll computation, depends on its label.
     pub names: Names,
@@ -140,6 +142,8 @@ pub struct Inbox {
 /// One entry on screen, and which of its rows are.
 #[derive(Debug)]
 pub struct Shown<'a> {
+    /// Its sequence number.
+    pub seq: u64,
     /// The entry.
     pub entry: &'a Entry,
     /// Rows hidden above the view.
@@ -229,6 +233,16 @@ impl Inbox {
         self.entries.back()
     }
 
+    /// Empty the inbox (`/clear`). Sequence numbers go on from where they were, so an
+    /// answer to a relay sent before finds no entry rather than a wrong one.
+    pub fn clear(&mut self) {
+        self.first_seq += self.entries.len() as u64;
+        self.entries.clear();
+        self.pending.clear();
+        self.marked = None;
+        self.to_bottom();
+    }
+
     /// Follow the newest entries again.
     pub fn to_bottom(&mut self) {
         self.anchor = None;
@@ -237,3 +251,4 @@ impl Inbox {
 }
 
 mod scroll;
+mod search;

@@ -23,6 +23,19 @@ impl Names {
         self.map.get(&id).map(String::as_str)
     }
 
+    /// The id of the account called `name` (lower case), if known.
+    pub fn find(&self, name: &str) -> Option<UserId> {
+        self.map
+            .iter()
+            .find(|(_, n)| n.as_str() == name)
+            .map(|(id, _)| *id)
+    }
+
+    /// Every name known.
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        self.map.values().map(String::as_str)
+    }
+
     /// How `id` is shown: its name, else `#id`.
     pub fn label(&self, id: UserId) -> String {
         self.get(id).map_or_else(|| format!("#{id}"), str::to_owned)

@@ -1,8 +1,9 @@
 //! How network events change the state: connection, presence, messages, relay answers.
 
-use shared::account::PeerInfo;
+use shared::account::{AccountInfo, PeerInfo};
 use shared::UserId;
 
+use super::command::Ask;
 use super::inbox::{Delivery, Entry, Sender};
 use super::{App, ConnState};
 use crate::incoming::Body;
@@ -69,8 +70,69 @@ impl App {
                 self.inbox.push(entry);
             }
             NetEvent::Relayed(req, answer) => self.inbox.settle(req, Delivery::Done(answer)),
-            NetEvent::Failed { req, text } => self.fail_relay(req, text),
+            NetEvent::Failed { req, text } => self.request_failed(req, text),
+            NetEvent::Users {
+                req,
+                users,
+                limited,
+            } => self.on_users(req, users, limited),
+            NetEvent::Account { req, account } => self.on_account(req, account),
         }
+    }
+
+    /// A relay or a slash command's request failed: say so where it belongs.
+    pub(super) fn request_failed(&mut self, req: shared::RequestId, why: String) {
+        match self.asks.remove(&req) {
+            Some(Ask::Who(pattern)) => self.tell(format!("/who {pattern}: {why}"), true),
+            Some(Ask::Whois(name)) => self.tell(format!("/whois {name}: {why}"), true),
+            None => self.fail_relay(req, why),
+        }
+    }
+
+    /// The answer to `/who`: one line in the inbox, names learnt for `/msg` and completion.
+    fn on_users(&mut self, req: shared::RequestId, users: Vec<AccountInfo>, limited: bool) {
+        let Some(Ask::Who(pattern)) = self.asks.remove(&req) else {
+            return;
+        };
+        let listed: Vec<String> = users
+            .iter()
+            .map(|u| format!("{} ({})", u.name, online(u.online)))
+            .collect();
+        for u in users {
+            self.inbox.names.learn(u.user_id, u.name);
+        }
+        let mut text = match listed.len() {
+            0 => format!("who {pattern}: no account matches"),
+            n => format!("who {pattern}: {n} accounts: {}", listed.join(", ")),
+        };
+        if limited {
+            text.push_str("; more match than the hub lists: narrow the pattern");
+        }
+        self.system(text);
+        self.inbox.to_bottom();
+    }
+
+    /// The answer to `/whois`.
+    fn on_account(&mut self, req: shared::RequestId, account: Option<AccountInfo>) {
+        let Some(Ask::Whois(name)) = self.asks.remove(&req) else {
+            return;
+        };
+        match account {
+            Some(info) => {
+                self.system(format!(
+                    "whois {name}: {} is #{}, {}",
+                    info.name,
+                    info.user_id,
+                    online(info.online)
+                ));
+                self.inbox.names.learn(info.user_id, info.name);
+            }
+            None => {
+                self.system(format!("whois {name}: no such account"));
+                self.tell(format!("no account {name} on this hub"), true);
+            }
+        }
+        self.inbox.to_bottom();
     }
 
     /// One of our relays failed: say so, and mark its entry.
@@ -124,6 +186,8 @@ impl App {
         }
         self.inbox
             .fail_pending("connection lost before the hub answered");
+        // Their answers will not come.
+        self.asks.clear();
         self.peers.clear_all();
         self.me = None;
         self.account = None;
@@ -148,5 +212,13 @@ impl App {
             delivery: None,
         };
         self.inbox.push(entry);
+    }
+}
+
+fn online(online: bool) -> &'static str {
+    if online {
+        "online"
+    } else {
+        "offline"
     }
 }

@@ -149,6 +149,31 @@ impl Peers {
         left_out
     }
 
+    /// The present peer whose account name is `name` (lower case).
+    pub fn find(&self, name: &str) -> Option<UserId> {
+        self.names
+            .iter()
+            .find(|(_, n)| n.as_str() == name)
+            .map(|(id, _)| *id)
+    }
+
+    /// Select `id` alone, with the cursor on it (the filter cleared if it hid it); `false`
+    /// when `id` is not present.
+    pub fn select_only(&mut self, id: UserId) -> bool {
+        if self.all.binary_search(&id).is_err() {
+            return false;
+        }
+        self.selected.clear();
+        self.selected.insert(id);
+        if !self.matches(id) {
+            self.filter_clear();
+        }
+        if let Ok(at) = self.view.binary_search(&id) {
+            self.cursor = at;
+        }
+        true
+    }
+
     /// Unselect everyone.
     pub fn clear_selection(&mut self) {
         self.selected.clear();

@@ -19,6 +19,19 @@ fn ctrl(c: char) -> Action {
     Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
 }
 
+fn alt(c: char) -> Action {
+    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT))
+}
+
+fn shifted(code: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(code, KeyModifiers::SHIFT))
+}
+
+/// Select or unselect the peer under the cursor, as a terminal sends Ctrl-Space (NUL).
+fn ctrl_space() -> Action {
+    ctrl(' ')
+}
+
 fn type_text(app: &mut App, text: &str) {
     for c in text.chars() {
         app.update(key(KeyCode::Char(c)));
@@ -55,17 +68,18 @@ fn presence_events_keep_the_list_sorted_and_exclude_me() {
 }
 
 #[test]
-fn space_toggles_and_a_selects_all_and_c_clears() {
+fn ctrl_space_and_insert_toggle_alt_a_selects_all_and_alt_u_clears() {
     let mut app = connected();
     app.update(key(KeyCode::Down));
-    app.update(key(KeyCode::Char(' ')));
+    app.update(ctrl_space());
     assert_eq!(selected(&app), [3]);
-    app.update(key(KeyCode::Char(' ')));
+    app.update(key(KeyCode::Insert));
     assert!(selected(&app).is_empty());
-    app.update(key(KeyCode::Char('a')));
+    app.update(alt('a'));
     assert_eq!(selected(&app), [2, 3, 4]);
-    app.update(key(KeyCode::Char('c')));
+    app.update(alt('u'));
     assert!(selected(&app).is_empty());
+    assert_eq!(app.compose.content(), "", "none of them typed");
 }
 
 #[test]
@@ -76,7 +90,7 @@ fn selection_stops_at_the_receiver_limit() {
         limits: Limits::default(),
     }));
     app.update(Action::Net(NetEvent::Peers((2..300).map(UserId).collect())));
-    app.update(key(KeyCode::Char('a')));
+    app.update(alt('a'));
     assert_eq!(app.peers.selected().len(), 255);
     let notice = app.notice.clone().expect("told about the limit");
     assert!(
@@ -89,22 +103,24 @@ fn selection_stops_at_the_receiver_limit() {
 fn filter_narrows_the_list_and_esc_clears_it() {
     let mut app = connected();
     app.update(Action::Net(NetEvent::Joined(UserId(33))));
-    app.update(key(KeyCode::Char('/')));
+    app.update(ctrl('f'));
+    assert_eq!(app.focus, Focus::Peers);
     type_text(&mut app, "3");
     assert_eq!(app.peers.view(), [UserId(3), UserId(33)]);
     app.update(key(KeyCode::Enter));
     app.update(key(KeyCode::Down));
-    app.update(key(KeyCode::Char(' ')));
+    app.update(ctrl_space());
     assert_eq!(selected(&app), [33]);
-    app.update(key(KeyCode::Char('/')));
+    app.update(ctrl('f'));
     app.update(key(KeyCode::Esc));
     assert_eq!(app.peers.view().len(), 4);
+    assert_eq!(app.compose.content(), "", "the filter took the text");
 }
 
 #[test]
 fn a_selected_peer_that_leaves_is_unselected_and_the_user_told() {
     let mut app = connected();
-    app.update(key(KeyCode::Char(' ')));
+    app.update(ctrl_space());
     app.update(Action::Net(NetEvent::Left(UserId(2))));
     assert!(selected(&app).is_empty());
     let notice = app.notice.clone().expect("notice");
@@ -116,8 +132,6 @@ fn a_selected_peer_that_leaves_is_unselected_and_the_user_told() {
 #[test]
 fn enter_without_receivers_is_refused_with_a_clear_error() {
     let mut app = connected();
-    app.update(key(KeyCode::Tab));
-    assert_eq!(app.focus, Focus::Compose);
     type_text(&mut app, "hi");
     let effects = app.update(key(KeyCode::Enter));
     assert!(effects.is_empty());
@@ -133,8 +147,7 @@ fn enter_without_receivers_is_refused_with_a_clear_error() {
 #[test]
 fn enter_sends_to_the_selection_and_the_answer_lands_on_the_message() {
     let mut app = connected();
-    app.update(key(KeyCode::Char('a')));
-    app.update(key(KeyCode::Tab));
+    app.update(alt('a'));
     type_text(&mut app, "hello");
     app.update(Action::Key(KeyEvent::new(
         KeyCode::Enter,
@@ -168,8 +181,9 @@ fn enter_sends_to_the_selection_and_the_answer_lands_on_the_message() {
 #[test]
 fn up_and_down_walk_the_history() {
     let mut app = connected();
-    app.update(key(KeyCode::Char(' ')));
-    app.update(key(KeyCode::Tab));
+    app.update(ctrl_space());
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.focus, Focus::Compose);
     for text in ["one", "two"] {
         type_text(&mut app, text);
         app.update(key(KeyCode::Enter));
@@ -187,7 +201,7 @@ fn up_and_down_walk_the_history() {
 #[test]
 fn attaching_asks_for_the_file_and_sends_it_as_a_file() {
     let mut app = connected();
-    app.update(key(KeyCode::Char(' ')));
+    app.update(ctrl_space());
     app.update(ctrl('o'));
     type_text(&mut app, "/tmp/x.bin");
     let effects = app.update(key(KeyCode::Enter));
@@ -252,8 +266,7 @@ fn tab_in_the_prompt_completes_to_the_common_prefix() {
 #[test]
 fn losing_the_hub_fails_pending_sends_and_clears_peers() {
     let mut app = connected();
-    app.update(key(KeyCode::Char(' ')));
-    app.update(key(KeyCode::Tab));
+    app.update(ctrl_space());
     type_text(&mut app, "x");
     app.update(key(KeyCode::Enter));
     let down = NetEvent::Disconnected {
@@ -285,7 +298,7 @@ fn messages_arriving_while_scrolled_up_count_as_unread() {
     for i in 0..50 {
         app.update(Action::Net(msg(i)));
     }
-    app.update(key(KeyCode::BackTab));
+    app.update(key(KeyCode::F(6)));
     assert_eq!(app.focus, Focus::Inbox);
     app.update(key(KeyCode::PageUp));
     app.update(Action::Net(msg(50)));
@@ -295,35 +308,11 @@ fn messages_arriving_while_scrolled_up_count_as_unread() {
     assert_eq!(app.inbox.new_below(), 0);
 }
 
-#[test]
-fn q_and_ctrl_c_quit_but_q_types_in_compose() {
-    let mut app = connected();
-    app.update(key(KeyCode::Tab));
-    app.update(key(KeyCode::Char('q')));
-    assert!(!app.quit);
-    assert_eq!(app.compose.content(), "q");
-    app.update(ctrl('c'));
-    assert!(app.quit);
-    let mut app = connected();
-    app.update(key(KeyCode::Char('?')));
-    assert!(app.help);
-    app.update(key(KeyCode::Esc));
-    assert!(!app.help && !app.quit);
-    app.update(key(KeyCode::Char('q')));
-    assert!(app.quit);
-}
-
-#[test]
-fn paste_goes_to_compose_with_newlines() {
-    let mut app = connected();
-    app.update(Action::Paste("line one\r\nline two".into()));
-    assert_eq!(app.focus, Focus::Compose);
-    assert_eq!(app.compose.content(), "line one\nline two");
-    assert_eq!(RequestId(1), app.next_req);
-}
-
 fn app_time() -> chrono::NaiveTime {
     chrono::NaiveTime::from_hms_opt(9, 30, 0).expect("valid time")
 }
 
 mod accounts;
+mod commands;
+mod complete;
+mod input;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::NaiveTime;
-use shared::account::PeerInfo;
+use shared::account::{AccountInfo, PeerInfo, Who};
 use shared::{Limits, RequestId, UserId};
 
 use super::relay::{Answer, Relay};
@@ -72,6 +72,22 @@ pub enum NetEvent {
         /// What it was.
         body: Body,
     },
+    /// The hub's answer to `/who`: matching accounts by name, and whether there were more.
+    Users {
+        /// The UI's request.
+        req: RequestId,
+        /// The accounts.
+        users: Vec<AccountInfo>,
+        /// More matched than are listed.
+        limited: bool,
+    },
+    /// The hub's answer to `/whois`.
+    Account {
+        /// The UI's request.
+        req: RequestId,
+        /// The account, if there is one.
+        account: Option<AccountInfo>,
+    },
     /// The hub's answer to one of our relays.
     Relayed(RequestId, Answer),
     /// One of our requests failed.
@@ -88,4 +104,28 @@ pub enum NetEvent {
 pub enum NetCommand {
     /// Relay a body.
     Relay(Relay),
+    /// List the accounts whose names match a glob (needs protocol version 3).
+    Users {
+        /// The UI's request id.
+        req: RequestId,
+        /// The glob.
+        pattern: String,
+    },
+    /// Look up one account (needs protocol version 3).
+    Lookup {
+        /// The UI's request id.
+        req: RequestId,
+        /// By name or id.
+        who: Who,
+    },
+}
+
+impl NetCommand {
+    /// The request id its answer will carry.
+    pub fn req(&self) -> RequestId {
+        match self {
+            NetCommand::Relay(relay) => relay.req,
+            NetCommand::Users { req, .. } | NetCommand::Lookup { req, .. } => *req,
+        }
+    }
 }

@@ -84,9 +84,22 @@ impl Session<'_> {
                 NetEvent::Outgoing { to, at, body }
             }
             HubMsg::Account {
-                account: Some(info),
-                ..
-            } => NetEvent::Names(vec![(info.user_id, info.name)]),
+                req: NET_REQ,
+                account,
+            } => match account {
+                Some(info) => NetEvent::Names(vec![(info.user_id, info.name)]),
+                None => return Ok(true),
+            },
+            HubMsg::Account { req, account } => NetEvent::Account { req, account },
+            HubMsg::Users {
+                req,
+                users,
+                limited,
+            } => NetEvent::Users {
+                req,
+                users,
+                limited,
+            },
             HubMsg::Error {
                 req: Some(NET_REQ),
                 kind,

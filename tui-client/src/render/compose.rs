@@ -42,18 +42,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ..inner
     };
     if app.compose.content().is_empty() {
-        let hint = if focused {
-            "type a message; Enter sends, Alt-Enter adds a line"
-        } else {
-            "Tab here to write"
-        };
+        let hint = " type a message or /help; Enter sends";
         Line::styled(hint, Style::default().fg(Color::DarkGray)).render(text_area, buf);
     } else {
         render_text(app, text_area, buf);
     }
-    if focused {
-        cursor(app, text_area, buf);
-    }
+    // Typing always lands here, whatever pane has focus, so the cursor is always drawn.
+    cursor(app, text_area, buf);
     let info = Rect {
         y: inner.bottom().saturating_sub(1),
         height: 1,

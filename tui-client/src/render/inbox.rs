@@ -20,13 +20,21 @@ const IDS_SHOWN: usize = 8;
 
 /// Draw the inbox pane.
 pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
-    let title = format!(" Inbox ({}) ", app.inbox.len());
+    let title = match &app.searching {
+        Some(text) if app.inbox.marked.is_some() => format!(
+            " Inbox ({}) · search: {} ",
+            app.inbox.len(),
+            crate::sanitize::display_line(text)
+        ),
+        _ => format!(" Inbox ({}) ", app.inbox.len()),
+    };
     pane(title, app.focus == Focus::Inbox).render(a.inbox, buf);
     let area = a.inbox_text;
     let width = usize::from(area.width);
     let mut y = area.y;
     for shown in app.inbox.visible(width, usize::from(area.height)) {
-        let lines = entry_lines(shown.entry, width, &app.inbox.names);
+        let marked = app.inbox.marked == Some(shown.seq);
+        let lines = entry_lines(shown.entry, width, &app.inbox.names, marked);
         for line in lines.into_iter().skip(shown.skip_top).take(shown.take) {
             line.render(
                 Rect {
@@ -61,8 +69,8 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
     }
 }
 
-/// Every row of an entry, styled.
-fn entry_lines(entry: &Entry, width: usize, names: &Names) -> Vec<Line<'static>> {
+/// Every row of an entry, styled; a `marked` one (the search's match) has its time reversed.
+fn entry_lines(entry: &Entry, width: usize, names: &Names, marked: bool) -> Vec<Line<'static>> {
     let body_style = match (&entry.from, &entry.body) {
         (Sender::System, _) => Style::default()
             .fg(Color::DarkGray)
@@ -84,9 +92,14 @@ fn entry_lines(entry: &Entry, width: usize, names: &Names) -> Vec<Line<'static>>
         if i == 0 {
             out.push(Line::from(vec![
                 Span::styled(
-                    entry.at.format("%H:%M:%S ").to_string(),
-                    Style::default().fg(Color::DarkGray),
+                    entry.at.format("%H:%M:%S").to_string(),
+                    if marked {
+                        Style::default().fg(Color::Black).bg(Color::Yellow)
+                    } else {
+                        Style::default().fg(Color::DarkGray)
+                    },
                 ),
+                Span::raw(" "),
                 Span::styled(entry.label(names), label_style),
                 Span::raw(" "),
                 Span::styled(text, body_style),

@@ -34,17 +34,17 @@ fn render_filter(app: &App, a: &Areas, buf: &mut Buffer) {
     };
     let filter = if peers.filtering {
         Line::styled(
-            format!("/{}▏", peers.filter()),
+            format!("find: {}▏", peers.filter()),
             Style::default().fg(Color::Yellow),
         )
     } else if !peers.filter().is_empty() {
         Line::styled(
-            format!("/{} ({} shown)", peers.filter(), peers.view().len()),
+            format!("find {} ({} shown)", peers.filter(), peers.view().len()),
             Style::default().fg(Color::Yellow),
         )
     } else {
         Line::styled(
-            format!("{} online · / filter", peers.all().len()),
+            format!("{} online · Ctrl-F find", peers.all().len()),
             Style::default().fg(Color::DarkGray),
         )
     };

@@ -58,7 +58,7 @@ impl Inbox {
     }
 
     /// If the view would start above the first entry, pin the first entry to the top instead.
-    fn clamp_top(&mut self, width: usize, height: usize) {
+    pub(super) fn clamp_top(&mut self, width: usize, height: usize) {
         let Some((seq, skip)) = self.anchor else {
             return;
         };
@@ -75,9 +75,15 @@ impl Inbox {
 
     /// Put the anchor where the first entry's first row is at the top of the pane.
     fn fill_from_top(&mut self, width: usize, height: usize) {
+        self.fill_from(self.first_seq, width, height);
+    }
+
+    /// Put the anchor where entry `first`'s first row is at the top of the pane (or follow
+    /// the newest, when everything from `first` on fits).
+    pub(super) fn fill_from(&mut self, first: u64, width: usize, height: usize) {
         let Some(last) = self.last_seq() else { return };
         let mut rows = 0;
-        let mut seq = self.first_seq;
+        let mut seq = first;
         loop {
             let h = self.height_of(seq, width);
             if rows + h >= height || seq == last {
@@ -108,6 +114,7 @@ impl Inbox {
             let avail = h - below;
             let take = avail.min(height - rows);
             out.push(Shown {
+                seq,
                 entry,
                 skip_top: avail - take,
                 take,

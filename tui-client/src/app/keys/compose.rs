@@ -1,5 +1,6 @@
-//! Compose keys and sending: checks that there is something to send, someone to send it to,
-//! and a connection, then records the message and asks the network task to relay it.
+//! The input line's keys and sending: text and editing keys (in every pane), the history on
+//! Up/Down (in compose), and a send that checks there is something to send, someone to send
+//! it to, and a connection, then records the message and asks the network task to relay it.
 
 use bytes::Bytes;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -7,12 +8,27 @@ use shared::{BodyKind, UserId};
 use tui_textarea::CursorMove;
 
 use crate::app::inbox::{Delivery, Entry, Sender};
-use crate::app::{App, ConnState, Effect, Focus};
+use crate::app::{App, ConnState, Effect};
 use crate::incoming::{Body, FilePlace};
 use crate::net::Relay;
 
 impl App {
-    pub(in crate::app) fn compose_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+    /// Up / Down in compose: the history on the first / last line; whether `key` was one.
+    pub(in crate::app) fn compose_nav_key(&mut self, key: &KeyEvent) -> bool {
+        match key.code {
+            KeyCode::Up if key.modifiers.is_empty() && self.compose.cursor_on_edge(true) => {
+                self.compose.history_step(true)
+            }
+            KeyCode::Down if key.modifiers.is_empty() && self.compose.cursor_on_edge(false) => {
+                self.compose.history_step(false)
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Text and editing keys, whatever pane has focus.
+    pub(in crate::app) fn input_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let newline = key
             .modifiers
             .intersects(KeyModifiers::ALT | KeyModifiers::SHIFT);
@@ -21,10 +37,6 @@ impl App {
             KeyCode::Char(c) if key.modifiers.contains(KeyModifiers::CONTROL) => {
                 self.readline_key(c, key)
             }
-            KeyCode::Enter => return self.send(),
-            KeyCode::Esc => self.focus = Focus::Peers,
-            KeyCode::Up if self.compose.cursor_on_edge(true) => self.compose.history_step(true),
-            KeyCode::Down if self.compose.cursor_on_edge(false) => self.compose.history_step(false),
             _ => {
                 self.compose.text.input(key);
             }
@@ -65,21 +77,38 @@ impl App {
         }
     }
 
-    /// Send the text and the attachment (each as its own relay) to the selected peers.
+    /// Send the input line and the attachment (each as its own relay) to the selected peers.
+    /// A line that starts with `//` goes out with one `/` less.
     pub fn send(&mut self) -> Vec<Effect> {
-        let (to, text) = match self.check_send() {
-            Ok(ready) => ready,
-            Err(why) => {
-                self.tell(why, true);
-                return Vec::new();
-            }
+        let content = self.compose.content();
+        let text = match content.strip_prefix("//") {
+            Some(rest) => format!("/{rest}"),
+            None => content,
         };
         let has_text = !self.compose.is_blank();
+        if !has_text && self.compose.attachment.is_none() {
+            self.tell(
+                "nothing to send: type a message or attach a file with Ctrl-O",
+                true,
+            );
+            return Vec::new();
+        }
+        let to: Vec<UserId> = self.peers.selected().iter().copied().collect();
+        if to.is_empty() {
+            self.tell(
+                "no receiver selected: F6 to the peer list, Ctrl-Space on a peer (or /msg NAME TEXT)",
+                true,
+            );
+            return Vec::new();
+        }
+        if let Err(why) = self.check_send(has_text.then_some(&text)) {
+            self.tell(why, true);
+            return Vec::new();
+        }
         let mut effects = Vec::new();
         if has_text {
             self.compose.sent();
-            let body = Bytes::from(text.clone());
-            effects.push(self.relay(to.clone(), BodyKind::Text, body, Body::Text(text)));
+            effects.push(self.relay_text(to.clone(), text));
         }
         if let Some(att) = self.compose.attachment.take() {
             let shown = Body::File {
@@ -92,29 +121,25 @@ impl App {
         effects
     }
 
-    /// The receivers and the text, or why nothing can be sent now.
-    fn check_send(&self) -> Result<(Vec<UserId>, String), String> {
-        if self.compose.is_blank() && self.compose.attachment.is_none() {
-            return Err("nothing to send: type a message or attach a file with Ctrl-O".into());
-        }
-        let to: Vec<UserId> = self.peers.selected().iter().copied().collect();
-        if to.is_empty() {
-            return Err(
-                "no receiver selected: Tab to the peer list and press Space on a peer".into(),
-            );
-        }
+    /// Why `text` cannot be sent now, if it cannot: no connection, or too long.
+    pub(in crate::app) fn check_send(&self, text: Option<&String>) -> Result<(), String> {
         if self.conn != ConnState::Connected {
             return Err("not connected to the hub; your text is kept until it is back".into());
         }
-        let text = self.compose.content();
-        if text.len() > self.limits.max_body as usize {
-            return Err(format!(
+        match text {
+            Some(text) if text.len() > self.limits.max_body as usize => Err(format!(
                 "the text is {} bytes; the limit is {} bytes",
                 text.len(),
                 self.limits.max_body
-            ));
+            )),
+            _ => Ok(()),
         }
-        Ok((to, text))
+    }
+
+    /// Relay a text to `to`, with its entry in the inbox.
+    pub(in crate::app) fn relay_text(&mut self, to: Vec<UserId>, text: String) -> Effect {
+        let body = Bytes::from(text.clone());
+        self.relay(to, BodyKind::Text, body, Body::Text(text))
     }
 
     fn relay(&mut self, to: Vec<UserId>, kind: BodyKind, body: Bytes, shown: Body) -> Effect {

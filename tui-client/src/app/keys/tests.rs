@@ -77,11 +77,7 @@ fn a_relay_the_network_task_cannot_take_fails_its_entry() {
         limits: Limits::default(),
     }));
     app.update(Action::Net(crate::net::NetEvent::Peers(vec![UserId(2)])));
-    app.update(Action::Key(KeyEvent::new(
-        KeyCode::Char(' '),
-        KeyModifiers::NONE,
-    )));
-    app.focus = Focus::Compose;
+    app.update(ctrl(' '));
     typed(&mut app, "hi");
     let effects = app.update(Action::Key(KeyEvent::new(
         KeyCode::Enter,

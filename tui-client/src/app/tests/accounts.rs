@@ -62,11 +62,11 @@ fn peers_show_names_and_the_filter_finds_them() {
     let screen = draw(&app);
     assert!(screen.contains("[ ] bob"), "{screen}");
     assert!(screen.contains("[ ] #2"), "{screen}");
-    app.update(key(KeyCode::Char('/')));
+    app.update(ctrl('f'));
     type_text(&mut app, "Bo");
     assert_eq!(app.peers.view(), [BOB]);
     app.update(key(KeyCode::Esc));
-    app.update(key(KeyCode::Char('/')));
+    app.update(ctrl('f'));
     type_text(&mut app, "2");
     assert_eq!(app.peers.view(), [UserId(2), BOB], "digits find ids");
     type_text(&mut app, "97");
@@ -76,8 +76,7 @@ fn peers_show_names_and_the_filter_finds_them() {
 #[test]
 fn a_receiver_without_a_session_shows_as_queued_by_name() {
     let mut app = alice();
-    app.update(key(KeyCode::Char('a')));
-    app.update(key(KeyCode::Tab));
+    app.update(alt('a'));
     let screen = draw(&app);
     assert!(screen.contains("Compose → #2, bob"), "{screen}");
     type_text(&mut app, "see you");
