@@ -13,6 +13,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::{timeout_at, Instant};
 
 use crate::fanout::connect_all;
+use crate::login;
 use crate::proc_stat::memory;
 use crate::proto::{Batch, Proto, Sender};
 use crate::scan::{Event, Scanner};
@@ -36,9 +37,16 @@ fn now_ns() -> u64 {
 }
 
 /// Run W4 for 5 s (times `scale`) and report the latency distribution and the loss.
-pub async fn run(proto: Proto, addr: SocketAddr, pid: u32, scale: f64) -> anyhow::Result<Value> {
+pub async fn run(
+    proto: Proto,
+    addr: SocketAddr,
+    pid: u32,
+    scale: f64,
+    login: bool,
+) -> anyhow::Result<Value> {
     now_ns();
-    let clients = connect_all(proto, addr, CLIENTS).await?;
+    let accounts = login::accounts(proto, addr, login, Workload::W4, CLIENTS).await?;
+    let clients = connect_all(proto, addr, CLIENTS, accounts.as_deref()).await?;
     let addresses: Vec<u64> = clients.iter().map(|c| c.address).collect();
     let start = Instant::now() + Duration::from_millis(100);
     let stop_sending = start + Duration::from_secs_f64(5.0 * scale);

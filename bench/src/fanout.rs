@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
@@ -19,6 +19,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
 
+use crate::login::{self, Identity};
 use crate::proc_stat::memory;
 use crate::proto::{connect, Batch, Client, Proto, Sender};
 use crate::scan::{Event, Scanner};
@@ -84,10 +85,19 @@ fn spec(workload: Workload, scale: f64) -> Spec {
 /// Longest that connecting every client of a run may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Connect `n` clients (numbered 0..n), a few at a time.
-pub async fn connect_all(proto: Proto, addr: SocketAddr, n: usize) -> anyhow::Result<Vec<Client>> {
-    let all = futures::stream::iter(0..n as u64)
-        .map(|i| connect(proto, addr, i))
+/// Connect `n` clients (numbered 0..n), a few at a time; client `i` logs in as `accounts[i]`
+/// if there are accounts.
+pub async fn connect_all(
+    proto: Proto,
+    addr: SocketAddr,
+    n: usize,
+    accounts: Option<&[Identity]>,
+) -> anyhow::Result<Vec<Client>> {
+    if accounts.is_some_and(|a| a.len() != n) {
+        bail!("{n} clients need {n} accounts");
+    }
+    let all = futures::stream::iter(0..n)
+        .map(|i| connect(proto, addr, i as u64, accounts.map(|a| &a[i])))
         .buffered(64)
         .try_collect();
     tokio::time::timeout(CONNECT_TIMEOUT, all)
@@ -103,9 +113,11 @@ pub async fn run(
     pid: u32,
     workload: Workload,
     scale: f64,
+    login: bool,
 ) -> anyhow::Result<Value> {
     let spec = spec(workload, scale);
-    let mut clients = connect_all(proto, addr, spec.clients).await?;
+    let accounts = login::accounts(proto, addr, login, workload, spec.clients).await?;
+    let mut clients = connect_all(proto, addr, spec.clients, accounts.as_deref()).await?;
     let sender = clients.remove(0);
     let slow = if spec.slow { clients.pop() } else { None };
     let to: Vec<u64> = clients

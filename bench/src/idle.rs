@@ -6,15 +6,25 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::fanout::connect_all;
+use crate::login;
 use crate::proc_stat::memory;
 use crate::proto::Proto;
 use crate::Workload;
 
-/// Connect the clients, let the server settle, and compare its RSS with the RSS before.
-pub async fn run(proto: Proto, addr: SocketAddr, pid: u32, scale: f64) -> anyhow::Result<Value> {
+/// Connect the clients, let the server settle, and compare its RSS with the RSS before. A
+/// logged-in run registers its accounts before the first reading: the figure is what a
+/// session costs, not what an account does.
+pub async fn run(
+    proto: Proto,
+    addr: SocketAddr,
+    pid: u32,
+    scale: f64,
+    login: bool,
+) -> anyhow::Result<Value> {
     let n = ((10_000.0 * scale) as usize).max(1);
+    let accounts = login::accounts(proto, addr, login, Workload::W5, n).await?;
     let before = memory(pid);
-    let clients = connect_all(proto, addr, n).await?;
+    let clients = connect_all(proto, addr, n, accounts.as_deref()).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = memory(pid);
     drop(clients);

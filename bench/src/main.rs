@@ -9,9 +9,11 @@ mod crowd;
 mod durable;
 mod fanout;
 mod idle;
+mod login;
 mod proc_stat;
 mod proto;
 mod report;
+mod report_cost;
 mod report_mailbox;
 mod scan;
 #[cfg(test)]
@@ -51,6 +53,11 @@ enum Command {
         /// Multiplies message counts (1.0 = the documented sizes).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// Hub only: every client registers an account first (not timed), then logs in to it
+        /// at protocol version 3, and relays name account ids. The hub's --register-rate must
+        /// allow one registration per client.
+        #[arg(long)]
+        login: bool,
     },
     /// Durable relays/s to a recipient that is away: a hub account or a JetStream stream.
     Durable {
@@ -167,14 +174,16 @@ async fn main() -> anyhow::Result<()> {
             pid,
             workload,
             scale,
+            login,
         } => {
-            let result = match workload {
+            let mut result = match workload {
                 Workload::W1 | Workload::W2 | Workload::W3 | Workload::W6 => {
-                    fanout::run(target, addr, pid, workload, scale).await?
+                    fanout::run(target, addr, pid, workload, scale, login).await?
                 }
-                Workload::W4 => chat::run(target, addr, pid, scale).await?,
-                Workload::W5 => idle::run(target, addr, pid, scale).await?,
+                Workload::W4 => chat::run(target, addr, pid, scale, login).await?,
+                Workload::W5 => idle::run(target, addr, pid, scale, login).await?,
             };
+            result["login"] = login.into();
             println!("{}", serde_json::to_string(&result)?);
         }
         Command::Durable {

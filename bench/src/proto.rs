@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
+use crate::login::{self, Identity};
 use crate::scan::{Event, Scanner};
 
 /// A server under test.
@@ -42,8 +43,14 @@ pub struct Client {
     pub address: u64,
 }
 
-/// Connect client number `index`, subscribed to its own address.
-pub async fn connect(proto: Proto, addr: SocketAddr, index: u64) -> anyhow::Result<Client> {
+/// Connect client number `index`, subscribed to its own address; on the hub, logged in as
+/// `account` if one is given (then its address is the account's id).
+pub async fn connect(
+    proto: Proto,
+    addr: SocketAddr,
+    index: u64,
+    account: Option<&Identity>,
+) -> anyhow::Result<Client> {
     let stream = TcpStream::connect(addr).await.context("connect")?;
     stream.set_nodelay(true)?;
     let (rd, mut wr) = stream.into_split();
@@ -66,33 +73,48 @@ pub async fn connect(proto: Proto, addr: SocketAddr, index: u64) -> anyhow::Resu
         scan: Scanner::new(proto),
         address: index,
     };
-    client.address = handshake(&mut client).await?.unwrap_or(index);
+    let nats = proto == Proto::Nats;
+    let mut welcome = None;
+    read_until(&mut client, |e| match e {
+        Event::Welcome(id) => {
+            welcome = Some(id);
+            true
+        }
+        Event::Pong => nats,
+        Event::Subscribed => true,
+        _ => false,
+    })
+    .await?;
+    client.address = match account {
+        Some(account) if proto == Proto::Hub => login::log_in(&mut client, account).await?,
+        Some(_) => bail!("only the hub has accounts"),
+        None => welcome.unwrap_or(index),
+    };
     Ok(client)
 }
 
-/// Read until the server confirms we are connected (and subscribed); returns the hub's id.
-async fn handshake(client: &mut Client) -> anyhow::Result<Option<u64>> {
+/// Read and parse until `step` has seen what it waits for (it returns true; every event of that
+/// read is still offered to it). Setup only: nothing else is sent to the client meanwhile.
+pub async fn read_until(
+    client: &mut Client,
+    mut step: impl FnMut(Event<'_>) -> bool,
+) -> anyhow::Result<()> {
     let mut buf = vec![0u8; 4096];
-    let mut done = None;
-    let mut failed = false;
-    let nats = matches!(client.scan, Scanner::Nats(_));
     for _ in 0..64 {
         let n = client.rd.read(&mut buf).await?;
         if n == 0 {
             bail!("server closed the connection during the handshake");
         }
+        let (mut done, mut refused) = (false, None);
         client.scan.feed(&buf[..n], &mut |e| match e {
-            Event::Welcome(id) => done = Some(Some(id)),
-            Event::Pong if nats => done = Some(None),
-            Event::Subscribed => done = Some(None),
-            Event::Error(_) => failed = true,
-            _ => {}
+            Event::Error(kind) => refused = Some(kind),
+            e => done |= step(e),
         });
-        if failed {
-            bail!("server refused the connection");
+        if let Some(kind) = refused {
+            bail!("server refused the connection (error kind {kind})");
         }
-        if let Some(id) = done {
-            return Ok(id);
+        if done {
+            return Ok(());
         }
     }
     bail!("no handshake after 64 reads")

@@ -1,62 +1,106 @@
 //! The markdown tables. The fan-out workloads: one row per workload, one column per server,
-//! and the hub's ratio to each. The accounts-and-mailboxes workloads (durable, backlog, crowd):
-//! a table each. Where a workload was run several times, each figure is the median of its runs.
+//! and the hub's ratio to each; if some runs were logged in (`run --login`), a second table
+//! holds them to the anonymous ones. The accounts-and-mailboxes workloads (durable, backlog,
+//! crowd): a table each. Where a workload was run several times, each figure is the median of
+//! its runs.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use serde_json::Value;
 
-const TARGETS: [&str; 3] = ["hub", "nats", "redis"];
+/// The columns of a table: the sides compared (see [`side`]), their headers, and the header of
+/// the first side's ratio to each of the others.
+pub(crate) struct Columns {
+    pub sides: &'static [&'static str],
+    names: &'static [&'static str],
+    ratios: &'static [&'static str],
+}
+
+/// The servers, side by side.
+const SERVERS: Columns = Columns {
+    sides: &["hub", "nats", "redis"],
+    names: &["hub", "NATS", "Redis"],
+    ratios: &["hub vs NATS", "hub vs Redis"],
+};
+
+/// The hub with its clients logged in, and anonymous.
+const LOGIN: Columns = Columns {
+    sides: &["hub-login", "hub"],
+    names: &["hub logged in", "hub anonymous"],
+    ratios: &["logged in vs anonymous"],
+};
+
+/// Which side a result line belongs to: its server, and for the hub whether its clients were
+/// logged in.
+pub(crate) fn side(line: &Value) -> &str {
+    match (line["target"].as_str(), line["login"].as_bool()) {
+        (Some("hub"), Some(true)) => "hub-login",
+        (Some(target), _) => target,
+        _ => "",
+    }
+}
+
+/// The median of `values`.
+pub(crate) fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len().checked_sub(1)? / 2).copied()
+}
 
 /// All results of a run, as parsed from the JSON lines.
-struct Results {
+pub(crate) struct Results {
+    /// Runs at full speed.
     lines: Vec<Value>,
+    /// Runs whose server ran under valgrind: their instruction counts, not their speed.
+    pub counted: Vec<Value>,
 }
 
 impl Results {
-    /// Median of `field` (a JSON pointer) over the runs of `workload` against `target`.
-    fn median(&self, target: &str, workload: &str, field: &str) -> Option<f64> {
-        let mut values: Vec<f64> = self
-            .lines
+    /// The runs of `workload` on `side`.
+    pub(crate) fn runs<'a>(
+        &'a self,
+        side: &'a str,
+        workload: &'a str,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        self.lines
             .iter()
-            .filter(|l| l["target"] == target && l["workload"] == workload)
-            .filter_map(|l| l.pointer(field).and_then(Value::as_f64))
-            .collect();
-        values.sort_by(f64::total_cmp);
-        values.get(values.len().checked_sub(1)? / 2).copied()
+            .filter(move |l| self::side(l) == side && l["workload"] == workload)
+    }
+
+    /// Median of `field` (a JSON pointer) over the runs of `workload` on `side`.
+    fn median(&self, side: &str, workload: &str, field: &str) -> Option<f64> {
+        median(
+            self.runs(side, workload)
+                .filter_map(|l| l.pointer(field).and_then(Value::as_f64))
+                .collect(),
+        )
     }
 
     /// Largest `field` over the runs (for losses: any loss shows).
-    fn max(&self, target: &str, workload: &str, field: &str) -> Option<f64> {
-        self.lines
-            .iter()
-            .filter(|l| l["target"] == target && l["workload"] == workload)
+    fn max(&self, side: &str, workload: &str, field: &str) -> Option<f64> {
+        self.runs(side, workload)
             .filter_map(|l| l.pointer(field).and_then(Value::as_f64))
             .reduce(f64::max)
     }
 
-    /// Whether every W6 run against `target` saw the slow receiver dropped.
-    fn slow_dropped(&self, target: &str) -> Option<bool> {
+    /// Whether every W6 run on `side` saw the slow receiver dropped.
+    fn slow_dropped(&self, side: &str) -> Option<bool> {
         let runs: Vec<bool> = self
-            .lines
-            .iter()
-            .filter(|l| l["target"] == target && l["workload"] == "w6")
+            .runs(side, "w6")
             .filter_map(|l| l.pointer("/slow/dropped").and_then(Value::as_bool))
             .collect();
         (!runs.is_empty()).then(|| runs.iter().all(|&d| d))
     }
 
     fn iperf_gbytes(&self) -> Option<f64> {
-        let mut values: Vec<f64> = self
+        let values: Vec<f64> = self
             .lines
             .iter()
             .filter_map(|l| l.pointer("/iperf/end/sum_received/bits_per_second"))
             .filter_map(Value::as_f64)
             .map(|bps| bps / 8.0 / 1e9)
             .collect();
-        values.sort_by(f64::total_cmp);
-        values.get(values.len().checked_sub(1)? / 2).copied()
+        median(values)
     }
 }
 
@@ -137,76 +181,116 @@ const fn row(
 
 /// Render the table for the JSON lines in `paths`, taken together.
 pub fn table(paths: &[PathBuf]) -> anyhow::Result<String> {
-    let mut lines = Vec::new();
+    let mut lines: Vec<Value> = Vec::new();
     for path in paths {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {path:?}"))?;
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             lines.push(serde_json::from_str(line).with_context(|| format!("parsing {path:?}"))?);
         }
     }
-    let r = Results { lines };
-    let fan_out = r.lines.iter().any(|l| {
+    let (counted, lines): (Vec<Value>, Vec<Value>) =
+        lines.into_iter().partition(|l| l.get("valgrind").is_some());
+    let r = Results { lines, counted };
+    let fan_out = r.lines.iter().chain(&r.counted).any(|l| {
         l.get("iperf").is_some()
             || l["workload"]
                 .as_str()
                 .is_some_and(|w| w.len() == 2 && w.starts_with('w'))
     });
-    let mut out = if fan_out {
-        fan_out_table(&r)
-    } else {
-        String::new()
-    };
+    let login = r
+        .lines
+        .iter()
+        .chain(&r.counted)
+        .any(|l| side(l) == "hub-login");
+    // With the hub alone and some runs logged in, the login table says it all.
+    let others = r.lines.iter().any(|l| matches!(side(l), "nats" | "redis"));
+    let mut out = String::new();
+    if fan_out && (others || !login) {
+        out += &fan_out_table(&r, &SERVERS);
+        out +=
+            "\nRatios are \"times better\": hub ÷ other for throughput, other ÷ hub for latency, \
+                memory and cost, so above 1 means the hub wins.\n";
+    }
+    if login {
+        if !out.is_empty() {
+            out += "\n";
+        }
+        out += &fan_out_table(&r, &LOGIN);
+        out +=
+            "\nThe same ratios with the hub's clients logged in against anonymous ones: above 1 \
+                means logged in is better.\n";
+    }
     out += &crate::report_mailbox::tables(&r.lines);
     Ok(out)
 }
 
-fn fan_out_table(r: &Results) -> String {
-    let mut out = String::from(
-        "| workload | hub | NATS | Redis | hub vs NATS | hub vs Redis |\n|---|---:|---:|---:|---:|---:|\n",
+fn fan_out_table(r: &Results, columns: &Columns) -> String {
+    let mut out = format!(
+        "| workload | {} | {} |\n|---|{}{}\n",
+        columns.names.join(" | "),
+        columns.ratios.join(" | "),
+        "---:|".repeat(columns.names.len()),
+        "---:|".repeat(columns.ratios.len()),
     );
     for row in &ROWS {
-        out += &render_row(r, row);
+        let values: Vec<Option<f64>> = columns
+            .sides
+            .iter()
+            .map(|t| r.median(t, row.workload, row.field).map(|v| v * row.scale))
+            .collect();
+        out += &render_row(row.title, &values, row.digits, row.higher_better);
     }
-    out += &slow_row(r);
-    out += &loss_row(r);
+    out += &slow_row(r, columns);
+    out += &loss_row(r, columns);
+    out += &crate::report_cost::rows(r, columns);
     if let Some(ceiling) = r.iperf_gbytes() {
         let hub = r.median("hub", "w3", "/gbytes_per_s").unwrap_or(f64::NAN);
         out += &format!(
-            "| loopback ceiling (iperf3, 1 stream), GB/s | {ceiling:.2} | | | hub W3 = {:.0}% of it | |\n",
-            100.0 * hub / ceiling
+            "| loopback ceiling (iperf3, 1 stream), GB/s | {ceiling:.2} |{} hub W3 = {:.0}% of it |{}\n",
+            " |".repeat(columns.sides.len() - 1),
+            100.0 * hub / ceiling,
+            " |".repeat(columns.ratios.len() - 1),
         );
     }
-    out += "\nRatios are \"times better\": hub ÷ other for throughput, other ÷ hub for latency \
-            and memory, so above 1 means the hub wins.\n";
     out
 }
 
-fn render_row(r: &Results, row: &Row) -> String {
-    let values: Vec<Option<f64>> = TARGETS
-        .iter()
-        .map(|t| r.median(t, row.workload, row.field).map(|v| v * row.scale))
-        .collect();
-    let cell = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.*}", row.digits));
-    let ratio = |other: Option<f64>| match (values[0], other) {
+/// One row: a value per side (`None` for none), then the first side's ratio to each other.
+pub(crate) fn render_row(
+    title: &str,
+    values: &[Option<f64>],
+    digits: usize,
+    higher_better: bool,
+) -> String {
+    let cell = |v: &Option<f64>| v.map_or("–".into(), |v| format!("{v:.digits$}"));
+    let ratio = |other: &Option<f64>| match (values[0], *other) {
         (Some(h), Some(o)) if h > 0.0 && o > 0.0 => {
-            format!("{:.2}x", if row.higher_better { h / o } else { o / h })
+            format!("{:.2}x", if higher_better { h / o } else { o / h })
         }
         _ => "–".into(),
     };
+    let cells: Vec<String> = values.iter().map(cell).collect();
+    let ratios: Vec<String> = values[1..].iter().map(ratio).collect();
     format!(
-        "| {} | {} | {} | {} | {} | {} |\n",
-        row.title,
-        cell(values[0]),
-        cell(values[1]),
-        cell(values[2]),
-        ratio(values[1]),
-        ratio(values[2])
+        "| {title} | {} | {} |\n",
+        cells.join(" | "),
+        ratios.join(" | ")
+    )
+}
+
+/// A row of text cells, with empty ratio cells.
+fn text_row(title: &str, cells: &[String], columns: &Columns) -> String {
+    format!(
+        "| {title} | {} |{}\n",
+        cells.join(" | "),
+        " |".repeat(columns.ratios.len())
     )
 }
 
 /// W6: the readers' rate as a share of W1's, whether the slow one was dropped, peak RSS.
-fn slow_row(r: &Results) -> String {
-    let cells: Vec<String> = TARGETS
+fn slow_row(r: &Results, columns: &Columns) -> String {
+    let cells: Vec<String> = columns
+        .sides
         .iter()
         .map(|t| {
             let w6 = r.median(t, "w6", "/rate_per_s");
@@ -226,26 +310,28 @@ fn slow_row(r: &Results) -> String {
             }
         })
         .collect();
-    format!(
-        "| W6 slow consumer: others' rate, drop, memory | {} | {} | {} | | |\n",
-        cells[0], cells[1], cells[2]
+    text_row(
+        "W6 slow consumer: others' rate, drop, memory",
+        &cells,
+        columns,
     )
 }
 
-/// Messages lost in any run, per target (W6 counts only the receivers that kept reading).
-fn loss_row(r: &Results) -> String {
-    let cells: Vec<String> = TARGETS
+/// Messages lost in any run, per side (W6 counts only the receivers that kept reading).
+fn loss_row(r: &Results, columns: &Columns) -> String {
+    let cells: Vec<String> = columns
+        .sides
         .iter()
         .map(|t| {
-            let lost: f64 = ["w1", "w2", "w3", "w4", "w6"]
+            let lost: Vec<f64> = ["w1", "w2", "w3", "w4", "w6"]
                 .iter()
                 .filter_map(|w| r.max(t, w, "/loss"))
-                .sum();
-            format!("{lost:.0}")
+                .collect();
+            match lost.is_empty() {
+                true => "–".into(),
+                false => format!("{:.0}", lost.iter().sum::<f64>()),
+            }
         })
         .collect();
-    format!(
-        "| messages lost (W1–W4, W6) | {} | {} | {} | | |\n",
-        cells[0], cells[1], cells[2]
-    )
+    text_row("messages lost (W1–W4, W6)", &cells, columns)
 }

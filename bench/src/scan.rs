@@ -20,7 +20,8 @@ pub enum Event<'a> {
     /// A delivered message; the slice is the start of its body (at most [`CAP`] bytes).
     Msg(&'a [u8]),
     /// A publisher's answer: receivers a relay (hub) or a PUBLISH (Redis) reached, and (hub
-    /// only) how many it did not reach: dropped as too slow, or no longer (or not yet) known.
+    /// only) how many it did not reach: dropped as too slow, or no longer (or not yet) known,
+    /// and at version 3 queued in or refused by a mailbox.
     Ack {
         /// Receivers reached.
         delivered: u64,
@@ -29,6 +30,12 @@ pub enum Event<'a> {
     },
     /// The hub's welcome, with the connection's user id.
     Welcome(u64),
+    /// The hub's answer to `Hello`: the version agreed.
+    Hello(u64),
+    /// The hub's login challenge (its nonce).
+    Challenge(&'a [u8]),
+    /// The hub's answer to a login: the account's id.
+    LoggedIn(u64),
     /// A Redis subscription is confirmed.
     Subscribed,
     /// NATS answered our PING, or Redis answered a command with a reply we do not count.

@@ -30,7 +30,7 @@ async fn fan_outs_deliver_everything_to_everyone() {
         (Workload::W3, 0.2),
     ] {
         let r = with_hub(|addr| async move {
-            crate::fanout::run(Proto::Hub, addr, pid(), workload, scale)
+            crate::fanout::run(Proto::Hub, addr, pid(), workload, scale, false)
                 .await
                 .expect("run")
         })
@@ -46,7 +46,7 @@ async fn fan_outs_deliver_everything_to_everyone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_receiver_run_keeps_the_others_whole() {
     let r = with_hub(|addr| async move {
-        crate::fanout::run(Proto::Hub, addr, pid(), Workload::W6, 0.002)
+        crate::fanout::run(Proto::Hub, addr, pid(), Workload::W6, 0.002, false)
             .await
             .expect("run")
     })
@@ -61,7 +61,7 @@ async fn slow_receiver_run_keeps_the_others_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_measures_every_delivery() {
     let r = with_hub(|addr| async move {
-        crate::chat::run(Proto::Hub, addr, pid(), 0.1)
+        crate::chat::run(Proto::Hub, addr, pid(), 0.1, false)
             .await
             .expect("run")
     })
@@ -75,7 +75,7 @@ async fn chat_measures_every_delivery() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_run_connects_every_client() {
     let r = with_hub(|addr| async move {
-        crate::idle::run(Proto::Hub, addr, pid(), 0.01)
+        crate::idle::run(Proto::Hub, addr, pid(), 0.01, false)
             .await
             .expect("run")
     })
@@ -105,6 +105,51 @@ where
     let result = run(hub.addr).await;
     hub.stop().await;
     result
+}
+
+/// `--login`: the same workloads with every client an account's session, relays to account
+/// ids answered by `Routed`; nothing is lost or queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logged_in_runs_deliver_everything_live() {
+    for (workload, scale) in [(Workload::W1, 0.01), (Workload::W3, 0.2)] {
+        let r = with_account_hub(|addr| async move {
+            crate::fanout::run(Proto::Hub, addr, pid(), workload, scale, true)
+                .await
+                .expect("run")
+        })
+        .await;
+        assert_eq!(r["loss"], 0, "{workload:?}: {r}");
+        assert_eq!(r["deliveries"], r["expected"], "{workload:?}: {r}");
+        assert_eq!(r["acks"]["delivered"], r["deliveries"], "{workload:?}: {r}");
+        assert_eq!(r["acks"]["dropped"], 0, "{workload:?}: {r}");
+    }
+    let r = with_account_hub(|addr| async move {
+        crate::fanout::run(Proto::Hub, addr, pid(), Workload::W6, 0.002, true)
+            .await
+            .expect("run")
+    })
+    .await;
+    assert_eq!(
+        (&r["loss"], &r["slow"]["received"]),
+        (&0.into(), &3000.into()),
+        "{r}"
+    );
+    let r = with_account_hub(|addr| async move {
+        crate::chat::run(Proto::Hub, addr, pid(), 0.1, true)
+            .await
+            .expect("run")
+    })
+    .await;
+    assert_eq!(r["loss"], 0, "{r}");
+    assert_eq!(r["acked_deliveries"], r["deliveries"], "{r}");
+    assert_eq!(r["reported_missed"], 0, "{r}");
+    let r = with_account_hub(|addr| async move {
+        crate::idle::run(Proto::Hub, addr, pid(), 0.01, true)
+            .await
+            .expect("run")
+    })
+    .await;
+    assert_eq!(r["connections"], 100, "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

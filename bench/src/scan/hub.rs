@@ -49,7 +49,9 @@ impl HubScan {
 }
 
 /// Decode the variants a benchmark cares about from the start of a payload. Variant tags are
-/// their positions in `HubMsg` (append-only, so these stay valid).
+/// their positions in `HubMsg` (append-only, so these stay valid). Version 3's presence
+/// (`Present`, `Arrived`) and `Outgoing` never come to these clients, which do not watch and
+/// have one session each; like any tag not named here, they would pass as `Pong`.
 fn decode_prefix(p: &[u8]) -> Option<Event<'_>> {
     let mut r = Varints { p, at: 0 };
     match r.next()? {
@@ -57,29 +59,18 @@ fn decode_prefix(p: &[u8]) -> Option<Event<'_>> {
             let _version = r.next()?;
             Some(Event::Welcome(r.next()?))
         }
-        3 => {
-            let _req = r.next()?;
-            let delivered = r.next()?;
-            let unknown = r.next()?;
-            for _ in 0..unknown {
-                r.next()?;
-            }
-            let dropped = r.next()?;
-            Some(Event::Ack {
-                delivered,
-                dropped: unknown + dropped,
-            })
-        }
+        // `Relayed` (versions 1 and 2) and `Routed` (3): whom a relay reached, then the lists of
+        // those it did not (`unknown`, `dropped`; and at 3 `queued` first, `full` last).
+        3 => relay_answer(&mut r, 2),
+        17 => relay_answer(&mut r, 4),
         6 => {
             let _from = r.next()?;
-            let kind = r.next()?;
-            if kind == 2 {
-                // A file: skip its name.
-                let len = r.next()? as usize;
-                r.at += len;
-            }
-            let _body_len = r.next()?;
-            Some(Event::Msg(p.get(r.at..)?))
+            message_body(&mut r)
+        }
+        // A message from the mailbox: `seq`, `from`, `sent_at_ms`, then as `Message`.
+        18 => {
+            let (_seq, _from, _sent_at) = (r.next()?, r.next()?, r.next()?);
+            message_body(&mut r)
         }
         9 => Some(Event::Ping),
         10 => {
@@ -88,8 +79,56 @@ fn decode_prefix(p: &[u8]) -> Option<Event<'_>> {
             }
             Some(Event::Error(r.next()?))
         }
+        11 => {
+            let _req = r.next()?;
+            Some(Event::Hello(r.next()?))
+        }
+        12 => {
+            let _req = r.next()?;
+            let len = r.next()? as usize;
+            Some(Event::Challenge(p.get(r.at..r.at + len)?))
+        }
+        13 => {
+            let _req = r.next()?;
+            Some(Event::LoggedIn(r.next()?))
+        }
         _ => Some(Event::Pong),
     }
+}
+
+/// The answer to a relay: `req`, `delivered`, then `lists` lists of receivers not reached.
+/// Only their lengths are needed; a list cut off by the [`super::CAP`] bytes kept still
+/// counts, and lists past the cut count as empty (only a relay that missed many receivers is
+/// cut, and the receivers count their losses themselves).
+fn relay_answer<'a>(r: &mut Varints<'_>, lists: usize) -> Option<Event<'a>> {
+    let _req = r.next()?;
+    let delivered = r.next()?;
+    let mut missed = 0;
+    'lists: for _ in 0..lists {
+        let Some(len) = r.next() else { break };
+        missed += len;
+        for _ in 0..len {
+            if r.next().is_none() {
+                break 'lists;
+            }
+        }
+    }
+    Some(Event::Ack {
+        delivered,
+        dropped: missed,
+    })
+}
+
+/// The rest of a `Message` or `Stored` from its `kind` on: the start of the body.
+fn message_body<'a>(r: &mut Varints<'a>) -> Option<Event<'a>> {
+    let kind = r.next()?;
+    if kind == 2 {
+        // A file: skip its name.
+        let len = r.next()? as usize;
+        r.at += len;
+    }
+    let _body_len = r.next()?;
+    Some(Event::Msg(r.p.get(r.at..)?))
 }
 
 /// postcard varints (LEB128) read one after another.
@@ -126,7 +165,7 @@ mod tests {
             scan.feed(chunk, &mut |e| {
                 out.push(match e {
                     // The body starts after the header bytes of the 64 kept.
-                    Event::Msg(body) if body.len() > 50 && body.iter().all(|&b| b == 7) => {
+                    Event::Msg(body) if body.len() > 40 && body.iter().all(|&b| b == 7) => {
                         "body of sevens".to_string()
                     }
                     other => format!("{other:?}"),
@@ -168,5 +207,87 @@ mod tests {
                 )
             );
         }
+    }
+
+    #[test]
+    fn reads_the_answers_and_pushes_of_version_3() {
+        let account = UserId(shared::account::FIRST_ACCOUNT_ID + 7);
+        let frames: Vec<HubMsg> = vec![
+            HubMsg::Hello {
+                req: RequestId(0),
+                version: 3,
+            },
+            HubMsg::Challenge {
+                req: RequestId(1),
+                nonce: [9; 32],
+            },
+            HubMsg::LoggedIn {
+                req: RequestId(2),
+                user_id: account,
+                name: "w1-1-0".into(),
+                waiting: 0,
+            },
+            HubMsg::Routed {
+                req: RequestId(1),
+                delivered: 40,
+                queued: vec![account; 3],
+                unknown: vec![UserId(5)],
+                dropped: vec![],
+                full: vec![account; 2],
+            },
+            HubMsg::Stored {
+                seq: 4,
+                from: account,
+                sent_at_ms: 1_796_256_000_000,
+                kind: BodyKind::Bytes,
+                body: Bytes::from(vec![7u8; 300]),
+            },
+            HubMsg::Message {
+                from: account,
+                kind: BodyKind::Bytes,
+                body: Bytes::from(vec![7u8; 300]),
+            },
+        ];
+        let mut stream = Vec::new();
+        for frame in &frames {
+            stream.extend_from_slice(&frame.to_frame().expect("encodes"));
+        }
+        let ack = Event::Ack {
+            delivered: 40,
+            dropped: 6,
+        };
+        for step in [1, 7, 1000] {
+            assert_eq!(
+                events(&stream, step),
+                vec![
+                    "Hello(3)".to_string(),
+                    format!("{:?}", Event::Challenge(&[9; 32])),
+                    format!("LoggedIn({})", account.0),
+                    format!("{ack:?}"),
+                    "body of sevens".into(),
+                    "body of sevens".into(),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn a_relay_answer_cut_at_the_kept_bytes_still_counts() {
+        // 49 account ids are 245 bytes: only the first few fit in the 64 kept.
+        let routed: HubMsg = HubMsg::Routed {
+            req: RequestId(1),
+            delivered: 0,
+            queued: vec![UserId(shared::account::FIRST_ACCOUNT_ID); 49],
+            unknown: vec![],
+            dropped: vec![],
+            full: vec![],
+        };
+        let stream = routed.to_frame().expect("encodes");
+        let got = events(&stream, 1000);
+        let ack = Event::Ack {
+            delivered: 0,
+            dropped: 49,
+        };
+        assert_eq!(got, vec![format!("{ack:?}")]);
     }
 }
