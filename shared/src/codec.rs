@@ -7,7 +7,10 @@
 //!   headers would pin a thousand MiB. Here the buffer grows only by what actually arrives, in
 //!   steps of at most [`READ_STEP`];
 //! - it remembers when the frame now in progress began, so the owner can enforce a deadline on
-//!   slow senders ([`FrameCodec::partial_since`]).
+//!   slow senders ([`FrameCodec::partial_since`]);
+//! - an owner that knows more frames are coming can ask for room to read many at once
+//!   ([`FrameCodec::set_read_ahead`]), given only when no complete frame is left to decode, so
+//!   nothing already read is moved for it.
 
 use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
@@ -29,6 +32,7 @@ pub struct FrameCodec {
     inner: LengthDelimitedCodec,
     max_frame: usize,
     partial_since: Option<Instant>,
+    read_ahead: usize,
 }
 
 impl Default for FrameCodec {
@@ -54,6 +58,28 @@ impl FrameCodec {
             inner,
             max_frame,
             partial_since: None,
+            read_ahead: 0,
+        }
+    }
+
+    /// Room to keep free for the next read whenever the buffer holds no complete frame: 0 (the
+    /// default) grows the buffer only by what the frame in progress lacks; a reader expecting a
+    /// stream of small frames sets more, so one read takes many of them. Never more than
+    /// [`READ_STEP`].
+    pub fn set_read_ahead(&mut self, bytes: usize) {
+        self.read_ahead = bytes.min(READ_STEP);
+    }
+
+    /// Called when `src` holds no complete frame: make room for the `missing` bytes of the
+    /// frame in progress, and for [`FrameCodec::set_read_ahead`]'s read. The read-ahead is
+    /// topped up only once less than a quarter of it is left: topping up on every read would
+    /// move the frame in progress each time.
+    fn make_room(&self, src: &mut BytesMut, missing: usize) {
+        let spare = src.capacity() - src.len();
+        if self.read_ahead > 0 && spare < self.read_ahead / 4 {
+            src.reserve(self.read_ahead.max(missing));
+        } else {
+            src.reserve(missing);
         }
     }
 
@@ -78,6 +104,7 @@ impl Decoder for FrameCodec {
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, DecodeError> {
         if src.is_empty() {
             self.partial_since = None;
+            self.make_room(src, 0);
             return Ok(None);
         }
         if src.len() >= HEADER_LEN {
@@ -96,7 +123,9 @@ impl Decoder for FrameCodec {
                 self.partial_since = (!src.is_empty()).then(Instant::now);
                 return Ok(frame);
             }
-            src.reserve(missing.min(READ_STEP));
+            self.make_room(src, missing.min(READ_STEP));
+        } else {
+            self.make_room(src, 0);
         }
         self.partial_since.get_or_insert_with(Instant::now);
         Ok(None)
@@ -169,6 +198,59 @@ mod tests {
             buf.capacity() <= HEADER_LEN + READ_STEP,
             "{}",
             buf.capacity()
+        );
+    }
+
+    fn spare(buf: &BytesMut) -> usize {
+        buf.capacity() - buf.len()
+    }
+
+    #[test]
+    fn read_ahead_makes_room_once_no_complete_frame_is_left() {
+        let mut codec = FrameCodec::new();
+        codec.set_read_ahead(16 * 1024);
+        // Two complete frames, then the start of a third.
+        let mut buf = BytesMut::from(&[0, 0, 0, 2, 1, 1, 0, 0, 0, 2, 2, 2, 0, 0, 0, 9, 3][..]);
+        for _ in 0..2 {
+            codec.decode(&mut buf).expect("ok").expect("frame");
+            assert_eq!(
+                spare(&buf),
+                0,
+                "frames left to take: nothing is moved for room"
+            );
+        }
+        assert!(codec.decode(&mut buf).expect("ok").is_none());
+        assert!(
+            spare(&buf) >= 16 * 1024,
+            "room for many frames: {}",
+            spare(&buf)
+        );
+        assert_eq!(&buf[..], &[0, 0, 0, 9, 3], "the frame in progress is kept");
+
+        // A read that leaves most of the room is not followed by another move.
+        let before = buf.as_ptr();
+        buf.extend_from_slice(&[3; 8]);
+        codec.decode(&mut buf).expect("ok").expect("frame");
+        assert!(codec.decode(&mut buf).expect("ok").is_none());
+        assert_eq!(buf.as_ptr(), before.wrapping_add(HEADER_LEN + 9));
+    }
+
+    #[test]
+    fn without_read_ahead_room_is_what_the_frame_in_progress_lacks() {
+        let mut codec = FrameCodec::new();
+        let mut buf = BytesMut::from(&[0, 0, 0, 2, 1, 1, 0, 0, 0, 9, 3][..]);
+        codec.decode(&mut buf).expect("ok").expect("frame");
+        assert!(codec.decode(&mut buf).expect("ok").is_none());
+        assert!(spare(&buf) >= 8, "room for the rest of the frame");
+        assert!(spare(&buf) < 1024, "no more than it lacks: {}", spare(&buf));
+        codec.set_read_ahead(4096);
+        codec.set_read_ahead(0);
+        let mut empty = BytesMut::new();
+        assert!(codec.decode(&mut empty).expect("ok").is_none());
+        assert_eq!(
+            empty.capacity(),
+            0,
+            "read-ahead off: an empty buffer stays unallocated"
         );
     }
 

@@ -77,17 +77,16 @@ impl Frames {
     }
 
     /// A client that sent several frames at once gets a read buffer that takes hundreds of
-    /// small frames per read. Otherwise the codec grows the buffer only by what the frame in
-    /// progress lacks, and a pipelining client costs two reads per small frame. The wide buffer
-    /// outlives pauses in the stream, but not [`WIDE_IDLE`] without a frame: a busy hub reads
-    /// every client a few frames at a time, and wide buffers kept until each client went quiet
-    /// would be most of the hub's memory.
+    /// small frames per read, from its next read on. Otherwise the codec grows the buffer only
+    /// by what the frame in progress lacks, and a pipelining client costs a read or two per
+    /// small frame. The wide buffer outlives pauses in the stream, but not [`WIDE_IDLE`]
+    /// without a frame: a busy hub reads every client a few frames at a time, and wide buffers
+    /// kept until each client went quiet would be most of the hub's memory.
     pub(super) fn widen(&mut self) {
-        let buf = self.inner.read_buffer_mut();
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-            buf.reserve(READ_CHUNK);
+        if !self.wide {
+            self.inner.decoder_mut().set_read_ahead(READ_CHUNK);
+            self.wide = true;
         }
-        self.wide = true;
     }
 
     /// After handling frames: let go of a buffer that grew for a large frame once it is
@@ -113,6 +112,7 @@ impl Frames {
             // A frame is in progress: let the buffer go once it is handled.
             self.oversized = true;
         }
+        self.inner.decoder_mut().set_read_ahead(0);
         self.wide = false;
     }
 }

@@ -139,6 +139,9 @@ impl Reader {
         while handled <= BURST_FRAMES && self.has_room() {
             match self.frames.ready() {
                 Some(Some(Ok(payload))) => {
+                    // A second frame in one go: the client pipelines, so read the rest of
+                    // the burst many frames at a time.
+                    self.frames.widen();
                     if let Some(job) = handle(&mut self.client, &payload)? {
                         return Ok(Some(job));
                     }
@@ -148,9 +151,6 @@ impl Reader {
                 None => break,
             }
             handled += 1;
-        }
-        if handled > 1 {
-            self.frames.widen();
         }
         Ok(None)
     }
