@@ -17,11 +17,12 @@
 //! to it wait before their mailbox write ([`Registry::rescuing`]) and no drain goes live, so
 //! the handed-over relays keep their place ahead of what came after them.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
+use foldhash::HashMap;
 use shared::account::{PeerInfo, FIRST_ACCOUNT_ID};
 use shared::{HubMsg, RequestId, UserId};
 use smallvec::SmallVec;
