@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 REPEAT=${REPEAT:-3}            # runs of W1–W4; the table shows medians
 SCALE=${SCALE:-1}              # multiplies message counts and W4's duration
-WORKLOADS=${WORKLOADS:-"w1 w2 w3 w4 w5 w6"}
-TARGETS=${TARGETS:-"hub nats redis"}
+WORKLOADS=${WORKLOADS:-"w1 w2 w3 w4 w4l w5 w6"}
+TARGETS=${TARGETS:-"hub nats redis minimal"}
 OUT=${OUT:-target/bench}
 
 # --- tools -------------------------------------------------------------------------------------
@@ -28,37 +28,17 @@ ulimit -n "$(ulimit -Hn)"
 mkdir -p "$OUT"
 RESULTS="$OUT/results.jsonl"
 : >"$RESULTS"
-# stop_server, port_open, pick_port, PID and PORT.
+# start_target, stop_server, target_args, PID and PORT.
 source bench/servers.sh
-
-start_server() {
-    local target=$1
-    PORT=$(pick_port)
-    case $target in
-        hub) HUB_EPHEMERAL=true RUST_LOG=warn target/release/hub --listen "127.0.0.1:$PORT" --stats-interval 0s \
-                 >>"$OUT/hub.log" 2>&1 & ;;
-        nats) nats-server -a 127.0.0.1 -p "$PORT" >>"$OUT/nats.log" 2>&1 & ;;
-        redis) redis-server --bind 127.0.0.1 --port "$PORT" --save "" --appendonly no \
-                   --protected-mode no --maxclients 10100 >>"$OUT/redis.log" 2>&1 & ;;
-    esac
-    PID=$!
-    for _ in $(seq 100); do
-        sleep 0.05
-        # Alive and listening: not some other process that took the port meanwhile.
-        if port_open "$PORT" && sleep 0.1 && kill -0 "$PID" 2>/dev/null; then return 0; fi
-    done
-    echo "$target did not start listening on $PORT" >&2
-    stop_server
-    return 1
-}
 
 # One fresh server per run, so that peak RSS (VmHWM) belongs to that run alone.
 run_one() {
     local target=$1 workload=$2
-    start_server "$target" || start_server "$target" || { echo "   skipped" >&2; return 0; }
+    start_target "$target" || start_target "$target" || { echo "   skipped" >&2; return 0; }
     echo "== $workload $target" >&2
     # Every workload bounds itself; this is the backstop.
-    if ! timeout 300 target/release/loadgen run --target "$target" --addr "127.0.0.1:$PORT" \
+    # shellcheck disable=SC2046 # target_args is several words
+    if ! timeout 300 target/release/loadgen run $(target_args "$target") --addr "127.0.0.1:$PORT" \
         --pid "$PID" --workload "$workload" --scale "$SCALE" >>"$RESULTS"; then
         echo "   $workload against $target failed" >&2
     fi
@@ -80,7 +60,7 @@ run_iperf() {
 start=$(date +%s)
 for workload in $WORKLOADS; do
     repeat=1
-    case $workload in w1 | w2 | w3 | w4) repeat=$REPEAT ;; esac
+    case $workload in w1 | w2 | w3 | w4 | w4l) repeat=$REPEAT ;; esac
     for _ in $(seq "$repeat"); do
         for target in $TARGETS; do run_one "$target" "$workload"; done
         [ "$workload" = w3 ] && run_iperf

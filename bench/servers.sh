@@ -1,5 +1,6 @@
-# Sourced by bench/run.sh and bench/mailbox.sh: the one way they stop a server and pick a port.
-# The caller sets PID to the server it started; stop_server also runs on exit.
+# Sourced by bench/run.sh, bench/sweep.sh and bench/mailbox.sh: the one way they start (the compared servers) and stop
+# a server and pick a port. start_target sets PID and PORT (logs go to $OUT); a caller that
+# starts its own server sets PID itself. stop_server also runs on exit.
 
 PID=""
 
@@ -29,3 +30,35 @@ pick_port() {
     exit 1
 }
 PORT=""
+
+# start_target TARGET: a fresh server of TARGET (hub, nats, redis, minimal) on a free loopback port.
+start_target() {
+    local target=$1
+    PORT=$(pick_port)
+    case $target in
+        hub) HUB_EPHEMERAL=true RUST_LOG=warn target/release/hub --listen "127.0.0.1:$PORT" --stats-interval 0s \
+                 >>"$OUT/hub.log" 2>&1 & ;;
+        nats) nats-server -a 127.0.0.1 -p "$PORT" >>"$OUT/nats.log" 2>&1 & ;;
+        # The yardstick: the smallest correct relay of the hub's protocol (bench/src/minrelay.rs).
+        minimal) target/release/loadgen minrelay --listen "127.0.0.1:$PORT" >>"$OUT/minimal.log" 2>&1 & ;;
+        redis) redis-server --bind 127.0.0.1 --port "$PORT" --save "" --appendonly no \
+                   --protected-mode no --maxclients 10100 >>"$OUT/redis.log" 2>&1 & ;;
+    esac
+    PID=$!
+    for _ in $(seq 100); do
+        sleep 0.05
+        # Alive and listening: not some other process that took the port meanwhile.
+        if port_open "$PORT" && sleep 0.1 && kill -0 "$PID" 2>/dev/null; then return 0; fi
+    done
+    echo "$target did not start listening on $PORT" >&2
+    stop_server
+    return 1
+}
+
+# The load generator's flags for `target`: the minimal relay speaks the hub's protocol.
+target_args() {
+    case $1 in
+        minimal) echo "--target hub --name minimal" ;;
+        *) echo "--target $1" ;;
+    esac
+}

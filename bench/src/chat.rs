@@ -1,5 +1,7 @@
 //! W4: 500 clients, each sending 100-byte bodies at a fixed rate to 5 random others; latency
 //! from send to receipt, measured on one clock since sender and receiver share this process.
+//! W4 light is the same at a tenth of the rate, the load a real chat has; a sweep runs W4 at
+//! any rate (`--rate`).
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -22,7 +24,9 @@ use crate::Workload;
 const CLIENTS: usize = 500;
 /// Sends per second per client: 10,000 sends and 50,000 deliveries per second in all, a busy
 /// chat, well below any target's capacity, so latency is not queueing behind a flood.
-const RATE_HZ: u64 = 20;
+pub const RATE_HZ: f64 = 20.0;
+/// W4 light: 1,000 sends and 5,000 deliveries per second.
+pub const LIGHT_RATE_HZ: f64 = 2.0;
 const FANOUT: usize = 5;
 const BODY: usize = 100;
 /// How long after the last send receivers keep listening for stragglers.
@@ -36,15 +40,18 @@ fn now_ns() -> u64 {
         .as_nanos() as u64
 }
 
-/// Run W4 for 5 s (times `scale`) and report the latency distribution and the loss.
+/// Run W4 for 5 s (times `scale`), each client sending `rate_hz` times a second, and report
+/// the latency distribution and the loss.
 pub async fn run(
     proto: Proto,
     addr: SocketAddr,
     pid: u32,
     scale: f64,
     login: bool,
+    (workload, rate_hz): (Workload, f64),
 ) -> anyhow::Result<Value> {
     now_ns();
+    anyhow::ensure!(rate_hz > 0.0, "a chat needs a send rate above 0");
     let accounts = login::accounts(proto, addr, login, Workload::W4, CLIENTS).await?;
     let clients = connect_all(proto, addr, CLIENTS, accounts.as_deref()).await?;
     let addresses: Vec<u64> = clients.iter().map(|c| c.address).collect();
@@ -62,6 +69,7 @@ pub async fn run(
             peers,
             start,
             stop_sending,
+            rate_hz,
         )));
         readers.push(tokio::spawn(read(c.rd, c.scan, stop_reading)));
     }
@@ -91,7 +99,8 @@ pub async fn run(
     let expected = sent * FANOUT as u64;
     Ok(json!({
         "target": proto,
-        "workload": Workload::W4,
+        "workload": workload,
+        "offered_per_s": rate_hz * (CLIENTS * FANOUT) as f64,
         "sends": sent,
         "deliveries": latencies.len(),
         "expected": expected,
@@ -105,7 +114,7 @@ pub async fn run(
     }))
 }
 
-/// Send to 5 random others every 1/RATE_HZ s from a random phase; returns sends written and
+/// Send to 5 random others every 1/`rate_hz` s from a random phase; returns sends written and
 /// the write half, still open.
 async fn write(
     proto: Proto,
@@ -114,10 +123,11 @@ async fn write(
     peers: Vec<u64>,
     start: Instant,
     stop: Instant,
+    rate_hz: f64,
 ) -> (u64, OwnedWriteHalf) {
     let mut rng =
         XorShift(0x9e37_79b9_7f4a_7c15 ^ (me as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d));
-    let period = Duration::from_nanos(1_000_000_000 / RATE_HZ);
+    let period = Duration::from_secs_f64(1.0 / rate_hz);
     let phase = Duration::from_nanos(rng.next() % period.as_nanos() as u64);
     let mut tick = tokio::time::interval_at(start + phase, period);
     let mut batch = Batch::default();

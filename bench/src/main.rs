@@ -4,12 +4,14 @@
 
 mod account;
 mod backlog;
+mod chart;
 mod chat;
 mod crowd;
 mod durable;
 mod fanout;
 mod idle;
 mod login;
+mod minrelay;
 mod proc_stat;
 mod proto;
 mod report;
@@ -58,6 +60,30 @@ enum Command {
         /// allow one registration per client.
         #[arg(long)]
         login: bool,
+        /// W4 only: sends per second per client instead of the workload's own (20, or 2 for
+        /// W4 light); each send goes to 5 receivers, so 2,500 times this is the offered load
+        /// in deliveries per second.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Record the result under this server name instead of the protocol's: `minimal` for
+        /// `loadgen minrelay`, which speaks the hub's protocol.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Serve the minimal relay (the hub's base protocol, nothing else) until killed.
+    Minrelay {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:7879")]
+        listen: SocketAddr,
+    },
+    /// Draw latency against offered load from the JSON lines of a sweep (bench/sweep.sh).
+    Chart {
+        /// JSON lines written by `run --workload w4 --rate R`.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// The SVG file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Durable relays/s to a recipient that is away: a hub account or a JetStream stream.
     Durable {
@@ -159,6 +185,8 @@ pub enum Workload {
     W3,
     /// 500 chatting clients: latency.
     W4,
+    /// W4 at a tenth of the rate (5,000 deliveries/s): latency at a light chat's load.
+    W4l,
     /// 10,000 idle connections: memory.
     W5,
     /// W1 with a receiver that stops reading.
@@ -175,15 +203,27 @@ async fn main() -> anyhow::Result<()> {
             workload,
             scale,
             login,
+            rate,
+            name,
         } => {
             let mut result = match workload {
                 Workload::W1 | Workload::W2 | Workload::W3 | Workload::W6 => {
                     fanout::run(target, addr, pid, workload, scale, login).await?
                 }
-                Workload::W4 => chat::run(target, addr, pid, scale, login).await?,
+                Workload::W4 | Workload::W4l => {
+                    let own = match workload {
+                        Workload::W4 => chat::RATE_HZ,
+                        _ => chat::LIGHT_RATE_HZ,
+                    };
+                    let chat = (workload, rate.unwrap_or(own));
+                    chat::run(target, addr, pid, scale, login, chat).await?
+                }
                 Workload::W5 => idle::run(target, addr, pid, scale, login).await?,
             };
             result["login"] = login.into();
+            if let Some(name) = name {
+                result["target"] = name.into();
+            }
             println!("{}", serde_json::to_string(&result)?);
         }
         Command::Durable {
@@ -245,6 +285,8 @@ async fn main() -> anyhow::Result<()> {
             let result = crowd::run(addr, pid, spec).await?;
             println!("{}", serde_json::to_string(&result)?);
         }
+        Command::Minrelay { listen } => minrelay::run(listen).await?,
+        Command::Chart { results, out } => chart::draw(&results, &out)?,
         Command::Report { results } => print!("{}", report::table(&results)?),
     }
     Ok(())

@@ -19,9 +19,9 @@ pub(crate) struct Columns {
 
 /// The servers, side by side.
 const SERVERS: Columns = Columns {
-    sides: &["hub", "nats", "redis"],
-    names: &["hub", "NATS", "Redis"],
-    ratios: &["hub vs NATS", "hub vs Redis"],
+    sides: &["hub", "nats", "redis", "minimal"],
+    names: &["hub", "NATS", "Redis", "minimal relay"],
+    ratios: &["hub vs NATS", "hub vs Redis", "hub vs minimal"],
 };
 
 /// The hub with its clients logged in, and anonymous.
@@ -115,7 +115,7 @@ struct Row {
     higher_better: bool,
 }
 
-const ROWS: [Row; 8] = [
+const ROWS: [Row; 11] = [
     row(
         "W1 fan-out 6 B → 49, M deliveries/s",
         "w1",
@@ -151,6 +151,30 @@ const ROWS: [Row; 8] = [
     row("W4 chat p50 latency, ms", "w4", "/p50_ms", 1.0, 3, false),
     row("W4 chat p99 latency, ms", "w4", "/p99_ms", 1.0, 3, false),
     row("W4 chat max latency, ms", "w4", "/max_ms", 1.0, 2, false),
+    row(
+        "W4 light chat p50 latency, ms",
+        "w4l",
+        "/p50_ms",
+        1.0,
+        3,
+        false,
+    ),
+    row(
+        "W4 light chat p99 latency, ms",
+        "w4l",
+        "/p99_ms",
+        1.0,
+        3,
+        false,
+    ),
+    row(
+        "W4 light chat max latency, ms",
+        "w4l",
+        "/max_ms",
+        1.0,
+        2,
+        false,
+    ),
     row(
         "W5 RSS per idle connection, KiB",
         "w5",
@@ -195,7 +219,8 @@ pub fn table(paths: &[PathBuf]) -> anyhow::Result<String> {
         l.get("iperf").is_some()
             || l["workload"]
                 .as_str()
-                .is_some_and(|w| w.len() == 2 && w.starts_with('w'))
+                .and_then(|w| w.strip_prefix('w'))
+                .is_some_and(|w| w.starts_with(|c: char| c.is_ascii_digit()))
     });
     let login = r
         .lines
@@ -203,7 +228,10 @@ pub fn table(paths: &[PathBuf]) -> anyhow::Result<String> {
         .chain(&r.counted)
         .any(|l| side(l) == "hub-login");
     // With the hub alone and some runs logged in, the login table says it all.
-    let others = r.lines.iter().any(|l| matches!(side(l), "nats" | "redis"));
+    let others = r
+        .lines
+        .iter()
+        .any(|l| matches!(side(l), "nats" | "redis" | "minimal"));
     let mut out = String::new();
     if fan_out && (others || !login) {
         out += &fan_out_table(&r, &SERVERS);

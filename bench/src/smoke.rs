@@ -61,9 +61,16 @@ async fn slow_receiver_run_keeps_the_others_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_measures_every_delivery() {
     let r = with_hub(|addr| async move {
-        crate::chat::run(Proto::Hub, addr, pid(), 0.1, false)
-            .await
-            .expect("run")
+        crate::chat::run(
+            Proto::Hub,
+            addr,
+            pid(),
+            0.1,
+            false,
+            (Workload::W4, crate::chat::RATE_HZ),
+        )
+        .await
+        .expect("run")
     })
     .await;
     assert_eq!(r["loss"], 0, "{r}");
@@ -81,6 +88,42 @@ async fn idle_run_connects_every_client() {
     })
     .await;
     assert_eq!(r["connections"], 100, "{r}");
+}
+
+/// The minimal relay (`loadgen minrelay`) takes the hub's clients: every fan-out message and
+/// every chat message arrives, and its answers count them; W4 light sends a tenth of W4.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_minimal_relay_serves_the_fan_out_and_the_chat() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let relay = tokio::spawn(crate::minrelay::serve(listener));
+    let r = crate::fanout::run(Proto::Hub, addr, pid(), Workload::W1, 0.01, false)
+        .await
+        .expect("fan-out");
+    assert_eq!(r["loss"], 0, "{r}");
+    assert_eq!(r["deliveries"], r["expected"], "{r}");
+    assert_eq!(r["acks"]["delivered"], r["deliveries"], "{r}");
+    let mut sends = Vec::new();
+    for chat in [
+        (Workload::W4, crate::chat::RATE_HZ),
+        (Workload::W4l, crate::chat::LIGHT_RATE_HZ),
+    ] {
+        let r = crate::chat::run(Proto::Hub, addr, pid(), 0.4, false, chat)
+            .await
+            .expect("chat");
+        assert_eq!(r["loss"], 0, "{r}");
+        assert_eq!(r["workload"], serde_json::json!(chat.0), "{r}");
+        assert_eq!(r["acked_deliveries"], r["deliveries"], "{r}");
+        assert_eq!(r["offered_per_s"], chat.1 * 2500.0, "{r}");
+        sends.push(r["sends"].as_u64().expect("sends"));
+    }
+    // 500 clients for 2 s: 20,000 sends at 20/s, 2,000 at 2/s (each client's first send
+    // comes at a random phase, so a few more or fewer).
+    assert!((19_000..=21_000).contains(&sends[0]), "{sends:?}");
+    assert!((1_500..=2_500).contains(&sends[1]), "{sends:?}");
+    relay.abort();
 }
 
 /// Serve a hub for the accounts workloads: its store in memory with room for every message,
@@ -135,9 +178,16 @@ async fn logged_in_runs_deliver_everything_live() {
         "{r}"
     );
     let r = with_account_hub(|addr| async move {
-        crate::chat::run(Proto::Hub, addr, pid(), 0.1, true)
-            .await
-            .expect("run")
+        crate::chat::run(
+            Proto::Hub,
+            addr,
+            pid(),
+            0.1,
+            true,
+            (Workload::W4, crate::chat::RATE_HZ),
+        )
+        .await
+        .expect("run")
     })
     .await;
     assert_eq!(r["loss"], 0, "{r}");
