@@ -11,16 +11,9 @@ WORKLOADS=${WORKLOADS:-"w1 w2 w3 w4 w4l w5 w6"}
 TARGETS=${TARGETS:-"hub nats redis minimal"}
 OUT=${OUT:-target/bench}
 
-# --- tools -------------------------------------------------------------------------------------
-missing=()
-command -v nats-server >/dev/null || missing+=(nats-server)
-command -v redis-server >/dev/null || missing+=(redis-server)
-command -v iperf3 >/dev/null || missing+=(iperf3)
-if ((${#missing[@]})); then
-    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${missing[@]}"
-fi
+# start_target, stop_server, target_args, install, PID and PORT.
+source bench/servers.sh
+install nats-server redis-server iperf3
 cargo build --release -p hub -p bench
 # W5 holds 10,000 sockets in the server and as many in the load generator.
 ulimit -n "$(ulimit -Hn)"
@@ -28,8 +21,6 @@ ulimit -n "$(ulimit -Hn)"
 mkdir -p "$OUT"
 RESULTS="$OUT/results.jsonl"
 : >"$RESULTS"
-# start_target, stop_server, target_args, PID and PORT.
-source bench/servers.sh
 
 # One fresh server per run, so that peak RSS (VmHWM) belongs to that run alone.
 run_one() {

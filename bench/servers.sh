@@ -4,6 +4,16 @@
 
 PID=""
 
+# install COMMAND…: the Debian packages of the same names, for those not on PATH.
+install() {
+    local missing=() sudo=""
+    for c in "$@"; do command -v "$c" >/dev/null || missing+=("$c"); done
+    ((${#missing[@]})) || return 0
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${missing[@]}"
+}
+
 # SIGTERM, then up to 10 s to exit, then SIGKILL.
 stop_server() {
     if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then

@@ -14,16 +14,14 @@ SCALE=${SCALE:-1}
 TARGETS=${TARGETS:-"hub nats redis minimal"}
 OUT=${OUT:-target/sweep}
 CHART=${CHART:-$OUT/sweep.svg}
-command -v nats-server >/dev/null && command -v redis-server >/dev/null || {
-    echo "needs nats-server and redis-server (bench/run.sh installs them)" >&2; exit 2; }
+# start_target, stop_server, target_args, install, PID and PORT.
+source bench/servers.sh
+install nats-server redis-server
 cargo build --release -p hub -p bench
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$OUT"
 RESULTS="$OUT/sweep.jsonl"
 : >"$RESULTS"
-# start_target, stop_server, target_args, PID and PORT.
-source bench/servers.sh
-
 for load in $LOADS; do
     # 500 clients × 5 receivers: a client sends load / 2,500 times a second.
     rate=$(awk -v l="$load" 'BEGIN { printf "%.6g", l / 2500 }')

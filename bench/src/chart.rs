@@ -44,19 +44,18 @@ pub fn draw(results: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     };
     let loads = lines.values().flat_map(|l| l.keys().copied());
     let (lo, hi) = loads.fold((u64::MAX, 0), |(lo, hi), l| (lo.min(l), hi.max(l)));
-    let all_ms: Vec<f64> = lines
-        .values()
-        .flat_map(|l| l.values().flatten().flat_map(|&(a, b)| [a, b]))
-        .filter(|ms| ms.is_finite() && *ms > 0.0)
-        .collect();
-    let ms_lo = all_ms.iter().copied().fold(f64::INFINITY, f64::min) * 0.8;
-    let ms_hi = all_ms.iter().copied().fold(0.0, f64::max) * 1.25;
-
     let root = SVGBackend::new(out, (900, 900)).into_drawing_area();
     root.fill(&WHITE)?;
     let panels = root.split_evenly((2, 1));
     let kinds: [(&str, Pick); 2] = [("p50", |r| r.0), ("p99", |r| r.1)];
     for (panel, (kind, pick)) in panels.iter().zip(kinds) {
+        let ms: Vec<f64> = lines
+            .values()
+            .flat_map(|l| l.values().flatten().map(pick))
+            .filter(|ms| ms.is_finite() && *ms > 0.0)
+            .collect();
+        let ms_lo = ms.iter().copied().fold(f64::INFINITY, f64::min) * 0.8;
+        let ms_hi = ms.iter().copied().fold(0.0, f64::max) * 1.25;
         let mut chart = ChartBuilder::on(panel)
             .caption(
                 format!("chat latency {kind} against offered load (500 clients, 5 receivers)"),
@@ -72,6 +71,7 @@ pub fn draw(results: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         chart
             .configure_mesh()
             .x_desc("offered load, deliveries/s")
+            .x_label_formatter(&|load| thousands(*load))
             .y_desc(format!("{kind} latency, ms"))
             .draw()?;
         for (server, colour) in SERVERS {
@@ -96,6 +96,15 @@ pub fn draw(results: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     }
     root.present().context("writing the chart")?;
     Ok(())
+}
+
+/// 1000 as "1k", 200000 as "200k".
+fn thousands(n: f64) -> String {
+    if n >= 1000.0 {
+        format!("{}k", (n / 1000.0).round())
+    } else {
+        format!("{}", n.round())
+    }
 }
 
 /// The chat runs of `results` that name their offered load, by server.
