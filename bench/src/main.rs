@@ -20,6 +20,7 @@ mod report_mailbox;
 mod scan;
 #[cfg(test)]
 mod smoke;
+mod storm;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -75,6 +76,19 @@ enum Command {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:7879")]
         listen: SocketAddr,
+    },
+    /// Presence at scale: many watching clients connect at once; when does every one hold
+    /// the complete list, and what does it cost the hub.
+    Storm {
+        /// The hub's address (loopback).
+        #[arg(long)]
+        addr: SocketAddr,
+        /// The hub's process id, for its CPU time and memory.
+        #[arg(long)]
+        pid: u32,
+        /// Watching clients.
+        #[arg(long, default_value_t = 10_000)]
+        clients: usize,
     },
     /// Draw latency against offered load from the JSON lines of a sweep (bench/sweep.sh).
     Chart {
@@ -283,6 +297,10 @@ async fn main() -> anyhow::Result<()> {
                 restarted,
             };
             let result = crowd::run(addr, pid, spec).await?;
+            println!("{}", serde_json::to_string(&result)?);
+        }
+        Command::Storm { addr, pid, clients } => {
+            let result = storm::run(addr, pid, clients).await?;
             println!("{}", serde_json::to_string(&result)?);
         }
         Command::Minrelay { listen } => minrelay::run(listen).await?,

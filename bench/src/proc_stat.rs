@@ -1,4 +1,5 @@
-//! A server's memory (and thread count), read from `/proc/<pid>/status`.
+//! A server's memory (and thread count), read from `/proc/<pid>/status`, and its CPU time,
+//! from `/proc/<pid>/stat`.
 
 /// Resident set size now and at its peak, in KiB.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
@@ -26,4 +27,22 @@ pub fn memory(pid: u32) -> Memory {
         peak_kib: field("VmHWM:"),
         threads: field("Threads:"),
     }
+}
+
+/// User plus system CPU seconds process `pid` has used so far; 0 if it cannot be read. Linux
+/// counts them in clock ticks of 1/100 s (`USER_HZ`, fixed at 100 for user space).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // utime and stime are fields 14 and 15, the 12th and 13th after the name.
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) as f64 / 100.0
 }
