@@ -17,7 +17,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use shared::account::CHALLENGE_LEN;
 use shared::{HubMsg, Limits, UserId, BASE_VERSION};
+use std::future::Future;
+
 use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::{debug, info_span, Instrument};
@@ -86,98 +89,101 @@ pub(crate) struct Client {
 }
 
 /// Serve one accepted connection until it closes. `reading` is held while this connection may
-/// still route relays; shutdown waits for every such token before users leave.
-pub(crate) async fn serve(stream: TcpStream, hub: HubContext, reading: TaskTrackerToken) {
-    let Some(id) = hub.registry.next_id() else {
-        crate::server::refuse_full(&stream);
-        hub.registry.record_close(None, CloseReason::ServerFull);
-        tracing::error!("every anonymous id has been given out; restart the hub");
-        return;
-    };
-    let peer_addr = stream.peer_addr().ok();
-    let span = info_span!("conn", user_id = id.0, peer = ?peer_addr);
-    let addr = peer_addr.map(|a| a.ip());
-    serve_as(stream, id, addr, hub, reading)
-        .instrument(span)
-        .await
-}
-
-async fn serve_as(
+/// still route relays; shutdown waits for every such token before users leave; `permit`, a
+/// place under the connection limit, is held until the end.
+///
+/// Not an `async fn`: the future of one keeps each argument twice (the argument and the local
+/// it is moved to), and this future is most of an idle connection's memory. Here the block
+/// captures each once.
+pub(crate) fn serve(
     stream: TcpStream,
-    id: UserId,
-    addr: Option<IpAddr>,
     hub: HubContext,
     reading: TaskTrackerToken,
-) {
-    debug!("connected");
-    let _ = stream.set_nodelay(true);
-    let (rd, wr) = stream.into_split();
-    let (outbox, inbox) = queue(hub.config.queue_limits(), hub.budget.clone());
-    let control = Arc::new(Control::default());
-    let welcome = frame::encode(&HubMsg::<Bytes>::Welcome {
-        version: BASE_VERSION,
-        user_id: id,
-        limits: Limits::default(),
-    });
-    outbox
-        .push_own(welcome)
-        .expect("a new queue is open for its welcome");
-    // Registered before the writer starts: once a client holds its welcome, others can reach
-    // it. The welcome is already queued, so it still goes out first.
-    let peer = Peer::new(outbox.clone(), control.clone());
-    hub.registry.join(id, peer);
-    let (unsent_tx, unsent) = tokio::sync::oneshot::channel();
-    let writer = tokio::spawn(
-        Writer {
+    permit: OwnedSemaphorePermit,
+) -> impl Future<Output = ()> + Send {
+    let id = hub.registry.next_id();
+    let peer_addr = stream.peer_addr().ok();
+    let span = info_span!("conn", user_id = id.map(|id| id.0), peer = ?peer_addr);
+    async move {
+        let Some(id) = id else {
+            crate::server::refuse_full(&stream);
+            hub.registry.record_close(None, CloseReason::ServerFull);
+            tracing::error!("every anonymous id has been given out; restart the hub");
+            return;
+        };
+        let addr = peer_addr.map(|a| a.ip());
+        debug!("connected");
+        let _ = stream.set_nodelay(true);
+        let (rd, wr) = stream.into_split();
+        let (outbox, inbox) = queue(hub.config.queue_limits(), hub.budget.clone());
+        let control = Arc::new(Control::default());
+        let welcome = frame::encode(&HubMsg::<Bytes>::Welcome {
+            version: BASE_VERSION,
+            user_id: id,
+            limits: Limits::default(),
+        });
+        outbox
+            .push_own(welcome)
+            .expect("a new queue is open for its welcome");
+        // Registered before the writer starts: once a client holds its welcome, others can reach
+        // it. The welcome is already queued, so it still goes out first.
+        let peer = Peer::new(outbox.clone(), control.clone());
+        hub.registry.join(id, peer);
+        let (unsent_tx, unsent) = tokio::sync::oneshot::channel();
+        let mut writer = Writer {
             socket: wr,
             inbox,
             control: control.clone(),
             hard_stop: hub.hard_stop.clone(),
             write_timeout: hub.config.write_timeout,
             unsent: Some(unsent_tx),
-        }
-        .run()
-        .in_current_span(),
-    );
+        };
+        // The task owns the writer and lends it to `run`, so it holds it once.
+        let writer = tokio::spawn(async move { writer.run().await }.in_current_span());
 
-    let client = Client {
-        id,
-        present_as: id,
-        conn: id,
-        addr,
-        challenge: None,
-        account: None,
-        drain: None,
-        outbox,
-        control: control.clone(),
-        hub: hub.clone(),
-        version: BASE_VERSION,
-        greeted: false,
-    };
-    let (close, mut client) = Reader::new(rd, client).run().await;
-    let shutdown = close.reason == CloseReason::Shutdown;
-    control.close(close);
-    if let Some(drain) = client.drain.take() {
-        // It stops on the close; it holds a sender of the queue the writer waits to see go.
-        let _ = drain.await;
+        let client = Client {
+            id,
+            present_as: id,
+            conn: id,
+            addr,
+            challenge: None,
+            account: None,
+            drain: None,
+            outbox,
+            control: control.clone(),
+            hub: hub.clone(),
+            version: BASE_VERSION,
+            greeted: false,
+        };
+        let mut reader = Reader::new(rd, client);
+        let close = reader.run().await;
+        let mut client = reader.into_client();
+        let shutdown = close.reason == CloseReason::Shutdown;
+        control.close(close);
+        if let Some(drain) = client.drain.take() {
+            // It stops on the close; it holds a sender of the queue the writer waits to see go.
+            let _ = drain.await;
+        }
+        let (conn, id) = (client.conn, client.present_as);
+        drop(client);
+        drop(reading);
+        if shutdown {
+            // Frames other readers already hold may still be for this client.
+            hub.readers_done.cancelled().await;
+        }
+        // The one way out of the registry. With the reader gone it drops the queue's last sender,
+        // so the writer drains what is queued and ends with the goodbye.
+        let rescue = hub.registry.leave(conn, id);
+        if rescue {
+            // A session of an account: the relays its writer did not write go to the mailbox,
+            // before any relay to the account that came after them (the registry holds those).
+            Box::pin(accounts::keep_unsent(&hub, id, unsent)).await;
+        }
+        let _ = writer.await;
+        let reason = control.reason().unwrap_or(CloseReason::Io);
+        debug!(?reason, "closed");
+        hub.registry.record_close(Some(id), reason);
+        drop(permit);
     }
-    let (conn, id) = (client.conn, client.present_as);
-    drop(client);
-    drop(reading);
-    if shutdown {
-        // Frames other readers already hold may still be for this client.
-        hub.readers_done.cancelled().await;
-    }
-    // The one way out of the registry. With the reader gone it drops the queue's last sender,
-    // so the writer drains what is queued and ends with the goodbye.
-    let rescue = hub.registry.leave(conn, id);
-    if rescue {
-        // A session of an account: the relays its writer did not write go to the mailbox,
-        // before any relay to the account that came after them (the registry holds those).
-        Box::pin(accounts::keep_unsent(&hub, id, unsent)).await;
-    }
-    let _ = writer.await;
-    let reason = control.reason().unwrap_or(CloseReason::Io);
-    debug!(?reason, "closed");
-    hub.registry.record_close(Some(id), reason);
+    .instrument(span)
 }

@@ -112,10 +112,7 @@ impl Hub {
             };
             crate::stats::Stats::add(&hub.registry.stats.accepted, 1);
             let (hub, token) = (hub.clone(), reading.token());
-            connections.spawn(async move {
-                serve(stream, hub, token).await;
-                drop(permit);
-            });
+            connections.spawn(serve(stream, hub, token, permit));
         }
         drop(listener);
         info!(

@@ -66,7 +66,7 @@ enum Wrote {
 impl Writer {
     /// Write until the queue is orphaned and empty, or the connection is killed; then say
     /// goodbye if the close has one.
-    pub async fn run(mut self) {
+    pub async fn run(&mut self) {
         // Grown on demand: an idle connection holds no batch.
         let mut batch: Vec<Bytes> = Vec::new();
         loop {
@@ -259,7 +259,7 @@ impl Writer {
 
     /// The end of a stream on a frame boundary: drop what is left, tell the client why the hub
     /// closes (if it is the hub's doing and the socket still works), then send FIN.
-    async fn finish(mut self) {
+    async fn finish(&mut self) {
         self.hand_over(Vec::new());
         self.inbox.discard();
         let stall = match self.cut_short() {
