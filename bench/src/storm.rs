@@ -6,6 +6,8 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -44,15 +46,20 @@ pub async fn run(addr: SocketAddr, pid: u32, clients: usize) -> anyhow::Result<V
     let (stop_tx, stop) = watch::channel(false);
     // Each watcher reports once: when its list is complete, or when it fails.
     let (report, mut reports) = mpsc::channel(clients);
+    // How many others each watcher holds so far (u64::MAX before its welcome): what a storm
+    // that timed out got to.
+    let progress: Arc<Vec<AtomicU64>> =
+        Arc::new((0..clients).map(|_| AtomicU64::new(u64::MAX)).collect());
     let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            tokio::spawn(watch_all(
+        .map(|slot| {
+            let follow = Follow {
                 addr,
-                clients - 1,
+                others: clients - 1,
                 start,
-                report.clone(),
-                stop.clone(),
-            ))
+                progress: progress.clone(),
+                slot,
+            };
+            tokio::spawn(watch_all(follow, report.clone(), stop.clone()))
         })
         .collect();
     drop(report);
@@ -71,6 +78,9 @@ pub async fn run(addr: SocketAddr, pid: u32, clients: usize) -> anyhow::Result<V
     }
     let elapsed = start.elapsed();
     let cpu = cpu_seconds(pid) - cpu_before;
+    let held: Vec<u64> = progress.iter().map(|p| p.load(Ordering::Relaxed)).collect();
+    let welcomed = held.iter().filter(|&&n| n != u64::MAX).count();
+    let least_held = held.iter().copied().filter(|&n| n != u64::MAX).min();
     let after = memory(pid);
     // Every watcher kept reading until now; let them all go.
     let _ = stop_tx.send(true);
@@ -93,6 +103,8 @@ pub async fn run(addr: SocketAddr, pid: u32, clients: usize) -> anyhow::Result<V
         "failed": failures.len(),
         "first_failure": failures.first(),
         "timed_out": timed_out,
+        "welcomed": welcomed,
+        "least_held": least_held,
         "all_complete_s": (times.len() == clients).then(|| times.last().copied()).flatten(),
         "p50_complete_s": median(times.clone()),
         "elapsed_s": elapsed.as_secs_f64(),
@@ -106,14 +118,8 @@ pub async fn run(addr: SocketAddr, pid: u32, clients: usize) -> anyhow::Result<V
 
 /// One watcher: connect, watch, and follow presence until the list holds `others` users,
 /// report, then keep reading (so the hub is never held up by it) until told to stop.
-async fn watch_all(
-    addr: SocketAddr,
-    others: usize,
-    start: Instant,
-    report: mpsc::Sender<Watcher>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let (seen, conn) = follow(addr, others, start, &mut stop).await;
+async fn watch_all(follow: Follow, report: mpsc::Sender<Watcher>, mut stop: watch::Receiver<bool>) {
+    let (seen, conn) = follow.run(&mut stop).await;
     let complete = seen.complete.is_some();
     let _ = report.send(seen).await;
     if let (true, Some(mut conn)) = (complete, conn) {
@@ -126,88 +132,109 @@ async fn watch_all(
     }
 }
 
-/// Follow presence until the list is complete (the connection comes back to be kept open)
-/// or something fails.
-async fn follow(
+/// One watcher's task.
+struct Follow {
     addr: SocketAddr,
+    /// How many others make the list complete.
     others: usize,
     start: Instant,
-    stop: &mut watch::Receiver<bool>,
-) -> (Watcher, Option<Framed<TcpStream, FrameCodec>>) {
-    let mut seen = Watcher {
-        complete: None,
-        frames: 0,
-        failed: None,
-    };
-    let mut conn = match TcpStream::connect(addr).await {
-        Ok(socket) => Framed::new(socket, FrameCodec::new()),
-        Err(e) => {
-            seen.failed = Some(format!("connect: {e}"));
-            return (seen, None);
-        }
-    };
-    let mut me = None;
-    let mut present: HashSet<UserId> = HashSet::new();
-    loop {
-        let frame = tokio::select! {
-            frame = conn.next() => frame,
-            _ = stop.changed() => return (seen, None),
+    progress: Arc<Vec<AtomicU64>>,
+    /// This watcher's place in `progress`.
+    slot: usize,
+}
+
+impl Follow {
+    /// Follow presence until the list is complete (the connection comes back to be kept open)
+    /// or something fails.
+    async fn run(
+        self,
+        stop: &mut watch::Receiver<bool>,
+    ) -> (Watcher, Option<Framed<TcpStream, FrameCodec>>) {
+        let Follow {
+            addr,
+            others,
+            start,
+            progress,
+            slot,
+        } = self;
+        let mut seen = Watcher {
+            complete: None,
+            frames: 0,
+            failed: None,
         };
-        let payload = match frame {
-            Some(Ok(payload)) => payload,
-            Some(Err(e)) => {
-                seen.failed = Some(format!("read: {e}"));
-                return (seen, None);
-            }
-            None => {
-                seen.failed = Some("closed by the hub".into());
-                return (seen, None);
-            }
-        };
-        let reply = match HubMsg::decode_borrowed(&payload) {
-            Ok(HubMsg::Welcome { user_id, .. }) => {
-                me = Some(user_id);
-                Some(ClientMsg::<Bytes>::Watch { req: RequestId(1) })
-            }
-            Ok(HubMsg::Peers { peers, .. }) => {
-                seen.frames += 1;
-                present.extend(peers);
-                None
-            }
-            Ok(HubMsg::Joined { user_id }) => {
-                seen.frames += 1;
-                present.insert(user_id);
-                None
-            }
-            Ok(HubMsg::Left { user_id }) => {
-                seen.frames += 1;
-                present.remove(&user_id);
-                None
-            }
-            Ok(HubMsg::KeepAlive) => Some(ClientMsg::KeepAliveAck),
-            Ok(HubMsg::Error { text, .. }) => {
-                seen.failed = Some(format!("hub error: {text}"));
-                return (seen, None);
-            }
-            Ok(_) => None,
+        let mut conn = match TcpStream::connect(addr).await {
+            Ok(socket) => Framed::new(socket, FrameCodec::new()),
             Err(e) => {
-                seen.failed = Some(format!("decode: {e}"));
+                seen.failed = Some(format!("connect: {e}"));
                 return (seen, None);
             }
         };
-        if let Some(reply) = reply {
-            let sent = match reply.to_frame() {
-                Ok(frame) => conn.send(frame).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+        let mut me = None;
+        let mut present: HashSet<UserId> = HashSet::new();
+        loop {
+            let frame = tokio::select! {
+                frame = conn.next() => frame,
+                _ = stop.changed() => return (seen, None),
             };
-            if let Err(e) = sent {
-                seen.failed = Some(format!("write: {e}"));
-                return (seen, None);
+            let payload = match frame {
+                Some(Ok(payload)) => payload,
+                Some(Err(e)) => {
+                    seen.failed = Some(format!("read: {e}"));
+                    return (seen, None);
+                }
+                None => {
+                    seen.failed = Some("closed by the hub".into());
+                    return (seen, None);
+                }
+            };
+            let reply = match HubMsg::decode_borrowed(&payload) {
+                Ok(HubMsg::Welcome { user_id, .. }) => {
+                    me = Some(user_id);
+                    Some(ClientMsg::<Bytes>::Watch { req: RequestId(1) })
+                }
+                Ok(HubMsg::Peers { peers, .. }) => {
+                    seen.frames += 1;
+                    present.extend(peers);
+                    None
+                }
+                Ok(HubMsg::Joined { user_id }) => {
+                    seen.frames += 1;
+                    present.insert(user_id);
+                    None
+                }
+                Ok(HubMsg::Left { user_id }) => {
+                    seen.frames += 1;
+                    present.remove(&user_id);
+                    None
+                }
+                Ok(HubMsg::KeepAlive) => Some(ClientMsg::KeepAliveAck),
+                Ok(HubMsg::Error { text, .. }) => {
+                    seen.failed = Some(format!("hub error: {text}"));
+                    return (seen, None);
+                }
+                Ok(_) => None,
+                Err(e) => {
+                    seen.failed = Some(format!("decode: {e}"));
+                    return (seen, None);
+                }
+            };
+            if let Some(reply) = reply {
+                let sent = match reply.to_frame() {
+                    Ok(frame) => conn.send(frame).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                if let Err(e) = sent {
+                    seen.failed = Some(format!("write: {e}"));
+                    return (seen, None);
+                }
             }
-        }
-        if seen.complete.is_none() && me.is_some() && present.len() >= others {
-            seen.complete = Some(start.elapsed());
-            return (seen, Some(conn));
+            if me.is_some() {
+                progress[slot].store(present.len() as u64, Ordering::Relaxed);
+            }
+            if seen.complete.is_none() && me.is_some() && present.len() >= others {
+                seen.complete = Some(start.elapsed());
+                return (seen, Some(conn));
+            }
         }
     }
 }

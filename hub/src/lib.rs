@@ -29,4 +29,4 @@ pub use close::CloseReason;
 pub use config::{Config, Registration};
 pub use inspect::Inspector;
 pub use queue::SLOT_COST;
-pub use server::{run, Hub, MAX_CONNECTIONS_CAP};
+pub use server::{listen, run, Hub, LISTEN_BACKLOG, MAX_CONNECTIONS_CAP};

@@ -10,7 +10,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hub::store::sqlite::SqliteStore;
 use hub::store::{Bounds, Store};
 use hub::{Config, Hub, Registration};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -306,9 +305,8 @@ async fn main() -> anyhow::Result<()> {
     // The handlers are in place before anyone can learn the address: a SIGTERM sent as soon
     // as "listening on" appears must stop the hub gracefully, not kill it.
     let signals = Signals::install()?;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener =
+        hub::listen(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     info!("listening on {}", listener.local_addr()?);
     info!("accounts and mailboxes in {where_}");
     let shutdown = CancellationToken::new();

@@ -28,6 +28,26 @@ const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// most 10 bytes each as varints) must fit in one frame of [`shared::MAX_FRAME_LEN`].
 pub const MAX_CONNECTIONS_CAP: usize = 100_000;
 
+/// Connections the kernel holds for the hub until it accepts them. After a restart every
+/// client reconnects at once, faster than any accept loop; past this queue the kernel drops
+/// handshakes, and with SYN cookies a client may believe it is connected while the hub never
+/// hears of it. Linux caps it at `net.core.somaxconn` (4096 by default since 5.4); tokio's
+/// default is 1024.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listen on `addr` as the hub does: address reuse on (a restarted hub can bind while old
+/// connections linger in TIME_WAIT) and a [`LISTEN_BACKLOG`] queue.
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// A hub: its state can be inspected while [`Hub::run`] serves.
 pub struct Hub {
     context: HubContext,

@@ -7,7 +7,6 @@ use std::time::Duration;
 use hub::store::Store;
 use hub::{Config, Hub, Inspector};
 use shared::conn::Connection;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -59,7 +58,8 @@ impl TestHub {
     }
 
     async fn serve(hub: Hub) -> TestHub {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        // Bound as the hub binary binds.
+        let listener = hub::listen(([127, 0, 0, 1], 0).into()).expect("bind");
         let addr = listener.local_addr().expect("addr");
         let inspector = hub.inspector();
         let shutdown = CancellationToken::new();
