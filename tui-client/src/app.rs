@@ -5,10 +5,12 @@ pub mod bindings;
 pub mod command;
 pub mod complete;
 pub mod compose;
+pub mod conversation;
 pub mod inbox;
 pub mod keys;
 pub mod names;
 pub mod network;
+pub mod notify;
 pub mod peers;
 
 use std::collections::HashMap;
@@ -46,6 +48,8 @@ pub enum Action {
     Mouse(MouseEvent),
     /// The terminal has a new size.
     Resize(u16, u16),
+    /// The terminal gained (`true`) or lost the focus (focus events).
+    Focus(bool),
     /// Time passes: notices expire.
     Tick,
     /// The network task said something.
@@ -161,6 +165,8 @@ pub struct App {
     pub now: NaiveTime,
     /// Set when the user asked to quit.
     pub quit: bool,
+    /// The bell, the title and desktop notifications.
+    pub notify: notify::Notifier,
     next_req: RequestId,
 }
 
@@ -188,6 +194,7 @@ impl App {
             size,
             now: NaiveTime::MIN,
             quit: false,
+            notify: notify::Notifier::default(),
             next_req: RequestId(1),
         }
     }
@@ -199,6 +206,7 @@ impl App {
             Action::Paste(text) => self.on_paste(&text),
             Action::Mouse(mouse) => self.on_mouse(mouse),
             Action::Resize(w, h) => self.size = (w, h),
+            Action::Focus(focused) => self.on_focus(focused),
             Action::Tick => self.on_tick(),
             Action::Net(event) => self.on_net(event),
             Action::FileLoaded(result) => self.on_file_loaded(result),
@@ -224,7 +232,32 @@ impl App {
         });
     }
 
+    /// The terminal's focus changed: coming back reads the conversation on screen.
+    fn on_focus(&mut self, focused: bool) {
+        self.notify.unfocused = !focused;
+        if focused {
+            let i = self.inbox.active();
+            self.inbox.conversation_mut(i).read();
+        }
+    }
+
+    /// What to write to the terminal besides the frame (title, bell, desktop notification);
+    /// the event loop asks after each batch of events.
+    pub fn terminal_escapes(&mut self) -> String {
+        let unread = self.unread();
+        self.notify.escapes(unread)
+    }
+
+    /// Unread messages in every conversation ("all" repeats them, so it is not counted).
+    pub fn unread(&self) -> usize {
+        self.inbox.conversations()[1..]
+            .iter()
+            .map(|c| c.unread)
+            .sum()
+    }
+
     fn on_tick(&mut self) {
+        self.notify.tick();
         if let Some(n) = &mut self.notice {
             n.ttl = n.ttl.saturating_sub(1);
             if n.ttl == 0 {
@@ -245,7 +278,7 @@ impl App {
 
     /// The pane geometry for the current size.
     pub fn areas(&self) -> Areas {
-        crate::layout::areas(self.size.0, self.size.1)
+        crate::layout::areas(self.size.0, self.size.1, self.inbox.conversations().len())
     }
 
     /// The inbox text area as (width, height), for scrolling.

@@ -13,7 +13,10 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tracing::info;
 
+use std::io::Write as _;
+
 use crate::app::compose::Attachment;
+use crate::app::notify::Desktop;
 use crate::app::{Action, App, Effect, Request};
 use crate::files;
 use crate::identity::Identity;
@@ -35,6 +38,8 @@ pub struct UiOptions {
     pub download_dir: PathBuf,
     /// Whether the mouse wheel scrolls.
     pub mouse: bool,
+    /// Desktop notifications, if any.
+    pub desktop: Desktop,
     /// Whom to log in as.
     pub identity: Option<Identity>,
 }
@@ -52,6 +57,7 @@ pub async fn run(opts: UiOptions) -> Result<()> {
     let (mut terminal, guard) = terminal::setup(opts.mouse)?;
     let size = terminal.size()?;
     let mut app = App::new(opts.hub, (size.width, size.height));
+    app.notify.desktop = opts.desktop;
     let result = event_loop(&mut terminal, &mut app, &mut ev_rx, &cmd_tx).await;
     drop(guard);
     network.abort();
@@ -108,6 +114,13 @@ async fn event_loop(
             let Ok(event) = net_rx.try_recv() else { break };
             dirty |= dispatch(app, Action::Net(event), cmd_tx, &mut clear);
         }
+        // After the whole burst, so that it rings once.
+        let escapes = app.terminal_escapes();
+        if !escapes.is_empty() {
+            let out = terminal.backend_mut();
+            out.write_all(escapes.as_bytes())?;
+            out.flush()?;
+        }
         if app.quit {
             return Ok(());
         }
@@ -120,7 +133,8 @@ fn to_action(event: Event) -> Option<Action> {
         Event::Paste(text) => Some(Action::Paste(text)),
         Event::Mouse(mouse) => Some(Action::Mouse(mouse)),
         Event::Resize(w, h) => Some(Action::Resize(w, h)),
-        Event::FocusGained | Event::FocusLost => None,
+        Event::FocusGained => Some(Action::Focus(true)),
+        Event::FocusLost => Some(Action::Focus(false)),
     }
 }
 

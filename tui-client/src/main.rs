@@ -32,6 +32,7 @@ fn main() -> ExitCode {
                 hub: cli.hub,
                 download_dir,
                 mouse: cli.mouse,
+                desktop: cli.desktop_notify,
                 identity: me.map(|(_, identity)| identity),
             };
             runtime.block_on(event_loop::run(opts))

@@ -116,6 +116,41 @@ fn main_screen_with_a_conversation() {
     check("main_screen_50x12", draw(&app, 50, 12));
 }
 
+/// `conversation()` logged in as alice (#7), in #3's conversation, while #2 writes twice (once
+/// naming alice) and #5 once.
+fn two_conversations() -> App {
+    let mut app = conversation();
+    app.update(Action::Net(NetEvent::LoggedIn {
+        user_id: UserId(7),
+        name: "alice".into(),
+        waiting: 0,
+    }));
+    key_with(&mut app, KeyCode::Char('3'), KeyModifiers::ALT);
+    message(&mut app, 2, 30, Body::Text("are you there?".into()));
+    message(
+        &mut app,
+        2,
+        31,
+        Body::Text("alice: the release notes".into()),
+    );
+    message(&mut app, 5, 32, Body::Text("lunch?".into()));
+    app
+}
+
+#[test]
+fn two_conversations_with_unread_counts_and_a_mention() {
+    let mut app = two_conversations();
+    check("conversations", draw(&app, 80, 24));
+    app.update(Action::Resize(50, 12));
+    check("conversations_50x12", draw(&app, 50, 12));
+    // In #2's conversation: its count is gone, the "new messages" line is where it was left.
+    let mut app = two_conversations();
+    key_with(&mut app, KeyCode::Char('2'), KeyModifiers::ALT);
+    check("conversation_new_messages", draw(&app, 80, 24));
+    app.update(Action::Resize(50, 12));
+    check("conversation_new_messages_50x12", draw(&app, 50, 12));
+}
+
 #[test]
 fn help_popup_lists_the_keys_and_the_commands() {
     let mut app = conversation();

@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use chrono::NaiveTime;
 use shared::{RequestId, UserId};
 
+use super::conversation::{ConvKey, Conversation, MAX_CONVERSATIONS};
 use super::names::Names;
 use crate::incoming::Body;
 use crate::net::Answer;
@@ -119,24 +120,35 @@ impl Entry {
     }
 }
 
-/// Entries plus scroll state.
-#[derive(Debug, Default)]
+/// Entries, stored once, and the conversations that show them.
+#[derive(Debug)]
 pub struct Inbox {
     entries: VecDeque<Entry>,
     /// Sequence number of `entries[0]`; numbers never repeat, so anchors survive trimming.
     first_seq: u64,
-    /// `None`: follow the newest. `Some((seq, skip))`: entry `seq` is at the bottom with its
-    /// last `skip` rows hidden below.
-    anchor: Option<(u64, usize)>,
-    /// Messages that arrived below the view while scrolled up.
-    new_below: usize,
     /// Our relays waiting for an answer, by request id.
     pending: HashMap<RequestId, u64>,
-    /// The entry the last search found, drawn marked.
-    pub marked: Option<u64>,
+    /// "all" first, then the others in the order they began (so Alt-2 stays the same
+    /// conversation all day).
+    convs: Vec<Conversation>,
+    /// The conversation on screen.
+    active: usize,
     /// Account names for labels. Here rather than in `App` because an entry's height, and so
     /// every scroll computation, depends on its label.
     pub names: Names,
+}
+
+impl Default for Inbox {
+    fn default() -> Inbox {
+        Inbox {
+            entries: VecDeque::new(),
+            first_seq: 0,
+            pending: HashMap::new(),
+            convs: vec![Conversation::new(ConvKey::All)],
+            active: 0,
+            names: Names::default(),
+        }
+    }
 }
 
 /// One entry on screen, and which of its rows are.
@@ -146,6 +158,8 @@ pub struct Shown<'a> {
     pub seq: u64,
     /// The entry.
     pub entry: &'a Entry,
+    /// Whether the "new messages" line is drawn above it (it is its first row).
+    pub new_line: bool,
     /// Rows hidden above the view.
     pub skip_top: usize,
     /// Rows shown.
@@ -153,26 +167,121 @@ pub struct Shown<'a> {
 }
 
 impl Inbox {
-    /// Add an entry; returns its sequence number.
+    /// Add an entry from the client itself (or a test's) to "all" and to the conversation
+    /// on screen; returns its sequence number.
     pub fn push(&mut self, entry: Entry) -> u64 {
-        let seq = self.first_seq + self.entries.len() as u64;
-        if self.anchor.is_some() && !matches!(entry.from, Sender::Me { .. }) {
-            self.new_below += 1;
-        }
-        self.entries.push_back(entry);
-        if self.entries.len() > INBOX_CAP {
-            self.entries.pop_front();
-            self.first_seq += 1;
-            if let Some((s, _)) = &mut self.anchor {
-                *s = (*s).max(self.first_seq);
-            }
+        let seq = self.store(entry);
+        self.show_in(0, seq);
+        if self.active != 0 {
+            self.show_in(self.active, seq);
         }
         seq
     }
 
-    /// Add one of our relays, waiting for its answer.
-    pub fn push_pending(&mut self, req: RequestId, entry: Entry) {
-        let seq = self.push(entry);
+    /// Add an entry to "all" and to the conversation `key` (begun if new, unless there are
+    /// [`MAX_CONVERSATIONS`] already); returns its sequence number and the conversation's
+    /// index, if it has one.
+    pub fn push_in(&mut self, entry: Entry, key: ConvKey) -> (u64, Option<usize>) {
+        let conv = self.index_or_begin(key);
+        let seq = self.store(entry);
+        self.show_in(0, seq);
+        if let Some(i) = conv.filter(|i| *i != 0) {
+            self.show_in(i, seq);
+        }
+        (seq, conv)
+    }
+
+    /// Add an entry only to the conversation `key`, if there is one (presence lines).
+    pub fn push_only(&mut self, entry: Entry, key: &ConvKey) -> Option<u64> {
+        let i = self.index(key)?;
+        let seq = self.store(entry);
+        self.show_in(i, seq);
+        Some(seq)
+    }
+
+    fn store(&mut self, entry: Entry) -> u64 {
+        let seq = self.first_seq + self.entries.len() as u64;
+        self.entries.push_back(entry);
+        if self.entries.len() > INBOX_CAP {
+            self.entries.pop_front();
+            self.first_seq += 1;
+            let first = self.first_seq;
+            self.convs.iter_mut().for_each(|c| c.trim(first));
+        }
+        seq
+    }
+
+    fn show_in(&mut self, i: usize, seq: u64) {
+        let mine = self
+            .get(seq)
+            .is_some_and(|e| matches!(e.from, Sender::Me { .. }));
+        let conv = &mut self.convs[i];
+        conv.seqs.push_back(seq);
+        if conv.anchor.is_some() && !mine {
+            conv.new_below += 1;
+        }
+    }
+
+    /// The index of conversation `key`.
+    pub fn index(&self, key: &ConvKey) -> Option<usize> {
+        self.convs.iter().position(|c| &c.key == key)
+    }
+
+    /// The index of conversation `key`, begun now if new and there is room.
+    pub fn index_or_begin(&mut self, key: ConvKey) -> Option<usize> {
+        if let Some(i) = self.index(&key) {
+            return Some(i);
+        }
+        if self.convs.len() > MAX_CONVERSATIONS {
+            return None;
+        }
+        self.convs.push(Conversation::new(key));
+        Some(self.convs.len() - 1)
+    }
+
+    /// Every conversation, "all" first.
+    pub fn conversations(&self) -> &[Conversation] {
+        &self.convs
+    }
+
+    /// Conversation `i`.
+    pub fn conversation_mut(&mut self, i: usize) -> &mut Conversation {
+        &mut self.convs[i]
+    }
+
+    /// The index of the conversation on screen.
+    pub fn active(&self) -> usize {
+        self.active
+    }
+
+    /// The conversation on screen.
+    pub fn current(&self) -> &Conversation {
+        &self.convs[self.active]
+    }
+
+    fn view(&self) -> &Conversation {
+        &self.convs[self.active]
+    }
+
+    fn view_mut(&mut self) -> &mut Conversation {
+        &mut self.convs[self.active]
+    }
+
+    /// Put conversation `i` on screen (an index past the end is ignored): the one left
+    /// forgets its "new messages" line, the one shown counts as read.
+    pub fn switch(&mut self, i: usize) {
+        if i >= self.convs.len() || i == self.active {
+            return;
+        }
+        self.view_mut().first_unread = None;
+        self.active = i;
+        self.view_mut().read();
+    }
+
+    /// Add one of our relays, waiting for its answer, to "all" and to `key`; the
+    /// conversation on screen follows the newest.
+    pub fn push_pending(&mut self, req: RequestId, entry: Entry, key: ConvKey) {
+        let (seq, _) = self.push_in(entry, key);
         self.pending.insert(req, seq);
         self.to_bottom();
     }
@@ -194,7 +303,8 @@ impl Inbox {
         }
     }
 
-    fn get(&self, seq: u64) -> Option<&Entry> {
+    /// Entry `seq`, if still kept.
+    pub fn get(&self, seq: u64) -> Option<&Entry> {
         self.entries
             .get(usize::try_from(seq.checked_sub(self.first_seq)?).ok()?)
     }
@@ -204,49 +314,64 @@ impl Inbox {
             .get_mut(usize::try_from(seq.checked_sub(self.first_seq)?).ok()?)
     }
 
-    fn last_seq(&self) -> Option<u64> {
-        (!self.entries.is_empty()).then(|| self.first_seq + self.entries.len() as u64 - 1)
-    }
-
+    /// Rows of entry `seq` at `width` in the conversation on screen: the entry's and the
+    /// "new messages" line above it.
     fn height_of(&self, seq: u64, width: usize) -> usize {
-        self.get(seq).map_or(1, |e| e.height(width, &self.names))
+        let line = usize::from(self.view().first_unread == Some(seq));
+        self.get(seq).map_or(1, |e| e.height(width, &self.names)) + line
     }
 
-    /// Number of entries.
+    /// Entries in the conversation on screen.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.view().len()
     }
-    /// Whether there are no entries.
+    /// Whether the conversation on screen is empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.view().is_empty()
     }
     /// Messages below the view.
     pub fn new_below(&self) -> usize {
-        self.new_below
+        self.view().new_below
     }
     /// Whether the view is scrolled up.
     pub fn scrolled(&self) -> bool {
-        self.anchor.is_some()
+        self.view().anchor.is_some()
     }
-    /// The newest entry.
+    /// The entry the last search found.
+    pub fn marked(&self) -> Option<u64> {
+        self.view().marked
+    }
+    /// Forget the search's mark.
+    pub fn unmark(&mut self) {
+        self.view_mut().marked = None;
+    }
+    /// The newest entry of the conversation on screen.
     pub fn last(&self) -> Option<&Entry> {
-        self.entries.back()
+        self.get(self.view().last()?)
     }
 
-    /// Empty the inbox (`/clear`). Sequence numbers go on from where they were, so an
-    /// answer to a relay sent before finds no entry rather than a wrong one.
+    /// Empty the inbox (`/clear`), every conversation with it. Sequence numbers go on from
+    /// where they were, so an answer to a relay sent before finds no entry rather than a
+    /// wrong one.
     pub fn clear(&mut self) {
         self.first_seq += self.entries.len() as u64;
         self.entries.clear();
         self.pending.clear();
-        self.marked = None;
-        self.to_bottom();
+        for conv in &mut self.convs {
+            conv.seqs.clear();
+            conv.marked = None;
+            conv.first_unread = None;
+            conv.read();
+            conv.anchor = None;
+            conv.new_below = 0;
+        }
     }
 
     /// Follow the newest entries again.
     pub fn to_bottom(&mut self) {
-        self.anchor = None;
-        self.new_below = 0;
+        let view = self.view_mut();
+        view.anchor = None;
+        view.new_below = 0;
     }
 }
 

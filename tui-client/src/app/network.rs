@@ -4,6 +4,7 @@ use shared::account::{AccountInfo, PeerInfo};
 use shared::UserId;
 
 use super::command::Ask;
+use super::conversation::{mentions, ConvKey};
 use super::inbox::{Delivery, Entry, Sender};
 use super::{App, ConnState};
 use crate::incoming::Body;
@@ -52,23 +53,17 @@ impl App {
                 }
             }
             NetEvent::Outgoing { to, at, body } => {
-                self.inbox.push(Entry {
+                let key = ConvKey::with(&to, self.me);
+                let entry = Entry {
                     at,
                     from: Sender::Me { to },
                     body,
                     delivery: Some(Delivery::Elsewhere),
-                });
+                };
+                self.inbox.push_in(entry, key);
             }
             NetEvent::Left(id) => self.on_left(id),
-            NetEvent::Message { from, at, body } => {
-                let entry = Entry {
-                    at,
-                    from: Sender::Peer(from),
-                    body,
-                    delivery: None,
-                };
-                self.inbox.push(entry);
-            }
+            NetEvent::Message { from, at, body } => self.on_message(from, at, body),
             NetEvent::Relayed(req, answer) => self.inbox.settle(req, Delivery::Done(answer)),
             NetEvent::Failed { req, text } => self.request_failed(req, text),
             NetEvent::Users {
@@ -77,6 +72,41 @@ impl App {
                 limited,
             } => self.on_users(req, users, limited),
             NetEvent::Account { req, account } => self.on_account(req, account),
+        }
+    }
+
+    /// A message for us: in the sender's conversation (the hub does not say whom else it went
+    /// to), unread and notified unless it is on screen.
+    fn on_message(&mut self, from: UserId, at: chrono::NaiveTime, body: Body) {
+        let mention = match (&body, &self.account) {
+            (Body::Text(text), Some(name)) => mentions(text, name),
+            _ => false,
+        };
+        let key = ConvKey::with(&[from], self.me);
+        let entry = Entry {
+            at,
+            from: Sender::Peer(from),
+            body,
+            delivery: None,
+        };
+        let (seq, conv) = self.inbox.push_in(entry, key);
+        let active = self.inbox.active();
+        let looking = !self.notify.unfocused;
+        let on_screen = looking && (active == 0 || Some(active) == conv);
+        if on_screen {
+            return;
+        }
+        let mut quiet = false;
+        for i in conv.into_iter().chain([0]) {
+            let c = self.inbox.conversation_mut(i);
+            if i != active || !looking {
+                c.mark_unread(seq, mention);
+            }
+            quiet |= i != 0 && c.quiet;
+        }
+        if !quiet || mention {
+            let sender = self.inbox.names.label(from);
+            self.notify.alert(&sender, mention);
         }
     }
 
@@ -161,6 +191,20 @@ impl App {
             self.inbox.names.learn(peer.user_id, name.clone());
         }
         self.peers.join_named(peer.user_id, peer.name);
+        self.presence(peer.user_id, "came back online");
+    }
+
+    /// "bob came back online" / "bob went offline", in bob's conversation if there is one
+    /// (in "all" they would drown the messages on a busy hub).
+    fn presence(&mut self, id: UserId, what: &str) {
+        let text = format!("{} {what}", self.inbox.names.label(id));
+        let entry = Entry {
+            at: self.now,
+            from: Sender::System,
+            body: Body::Text(text),
+            delivery: None,
+        };
+        self.inbox.push_only(entry, &ConvKey::With(vec![id]));
     }
 
     fn on_peers(&mut self, peers: Vec<PeerInfo>) {
@@ -195,6 +239,7 @@ impl App {
     }
 
     fn on_left(&mut self, id: UserId) {
+        self.presence(id, "went offline");
         let who = self.inbox.names.label(id);
         if self.peers.leave(id) {
             let text = format!("{who} left and was removed from your receivers");
