@@ -248,12 +248,9 @@ impl App {
         self.notify.escapes(unread)
     }
 
-    /// Unread messages in every conversation ("all" repeats them, so it is not counted).
+    /// Unread messages in every conversation ("all" counts only those that are in no other).
     pub fn unread(&self) -> usize {
-        self.inbox.conversations()[1..]
-            .iter()
-            .map(|c| c.unread)
-            .sum()
+        self.inbox.conversations().iter().map(|c| c.unread).sum()
     }
 
     fn on_tick(&mut self) {

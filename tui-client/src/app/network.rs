@@ -97,12 +97,18 @@ impl App {
             return;
         }
         let mut quiet = false;
-        for i in conv.into_iter().chain([0]) {
+        // "all" repeats every conversation, so it counts only what has no other (past
+        // MAX_CONVERSATIONS); it keeps its "new messages" line all the same.
+        let all = self.inbox.conversation_mut(0);
+        if conv.is_none() {
+            all.mark_unread(seq, mention);
+        } else if active != 0 || !looking {
+            all.first_unread.get_or_insert(seq);
+        }
+        if let Some(i) = conv.filter(|i| *i != 0) {
             let c = self.inbox.conversation_mut(i);
-            if i != active || !looking {
-                c.mark_unread(seq, mention);
-            }
-            quiet |= i != 0 && c.quiet;
+            c.mark_unread(seq, mention);
+            quiet = c.quiet;
         }
         if !quiet || mention {
             let sender = self.inbox.names.label(from);

@@ -142,6 +142,31 @@ impl PtyClient {
         wait_until(&what, || (!self.contents().contains(text)).then_some(()));
     }
 
+    /// The terminal's title, as the client last set it.
+    pub fn title(&self) -> String {
+        self.screen
+            .lock()
+            .expect("parser lock")
+            .screen()
+            .title()
+            .to_owned()
+    }
+
+    /// How many times the client rang the bell.
+    pub fn bells(&self) -> usize {
+        self.screen
+            .lock()
+            .expect("parser lock")
+            .screen()
+            .audible_bell_count()
+    }
+
+    /// Wait until the title is `title`.
+    pub fn wait_title(&self, title: &str) {
+        let what = format!("{}'s title to be {title:?}", self.name);
+        wait_until(&what, || (self.title() == title).then_some(()));
+    }
+
     /// Our id, read from the status bar once connected.
     pub fn user_id(&self) -> u64 {
         wait_until("the status bar's id", || {

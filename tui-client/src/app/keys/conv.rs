@@ -55,12 +55,7 @@ impl App {
         let convs = self.inbox.conversations();
         let n = convs.len();
         let now = self.inbox.active();
-        // "all" repeats every other conversation's unread, so it is the last resort.
-        let next = (1..n)
-            .map(|k| (now + k) % n)
-            .filter(|i| *i != 0)
-            .chain([0])
-            .find(|i| *i != now && convs[*i].unread > 0);
+        let next = (1..n).map(|k| (now + k) % n).find(|i| convs[*i].unread > 0);
         let Some(i) = next else {
             self.tell("no unread messages", false);
             return;
