@@ -167,6 +167,9 @@ pub struct App {
     pub quit: bool,
     /// The bell, the title and desktop notifications.
     pub notify: notify::Notifier,
+    /// Mailbox messages still to come (they come first after logging in): unread even if
+    /// their conversation is on screen, since they came while the client was closed.
+    mailbox_left: u64,
     next_req: RequestId,
 }
 
@@ -195,6 +198,7 @@ impl App {
             now: NaiveTime::MIN,
             quit: false,
             notify: notify::Notifier::default(),
+            mailbox_left: 0,
             next_req: RequestId(1),
         }
     }

@@ -76,7 +76,7 @@ impl App {
     }
 
     /// A message for us: in the sender's conversation (the hub does not say whom else it went
-    /// to), unread and notified unless it is on screen.
+    /// to), unread and notified unless it is on screen (a mailbox message always is).
     fn on_message(&mut self, from: UserId, at: chrono::NaiveTime, body: Body) {
         let mention = match (&body, &self.account) {
             (Body::Text(text), Some(name)) => mentions(text, name),
@@ -91,7 +91,9 @@ impl App {
         };
         let (seq, conv) = self.inbox.push_in(entry, key);
         let active = self.inbox.active();
-        let looking = !self.notify.unfocused;
+        let stored = self.mailbox_left > 0;
+        self.mailbox_left = self.mailbox_left.saturating_sub(1);
+        let looking = !self.notify.unfocused && !stored;
         let on_screen = looking && (active == 0 || Some(active) == conv);
         if on_screen {
             return;
@@ -179,6 +181,7 @@ impl App {
 
     fn on_logged_in(&mut self, user_id: UserId, name: String, waiting: u64) {
         self.me = Some(user_id);
+        self.mailbox_left = waiting;
         self.inbox.names.learn(user_id, name.clone());
         let mailbox = match waiting {
             0 => "no messages waiting".to_owned(),
@@ -239,6 +242,7 @@ impl App {
         // Their answers will not come.
         self.asks.clear();
         self.peers.clear_all();
+        self.mailbox_left = 0;
         self.me = None;
         self.account = None;
         self.conn = ConnState::Down { reason, retry_in };

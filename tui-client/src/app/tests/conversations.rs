@@ -180,6 +180,27 @@ fn unread_counts_and_mentions_until_the_conversation_is_shown() {
 }
 
 #[test]
+fn mailbox_messages_are_unread_even_with_their_conversation_on_screen() {
+    let mut app = alice();
+    app.update(Action::Net(NetEvent::LoggedIn {
+        user_id: ALICE,
+        name: "alice".into(),
+        waiting: 2,
+    }));
+    from(&mut app, BOB, "kept for you");
+    from(&mut app, CAROL, "kept too");
+    from(&mut app, BOB, "live, and seen in \"all\"");
+    assert_eq!(
+        list(&app),
+        [
+            ("all".to_owned(), 0, false),
+            ("bob".to_owned(), 1, false),
+            ("carol".to_owned(), 1, false),
+        ]
+    );
+}
+
+#[test]
 fn a_mention_is_the_name_as_a_word() {
     assert!(mentions("hey alice", "alice"));
     assert!(mentions("@Alice: hi", "alice"));
