@@ -125,7 +125,7 @@ impl App {
     /// Show conversation `key`, begun if new.
     pub(super) fn open_conversation(&mut self, key: ConvKey) -> Result<(), String> {
         let i = self.inbox.index_or_begin(key).ok_or(format!(
-            "at most {MAX_CONVERSATIONS} conversations; /clear forgets them"
+            "at most {MAX_CONVERSATIONS} conversations besides all: new ones are only in all"
         ))?;
         self.switch_to(i);
         Ok(())
