@@ -272,3 +272,38 @@ fn too_small_says_so_instead_of_panicking() {
         }
     }
 }
+
+#[test]
+fn history_from_yesterday_has_a_date_line() {
+    use chrono::NaiveDate;
+    use tui_client::app::inbox::{Entry, Sender};
+    use tui_client::history::Record;
+    let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).expect("valid");
+    let mut app = App::new("127.0.0.1:7878", (80, 24));
+    app.today = day(3);
+    app.now = at(0);
+    app.keep_history(2);
+    let old = |id, text: &str| Record {
+        id,
+        entry: Entry {
+            at: at(id as u32),
+            day: day(2),
+            from: Sender::Peer(UserId(2)),
+            body: Body::Text(text.into()),
+            delivery: None,
+            record: Some(id),
+        },
+    };
+    app.update(Action::History(vec![
+        old(1, "see you tomorrow"),
+        old(2, "and bring the notes"),
+    ]));
+    app.update(Action::Net(NetEvent::Connected {
+        user_id: UserId(7),
+        limits: Limits::default(),
+    }));
+    message(&mut app, 2, 9, Body::Text("morning!".into()));
+    check("history_date_lines", draw(&app, 80, 24));
+    app.update(Action::Resize(50, 12));
+    check("history_date_lines_50x12", draw(&app, 50, 12));
+}

@@ -235,6 +235,10 @@ impl App {
             from.and_then(|seq| self.inbox.find_newer(&text, seq))
         };
         let Some(seq) = found else {
+            if older && self.search_history(&text) {
+                self.tell(format!("searching the history for '{text}'…"), false);
+                return;
+            }
             let which = if from.is_none() {
                 "no"
             } else if older {

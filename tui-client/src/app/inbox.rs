@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chrono::NaiveTime;
+use chrono::{NaiveDate, NaiveTime};
 use shared::{RequestId, UserId};
 
 use super::conversation::{ConvKey, Conversation, MAX_CONVERSATIONS};
@@ -51,12 +51,16 @@ pub enum Delivery {
 pub struct Entry {
     /// Local time of arrival (or of sending).
     pub at: NaiveTime,
+    /// Its day: a date line is drawn where the day changes.
+    pub day: NaiveDate,
     /// Who.
     pub from: Sender,
     /// What.
     pub body: Body,
     /// For our own messages: the relay's fate.
     pub delivery: Option<Delivery>,
+    /// Its id in the history store, if it is kept there.
+    pub record: Option<i64>,
 }
 
 impl Entry {
@@ -142,7 +146,8 @@ impl Default for Inbox {
     fn default() -> Inbox {
         Inbox {
             entries: VecDeque::new(),
-            first_seq: 0,
+            // Room below for history paged in before the first live entry.
+            first_seq: 1 << 40,
             pending: HashMap::new(),
             convs: vec![Conversation::new(ConvKey::All)],
             active: 0,
@@ -158,7 +163,9 @@ pub struct Shown<'a> {
     pub seq: u64,
     /// The entry.
     pub entry: &'a Entry,
-    /// Whether the "new messages" line is drawn above it (it is its first row).
+    /// The date line drawn above it (its first row), if the day changes here.
+    pub date_line: Option<NaiveDate>,
+    /// Whether the "new messages" line is drawn above it (its first row after the date).
     pub new_line: bool,
     /// Rows hidden above the view.
     pub skip_top: usize,
@@ -280,19 +287,62 @@ impl Inbox {
 
     /// Add one of our relays, waiting for its answer, to "all" and to `key`; the
     /// conversation on screen follows the newest.
-    pub fn push_pending(&mut self, req: RequestId, entry: Entry, key: ConvKey) {
+    pub fn push_pending(&mut self, req: RequestId, entry: Entry, key: ConvKey) -> u64 {
         let (seq, _) = self.push_in(entry, key);
         self.pending.insert(req, seq);
         self.to_bottom();
+        seq
     }
 
     /// Record the fate of relay `req`.
-    pub fn settle(&mut self, req: RequestId, delivery: Delivery) {
-        if let Some(seq) = self.pending.remove(&req) {
-            if let Some(entry) = self.get_mut(seq) {
-                entry.delivery = Some(delivery);
+    /// Record the fate of relay `req`; the entry, if it is still here.
+    pub fn settle(&mut self, req: RequestId, delivery: Delivery) -> Option<&Entry> {
+        let seq = self.pending.remove(&req)?;
+        let entry = self.get_mut(seq)?;
+        entry.delivery = Some(delivery);
+        Some(entry)
+    }
+
+    /// Entry `seq` is kept in the history as `id`; the entry.
+    pub fn set_record(&mut self, seq: u64, id: i64) -> Option<&Entry> {
+        let entry = self.get_mut(seq)?;
+        entry.record = Some(id);
+        Some(entry)
+    }
+
+    /// Put older entries (oldest first, each with its conversation) before the oldest one
+    /// kept, while there is room: history paged in. Returns how many were taken.
+    pub fn prepend(&mut self, older: Vec<(Entry, ConvKey)>) -> usize {
+        let room = INBOX_CAP
+            .saturating_sub(self.entries.len())
+            .min(older.len());
+        let skip = older.len() - room;
+        for (entry, key) in older.into_iter().skip(skip).rev() {
+            let Some(seq) = self.first_seq.checked_sub(1) else {
+                break;
+            };
+            self.first_seq = seq;
+            self.entries.push_front(entry);
+            self.convs[0].seqs.push_front(seq);
+            if let Some(i) = self.index_or_begin(key).filter(|i| *i != 0) {
+                self.convs[i].seqs.push_front(seq);
             }
         }
+        room
+    }
+
+    /// Whether the oldest entry of the conversation on screen is shown whole at the top of a
+    /// `width` x `height` pane (time to page in older history).
+    pub fn at_top(&self, width: usize, height: usize) -> bool {
+        let first = self.view().first();
+        self.visible(width, height)
+            .first()
+            .is_some_and(|s| Some(s.seq) == first && s.skip_top == 0)
+    }
+
+    /// The oldest entry kept that is in the history, if any.
+    pub fn oldest_record(&self) -> Option<i64> {
+        self.entries.iter().find_map(|e| e.record)
     }
 
     /// Fail every relay still waiting (the connection is gone, so no answer will come).
@@ -318,7 +368,20 @@ impl Inbox {
     /// "new messages" line above it.
     fn height_of(&self, seq: u64, width: usize) -> usize {
         let line = usize::from(self.view().first_unread == Some(seq));
-        self.get(seq).map_or(1, |e| e.height(width, &self.names)) + line
+        let date = usize::from(self.date_line(seq).is_some());
+        self.get(seq).map_or(1, |e| e.height(width, &self.names)) + line + date
+    }
+
+    /// The day to name above entry `seq` in the conversation on screen: where the day
+    /// changes, and above the first entry when the conversation spans more than one day.
+    pub fn date_line(&self, seq: u64) -> Option<NaiveDate> {
+        let view = self.view();
+        let day = self.get(seq)?.day;
+        let other = match view.before(seq) {
+            Some(before) => self.get(before)?.day,
+            None => self.get(view.last()?)?.day,
+        };
+        (other != day).then_some(day)
     }
 
     /// Entries in the conversation on screen.

@@ -56,15 +56,21 @@ impl App {
                 let key = ConvKey::with(&to, self.me);
                 let entry = Entry {
                     at,
+                    day: self.today,
                     from: Sender::Me { to },
                     body,
                     delivery: Some(Delivery::Elsewhere),
+                    record: None,
                 };
-                self.inbox.push_in(entry, key);
+                let (seq, _) = self.inbox.push_in(entry, key);
+                self.keep(seq);
             }
             NetEvent::Left(id) => self.on_left(id),
             NetEvent::Message { from, at, body } => self.on_message(from, at, body),
-            NetEvent::Relayed(req, answer) => self.inbox.settle(req, Delivery::Done(answer)),
+            NetEvent::Relayed(req, answer) => {
+                let entry = self.inbox.settle(req, Delivery::Done(answer)).cloned();
+                self.keep_again(entry);
+            }
             NetEvent::Failed { req, text } => self.request_failed(req, text),
             NetEvent::Users {
                 req,
@@ -85,11 +91,14 @@ impl App {
         let key = ConvKey::with(&[from], self.me);
         let entry = Entry {
             at,
+            day: self.today,
             from: Sender::Peer(from),
             body,
             delivery: None,
+            record: None,
         };
         let (seq, conv) = self.inbox.push_in(entry, key);
+        self.keep(seq);
         let active = self.inbox.active();
         let stored = self.mailbox_left > 0;
         self.mailbox_left = self.mailbox_left.saturating_sub(1);
@@ -176,7 +185,8 @@ impl App {
     /// One of our relays failed: say so, and mark its entry.
     pub(super) fn fail_relay(&mut self, req: shared::RequestId, why: String) {
         self.tell(format!("send failed: {why}"), true);
-        self.inbox.settle(req, Delivery::Failed(why));
+        let entry = self.inbox.settle(req, Delivery::Failed(why)).cloned();
+        self.keep_again(entry);
     }
 
     fn on_logged_in(&mut self, user_id: UserId, name: String, waiting: u64) {
@@ -209,9 +219,11 @@ impl App {
         let text = format!("{} {what}", self.inbox.names.label(id));
         let entry = Entry {
             at: self.now,
+            day: self.today,
             from: Sender::System,
             body: Body::Text(text),
             delivery: None,
+            record: None,
         };
         self.inbox.push_only(entry, &ConvKey::With(vec![id]));
     }
@@ -262,9 +274,11 @@ impl App {
     fn system(&mut self, text: String) {
         let entry = Entry {
             at: self.now,
+            day: self.today,
             from: Sender::System,
             body: Body::Text(text),
             delivery: None,
+            record: None,
         };
         self.inbox.push(entry);
     }

@@ -316,4 +316,5 @@ mod accounts;
 mod commands;
 mod complete;
 mod conversations;
+mod history;
 mod input;

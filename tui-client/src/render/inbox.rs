@@ -40,6 +40,9 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
         if shown.new_line {
             lines.insert(0, new_messages_line(width));
         }
+        if let Some(day) = shown.date_line {
+            lines.insert(0, date_line(day, width));
+        }
         for line in lines.into_iter().skip(shown.skip_top).take(shown.take) {
             line.render(
                 Rect {
@@ -72,6 +75,17 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
             .centered()
             .render(row, buf);
     }
+}
+
+/// The line where the day changes: `── Thursday 3 December 2026 ──`.
+fn date_line(day: chrono::NaiveDate, width: usize) -> Line<'static> {
+    let text = format!(" {} ", day.format("%A %-d %B %Y"));
+    let side = width.saturating_sub(text.len()) / 2;
+    let rule = "─".repeat(side);
+    Line::styled(
+        format!("{rule}{text}{rule}"),
+        Style::default().fg(Color::DarkGray),
+    )
 }
 
 /// The "new messages" line above the first message that came while you were away.

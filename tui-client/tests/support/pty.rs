@@ -37,6 +37,8 @@ impl PtyClient {
         cmd.env("TERM", "xterm-256color");
         // Never the user's own identity.
         cmd.env("XDG_CONFIG_HOME", dir.join(format!("{name}-config")));
+        // Nor the user's own history.
+        cmd.env("XDG_DATA_HOME", dir.join(format!("{name}-data")));
         cmd.env_remove("HUBBUB_IDENTITY");
         cmd.env_remove("HUBBUB_ANONYMOUS");
         cmd.cwd(dir);

@@ -121,7 +121,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         Command::Search,
         "search",
         "/search TEXT",
-        "find TEXT in the inbox; F3 goes on",
+        "find TEXT here, then in the history; F3 goes on",
         Arg::Names,
     ),
     cmd(

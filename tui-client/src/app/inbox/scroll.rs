@@ -123,6 +123,7 @@ impl Inbox {
             out.push(Shown {
                 seq,
                 entry,
+                date_line: self.date_line(seq),
                 new_line: view.first_unread == Some(seq),
                 skip_top: avail - take,
                 take,

@@ -156,12 +156,15 @@ impl App {
         let req = self.take_req();
         let entry = Entry {
             at: self.now,
+            day: self.today,
             from: Sender::Me { to: to.clone() },
             body: shown,
             delivery: Some(Delivery::Pending),
+            record: None,
         };
         let key = ConvKey::with(&to, self.me);
-        self.inbox.push_pending(req, entry, key);
+        let seq = self.inbox.push_pending(req, entry, key);
+        self.keep(seq);
         Effect::Relay(Relay {
             req,
             to,
