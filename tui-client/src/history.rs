@@ -79,9 +79,19 @@ impl History {
     /// Open (or create) the history at `path`.
     pub fn open(path: &Path) -> rusqlite::Result<History> {
         if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
+            use std::os::unix::fs::DirBuilderExt;
+            let _ = std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir);
         }
         let db = Connection::open(path)?;
+        // Private messages: for the user alone, as the identity file is. SQLite gives its
+        // -wal and -shm files the same mode.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
         db.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
         db.pragma_update(None, "synchronous", "NORMAL")?;
         db.execute_batch(SCHEMA)?;

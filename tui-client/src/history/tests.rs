@@ -104,6 +104,10 @@ fn what_is_written_comes_back_after_reopening() {
         .write(&records)
         .expect("write");
     let h = History::open(&path).expect("reopen");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600, "private, as the identity file");
+    assert_eq!(mode(path.parent().expect("dir")), 0o700);
     assert_eq!(h.last_id().expect("id"), 6);
     assert_eq!(h.before(None, 100).expect("read"), records);
 }
