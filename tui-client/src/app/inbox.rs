@@ -346,11 +346,12 @@ impl Inbox {
     }
 
     /// Fail every relay still waiting (the connection is gone, so no answer will come).
-    pub fn fail_pending(&mut self, why: &str) {
+    /// Returns the entries failed, as they are now.
+    pub fn fail_pending(&mut self, why: &str) -> Vec<Entry> {
         let reqs: Vec<RequestId> = self.pending.keys().copied().collect();
-        for req in reqs {
-            self.settle(req, Delivery::Failed(why.to_owned()));
-        }
+        reqs.into_iter()
+            .filter_map(|req| self.settle(req, Delivery::Failed(why.to_owned())).cloned())
+            .collect()
     }
 
     /// Entry `seq`, if still kept.

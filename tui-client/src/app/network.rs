@@ -249,8 +249,12 @@ impl App {
         if self.conn == ConnState::Connected {
             self.system(format!("lost the hub: {reason}"));
         }
-        self.inbox
+        let failed = self
+            .inbox
             .fail_pending("connection lost before the hub answered");
+        for entry in failed {
+            self.keep_again(Some(entry));
+        }
         // Their answers will not come.
         self.asks.clear();
         self.peers.clear_all();

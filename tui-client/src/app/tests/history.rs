@@ -57,6 +57,21 @@ fn messages_and_answers_are_queued_for_the_store_with_increasing_ids() {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, 43);
     assert_eq!(again[0].entry.delivery, Some(Delivery::Done(answer)));
+    // One still waiting when the hub goes: kept as failed, not as waiting.
+    type_text(&mut app, "lost one");
+    app.update(key(KeyCode::Enter));
+    app.take_records();
+    app.update(Action::Net(NetEvent::Disconnected {
+        reason: "gone".into(),
+        retry_in: Duration::from_secs(1),
+    }));
+    let failed = app.take_records();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].id, 44);
+    assert!(matches!(
+        failed[0].entry.delivery,
+        Some(Delivery::Failed(_))
+    ));
 }
 
 #[test]
