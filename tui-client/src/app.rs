@@ -264,27 +264,6 @@ impl App {
         });
     }
 
-    /// The terminal's focus changed: coming back reads the conversation on screen.
-    fn on_focus(&mut self, focused: bool) {
-        self.notify.unfocused = !focused;
-        if focused {
-            let i = self.inbox.active();
-            self.inbox.conversation_mut(i).read();
-        }
-    }
-
-    /// What to write to the terminal besides the frame (title, bell, desktop notification);
-    /// the event loop asks after each batch of events.
-    pub fn terminal_escapes(&mut self) -> String {
-        let unread = self.unread();
-        self.notify.escapes(unread)
-    }
-
-    /// Unread messages in every conversation ("all" counts only those that are in no other).
-    pub fn unread(&self) -> usize {
-        self.inbox.conversations().iter().map(|c| c.unread).sum()
-    }
-
     fn on_tick(&mut self) {
         self.notify.tick();
         if let Some(n) = &mut self.notice {

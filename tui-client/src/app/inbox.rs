@@ -3,127 +3,15 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chrono::{NaiveDate, NaiveTime};
-use shared::{RequestId, UserId};
+use chrono::NaiveDate;
+use shared::RequestId;
 
 use super::conversation::{ConvKey, Conversation, MAX_CONVERSATIONS};
 use super::names::Names;
-use crate::incoming::Body;
-use crate::net::Answer;
-use crate::sanitize::{display, display_line};
+pub use entry::{Delivery, Entry, Sender, INDENT, TIME_WIDTH};
 
 /// Most entries kept. 100,000 short messages are a few tens of MiB; older ones fall off.
 pub const INBOX_CAP: usize = 100_000;
-/// Width of `HH:MM:SS `, the start of every entry.
-pub const TIME_WIDTH: usize = 9;
-/// Indent of continuation lines.
-pub const INDENT: usize = TIME_WIDTH + 2;
-
-/// Who an entry is from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Sender {
-    /// Another user.
-    Peer(UserId),
-    /// Us, sending to these ids.
-    Me {
-        /// The receivers.
-        to: Vec<UserId>,
-    },
-    /// The client itself (joins, leaves, connection changes).
-    System,
-}
-
-/// What became of one of our relays.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Delivery {
-    /// Waiting for the hub's answer.
-    Pending,
-    /// The hub's answer.
-    Done(Answer),
-    /// The relay failed.
-    Failed(String),
-    /// Another session of our account sent it; only that session knows what became of it.
-    Elsewhere,
-}
-
-/// One line of the inbox history.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
-    /// Local time of arrival (or of sending).
-    pub at: NaiveTime,
-    /// Its day: a date line is drawn where the day changes.
-    pub day: NaiveDate,
-    /// Who.
-    pub from: Sender,
-    /// What.
-    pub body: Body,
-    /// For our own messages: the relay's fate.
-    pub delivery: Option<Delivery>,
-    /// Its id in the history store, if it is kept there.
-    pub record: Option<i64>,
-}
-
-impl Entry {
-    /// The label after the time: `#3`, `bob`, `you → #2, alice`, `*`.
-    pub fn label(&self, names: &Names) -> String {
-        match &self.from {
-            Sender::Peer(id) => names.label(*id),
-            Sender::System => "*".to_owned(),
-            Sender::Me { to } if to.len() <= 3 => {
-                let ids: Vec<String> = to.iter().map(|id| names.label(*id)).collect();
-                format!("you → {}", ids.join(", "))
-            }
-            Sender::Me { to } => format!("you → {} peers", to.len()),
-        }
-    }
-
-    /// The body as one string to wrap, sanitised for the terminal.
-    pub fn text(&self) -> String {
-        match &self.body {
-            Body::Text(text) => display(text).into_owned(),
-            // A name or path with a newline in it still reads as one.
-            file => display_line(&file.describe()).into_owned(),
-        }
-    }
-
-    /// The body wrapped to `width` columns: the first line follows the time and label, the
-    /// rest are indented by [`INDENT`]. Returned without the indents.
-    pub fn wrap(&self, width: usize, names: &Names) -> Vec<String> {
-        let label = self.label(names);
-        let first =
-            " ".repeat(TIME_WIDTH + unicode_width::UnicodeWidthStr::width(label.as_str()) + 1);
-        let rest = " ".repeat(INDENT);
-        let text = self.text();
-        let options = textwrap::Options::new(width.max(INDENT + 8))
-            .initial_indent(&first)
-            .subsequent_indent(&rest)
-            .break_words(true);
-        let lines = textwrap::wrap(&text, options);
-        let mut out: Vec<String> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                l.strip_prefix(if i == 0 {
-                    first.as_str()
-                } else {
-                    rest.as_str()
-                })
-                .unwrap_or(l)
-                .to_owned()
-            })
-            .collect();
-        if out.is_empty() {
-            out.push(String::new());
-        }
-        out
-    }
-
-    /// Rows this entry takes at `width`: the wrapped body plus the delivery line.
-    pub fn height(&self, width: usize, names: &Names) -> usize {
-        self.wrap(width, names).len() + usize::from(self.delivery.is_some())
-    }
-}
-
 /// Entries, stored once, and the conversations that show them.
 #[derive(Debug)]
 pub struct Inbox {
@@ -229,60 +117,12 @@ impl Inbox {
         }
     }
 
-    /// The index of conversation `key`.
-    pub fn index(&self, key: &ConvKey) -> Option<usize> {
-        self.convs.iter().position(|c| &c.key == key)
-    }
-
-    /// The index of conversation `key`, begun now if new and there is room.
-    pub fn index_or_begin(&mut self, key: ConvKey) -> Option<usize> {
-        if let Some(i) = self.index(&key) {
-            return Some(i);
-        }
-        if self.convs.len() > MAX_CONVERSATIONS {
-            return None;
-        }
-        self.convs.push(Conversation::new(key));
-        Some(self.convs.len() - 1)
-    }
-
-    /// Every conversation, "all" first.
-    pub fn conversations(&self) -> &[Conversation] {
-        &self.convs
-    }
-
-    /// Conversation `i`.
-    pub fn conversation_mut(&mut self, i: usize) -> &mut Conversation {
-        &mut self.convs[i]
-    }
-
-    /// The index of the conversation on screen.
-    pub fn active(&self) -> usize {
-        self.active
-    }
-
-    /// The conversation on screen.
-    pub fn current(&self) -> &Conversation {
-        &self.convs[self.active]
-    }
-
     fn view(&self) -> &Conversation {
         &self.convs[self.active]
     }
 
     fn view_mut(&mut self) -> &mut Conversation {
         &mut self.convs[self.active]
-    }
-
-    /// Put conversation `i` on screen (an index past the end is ignored): the one left
-    /// forgets its "new messages" line, the one shown counts as read.
-    pub fn switch(&mut self, i: usize) {
-        if i >= self.convs.len() || i == self.active {
-            return;
-        }
-        self.view_mut().first_unread = None;
-        self.active = i;
-        self.view_mut().read();
     }
 
     /// Add one of our relays, waiting for its answer, to "all" and to `key`; the
@@ -308,41 +148,6 @@ impl Inbox {
         let entry = self.get_mut(seq)?;
         entry.record = Some(id);
         Some(entry)
-    }
-
-    /// Put older entries (oldest first, each with its conversation) before the oldest one
-    /// kept, while there is room: history paged in. Returns how many were taken.
-    pub fn prepend(&mut self, older: Vec<(Entry, ConvKey)>) -> usize {
-        let room = INBOX_CAP
-            .saturating_sub(self.entries.len())
-            .min(older.len());
-        let skip = older.len() - room;
-        for (entry, key) in older.into_iter().skip(skip).rev() {
-            let Some(seq) = self.first_seq.checked_sub(1) else {
-                break;
-            };
-            self.first_seq = seq;
-            self.entries.push_front(entry);
-            self.convs[0].seqs.push_front(seq);
-            if let Some(i) = self.index_or_begin(key).filter(|i| *i != 0) {
-                self.convs[i].seqs.push_front(seq);
-            }
-        }
-        room
-    }
-
-    /// Whether the oldest entry of the conversation on screen is shown whole at the top of a
-    /// `width` x `height` pane (time to page in older history).
-    pub fn at_top(&self, width: usize, height: usize) -> bool {
-        let first = self.view().first();
-        self.visible(width, height)
-            .first()
-            .is_some_and(|s| Some(s.seq) == first && s.skip_top == 0)
-    }
-
-    /// The oldest entry kept that is in the history, if any.
-    pub fn oldest_record(&self) -> Option<i64> {
-        self.entries.iter().find_map(|e| e.record)
     }
 
     /// Fail every relay still waiting (the connection is gone, so no answer will come).
@@ -439,5 +244,7 @@ impl Inbox {
     }
 }
 
+mod entry;
 mod scroll;
 mod search;
+mod views;

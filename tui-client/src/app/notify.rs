@@ -136,5 +136,28 @@ pub const PUSH_TITLE: &str = "\x1b[22;0t";
 /// keep `hubbub` as the title.
 pub const POP_TITLE: &str = "\x1b[23;0t";
 
+impl super::App {
+    /// The terminal's focus changed: coming back reads the conversation on screen.
+    pub(super) fn on_focus(&mut self, focused: bool) {
+        self.notify.unfocused = !focused;
+        if focused {
+            let i = self.inbox.active();
+            self.inbox.conversation_mut(i).read();
+        }
+    }
+
+    /// What to write to the terminal besides the frame (title, bell, desktop notification);
+    /// the event loop asks after each batch of events.
+    pub fn terminal_escapes(&mut self) -> String {
+        let unread = self.unread();
+        self.notify.escapes(unread)
+    }
+
+    /// Unread messages in every conversation ("all" counts only those that are in no other).
+    pub fn unread(&self) -> usize {
+        self.inbox.conversations().iter().map(|c| c.unread).sum()
+    }
+}
+
 #[cfg(test)]
 mod tests;
