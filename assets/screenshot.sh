@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make assets/screenshot.png from a real run: a hub, three clients in tmux, a short
-# scripted conversation, then the 80x24 screen of one client rendered to PNG.
+# Make assets/screenshot.png from a real run: a hub, three logged-in clients in tmux, a short
+# scripted exchange in two conversations, then the 80x24 screen of one client rendered to PNG.
 # Usage: bash assets/screenshot.sh   (from the workspace root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,25 +22,33 @@ T="tmux -L hubbub-shot"
 cleanup() { $T kill-server 2>/dev/null || true; kill "$hub_pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 sleep 0.5
+# Three accounts, each client with its own identity and history under $work.
+declare -A name=([a]=alice [b]=bob [c]=carol)
+for c in a b c; do
+    XDG_CONFIG_HOME="$work/$c-config" ./target/debug/tui-client --hub "$hub" \
+        --log-file "$work/$c.log" register "${name[$c]}" >/dev/null 2>&1
+done
 for c in a b c; do
     $T new-session -d -s "$c" -x 80 -y 24 \
-        "./target/debug/tui-client --hub $hub --download-dir $work/$c --log-file $work/$c.log"
+        "env XDG_CONFIG_HOME=$work/$c-config XDG_DATA_HOME=$work/$c-data ./target/debug/tui-client --hub $hub --download-dir $work/$c --log-file $work/$c.log"
     sleep 0.5
 done
 printf 'draft of the release notes\n' >"$work/notes.md"
-# b and c write to a; a answers both and sends a file.
-$T send-keys -t b C-Space && $T send-keys -t b -l "morning! is the hub build green on your side?" && $T send-keys -t b Enter
-sleep 0.3
-$T send-keys -t c C-Space && $T send-keys -t c -l "yes, relay tests pass; the fan-out bench looks good too" && $T send-keys -t c Enter
-sleep 0.3
-$T send-keys -t b -l "great, I will tag it after lunch" && $T send-keys -t b Enter
-sleep 0.3
-$T send-keys -t a M-a && $T send-keys -t a -l "thanks both, notes attached" && $T send-keys -t a Enter
+say() { $T send-keys -t "$1" -l "$2" && $T send-keys -t "$1" Enter && sleep 0.3; }
+# bob and carol write to alice; alice answers bob in his conversation and sends a file,
+# then carol writes again, naming her, while alice is in bob's conversation.
+say b "/query alice"
+say b "morning! is the hub build green on your side?"
+say c "/query alice"
+say c "yes, relay tests pass; the fan-out bench looks good too"
+say a "/query bob"
+say a "green here too; notes attached"
 $T send-keys -t a C-o && $T send-keys -t a -l "$work/notes.md" && $T send-keys -t a Enter Enter
 sleep 0.5
-$T send-keys -t c -l "got it, reading now" && $T send-keys -t c Enter
-sleep 0.3
-$T send-keys -t a -l "next: the terminal client" 
+say b "great, I will tag it after lunch"
+say c "alice: can you review the client PR first?"
+say c "it is small"
+$T send-keys -t a -l "next: the terminal client"
 sleep 0.5
 $T capture-pane -e -p -t a >"$work/screen.ansi"
 /usr/bin/python3 assets/ansi2png.py "$work/screen.ansi" assets/screenshot.png

@@ -1,4 +1,5 @@
-//! Frame render time and memory with 10,000 peers and 10,000 inbox messages.
+//! Frame render time and memory with 10,000 peers and 10,000 inbox messages, then with 100
+//! conversations and 100,000 messages of history.
 //!
 //! `cargo run --release -p tui-client --example render_bench`
 //!
@@ -70,6 +71,45 @@ fn loaded_app(size: (u16, u16)) -> (App, Duration) {
     (app, load)
 }
 
+/// 100 peers' conversations and 100,000 messages loaded from history (ten days of them, so
+/// there are date lines), as the client has them after a start.
+fn history_app(size: (u16, u16)) -> (App, Duration) {
+    use tui_client::app::inbox::{Entry, Sender};
+    use tui_client::history::Record;
+    const HISTORY: i64 = 100_000;
+    let mut app = App::new("127.0.0.1:7878", size);
+    let start = Instant::now();
+    app.keep_history(HISTORY);
+    let day0 = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("valid date");
+    let at = NaiveTime::from_hms_opt(12, 0, 0).expect("valid time");
+    let records = (1..=HISTORY)
+        .map(|id| {
+            let words = 3 + (id as usize * 7919) % 60;
+            let text = (0..words)
+                .map(|w| format!("word{w}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            Record {
+                id,
+                entry: Entry {
+                    at,
+                    day: day0 + chrono::Days::new((id / 10_000) as u64),
+                    from: Sender::Peer(UserId(2 + (id as u64 * 31) % 100)),
+                    body: Body::Text(text),
+                    delivery: None,
+                    record: Some(id),
+                },
+            }
+        })
+        .collect();
+    app.update(Action::History(records));
+    app.update(Action::Net(NetEvent::Connected {
+        user_id: UserId(1),
+        limits: Limits::default(),
+    }));
+    (app, start.elapsed())
+}
+
 fn bench(app: &App, label: &str) -> Duration {
     let (w, h) = app.size;
     let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
@@ -120,6 +160,27 @@ fn main() {
             &format!("{}x{} scrolled to the middle", size.0, size.1),
         );
         drop(app);
+    }
+    for size in [(80, 24), (200, 60)] {
+        let (mut app, load) = history_app(size);
+        let (w, h) = size;
+        println!(
+            "{w}x{h}: loading 100,000 history messages into {} conversations took {:.1} ms",
+            app.inbox.conversations().len() - 1,
+            load.as_secs_f64() * 1e3
+        );
+        bench(&app, &format!("{w}x{h} history, all, newest"));
+        // Alt-5: one peer's conversation (1,000 of the messages).
+        app.update(Action::Key(KeyEvent::new(
+            KeyCode::Char('5'),
+            KeyModifiers::ALT,
+        )));
+        bench(&app, &format!("{w}x{h} history, one conversation"));
+        key(&mut app, KeyCode::F(6));
+        for _ in 0..100 {
+            key(&mut app, KeyCode::PageUp);
+        }
+        bench(&app, &format!("{w}x{h} history, conversation scrolled"));
     }
     let (app, _) = loaded_app((200, 60));
     println!(

@@ -5,17 +5,20 @@ pub mod bindings;
 pub mod command;
 pub mod complete;
 pub mod compose;
+pub mod conversation;
 pub mod inbox;
+pub mod keep;
 pub mod keys;
 pub mod names;
 pub mod network;
+pub mod notify;
 pub mod peers;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::NaiveTime;
+use chrono::{NaiveDate, NaiveTime};
 use crossterm::event::{KeyEvent, MouseEvent};
 use shared::{Limits, RequestId, UserId};
 
@@ -46,6 +49,8 @@ pub enum Action {
     Mouse(MouseEvent),
     /// The terminal has a new size.
     Resize(u16, u16),
+    /// The terminal gained (`true`) or lost the focus (focus events).
+    Focus(bool),
     /// Time passes: notices expire.
     Tick,
     /// The network task said something.
@@ -57,6 +62,13 @@ pub enum Action {
     /// The relay or request an effect asked for could not be handed to the network task
     /// (too many in flight).
     RelayRefused(RequestId),
+    /// Entries from the history store, oldest first: the recent part at start, or the page
+    /// [`Effect::LoadHistory`] asked for.
+    History(Vec<crate::history::Record>),
+    /// The history store's answer to a `/search` that ran out of entries in memory
+    /// ([`App::take_history_search`]): the entries from the match on, oldest first; none
+    /// when nothing older matches.
+    Found(Vec<crate::history::Record>),
 }
 
 /// I/O the event loop performs for `update`.
@@ -78,6 +90,11 @@ pub enum Effect {
     /// Clear the terminal and draw every cell again (Ctrl-L), for a screen another program
     /// scribbled on.
     RedrawAll,
+    /// Read the page of history before the entry `before`; answer with [`Action::History`].
+    LoadHistory {
+        /// The oldest id shown.
+        before: i64,
+    },
 }
 
 /// Which pane takes keys.
@@ -159,8 +176,17 @@ pub struct App {
     pub size: (u16, u16),
     /// Local wall-clock time, set by the event loop before each update.
     pub now: NaiveTime,
+    /// Today's local date, set with `now`.
+    pub today: NaiveDate,
     /// Set when the user asked to quit.
     pub quit: bool,
+    /// The bell, the title and desktop notifications.
+    pub notify: notify::Notifier,
+    /// Mailbox messages still to come (they come first after logging in): unread even if
+    /// their conversation is on screen, since they came while the client was closed.
+    mailbox_left: u64,
+    /// History being kept, once the event loop opened a store.
+    keeping: Option<keep::Keeping>,
     next_req: RequestId,
 }
 
@@ -187,7 +213,11 @@ impl App {
             notice: None,
             size,
             now: NaiveTime::MIN,
+            today: NaiveDate::MIN,
             quit: false,
+            notify: notify::Notifier::default(),
+            mailbox_left: 0,
+            keeping: None,
             next_req: RequestId(1),
         }
     }
@@ -195,10 +225,20 @@ impl App {
     /// Apply one action; returns the I/O to perform.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         match action {
-            Action::Key(key) => return self.on_key(key),
+            Action::Key(key) => {
+                let mut effects = self.on_key(key);
+                effects.extend(self.page_history());
+                return effects;
+            }
             Action::Paste(text) => self.on_paste(&text),
-            Action::Mouse(mouse) => self.on_mouse(mouse),
+            Action::Mouse(mouse) => {
+                self.on_mouse(mouse);
+                return self.page_history();
+            }
+            Action::History(records) => self.on_history(records),
+            Action::Found(records) => self.on_found(records),
             Action::Resize(w, h) => self.size = (w, h),
+            Action::Focus(focused) => self.on_focus(focused),
             Action::Tick => self.on_tick(),
             Action::Net(event) => self.on_net(event),
             Action::FileLoaded(result) => self.on_file_loaded(result),
@@ -225,6 +265,7 @@ impl App {
     }
 
     fn on_tick(&mut self) {
+        self.notify.tick();
         if let Some(n) = &mut self.notice {
             n.ttl = n.ttl.saturating_sub(1);
             if n.ttl == 0 {
@@ -245,7 +286,7 @@ impl App {
 
     /// The pane geometry for the current size.
     pub fn areas(&self) -> Areas {
-        crate::layout::areas(self.size.0, self.size.1)
+        crate::layout::areas(self.size.0, self.size.1, self.inbox.conversations().len())
     }
 
     /// The inbox text area as (width, height), for scrolling.

@@ -34,6 +34,14 @@ pub struct Cli {
     /// Shift).
     #[arg(long, env = "HUBBUB_MOUSE")]
     pub mouse: bool,
+    /// Desktop notifications through the terminal: osc9 (iTerm2, kitty, WezTerm, Windows
+    /// Terminal) or osc777 (foot, urxvt, GNOME's VTE); at most one every 10 s.
+    #[arg(long, env = "HUBBUB_DESKTOP_NOTIFY", value_enum, default_value = "off")]
+    pub desktop_notify: crate::app::notify::Desktop,
+    /// Keep no history of the conversations (logged in, the client keeps one under
+    /// <data dir>/hubbub/history/).
+    #[arg(long, env = "HUBBUB_NO_HISTORY")]
+    pub no_history: bool,
     /// A one-shot command instead of the UI.
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -11,11 +11,15 @@ use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
-use tracing::info;
+use tracing::{info, warn};
+
+use std::io::Write as _;
 
 use crate::app::compose::Attachment;
+use crate::app::notify::Desktop;
 use crate::app::{Action, App, Effect, Request};
 use crate::files;
+use crate::history::{self, History};
 use crate::identity::Identity;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
 use crate::terminal::{self, Term};
@@ -35,6 +39,10 @@ pub struct UiOptions {
     pub download_dir: PathBuf,
     /// Whether the mouse wheel scrolls.
     pub mouse: bool,
+    /// Desktop notifications, if any.
+    pub desktop: Desktop,
+    /// The history store's file, when history is kept (logged in, not `--no-history`).
+    pub history: Option<PathBuf>,
     /// Whom to log in as.
     pub identity: Option<Identity>,
 }
@@ -52,11 +60,66 @@ pub async fn run(opts: UiOptions) -> Result<()> {
     let (mut terminal, guard) = terminal::setup(opts.mouse)?;
     let size = terminal.size()?;
     let mut app = App::new(opts.hub, (size.width, size.height));
-    let result = event_loop(&mut terminal, &mut app, &mut ev_rx, &cmd_tx).await;
+    app.notify.desktop = opts.desktop;
+    let mut history = opts
+        .history
+        .as_deref()
+        .and_then(|path| open_history(path, &mut app));
+    let result = event_loop(&mut terminal, &mut app, &mut ev_rx, &cmd_tx, &mut history).await;
     drop(guard);
     network.abort();
     info!(ok = result.is_ok(), "quit");
     result
+}
+
+/// Open the history store and load its recent part into `app`; without it (it cannot be
+/// opened) the client runs as before, and the log file says why.
+fn open_history(path: &std::path::Path, app: &mut App) -> Option<History> {
+    let opened = History::open(path).and_then(|h| {
+        let recent = h.before(None, history::PAGE)?;
+        Ok((h.last_id()?, recent, h))
+    });
+    match opened {
+        Ok((last, recent, h)) => {
+            app.keep_history(last);
+            app.update(Action::History(recent));
+            Some(h)
+        }
+        Err(e) => {
+            warn!(path = %path.display(), error = %e, "history not kept");
+            app.tell(format!("history not kept: {e}"), true);
+            None
+        }
+    }
+}
+
+/// Go on with a `/search` in the store: the entries from its match on, for the app to page
+/// in and search again.
+fn search_history(app: &mut App, history: &Option<History>) -> Option<Action> {
+    let (text, before) = app.take_history_search()?;
+    let h = history.as_ref()?;
+    let found = h.find_before(&text, Some(before)).and_then(|id| match id {
+        Some(id) => h.between(id, before, crate::app::inbox::INBOX_CAP),
+        None => Ok(Vec::new()),
+    });
+    match found {
+        Ok(records) => Some(Action::Found(records)),
+        Err(e) => {
+            warn!(error = %e, "history search failed");
+            None
+        }
+    }
+}
+
+/// Write what the app queued to the history store, in one transaction.
+fn write_history(app: &mut App, history: &mut Option<History>) {
+    let records = app.take_records();
+    if let (Some(h), false) = (history.as_mut(), records.is_empty()) {
+        if let Err(e) = h.write(&records) {
+            warn!(error = %e, "history write failed");
+            app.tell(format!("history not written: {e}"), true);
+        }
+    }
 }
 
 async fn event_loop(
@@ -64,6 +127,7 @@ async fn event_loop(
     app: &mut App,
     net_rx: &mut mpsc::Receiver<NetEvent>,
     cmd_tx: &mpsc::Sender<NetCommand>,
+    history: &mut Option<History>,
 ) -> Result<()> {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -103,10 +167,21 @@ async fn event_loop(
             _ = hup_sig.recv() => return Ok(()),
             _ = int_sig.recv() => return Ok(()),
         };
-        dirty |= dispatch(app, action, cmd_tx, &mut clear);
+        dirty |= dispatch(app, action, cmd_tx, &mut clear, history);
         for _ in 0..BURST {
             let Ok(event) = net_rx.try_recv() else { break };
-            dirty |= dispatch(app, Action::Net(event), cmd_tx, &mut clear);
+            dirty |= dispatch(app, Action::Net(event), cmd_tx, &mut clear, history);
+        }
+        if let Some(found) = search_history(app, history) {
+            dirty |= dispatch(app, found, cmd_tx, &mut clear, history);
+        }
+        write_history(app, history);
+        // After the whole burst, so that it rings once.
+        let escapes = app.terminal_escapes();
+        if !escapes.is_empty() {
+            let out = terminal.backend_mut();
+            out.write_all(escapes.as_bytes())?;
+            out.flush()?;
         }
         if app.quit {
             return Ok(());
@@ -120,7 +195,8 @@ fn to_action(event: Event) -> Option<Action> {
         Event::Paste(text) => Some(Action::Paste(text)),
         Event::Mouse(mouse) => Some(Action::Mouse(mouse)),
         Event::Resize(w, h) => Some(Action::Resize(w, h)),
-        Event::FocusGained | Event::FocusLost => None,
+        Event::FocusGained => Some(Action::Focus(true)),
+        Event::FocusLost => Some(Action::Focus(false)),
     }
 }
 
@@ -131,15 +207,18 @@ fn dispatch(
     action: Action,
     cmd_tx: &mpsc::Sender<NetCommand>,
     clear: &mut bool,
+    history: &mut Option<History>,
 ) -> bool {
-    app.now = Local::now().time();
+    let now = Local::now().naive_local();
+    app.now = now.time();
+    app.today = now.date();
     let redraw = app.needs_redraw(&action);
     let mut queue = VecDeque::from([action]);
     while let Some(action) = queue.pop_front() {
         for effect in app.update(action) {
             match effect {
                 Effect::RedrawAll => *clear = true,
-                effect => queue.extend(perform(effect, cmd_tx)),
+                effect => queue.extend(perform(effect, cmd_tx, history)),
             }
         }
     }
@@ -147,8 +226,22 @@ fn dispatch(
 }
 
 /// Do the I/O an effect asks for; some answer with another action.
-fn perform(effect: Effect, cmd_tx: &mpsc::Sender<NetCommand>) -> Option<Action> {
+fn perform(
+    effect: Effect,
+    cmd_tx: &mpsc::Sender<NetCommand>,
+    history: &mut Option<History>,
+) -> Option<Action> {
     match effect {
+        Effect::LoadHistory { before } => {
+            let page = history.as_ref()?.before(Some(before), history::PAGE);
+            match page {
+                Ok(records) => Some(Action::History(records)),
+                Err(e) => {
+                    warn!(error = %e, "history read failed");
+                    None
+                }
+            }
+        }
         Effect::Relay(relay) => {
             // Never wait on the network task from the UI: a full queue fails the send.
             let req = relay.req;

@@ -19,6 +19,10 @@ pub struct Areas {
     pub full: Rect,
     /// Top row.
     pub status: Rect,
+    /// Conversation list with borders, above the peers.
+    pub convs: Rect,
+    /// Rows of conversations inside the borders.
+    pub convs_list: Rect,
     /// Peer pane with borders.
     pub peers: Rect,
     /// Rows of peer ids inside the borders.
@@ -33,8 +37,9 @@ pub struct Areas {
     pub hint: Rect,
 }
 
-/// Lay out a `width` x `height` screen.
-pub fn areas(width: u16, height: u16) -> Areas {
+/// Lay out a `width` x `height` screen with `conversations` in the list (that pane takes a
+/// row each, up to half the left column; the peers keep the rest).
+pub fn areas(width: u16, height: u16, conversations: usize) -> Areas {
     let full = Rect::new(0, 0, width, height);
     if width < MIN_SIZE.0 || height < MIN_SIZE.1 {
         return Areas {
@@ -49,8 +54,16 @@ pub fn areas(width: u16, height: u16) -> Areas {
         Constraint::Length(1),
     ])
     .areas(full);
-    let [peers, right] =
+    let [left, right] =
         Layout::horizontal([Constraint::Length(PEERS_WIDTH), Constraint::Min(1)]).areas(main);
+    let rows = u16::try_from(conversations.max(1))
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
+    let [convs, peers] = Layout::vertical([
+        Constraint::Length(rows.min(left.height / 2)),
+        Constraint::Min(1),
+    ])
+    .areas(left);
     let [inbox, compose] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(COMPOSE_HEIGHT)]).areas(right);
     let inner = |r: Rect| {
@@ -68,6 +81,8 @@ pub fn areas(width: u16, height: u16) -> Areas {
         too_small: false,
         full,
         status,
+        convs,
+        convs_list: inner(convs),
         peers,
         peers_list,
         inbox,

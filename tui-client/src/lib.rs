@@ -6,6 +6,7 @@ pub mod cli;
 pub mod event_loop;
 pub mod exit;
 pub mod files;
+pub mod history;
 pub mod identity;
 pub mod incoming;
 pub mod layout;

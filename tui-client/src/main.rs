@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use tui_client::cli::Cli;
-use tui_client::{event_loop, exit, files, logging, oneshot, terminal};
+use tui_client::{event_loop, exit, files, history, logging, oneshot, terminal};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args();
@@ -28,11 +28,18 @@ fn main() -> ExitCode {
         // The identity is read before the terminal is taken, so its errors print plainly.
         None => opts.me().and_then(|me| {
             terminal::install_hooks()?;
+            let identity = me.map(|(_, identity)| identity);
+            let history = match &identity {
+                Some(id) if !cli.no_history => history::default_path(&cli.hub, &id.name),
+                _ => None,
+            };
             let opts = event_loop::UiOptions {
                 hub: cli.hub,
                 download_dir,
                 mouse: cli.mouse,
-                identity: me.map(|(_, identity)| identity),
+                desktop: cli.desktop_notify,
+                history,
+                identity,
             };
             runtime.block_on(event_loop::run(opts))
         }),

@@ -2,6 +2,7 @@
 //! only the rows that are on screen.
 
 mod compose;
+mod conversations;
 pub mod help;
 mod inbox;
 mod peers;
@@ -55,7 +56,7 @@ fn pane<'a>(title: impl Into<Line<'a>>, focused: bool) -> Block<'a> {
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let a = layout::areas(area.width, area.height);
+        let a = layout::areas(area.width, area.height, self.inbox.conversations().len());
         if a.too_small {
             let text = format!(
                 "terminal too small: {}x{} (hubbub needs at least {}x{})",
@@ -68,6 +69,7 @@ impl Widget for &App {
             return;
         }
         status::render(self, a.status, buf);
+        conversations::render(self, &a, buf);
         peers::render(self, &a, buf);
         inbox::render(self, &a, buf);
         compose::render(self, a.compose, buf);

@@ -4,10 +4,15 @@
 use std::io::{self, stdout, Stdout};
 
 use color_eyre::eyre::Result;
+use std::io::Write as _;
+
 use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    KeyboardEnhancementFlags, PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
+    DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
+    EnableFocusChange, EnableMouseCapture, KeyboardEnhancementFlags, PopKeyboardEnhancementFlags,
+    PushKeyboardEnhancementFlags,
 };
+
+use crate::app::notify::{title, POP_TITLE, PUSH_TITLE};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
@@ -27,13 +32,20 @@ impl Drop for TermGuard {
     }
 }
 
-/// Raw mode, alternate screen, bracketed paste, mouse if asked. Terminals that know the
+/// Raw mode, alternate screen, bracketed paste, focus events, the title saved (the client
+/// writes its unread count there), mouse if asked. Terminals that know the
 /// keyboard protocol also report Shift-Enter; the others ignore the request.
 pub fn setup(mouse: bool) -> Result<(Term, TermGuard)> {
     enable_raw_mode()?;
     let guard = TermGuard;
     let mut out = stdout();
-    execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+    execute!(
+        out,
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        EnableFocusChange
+    )?;
+    out.write_all(PUSH_TITLE.as_bytes())?;
     if mouse {
         execute!(out, EnableMouseCapture)?;
     }
@@ -48,7 +60,14 @@ pub fn setup(mouse: bool) -> Result<(Term, TermGuard)> {
 pub fn restore() -> io::Result<()> {
     let mut out = stdout();
     let _ = execute!(out, PopKeyboardEnhancementFlags);
-    let _ = execute!(out, DisableMouseCapture, DisableBracketedPaste);
+    let _ = execute!(
+        out,
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        DisableFocusChange
+    );
+    // A terminal without a title stack keeps "hubbub" rather than a stale count.
+    let _ = write!(out, "{}{POP_TITLE}", title(0));
     execute!(out, LeaveAlternateScreen, crossterm::cursor::Show)?;
     disable_raw_mode()
 }

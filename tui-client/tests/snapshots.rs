@@ -116,6 +116,41 @@ fn main_screen_with_a_conversation() {
     check("main_screen_50x12", draw(&app, 50, 12));
 }
 
+/// `conversation()` logged in as alice (#7), in #3's conversation, while #2 writes twice (once
+/// naming alice) and #5 once.
+fn two_conversations() -> App {
+    let mut app = conversation();
+    app.update(Action::Net(NetEvent::LoggedIn {
+        user_id: UserId(7),
+        name: "alice".into(),
+        waiting: 0,
+    }));
+    key_with(&mut app, KeyCode::Char('3'), KeyModifiers::ALT);
+    message(&mut app, 2, 30, Body::Text("are you there?".into()));
+    message(
+        &mut app,
+        2,
+        31,
+        Body::Text("alice: the release notes".into()),
+    );
+    message(&mut app, 5, 32, Body::Text("lunch?".into()));
+    app
+}
+
+#[test]
+fn two_conversations_with_unread_counts_and_a_mention() {
+    let mut app = two_conversations();
+    check("conversations", draw(&app, 80, 24));
+    app.update(Action::Resize(50, 12));
+    check("conversations_50x12", draw(&app, 50, 12));
+    // In #2's conversation: its count is gone, the "new messages" line is where it was left.
+    let mut app = two_conversations();
+    key_with(&mut app, KeyCode::Char('2'), KeyModifiers::ALT);
+    check("conversation_new_messages", draw(&app, 80, 24));
+    app.update(Action::Resize(50, 12));
+    check("conversation_new_messages_50x12", draw(&app, 50, 12));
+}
+
 #[test]
 fn help_popup_lists_the_keys_and_the_commands() {
     let mut app = conversation();
@@ -236,4 +271,39 @@ fn too_small_says_so_instead_of_panicking() {
             draw(&app, w, h);
         }
     }
+}
+
+#[test]
+fn history_from_yesterday_has_a_date_line() {
+    use chrono::NaiveDate;
+    use tui_client::app::inbox::{Entry, Sender};
+    use tui_client::history::Record;
+    let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).expect("valid");
+    let mut app = App::new("127.0.0.1:7878", (80, 24));
+    app.today = day(3);
+    app.now = at(0);
+    app.keep_history(2);
+    let old = |id, text: &str| Record {
+        id,
+        entry: Entry {
+            at: at(id as u32),
+            day: day(2),
+            from: Sender::Peer(UserId(2)),
+            body: Body::Text(text.into()),
+            delivery: None,
+            record: Some(id),
+        },
+    };
+    app.update(Action::History(vec![
+        old(1, "see you tomorrow"),
+        old(2, "and bring the notes"),
+    ]));
+    app.update(Action::Net(NetEvent::Connected {
+        user_id: UserId(7),
+        limits: Limits::default(),
+    }));
+    message(&mut app, 2, 9, Body::Text("morning!".into()));
+    check("history_date_lines", draw(&app, 80, 24));
+    app.update(Action::Resize(50, 12));
+    check("history_date_lines_50x12", draw(&app, 50, 12));
 }

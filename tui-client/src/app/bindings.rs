@@ -104,7 +104,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(
         Input,
         "Enter",
-        "send to the selected peers, or run the /command",
+        "send to the conversation (in all: the selected peers), or run the /command",
         In(Focus::Compose, "Enter send"),
     ),
     bind(
@@ -138,6 +138,30 @@ pub const BINDINGS: &[Binding] = &[
         Always("F6 pane"),
     ),
     bind(Any, "Esc", "back to compose", Hint::None),
+    bind(
+        Any,
+        "Alt-1…9",
+        "show conversation 1–9 of the list (1 is all)",
+        Hint::None,
+    ),
+    bind(
+        Any,
+        "Alt-Up/Down, Ctrl-P/N",
+        "previous / next conversation",
+        In(Focus::Compose, "Ctrl-N/P conv"),
+    ),
+    bind(
+        Any,
+        "Alt-N",
+        "first unread here, else the next conversation with some",
+        In(Focus::Inbox, "Alt-N unread"),
+    ),
+    bind(
+        Any,
+        "Alt-R / Alt-G",
+        "reply to the sender / to all it went to",
+        In(Focus::Inbox, "Alt-R/G reply"),
+    ),
     bind(
         Any,
         "Ctrl-O / Ctrl-X",

@@ -7,6 +7,7 @@ use shared::account::{Who, FIRST_ACCOUNT_ID, MAX_PATTERN_LEN};
 use shared::{RequestId, UserId};
 
 use super::bindings::commands::{self, Command};
+use super::conversation::{ConvKey, MAX_CONVERSATIONS};
 use super::{App, Effect, Focus};
 
 /// A question for the hub from a slash command; the answer comes back by its request id.
@@ -57,6 +58,7 @@ impl App {
             }
             Command::Search => self.search(&args).map(|()| Vec::new()),
             Command::Help => self.help_command(&args).map(|()| Vec::new()),
+            Command::Quiet => self.quiet().map(|()| Vec::new()),
             Command::Quit | Command::Literal => Ok(Vec::new()),
         };
         match done {
@@ -97,18 +99,50 @@ impl App {
         Ok(vec![self.relay_text(to, text)])
     }
 
-    /// `/query NAME`: NAME becomes the only receiver. (Conversations come later.)
+    /// `/query NAME[,NAME…]`: open the conversation with these (begun if new) and show it.
+    /// An account need not be online (what is sent waits in its mailbox); an anonymous id
+    /// must be here, since it is gone for good once it leaves.
     fn query(&mut self, args: &str) -> Result<(), String> {
-        let name = one_word(args, "usage: /query NAME")?;
-        let id = self.resolve(name)?;
-        if !self.peers.select_only(id) {
-            return Err(if id.0 >= FIRST_ACCOUNT_ID {
-                format!("{name} is not online; /msg {name} TEXT leaves it in their mailbox")
-            } else {
-                format!("#{id} is not here")
-            });
+        let names = one_word(args, "usage: /query NAME[,NAME…]")?;
+        let mut ids = Vec::new();
+        for name in names.split(',').filter(|n| !n.is_empty()) {
+            let id = self.resolve(name)?;
+            if id.0 < FIRST_ACCOUNT_ID && !self.peers.all().contains(&id) {
+                return Err(format!("#{id} is not here"));
+            }
+            ids.push(id);
         }
-        self.tell(format!("sending to {} now", self.peers.label(id)), false);
+        if ids.is_empty() {
+            return Err("usage: /query NAME[,NAME…]".into());
+        }
+        let max = usize::from(self.limits.max_receivers);
+        if ids.len() > max {
+            return Err(format!("at most {max} receivers per message"));
+        }
+        self.open_conversation(ConvKey::with(&ids, self.me))
+    }
+
+    /// Show conversation `key`, begun if new.
+    pub(super) fn open_conversation(&mut self, key: ConvKey) -> Result<(), String> {
+        let i = self.inbox.index_or_begin(key).ok_or(format!(
+            "at most {MAX_CONVERSATIONS} conversations besides all: new ones are only in all"
+        ))?;
+        self.switch_to(i);
+        Ok(())
+    }
+
+    /// `/quiet`: the conversation on screen notifies only of mentions, or again of all.
+    fn quiet(&mut self) -> Result<(), String> {
+        let i = self.inbox.active();
+        let label = self.inbox.current().key.label(&self.inbox.names);
+        let conv = self.inbox.conversation_mut(i);
+        conv.quiet = !conv.quiet;
+        let text = if conv.quiet {
+            format!("{label} is quiet: only mentions notify; /quiet again undoes it")
+        } else {
+            format!("{label} notifies of every message again")
+        };
+        self.tell(text, false);
         Ok(())
     }
 
@@ -182,7 +216,7 @@ impl App {
             (true, Some(_)) => {}
         }
         if !again {
-            self.inbox.marked = None;
+            self.inbox.unmark();
         }
         self.search_step(true);
         Ok(())
@@ -194,13 +228,17 @@ impl App {
             self.tell("nothing to search for: /search TEXT", true);
             return;
         };
-        let from = self.inbox.marked;
+        let from = self.inbox.marked();
         let found = if older {
             self.inbox.find_older(&text, from)
         } else {
             from.and_then(|seq| self.inbox.find_newer(&text, seq))
         };
         let Some(seq) = found else {
+            if older && self.search_history(&text) {
+                self.tell(format!("searching the history for '{text}'…"), false);
+                return;
+            }
             let which = if from.is_none() {
                 "no"
             } else if older {

@@ -3,140 +3,45 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chrono::NaiveTime;
-use shared::{RequestId, UserId};
+use chrono::NaiveDate;
+use shared::RequestId;
 
+use super::conversation::{ConvKey, Conversation, MAX_CONVERSATIONS};
 use super::names::Names;
-use crate::incoming::Body;
-use crate::net::Answer;
-use crate::sanitize::{display, display_line};
+pub use entry::{Delivery, Entry, Sender, INDENT, TIME_WIDTH};
 
 /// Most entries kept. 100,000 short messages are a few tens of MiB; older ones fall off.
 pub const INBOX_CAP: usize = 100_000;
-/// Width of `HH:MM:SS `, the start of every entry.
-pub const TIME_WIDTH: usize = 9;
-/// Indent of continuation lines.
-pub const INDENT: usize = TIME_WIDTH + 2;
-
-/// Who an entry is from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Sender {
-    /// Another user.
-    Peer(UserId),
-    /// Us, sending to these ids.
-    Me {
-        /// The receivers.
-        to: Vec<UserId>,
-    },
-    /// The client itself (joins, leaves, connection changes).
-    System,
-}
-
-/// What became of one of our relays.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Delivery {
-    /// Waiting for the hub's answer.
-    Pending,
-    /// The hub's answer.
-    Done(Answer),
-    /// The relay failed.
-    Failed(String),
-    /// Another session of our account sent it; only that session knows what became of it.
-    Elsewhere,
-}
-
-/// One line of the inbox history.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
-    /// Local time of arrival (or of sending).
-    pub at: NaiveTime,
-    /// Who.
-    pub from: Sender,
-    /// What.
-    pub body: Body,
-    /// For our own messages: the relay's fate.
-    pub delivery: Option<Delivery>,
-}
-
-impl Entry {
-    /// The label after the time: `#3`, `bob`, `you → #2, alice`, `*`.
-    pub fn label(&self, names: &Names) -> String {
-        match &self.from {
-            Sender::Peer(id) => names.label(*id),
-            Sender::System => "*".to_owned(),
-            Sender::Me { to } if to.len() <= 3 => {
-                let ids: Vec<String> = to.iter().map(|id| names.label(*id)).collect();
-                format!("you → {}", ids.join(", "))
-            }
-            Sender::Me { to } => format!("you → {} peers", to.len()),
-        }
-    }
-
-    /// The body as one string to wrap, sanitised for the terminal.
-    pub fn text(&self) -> String {
-        match &self.body {
-            Body::Text(text) => display(text).into_owned(),
-            // A name or path with a newline in it still reads as one.
-            file => display_line(&file.describe()).into_owned(),
-        }
-    }
-
-    /// The body wrapped to `width` columns: the first line follows the time and label, the
-    /// rest are indented by [`INDENT`]. Returned without the indents.
-    pub fn wrap(&self, width: usize, names: &Names) -> Vec<String> {
-        let label = self.label(names);
-        let first =
-            " ".repeat(TIME_WIDTH + unicode_width::UnicodeWidthStr::width(label.as_str()) + 1);
-        let rest = " ".repeat(INDENT);
-        let text = self.text();
-        let options = textwrap::Options::new(width.max(INDENT + 8))
-            .initial_indent(&first)
-            .subsequent_indent(&rest)
-            .break_words(true);
-        let lines = textwrap::wrap(&text, options);
-        let mut out: Vec<String> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                l.strip_prefix(if i == 0 {
-                    first.as_str()
-                } else {
-                    rest.as_str()
-                })
-                .unwrap_or(l)
-                .to_owned()
-            })
-            .collect();
-        if out.is_empty() {
-            out.push(String::new());
-        }
-        out
-    }
-
-    /// Rows this entry takes at `width`: the wrapped body plus the delivery line.
-    pub fn height(&self, width: usize, names: &Names) -> usize {
-        self.wrap(width, names).len() + usize::from(self.delivery.is_some())
-    }
-}
-
-/// Entries plus scroll state.
-#[derive(Debug, Default)]
+/// Entries, stored once, and the conversations that show them.
+#[derive(Debug)]
 pub struct Inbox {
     entries: VecDeque<Entry>,
     /// Sequence number of `entries[0]`; numbers never repeat, so anchors survive trimming.
     first_seq: u64,
-    /// `None`: follow the newest. `Some((seq, skip))`: entry `seq` is at the bottom with its
-    /// last `skip` rows hidden below.
-    anchor: Option<(u64, usize)>,
-    /// Messages that arrived below the view while scrolled up.
-    new_below: usize,
     /// Our relays waiting for an answer, by request id.
     pending: HashMap<RequestId, u64>,
-    /// The entry the last search found, drawn marked.
-    pub marked: Option<u64>,
+    /// "all" first, then the others in the order they began (so Alt-2 stays the same
+    /// conversation all day).
+    convs: Vec<Conversation>,
+    /// The conversation on screen.
+    active: usize,
     /// Account names for labels. Here rather than in `App` because an entry's height, and so
     /// every scroll computation, depends on its label.
     pub names: Names,
+}
+
+impl Default for Inbox {
+    fn default() -> Inbox {
+        Inbox {
+            entries: VecDeque::new(),
+            // Room below for history paged in before the first live entry.
+            first_seq: 1 << 40,
+            pending: HashMap::new(),
+            convs: vec![Conversation::new(ConvKey::All)],
+            active: 0,
+            names: Names::default(),
+        }
+    }
 }
 
 /// One entry on screen, and which of its rows are.
@@ -146,6 +51,10 @@ pub struct Shown<'a> {
     pub seq: u64,
     /// The entry.
     pub entry: &'a Entry,
+    /// The date line drawn above it (its first row), if the day changes here.
+    pub date_line: Option<NaiveDate>,
+    /// Whether the "new messages" line is drawn above it (its first row after the date).
+    pub new_line: bool,
     /// Rows hidden above the view.
     pub skip_top: usize,
     /// Rows shown.
@@ -153,48 +62,105 @@ pub struct Shown<'a> {
 }
 
 impl Inbox {
-    /// Add an entry; returns its sequence number.
+    /// Add an entry from the client itself (or a test's) to "all" and to the conversation
+    /// on screen; returns its sequence number.
     pub fn push(&mut self, entry: Entry) -> u64 {
-        let seq = self.first_seq + self.entries.len() as u64;
-        if self.anchor.is_some() && !matches!(entry.from, Sender::Me { .. }) {
-            self.new_below += 1;
-        }
-        self.entries.push_back(entry);
-        if self.entries.len() > INBOX_CAP {
-            self.entries.pop_front();
-            self.first_seq += 1;
-            if let Some((s, _)) = &mut self.anchor {
-                *s = (*s).max(self.first_seq);
-            }
+        let seq = self.store(entry);
+        self.show_in(0, seq);
+        if self.active != 0 {
+            self.show_in(self.active, seq);
         }
         seq
     }
 
-    /// Add one of our relays, waiting for its answer.
-    pub fn push_pending(&mut self, req: RequestId, entry: Entry) {
-        let seq = self.push(entry);
+    /// Add an entry to "all" and to the conversation `key` (begun if new, unless there are
+    /// [`MAX_CONVERSATIONS`] already); returns its sequence number and the conversation's
+    /// index, if it has one.
+    pub fn push_in(&mut self, entry: Entry, key: ConvKey) -> (u64, Option<usize>) {
+        let conv = self.index_or_begin(key);
+        let seq = self.store(entry);
+        self.show_in(0, seq);
+        if let Some(i) = conv.filter(|i| *i != 0) {
+            self.show_in(i, seq);
+        }
+        (seq, conv)
+    }
+
+    /// Add an entry only to the conversation `key`, if there is one (presence lines).
+    pub fn push_only(&mut self, entry: Entry, key: &ConvKey) -> Option<u64> {
+        let i = self.index(key)?;
+        let seq = self.store(entry);
+        self.show_in(i, seq);
+        Some(seq)
+    }
+
+    fn store(&mut self, entry: Entry) -> u64 {
+        let seq = self.first_seq + self.entries.len() as u64;
+        self.entries.push_back(entry);
+        if self.entries.len() > INBOX_CAP {
+            self.entries.pop_front();
+            self.first_seq += 1;
+            let first = self.first_seq;
+            self.convs.iter_mut().for_each(|c| c.trim(first));
+        }
+        seq
+    }
+
+    fn show_in(&mut self, i: usize, seq: u64) {
+        let mine = self
+            .get(seq)
+            .is_some_and(|e| matches!(e.from, Sender::Me { .. }));
+        let conv = &mut self.convs[i];
+        conv.seqs.push_back(seq);
+        if conv.anchor.is_some() && !mine {
+            conv.new_below += 1;
+        }
+    }
+
+    fn view(&self) -> &Conversation {
+        &self.convs[self.active]
+    }
+
+    fn view_mut(&mut self) -> &mut Conversation {
+        &mut self.convs[self.active]
+    }
+
+    /// Add one of our relays, waiting for its answer, to "all" and to `key`; the
+    /// conversation on screen follows the newest.
+    pub fn push_pending(&mut self, req: RequestId, entry: Entry, key: ConvKey) -> u64 {
+        let (seq, _) = self.push_in(entry, key);
         self.pending.insert(req, seq);
         self.to_bottom();
+        seq
     }
 
     /// Record the fate of relay `req`.
-    pub fn settle(&mut self, req: RequestId, delivery: Delivery) {
-        if let Some(seq) = self.pending.remove(&req) {
-            if let Some(entry) = self.get_mut(seq) {
-                entry.delivery = Some(delivery);
-            }
-        }
+    /// Record the fate of relay `req`; the entry, if it is still here.
+    pub fn settle(&mut self, req: RequestId, delivery: Delivery) -> Option<&Entry> {
+        let seq = self.pending.remove(&req)?;
+        let entry = self.get_mut(seq)?;
+        entry.delivery = Some(delivery);
+        Some(entry)
+    }
+
+    /// Entry `seq` is kept in the history as `id`; the entry.
+    pub fn set_record(&mut self, seq: u64, id: i64) -> Option<&Entry> {
+        let entry = self.get_mut(seq)?;
+        entry.record = Some(id);
+        Some(entry)
     }
 
     /// Fail every relay still waiting (the connection is gone, so no answer will come).
-    pub fn fail_pending(&mut self, why: &str) {
+    /// Returns the entries failed, as they are now.
+    pub fn fail_pending(&mut self, why: &str) -> Vec<Entry> {
         let reqs: Vec<RequestId> = self.pending.keys().copied().collect();
-        for req in reqs {
-            self.settle(req, Delivery::Failed(why.to_owned()));
-        }
+        reqs.into_iter()
+            .filter_map(|req| self.settle(req, Delivery::Failed(why.to_owned())).cloned())
+            .collect()
     }
 
-    fn get(&self, seq: u64) -> Option<&Entry> {
+    /// Entry `seq`, if still kept.
+    pub fn get(&self, seq: u64) -> Option<&Entry> {
         self.entries
             .get(usize::try_from(seq.checked_sub(self.first_seq)?).ok()?)
     }
@@ -204,51 +170,81 @@ impl Inbox {
             .get_mut(usize::try_from(seq.checked_sub(self.first_seq)?).ok()?)
     }
 
-    fn last_seq(&self) -> Option<u64> {
-        (!self.entries.is_empty()).then(|| self.first_seq + self.entries.len() as u64 - 1)
-    }
-
+    /// Rows of entry `seq` at `width` in the conversation on screen: the entry's and the
+    /// "new messages" line above it.
     fn height_of(&self, seq: u64, width: usize) -> usize {
-        self.get(seq).map_or(1, |e| e.height(width, &self.names))
+        let line = usize::from(self.view().first_unread == Some(seq));
+        let date = usize::from(self.date_line(seq).is_some());
+        self.get(seq).map_or(1, |e| e.height(width, &self.names)) + line + date
     }
 
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
+    /// The day to name above entry `seq` in the conversation on screen: where the day
+    /// changes, and above the first entry when the conversation spans more than one day.
+    pub fn date_line(&self, seq: u64) -> Option<NaiveDate> {
+        let view = self.view();
+        let day = self.get(seq)?.day;
+        let other = match view.before(seq) {
+            Some(before) => self.get(before)?.day,
+            None => self.get(view.last()?)?.day,
+        };
+        (other != day).then_some(day)
     }
-    /// Whether there are no entries.
+
+    /// Entries in the conversation on screen.
+    pub fn len(&self) -> usize {
+        self.view().len()
+    }
+    /// Whether the conversation on screen is empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.view().is_empty()
     }
     /// Messages below the view.
     pub fn new_below(&self) -> usize {
-        self.new_below
+        self.view().new_below
     }
     /// Whether the view is scrolled up.
     pub fn scrolled(&self) -> bool {
-        self.anchor.is_some()
+        self.view().anchor.is_some()
     }
-    /// The newest entry.
+    /// The entry the last search found.
+    pub fn marked(&self) -> Option<u64> {
+        self.view().marked
+    }
+    /// Forget the search's mark.
+    pub fn unmark(&mut self) {
+        self.view_mut().marked = None;
+    }
+    /// The newest entry of the conversation on screen.
     pub fn last(&self) -> Option<&Entry> {
-        self.entries.back()
+        self.get(self.view().last()?)
     }
 
-    /// Empty the inbox (`/clear`). Sequence numbers go on from where they were, so an
-    /// answer to a relay sent before finds no entry rather than a wrong one.
+    /// Empty the inbox (`/clear`), every conversation with it. Sequence numbers go on from
+    /// where they were, so an answer to a relay sent before finds no entry rather than a
+    /// wrong one.
     pub fn clear(&mut self) {
         self.first_seq += self.entries.len() as u64;
         self.entries.clear();
         self.pending.clear();
-        self.marked = None;
-        self.to_bottom();
+        for conv in &mut self.convs {
+            conv.seqs.clear();
+            conv.marked = None;
+            conv.first_unread = None;
+            conv.read();
+            conv.anchor = None;
+            conv.new_below = 0;
+        }
     }
 
     /// Follow the newest entries again.
     pub fn to_bottom(&mut self) {
-        self.anchor = None;
-        self.new_below = 0;
+        let view = self.view_mut();
+        view.anchor = None;
+        view.new_below = 0;
     }
 }
 
+mod entry;
 mod scroll;
 mod search;
+mod views;

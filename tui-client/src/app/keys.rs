@@ -50,6 +50,9 @@ impl App {
             self.filter_key(key);
             return Vec::new();
         }
+        if self.conversation_key(&key) {
+            return Vec::new();
+        }
         if let Some(effects) = self.global_key(&key) {
             return effects;
         }
@@ -252,6 +255,7 @@ impl App {
 }
 
 mod compose;
+mod conv;
 
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@ use shared::account::{AccountInfo, PeerInfo};
 use shared::UserId;
 
 use super::command::Ask;
+use super::conversation::{mentions, ConvKey};
 use super::inbox::{Delivery, Entry, Sender};
 use super::{App, ConnState};
 use crate::incoming::Body;
@@ -52,24 +53,24 @@ impl App {
                 }
             }
             NetEvent::Outgoing { to, at, body } => {
-                self.inbox.push(Entry {
+                let key = ConvKey::with(&to, self.me);
+                let entry = Entry {
                     at,
+                    day: self.today,
                     from: Sender::Me { to },
                     body,
                     delivery: Some(Delivery::Elsewhere),
-                });
+                    record: None,
+                };
+                let (seq, _) = self.inbox.push_in(entry, key);
+                self.keep(seq);
             }
             NetEvent::Left(id) => self.on_left(id),
-            NetEvent::Message { from, at, body } => {
-                let entry = Entry {
-                    at,
-                    from: Sender::Peer(from),
-                    body,
-                    delivery: None,
-                };
-                self.inbox.push(entry);
+            NetEvent::Message { from, at, body } => self.on_message(from, at, body),
+            NetEvent::Relayed(req, answer) => {
+                let entry = self.inbox.settle(req, Delivery::Done(answer)).cloned();
+                self.keep_again(entry);
             }
-            NetEvent::Relayed(req, answer) => self.inbox.settle(req, Delivery::Done(answer)),
             NetEvent::Failed { req, text } => self.request_failed(req, text),
             NetEvent::Users {
                 req,
@@ -77,6 +78,52 @@ impl App {
                 limited,
             } => self.on_users(req, users, limited),
             NetEvent::Account { req, account } => self.on_account(req, account),
+        }
+    }
+
+    /// A message for us: in the sender's conversation (the hub does not say whom else it went
+    /// to), unread and notified unless it is on screen (a mailbox message always is).
+    fn on_message(&mut self, from: UserId, at: chrono::NaiveTime, body: Body) {
+        let mention = match (&body, &self.account) {
+            (Body::Text(text), Some(name)) => mentions(text, name),
+            _ => false,
+        };
+        let key = ConvKey::with(&[from], self.me);
+        let entry = Entry {
+            at,
+            day: self.today,
+            from: Sender::Peer(from),
+            body,
+            delivery: None,
+            record: None,
+        };
+        let (seq, conv) = self.inbox.push_in(entry, key);
+        self.keep(seq);
+        let active = self.inbox.active();
+        let stored = self.mailbox_left > 0;
+        self.mailbox_left = self.mailbox_left.saturating_sub(1);
+        let looking = !self.notify.unfocused && !stored;
+        let on_screen = looking && (active == 0 || Some(active) == conv);
+        if on_screen {
+            return;
+        }
+        let mut quiet = false;
+        // "all" repeats every conversation, so it counts only what has no other (past
+        // MAX_CONVERSATIONS); it keeps its "new messages" line all the same.
+        let all = self.inbox.conversation_mut(0);
+        if conv.is_none() {
+            all.mark_unread(seq, mention);
+        } else if active != 0 || !looking {
+            all.first_unread.get_or_insert(seq);
+        }
+        if let Some(i) = conv.filter(|i| *i != 0) {
+            let c = self.inbox.conversation_mut(i);
+            c.mark_unread(seq, mention);
+            quiet = c.quiet;
+        }
+        if !quiet || mention {
+            let sender = self.inbox.names.label(from);
+            self.notify.alert(&sender, mention);
         }
     }
 
@@ -138,11 +185,13 @@ impl App {
     /// One of our relays failed: say so, and mark its entry.
     pub(super) fn fail_relay(&mut self, req: shared::RequestId, why: String) {
         self.tell(format!("send failed: {why}"), true);
-        self.inbox.settle(req, Delivery::Failed(why));
+        let entry = self.inbox.settle(req, Delivery::Failed(why)).cloned();
+        self.keep_again(entry);
     }
 
     fn on_logged_in(&mut self, user_id: UserId, name: String, waiting: u64) {
         self.me = Some(user_id);
+        self.mailbox_left = waiting;
         self.inbox.names.learn(user_id, name.clone());
         let mailbox = match waiting {
             0 => "no messages waiting".to_owned(),
@@ -161,6 +210,22 @@ impl App {
             self.inbox.names.learn(peer.user_id, name.clone());
         }
         self.peers.join_named(peer.user_id, peer.name);
+        self.presence(peer.user_id, "came back online");
+    }
+
+    /// "bob came back online" / "bob went offline", in bob's conversation if there is one
+    /// (in "all" they would drown the messages on a busy hub).
+    fn presence(&mut self, id: UserId, what: &str) {
+        let text = format!("{} {what}", self.inbox.names.label(id));
+        let entry = Entry {
+            at: self.now,
+            day: self.today,
+            from: Sender::System,
+            body: Body::Text(text),
+            delivery: None,
+            record: None,
+        };
+        self.inbox.push_only(entry, &ConvKey::With(vec![id]));
     }
 
     fn on_peers(&mut self, peers: Vec<PeerInfo>) {
@@ -184,17 +249,23 @@ impl App {
         if self.conn == ConnState::Connected {
             self.system(format!("lost the hub: {reason}"));
         }
-        self.inbox
+        let failed = self
+            .inbox
             .fail_pending("connection lost before the hub answered");
+        for entry in failed {
+            self.keep_again(Some(entry));
+        }
         // Their answers will not come.
         self.asks.clear();
         self.peers.clear_all();
+        self.mailbox_left = 0;
         self.me = None;
         self.account = None;
         self.conn = ConnState::Down { reason, retry_in };
     }
 
     fn on_left(&mut self, id: UserId) {
+        self.presence(id, "went offline");
         let who = self.inbox.names.label(id);
         if self.peers.leave(id) {
             let text = format!("{who} left and was removed from your receivers");
@@ -207,9 +278,11 @@ impl App {
     fn system(&mut self, text: String) {
         let entry = Entry {
             at: self.now,
+            day: self.today,
             from: Sender::System,
             body: Body::Text(text),
             delivery: None,
+            record: None,
         };
         self.inbox.push(entry);
     }

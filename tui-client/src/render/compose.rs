@@ -21,14 +21,14 @@ const NAMED: usize = 4;
 
 /// Draw the compose pane.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let sel = app.peers.selected();
+    let sel = app.receivers();
     let title = if sel.is_empty() {
         Line::from(vec![
             Span::raw(" Compose "),
             Span::styled("(no receiver selected) ", Style::default().fg(Color::Red)),
         ])
     } else if sel.len() <= NAMED {
-        let names: Vec<String> = sel.iter().map(|id| app.peers.label(*id)).collect();
+        let names: Vec<String> = sel.iter().map(|id| app.inbox.names.label(*id)).collect();
         Line::raw(format!(" Compose → {} ", names.join(", ")))
     } else {
         Line::raw(format!(" Compose → {} peers ", sel.len()))
@@ -164,7 +164,7 @@ fn info_line(app: &App) -> Line<'static> {
         )),
         None => spans.push(Span::styled("Ctrl-O attaches a file · ", dim)),
     }
-    let n = app.peers.selected().len();
+    let n = app.receivers().len();
     spans.push(Span::styled(
         format!("to {n} peer{}", if n == 1 { "" } else { "s" }),
         dim,

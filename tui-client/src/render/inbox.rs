@@ -20,21 +20,29 @@ const IDS_SHOWN: usize = 8;
 
 /// Draw the inbox pane.
 pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
+    let conv = app.inbox.current();
+    let name = crate::sanitize::display_line(&conv.key.label(&app.inbox.names)).into_owned();
     let title = match &app.searching {
-        Some(text) if app.inbox.marked.is_some() => format!(
-            " Inbox ({}) · search: {} ",
+        Some(text) if app.inbox.marked().is_some() => format!(
+            " {name} ({}) · search: {} ",
             app.inbox.len(),
             crate::sanitize::display_line(text)
         ),
-        _ => format!(" Inbox ({}) ", app.inbox.len()),
+        _ => format!(" {name} ({}) ", app.inbox.len()),
     };
     pane(title, app.focus == Focus::Inbox).render(a.inbox, buf);
     let area = a.inbox_text;
     let width = usize::from(area.width);
     let mut y = area.y;
     for shown in app.inbox.visible(width, usize::from(area.height)) {
-        let marked = app.inbox.marked == Some(shown.seq);
-        let lines = entry_lines(shown.entry, width, &app.inbox.names, marked);
+        let marked = app.inbox.marked() == Some(shown.seq);
+        let mut lines = entry_lines(shown.entry, width, &app.inbox.names, marked);
+        if shown.new_line {
+            lines.insert(0, new_messages_line(width));
+        }
+        if let Some(day) = shown.date_line {
+            lines.insert(0, date_line(day, width));
+        }
         for line in lines.into_iter().skip(shown.skip_top).take(shown.take) {
             line.render(
                 Rect {
@@ -67,6 +75,28 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
             .centered()
             .render(row, buf);
     }
+}
+
+/// The line where the day changes: `── Thursday 3 December 2026 ──`.
+fn date_line(day: chrono::NaiveDate, width: usize) -> Line<'static> {
+    let text = format!(" {} ", day.format("%A %-d %B %Y"));
+    let side = width.saturating_sub(text.len()) / 2;
+    let rule = "─".repeat(side);
+    Line::styled(
+        format!("{rule}{text}{rule}"),
+        Style::default().fg(Color::DarkGray),
+    )
+}
+
+/// The "new messages" line above the first message that came while you were away.
+fn new_messages_line(width: usize) -> Line<'static> {
+    let text = " new messages ";
+    let side = width.saturating_sub(text.len()) / 2;
+    let rule = "─".repeat(side);
+    Line::styled(
+        format!("{rule}{text}{rule}"),
+        Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+    )
 }
 
 /// Every row of an entry, styled; a `marked` one (the search's match) has its time reversed.

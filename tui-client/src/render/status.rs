@@ -27,7 +27,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ),
     };
     let sep = Span::styled(" │ ", Style::default().fg(Color::DarkGray));
-    let unread = app.inbox.new_below();
+    let unread = app.unread();
     let unread_style = if unread > 0 {
         Style::default()
             .fg(Color::Yellow)

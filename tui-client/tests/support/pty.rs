@@ -37,6 +37,8 @@ impl PtyClient {
         cmd.env("TERM", "xterm-256color");
         // Never the user's own identity.
         cmd.env("XDG_CONFIG_HOME", dir.join(format!("{name}-config")));
+        // Nor the user's own history.
+        cmd.env("XDG_DATA_HOME", dir.join(format!("{name}-data")));
         cmd.env_remove("HUBBUB_IDENTITY");
         cmd.env_remove("HUBBUB_ANONYMOUS");
         cmd.cwd(dir);
@@ -140,6 +142,31 @@ impl PtyClient {
     pub fn wait_gone(&self, text: &str) {
         let what = format!("{:?} to leave {}'s screen", text, self.name);
         wait_until(&what, || (!self.contents().contains(text)).then_some(()));
+    }
+
+    /// The terminal's title, as the client last set it.
+    pub fn title(&self) -> String {
+        self.screen
+            .lock()
+            .expect("parser lock")
+            .screen()
+            .title()
+            .to_owned()
+    }
+
+    /// How many times the client rang the bell.
+    pub fn bells(&self) -> usize {
+        self.screen
+            .lock()
+            .expect("parser lock")
+            .screen()
+            .audible_bell_count()
+    }
+
+    /// Wait until the title is `title`.
+    pub fn wait_title(&self, title: &str) {
+        let what = format!("{}'s title to be {title:?}", self.name);
+        wait_until(&what, || (self.title() == title).then_some(()));
     }
 
     /// Our id, read from the status bar once connected.

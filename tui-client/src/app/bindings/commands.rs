@@ -7,7 +7,7 @@
 pub enum Command {
     /// `/msg NAME[,NAME…] TEXT`
     Msg,
-    /// `/query NAME`
+    /// `/query NAME[,NAME…]`
     Query,
     /// `/file PATH`
     File,
@@ -19,6 +19,8 @@ pub enum Command {
     Clear,
     /// `/search TEXT`
     Search,
+    /// `/quiet`
+    Quiet,
     /// `/help [COMMAND]`
     Help,
     /// `/quit`
@@ -83,8 +85,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     cmd(
         Command::Query,
         "query",
-        "/query NAME",
-        "select NAME as the only receiver",
+        "/query NAME[,NAME…]",
+        "open the conversation with NAME (or these)",
         Arg::Names,
     ),
     cmd(
@@ -119,8 +121,15 @@ pub const COMMANDS: &[CommandSpec] = &[
         Command::Search,
         "search",
         "/search TEXT",
-        "find TEXT in the inbox; F3 goes on",
+        "find TEXT here, then in the history; F3 goes on",
         Arg::Names,
+    ),
+    cmd(
+        Command::Quiet,
+        "quiet",
+        "/quiet",
+        "this conversation notifies only of mentions (again: of all)",
+        Arg::None,
     ),
     cmd(
         Command::Help,

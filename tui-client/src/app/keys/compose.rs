@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use shared::{BodyKind, UserId};
 use tui_textarea::CursorMove;
 
+use crate::app::conversation::ConvKey;
 use crate::app::inbox::{Delivery, Entry, Sender};
 use crate::app::{App, ConnState, Effect};
 use crate::incoming::{Body, FilePlace};
@@ -77,7 +78,16 @@ impl App {
         }
     }
 
-    /// Send the input line and the attachment (each as its own relay) to the selected peers.
+    /// Whom Enter sends to: the members of the conversation on screen; in "all", the peers
+    /// selected in the list (the ad-hoc group).
+    pub fn receivers(&self) -> Vec<UserId> {
+        match &self.inbox.current().key {
+            ConvKey::All => self.peers.selected().iter().copied().collect(),
+            key => key.members().to_vec(),
+        }
+    }
+
+    /// Send the input line and the attachment (each as its own relay) to [`Self::receivers`].
     /// A line that starts with `//` goes out with one `/` less.
     pub fn send(&mut self) -> Vec<Effect> {
         let content = self.compose.content();
@@ -93,10 +103,10 @@ impl App {
             );
             return Vec::new();
         }
-        let to: Vec<UserId> = self.peers.selected().iter().copied().collect();
+        let to = self.receivers();
         if to.is_empty() {
             self.tell(
-                "no receiver selected: F6 to the peer list, Ctrl-Space on a peer (or /msg NAME TEXT)",
+                "no receiver: Alt-2… opens a conversation, or select peers (F6, Ctrl-Space), or /msg NAME TEXT",
                 true,
             );
             return Vec::new();
@@ -146,11 +156,15 @@ impl App {
         let req = self.take_req();
         let entry = Entry {
             at: self.now,
+            day: self.today,
             from: Sender::Me { to: to.clone() },
             body: shown,
             delivery: Some(Delivery::Pending),
+            record: None,
         };
-        self.inbox.push_pending(req, entry);
+        let key = ConvKey::with(&to, self.me);
+        let seq = self.inbox.push_pending(req, entry, key);
+        self.keep(seq);
         Effect::Relay(Relay {
             req,
             to,

@@ -3,6 +3,7 @@
 use shared::account::{AccountInfo, PeerInfo, Who};
 
 use super::*;
+use crate::app::conversation::ConvKey;
 use crate::app::Request;
 
 const BOB: UserId = UserId(4_294_967_297);
@@ -61,19 +62,32 @@ fn msg_to_an_unknown_name_or_without_text_says_why_and_keeps_the_line() {
 }
 
 #[test]
-fn query_makes_one_peer_the_receiver() {
+fn query_opens_the_conversation_and_enter_sends_to_it() {
     let mut app = with_bob();
     app.update(alt('a'));
+    let all = selected(&app);
     run(&mut app, "/query bob");
-    assert_eq!(
-        app.peers.selected().iter().copied().collect::<Vec<_>>(),
-        [BOB]
-    );
+    assert_eq!(app.inbox.current().key, ConvKey::With(vec![BOB]));
+    assert_eq!(app.receivers(), [BOB]);
+    assert_eq!(selected(&app), all, "the selection stays for \"all\"");
     run(&mut app, "/query #3");
-    assert_eq!(selected(&app), [3]);
+    assert_eq!(app.receivers(), [UserId(3)]);
     run(&mut app, "/query #99");
     assert!(notice(&app).1, "not here");
-    assert_eq!(selected(&app), [3]);
+    assert_eq!(app.receivers(), [UserId(3)]);
+    app.update(ctrl('u'));
+    run(&mut app, "/query bob,#3");
+    assert_eq!(app.receivers(), [UserId(3), BOB]);
+    type_text(&mut app, "to both");
+    let effects = app.update(key(KeyCode::Enter));
+    let [Effect::Relay(relay)] = effects.as_slice() else {
+        panic!("one relay: {effects:?}");
+    };
+    assert_eq!(relay.to, [UserId(3), BOB]);
+    // bob's conversation was opened before; /query does not open it twice.
+    assert_eq!(app.inbox.conversations().len(), 4);
+    run(&mut app, "/query bob");
+    assert_eq!(app.inbox.active(), 1);
 }
 
 #[test]
@@ -192,7 +206,7 @@ fn search_finds_the_newest_match_then_older_and_newer_ones() {
         }));
     }
     let text_of = |app: &App| {
-        let seq = app.inbox.marked.expect("a match");
+        let seq = app.inbox.marked().expect("a match");
         app.inbox
             .visible(60, 20)
             .into_iter()

@@ -12,6 +12,8 @@ fn entry(text: &str) -> Entry {
         from: Sender::Peer(UserId(2)),
         body: Body::Text(text.to_owned()),
         delivery: None,
+        day: chrono::NaiveDate::MIN,
+        record: None,
     }
 }
 

@@ -1,0 +1,119 @@
+//! One inbox entry: who, when, what, what became of it; its label, text and wrapping.
+
+use chrono::{NaiveDate, NaiveTime};
+use shared::UserId;
+
+use super::Names;
+use crate::incoming::Body;
+use crate::net::Answer;
+use crate::sanitize::{display, display_line};
+
+/// Width of `HH:MM:SS `, the start of every entry.
+pub const TIME_WIDTH: usize = 9;
+/// Indent of continuation lines.
+pub const INDENT: usize = TIME_WIDTH + 2;
+
+/// Who an entry is from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sender {
+    /// Another user.
+    Peer(UserId),
+    /// Us, sending to these ids.
+    Me {
+        /// The receivers.
+        to: Vec<UserId>,
+    },
+    /// The client itself (joins, leaves, connection changes).
+    System,
+}
+
+/// What became of one of our relays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Waiting for the hub's answer.
+    Pending,
+    /// The hub's answer.
+    Done(Answer),
+    /// The relay failed.
+    Failed(String),
+    /// Another session of our account sent it; only that session knows what became of it.
+    Elsewhere,
+}
+
+/// One line of the inbox history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Local time of arrival (or of sending).
+    pub at: NaiveTime,
+    /// Its day: a date line is drawn where the day changes.
+    pub day: NaiveDate,
+    /// Who.
+    pub from: Sender,
+    /// What.
+    pub body: Body,
+    /// For our own messages: the relay's fate.
+    pub delivery: Option<Delivery>,
+    /// Its id in the history store, if it is kept there.
+    pub record: Option<i64>,
+}
+
+impl Entry {
+    /// The label after the time: `#3`, `bob`, `you → #2, alice`, `*`.
+    pub fn label(&self, names: &Names) -> String {
+        match &self.from {
+            Sender::Peer(id) => names.label(*id),
+            Sender::System => "*".to_owned(),
+            Sender::Me { to } if to.len() <= 3 => {
+                let ids: Vec<String> = to.iter().map(|id| names.label(*id)).collect();
+                format!("you → {}", ids.join(", "))
+            }
+            Sender::Me { to } => format!("you → {} peers", to.len()),
+        }
+    }
+
+    /// The body as one string to wrap, sanitised for the terminal.
+    pub fn text(&self) -> String {
+        match &self.body {
+            Body::Text(text) => display(text).into_owned(),
+            // A name or path with a newline in it still reads as one.
+            file => display_line(&file.describe()).into_owned(),
+        }
+    }
+
+    /// The body wrapped to `width` columns: the first line follows the time and label, the
+    /// rest are indented by [`INDENT`]. Returned without the indents.
+    pub fn wrap(&self, width: usize, names: &Names) -> Vec<String> {
+        let label = self.label(names);
+        let first =
+            " ".repeat(TIME_WIDTH + unicode_width::UnicodeWidthStr::width(label.as_str()) + 1);
+        let rest = " ".repeat(INDENT);
+        let text = self.text();
+        let options = textwrap::Options::new(width.max(INDENT + 8))
+            .initial_indent(&first)
+            .subsequent_indent(&rest)
+            .break_words(true);
+        let lines = textwrap::wrap(&text, options);
+        let mut out: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                l.strip_prefix(if i == 0 {
+                    first.as_str()
+                } else {
+                    rest.as_str()
+                })
+                .unwrap_or(l)
+                .to_owned()
+            })
+            .collect();
+        if out.is_empty() {
+            out.push(String::new());
+        }
+        out
+    }
+
+    /// Rows this entry takes at `width`: the wrapped body plus the delivery line.
+    pub fn height(&self, width: usize, names: &Names) -> usize {
+        self.wrap(width, names).len() + usize::from(self.delivery.is_some())
+    }
+}

@@ -1,0 +1,194 @@
+//! The store on real files: what is written comes back, pages, replacing, and the bounds.
+
+use chrono::{NaiveDate, NaiveTime};
+use shared::UserId;
+
+use super::*;
+
+fn entry(from: Sender, body: Body, delivery: Option<Delivery>) -> Entry {
+    Entry {
+        at: NaiveTime::from_hms_opt(9, 30, 5).expect("valid"),
+        day: NaiveDate::from_ymd_opt(2026, 12, 2).expect("valid"),
+        from,
+        body,
+        delivery,
+        record: None,
+    }
+}
+
+fn rec(id: i64, mut entry: Entry) -> Record {
+    entry.record = Some(id);
+    Record { id, entry }
+}
+
+fn text(id: i64, t: &str) -> Record {
+    rec(
+        id,
+        entry(Sender::Peer(UserId(2)), Body::Text(t.into()), None),
+    )
+}
+
+#[test]
+fn what_is_written_comes_back_after_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("h/alice@hub.sqlite3");
+    let answer = Answer {
+        delivered: 1,
+        queued: vec![UserId(1 << 32)],
+        unknown: vec![UserId(9), UserId(10)],
+        ..Answer::default()
+    };
+    let records = vec![
+        text(1, "hi; with a \u{202e} and\nlines"),
+        rec(
+            2,
+            entry(
+                Sender::Me {
+                    to: vec![UserId(2), UserId(1 << 32)],
+                },
+                Body::Text("to both".into()),
+                Some(Delivery::Done(answer)),
+            ),
+        ),
+        rec(
+            3,
+            entry(
+                Sender::Peer(UserId(2)),
+                Body::File {
+                    name: "a.pdf".into(),
+                    size: 48_213,
+                    place: FilePlace::Saved("/tmp/d/a.pdf".into()),
+                },
+                None,
+            ),
+        ),
+        rec(
+            4,
+            entry(
+                Sender::Peer(UserId(2)),
+                Body::File {
+                    name: "b.bin".into(),
+                    size: 3,
+                    place: FilePlace::Failed("disk full".into()),
+                },
+                None,
+            ),
+        ),
+        rec(
+            5,
+            entry(
+                Sender::Me {
+                    to: vec![UserId(2)],
+                },
+                Body::File {
+                    name: "c.txt".into(),
+                    size: 1,
+                    place: FilePlace::Sent("/home/me/c.txt".into()),
+                },
+                Some(Delivery::Elsewhere),
+            ),
+        ),
+        rec(
+            6,
+            entry(
+                Sender::Me {
+                    to: vec![UserId(2)],
+                },
+                Body::Text("lost".into()),
+                Some(Delivery::Failed("connection lost".into())),
+            ),
+        ),
+    ];
+    History::open(&path)
+        .expect("open")
+        .write(&records)
+        .expect("write");
+    let h = History::open(&path).expect("reopen");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600, "private, as the identity file");
+    assert_eq!(mode(path.parent().expect("dir")), 0o700);
+    assert_eq!(h.last_id().expect("id"), 6);
+    assert_eq!(h.before(None, 100).expect("read"), records);
+}
+
+#[test]
+fn pages_go_back_from_an_id_and_a_record_written_again_is_replaced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut h = History::open(&dir.path().join("h.sqlite3")).expect("open");
+    let all: Vec<Record> = (1..=10).map(|i| text(i, &format!("m{i}"))).collect();
+    h.write(&all).expect("write");
+    let ids = |rs: Vec<Record>| rs.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(h.before(None, 3).expect("page")), [8, 9, 10]);
+    assert_eq!(ids(h.before(Some(8), 3).expect("page")), [5, 6, 7]);
+    assert_eq!(ids(h.before(Some(2), 3).expect("page")), [1]);
+    // Our message, waiting, then answered: one row, the answer kept.
+    let mut mine = rec(
+        11,
+        entry(
+            Sender::Me {
+                to: vec![UserId(2)],
+            },
+            Body::Text("q".into()),
+            Some(Delivery::Pending),
+        ),
+    );
+    h.write(std::slice::from_ref(&mine)).expect("write");
+    mine.entry.delivery = Some(Delivery::Done(Answer {
+        delivered: 1,
+        ..Answer::default()
+    }));
+    h.write(std::slice::from_ref(&mine)).expect("write again");
+    assert_eq!(h.before(None, 1).expect("read"), [mine]);
+    assert_eq!(h.before(None, 100).expect("read").len(), 11);
+    assert_eq!(h.find_before("M7", None).expect("find"), Some(7));
+    assert_eq!(h.find_before("m1", Some(10)).expect("find"), Some(1));
+    assert_eq!(h.find_before("nothing", None).expect("find"), None);
+}
+
+#[test]
+fn a_waiting_message_reads_back_as_never_answered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("h.sqlite3");
+    let waiting = rec(
+        1,
+        entry(
+            Sender::Me {
+                to: vec![UserId(2)],
+            },
+            Body::Text("q".into()),
+            Some(Delivery::Pending),
+        ),
+    );
+    History::open(&path)
+        .expect("open")
+        .write(&[waiting])
+        .expect("write");
+    let back = History::open(&path)
+        .expect("open")
+        .before(None, 1)
+        .expect("read");
+    assert!(matches!(
+        &back[0].entry.delivery,
+        Some(Delivery::Failed(why)) if why.contains("closed before")
+    ));
+}
+
+#[test]
+fn the_oldest_text_goes_past_the_byte_bound() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("h.sqlite3");
+    let big = "x".repeat(1 << 20);
+    let n = (MAX_TEXT_BYTES >> 20) as i64 + 6;
+    let records: Vec<Record> = (1..=n).map(|i| text(i, &big)).collect();
+    History::open(&path)
+        .expect("open")
+        .write(&records)
+        .expect("write");
+    // Trimmed when opened (and every TRIM_EVERY writes).
+    let h = History::open(&path).expect("reopen");
+    let kept = h.before(None, 1_000).expect("read");
+    assert_eq!(kept.len() as u64, MAX_TEXT_BYTES >> 20, "64 of 70 MiB");
+    assert_eq!(kept.last().map(|r| r.id), Some(n), "the newest stay");
+    assert_eq!(kept.first().map(|r| r.id), Some(7));
+}
