@@ -85,13 +85,7 @@ start_server() {
             "$NATS" -c "$OUT/$kind.conf" >>"$OUT/nats.log" 2>&1 & ;;
     esac
     PID=$!
-    for _ in $(seq 100); do
-        sleep 0.05
-        if port_open "$PORT" && sleep 0.1 && kill -0 "$PID" 2>/dev/null; then return 0; fi
-    done
-    echo "$kind did not start listening on $PORT" >&2
-    stop_server
-    return 1
+    await_listening "$kind"
 }
 
 loadgen() {

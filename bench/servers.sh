@@ -55,12 +55,18 @@ start_target() {
                    --protected-mode no --maxclients 10100 >>"$OUT/redis.log" 2>&1 & ;;
     esac
     PID=$!
+    await_listening "$target"
+}
+
+# await_listening NAME: wait up to 5 s for the server just started (PID) to listen on PORT;
+# if it does not, stop it and fail.
+await_listening() {
     for _ in $(seq 100); do
         sleep 0.05
         # Alive and listening: not some other process that took the port meanwhile.
         if port_open "$PORT" && sleep 0.1 && kill -0 "$PID" 2>/dev/null; then return 0; fi
     done
-    echo "$target did not start listening on $PORT" >&2
+    echo "$1 did not start listening on $PORT" >&2
     stop_server
     return 1
 }
