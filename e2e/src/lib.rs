@@ -10,12 +10,14 @@
 //!
 //! [`keys`] holds the receiver key pair, its signed directory record and fingerprints;
 //! [`envelope`] the one encoder ([`seal`]) and the one decoder ([`Envelope::decode`], then
-//! [`Envelope::open`]); [`file`] the plaintext of a file; [`limits`] the sizes.
+//! [`Envelope::open`]); [`file`] the plaintext of a file; [`limits`] the sizes; [`pins`] the
+//! keys trusted on first use.
 
 pub mod envelope;
 pub mod file;
 pub mod keys;
 pub mod limits;
+pub mod pins;
 
 pub use envelope::{seal, E2eError, Envelope, Kind, Opened};
 pub use file::{file_plaintext, split_file};
