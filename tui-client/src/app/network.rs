@@ -217,14 +217,7 @@ impl App {
     /// (in "all" they would drown the messages on a busy hub).
     fn presence(&mut self, id: UserId, what: &str) {
         let text = format!("{} {what}", self.inbox.names.label(id));
-        let entry = Entry {
-            at: self.now,
-            day: self.today,
-            from: Sender::System,
-            body: Body::Text(text),
-            delivery: None,
-            record: None,
-        };
+        let entry = self.system_entry(text);
         self.inbox.push_only(entry, &ConvKey::With(vec![id]));
     }
 
@@ -276,15 +269,20 @@ impl App {
 
     /// Add a line from the client itself to the inbox.
     fn system(&mut self, text: String) {
-        let entry = Entry {
+        let entry = self.system_entry(text);
+        self.inbox.push(entry);
+    }
+
+    /// A line from the client itself, now.
+    fn system_entry(&self, text: String) -> Entry {
+        Entry {
             at: self.now,
             day: self.today,
             from: Sender::System,
             body: Body::Text(text),
             delivery: None,
             record: None,
-        };
-        self.inbox.push(entry);
+        }
     }
 }
 
