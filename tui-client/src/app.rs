@@ -8,6 +8,7 @@ pub mod compose;
 pub mod conversation;
 pub mod inbox;
 pub mod keep;
+pub mod keymap;
 pub mod keys;
 pub mod names;
 pub mod network;
@@ -174,12 +175,17 @@ pub struct App {
     pub notice: Option<Notice>,
     /// Terminal size (columns, rows).
     pub size: (u16, u16),
+    /// The side panes shown (`Some(true)`) or hidden by F2; `None`: shown on a wide terminal
+    /// ([`crate::layout::NARROW_WIDTH`] columns or more).
+    pub panes: Option<bool>,
     /// Local wall-clock time, set by the event loop before each update.
     pub now: NaiveTime,
     /// Today's local date, set with `now`.
     pub today: NaiveDate,
     /// Set when the user asked to quit.
     pub quit: bool,
+    /// Keys the config file gave to actions.
+    pub keys: keymap::KeyMap,
     /// The bell, the title and desktop notifications.
     pub notify: notify::Notifier,
     /// Mailbox messages still to come (they come first after logging in): unread even if
@@ -212,9 +218,11 @@ impl App {
             asks: HashMap::new(),
             notice: None,
             size,
+            panes: None,
             now: NaiveTime::MIN,
             today: NaiveDate::MIN,
             quit: false,
+            keys: keymap::KeyMap::default(),
             notify: notify::Notifier::default(),
             mailbox_left: 0,
             keeping: None,
@@ -224,6 +232,15 @@ impl App {
 
     /// Apply one action; returns the I/O to perform.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let effects = self.apply(action);
+        // A narrow terminal (or F2) hides the peer list; keys then go to compose.
+        if self.focus == Focus::Peers && !self.panes_shown(self.size.0) {
+            self.focus = Focus::Compose;
+        }
+        effects
+    }
+
+    fn apply(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Key(key) => {
                 let mut effects = self.on_key(key);
@@ -286,7 +303,41 @@ impl App {
 
     /// The pane geometry for the current size.
     pub fn areas(&self) -> Areas {
-        crate::layout::areas(self.size.0, self.size.1, self.inbox.conversations().len())
+        self.areas_at(self.size.0, self.size.1)
+    }
+
+    /// The pane geometry for a `width` x `height` screen.
+    pub fn areas_at(&self, width: u16, height: u16) -> Areas {
+        let shape = crate::layout::Shape {
+            conversations: self.inbox.conversations().len(),
+            panes: self.panes_shown(width),
+        };
+        crate::layout::areas(width, height, shape, |w| {
+            self.compose.wrapped(usize::from(w)).rows.len()
+        })
+    }
+
+    /// Whether the side panes are shown on a terminal `width` columns wide: as F2 last set
+    /// them, else on a wide one.
+    pub fn panes_shown(&self, width: u16) -> bool {
+        self.panes.unwrap_or_else(|| crate::layout::wide(width))
+    }
+
+    /// F2: hide the side panes if shown, show them if hidden. The focus leaves the hidden
+    /// peer list for the compose box.
+    pub(crate) fn toggle_panes(&mut self) {
+        let shown = !self.panes_shown(self.size.0);
+        self.panes = Some(shown);
+        if !shown && self.focus == Focus::Peers {
+            self.focus = Focus::Compose;
+        }
+    }
+
+    /// Show the side panes (a key that works in the peer list was asked for).
+    pub(crate) fn show_panes(&mut self) {
+        if !self.panes_shown(self.size.0) {
+            self.panes = Some(true);
+        }
     }
 
     /// The inbox text area as (width, height), for scrolling.

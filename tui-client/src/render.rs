@@ -16,7 +16,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
 use shared::UserId;
 
 use crate::app::{bindings, App};
-use crate::layout::{self, MIN_SIZE};
+use crate::layout::MIN_SIZE;
 use crate::sanitize::display_line;
 
 /// Sender colours: distinct on dark and light backgrounds, none of them the error red.
@@ -56,7 +56,7 @@ fn pane<'a>(title: impl Into<Line<'a>>, focused: bool) -> Block<'a> {
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let a = layout::areas(area.width, area.height, self.inbox.conversations().len());
+        let a = self.areas_at(area.width, area.height);
         if a.too_small {
             let text = format!(
                 "terminal too small: {}x{} (hubbub needs at least {}x{})",
@@ -68,11 +68,13 @@ impl Widget for &App {
                 .render(area, buf);
             return;
         }
-        status::render(self, a.status, buf);
-        conversations::render(self, &a, buf);
-        peers::render(self, &a, buf);
+        status::render(self, &a, buf);
+        if a.panes {
+            conversations::render(self, &a, buf);
+            peers::render(self, &a, buf);
+        }
         inbox::render(self, &a, buf);
-        compose::render(self, a.compose, buf);
+        compose::render(self, &a, buf);
         render_hint(self, a.hint, buf);
         if self.compose.prompt.is_some() {
             compose::render_prompt(self, a.compose, buf);

@@ -37,7 +37,7 @@ fn a_client_that_quits_and_comes_back_sees_its_history_and_what_came_meanwhile()
         Some(5)
     );
 
-    let mut carol = PtyClient::spawn("carol", &addr, dir.path(), 80, 24);
+    let mut carol = PtyClient::spawn("carol", &addr, dir.path(), 100, 24);
     carol.wait_for("dan left for you");
     carol.keys("\x1b2");
     carol.wait_for("2▸dan");
@@ -58,7 +58,7 @@ fn a_client_that_quits_and_comes_back_sees_its_history_and_what_came_meanwhile()
         ),
         Some(5)
     );
-    let mut carol = PtyClient::spawn("carol", &addr, dir.path(), 80, 24);
+    let mut carol = PtyClient::spawn("carol", &addr, dir.path(), 100, 24);
     carol.wait_for("dan while you were out");
     // Loaded at start, before any key: the recent part, in "all" too.
     carol.wait_for("you → dan thanks, dan");

@@ -22,11 +22,11 @@ fn a_message_while_unfocused_rings_and_counts_in_the_title() {
     let hub = TestHub::start();
     let addr = hub.addr.to_string();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut a = PtyClient::spawn("a", &addr, dir.path(), 80, 24);
+    let mut a = PtyClient::spawn("a", &addr, dir.path(), 100, 24);
     a.wait_for("● connected");
     a.wait_title("hubbub");
     let a_id = a.user_id();
-    let mut b = PtyClient::spawn("b", &addr, dir.path(), 80, 24);
+    let mut b = PtyClient::spawn("b", &addr, dir.path(), 100, 24);
     b.wait_for("● connected");
     let b_id = b.user_id();
     b.wait_for(&format!("[ ] #{a_id} "));

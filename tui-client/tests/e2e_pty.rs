@@ -25,11 +25,11 @@ fn two_clients_chat_and_send_a_maximal_file_then_one_leaves() {
     let hub = TestHub::start();
     let addr = hub.addr.to_string();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut a = PtyClient::spawn("a", &addr, dir.path(), 80, 24);
+    let mut a = PtyClient::spawn("a", &addr, dir.path(), 100, 24);
     a.wait_for("● connected");
     let a_id = a.user_id();
     assert!(a.alternate_screen(), "the UI draws on the alternate screen");
-    let mut b = PtyClient::spawn("b", &addr, dir.path(), 80, 24);
+    let mut b = PtyClient::spawn("b", &addr, dir.path(), 100, 24);
     b.wait_for("● connected");
     let b_id = b.user_id();
 
@@ -78,8 +78,8 @@ fn a_sentence_typed_in_the_peer_list_lands_in_the_input_line_and_quitting_asks()
     let hub = TestHub::start();
     let addr = hub.addr.to_string();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut a = PtyClient::spawn("a", &addr, dir.path(), 80, 24);
-    let mut b = PtyClient::spawn("b", &addr, dir.path(), 80, 24);
+    let mut a = PtyClient::spawn("a", &addr, dir.path(), 100, 24);
+    let mut b = PtyClient::spawn("b", &addr, dir.path(), 100, 24);
     a.wait_for("● connected");
     b.wait_for("● connected");
     let (a_id, b_id) = (a.user_id(), b.user_id());
@@ -123,7 +123,7 @@ fn below_the_minimum_size_the_screen_says_too_small_and_a_resize_brings_it_back(
     let dir = tempfile::tempdir().expect("tempdir");
     let mut c = PtyClient::spawn("c", &hub.addr.to_string(), dir.path(), 40, 10);
     c.wait_for("too small");
-    c.resize(80, 24);
+    c.resize(100, 24);
     c.wait_for("● connected");
     c.wait_for("Peers 0/255");
     c.resize(45, 11);
@@ -143,7 +143,7 @@ fn the_hub_going_away_is_shown_and_the_client_reconnects() {
     let hub = TestHub::start_at("127.0.0.1:0", config.clone());
     let addr = hub.addr.to_string();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut a = PtyClient::spawn("a", &addr, dir.path(), 80, 24);
+    let mut a = PtyClient::spawn("a", &addr, dir.path(), 100, 24);
     a.wait_for("● connected");
     // Ten keepalive intervals pass; the client answered them all and is still here.
     std::thread::sleep(Duration::from_secs(1));
@@ -165,7 +165,7 @@ fn termination_signals_restore_the_terminal() {
     let hub = TestHub::start();
     let dir = tempfile::tempdir().expect("tempdir");
     for signal in ["TERM", "INT", "HUP"] {
-        let mut c = PtyClient::spawn("c", &hub.addr.to_string(), dir.path(), 80, 24);
+        let mut c = PtyClient::spawn("c", &hub.addr.to_string(), dir.path(), 100, 24);
         c.wait_for("● connected");
         c.signal(signal);
         assert!(c.wait_exit(), "SIG{signal} ends the client cleanly");
@@ -177,7 +177,7 @@ fn termination_signals_restore_the_terminal() {
 fn ctrl_l_redraws_a_screen_another_program_wrote_on() {
     let hub = TestHub::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut c = PtyClient::spawn("c", &hub.addr.to_string(), dir.path(), 80, 24);
+    let mut c = PtyClient::spawn("c", &hub.addr.to_string(), dir.path(), 100, 24);
     c.wait_for("● connected");
     c.scribble(b"\x1b[6;4HSCRIBBLED-OVER-THE-PEERS");
     assert!(c.contents().contains("SCRIBBLED"));
@@ -195,8 +195,8 @@ fn pasted_escape_sequences_are_shown_and_paint_nothing_on_either_screen() {
         tempfile::tempdir().expect("a"),
         tempfile::tempdir().expect("b"),
     );
-    let mut a = PtyClient::spawn("a", &hub.addr.to_string(), dir_a.path(), 80, 24);
-    let mut b = PtyClient::spawn("b", &hub.addr.to_string(), dir_b.path(), 80, 24);
+    let mut a = PtyClient::spawn("a", &hub.addr.to_string(), dir_a.path(), 100, 24);
+    let mut b = PtyClient::spawn("b", &hub.addr.to_string(), dir_b.path(), 100, 24);
     a.wait_for("● connected");
     b.wait_for("● connected");
     a.wait_for(&format!("#{}", b.user_id()));
@@ -242,7 +242,7 @@ fn a_client_with_an_identity_logs_in_shows_its_mailbox_and_acknowledges_it() {
         (Some(5), "delivered to 0 of 1\nqueued for carol\n")
     );
 
-    let mut carol = PtyClient::spawn("carol", &addr, dir.path(), 80, 24);
+    let mut carol = PtyClient::spawn("carol", &addr, dir.path(), 100, 24);
     carol.wait_for("you carol");
     carol.wait_for("logged in as carol");
     carol.wait_for("dan left for you");

@@ -76,7 +76,7 @@ async fn messages_from_two_peers_land_in_two_conversations() {
     let (commands, cmd_rx) = mpsc::channel::<NetCommand>(4);
     let (ev_tx, mut events) = mpsc::channel(64);
     let task = tokio::spawn(net::run(config, cmd_rx, ev_tx));
-    let mut app = App::new(hub.addr.to_string(), (80, 24));
+    let mut app = App::new(hub.addr.to_string(), (100, 24));
     // Bob looks at "all" (the start), so what comes is seen until the terminal loses focus.
     until(&mut app, &mut events, |app| app.account.is_some()).await;
     let key_alice = ConvKey::With(vec![alice_me.user_id]);

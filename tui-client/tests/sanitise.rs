@@ -22,7 +22,7 @@ fn key(app: &mut App, code: KeyCode) {
 
 /// Connected as #1 with #2 selected and the compose box focused.
 fn ready() -> App {
-    let mut app = App::new("127.0.0.1:7878", (80, 24));
+    let mut app = App::new("127.0.0.1:7878", (100, 24));
     app.update(Action::Net(NetEvent::Connected {
         user_id: UserId(1),
         limits: Limits::default(),
@@ -46,7 +46,7 @@ fn harmless(c: char) -> bool {
 /// Draw `app` and return the screen's rows, failing on any cell that holds a character that
 /// must not reach the terminal.
 fn screen(app: &App) -> Vec<String> {
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    let mut terminal = Terminal::new(TestBackend::new(100, 24)).expect("terminal");
     terminal
         .draw(|f| f.render_widget(app, f.area()))
         .expect("draw");

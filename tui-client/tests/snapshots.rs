@@ -38,7 +38,7 @@ fn message(app: &mut App, from: u64, s: u32, body: Body) {
 
 /// Connected as #7 with five peers, #3 selected, a short conversation.
 fn conversation() -> App {
-    let mut app = App::new("127.0.0.1:7878", (80, 24));
+    let mut app = App::new("127.0.0.1:7878", (100, 24));
     app.now = at(0);
     app.update(Action::Net(NetEvent::Connected {
         user_id: UserId(7),
@@ -111,7 +111,7 @@ fn check(name: &str, screen: String) {
 #[test]
 fn main_screen_with_a_conversation() {
     let mut app = conversation();
-    check("main_screen", draw(&app, 80, 24));
+    check("main_screen", draw(&app, 100, 24));
     app.update(Action::Resize(50, 12));
     check("main_screen_50x12", draw(&app, 50, 12));
 }
@@ -140,13 +140,13 @@ fn two_conversations() -> App {
 #[test]
 fn two_conversations_with_unread_counts_and_a_mention() {
     let mut app = two_conversations();
-    check("conversations", draw(&app, 80, 24));
+    check("conversations", draw(&app, 100, 24));
     app.update(Action::Resize(50, 12));
     check("conversations_50x12", draw(&app, 50, 12));
     // In #2's conversation: its count is gone, the "new messages" line is where it was left.
     let mut app = two_conversations();
     key_with(&mut app, KeyCode::Char('2'), KeyModifiers::ALT);
-    check("conversation_new_messages", draw(&app, 80, 24));
+    check("conversation_new_messages", draw(&app, 100, 24));
     app.update(Action::Resize(50, 12));
     check("conversation_new_messages_50x12", draw(&app, 50, 12));
 }
@@ -155,9 +155,9 @@ fn two_conversations_with_unread_counts_and_a_mention() {
 fn help_popup_lists_the_keys_and_the_commands() {
     let mut app = conversation();
     key(&mut app, KeyCode::F(1));
-    check("help", draw(&app, 80, 24));
+    check("help", draw(&app, 100, 24));
     key(&mut app, KeyCode::End);
-    check("help_end", draw(&app, 80, 24));
+    check("help_end", draw(&app, 100, 24));
 }
 
 #[test]
@@ -176,7 +176,7 @@ fn help_popup_scrolls_at_50x12() {
 fn quitting_with_a_draft_asks_on_the_bottom_row() {
     let mut app = conversation();
     key_with(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL);
-    check("quit_confirm", draw(&app, 80, 24));
+    check("quit_confirm", draw(&app, 100, 24));
     app.update(Action::Resize(50, 12));
     check("quit_confirm_50x12", draw(&app, 50, 12));
 }
@@ -187,7 +187,7 @@ fn a_sentence_typed_in_the_peer_list_is_in_the_input_line() {
     key_with(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
     key_with(&mut app, KeyCode::F(6), KeyModifiers::NONE);
     type_text(&mut app, "quick question: hey can you");
-    check("typed_in_peers", draw(&app, 80, 24));
+    check("typed_in_peers", draw(&app, 100, 24));
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn search_marks_the_match_and_names_the_text() {
     }
     type_text(&mut app, "/search relay");
     key(&mut app, KeyCode::Enter);
-    check("search", draw(&app, 80, 24));
+    check("search", draw(&app, 100, 24));
     let mut app = conversation();
     app.update(Action::Resize(50, 12));
     key_with(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
@@ -221,7 +221,7 @@ fn attach_prompt_with_completions() {
         "~/notes/report.md".into(),
         "~/notes/retro.txt".into(),
     ]));
-    check("attach_prompt", draw(&app, 80, 24));
+    check("attach_prompt", draw(&app, 100, 24));
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn scrolled_up_inbox_shows_the_new_messages_marker() {
     key_with(&mut app, KeyCode::F(6), KeyModifiers::SHIFT);
     key(&mut app, KeyCode::PageUp);
     message(&mut app, 2, 40, Body::Text("this one arrives below".into()));
-    check("scrolled_up", draw(&app, 80, 24));
+    check("scrolled_up", draw(&app, 100, 24));
 }
 
 #[test]
@@ -246,7 +246,7 @@ fn filtered_peer_list() {
     let mut app = conversation();
     key_with(&mut app, KeyCode::Char('f'), KeyModifiers::CONTROL);
     type_text(&mut app, "1");
-    check("filter", draw(&app, 80, 24));
+    check("filter", draw(&app, 100, 24));
 }
 
 #[test]
@@ -258,7 +258,7 @@ fn hub_gone_is_shown() {
         retry_in: Duration::from_secs(2),
     };
     app.update(Action::Net(down));
-    check("disconnected", draw(&app, 80, 24));
+    check("disconnected", draw(&app, 100, 24));
 }
 
 #[test]
@@ -279,7 +279,7 @@ fn history_from_yesterday_has_a_date_line() {
     use tui_client::app::inbox::{Entry, Sender};
     use tui_client::history::Record;
     let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).expect("valid");
-    let mut app = App::new("127.0.0.1:7878", (80, 24));
+    let mut app = App::new("127.0.0.1:7878", (100, 24));
     app.today = day(3);
     app.now = at(0);
     app.keep_history(2);
@@ -303,7 +303,39 @@ fn history_from_yesterday_has_a_date_line() {
         limits: Limits::default(),
     }));
     message(&mut app, 2, 9, Body::Text("morning!".into()));
-    check("history_date_lines", draw(&app, 80, 24));
+    check("history_date_lines", draw(&app, 100, 24));
     app.update(Action::Resize(50, 12));
     check("history_date_lines_50x12", draw(&app, 50, 12));
+}
+
+#[test]
+fn a_narrow_terminal_hides_the_side_panes_and_says_which_key_shows_them() {
+    let mut app = conversation();
+    app.update(Action::Resize(80, 24));
+    check("narrow_80x24", draw(&app, 80, 24));
+    app.update(Action::Resize(50, 12));
+    check("narrow_50x12", draw(&app, 50, 12));
+}
+
+#[test]
+fn f2_shows_the_side_panes_on_a_narrow_terminal() {
+    let mut app = two_conversations();
+    app.update(Action::Resize(80, 24));
+    key(&mut app, KeyCode::F(2));
+    check("panes_shown_80x24", draw(&app, 80, 24));
+    app.update(Action::Resize(50, 12));
+    check("panes_shown_50x12", draw(&app, 50, 12));
+}
+
+#[test]
+fn the_compose_box_grows_and_marks_the_lines_above() {
+    let mut app = conversation();
+    app.update(Action::Resize(80, 24));
+    key_with(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    app.update(Action::Paste(
+        "a long draft: first line\nsecond\nthird, which is long enough to wrap at eighty columns, \
+         so that it takes two rows\nfourth\nfifth"
+            .into(),
+    ));
+    check("compose_grown", draw(&app, 80, 24));
 }

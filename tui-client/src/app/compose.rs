@@ -1,11 +1,15 @@
 //! The compose box: multi-line text (tui-textarea), input history, the attached file and the
 //! attach prompt with its completions.
 
+use std::ops::Range;
 use std::path::PathBuf;
 
 use bytes::Bytes;
 use ratatui::style::{Modifier, Style};
 use tui_textarea::TextArea;
+use unicode_width::UnicodeWidthStr;
+
+use crate::sanitize::display;
 
 /// Sent texts remembered for Up/Down; enough for a session, small enough to ignore.
 pub const HISTORY_CAP: usize = 200;
@@ -143,5 +147,58 @@ impl Compose {
         } else {
             row + 1 >= self.text.lines().len()
         }
+    }
+}
+
+/// The compose text as the box shows it at some width: each line cut into rows of at most
+/// that many columns (as drawn, after the sanitiser), and where the cursor is among them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wrapped {
+    /// Each row: its line and the range of that line's characters it shows.
+    pub rows: Vec<(usize, Range<usize>)>,
+    /// The cursor's row (in `rows`) and column on screen.
+    pub cursor: (usize, usize),
+}
+
+/// Columns a character takes once drawn (the sanitiser may show it as several).
+fn columns(c: char) -> usize {
+    display(c.encode_utf8(&mut [0; 4])).width()
+}
+
+impl Compose {
+    /// The text wrapped at `width` columns. The cursor always has a cell: at the end of a
+    /// full row it is on a row of its own.
+    pub fn wrapped(&self, width: usize) -> Wrapped {
+        let width = width.max(1);
+        let (cursor_line, cursor_col) = self.text.cursor();
+        let mut rows = Vec::new();
+        let mut cursor = (0, 0);
+        for (n, line) in self.text.lines().iter().enumerate() {
+            let first = rows.len();
+            let (mut start, mut used, mut len) = (0, 0, 0);
+            for (i, c) in line.chars().enumerate() {
+                let w = columns(c);
+                if used + w > width && used > 0 {
+                    rows.push((n, start..i));
+                    (start, used) = (i, 0);
+                }
+                if n == cursor_line && i == cursor_col {
+                    cursor = (rows.len(), used);
+                }
+                used += w;
+                len = i + 1;
+            }
+            rows.push((n, start..len));
+            if n == cursor_line && cursor_col >= len {
+                cursor = if used >= width && len > 0 {
+                    rows.push((n, len..len));
+                    (rows.len() - 1, 0)
+                } else {
+                    (rows.len() - 1, used)
+                };
+            }
+            debug_assert!(rows.len() > first);
+        }
+        Wrapped { rows, cursor }
     }
 }

@@ -22,6 +22,7 @@ fn shift(key: &KeyEvent) -> bool {
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let key = self.keys.translate(key);
         if key.kind != KeyEventKind::Press {
             return Vec::new();
         }
@@ -98,6 +99,7 @@ impl App {
             KeyCode::Right if alt(key) => self.focus = self.cycle(true),
             KeyCode::Left if alt(key) => self.focus = self.cycle(false),
             KeyCode::F(1) => self.open_help(),
+            KeyCode::F(2) => self.toggle_panes(),
             KeyCode::F(3) => self.search_step(!shift(key)),
             KeyCode::Esc => self.focus = Focus::Compose,
             KeyCode::PageUp if self.focus != Focus::Peers => {
@@ -108,6 +110,7 @@ impl App {
             }
             _ if ctrl(key, 'o') => self.compose.prompt = Some(PathPrompt::default()),
             _ if ctrl(key, 'f') => {
+                self.show_panes();
                 self.focus = Focus::Peers;
                 self.peers.filtering = true;
             }
@@ -121,12 +124,17 @@ impl App {
         Some(Vec::new())
     }
 
-    /// The pane after (or before) the focused one: peers, inbox, compose, as on screen.
+    /// The pane after (or before) the focused one: peers, inbox, compose, as on screen;
+    /// the peer list only while it is shown.
     fn cycle(&self, forward: bool) -> Focus {
-        match (self.focus, forward) {
+        let step = |focus| match (focus, forward) {
             (Focus::Peers, true) | (Focus::Compose, false) => Focus::Inbox,
             (Focus::Inbox, true) | (Focus::Peers, false) => Focus::Compose,
             (Focus::Compose, true) | (Focus::Inbox, false) => Focus::Peers,
+        };
+        match step(self.focus) {
+            Focus::Peers if !self.panes_shown(self.size.0) => step(Focus::Peers),
+            next => next,
         }
     }
 

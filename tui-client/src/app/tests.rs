@@ -40,7 +40,7 @@ fn type_text(app: &mut App, text: &str) {
 
 /// Connected as #1 with peers #2, #3 and #4.
 fn connected() -> App {
-    let mut app = App::new("127.0.0.1:7878", (80, 24));
+    let mut app = App::new("127.0.0.1:7878", (100, 24));
     app.update(Action::Net(NetEvent::Connected {
         user_id: UserId(1),
         limits: Limits::default(),
@@ -84,7 +84,7 @@ fn ctrl_space_and_insert_toggle_alt_a_selects_all_and_alt_u_clears() {
 
 #[test]
 fn selection_stops_at_the_receiver_limit() {
-    let mut app = App::new("hub", (80, 24));
+    let mut app = App::new("hub", (100, 24));
     app.update(Action::Net(NetEvent::Connected {
         user_id: UserId(1),
         limits: Limits::default(),
@@ -318,3 +318,4 @@ mod complete;
 mod conversations;
 mod history;
 mod input;
+mod layout;

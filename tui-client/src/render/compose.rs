@@ -11,16 +11,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::pane;
+use crate::app::compose::Wrapped;
 use crate::app::{App, Focus};
 use crate::incoming::human_size;
+use crate::layout::Areas;
 use crate::sanitize::{display, display_line};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Receivers named in the title before "n peers" takes over.
 const NAMED: usize = 4;
 
 /// Draw the compose pane.
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
     let sel = app.receivers();
     let title = if sel.is_empty() {
         Line::from(vec![
@@ -35,20 +36,24 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let focused = app.focus == Focus::Compose;
     let block = pane(title, focused);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    let text_area = Rect {
-        height: inner.height.saturating_sub(1),
-        ..inner
-    };
+    let inner = block.inner(a.compose);
+    block.render(a.compose, buf);
+    let text_area = a.compose_text;
+    let wrapped = app.compose.wrapped(usize::from(text_area.width));
+    let (top, rows, mark) = window(&wrapped, text_area);
     if app.compose.content().is_empty() {
         let hint = " type a message or /help; Enter sends";
         Line::styled(hint, Style::default().fg(Color::DarkGray)).render(text_area, buf);
     } else {
-        render_text(app, text_area, buf);
+        render_text(app, &wrapped, (top, rows, mark), text_area, buf);
     }
     // Typing always lands here, whatever pane has focus, so the cursor is always drawn.
-    cursor(app, text_area, buf);
+    let (row, col) = wrapped.cursor;
+    let y = text_area.y + u16::from(mark) + row.saturating_sub(top) as u16;
+    let x = text_area.x + col as u16;
+    if x < text_area.right() && y < text_area.bottom() {
+        buf[(x, y)].set_style(Style::default().add_modifier(Modifier::REVERSED));
+    }
     let info = Rect {
         y: inner.bottom().saturating_sub(1),
         height: 1,
@@ -57,66 +62,46 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     info_line(app).render(info, buf);
 }
 
-/// The rows of the text shown in `area`: the cursor's row in view and, when the text is taller
-/// than the box, a first row saying how many lines are hidden above and below.
-fn window(app: &App, area: Rect) -> (usize, usize) {
-    let total = app.compose.text.lines().len();
+/// The rows of the wrapped text shown in `area`: (first row, how many, whether a first row
+/// says how many are hidden). The cursor's row is always in view.
+fn window(wrapped: &Wrapped, area: Rect) -> (usize, usize, bool) {
+    let total = wrapped.rows.len();
     let height = usize::from(area.height).max(1);
     if total <= height {
-        return (0, height);
+        return (0, height, false);
     }
     let rows = (height - 1).max(1);
-    (app.compose.text.cursor().0.saturating_sub(rows - 1), rows)
+    (wrapped.cursor.0.saturating_sub(rows - 1), rows, true)
 }
 
-/// Where the cursor's row starts being drawn: its first column, or later when the cursor
-/// would be past the right edge. Returns (columns skipped, the cursor's column on screen).
-fn columns(app: &App, width: usize) -> (usize, usize) {
-    let (row, col) = app.compose.text.cursor();
-    let line = app.compose.text.lines().get(row).map_or("", String::as_str);
-    let before: String = line.chars().take(col).collect();
-    let at = display(&before).width();
-    let skip = (at + 1).saturating_sub(width.max(1));
-    (skip, at - skip)
-}
-
-/// Draw the text itself, every line through the sanitiser.
-fn render_text(app: &App, area: Rect, buf: &mut Buffer) {
-    let (top, rows) = window(app, area);
+/// Draw the text itself, every row through the sanitiser.
+fn render_text(
+    app: &App,
+    wrapped: &Wrapped,
+    (top, rows, mark): (usize, usize, bool),
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let lines = app.compose.text.lines();
     let mut y = area.y;
-    if area.height as usize > rows {
-        let below = lines.len().saturating_sub(top + rows);
+    if mark {
+        let below = wrapped.rows.len().saturating_sub(top + rows);
         let hint = hidden(top, below);
         Line::styled(hint, Style::default().fg(Color::DarkGray)).render(row_at(area, y), buf);
         y += 1;
     }
-    let (skip, _) = columns(app, usize::from(area.width));
-    for (i, line) in lines.iter().enumerate().skip(top).take(rows) {
-        let shown = display(line);
-        let shown = if i == app.compose.text.cursor().0 {
-            skip_columns(&shown, skip)
-        } else {
-            &shown
-        };
-        Line::raw(shown.to_owned()).render(row_at(area, y), buf);
+    for (line, range) in wrapped.rows.iter().skip(top).take(rows) {
+        let text: String = lines[*line]
+            .chars()
+            .skip(range.start)
+            .take(range.len())
+            .collect();
+        Line::raw(display(&text).into_owned()).render(row_at(area, y), buf);
         y += 1;
     }
 }
 
-/// The cursor: a reversed cell.
-fn cursor(app: &App, area: Rect, buf: &mut Buffer) {
-    let (top, rows) = window(app, area);
-    let hint = u16::from(usize::from(area.height) > rows);
-    let row = app.compose.text.cursor().0.saturating_sub(top);
-    let (_, col) = columns(app, usize::from(area.width));
-    let (x, y) = (area.x + col as u16, area.y + hint + row as u16);
-    if x < area.right() && y < area.bottom() {
-        buf[(x, y)].set_style(Style::default().add_modifier(Modifier::REVERSED));
-    }
-}
-
-/// The hint over a text taller than its box.
+/// The row over a text taller than its box: how many rows are hidden above and below.
 fn hidden(above: usize, below: usize) -> String {
     let lines = |n: usize| format!("{n} line{}", if n == 1 { "" } else { "s" });
     match (above, below) {
@@ -132,18 +117,6 @@ fn row_at(area: Rect, y: u16) -> Rect {
         height: 1,
         ..area
     }
-}
-
-/// `text` without its first `skip` columns.
-fn skip_columns(text: &str, skip: usize) -> &str {
-    let mut width = 0;
-    for (i, c) in text.char_indices() {
-        if width >= skip {
-            return &text[i..];
-        }
-        width += c.width().unwrap_or(0);
-    }
-    ""
 }
 
 /// Size of the text, the attachment, and how many will get it.

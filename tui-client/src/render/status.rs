@@ -1,15 +1,18 @@
 //! The status bar: who we are, where, whether connected, how many peers, how many unread.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
+use crate::app::bindings::Act;
 use crate::app::{App, ConnState};
+use crate::layout::Areas;
 
-/// Draw the status bar into `area` (one row).
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+/// Draw the status bar (one row); it says so when the side panes are hidden, and which key
+/// shows them.
+pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
+    let area = a.status;
     let bar = Style::default().bg(Color::Rgb(40, 44, 52)).fg(Color::White);
     buf.set_style(area, bar);
     let me = match (&app.account, app.me) {
@@ -35,21 +38,32 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         Style::default()
     };
-    let line = Line::from(vec![
-        Span::styled(" hubbub", Style::default().add_modifier(Modifier::BOLD)),
-        sep.clone(),
-        Span::styled(me, Style::default().add_modifier(Modifier::BOLD)),
-        sep.clone(),
-        Span::raw(format!("hub {}", crate::sanitize::display_line(&app.hub))),
-        sep.clone(),
-        Span::styled(state, Style::default().fg(color)),
-        sep.clone(),
-        Span::raw(match app.peers.all().len() {
-            1 => "1 peer".to_string(),
-            n => format!("{n} peers"),
-        }),
-        sep,
-        Span::styled(format!("{unread} unread"), unread_style),
-    ]);
-    line.style(bar).render(area, buf);
+    let peers = Span::raw(match app.peers.all().len() {
+        1 => "1 peer".to_string(),
+        n => format!("{n} peers"),
+    });
+    let unread = Span::styled(format!("{unread} unread"), unread_style);
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let state = Span::styled(state, Style::default().fg(color));
+    let spans = if a.panes {
+        let hub = Span::raw(format!("hub {}", crate::sanitize::display_line(&app.hub)));
+        let name = Span::styled(" hubbub", bold);
+        vec![name, Span::styled(me, bold), hub, state, peers, unread]
+    } else {
+        // Narrow: what matters first, and the key that brings the panes back.
+        let hidden = Span::styled(
+            format!("{} shows panes", app.keys.name_of(Act::TogglePanes)),
+            Style::default().fg(Color::Yellow),
+        );
+        let me = Span::styled(format!(" {me}"), bold);
+        vec![me, state, unread, hidden, peers]
+    };
+    let mut line = Vec::with_capacity(spans.len() * 2);
+    for (i, span) in spans.into_iter().enumerate() {
+        if i > 0 {
+            line.push(sep.clone());
+        }
+        line.push(span);
+    }
+    Line::from(line).style(bar).render(area, buf);
 }

@@ -10,7 +10,7 @@ fn ctrl(c: char) -> Action {
 
 /// The compose box focused, holding `text` with the cursor at its end.
 fn composing(text: &str) -> App {
-    let mut app = App::new("127.0.0.1:7878", (80, 24));
+    let mut app = App::new("127.0.0.1:7878", (100, 24));
     app.focus = Focus::Compose;
     app.update(Action::Paste(text.into()));
     app
@@ -60,7 +60,7 @@ fn ctrl_a_and_ctrl_e_go_to_the_start_and_end_of_the_line() {
 
 #[test]
 fn ctrl_l_asks_for_the_whole_screen_to_be_redrawn_anywhere() {
-    let mut app = App::new("127.0.0.1:7878", (80, 24));
+    let mut app = App::new("127.0.0.1:7878", (100, 24));
     assert_eq!(app.update(ctrl('l')), vec![Effect::RedrawAll]);
     app.focus = Focus::Compose;
     assert_eq!(app.update(ctrl('l')), vec![Effect::RedrawAll]);
@@ -71,7 +71,7 @@ fn ctrl_l_asks_for_the_whole_screen_to_be_redrawn_anywhere() {
 fn a_relay_the_network_task_cannot_take_fails_its_entry() {
     use crate::app::inbox::Delivery;
     use shared::{Limits, UserId};
-    let mut app = App::new("127.0.0.1:7878", (80, 24));
+    let mut app = App::new("127.0.0.1:7878", (100, 24));
     app.update(Action::Net(crate::net::NetEvent::Connected {
         user_id: UserId(1),
         limits: Limits::default(),

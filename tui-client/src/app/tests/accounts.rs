@@ -11,7 +11,7 @@ const ALICE: UserId = UserId(1 << 32);
 const BOB: UserId = UserId((1 << 32) + 1);
 
 fn draw(app: &App) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
+    let mut terminal = Terminal::new(TestBackend::new(100, 24)).expect("test terminal");
     terminal
         .draw(|f| f.render_widget(&*app, f.area()))
         .expect("draw");
@@ -20,7 +20,7 @@ fn draw(app: &App) -> String {
 
 /// Logged in as alice, with bob (an account) and #2 (anonymous) present.
 fn alice() -> App {
-    let mut app = App::new("hub", (80, 24));
+    let mut app = App::new("hub", (100, 24));
     app.update(Action::Net(NetEvent::Connected {
         user_id: UserId(9),
         limits: Limits::default(),
@@ -134,7 +134,7 @@ fn what_another_session_sent_is_ours_without_an_outcome() {
 
 #[test]
 fn a_refused_login_is_said_and_the_connection_stays_anonymous() {
-    let mut app = App::new("hub", (80, 24));
+    let mut app = App::new("hub", (100, 24));
     app.update(Action::Net(NetEvent::Connected {
         user_id: UserId(9),
         limits: Limits::default(),

@@ -139,7 +139,7 @@ fn who_asks_the_hub_and_its_answer_is_listed_and_learnt() {
 
 #[test]
 fn who_and_whois_need_a_connection_and_their_failures_are_told() {
-    let mut app = App::new("hub", (80, 24));
+    let mut app = App::new("hub", (100, 24));
     assert!(run(&mut app, "/who").is_empty());
     assert!(notice(&app).0.contains("not connected"));
     let mut app = connected();

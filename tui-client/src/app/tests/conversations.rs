@@ -18,7 +18,7 @@ fn alt_key(code: KeyCode) -> Action {
 
 /// Logged in as alice, with bob and carol present; the bell already rang for nothing.
 fn alice() -> App {
-    let mut app = App::new("hub", (80, 24));
+    let mut app = App::new("hub", (100, 24));
     app.update(Action::Net(NetEvent::Connected {
         user_id: UserId(9),
         limits: Limits::default(),

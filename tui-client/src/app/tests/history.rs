@@ -87,7 +87,7 @@ fn without_a_store_nothing_is_queued() {
 
 #[test]
 fn loaded_history_lands_in_its_conversations_with_date_lines_and_pages_in_at_the_top() {
-    let mut app = App::new("hub", (80, 24));
+    let mut app = App::new("hub", (100, 24));
     app.today = day(3);
     app.keep_history(2 * PAGE as i64);
     // The recent part: a full page, so there may be more.
@@ -165,7 +165,7 @@ fn loaded_history_lands_in_its_conversations_with_date_lines_and_pages_in_at_the
 
 #[test]
 fn search_goes_on_in_the_store_when_memory_runs_out() {
-    let mut app = App::new("hub", (80, 24));
+    let mut app = App::new("hub", (100, 24));
     app.keep_history(2 * PAGE as i64);
     let recent: Vec<Record> = (PAGE as i64 + 1..=2 * PAGE as i64)
         .map(|id| old(id, 2, &format!("recent {id}"), 2))
