@@ -186,6 +186,8 @@ pub struct App {
     pub quit: bool,
     /// Keys the config file gave to actions.
     pub keys: keymap::KeyMap,
+    /// The palette (the config file's `[colors]`).
+    pub theme: crate::render::Theme,
     /// The bell, the title and desktop notifications.
     pub notify: notify::Notifier,
     /// Mailbox messages still to come (they come first after logging in): unread even if
@@ -223,6 +225,7 @@ impl App {
             today: NaiveDate::MIN,
             quit: false,
             keys: keymap::KeyMap::default(),
+            theme: crate::render::Theme::default(),
             notify: notify::Notifier::default(),
             mailbox_left: 0,
             keeping: None,

@@ -9,14 +9,9 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "tui-client", version, about)]
 pub struct Cli {
-    /// The hub's address.
-    #[arg(
-        long,
-        env = "HUBBUB_HUB",
-        default_value = "127.0.0.1:7878",
-        global = true
-    )]
-    pub hub: String,
+    /// The hub's address [default: the config's `hub`, else 127.0.0.1:7878].
+    #[arg(long, env = "HUBBUB_HUB", global = true, value_name = "ADDR")]
+    pub hub: Option<String>,
     /// Where received files are saved [default: <data dir>/hubbub/downloads].
     #[arg(long, env = "HUBBUB_DOWNLOAD_DIR", global = true)]
     pub download_dir: Option<PathBuf>,
@@ -30,14 +25,32 @@ pub struct Cli {
     /// [default: $XDG_CONFIG_HOME/hubbub/identity, else ~/.config/hubbub/identity].
     #[arg(long, env = "HUBBUB_IDENTITY", global = true, value_name = "PATH")]
     pub identity: Option<PathBuf>,
-    /// Let the mouse wheel scroll the inbox (the terminal's own text selection then needs
-    /// Shift).
-    #[arg(long, env = "HUBBUB_MOUSE")]
-    pub mouse: bool,
-    /// Desktop notifications through the terminal: osc9 (iTerm2, kitty, WezTerm, Windows
-    /// Terminal) or osc777 (foot, urxvt, GNOME's VTE); at most one every 10 s.
-    #[arg(long, env = "HUBBUB_DESKTOP_NOTIFY", value_enum, default_value = "off")]
-    pub desktop_notify: crate::app::notify::Desktop,
+    /// Capture the mouse: a click selects a peer or shows a conversation, the wheel scrolls
+    /// the inbox (the terminal's own text selection then needs Shift). `--mouse=false` turns
+    /// off a config's `mouse = true`.
+    #[arg(
+        long,
+        env = "HUBBUB_MOUSE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_name = "BOOL",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub mouse: Option<bool>,
+    /// Desktop notifications through the terminal: off, osc9 (iTerm2, kitty, WezTerm, Windows
+    /// Terminal) or osc777 (foot, urxvt, GNOME's VTE); at most one every 10 s [default: the
+    /// config's `notify.desktop`, else off].
+    #[arg(long, env = "HUBBUB_DESKTOP_NOTIFY", value_enum)]
+    pub desktop_notify: Option<crate::app::notify::Desktop>,
+    /// The config file [default: $XDG_CONFIG_HOME/hubbub/tui.toml, else
+    /// ~/.config/hubbub/tui.toml; a missing default file is no error].
+    #[arg(long, env = "HUBBUB_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the settings in force (flags, environment, config file, defaults) as a config
+    /// file, and exit.
+    #[arg(long)]
+    pub print_config: bool,
     /// Keep no history of the conversations (logged in, the client keeps one under
     /// <data dir>/hubbub/history/).
     #[arg(long, env = "HUBBUB_NO_HISTORY")]

@@ -16,12 +16,14 @@ use tracing::{info, warn};
 use std::io::Write as _;
 
 use crate::app::compose::Attachment;
-use crate::app::notify::Desktop;
+use crate::app::keymap::KeyMap;
+use crate::app::notify::{Choices, Desktop};
 use crate::app::{Action, App, Effect, Request};
 use crate::files;
 use crate::history::{self, History};
 use crate::identity::Identity;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
+use crate::render::Theme;
 use crate::terminal::{self, Term};
 
 /// How often notices age. Nothing else needs time, so an idle client sleeps.
@@ -37,10 +39,16 @@ pub struct UiOptions {
     pub hub: String,
     /// Where received files go.
     pub download_dir: PathBuf,
-    /// Whether the mouse wheel scrolls.
+    /// Whether the mouse is captured (clicks and the wheel).
     pub mouse: bool,
     /// Desktop notifications, if any.
     pub desktop: Desktop,
+    /// Bell, title, mentions.
+    pub notify: Choices,
+    /// The palette.
+    pub theme: Theme,
+    /// Keys the config gave to actions.
+    pub keys: KeyMap,
     /// The history store's file, when history is kept (logged in, not `--no-history`).
     pub history: Option<PathBuf>,
     /// Whom to log in as.
@@ -61,6 +69,9 @@ pub async fn run(opts: UiOptions) -> Result<()> {
     let size = terminal.size()?;
     let mut app = App::new(opts.hub, (size.width, size.height));
     app.notify.desktop = opts.desktop;
+    app.notify.choices = opts.notify;
+    app.theme = opts.theme;
+    app.keys = opts.keys;
     let mut history = opts
         .history
         .as_deref()

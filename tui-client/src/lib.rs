@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod event_loop;
 pub mod exit;
 pub mod files;

@@ -3,10 +3,22 @@
 use std::process::ExitCode;
 
 use tui_client::cli::Cli;
+use tui_client::config::Settings;
 use tui_client::{event_loop, exit, files, history, logging, oneshot, terminal};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args();
+    let settings = match Settings::resolve(&cli) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("tui-client: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    if cli.print_config {
+        print!("{}", settings.to_toml());
+        return ExitCode::SUCCESS;
+    }
     let download_dir = cli
         .download_dir
         .clone()
@@ -23,21 +35,24 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime can be built at startup");
-    let opts = oneshot::Options::from_cli(&cli, download_dir.clone());
+    let opts = oneshot::Options::from_cli(&cli, &settings, download_dir.clone());
     let result = match cli.command {
         // The identity is read before the terminal is taken, so its errors print plainly.
         None => opts.me().and_then(|me| {
             terminal::install_hooks()?;
             let identity = me.map(|(_, identity)| identity);
             let history = match &identity {
-                Some(id) if !cli.no_history => history::default_path(&cli.hub, &id.name),
+                Some(id) if !cli.no_history => history::default_path(&settings.hub, &id.name),
                 _ => None,
             };
             let opts = event_loop::UiOptions {
-                hub: cli.hub,
+                hub: settings.hub.clone(),
                 download_dir,
-                mouse: cli.mouse,
-                desktop: cli.desktop_notify,
+                mouse: settings.mouse,
+                desktop: settings.desktop,
+                notify: settings.notify,
+                theme: settings.theme,
+                keys: settings.keys.clone(),
                 history,
                 identity,
             };

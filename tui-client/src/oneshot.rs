@@ -9,6 +9,7 @@ use shared::conn::Connection;
 use shared::{ClientMsg, HubMsg, RequestId};
 
 use crate::cli::{Cli, Command};
+use crate::config::Settings;
 use crate::exit::{self, ExitWith};
 use crate::identity::{self, Identity};
 use crate::net;
@@ -36,13 +37,13 @@ pub struct Options {
 }
 
 impl Options {
-    /// The global flags of `cli`.
-    pub fn from_cli(cli: &Cli, download_dir: PathBuf) -> Options {
+    /// The global flags of `cli`, over the config file as `settings` merged them.
+    pub fn from_cli(cli: &Cli, settings: &Settings, download_dir: PathBuf) -> Options {
         Options {
-            hub: cli.hub.clone(),
+            hub: settings.hub.clone(),
             download_dir,
             anonymous: cli.anonymous,
-            identity: cli.identity.clone(),
+            identity: settings.identity.clone(),
         }
     }
 

@@ -39,11 +39,38 @@ pub fn color_of(id: UserId) -> Color {
     PALETTE[(id.0.wrapping_mul(7) % PALETTE.len() as u64) as usize]
 }
 
-/// A bordered pane, highlighted when it has focus.
-fn pane<'a>(title: impl Into<Line<'a>>, focused: bool) -> Block<'a> {
+/// The named colours of the palette (the config file's `[colors]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Theme {
+    /// The focused pane's border and the attach prompt.
+    pub accent: Color,
+    /// Your own name on your messages.
+    pub own: Color,
+    /// The client's own lines (connected, who left) and waiting deliveries.
+    pub system: Color,
+    /// Unread counts.
+    pub unread: Color,
+    /// Errors: notices, failed sends, a missing receiver, the connection down.
+    pub warning: Color,
+}
+
+impl Default for Theme {
+    fn default() -> Theme {
+        Theme {
+            accent: Color::Cyan,
+            own: Color::White,
+            system: Color::DarkGray,
+            unread: Color::Yellow,
+            warning: Color::Red,
+        }
+    }
+}
+
+/// A bordered pane, highlighted in the accent colour when it has focus.
+fn pane<'a>(app: &App, title: impl Into<Line<'a>>, focused: bool) -> Block<'a> {
     let style = if focused {
         Style::default()
-            .fg(Color::Cyan)
+            .fg(app.theme.accent)
             .add_modifier(Modifier::BOLD)
     } else {
         Style::default().fg(Color::DarkGray)
@@ -80,7 +107,7 @@ impl Widget for &App {
             compose::render_prompt(self, a.compose, buf);
         }
         if self.help {
-            help::render(a.full, self.help_scroll, buf);
+            help::render(self, a.full, buf);
         }
         crate::sanitize::scrub(buf);
     }
@@ -100,7 +127,11 @@ fn render_hint(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let line = match &app.notice {
         Some(n) => {
-            let color = if n.error { Color::Red } else { Color::Green };
+            let color = if n.error {
+                app.theme.warning
+            } else {
+                Color::Green
+            };
             Line::styled(
                 format!(" {}", display_line(&n.text)),
                 Style::default().fg(color),

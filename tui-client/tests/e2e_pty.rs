@@ -277,3 +277,33 @@ fn a_client_with_an_identity_logs_in_shows_its_mailbox_and_acknowledges_it() {
     carol.keys(CTRL_C);
     assert!(carol.wait_exit());
 }
+
+/// F9 as xterm sends it.
+const F9: &str = "\x1b[20~";
+
+#[test]
+fn a_narrow_client_shows_its_panes_on_the_key_its_config_gives() {
+    let hub = TestHub::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("tui.toml");
+    std::fs::write(&config, "[keys]\ntoggle-panes = \"f9\"\n").expect("write config");
+    let config = config.display().to_string();
+    let mut a = PtyClient::spawn_with(
+        "a",
+        &hub.addr.to_string(),
+        dir.path(),
+        (80, 24),
+        &["--config", &config],
+    );
+    a.wait_for("● connected");
+    a.wait_for("F9 shows panes");
+    assert!(!a.contents().contains("Peers 0/255"), "{}", a.contents());
+    a.keys(F9);
+    a.wait_for("Peers 0/255");
+    a.wait_for("Conversations");
+    a.keys(F9);
+    a.wait_gone("Peers 0/255");
+    a.keys(CTRL_C);
+    assert!(a.wait_exit());
+    a.wait_restored();
+}

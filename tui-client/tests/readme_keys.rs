@@ -34,3 +34,12 @@ fn the_readme_command_table_is_the_command_table() {
         "README.md's command table differs from src/app/bindings/commands.rs; between the markers put:\n{expected}"
     );
 }
+
+#[test]
+fn the_readme_action_table_is_the_binding_tables_actions() {
+    let expected = bindings::actions_markdown();
+    assert!(
+        section("actions") == expected,
+        "README.md's action table differs from src/app/bindings.rs; between the markers put:\n{expected}"
+    );
+}

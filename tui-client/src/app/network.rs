@@ -121,7 +121,7 @@ impl App {
             c.mark_unread(seq, mention);
             quiet = c.quiet;
         }
-        if !quiet || mention {
+        if !quiet || (mention && self.notify.choices.mentions) {
             let sender = self.inbox.names.label(from);
             self.notify.alert(&sender, mention);
         }

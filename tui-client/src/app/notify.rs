@@ -15,7 +15,18 @@ pub const DESKTOP_GAP_TICKS: u32 = 20;
 const NAMED: usize = 3;
 
 /// Which escape sequence, if any, carries desktop notifications.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Deserialize,
+    serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Desktop {
     /// None (the default).
     #[default]
@@ -26,6 +37,27 @@ pub enum Desktop {
     Osc777,
 }
 
+/// Which of the ways to tell are used (the config file's `[notify]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choices {
+    /// Ring the terminal bell.
+    pub bell: bool,
+    /// Write the unread count into the terminal's title.
+    pub title: bool,
+    /// A mention notifies even in a quiet conversation.
+    pub mentions: bool,
+}
+
+impl Default for Choices {
+    fn default() -> Choices {
+        Choices {
+            bell: true,
+            title: true,
+            mentions: true,
+        }
+    }
+}
+
 /// What is due to be said, and when it may be.
 #[derive(Debug, Default)]
 pub struct Notifier {
@@ -33,6 +65,8 @@ pub struct Notifier {
     pub unfocused: bool,
     /// Desktop notifications.
     pub desktop: Desktop,
+    /// Bell, title, mentions.
+    pub choices: Choices,
     bell_due: bool,
     bell_wait: u32,
     /// Senders of what is not yet in a desktop notification, each once, in order.
@@ -64,11 +98,11 @@ impl Notifier {
     /// The bytes to write to the terminal now (often none), with `unread` messages unread.
     pub fn escapes(&mut self, unread: usize) -> String {
         let mut out = String::new();
-        if self.title != Some(unread) {
+        if self.choices.title && self.title != Some(unread) {
             self.title = Some(unread);
             out.push_str(&title(unread));
         }
-        if std::mem::take(&mut self.bell_due) && self.bell_wait == 0 {
+        if std::mem::take(&mut self.bell_due) && self.choices.bell && self.bell_wait == 0 {
             out.push('\x07');
             self.bell_wait = BELL_GAP_TICKS;
         }

@@ -26,7 +26,10 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
     let title = if sel.is_empty() {
         Line::from(vec![
             Span::raw(" Compose "),
-            Span::styled("(no receiver selected) ", Style::default().fg(Color::Red)),
+            Span::styled(
+                "(no receiver selected) ",
+                Style::default().fg(app.theme.warning),
+            ),
         ])
     } else if sel.len() <= NAMED {
         let names: Vec<String> = sel.iter().map(|id| app.inbox.names.label(*id)).collect();
@@ -35,7 +38,7 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
         Line::raw(format!(" Compose → {} peers ", sel.len()))
     };
     let focused = app.focus == Focus::Compose;
-    let block = pane(title, focused);
+    let block = pane(app, title, focused);
     let inner = block.inner(a.compose);
     block.render(a.compose, buf);
     let text_area = a.compose_text;
@@ -152,6 +155,7 @@ pub fn render_prompt(app: &App, area: Rect, buf: &mut Buffer) {
     };
     Clear.render(area, buf);
     let block = pane(
+        app,
         " Attach a file: Tab completes · Enter attaches · Esc cancels ",
         true,
     );
@@ -160,7 +164,7 @@ pub fn render_prompt(app: &App, area: Rect, buf: &mut Buffer) {
     let max = format!("at most {}", human_size(u64::from(app.limits.max_body)));
     let mut lines = vec![
         Line::from(vec![
-            Span::styled("path: ", Style::default().fg(Color::Cyan)),
+            Span::styled("path: ", Style::default().fg(app.theme.accent)),
             Span::raw(format!("{}▏", display_line(&prompt.input))),
         ]),
         Line::styled(max, Style::default().fg(Color::DarkGray)),

@@ -23,7 +23,7 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
         0 => " Conversations ".to_owned(),
         n => format!(" Conversations ({n}) "),
     };
-    pane(title, false).render(a.convs, buf);
+    pane(app, title, false).render(a.convs, buf);
     let list = a.convs_list;
     let rows = usize::from(list.height);
     if rows == 0 {
@@ -76,7 +76,7 @@ fn row_line(app: &App, i: usize, conv: &Conversation, active: bool, width: usize
             .add_modifier(Modifier::BOLD)
     } else {
         Style::default()
-            .fg(Color::Yellow)
+            .fg(app.theme.unread)
             .add_modifier(Modifier::BOLD)
     };
     let label_style = if conv.unread > 0 {

@@ -11,6 +11,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::pane;
 use crate::app::bindings::{help_rows, HelpRow};
+use crate::app::App;
 
 /// Widest popup: wider only spreads the two columns apart.
 const MAX_WIDTH: u16 = 90;
@@ -93,8 +94,9 @@ fn lines(width: usize) -> Vec<Line<'static>> {
     out
 }
 
-/// Draw the help popup over `area`, scrolled by `scroll` rows.
-pub fn render(area: Rect, scroll: usize, buf: &mut Buffer) {
+/// Draw the help popup over `area`, scrolled as `app` says.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let scroll = app.help_scroll;
     let (popup, w, h) = geometry((area.width, area.height));
     let popup = Rect {
         x: popup.x + area.x,
@@ -106,7 +108,7 @@ pub fn render(area: Rect, scroll: usize, buf: &mut Buffer) {
     let scroll = scroll.min(all.len().saturating_sub(h));
     let end = (scroll + h).min(all.len());
     let position = format!(" {}–{} of {} ", scroll + 1, end, all.len());
-    let block = pane(" Help · ↑↓ PgUp/PgDn scroll · Esc closes ", true)
+    let block = pane(app, " Help · ↑↓ PgUp/PgDn scroll · Esc closes ", true)
         .title_bottom(Line::from(position).right_aligned());
     let shown: Vec<Line> = all.into_iter().skip(scroll).take(h).collect();
     Paragraph::new(shown).block(block).render(popup, buf);

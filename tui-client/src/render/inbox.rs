@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 use shared::UserId;
 
-use super::{color_of, pane};
+use super::{color_of, pane, Theme};
 use crate::app::inbox::{Delivery, Entry, Sender, INDENT};
 use crate::app::names::Names;
 use crate::app::{App, Focus};
@@ -30,13 +30,13 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
         ),
         _ => format!(" {name} ({}) ", app.inbox.len()),
     };
-    pane(title, app.focus == Focus::Inbox).render(a.inbox, buf);
+    pane(app, title, app.focus == Focus::Inbox).render(a.inbox, buf);
     let area = a.inbox_text;
     let width = usize::from(area.width);
     let mut y = area.y;
     for shown in app.inbox.visible(width, usize::from(area.height)) {
         let marked = app.inbox.marked() == Some(shown.seq);
-        let mut lines = entry_lines(shown.entry, width, &app.inbox.names, marked);
+        let mut lines = entry_lines(shown.entry, width, app, marked);
         if shown.new_line {
             lines.insert(0, new_messages_line(width));
         }
@@ -100,10 +100,11 @@ fn new_messages_line(width: usize) -> Line<'static> {
 }
 
 /// Every row of an entry, styled; a `marked` one (the search's match) has its time reversed.
-fn entry_lines(entry: &Entry, width: usize, names: &Names, marked: bool) -> Vec<Line<'static>> {
+fn entry_lines(entry: &Entry, width: usize, app: &App, marked: bool) -> Vec<Line<'static>> {
+    let (names, theme) = (&app.inbox.names, &app.theme);
     let body_style = match (&entry.from, &entry.body) {
         (Sender::System, _) => Style::default()
-            .fg(Color::DarkGray)
+            .fg(theme.system)
             .add_modifier(Modifier::ITALIC),
         (_, Body::File { .. }) => Style::default().fg(Color::LightCyan),
         _ => Style::default(),
@@ -112,10 +113,8 @@ fn entry_lines(entry: &Entry, width: usize, names: &Names, marked: bool) -> Vec<
         Sender::Peer(id) => Style::default()
             .fg(color_of(*id))
             .add_modifier(Modifier::BOLD),
-        Sender::Me { .. } => Style::default()
-            .fg(Color::White)
-            .add_modifier(Modifier::BOLD),
-        Sender::System => Style::default().fg(Color::DarkGray),
+        Sender::Me { .. } => Style::default().fg(theme.own).add_modifier(Modifier::BOLD),
+        Sender::System => Style::default().fg(theme.system),
     };
     let mut out = Vec::new();
     for (i, text) in entry.wrap(width, names).into_iter().enumerate() {
@@ -142,7 +141,7 @@ fn entry_lines(entry: &Entry, width: usize, names: &Names, marked: bool) -> Vec<
         }
     }
     if let Some(delivery) = &entry.delivery {
-        out.push(delivery_line(delivery, names));
+        out.push(delivery_line(delivery, names, theme));
     }
     out
 }
@@ -161,11 +160,11 @@ fn ids(list: &[UserId], names: &Names) -> String {
 
 /// The row under our own message: waiting, delivered to n (queued, unknown, dropped, full),
 /// failed, or sent by another session.
-fn delivery_line(delivery: &Delivery, names: &Names) -> Line<'static> {
+fn delivery_line(delivery: &Delivery, names: &Names, theme: &Theme) -> Line<'static> {
     let indent = " ".repeat(INDENT);
     let (text, color) = match delivery {
-        Delivery::Pending => ("… waiting for the hub".to_owned(), Color::DarkGray),
-        Delivery::Elsewhere => ("↗ sent from another session".to_owned(), Color::DarkGray),
+        Delivery::Pending => ("… waiting for the hub".to_owned(), theme.system),
+        Delivery::Elsewhere => ("↗ sent from another session".to_owned(), theme.system),
         Delivery::Done(answer) => {
             let mut text = format!("✓ delivered to {}", answer.delivered);
             let parts = [
@@ -186,7 +185,7 @@ fn delivery_line(delivery: &Delivery, names: &Names) -> Line<'static> {
             };
             (text, color)
         }
-        Delivery::Failed(why) => (format!("✗ not sent: {why}"), Color::Red),
+        Delivery::Failed(why) => (format!("✗ not sent: {why}"), theme.warning),
     };
     Line::from(vec![
         Span::raw(indent),

@@ -19,7 +19,7 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
         peers.selected().len(),
         app.limits.max_receivers
     );
-    pane(title, focused).render(a.peers, buf);
+    pane(app, title, focused).render(a.peers, buf);
     render_filter(app, a, buf);
     render_rows(app, a, buf);
 }

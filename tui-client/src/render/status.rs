@@ -26,14 +26,14 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
         ConnState::Connecting(n) => (format!("◌ reconnecting (attempt {n})"), Color::Yellow),
         ConnState::Down { retry_in, .. } => (
             format!("✗ down, retry {:.1}s", retry_in.as_secs_f32()),
-            Color::Red,
+            app.theme.warning,
         ),
     };
     let sep = Span::styled(" │ ", Style::default().fg(Color::DarkGray));
     let unread = app.unread();
     let unread_style = if unread > 0 {
         Style::default()
-            .fg(Color::Yellow)
+            .fg(app.theme.unread)
             .add_modifier(Modifier::BOLD)
     } else {
         Style::default()

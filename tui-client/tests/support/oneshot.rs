@@ -21,7 +21,8 @@ pub fn client(hub: &str, dir: &Path) -> Command {
         .env("HUBBUB_DOWNLOAD_DIR", dir.join("downloads"))
         .env("XDG_CONFIG_HOME", dir.join("config"))
         .env_remove("HUBBUB_IDENTITY")
-        .env_remove("HUBBUB_ANONYMOUS");
+        .env_remove("HUBBUB_ANONYMOUS")
+        .env_remove("HUBBUB_CONFIG");
     cmd
 }
 

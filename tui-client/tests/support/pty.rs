@@ -20,6 +20,17 @@ pub struct PtyClient {
 
 impl PtyClient {
     pub fn spawn(name: &'static str, hub: &str, dir: &Path, cols: u16, rows: u16) -> PtyClient {
+        PtyClient::spawn_with(name, hub, dir, (cols, rows), &[])
+    }
+
+    /// [`Self::spawn`] with more arguments (`--mouse`, `--config FILE`).
+    pub fn spawn_with(
+        name: &'static str,
+        hub: &str,
+        dir: &Path,
+        (cols, rows): (u16, u16),
+        more: &[&str],
+    ) -> PtyClient {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -34,6 +45,7 @@ impl PtyClient {
         cmd.arg(dir.join(format!("{name}-downloads")));
         cmd.arg("--log-file");
         cmd.arg(dir.join(format!("{name}.log")));
+        cmd.args(more);
         cmd.env("TERM", "xterm-256color");
         // Never the user's own identity.
         cmd.env("XDG_CONFIG_HOME", dir.join(format!("{name}-config")));
@@ -41,6 +53,8 @@ impl PtyClient {
         cmd.env("XDG_DATA_HOME", dir.join(format!("{name}-data")));
         cmd.env_remove("HUBBUB_IDENTITY");
         cmd.env_remove("HUBBUB_ANONYMOUS");
+        cmd.env_remove("HUBBUB_CONFIG");
+        cmd.env_remove("HUBBUB_MOUSE");
         cmd.cwd(dir);
         let child = pty.slave.spawn_command(cmd).expect("spawn tui-client");
         drop(pty.slave);

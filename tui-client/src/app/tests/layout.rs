@@ -53,3 +53,30 @@ fn ctrl_f_shows_the_hidden_peer_list_it_searches() {
     assert_eq!(app.focus, Focus::Peers);
     assert!(app.peers.filtering);
 }
+
+#[test]
+fn keys_from_the_config_act_as_their_actions_and_the_own_keys_still_work() {
+    use crate::app::keymap::KeyMap;
+    let table = [("toggle-panes", "alt-p"), ("next-pane", "f9")]
+        .into_iter()
+        .map(|(a, k)| (a.to_owned(), k.to_owned()))
+        .collect();
+    let mut app = connected();
+    app.keys = KeyMap::new(&table).expect("good keys");
+    app.update(alt('p'));
+    assert!(!app.areas().panes, "alt-p hides the panes");
+    assert_eq!(app.compose.content(), "", "and types nothing");
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('P'),
+        KeyModifiers::ALT | KeyModifiers::SHIFT,
+    )));
+    assert!(app.areas().panes, "Alt-Shift-P is Alt-P too");
+    app.update(key(KeyCode::F(2)));
+    assert!(!app.areas().panes, "F2 still works");
+    app.update(key(KeyCode::F(2)));
+    assert_eq!(app.focus, Focus::Compose);
+    app.update(key(KeyCode::F(9)));
+    assert_eq!(app.focus, Focus::Peers, "F9 is F6 now");
+    app.update(key(KeyCode::F(6)));
+    assert_eq!(app.focus, Focus::Inbox);
+}
