@@ -363,13 +363,43 @@ impl App {
         }
     }
 
+    /// The wheel scrolls the inbox; a left click on a conversation shows it, on a peer
+    /// moves the cursor there and selects or unselects it.
     fn on_mouse(&mut self, mouse: MouseEvent) {
-        use crossterm::event::MouseEventKind;
+        use crossterm::event::{MouseButton, MouseEventKind};
         let (w, h) = self.inbox_dims();
         match mouse.kind {
             MouseEventKind::ScrollUp => self.inbox.scroll_up(3, w, h),
             MouseEventKind::ScrollDown => self.inbox.scroll_down(3, w),
+            MouseEventKind::Down(MouseButton::Left) => self.click(mouse.column, mouse.row),
             _ => {}
+        }
+    }
+
+    fn click(&mut self, x: u16, y: u16) {
+        let a = self.areas();
+        if !a.panes || a.too_small || self.help || self.compose.prompt.is_some() {
+            return;
+        }
+        let at = ratatui::layout::Position { x, y };
+        let row = |list: ratatui::layout::Rect, cursor: usize| {
+            let offset = crate::layout::list_offset(cursor, usize::from(list.height));
+            offset + usize::from(y - list.y)
+        };
+        if a.convs_list.contains(at) {
+            let i = row(a.convs_list, self.inbox.active());
+            if i < self.inbox.conversations().len() {
+                self.switch_to(i);
+            }
+        } else if a.peers_list.contains(at) {
+            let i = row(a.peers_list, self.peers.cursor());
+            if i < self.peers.view().len() {
+                self.peers.filtering = false;
+                self.peers
+                    .move_cursor(i as isize - self.peers.cursor() as isize);
+                self.focus = Focus::Peers;
+                self.toggle_peer();
+            }
         }
     }
 

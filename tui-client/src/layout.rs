@@ -57,6 +57,12 @@ pub struct Areas {
     pub hint: Rect,
 }
 
+/// The first row of a list drawn in `rows` rows so that row `cursor` is on screen: the
+/// conversation and peer lists, drawn and clicked by the same rule.
+pub fn list_offset(cursor: usize, rows: usize) -> usize {
+    cursor.saturating_sub(rows.saturating_sub(1))
+}
+
 /// Whether a terminal `width` columns wide shows the side panes when nobody asked.
 pub fn wide(width: u16) -> bool {
     width >= NARROW_WIDTH

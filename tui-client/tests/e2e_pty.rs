@@ -307,3 +307,39 @@ fn a_narrow_client_shows_its_panes_on_the_key_its_config_gives() {
     assert!(a.wait_exit());
     a.wait_restored();
 }
+
+#[test]
+fn with_mouse_a_click_shows_a_conversation_and_without_it_the_mouse_is_left_alone() {
+    let hub = TestHub::start();
+    let addr = hub.addr.to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = PtyClient::spawn_with("a", &addr, dir.path(), (100, 24), &["--mouse"]);
+    a.wait_for("● connected");
+    assert!(a.mouse_captured(), "--mouse asks for mouse reports");
+    let mut b = PtyClient::spawn("b", &addr, dir.path(), 100, 24);
+    b.wait_for("● connected");
+    assert!(
+        !b.mouse_captured(),
+        "without --mouse the terminal keeps its selection"
+    );
+    let b_id = b.user_id();
+    b.wait_for(&format!("[ ] #{} ", a.user_id()));
+    b.keys(CTRL_SPACE);
+    b.keys("hello a\r");
+    a.wait_for(&format!("#{b_id} hello a"));
+    a.wait_for(&format!("2 #{b_id}"));
+    a.wait_for("╭ all (");
+    // The conversation list's second row: below the status bar and the pane's border.
+    a.click(3, 3);
+    a.wait_for(&format!("╭ #{b_id} ("));
+    a.wait_for(&format!("2▸#{b_id}"));
+    a.keys(CTRL_C);
+    assert!(a.wait_exit());
+    a.wait_restored();
+    assert!(
+        !a.mouse_captured(),
+        "mouse reports are off again after exit"
+    );
+    b.keys(CTRL_C);
+    assert!(b.wait_exit());
+}

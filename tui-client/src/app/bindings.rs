@@ -244,6 +244,12 @@ pub const BINDINGS: &[Binding] = &[
         "scroll the inbox (with --mouse)",
         Hint::None,
     ),
+    bind(
+        Mouse,
+        "left click",
+        "on a conversation: show it; on a peer: select / unselect it (with --mouse)",
+        Hint::None,
+    ),
 ];
 
 /// An action a key can be given for in the config file's `[keys]` (as well as its own keys).

@@ -189,7 +189,7 @@ impl App {
         }
     }
 
-    fn toggle_peer(&mut self) {
+    pub(super) fn toggle_peer(&mut self) {
         use super::peers::Selected;
         let max = usize::from(self.limits.max_receivers);
         if let (Some(id), Selected::Full) = self.peers.toggle(max) {

@@ -319,3 +319,4 @@ mod conversations;
 mod history;
 mod input;
 mod layout;
+mod mouse;

@@ -31,7 +31,7 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
     }
     let active = app.inbox.active();
     // Keep the one on screen in the list.
-    let offset = active.saturating_sub(rows - 1);
+    let offset = crate::layout::list_offset(active, rows);
     for (row, conv) in convs.iter().enumerate().skip(offset).take(rows) {
         let area = Rect {
             y: list.y + (row - offset) as u16,

@@ -67,7 +67,7 @@ fn render_rows(app: &App, a: &Areas, buf: &mut Buffer) {
         return;
     }
     // Keep the cursor on screen; only this window of the list is drawn.
-    let offset = peers.cursor().saturating_sub(rows.saturating_sub(1));
+    let offset = crate::layout::list_offset(peers.cursor(), rows);
     let end = (offset + rows).min(peers.view().len());
     for (row, id) in peers.view()[offset..end].iter().enumerate() {
         let selected = peers.selected().contains(id);

@@ -107,6 +107,23 @@ impl PtyClient {
             .count()
     }
 
+    /// Whether the terminal was asked to report the mouse.
+    pub fn mouse_captured(&self) -> bool {
+        self.screen
+            .lock()
+            .expect("parser lock")
+            .screen()
+            .mouse_protocol_mode()
+            != vt100::MouseProtocolMode::None
+    }
+
+    /// A left click on the cell at column `x`, row `y` (from 0), as a terminal reports it in
+    /// SGR mouse mode: the press, then the release.
+    pub fn click(&mut self, x: u16, y: u16) {
+        let (x, y) = (x + 1, y + 1);
+        self.keys(&format!("\x1b[<0;{x};{y}M\x1b[<0;{x};{y}m"));
+    }
+
     /// Whether the alternate screen is on (the UI is up).
     pub fn alternate_screen(&self) -> bool {
         self.screen
