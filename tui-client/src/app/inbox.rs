@@ -8,7 +8,7 @@ use shared::RequestId;
 
 use super::conversation::{ConvKey, Conversation, MAX_CONVERSATIONS};
 use super::names::Names;
-pub use entry::{Delivery, Entry, Sender, INDENT, TIME_WIDTH};
+pub use entry::{Delivery, Entry, Row, Sender, INDENT, TIME_WIDTH};
 
 /// Most entries kept. 100,000 short messages are a few tens of MiB; older ones fall off.
 pub const INBOX_CAP: usize = 100_000;

@@ -117,7 +117,8 @@ fn entry_lines(entry: &Entry, width: usize, app: &App, marked: bool) -> Vec<Line
         Sender::System => Style::default().fg(theme.system),
     };
     let mut out = Vec::new();
-    for (i, text) in entry.wrap(width, names).into_iter().enumerate() {
+    for (i, row) in entry.wrap(width, names).into_iter().enumerate() {
+        let text = row.text;
         if i == 0 {
             out.push(Line::from(vec![
                 Span::styled(
@@ -133,11 +134,13 @@ fn entry_lines(entry: &Entry, width: usize, app: &App, marked: bool) -> Vec<Line
                 Span::raw(" "),
                 Span::styled(text, body_style),
             ]));
-        } else {
+        } else if row.indented {
             out.push(Line::from(vec![
                 Span::raw(" ".repeat(INDENT)),
                 Span::styled(text, body_style),
             ]));
+        } else {
+            out.push(Line::styled(text, body_style));
         }
     }
     if let Some(delivery) = &entry.delivery {
