@@ -4,8 +4,10 @@
 //! `cargo run --release -p tui-client --example render_bench`
 //!
 //! Draws `impl Widget for &App` into ratatui's `TestBackend` (the same cells a terminal gets,
-//! without the terminal's write), at 80x24 and 200x60, following the newest messages and
-//! scrolled to the middle, and reports the time per frame and the process's resident memory.
+//! without the terminal's write), at 80x24 (the narrow layout: no side panes) and 200x60,
+//! following the newest messages and scrolled to the middle, and reports the time per frame
+//! and the process's resident memory. The history part also draws 80x24 with the side panes
+//! shown (F2) and with a compose box grown to its third of the screen.
 
 use std::time::{Duration, Instant};
 
@@ -181,6 +183,17 @@ fn main() {
             key(&mut app, KeyCode::PageUp);
         }
         bench(&app, &format!("{w}x{h} history, conversation scrolled"));
+        key(&mut app, KeyCode::F(2));
+        bench(
+            &app,
+            &format!("{w}x{h} history, scrolled, side panes toggled"),
+        );
+        let draft: Vec<String> = (0..40).map(|i| format!("draft line {i}")).collect();
+        app.update(Action::Paste(draft.join("\n")));
+        bench(
+            &app,
+            &format!("{w}x{h} history, scrolled, toggled, 40-line draft"),
+        );
     }
     let (app, _) = loaded_app((200, 60));
     println!(

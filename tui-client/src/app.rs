@@ -210,7 +210,12 @@ impl App {
             peers: Peers::default(),
             inbox: Inbox::default(),
             compose: Compose::default(),
-            focus: Focus::Peers,
+            // The peer list, where the selection is made, unless a narrow terminal hides it.
+            focus: if crate::layout::wide(size.0) {
+                Focus::Peers
+            } else {
+                Focus::Compose
+            },
             help: false,
             help_scroll: 0,
             confirm_quit: false,

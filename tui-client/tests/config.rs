@@ -75,6 +75,16 @@ fn a_flag_beats_its_variable_which_beats_the_file() {
             .args(["--hub", "from-flag:3"]),
     );
     assert!(flag.contains("hub = \"from-flag:3\""), "{flag}");
+    // The mouse: the variable (any of clap's boolish words) over the file, the flag over both.
+    std::fs::write(&file, "mouse = true\n").expect("write");
+    assert!(with(&mut client(dir.path())).contains("mouse = true"));
+    let off = with(client(dir.path()).env("HUBBUB_MOUSE", "off"));
+    assert!(off.contains("mouse = false"), "{off}");
+    let on = with(client(dir.path()).env("HUBBUB_MOUSE", "off").arg("--mouse"));
+    assert!(on.contains("mouse = true"), "{on}");
+    std::fs::write(&file, "").expect("write");
+    let yes = with(client(dir.path()).env("HUBBUB_MOUSE", "yes"));
+    assert!(yes.contains("mouse = true"), "{yes}");
 }
 
 #[test]

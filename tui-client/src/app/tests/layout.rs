@@ -80,3 +80,10 @@ fn keys_from_the_config_act_as_their_actions_and_the_own_keys_still_work() {
     app.update(key(KeyCode::F(6)));
     assert_eq!(app.focus, Focus::Inbox);
 }
+
+#[test]
+fn a_client_started_narrow_has_the_focus_in_compose_from_the_start() {
+    let app = App::new("hub", (80, 24));
+    assert_eq!(app.focus, Focus::Compose);
+    assert_eq!(App::new("hub", (90, 24)).focus, Focus::Peers);
+}
