@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make assets/screenshot.png from a real run: a hub, three logged-in clients in tmux, a short
-# scripted exchange in two conversations, then the 80x24 screen of one client rendered to PNG.
+# scripted exchange in two conversations, then the 80x24 screen of one client (side panes shown
+# with F2) rendered to PNG.
 # Usage: bash assets/screenshot.sh   (from the workspace root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,8 @@ sleep 0.5
 say b "great, I will tag it after lunch"
 say c "alice: can you review the client PR first?"
 say c "it is small"
+# 80 columns is narrow: F2 shows the conversation and peer lists beside the conversation.
+$T send-keys -t a F2
 $T send-keys -t a -l "next: the terminal client"
 sleep 0.5
 $T capture-pane -e -p -t a >"$work/screen.ansi"
