@@ -320,8 +320,9 @@ impl App {
             conversations: self.inbox.conversations().len(),
             panes: self.panes_shown(width),
         };
+        let cap = usize::from(crate::layout::compose_max_rows(height));
         crate::layout::areas(width, height, shape, |w| {
-            self.compose.wrapped(usize::from(w)).rows.len()
+            self.compose.rows_upto(usize::from(w), cap)
         })
     }
 

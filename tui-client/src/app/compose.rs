@@ -169,6 +169,18 @@ impl Compose {
     /// The text wrapped at `width` columns. The cursor always has a cell: at the end of a
     /// full row it is on a row of its own.
     pub fn wrapped(&self, width: usize) -> Wrapped {
+        self.wrapped_upto(width, usize::MAX)
+    }
+
+    /// How many rows the text takes at `width` columns, counted up to `cap` (a 1 MiB draft
+    /// need not be laid out whole to know that it fills the box).
+    pub fn rows_upto(&self, width: usize, cap: usize) -> usize {
+        self.wrapped_upto(width, cap).rows.len().min(cap)
+    }
+
+    /// [`Self::wrapped`], stopping once there are more than `cap` rows (the cursor is then
+    /// not placed).
+    fn wrapped_upto(&self, width: usize, cap: usize) -> Wrapped {
         let width = width.max(1);
         let (cursor_line, cursor_col) = self.text.cursor();
         let mut rows = Vec::new();
@@ -181,6 +193,9 @@ impl Compose {
                 if used + w > width && used > 0 {
                     rows.push((n, start..i));
                     (start, used) = (i, 0);
+                    if rows.len() > cap {
+                        return Wrapped { rows, cursor };
+                    }
                 }
                 if n == cursor_line && i == cursor_col {
                     cursor = (rows.len(), used);
@@ -198,7 +213,13 @@ impl Compose {
                 };
             }
             debug_assert!(rows.len() > first);
+            if rows.len() > cap {
+                break;
+            }
         }
         Wrapped { rows, cursor }
     }
 }
+
+#[cfg(test)]
+mod tests;
