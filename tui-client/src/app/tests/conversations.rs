@@ -439,3 +439,42 @@ fn desktop_notifications_are_merged_and_never_carry_the_text() {
         .terminal_escapes()
         .ends_with("\x1b]9;hubbub: a new message from bob\x07"));
 }
+
+#[test]
+fn notify_choices_turn_off_the_bell_the_title_and_mentions_in_quiet_conversations() {
+    let mut app = alice();
+    app.notify.choices = notify::Choices {
+        bell: false,
+        title: true,
+        mentions: false,
+    };
+    app.open_conversation(ConvKey::With(vec![CAROL]))
+        .expect("room");
+    from(&mut app, BOB, "ping");
+    assert_eq!(app.terminal_escapes(), "\x1b]2;(1) hubbub\x07", "no bell");
+    // Bob's quiet, and mentions.false: a mention there does not notify either.
+    app.update(alt('3'));
+    type_text(&mut app, "/quiet");
+    app.update(key(KeyCode::Enter));
+    app.update(alt('2'));
+    app.notify.choices.bell = true;
+    app.terminal_escapes();
+    from(&mut app, BOB, "alice: urgent");
+    assert_eq!(
+        app.terminal_escapes(),
+        "\x1b]2;(1) hubbub\x07",
+        "counted, silent"
+    );
+    // Without the title, the count is not written; the bell rings for bob, loud again.
+    app.notify.choices.title = false;
+    app.update(alt('3'));
+    type_text(&mut app, "/quiet");
+    app.update(key(KeyCode::Enter));
+    assert!(!app.inbox.current().quiet);
+    app.update(alt('2'));
+    for _ in 0..notify::BELL_GAP_TICKS {
+        app.update(Action::Tick);
+    }
+    from(&mut app, BOB, "again");
+    assert_eq!(app.terminal_escapes(), "\x07");
+}
