@@ -7,60 +7,15 @@ use super::Names;
 use crate::incoming::Body;
 use crate::net::Answer;
 use crate::sanitize::{display, display_line};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthStr;
+
+mod wrap;
+pub use wrap::Row;
 
 /// Width of `HH:MM:SS `, the start of every entry.
 pub const TIME_WIDTH: usize = 9;
 /// Indent of continuation lines.
 pub const INDENT: usize = TIME_WIDTH + 2;
-
-/// One row of a wrapped entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Row {
-    /// Its text, without the indent.
-    pub text: String,
-    /// Whether it is drawn after the indent (a continuation row); the rows of a long path
-    /// start at the pane's edge.
-    pub indented: bool,
-}
-
-/// Where textwrap may break a word: at its hyphens as usual, but never inside a path or URL.
-fn split_points(word: &str) -> Vec<usize> {
-    if word.contains('/') {
-        Vec::new()
-    } else {
-        textwrap::WordSplitter::HyphenSplitter.split_points(word)
-    }
-}
-
-fn wrap_options<'a>(width: usize, initial: &'a str, rest: &'a str) -> textwrap::Options<'a> {
-    textwrap::Options::new(width)
-        .initial_indent(initial)
-        .subsequent_indent(rest)
-        .word_splitter(textwrap::WordSplitter::Custom(split_points))
-        .break_words(true)
-}
-
-/// `word` cut into pieces of at most `width` columns (at least one character each).
-fn hard_split(word: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut out = Vec::new();
-    let mut piece = String::new();
-    let mut used = 0;
-    for c in word.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w > width && !piece.is_empty() {
-            out.push(std::mem::take(&mut piece));
-            used = 0;
-        }
-        piece.push(c);
-        used += w;
-    }
-    if !piece.is_empty() {
-        out.push(piece);
-    }
-    out
-}
 
 /// Who an entry is from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,70 +90,8 @@ impl Entry {
     /// too long for an indented row gets rows of its own, unindented, cut only at `width`:
     /// nothing is inserted in it, so a terminal selection of those rows is the path.
     pub fn wrap(&self, width: usize, names: &Names) -> Vec<Row> {
-        let label = self.label(names);
-        let first = " ".repeat(TIME_WIDTH + label.width() + 1);
-        let rest = " ".repeat(INDENT);
-        let wrap_width = width.max(INDENT + 8);
-        // The body's first row follows the label; rows after a path are continuation rows.
-        let (opening, going_on) = (
-            wrap_options(wrap_width, &first, &rest),
-            wrap_options(wrap_width, &rest, &rest),
-        );
-        let long = |word: &str| word.contains('/') && word.width() > wrap_width - INDENT;
-        let mut out: Vec<Row> = Vec::new();
-        // Wrap a run of ordinary words onto rows after those so far.
-        let words = |out: &mut Vec<Row>, text: &str| {
-            let opening_row = out.is_empty();
-            let options = if opening_row { &opening } else { &going_on };
-            for (i, line) in textwrap::wrap(text, options).into_iter().enumerate() {
-                let indent = if i == 0 && opening_row { &first } else { &rest };
-                out.push(Row {
-                    text: line
-                        .strip_prefix(indent.as_str())
-                        .unwrap_or(&line)
-                        .to_owned(),
-                    indented: true,
-                });
-            }
-        };
-        let text = self.text();
-        for para in text.split('\n') {
-            let rows_before = out.len();
-            let (mut from, mut at) = (0, 0);
-            for word in para.split(' ') {
-                let (start, end) = (at, at + word.len());
-                at = end + 1;
-                if !long(word) {
-                    continue;
-                }
-                let before = para[from..start].trim_end();
-                if !before.is_empty() {
-                    words(&mut out, before);
-                } else if out.is_empty() {
-                    // The path starts the body: the first row holds only the label.
-                    out.push(Row {
-                        text: String::new(),
-                        indented: true,
-                    });
-                }
-                out.extend(hard_split(word, width).into_iter().map(|text| Row {
-                    text,
-                    indented: false,
-                }));
-                from = at.min(para.len());
-            }
-            let after = &para[from..];
-            if !after.is_empty() || out.len() == rows_before {
-                words(&mut out, after);
-            }
-        }
-        if out.is_empty() {
-            out.push(Row {
-                text: String::new(),
-                indented: true,
-            });
-        }
-        out
+        let label_width = TIME_WIDTH + self.label(names).width() + 1;
+        wrap::rows(&self.text(), width, label_width)
     }
 
     /// Rows this entry takes at `width`: the wrapped body plus the delivery line.

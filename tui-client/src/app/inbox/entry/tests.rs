@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use chrono::{NaiveDate, NaiveTime};
 use shared::UserId;
 
+use super::wrap::split_points;
 use super::*;
 use crate::incoming::{Body, FilePlace};
 
