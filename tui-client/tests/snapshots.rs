@@ -339,3 +339,19 @@ fn the_compose_box_grows_and_marks_the_lines_above() {
     ));
     check("compose_grown", draw(&app, 80, 24));
 }
+
+#[test]
+fn help_lists_the_keys_the_config_file_gave() {
+    let table = [("toggle-panes", "alt-p"), ("next-pane", "f7")]
+        .into_iter()
+        .map(|(a, k)| (a.to_owned(), k.to_owned()))
+        .collect();
+    let mut app = conversation();
+    app.keys = tui_client::app::keymap::KeyMap::new(&table).expect("good keys");
+    key(&mut app, KeyCode::F(1));
+    key(&mut app, KeyCode::End);
+    for _ in 0..11 {
+        key(&mut app, KeyCode::Up);
+    }
+    check("help_config_keys", draw(&app, 100, 24));
+}

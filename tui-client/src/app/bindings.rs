@@ -277,7 +277,7 @@ pub fn hints(focus: Focus) -> (Vec<&'static str>, Vec<&'static str>) {
 }
 
 /// One row of the help popup.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum HelpRow {
     /// A heading: where the keys below work, or "commands".
     Heading(&'static str),
@@ -285,10 +285,13 @@ pub enum HelpRow {
     Key(&'static Binding),
     /// A slash command and what it does.
     Command(&'static CommandSpec),
+    /// A key the config file gave to an action: the key, and what it does.
+    Given(String, String),
 }
 
-/// The help popup's rows: the keys grouped under their place, then the commands.
-pub fn help_rows() -> Vec<HelpRow> {
+/// The help popup's rows: the keys grouped under their place, the keys the config file
+/// (`given`) added, then the commands.
+pub fn help_rows(given: &super::keymap::KeyMap) -> Vec<HelpRow> {
     let mut rows = Vec::new();
     let mut place = None;
     for b in BINDINGS {
@@ -297,6 +300,15 @@ pub fn help_rows() -> Vec<HelpRow> {
             rows.push(HelpRow::Heading(b.place.heading()));
         }
         rows.push(HelpRow::Key(b));
+    }
+    let given = given.given();
+    if !given.is_empty() {
+        rows.push(HelpRow::Heading("keys from the config file"));
+        for (key, act) in given {
+            let own = super::keymap::Key::parse(act.keys[0]).map(|k| k.human());
+            let does = format!("{} (as {})", act.name, own.unwrap_or_default());
+            rows.push(HelpRow::Given(key, does));
+        }
     }
     rows.push(HelpRow::Heading("slash commands"));
     rows.extend(COMMANDS.iter().map(HelpRow::Command));

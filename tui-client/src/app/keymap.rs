@@ -268,6 +268,14 @@ impl KeyMap {
             .human()
     }
 
+    /// The keys given, as people read them, with their actions.
+    pub fn given(&self) -> Vec<(String, &'static ActSpec)> {
+        self.given
+            .iter()
+            .map(|(act, key)| (key.human(), spec(*act)))
+            .collect()
+    }
+
     /// The `[keys]` table back: action name to key, in the config's notation.
     pub fn table(&self) -> BTreeMap<String, String> {
         self.given

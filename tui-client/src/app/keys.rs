@@ -145,8 +145,8 @@ impl App {
 
     /// Scroll keys scroll the help; any other key closes it.
     fn help_key(&mut self, key: &KeyEvent) {
-        let max = crate::render::help::max_scroll(self.size);
-        let page = crate::render::help::page(self.size).max(1);
+        let max = crate::render::help::max_scroll(self.size, &self.keys);
+        let page = crate::render::help::page(self.size, &self.keys).max(1);
         let s = &mut self.help_scroll;
         match key.code {
             KeyCode::Up => *s = s.saturating_sub(1),

@@ -147,13 +147,16 @@ fn the_help_scrolls_at_50x12_and_stops_at_its_end() {
     let mut app = connected();
     app.update(Action::Resize(50, 12));
     app.update(key(KeyCode::F(1)));
-    let max = crate::render::help::max_scroll((50, 12));
+    let max = crate::render::help::max_scroll((50, 12), &app.keys);
     assert!(max > 20, "most of the help is below at 50x12: {max}");
     app.update(key(KeyCode::Down));
     app.update(key(KeyCode::Down));
     assert_eq!(app.help_scroll, 2);
     app.update(key(KeyCode::PageDown));
-    assert_eq!(app.help_scroll, 2 + crate::render::help::page((50, 12)));
+    assert_eq!(
+        app.help_scroll,
+        2 + crate::render::help::page((50, 12), &app.keys)
+    );
     app.update(key(KeyCode::End));
     assert_eq!(app.help_scroll, max);
     app.update(key(KeyCode::Down));
