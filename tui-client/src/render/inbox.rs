@@ -169,18 +169,29 @@ fn delivery_line(delivery: &Delivery, names: &Names, theme: &Theme) -> Line<'sta
         Delivery::Pending => ("… waiting for the hub".to_owned(), theme.system),
         Delivery::Elsewhere => ("↗ sent from another session".to_owned(), theme.system),
         Delivery::Done(answer) => {
-            let mut text = format!("✓ delivered to {}", answer.delivered);
-            let parts = [
+            // "delivered to 0" only when nobody was reached in any way; a message that is
+            // only queued says so first, with a clock.
+            let mut parts = Vec::new();
+            if answer.delivered > 0 {
+                parts.push(format!("✓ delivered to {}", answer.delivered));
+            }
+            let lists = [
                 (&answer.queued, "queued for"),
                 (&answer.unknown, "unknown"),
                 (&answer.dropped, "dropped"),
                 (&answer.full, "mailbox full"),
             ];
-            for (list, what) in parts {
+            for (list, what) in lists {
                 if !list.is_empty() {
-                    text.push_str(&format!(" · {what} {}", ids(list, names)));
+                    parts.push(format!("{what} {}", ids(list, names)));
                 }
             }
+            let text = match (answer.delivered, answer.queued.is_empty()) {
+                (0, false) => format!("◷ {}", parts.join(" · ")),
+                (0, true) if parts.is_empty() => "✗ delivered to 0".to_owned(),
+                (0, true) => format!("✗ delivered to 0 · {}", parts.join(" · ")),
+                _ => parts.join(" · "),
+            };
             let color = if answer.complete() {
                 Color::Green
             } else {

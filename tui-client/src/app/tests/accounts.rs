@@ -100,6 +100,23 @@ fn a_receiver_without_a_session_shows_as_queued_by_name() {
 }
 
 #[test]
+fn a_message_only_queued_says_queued_not_delivered_to_0() {
+    let mut app = alice();
+    let relay = app.relay_text(vec![BOB], "later".into());
+    let Effect::Relay(relay) = relay else {
+        panic!("a relay: {relay:?}");
+    };
+    let answer = Answer {
+        queued: vec![BOB],
+        ..Answer::default()
+    };
+    app.update(Action::Net(NetEvent::Relayed(relay.req, answer)));
+    let screen = draw(&app);
+    assert!(screen.contains("◷ queued for bob"), "{screen}");
+    assert!(!screen.contains("delivered to 0"), "{screen}");
+}
+
+#[test]
 fn a_sender_named_later_is_relabelled() {
     let mut app = alice();
     app.update(Action::Net(NetEvent::Message {
