@@ -10,7 +10,7 @@ use ratatui::style::Color;
 use serde::{Deserialize, Serialize};
 
 use crate::app::keymap::{KeyError, KeyMap};
-use crate::app::notify::{Choices, Desktop};
+use crate::app::notify::{Choices, Desktop, Presence};
 use crate::cli::Cli;
 use crate::render::Theme;
 
@@ -110,6 +110,8 @@ pub struct NotifyFile {
     pub desktop: Option<Desktop>,
     /// A mention notifies even in a `/quiet` conversation.
     pub mentions: Option<bool>,
+    /// Where presence lines go: "conversations", "all" or "off".
+    pub presence: Option<Presence>,
 }
 
 /// The settings in force.
@@ -211,6 +213,7 @@ impl Settings {
             bell: n.bell.unwrap_or(defaults.bell),
             title: n.title.unwrap_or(defaults.title),
             mentions: n.mentions.unwrap_or(defaults.mentions),
+            presence: n.presence.unwrap_or(defaults.presence),
         };
         let keys = KeyMap::new(&file.keys).map_err(|source| ConfigError::Keys {
             path: path.to_owned(),
@@ -256,6 +259,7 @@ impl Settings {
                 title: Some(self.notify.title),
                 desktop: Some(self.desktop),
                 mentions: Some(self.notify.mentions),
+                presence: Some(self.notify.presence),
             },
             keys: self.keys.table(),
         }

@@ -86,6 +86,14 @@ impl Inbox {
         (seq, conv)
     }
 
+    /// Add an entry to "all" alone, whatever is on screen (presence lines of a peer without
+    /// a conversation).
+    pub fn push_all(&mut self, entry: Entry) -> u64 {
+        let seq = self.store(entry);
+        self.show_in(0, seq);
+        seq
+    }
+
     /// Add an entry only to the conversation `key`, if there is one (presence lines).
     pub fn push_only(&mut self, entry: Entry, key: &ConvKey) -> Option<u64> {
         let i = self.index(key)?;

@@ -6,6 +6,7 @@ use shared::UserId;
 use super::command::Ask;
 use super::conversation::{mentions, ConvKey};
 use super::inbox::{Delivery, Entry, Sender};
+use super::notify::Presence;
 use super::{App, ConnState};
 use crate::incoming::Body;
 use crate::net::NetEvent;
@@ -213,12 +214,23 @@ impl App {
         self.presence(peer.user_id, "came back online");
     }
 
-    /// "bob came back online" / "bob went offline", in bob's conversation if there is one
-    /// (in "all" they would drown the messages on a busy hub).
+    /// "bob came back online" / "bob went offline": by default in bob's conversation if there
+    /// is one (in "all" they would drown the messages on a busy hub); `notify.presence` says.
     fn presence(&mut self, id: UserId, what: &str) {
+        let presence = self.notify.choices.presence;
+        if presence == Presence::Off {
+            return;
+        }
         let text = format!("{} {what}", self.inbox.names.label(id));
         let entry = self.system_entry(text);
-        self.inbox.push_only(entry, &ConvKey::With(vec![id]));
+        let key = ConvKey::With(vec![id]);
+        if presence == Presence::Conversations {
+            self.inbox.push_only(entry, &key);
+        } else if self.inbox.index(&key).is_some() {
+            self.inbox.push_in(entry, key);
+        } else {
+            self.inbox.push_all(entry);
+        }
     }
 
     fn on_peers(&mut self, peers: Vec<PeerInfo>) {

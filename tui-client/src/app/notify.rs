@@ -46,6 +46,21 @@ pub struct Choices {
     pub title: bool,
     /// A mention notifies even in a quiet conversation.
     pub mentions: bool,
+    /// Where "bob went offline" and "bob came back online" are drawn.
+    pub presence: Presence,
+}
+
+/// Where a peer's presence lines go (`notify.presence`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    /// Only in the peer's own conversation, if it has one: a busy hub does not bury "all".
+    #[default]
+    Conversations,
+    /// There and in "all", for every peer.
+    All,
+    /// Nowhere.
+    Off,
 }
 
 impl Default for Choices {
@@ -54,6 +69,7 @@ impl Default for Choices {
             bell: true,
             title: true,
             mentions: true,
+            presence: Presence::default(),
         }
     }
 }

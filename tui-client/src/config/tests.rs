@@ -27,6 +27,7 @@ bell = false
 title = false
 desktop = "osc777"
 mentions = false
+presence = "all"
 
 [keys]
 next-conversation = "ctrl-down"
@@ -68,7 +69,8 @@ fn every_key_is_read() {
         Choices {
             bell: false,
             title: false,
-            mentions: false
+            mentions: false,
+            presence: Presence::All,
         }
     );
     assert_eq!(s.desktop, Desktop::Osc777);

@@ -367,6 +367,30 @@ fn presence_lines_go_to_the_peers_own_conversation() {
 }
 
 #[test]
+fn presence_lines_can_go_to_all_too_or_nowhere() {
+    let mut app = alice();
+    app.notify.choices.presence = notify::Presence::All;
+    from(&mut app, BOB, "hi");
+    app.update(Action::Net(NetEvent::Left(BOB)));
+    app.update(Action::Net(NetEvent::Left(CAROL)));
+    // In "all", everyone's, conversation or not; bob's own conversation has his too.
+    assert_eq!(
+        texts(&app),
+        ["hi", "bob went offline", "carol went offline"]
+    );
+    app.update(alt('2'));
+    assert_eq!(texts(&app), ["hi", "bob went offline"]);
+    app.notify.choices.presence = notify::Presence::Off;
+    app.update(Action::Net(NetEvent::Arrived(PeerInfo {
+        user_id: BOB,
+        name: Some("bob".into()),
+    })));
+    assert_eq!(texts(&app), ["hi", "bob went offline"], "off: none");
+    app.update(alt('1'));
+    assert!(!texts(&app).iter().any(|t| t.contains("came back")));
+}
+
+#[test]
 fn the_bell_and_title_follow_unread_messages_and_quiet_keeps_to_mentions() {
     let mut app = alice();
     assert_eq!(app.terminal_escapes(), "", "nothing changed");
@@ -447,6 +471,7 @@ fn notify_choices_turn_off_the_bell_the_title_and_mentions_in_quiet_conversation
         bell: false,
         title: true,
         mentions: false,
+        ..notify::Choices::default()
     };
     app.open_conversation(ConvKey::With(vec![CAROL]))
         .expect("room");
