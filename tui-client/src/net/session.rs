@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use chrono::{Local, NaiveTime, TimeZone};
-use shared::account::{PeerInfo, Who, FIRST_ACCOUNT_ID};
+use shared::account::{AccountEntry, PeerInfo, Who, FIRST_ACCOUNT_ID};
 use shared::conn::{ConnWriter, ACCOUNTS_VERSION};
 use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId};
 use tokio::sync::mpsc;
@@ -91,6 +91,17 @@ impl Session<'_> {
                 None => return Ok(true),
             },
             HubMsg::Account { req, account } => NetEvent::Account { req, account },
+            HubMsg::Entry {
+                req: NET_REQ,
+                account,
+            } => match account {
+                Some(entry) => NetEvent::Names(vec![(entry.user_id, entry.name)]),
+                None => return Ok(true),
+            },
+            HubMsg::Entry { req, account } => NetEvent::Account {
+                req,
+                account: account.map(|entry| entry.info()),
+            },
             HubMsg::Users {
                 req,
                 users,
@@ -98,6 +109,15 @@ impl Session<'_> {
             } => NetEvent::Users {
                 req,
                 users,
+                limited,
+            },
+            HubMsg::Entries {
+                req,
+                users,
+                limited,
+            } => NetEvent::Users {
+                req,
+                users: users.iter().map(AccountEntry::info).collect(),
                 limited,
             },
             HubMsg::Error {

@@ -118,7 +118,13 @@ async fn resolve(
                 account: Some(info),
                 ..
             } => to.push((label, info.user_id)),
-            HubMsg::Account { account: None, .. } => unknown.push(label),
+            HubMsg::Entry {
+                account: Some(entry),
+                ..
+            } => to.push((label, entry.user_id)),
+            HubMsg::Account { account: None, .. } | HubMsg::Entry { account: None, .. } => {
+                unknown.push(label)
+            }
             other => bail!("the hub answered a lookup with {other:?}"),
         }
     }
