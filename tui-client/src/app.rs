@@ -13,6 +13,7 @@ pub mod names;
 pub mod network;
 pub mod notify;
 pub mod peers;
+pub mod secure;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -188,6 +189,11 @@ pub struct App {
     /// History being kept, once the event loop opened a store.
     keeping: Option<keep::Keeping>,
     next_req: RequestId,
+    /// This session's own fingerprint, once logged in with end-to-end keys.
+    pub fingerprint: Option<String>,
+    /// People whose key is not the one pinned (or is forged), and why: shown in red in the
+    /// status bar until `tui-client trust NAME` and a reconnect.
+    pub key_alerts: std::collections::BTreeMap<UserId, String>,
 }
 
 impl App {
@@ -219,6 +225,8 @@ impl App {
             mailbox_left: 0,
             keeping: None,
             next_req: RequestId(1),
+            fingerprint: None,
+            key_alerts: std::collections::BTreeMap::new(),
         }
     }
 

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
                 mouse: cli.mouse,
                 desktop: cli.desktop_notify,
                 history,
+                pins: tui_client::secure::pins_path(cli.identity.as_deref()).ok(),
                 identity,
             };
             runtime.block_on(event_loop::run(opts))

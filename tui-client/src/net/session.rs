@@ -12,7 +12,8 @@ use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
-use super::{goodbye, receive, Answer, NetConfig, NetEvent};
+use super::sealing::{HeldIn, Outgoing, Sealing};
+use super::{goodbye, receive, Answer, NetConfig, NetEvent, Relay};
 use crate::incoming::{human_size, Body};
 
 /// The request id of the network task's own requests (lookups, acks). Their answers are
@@ -27,6 +28,8 @@ pub struct Memory {
     shown_through: Option<u64>,
     /// Accounts whose name we know or have asked for; names never change.
     named: HashSet<UserId>,
+    /// Keys, envelopes and relays waiting for them.
+    pub sealing: Sealing,
 }
 
 /// One connection's handler.
@@ -50,6 +53,12 @@ impl Session<'_> {
             }
             Err(msg) => msg,
         };
+        if let HubMsg::Entry { req, account } = msg {
+            if let Some(id) = self.memory.sealing.answered(req) {
+                return self.entry_came(id, account.map(|a| *a)).await;
+            }
+            return self.directory_entry(req, account.map(|a| *a)).await;
+        }
         let event = match msg {
             HubMsg::KeepAlive => return self.send(&ClientMsg::<Bytes>::KeepAliveAck).await,
             HubMsg::Peers { peers, .. } => NetEvent::Peers(peers),
@@ -64,11 +73,30 @@ impl Session<'_> {
                 NetEvent::Arrived(peer)
             }
             HubMsg::Left { user_id } => NetEvent::Left(user_id),
+            HubMsg::Message {
+                from,
+                kind: BodyKind::Sealed,
+                body,
+            } => {
+                self.ask_names([from]).await?;
+                let held = HeldIn {
+                    from,
+                    stored: None,
+                    body,
+                };
+                return self.sealed_in(held).await;
+            }
             HubMsg::Message { from, kind, body } => {
                 self.ask_names([from]).await?;
                 let (at, body) = receive(&self.config.download_dir, from, kind, body).await;
                 let at = at.time();
-                NetEvent::Message { from, at, body }
+                let clear = self.memory.sealing.active();
+                NetEvent::Message {
+                    from,
+                    at,
+                    body,
+                    clear,
+                }
             }
             HubMsg::Stored {
                 seq,
@@ -79,6 +107,13 @@ impl Session<'_> {
             } => return self.stored(seq, from, sent_at_ms, kind, body).await,
             HubMsg::Outgoing { to, kind, body } => {
                 self.ask_names(to.iter().copied()).await?;
+                let (kind, body) = match kind {
+                    BodyKind::Sealed => match self.memory.sealing.open_own(&body) {
+                        Ok(opened) => opened,
+                        Err(why) => (BodyKind::Text, Bytes::from(format!("! {why}"))),
+                    },
+                    kind => (kind, body),
+                };
                 let at = Local::now().time();
                 let body = outgoing_body(&kind, &body);
                 NetEvent::Outgoing { to, at, body }
@@ -90,17 +125,10 @@ impl Session<'_> {
                 Some(info) => NetEvent::Names(vec![(info.user_id, info.name)]),
                 None => return Ok(true),
             },
-            HubMsg::Account { req, account } => NetEvent::Account { req, account },
-            HubMsg::Entry {
-                req: NET_REQ,
-                account,
-            } => match account {
-                Some(entry) => NetEvent::Names(vec![(entry.user_id, entry.name)]),
-                None => return Ok(true),
-            },
-            HubMsg::Entry { req, account } => NetEvent::Account {
+            HubMsg::Account { req, account } => NetEvent::Account {
                 req,
-                account: account.map(|entry| entry.info()),
+                account,
+                keys: None,
             },
             HubMsg::Users {
                 req,
@@ -161,17 +189,167 @@ impl Session<'_> {
         body: Bytes,
     ) -> Result<bool, String> {
         let seen = self.memory.shown_through.is_some_and(|s| seq <= s);
+        if !seen && kind == BodyKind::Sealed {
+            self.ask_names([from]).await?;
+            let stored = Some((seq, sent_at_ms));
+            return self.sealed_in(HeldIn { from, stored, body }).await;
+        }
         if !seen {
             self.ask_names([from]).await?;
             let (_, body) = receive(&self.config.download_dir, from, kind, body).await;
             let at = local_time(sent_at_ms);
-            if !self.tell(NetEvent::Message { from, at, body }).await? {
+            let clear = self.memory.sealing.active();
+            let message = NetEvent::Message {
+                from,
+                at,
+                body,
+                clear,
+            };
+            if !self.tell(message).await? {
                 return Ok(false);
             }
             self.memory.shown_through = Some(seq);
         }
         self.send(&ClientMsg::<Bytes>::Ack { req: NET_REQ, seq })
             .await
+    }
+
+    /// A directory entry the hub gave: a name lookup of ours, or the UI's `/whois`.
+    async fn directory_entry(
+        &mut self,
+        req: RequestId,
+        account: Option<AccountEntry>,
+    ) -> Result<bool, String> {
+        let event = match (req, account) {
+            (NET_REQ, None) => return Ok(true),
+            (NET_REQ, Some(entry)) => {
+                let names = NetEvent::Names(vec![(entry.user_id, entry.name.clone())]);
+                self.memory.sealing.learn(entry);
+                names
+            }
+            (req, account) => {
+                let keys = account
+                    .as_ref()
+                    .and_then(|e| self.memory.sealing.describe(e));
+                let account = account.map(|entry| {
+                    let info = entry.info();
+                    self.memory.sealing.learn(entry);
+                    info
+                });
+                NetEvent::Account { req, account, keys }
+            }
+        };
+        self.tell(event).await
+    }
+
+    /// An envelope: opened now if its sender's entry is known, else kept until it comes.
+    async fn sealed_in(&mut self, held: HeldIn) -> Result<bool, String> {
+        if !self.memory.sealing.known(held.from) {
+            if let Some(req) = self.memory.sealing.ask(held.from) {
+                let who = Who::Id(held.from);
+                self.send(&ClientMsg::<Bytes>::Lookup { req, who }).await?;
+            }
+            self.memory.sealing.hold_in(held);
+            return Ok(true);
+        }
+        self.open_and_tell(held).await
+    }
+
+    /// Open an envelope whose sender's entry is known (or known to be missing) and hand it to
+    /// the UI, or say why it did not open; a mailbox message is acknowledged after.
+    async fn open_and_tell(&mut self, held: HeldIn) -> Result<bool, String> {
+        let HeldIn { from, stored, body } = held;
+        let at = stored.map_or_else(|| Local::now().time(), |(_, ms)| local_time(ms));
+        let event = match self.memory.sealing.open(from, &body) {
+            Ok((kind, body)) => {
+                let (_, body) = receive(&self.config.download_dir, from, kind, body).await;
+                NetEvent::Message {
+                    from,
+                    at,
+                    body,
+                    clear: false,
+                }
+            }
+            Err(why) => NetEvent::Unopened {
+                from,
+                at,
+                changed: why.contains("CHANGED"),
+                why,
+            },
+        };
+        if !self.tell(event).await? {
+            return Ok(false);
+        }
+        if let Some((seq, _)) = stored {
+            self.memory.shown_through = Some(seq);
+            return self
+                .send(&ClientMsg::<Bytes>::Ack { req: NET_REQ, seq })
+                .await;
+        }
+        Ok(true)
+    }
+
+    /// The answer to one of our key lookups: open what waited for it, send what can go.
+    async fn entry_came(
+        &mut self,
+        id: UserId,
+        entry: Option<AccountEntry>,
+    ) -> Result<bool, String> {
+        match entry {
+            Some(entry) => {
+                let names = NetEvent::Names(vec![(entry.user_id, entry.name.clone())]);
+                self.memory.sealing.learn(entry);
+                if !self.tell(names).await? {
+                    return Ok(false);
+                }
+            }
+            None => self.memory.sealing.no_account(id),
+        }
+        for held in self.memory.sealing.release_in(id) {
+            if !self.open_and_tell(held).await? {
+                return Ok(false);
+            }
+        }
+        for relay in self.memory.sealing.release_out() {
+            if !self.relay(relay).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Send a relay the UI asked for: sealed, in the clear, after lookups, or refused.
+    pub async fn relay(&mut self, relay: Relay) -> Result<bool, String> {
+        match self.memory.sealing.outgoing(relay) {
+            Outgoing::Send(relay) => {
+                debug!(req = %relay.req, receivers = relay.to.len(), bytes = relay.body.len(), kind = ?relay.kind, "relay");
+                self.send(&relay.into_msg()).await
+            }
+            Outgoing::Lookup(ids) => {
+                for id in ids {
+                    if let Some(req) = self.memory.sealing.ask(id) {
+                        let who = Who::Id(id);
+                        self.send(&ClientMsg::<Bytes>::Lookup { req, who }).await?;
+                    }
+                }
+                Ok(true)
+            }
+            Outgoing::Refused(relay, id, why) => {
+                let alert = NetEvent::KeyAlert {
+                    id,
+                    why: why.clone(),
+                };
+                if !self.tell(alert).await? {
+                    return Ok(false);
+                }
+                let text = format!("{why}; not sent");
+                self.tell(NetEvent::Failed {
+                    req: relay.req,
+                    text,
+                })
+                .await
+            }
+        }
     }
 
     /// Names that came with presence need no lookup.

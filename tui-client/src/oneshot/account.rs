@@ -45,6 +45,7 @@ pub async fn register(opts: &Options, name: &str) -> Result<()> {
     if let Some(pending) = pending {
         pending.commit()?;
     }
+    crate::net::login::publish_key(&mut conn, &identity, &account).await;
     eprintln!(
         "registered {} as {} on {}; the identity is in {}",
         account.name,

@@ -187,6 +187,8 @@ fn delivery_line(delivery: &Delivery, names: &Names) -> Line<'static> {
             (text, color)
         }
         Delivery::Failed(why) => (format!("✗ not sent: {why}"), Color::Red),
+        Delivery::Clear => ("⚠ not encrypted".to_owned(), Color::Yellow),
+        Delivery::Alert(why) => (format!("⚠ {why}"), Color::LightRed),
     };
     Line::from(vec![
         Span::raw(indent),

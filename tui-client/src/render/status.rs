@@ -35,6 +35,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         Style::default()
     };
+    if let Some(alert) = app.key_alert() {
+        let red = Style::default()
+            .fg(Color::White)
+            .bg(Color::Red)
+            .add_modifier(Modifier::BOLD);
+        buf.set_style(area, red);
+        Line::styled(format!(" {alert}"), red).render(area, buf);
+        return;
+    }
+    let mut me = me;
+    if let Some(fingerprint) = &app.fingerprint {
+        me.push_str(&format!(" [{fingerprint}]"));
+    }
     let line = Line::from(vec![
         Span::styled(" hubbub", Style::default().add_modifier(Modifier::BOLD)),
         sep.clone(),

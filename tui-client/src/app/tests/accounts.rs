@@ -103,6 +103,7 @@ fn a_receiver_without_a_session_shows_as_queued_by_name() {
 fn a_sender_named_later_is_relabelled() {
     let mut app = alice();
     app.update(Action::Net(NetEvent::Message {
+        clear: false,
         from: UserId((1 << 32) + 7),
         at: app_time(),
         body: Body::Text("from the mailbox".into()),
