@@ -173,6 +173,7 @@ pub struct Checked {
 /// The pins, by account name, in their file.
 #[derive(Debug)]
 pub struct Trust {
+    path: PathBuf,
     pins: Pins,
 }
 
@@ -180,6 +181,7 @@ impl Trust {
     /// Read the pins file at `path` (none yet is no pins).
     pub fn load(path: &Path) -> io::Result<Trust> {
         Ok(Trust {
+            path: path.to_owned(),
             pins: Pins::load(path)?,
         })
     }
@@ -211,6 +213,9 @@ impl Trust {
         match self.pins.check(&entry.name, &identity) {
             Check::FirstUse => self.pins.save()?,
             Check::Same => {}
+            // `tui-client trust NAME` may have run since the file was read (beside a
+            // running full-screen client): what it pinned counts at once.
+            Check::Changed { .. } if self.reread(&entry.name, &identity) => {}
             Check::Changed { pinned } => {
                 return Err(TrustError::Changed {
                     name: entry.name.clone(),
@@ -220,6 +225,17 @@ impl Trust {
             }
         }
         Ok(identity)
+    }
+
+    /// Read the file again; whether it now pins `identity` for `name`.
+    fn reread(&mut self, name: &str, identity: &VerifyingKey) -> bool {
+        match Pins::load(&self.path) {
+            Ok(fresh) => {
+                self.pins = fresh;
+                self.pins.get(name) == Some(identity)
+            }
+            Err(_) => false,
+        }
     }
 
     /// Where `entry`'s key stands, changing nothing.

@@ -71,7 +71,13 @@ impl App {
                 at,
                 body,
                 clear,
-            } => self.on_message(from, at, body, clear),
+            } => {
+                if !clear {
+                    // An envelope from them opened: their key is the pinned one again.
+                    self.key_alerts.remove(&from);
+                }
+                self.on_message(from, at, body, clear)
+            }
             NetEvent::Unopened {
                 from,
                 at,
