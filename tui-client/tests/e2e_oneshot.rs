@@ -171,6 +171,9 @@ fn a_changed_key_is_refused_until_trusted() {
         line
     };
     let old = fingerprint(&first);
+    let mine = stdout(&alice.run(&addr, &["whois", "alice"]));
+    assert!(mine.contains("pin yourself"), "{mine}");
+    assert_ne!(fingerprint(&mine), old, "each account its own");
     let alice_listens = alice.listen(&addr);
 
     // bob's name gets a new key: the account deleted and registered again.
