@@ -194,6 +194,8 @@ pub struct App {
     /// People whose key is not the one pinned (or is forged), and why: shown in red in the
     /// status bar until `tui-client trust NAME` and a reconnect.
     pub key_alerts: std::collections::BTreeMap<UserId, String>,
+    /// Conversations already told that what is sent there goes in the clear.
+    clear_noted: std::collections::HashSet<conversation::ConvKey>,
 }
 
 impl App {
@@ -227,6 +229,7 @@ impl App {
             next_req: RequestId(1),
             fingerprint: None,
             key_alerts: std::collections::BTreeMap::new(),
+            clear_noted: std::collections::HashSet::new(),
         }
     }
 

@@ -84,6 +84,12 @@ fn the_tui_seals_opens_marks_the_clear_and_warns_in_red_of_a_changed_key() {
     let screen = alice.contents();
     let marks = screen.matches("not encrypted").count();
     assert_eq!(marks, 1, "only the anonymous message is marked:\n{screen}");
+    let anon_listens = Listener::start(&addr, &anon, &anon.join("saved"));
+    alice.keys(&format!("/msg #{} hello stranger\r", anon_listens.id));
+    let msg = anon_listens.next();
+    assert_eq!(msg["text"], "hello stranger");
+    assert_eq!(msg["encrypted"], false);
+    alice.wait_for(&format!("not encrypted: #{} is anonymous", anon_listens.id));
 
     // bob's name, a new key: the account deleted and registered again.
     drop(bob);
@@ -119,6 +125,13 @@ fn the_tui_seals_opens_marks_the_clear_and_warns_in_red_of_a_changed_key() {
     ));
     alice.wait_for("all good");
     alice.wait_gone("KEY CHANGED");
+    alice.keys("/whois bob\r");
+    alice.wait_for("· pinned · encrypted");
+    assert!(
+        alice.contents().contains("fingerprint "),
+        "{}",
+        alice.contents()
+    );
     alice.keys("\x03");
     assert!(alice.wait_exit());
 }

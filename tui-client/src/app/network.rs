@@ -85,6 +85,7 @@ impl App {
                 changed,
             } => self.on_unopened(from, at, why, changed),
             NetEvent::KeyAlert { id, why } => self.on_key_alert(id, why),
+            NetEvent::SentClear { to, why } => self.on_sent_clear(to, why),
             NetEvent::Fingerprint(fingerprint) => self.fingerprint = Some(fingerprint),
             NetEvent::Relayed(req, answer) => {
                 let entry = self.inbox.settle(req, Delivery::Done(answer)).cloned();

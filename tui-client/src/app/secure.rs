@@ -44,6 +44,24 @@ impl App {
         }
     }
 
+    /// We sent to `to` in the clear: said once per conversation and connection, in it.
+    pub(super) fn on_sent_clear(&mut self, to: Vec<UserId>, why: String) {
+        let key = ConvKey::with(&to, self.me);
+        if !self.clear_noted.insert(key.clone()) {
+            return;
+        }
+        let entry = Entry {
+            at: self.now,
+            day: self.today,
+            from: Sender::System,
+            body: Body::Text(format!("what you send here is not encrypted: {why}")),
+            delivery: Some(Delivery::Clear),
+            record: None,
+        };
+        let (seq, _) = self.inbox.push_in(entry, key);
+        self.keep(seq);
+    }
+
     /// The status bar's alert: the first person whose key changed, in words.
     pub fn key_alert(&self) -> Option<String> {
         let (id, _) = self.key_alerts.iter().next()?;

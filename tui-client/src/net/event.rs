@@ -79,6 +79,14 @@ pub enum NetEvent {
         /// The sender's key is not the one pinned.
         changed: bool,
     },
+    /// We sent a message in the clear although logged in: a receiver cannot read an
+    /// envelope (why). The UI says so in that conversation.
+    SentClear {
+        /// The relay's receivers.
+        to: Vec<UserId>,
+        /// Why, in words.
+        why: String,
+    },
     /// A person's key is not the one pinned (or their published key is forged): sending to
     /// them is refused until `tui-client trust NAME`.
     KeyAlert {

@@ -25,8 +25,11 @@ pub struct HeldIn {
 /// What to do with a relay the UI asked for.
 #[derive(Debug)]
 pub enum Outgoing {
-    /// Send this relay (sealed, or in the clear when not every receiver can read an envelope).
+    /// Send this relay sealed, or in the clear when nothing can be sealed (not logged in).
     Send(Relay),
+    /// Send this relay in the clear although logged in: a receiver cannot read an envelope
+    /// (why).
+    Clear(Relay, String),
     /// Wait: these accounts' entries are needed first (the relay is kept).
     Lookup(Vec<UserId>),
     /// Refused: a receiver's key changed or is forged (the receiver and why).
@@ -58,18 +61,18 @@ impl Sealing {
     /// Logged in: envelopes can be opened and sealed with these keys from now on.
     pub fn start(&mut self, opener: Option<Opener>) {
         self.opener = opener;
-        // A new connection answers lookups anew.
+        // A new connection answers lookups anew. What waited on the old one is dropped: a
+        // mailbox message was not acknowledged and comes again, and the UI fails the relays
+        // that were in flight.
         self.asked.clear();
+        self.lookups.clear();
+        self.held_in.clear();
+        self.held_out.clear();
     }
 
     /// Whether envelopes can be handled (logged in with keys).
     pub fn active(&self) -> bool {
         self.opener.is_some()
-    }
-
-    /// The entry of `id`, if seen.
-    pub fn entry(&self, id: UserId) -> Option<&AccountEntry> {
-        self.entries.get(&id)
     }
 
     /// Remember an entry from the directory.
@@ -176,17 +179,19 @@ impl Sealing {
         }
         let opener = self.opener.as_mut().expect("checked above");
         let mut keys = Vec::with_capacity(relay.to.len());
-        let mut clear = false;
+        let mut clear = None;
         let mut refused = None;
         for id in &relay.to {
             let Some(entry) = self.entries.get(id) else {
-                clear = true;
+                clear.get_or_insert_with(|| format!("#{id} is anonymous"));
                 continue;
             };
             match opener.trust().check(entry) {
                 Ok(checked) => match checked.receiver {
                     Some(key) => keys.push((*id, key)),
-                    None => clear = true,
+                    None => {
+                        clear.get_or_insert_with(|| format!("{} has published no key", entry.name));
+                    }
                 },
                 Err(e) => {
                     refused = Some((*id, e.to_string()));
@@ -197,8 +202,8 @@ impl Sealing {
         if let Some((id, why)) = refused {
             return Outgoing::Refused(relay, id, why);
         }
-        if clear {
-            return Outgoing::Send(relay);
+        if let Some(why) = clear {
+            return Outgoing::Clear(relay, why);
         }
         match opener.keys().seal(&relay.kind, &relay.body, &keys) {
             Ok(envelope) => Outgoing::Send(Relay {

@@ -53,6 +53,12 @@ impl Session<'_> {
             }
             Err(msg) => msg,
         };
+        if let HubMsg::Error { req: Some(req), .. } = &msg {
+            if let Some(id) = self.memory.sealing.answered(*req) {
+                // A refused lookup: what waited for it goes on as if there were no account.
+                return self.entry_came(id, None).await;
+            }
+        }
         if let HubMsg::Entry { req, account } = msg {
             if let Some(id) = self.memory.sealing.answered(req) {
                 return self.entry_came(id, account.map(|a| *a)).await;
@@ -324,6 +330,12 @@ impl Session<'_> {
             Outgoing::Send(relay) => {
                 debug!(req = %relay.req, receivers = relay.to.len(), bytes = relay.body.len(), kind = ?relay.kind, "relay");
                 self.send(&relay.into_msg()).await
+            }
+            Outgoing::Clear(relay, why) => {
+                debug!(req = %relay.req, receivers = relay.to.len(), %why, "relay in the clear");
+                let to = relay.to.clone();
+                self.send(&relay.into_msg()).await?;
+                self.tell(NetEvent::SentClear { to, why }).await
             }
             Outgoing::Lookup(ids) => {
                 for id in ids {
