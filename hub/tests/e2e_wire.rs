@@ -255,3 +255,37 @@ async fn an_old_client_relays_plaintext_to_a_new_one() {
     }
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn another_session_of_version_3_gets_what_a_session_sealed_as_bytes() {
+    let hub = TestHub::start().await;
+    let (mut alice, key, _) = new_account(hub.addr, "alice").await;
+    let (_bob, _, bob) = new_account(hub.addr, "bob").await;
+    let mut old_alice = old_client(&hub).await;
+    login(&mut old_alice, &key, "alice").await;
+    let mut new_alice = hub.connect().await;
+    login(&mut new_alice, &key, "alice").await;
+    let relay = ClientMsg::Relay {
+        req: RequestId(1),
+        to: vec![bob.user_id],
+        kind: BodyKind::Sealed,
+        body: Bytes::from_static(b"\x01envelope"),
+    };
+    match request(&mut alice, relay).await {
+        HubMsg::Routed { delivered: 1, .. } => {}
+        other => panic!("{other:?}"),
+    }
+    for (session, want) in [
+        (&mut old_alice, BodyKind::Bytes),
+        (&mut new_alice, BodyKind::Sealed),
+    ] {
+        match recv_skipping(session).await {
+            HubMsg::Outgoing { kind, body, .. } => {
+                assert_eq!(kind, want);
+                assert_eq!(&body[..], b"\x01envelope");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    hub.stop().await;
+}

@@ -123,11 +123,12 @@ fn relay(
             .to_other_sessions(client.id, client.conn, |sealed| {
                 frame::encode(&HubMsg::Outgoing {
                     to: to.to_vec(),
-                    kind: kind.for_version(if sealed {
-                        PROTOCOL_VERSION
+                    // A session before version 4 gets `Sealed` as `Bytes`.
+                    kind: if sealed {
+                        kind.clone()
                     } else {
-                        ACCOUNTS_VERSION
-                    }),
+                        kind.for_version(ACCOUNTS_VERSION)
+                    },
                     body,
                 })
             });
