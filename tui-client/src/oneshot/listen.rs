@@ -260,7 +260,12 @@ async fn show(
     let (kind, body) = match (sealed, opener) {
         (false, _) => (kind, body),
         (true, Some(opener)) => {
-            let entry = conn.lookup_entry(Who::Id(from)).await?;
+            let entry = match conn.lookup_entry(Who::Id(from)).await {
+                Ok(entry) => entry,
+                // A refused lookup leaves the envelope unopened, not the connection closed.
+                Err(ConnError::Denied { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
             match opener.open(from, entry.as_ref(), &body) {
                 Ok(opened) => opened,
                 Err(why) => {

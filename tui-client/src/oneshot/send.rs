@@ -79,7 +79,21 @@ pub async fn run(
         log_in(&mut conn, me).await?;
     }
     let sender = me.zip(conn.account().map(|a| a.user_id));
-    let (kind, body) = protect::protect(opts, sender, &to, &entries, kind, body)?;
+    let version = conn.version();
+    let (kind, body) = match sender {
+        _ if version < KEYS_VERSION => {
+            eprintln!(
+                "tui-client: not encrypted: the hub speaks protocol version {version}, before \
+                 end-to-end keys"
+            );
+            (kind, body)
+        }
+        Some(sender) => protect::protect(opts, sender, &to, &entries, kind, body)?,
+        None => {
+            eprintln!("tui-client: not encrypted: you are not logged in (anonymous)");
+            (kind, body)
+        }
+    };
     let labels: HashMap<UserId, String> = to.iter().map(|(l, id)| (*id, l.clone())).collect();
     let relay = Relay {
         req: REQ,

@@ -15,19 +15,15 @@ use crate::oneshot::Options;
 use crate::secure::{self, Keys, Trust};
 
 /// The body to relay: sealed, or as it is (with a note on standard error saying why).
-/// `sender` is the identity and the account id it logged in as, if it did.
+/// `sender` is the identity and the account id it logged in as, on a hub with keys.
 pub(super) fn protect(
     opts: &Options,
-    sender: Option<(&Identity, UserId)>,
+    (me, my_id): (&Identity, UserId),
     to: &[(String, UserId)],
     entries: &HashMap<UserId, AccountEntry>,
     kind: BodyKind,
     body: Bytes,
 ) -> Result<(BodyKind, Bytes)> {
-    let Some((me, my_id)) = sender else {
-        eprintln!("tui-client: not encrypted: you are not logged in (anonymous)");
-        return Ok((kind, body));
-    };
     let path = secure::pins_path(opts.identity.as_deref())?;
     let mut trust = Trust::load(&path).map_err(|e| eyre!("{}: {e}", path.display()))?;
     let mut keys = Vec::with_capacity(to.len());
