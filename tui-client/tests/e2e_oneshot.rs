@@ -253,3 +253,31 @@ fn anonymous_senders_and_receivers_without_keys_get_plaintext_said_on_stderr() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_file_too_big_for_an_envelope_is_refused_not_sent_in_the_clear() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let hub = TestHub::start();
+    let addr = hub.addr.to_string();
+    let (alice, bob) = (Person::new(root.path(), "a"), Person::new(root.path(), "b"));
+    alice.register(&addr, "alice");
+    bob.register(&addr, "bob");
+    let file = alice.dir.join("f");
+    // The largest that fits: the body limit less the envelope for bob and alice herself
+    // (91 + 2 × 88) less the name's length byte and the name.
+    let largest = 1_048_576 - 91 - 2 * 88 - 1 - 1;
+    std::fs::write(&file, vec![7u8; largest]).expect("write");
+    let path = file.to_str().expect("utf-8");
+    let out = alice.run(&addr, &["send", "--to", "bob", "--file", path]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    std::fs::write(&file, vec![7u8; largest + 1]).expect("write");
+    let out = alice.run(&addr, &["send", "--to", "bob", "--file", path]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot encrypt"), "{}", stderr(&out));
+    let listener = bob.listen(&addr);
+    let msg = listener.next();
+    assert_eq!(
+        msg["size"], largest,
+        "only the one that fits was kept: {msg}"
+    );
+}
