@@ -34,6 +34,8 @@ pub enum Outgoing {
     Lookup(Vec<UserId>),
     /// Refused: a receiver's key changed or is forged (the receiver and why).
     Refused(Relay, UserId, String),
+    /// Not sent: it cannot be sealed (too big for an envelope); never sent in the clear.
+    Unsealable(Relay, String),
 }
 
 /// The first request id of the lookups this module makes: above the UI's ids
@@ -211,10 +213,7 @@ impl Sealing {
                 body: envelope,
                 ..relay
             }),
-            Err(e) => {
-                let id = relay.to.first().copied().unwrap_or(UserId(0));
-                Outgoing::Refused(relay, id, format!("cannot encrypt it: {e}"))
-            }
+            Err(e) => Outgoing::Unsealable(relay, format!("cannot encrypt it: {e}")),
         }
     }
 
@@ -223,3 +222,6 @@ impl Sealing {
         std::mem::take(&mut self.held_out)
     }
 }
+
+#[cfg(test)]
+mod tests;

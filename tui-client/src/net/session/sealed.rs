@@ -138,6 +138,13 @@ impl Session<'_> {
                 }
                 Ok(true)
             }
+            Outgoing::Unsealable(relay, text) => {
+                self.tell(NetEvent::Failed {
+                    req: relay.req,
+                    text,
+                })
+                .await
+            }
             Outgoing::Refused(relay, id, why) => {
                 let alert = NetEvent::KeyAlert {
                     id,
