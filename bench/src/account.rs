@@ -132,6 +132,11 @@ pub async fn online(conn: &mut Connection, id: UserId) -> anyhow::Result<bool> {
             account: Some(info),
             ..
         } => Ok(info.online),
+        // A hub of protocol version 4 answers with the account's keys too.
+        HubMsg::Entry {
+            account: Some(entry),
+            ..
+        } => Ok(entry.online),
         other => bail!("looking up {id:?}: expected an account, got {other:?}"),
     }
 }

@@ -9,6 +9,9 @@ use sha2::{Digest, Sha256};
 /// The domain string that starts the bytes an account signs to publish its receiver key.
 pub const KEY_RECORD_DOMAIN: &[u8] = b"hubbub e2e receiver key v1\0";
 
+/// The HKDF `info` that derives an account's receiver key from its identity seed.
+pub const RECEIVER_DERIVE_INFO: &[u8] = b"hubbub e2e receiver key from identity v1";
+
 /// The domain string hashed before an identity key to make its fingerprint.
 pub const FINGERPRINT_DOMAIN: &[u8] = b"hubbub fingerprint v1\0";
 
@@ -30,6 +33,19 @@ impl ReceiverSecret {
         rand_core::TryRngCore::try_fill_bytes(&mut rand_core::OsRng, &mut seed)
             .expect("the OS random source works");
         ReceiverSecret::from_bytes(&seed)
+    }
+
+    /// The receiver key of the account whose ed25519 identity seed is `seed`: HKDF-SHA256
+    /// (RFC 5869) with no salt, the seed as input key material and [`RECEIVER_DERIVE_INFO`]
+    /// as info, 32 bytes out. Deterministic, so an identity file holds both keys in its one
+    /// seed and old identity files need no change; the two keys are independent to anyone
+    /// without the seed.
+    pub fn derive_from_identity(seed: &[u8; 32]) -> ReceiverSecret {
+        let mut bytes = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(None, seed)
+            .expand(RECEIVER_DERIVE_INFO, &mut bytes)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        ReceiverSecret::from_bytes(&bytes)
     }
 
     /// The key whose 32 secret bytes are `bytes` (as [`ReceiverSecret::to_bytes`] gives them).
@@ -153,6 +169,20 @@ mod tests {
             &other,
             &sig
         ));
+    }
+
+    #[test]
+    fn a_derived_receiver_key_is_the_same_for_one_seed_and_differs_per_seed() {
+        let a = ReceiverSecret::derive_from_identity(&[1; 32]);
+        assert_eq!(
+            a.public(),
+            ReceiverSecret::derive_from_identity(&[1; 32]).public()
+        );
+        assert_ne!(
+            a.public(),
+            ReceiverSecret::derive_from_identity(&[2; 32]).public()
+        );
+        assert_ne!(a.to_bytes(), [1; 32], "not the seed itself");
     }
 
     #[test]

@@ -151,6 +151,9 @@ pub struct Control {
     closing: CancellationToken,
     /// A session of an account: relays it does not write are kept in the mailbox.
     keeps_mail: AtomicBool,
+    /// It speaks `shared::KEYS_VERSION` or later, so relays reach it as `BodyKind::Sealed`;
+    /// before, as `Bytes` (docs/PROTOCOL.md § 12). Read by other connections' relays.
+    takes_sealed: AtomicBool,
 }
 
 impl Control {
@@ -189,6 +192,17 @@ impl Control {
     /// Whether the connection is closing for any reason: its reader reads no more.
     pub(crate) fn is_closed(&self) -> bool {
         self.close.get().is_some()
+    }
+
+    /// This connection agreed on protocol version `version`.
+    pub(crate) fn set_version(&self, version: u32) {
+        self.takes_sealed
+            .store(version >= shared::KEYS_VERSION, Ordering::Release);
+    }
+
+    /// Whether relays with `BodyKind::Sealed` reach it as such (else as `Bytes`).
+    pub(crate) fn takes_sealed(&self) -> bool {
+        self.takes_sealed.load(Ordering::Acquire)
     }
 
     /// From now on this connection is a session of an account with a mailbox: when it

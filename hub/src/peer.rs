@@ -42,6 +42,20 @@ impl Peer {
         }
     }
 
+    /// Of `frame` and `legacy` (the same relay with a body kind older versions know, when the
+    /// two differ), the one this peer's version reads.
+    pub(crate) fn pick<'a>(&self, frame: &'a Bytes, legacy: Option<&'a Bytes>) -> &'a Bytes {
+        match legacy {
+            Some(legacy) if !self.control.takes_sealed() => legacy,
+            _ => frame,
+        }
+    }
+
+    /// Whether relays with `BodyKind::Sealed` reach this peer as such.
+    pub(crate) fn takes_sealed(&self) -> bool {
+        self.control.takes_sealed()
+    }
+
     /// Whether this peer's connection is closing, for any reason.
     pub(crate) fn is_closing(&self) -> bool {
         self.control.is_closed()

@@ -134,11 +134,15 @@ impl Entry {
         self.live().next().is_some()
     }
 
-    /// Queue `frame` for each live session: delivered if any took it.
-    fn deliver(&self, frame: &Bytes) -> Option<bool> {
+    /// Queue `frame` (or `legacy`, for a session of an older version) for each live session:
+    /// delivered if any took it.
+    fn deliver(&self, frame: &Bytes, legacy: Option<&Bytes>) -> Option<bool> {
         let mut outcome = None;
         for session in self.live() {
-            let ok = session.peer.deliver(frame.clone()).is_ok();
+            let ok = session
+                .peer
+                .deliver(session.peer.pick(frame, legacy).clone())
+                .is_ok();
             outcome = Some(outcome.unwrap_or(false) | ok);
         }
         outcome
@@ -417,7 +421,7 @@ impl Registry {
         &self,
         account: UserId,
         except: ConnId,
-        frame: impl FnOnce() -> Bytes,
+        frame: impl Fn(bool) -> Bytes,
     ) {
         let others: Vec<Peer> = {
             let inner = self.read();
@@ -433,10 +437,15 @@ impl Registry {
         if others.is_empty() {
             return;
         }
-        // Encoded without the lock: it copies the body.
-        let frame = frame();
+        // Encoded without the lock: it copies the body. `frame(false)` is the frame for a
+        // session of a version before `BodyKind::Sealed`, made only if one is there.
+        let current = frame(true);
+        let legacy = others
+            .iter()
+            .any(|p| !p.takes_sealed())
+            .then(|| frame(false));
         for peer in others {
-            let _ = peer.deliver(frame.clone());
+            let _ = peer.deliver(peer.pick(&current, legacy.as_ref()).clone());
         }
     }
 
@@ -513,11 +522,18 @@ impl Registry {
     /// applies the slow-consumer rule; nobody waits for anyone. Accounts with no live session,
     /// or none that could take it (each too slow, and now closing), come back in
     /// [`Routed::offline`], each with a mailbox write counted as pending.
+    #[cfg(test)]
     pub(crate) fn route(&self, to: &[UserId], frame: &Bytes) -> Routed {
+        self.route_for(to, frame, None)
+    }
+
+    /// [`Self::route`], where receivers of a version before `BodyKind::Sealed` get `legacy`
+    /// (the same message with the kind they know) when it is given.
+    pub(crate) fn route_for(&self, to: &[UserId], frame: &Bytes, legacy: Option<&Bytes>) -> Routed {
         let mut routed = Routed::default();
         let inner = self.read();
         for &id in to {
-            match inner.users.get(&id).and_then(|e| e.deliver(frame)) {
+            match inner.users.get(&id).and_then(|e| e.deliver(frame, legacy)) {
                 Some(true) => routed.delivered += 1,
                 // An account whose every live session was too slow keeps it in its mailbox.
                 _ if id.0 >= FIRST_ACCOUNT_ID => routed.offline.push(id),
@@ -527,7 +543,7 @@ impl Registry {
         }
         drop(inner);
         if !routed.offline.is_empty() {
-            self.count_writes(&mut routed, frame);
+            self.count_writes(&mut routed, frame, legacy);
         }
         let delivered = u64::from(routed.delivered);
         Stats::add(&self.stats.relays, 1);
@@ -539,12 +555,12 @@ impl Registry {
 
     /// The slow path of [`Self::route`]: under the write lock, deliver to accounts that went
     /// live since the read, and count a pending mailbox write for the others.
-    fn count_writes(&self, routed: &mut Routed, frame: &Bytes) {
+    fn count_writes(&self, routed: &mut Routed, frame: &Bytes, legacy: Option<&Bytes>) {
         let mut inner = self.write();
         let offline = std::mem::take(&mut routed.offline);
         for id in offline {
             let entry = inner.users.entry(id).or_default();
-            match entry.deliver(frame) {
+            match entry.deliver(frame, legacy) {
                 Some(true) => routed.delivered += 1,
                 Some(false) | None => {
                     entry.writes_pending += 1;

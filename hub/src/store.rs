@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use shared::account::KeyRecord;
 use shared::{BodyKind, PublicKey, UserId};
 
 pub mod sqlite;
@@ -25,6 +26,8 @@ pub struct Account {
     pub key: PublicKey,
     /// When it was created, in milliseconds since the Unix epoch.
     pub created_ms: u64,
+    /// Its end-to-end receiver key, signed by `key`, once published (checked before storing).
+    pub record: Option<KeyRecord>,
 }
 
 /// A message kept for an account.
@@ -148,7 +151,12 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<(Vec<Account>, bool), StoreError>;
 
-    /// Delete an account, its name, its key and its mailbox, overwriting the stored bytes.
+    /// Keep `record` as the account's end-to-end key record, replacing any earlier one (the
+    /// caller has checked its signature). Whether the account exists.
+    fn set_record(&self, id: UserId, record: &KeyRecord) -> Result<bool, StoreError>;
+
+    /// Delete an account, its name, its key, its key record and its mailbox, overwriting the
+    /// stored bytes.
     /// Whether it existed.
     fn delete_account(&self, id: UserId) -> Result<bool, StoreError>;
 

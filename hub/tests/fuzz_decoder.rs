@@ -215,6 +215,7 @@ fn owned(msg: ClientMsg<&[u8]>) -> ClientMsg {
         ClientMsg::Users { req, pattern } => ClientMsg::Users { req, pattern },
         ClientMsg::DeleteAccount { req, signature } => ClientMsg::DeleteAccount { req, signature },
         ClientMsg::Ack { req, seq } => ClientMsg::Ack { req, seq },
+        ClientMsg::PublishKey { req, record } => ClientMsg::PublishKey { req, record },
         ClientMsg::Echo { req, body } => ClientMsg::Echo {
             req,
             body: Bytes::copy_from_slice(body),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use hub::store::sqlite::{SqliteStore, SCHEMA_VERSION};
 use hub::store::{Bound, Bounds, Enqueued, Mail, Store, StoreError};
-use shared::account::FIRST_ACCOUNT_ID;
+use shared::account::{KeyRecord, FIRST_ACCOUNT_ID};
 use shared::{BodyKind, SecretKey, UserId};
 
 const NOW: u64 = 1_800_000_000_000;
@@ -548,4 +548,99 @@ fn concurrent_writers_committed_in_groups_each_get_their_own_answers_in_order() 
         }
         assert_eq!(store.mailbox_size(b).expect("sizes").0, 8 * per_thread);
     });
+}
+
+fn record(n: u8) -> KeyRecord {
+    KeyRecord {
+        key: [n; 32],
+        signature: shared::Signature([n; 64]),
+    }
+}
+
+#[test]
+fn a_key_record_is_kept_replaced_and_goes_with_its_account() {
+    both(Bounds::default(), |store| {
+        let alice = store.create_account("alice", key(1), NOW).expect("creates");
+        assert_eq!(alice.record, None, "none until published");
+        assert!(store.set_record(alice.id, &record(4)).expect("stores"));
+        let found = store
+            .account_by_name("alice")
+            .expect("reads")
+            .expect("is there");
+        assert_eq!(found.record, Some(record(4)));
+        assert!(store.set_record(alice.id, &record(5)).expect("stores"));
+        assert_eq!(
+            store
+                .account_by_id(alice.id)
+                .expect("reads")
+                .expect("is there")
+                .record,
+            Some(record(5)),
+            "a new record replaces the old"
+        );
+        let (listed, _) = store.accounts_matching("a*", 10).expect("reads");
+        assert_eq!(
+            listed[0].record,
+            Some(record(5)),
+            "the directory carries it"
+        );
+        assert!(!store
+            .set_record(UserId(FIRST_ACCOUNT_ID + 99), &record(6))
+            .expect("no such account"));
+        assert!(store.delete_account(alice.id).expect("deletes"));
+        let again = store.create_account("alice", key(1), NOW).expect("creates");
+        assert_eq!(again.record, None, "the record went with the account");
+    });
+}
+
+#[test]
+fn a_deleted_accounts_key_record_leaves_no_byte_in_the_data_dir() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dir.path().join("hub.db"), Bounds::default()).expect("opens");
+    let alice = store.create_account("alice", key(1), NOW).expect("creates");
+    let marked = KeyRecord {
+        key: *b"a-receiver-key-nobody-else-has!!",
+        signature: shared::Signature([0x5c; 64]),
+    };
+    store.set_record(alice.id, &marked).expect("stores");
+    assert!(
+        !files_contain(dir.path(), &marked.key).is_empty(),
+        "the check sees it"
+    );
+    assert!(store.delete_account(alice.id).expect("deletes"));
+    assert_eq!(files_contain(dir.path(), &marked.key), Vec::<String>::new());
+}
+
+#[test]
+fn a_schema_1_file_is_migrated_and_keeps_its_accounts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("hub.db");
+    // The file a hub of schema 1 wrote: its accounts table has no record column.
+    {
+        let store = SqliteStore::open(&path, Bounds::default()).expect("opens");
+        store.create_account("alice", key(1), NOW).expect("creates");
+    }
+    rusqlite::Connection::open(&path)
+        .and_then(|db| {
+            db.execute_batch("ALTER TABLE accounts DROP COLUMN record; PRAGMA user_version = 1;")
+        })
+        .expect("rewinds to schema 1");
+    let store = SqliteStore::open(&path, Bounds::default()).expect("migrates");
+    let alice = store
+        .account_by_name("alice")
+        .expect("reads")
+        .expect("kept");
+    assert_eq!(alice.record, None);
+    assert!(store.set_record(alice.id, &record(4)).expect("stores"));
+    drop(store);
+    let version: i64 = rusqlite::Connection::open(&path)
+        .and_then(|db| db.query_row("PRAGMA user_version", [], |row| row.get(0)))
+        .expect("reads");
+    assert_eq!(version, SCHEMA_VERSION);
+    let store = SqliteStore::open(&path, Bounds::default()).expect("reopens");
+    let alice = store
+        .account_by_name("alice")
+        .expect("reads")
+        .expect("kept");
+    assert_eq!(alice.record, Some(record(4)));
 }

@@ -39,6 +39,47 @@ pub struct AccountInfo {
     pub online: bool,
 }
 
+/// Since version 4. An account's end-to-end receiver key and the account key's signature over
+/// it, as the account publishes it ([`crate::ClientMsg::PublishKey`]) and the directory shows
+/// it. What is signed is `e2e::keys::key_record_bytes` (docs/E2E.md): the hub checks it
+/// against the account's key before keeping it, and every client checks it again.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The X25519 public key envelopes to the account are wrapped to: a byte string of 32.
+    #[serde(with = "wire")]
+    pub key: [u8; 32],
+    /// The account key's ed25519 signature over the record bytes.
+    pub signature: Signature,
+}
+
+/// Since version 4. An account as the directory shows it to a client of version 4: its entry
+/// of version 3, its identity key (which a client pins) and its receiver key record, if it
+/// published one.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AccountEntry {
+    /// Its stable id.
+    pub user_id: UserId,
+    /// Its canonical name.
+    pub name: String,
+    /// Whether a session of it is connected to the hub right now.
+    pub online: bool,
+    /// The account's ed25519 key, the one it logs in with.
+    pub key: PublicKey,
+    /// Its end-to-end receiver key, if it published one.
+    pub record: Option<KeyRecord>,
+}
+
+impl AccountEntry {
+    /// The version-3 view of this entry.
+    pub fn info(&self) -> AccountInfo {
+        AccountInfo {
+            user_id: self.user_id,
+            name: self.name.clone(),
+            online: self.online,
+        }
+    }
+}
+
 /// Someone present, as the presence of version 3 shows them.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct PeerInfo {
@@ -130,6 +171,17 @@ impl std::str::FromStr for PublicKey {
                 .map_err(|_| format!("{:?} is not a hex byte", &s[2 * i..2 * i + 2]))?;
         }
         Ok(PublicKey(key))
+    }
+}
+
+impl fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "KeyRecord {{ key: {}, signature: {:?} }}",
+            hex(&self.key),
+            self.signature
+        )
     }
 }
 

@@ -21,5 +21,6 @@ pub use limits::{
     Limits, MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS,
 };
 pub use message::{
-    BodyKind, ClientMsg, ErrorKind, HubMsg, ACCOUNTS_VERSION, BASE_VERSION, PROTOCOL_VERSION,
+    BodyKind, ClientMsg, ErrorKind, HubMsg, ACCOUNTS_VERSION, BASE_VERSION, KEYS_VERSION,
+    PROTOCOL_VERSION,
 };

@@ -18,18 +18,24 @@ mod kind;
 
 pub use kind::{BodyKind, ErrorKind};
 
-use crate::account::{AccountInfo, PeerInfo, PublicKey, Signature, Who, CHALLENGE_LEN};
+use crate::account::{
+    AccountEntry, AccountInfo, KeyRecord, PeerInfo, PublicKey, Signature, Who, CHALLENGE_LEN,
+};
 use crate::error::{DecodeError, EncodeError};
 use crate::id::{RequestId, UserId};
 use crate::limits::{Limits, MAX_FRAME_LEN};
 
 /// The highest protocol version this code speaks. Every append to [`ClientMsg`], [`HubMsg`],
 /// [`BodyKind`] or [`ErrorKind`] raises it; `docs/PROTOCOL.md` § 12 lists what each version has.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The version that brought accounts and mailboxes: the requests of
 /// [`ClientMsg::is_account_request`] need a connection at least there.
 pub const ACCOUNTS_VERSION: u32 = 3;
+
+/// The version that brought end-to-end keys: [`ClientMsg::PublishKey`], the directory's
+/// [`HubMsg::Entry`] and [`HubMsg::Entries`], and [`BodyKind::Sealed`].
+pub const KEYS_VERSION: u32 = 4;
 
 /// The version every connection starts at, and the `version` of every [`HubMsg::Welcome`]:
 /// the welcome's shape is frozen, so clients of any version can read it. A client raises the
@@ -158,6 +164,16 @@ pub enum ClientMsg<B = Bytes> {
         req: RequestId,
         /// The highest sequence number received.
         seq: u64,
+    },
+    /// Since version 4. Publish this account's end-to-end receiver key: the hub checks the
+    /// record's signature against the account key and keeps it, replacing any earlier one.
+    /// Answered by [`HubMsg::Done`] or [`HubMsg::Error`] (`WrongState` when not logged in,
+    /// `BadKeyRecord`, `StoreFailed`).
+    PublishKey {
+        /// Request id.
+        req: RequestId,
+        /// The key and the account key's signature over it.
+        record: KeyRecord,
     },
 }
 
@@ -352,10 +368,30 @@ pub enum HubMsg<B = Bytes> {
         /// The body.
         body: B,
     },
+    /// Since version 4. Answer to [`ClientMsg::Lookup`] at version 4 or more (older clients
+    /// get [`HubMsg::Account`]): the account with its keys, if there is one.
+    Entry {
+        /// Request id.
+        req: RequestId,
+        /// The account, if there is one (boxed: it is the largest of the hub's messages,
+        /// and every other one would pay for its size; the wire is the same).
+        account: Option<Box<AccountEntry>>,
+    },
+    /// Since version 4. Answer to [`ClientMsg::Users`] at version 4 or more (older clients get
+    /// [`HubMsg::Users`]): matching accounts with their keys, by name ascending.
+    Entries {
+        /// Request id.
+        req: RequestId,
+        /// At most [`crate::account::MAX_DIRECTORY_RESULTS`] accounts.
+        users: Vec<AccountEntry>,
+        /// More accounts matched than are listed.
+        limited: bool,
+    },
 }
 
 impl<B> ClientMsg<B> {
-    /// Whether this is one of the account requests, which exist from [`ACCOUNTS_VERSION`] on.
+    /// Whether this is one of the account requests, which exist from [`ACCOUNTS_VERSION`] on
+    /// ([`ClientMsg::PublishKey`] from [`KEYS_VERSION`]: see [`ClientMsg::needs_version`]).
     pub fn is_account_request(&self) -> bool {
         matches!(
             self,
@@ -366,7 +402,17 @@ impl<B> ClientMsg<B> {
                 | ClientMsg::Users { .. }
                 | ClientMsg::DeleteAccount { .. }
                 | ClientMsg::Ack { .. }
+                | ClientMsg::PublishKey { .. }
         )
+    }
+
+    /// The protocol version a connection needs to send this request.
+    pub fn needs_version(&self) -> u32 {
+        match self {
+            ClientMsg::PublishKey { .. } => KEYS_VERSION,
+            msg if msg.is_account_request() => ACCOUNTS_VERSION,
+            _ => BASE_VERSION,
+        }
     }
 }
 

@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use hub::store::Store;
 use hub::{Config, Hub};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -27,15 +30,41 @@ impl BlockingHub {
 
     /// A hub on `addr` (a port another hub just left, to test reconnecting) with `config`.
     pub fn start_at(addr: &str, config: Config) -> BlockingHub {
+        Self::serve(addr, Hub::new(config))
+    }
+
+    /// A hub on 127.0.0.1:0 keeping its accounts and mailboxes in `store` (a file, to read
+    /// what it wrote).
+    pub fn start_with_store(config: Config, store: Arc<dyn Store>) -> BlockingHub {
+        Self::serve("127.0.0.1:0", Hub::with_store(config, store))
+    }
+
+    fn serve(addr: &str, hub: Hub) -> BlockingHub {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
-        let listener = runtime.block_on(TcpListener::bind(addr)).expect("bind");
+        // A port another hub just left can be taken for a moment: by that hub's runtime
+        // still closing, or as the source port of another test's outgoing connection
+        // (both come from the ephemeral range). Wait for it, as a restarted hub would.
+        let deadline = std::time::Instant::now() + WAIT;
+        let listener = loop {
+            match runtime.block_on(TcpListener::bind(addr)) {
+                Ok(listener) => break listener,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "{addr} still in use after {WAIT:?}"
+                    );
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("bind {addr}: {e}"),
+            }
+        };
         let addr = listener.local_addr().expect("addr");
         let shutdown = CancellationToken::new();
-        runtime.spawn(Hub::new(config).run(listener, shutdown.clone()));
+        runtime.spawn(hub.run(listener, shutdown.clone()));
         BlockingHub {
             addr,
             shutdown,

@@ -59,6 +59,7 @@ fn loaded_app(size: (u16, u16)) -> (App, Duration) {
             .join(" ");
         let from = UserId(2 + (i as u64 * 31) % PEERS);
         app.update(Action::Net(NetEvent::Message {
+            clear: false,
             from,
             at,
             body: Body::Text(text),

@@ -15,6 +15,7 @@ pub mod network;
 pub mod notify;
 mod panes;
 pub mod peers;
+pub mod secure;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -197,6 +198,13 @@ pub struct App {
     /// History being kept, once the event loop opened a store.
     keeping: Option<keep::Keeping>,
     next_req: RequestId,
+    /// This session's own fingerprint, once logged in with end-to-end keys.
+    pub fingerprint: Option<String>,
+    /// People whose key is not the one pinned (or is forged), and why: shown in red in the
+    /// status bar until `tui-client trust NAME` and a reconnect.
+    pub key_alerts: std::collections::BTreeMap<UserId, String>,
+    /// Conversations already told that what is sent there goes in the clear.
+    clear_noted: std::collections::HashSet<conversation::ConvKey>,
 }
 
 impl App {
@@ -236,6 +244,9 @@ impl App {
             mailbox_left: 0,
             keeping: None,
             next_req: RequestId(1),
+            fingerprint: None,
+            key_alerts: std::collections::BTreeMap::new(),
+            clear_noted: std::collections::HashSet::new(),
         }
     }
 

@@ -62,7 +62,8 @@ pub struct Cli {
 
 /// One-shot commands for scripts. Exit codes (see [`crate::exit`]): 0 success, 1 an error,
 /// 2 a usage error, 3 `send` reached some receivers but not all, 4 `send` reached none,
-/// 5 `send` failed for nobody but some receivers have it in their mailbox.
+/// 5 `send` failed for nobody but some receivers have it in their mailbox, 6 `send` refused
+/// because a receiver's key changed (`trust NAME` accepts it) or its published key is forged.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the id the hub gives this connection (the account's id when logged in).
@@ -102,6 +103,18 @@ pub enum Command {
         file: Option<PathBuf>,
         /// The text; several words are joined with spaces.
         text: Vec<String>,
+    },
+    /// Print an account's id, name, whether it is online, its key's fingerprint (compare it
+    /// with theirs) and whether that key is pinned here. Your own name shows your fingerprint.
+    Whois {
+        /// The account's name.
+        name: String,
+    },
+    /// Accept NAME's current key as theirs, replacing the one pinned (after comparing
+    /// fingerprints with them): sending to them works again.
+    Trust {
+        /// The account's name.
+        name: String,
     },
     /// Print each message as it arrives; files are saved. Logged in, the mailbox comes
     /// first, each message acknowledged once printed. A lost hub is reported (`closed`) and

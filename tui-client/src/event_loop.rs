@@ -53,6 +53,8 @@ pub struct UiOptions {
     pub history: Option<PathBuf>,
     /// Whom to log in as.
     pub identity: Option<Identity>,
+    /// The pins file, beside the identity file.
+    pub pins: Option<PathBuf>,
 }
 
 /// Run the UI until the user quits (or SIGINT/SIGTERM/SIGHUP). The terminal is restored on return.
@@ -62,6 +64,7 @@ pub async fn run(opts: UiOptions) -> Result<()> {
     let config = NetConfig {
         hub: opts.hub.clone(),
         download_dir: opts.download_dir,
+        pins: opts.pins,
         identity: opts.identity,
     };
     let network = tokio::spawn(net::run(config, cmd_rx, ev_tx));

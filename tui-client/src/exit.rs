@@ -19,6 +19,9 @@ pub const NONE_DELIVERED: u8 = 4;
 /// `send` failed for nobody, but some receivers are offline accounts: the message waits in
 /// their mailbox, on the hub's disk, until they log in.
 pub const QUEUED: u8 = 5;
+/// `send` refused before sending: a receiver's key is not the one pinned (accept a new one
+/// with `tui-client trust NAME`), or its published encryption key is forged.
+pub const KEY_CHANGED: u8 = 6;
 
 /// The exit code of a `send` from the hub's answer: `delivered` receivers got it now,
 /// `queued` have it in their mailbox, `failed` did not get it (unknown, dropped, full).

@@ -261,12 +261,15 @@ fn parse_ids(text: &str) -> Vec<UserId> {
         .collect()
 }
 
-/// `P` waiting, `E` sent elsewhere, `F` + why, or `D` + delivered, then `;` + each list
+/// `P` waiting, `E` sent elsewhere, `C` came in the clear, `A` + why an alert, `F` + why, or
+/// `D` + delivered, then `;` + each list
 /// (queued, unknown, dropped, full) as ids.
 fn delivery_text(d: &Delivery) -> String {
     match d {
         Delivery::Pending => "P".into(),
         Delivery::Elsewhere => "E".into(),
+        Delivery::Clear => "C".into(),
+        Delivery::Alert(why) => format!("A{why}"),
         Delivery::Failed(why) => format!("F{why}"),
         Delivery::Done(a) => format!(
             "D{};{};{};{};{}",
@@ -283,6 +286,8 @@ fn parse_delivery(text: &str) -> Delivery {
     let (tag, rest) = text.split_at(text.len().min(1));
     match tag {
         "E" => Delivery::Elsewhere,
+        "C" => Delivery::Clear,
+        "A" => Delivery::Alert(rest.to_owned()),
         "F" => Delivery::Failed(rest.to_owned()),
         "D" => {
             let mut parts = rest.split(';');

@@ -57,7 +57,8 @@ pub enum FilePlace {
 pub fn receive(dir: &Path, from: UserId, kind: BodyKind, body: Bytes, stamp: &str) -> Body {
     let name = match kind {
         BodyKind::File { name } => name,
-        BodyKind::Text | BodyKind::Bytes => match std::str::from_utf8(&body) {
+        // An envelope reaches here only when it could not be opened: kept as bytes.
+        BodyKind::Text | BodyKind::Bytes | BodyKind::Sealed => match std::str::from_utf8(&body) {
             Ok(text) => return Body::Text(text.to_owned()),
             // Not text: keep it whole on disk rather than show mojibake.
             Err(_) => format!("message-from-{from}-{stamp}.bin"),

@@ -16,4 +16,5 @@ pub mod net;
 pub mod oneshot;
 pub mod render;
 pub mod sanitize;
+pub mod secure;
 pub mod terminal;

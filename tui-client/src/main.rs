@@ -54,6 +54,7 @@ fn main() -> ExitCode {
                 theme: settings.theme,
                 keys: settings.keys.clone(),
                 history,
+                pins: tui_client::secure::pins_path(cli.identity.as_deref()).ok(),
                 identity,
             };
             runtime.block_on(event_loop::run(opts))

@@ -14,12 +14,14 @@ use tracing::{debug, info, warn};
 
 use crate::identity::Identity;
 use crate::incoming::{self, Body};
+use crate::secure::{Keys, Opener, Trust};
 use session::{Memory, Session};
 
 pub mod backoff;
 mod event;
 pub mod login;
 pub mod relay;
+pub mod sealing;
 pub mod session;
 pub use backoff::Backoff;
 pub use event::{NetCommand, NetEvent};
@@ -45,6 +47,8 @@ pub struct NetConfig {
     pub download_dir: PathBuf,
     /// Whom to log in as on every connection.
     pub identity: Option<Identity>,
+    /// The pins file (trust on first use of others' keys), beside the identity file.
+    pub pins: Option<PathBuf>,
 }
 
 /// Run until the UI drops its command sender: connect, serve, and reconnect with backoff.
@@ -139,6 +143,16 @@ async fn serve(
             return Ok(());
         }
     }
+    memory.sealing.start(opener(config, &conn));
+    if let Some(fingerprint) = memory.sealing.fingerprint() {
+        if events
+            .send(NetEvent::Fingerprint(fingerprint))
+            .await
+            .is_err()
+        {
+            return Ok(());
+        }
+    }
     let version = conn.version();
     let (mut reader, mut writer) = conn.split();
     writer
@@ -157,12 +171,38 @@ async fn serve(
             }
             cmd = commands.recv() => {
                 let Some(cmd) = cmd else { return Ok(()) };
+                if let NetCommand::Relay(relay) = cmd {
+                    let mut session = Session { config, memory: &mut *memory, writer: &mut writer, events, version };
+                    if !session.relay(relay).await? {
+                        return Ok(());
+                    }
+                    continue;
+                }
                 if let Some(refused) = handle_command(cmd, &mut writer, version).await? {
                     if events.send(refused).await.is_err() {
                         return Ok(());
                     }
                 }
             }
+        }
+    }
+}
+
+/// What opens and seals envelopes on this connection: with an identity, logged in, on a hub
+/// of version 4, and a pins file that reads.
+fn opener(config: &NetConfig, conn: &Connection) -> Option<Opener> {
+    let (Some(me), Some(account), Some(pins)) = (&config.identity, conn.account(), &config.pins)
+    else {
+        return None;
+    };
+    if conn.version() < shared::KEYS_VERSION {
+        return None;
+    }
+    match Trust::load(pins) {
+        Ok(trust) => Some(Opener::new(Keys::new(account.user_id, me), trust)),
+        Err(e) => {
+            warn!(error = %e, pins = %pins.display(), "cannot read the pins file: no end-to-end encryption");
+            None
         }
     }
 }

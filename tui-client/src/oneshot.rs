@@ -15,6 +15,7 @@ use crate::identity::{self, Identity};
 use crate::net;
 
 mod account;
+mod keys;
 mod listen;
 mod send;
 
@@ -92,13 +93,17 @@ pub async fn run(opts: &Options, command: Command) -> Result<()> {
             account::users(&mut connect_as(&opts.hub, me).await?, pattern).await
         }
         Command::Send { to, file, text } => send::run(opts, me, &to, file, text).await,
+        Command::Whois { name } => keys::whois(opts, me, &name).await,
+        Command::Trust { name } => keys::trust(opts, me, &name).await,
         Command::Listen {
             save_dir,
             json,
             once,
         } => {
             let dir = save_dir.unwrap_or_else(|| opts.download_dir.clone());
-            listen::run(&opts.hub, me, &dir, listen::Form { json, once }).await
+            let pins = crate::secure::pins_path(opts.identity.as_deref()).ok();
+            let form = listen::Form { json, once };
+            listen::run(&opts.hub, me, pins.as_deref(), &dir, form).await
         }
     }
 }

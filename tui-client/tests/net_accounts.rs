@@ -77,6 +77,7 @@ async fn the_ui_logs_in_gets_the_mailbox_acknowledged_and_sees_its_other_session
 
     let dir = tempfile::tempdir().expect("tempdir");
     let config = NetConfig {
+        pins: None,
         hub: hub.addr.to_string(),
         download_dir: dir.path().to_owned(),
         identity: Some(Identity {
@@ -147,6 +148,7 @@ async fn a_refused_identity_leaves_the_ui_connected_anonymously() {
     let hub = TestHub::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let config = NetConfig {
+        pins: None,
         hub: hub.addr.to_string(),
         download_dir: dir.path().to_owned(),
         identity: Some(Identity {
@@ -196,6 +198,7 @@ async fn who_and_whois_from_the_ui_are_answered_by_request_id() {
     hub.wait_for_users(0).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let config = NetConfig {
+        pins: None,
         hub: hub.addr.to_string(),
         download_dir: dir.path().to_owned(),
         identity: None,
@@ -235,7 +238,9 @@ async fn who_and_whois_from_the_ui_are_answered_by_request_id() {
         };
         commands.send(lookup).await.expect("task runs");
         match next(&mut events).await {
-            NetEvent::Account { req: got, account } => {
+            NetEvent::Account {
+                req: got, account, ..
+            } => {
                 assert_eq!(got, RequestId(req));
                 assert_eq!(account.map(|a| a.user_id), found, "{name}");
             }

@@ -82,6 +82,7 @@ async fn account_requests_are_refused_in_the_task_on_a_version_2_hub() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let config = NetConfig {
+        pins: None,
         hub: addr.to_string(),
         download_dir: dir.path().to_owned(),
         identity: None,

@@ -95,6 +95,7 @@ fn pasted_escapes_are_shown_not_obeyed_in_compose_inbox_and_history() {
 fn received_bidi_and_zero_width_characters_are_shown_visibly() {
     let mut app = ready();
     app.update(Action::Net(NetEvent::Message {
+        clear: false,
         from: UserId(2),
         at: chrono::NaiveTime::MIN,
         body: Body::Text("pay \u{202e}gnp.exe\u{200b} now\x07".into()),

@@ -30,6 +30,7 @@ fn at(s: u32) -> NaiveTime {
 
 fn message(app: &mut App, from: u64, s: u32, body: Body) {
     app.update(Action::Net(NetEvent::Message {
+        clear: false,
         from: UserId(from),
         at: at(s),
         body,

@@ -69,6 +69,7 @@ fn the_palette_colours_what_it_names() {
         from: UserId(2),
         at: chrono::NaiveTime::MIN,
         body: Body::Text("unseen".into()),
+        clear: false,
     }));
     app.update(Action::Paste("/frobnicate".into()));
     app.update(Action::Key(KeyEvent::new(

@@ -10,10 +10,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use shared::account::{
-    canonical_name, verify, AccountInfo, Purpose, Who, CHALLENGE_LEN, FIRST_ACCOUNT_ID,
+    canonical_name, verify, AccountEntry, KeyRecord, Purpose, Who, CHALLENGE_LEN, FIRST_ACCOUNT_ID,
     MAX_DIRECTORY_RESULTS, MAX_PATTERN_LEN,
 };
-use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, PublicKey, RequestId, Signature, UserId};
+use shared::{
+    BodyKind, ClientMsg, ErrorKind, HubMsg, PublicKey, RequestId, Signature, UserId, KEYS_VERSION,
+};
 use tracing::{debug, info, warn};
 
 use super::requests::{answer, answer_relay, refuse};
@@ -70,6 +72,10 @@ pub(crate) enum Deferred {
     Ack {
         req: RequestId,
         seq: u64,
+    },
+    Publish {
+        req: RequestId,
+        record: KeyRecord,
     },
 }
 
@@ -158,7 +164,7 @@ pub(super) fn handle(
         }
         ClientMsg::Lookup { req, who } => match who {
             Who::Id(id) if id.0 < FIRST_ACCOUNT_ID => {
-                answer(client, &HubMsg::<Bytes>::Account { req, account: None }).map(|()| None)
+                answer_lookup(client, req, None).map(|()| None)
             }
             who => Ok(Some(Deferred::Lookup { req, who })),
         },
@@ -221,6 +227,25 @@ pub(super) fn handle(
             )
         }
         ClientMsg::Ack { req, seq } => Ok(Some(Deferred::Ack { req, seq })),
+        ClientMsg::PublishKey { req, record } => {
+            let Some(account) = &client.account else {
+                return refused(
+                    client,
+                    req,
+                    ErrorKind::WrongState,
+                    "log in as the account to publish its key",
+                );
+            };
+            if !record_verifies(account, &record) {
+                return refused(
+                    client,
+                    req,
+                    ErrorKind::BadKeyRecord,
+                    "the record's signature is not this account's key over its id and this key",
+                );
+            }
+            Ok(Some(Deferred::Publish { req, record }))
+        }
         _ => unreachable!("is_account_request lists these"),
     }
 }
@@ -308,8 +333,8 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
             .await;
             match found {
                 Ok(account) => {
-                    let account = account.map(|a| info_of(&hub, a));
-                    answer(client, &HubMsg::<Bytes>::Account { req, account })
+                    let account = account.map(|a| entry_of(&hub, a));
+                    answer_lookup(client, req, account)
                 }
                 Err(e) => store_failed(client, req, &e),
             }
@@ -322,7 +347,18 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
             .await;
             match found {
                 Ok((accounts, limited)) => {
-                    let users = accounts.into_iter().map(|a| info_of(&hub, a)).collect();
+                    let users: Vec<_> = accounts.into_iter().map(|a| entry_of(&hub, a)).collect();
+                    if client.version >= KEYS_VERSION {
+                        return answer(
+                            client,
+                            &HubMsg::<Bytes>::Entries {
+                                req,
+                                users,
+                                limited,
+                            },
+                        );
+                    }
+                    let users = users.iter().map(AccountEntry::info).collect();
                     answer(
                         client,
                         &HubMsg::<Bytes>::Users {
@@ -347,6 +383,18 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
                     }
                     client.control.close(CloseReason::AccountDeleted);
                     Ok(())
+                }
+                Err(e) => store_failed(client, req, &e),
+            }
+        }
+        Deferred::Publish { req, record } => {
+            let account = client.account.as_mut().expect("checked in handle");
+            let id = account.id;
+            match blocking(&hub, move |store| store.set_record(id, &record)).await {
+                Ok(_) => {
+                    account.record = Some(record);
+                    debug!(account = id.0, "published a key record");
+                    answer(client, &HubMsg::<Bytes>::Done { req })
                 }
                 Err(e) => store_failed(client, req, &e),
             }
@@ -689,6 +737,10 @@ impl Drain {
                 kind,
                 body,
             } = stored.mail;
+            let kind = match kind {
+                BodyKind::Sealed if !self.control.takes_sealed() => BodyKind::Bytes,
+                kind => kind,
+            };
             let push = HubMsg::Stored {
                 seq: stored.seq,
                 from,
@@ -721,13 +773,48 @@ async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(StoreError::Commit(format!("the store task failed: {e}"))))
 }
 
-/// The directory entry of `account`.
-fn info_of(hub: &HubContext, account: Account) -> AccountInfo {
-    AccountInfo {
+/// The directory entry of `account`, keys included (a client before version 4 gets its
+/// [`AccountEntry::info`]).
+fn entry_of(hub: &HubContext, account: Account) -> AccountEntry {
+    AccountEntry {
         online: hub.registry.is_present(account.id),
         user_id: account.id,
         name: account.name,
+        key: account.key,
+        record: account.record,
     }
+}
+
+/// Answer a `Lookup` in the connection's version: `Entry` from version 4, `Account` before.
+fn answer_lookup(
+    client: &Client,
+    req: RequestId,
+    found: Option<AccountEntry>,
+) -> Result<(), Close> {
+    if client.version >= KEYS_VERSION {
+        return answer(
+            client,
+            &HubMsg::<Bytes>::Entry {
+                req,
+                account: found.map(Box::new),
+            },
+        );
+    }
+    let account = found.as_ref().map(AccountEntry::info);
+    answer(client, &HubMsg::<Bytes>::Account { req, account })
+}
+
+/// Whether `record` is `account`'s key's signature over its id and receiver key.
+fn record_verifies(account: &Account, record: &KeyRecord) -> bool {
+    let Ok(identity) = ed25519_dalek::VerifyingKey::from_bytes(&account.key.0) else {
+        return false;
+    };
+    e2e::keys::verify_key_record(
+        &identity,
+        account.id,
+        &e2e::ReceiverPublic(record.key),
+        &record.signature.0,
+    )
 }
 
 /// Answer `req` with `StoreFailed`: nothing was changed.

@@ -21,12 +21,16 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Box<D
         .map_err(|e| Close::with_text(CloseReason::Malformed, e.to_string()))?;
     let first = !std::mem::replace(&mut client.greeted, !matches!(msg, ClientMsg::KeepAliveAck));
     if msg.is_account_request() {
-        if client.version < ACCOUNTS_VERSION {
+        if client.version < msg.needs_version() {
+            let needed = msg.needs_version();
+            let what = if needed == ACCOUNTS_VERSION {
+                "account requests need"
+            } else {
+                "this request needs"
+            };
             return Err(Close::with_text(
                 CloseReason::Malformed,
-                format!(
-                    "account requests need protocol version {ACCOUNTS_VERSION}; say Hello first"
-                ),
+                format!("{what} protocol version {needed}; say Hello first"),
             ));
         }
         return accounts::handle(client, msg).map(|job| job.map(Box::new));
@@ -63,6 +67,7 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Box<D
         ClientMsg::Hello { req, version } if first => {
             client.version = version.clamp(BASE_VERSION, PROTOCOL_VERSION);
             let version = client.version;
+            client.control.set_version(version);
             answer(client, &HubMsg::<Bytes>::Hello { req, version })
         }
         ClientMsg::Hello { .. } => Err(Close::with_text(
@@ -75,7 +80,8 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Box<D
         | ClientMsg::Lookup { .. }
         | ClientMsg::Users { .. }
         | ClientMsg::DeleteAccount { .. }
-        | ClientMsg::Ack { .. } => unreachable!("account requests are handled above"),
+        | ClientMsg::Ack { .. }
+        | ClientMsg::PublishKey { .. } => unreachable!("account requests are handled above"),
     }
     .map(|()| None)
 }
@@ -101,15 +107,28 @@ fn relay(
     let HubMsg::Message { kind, .. } = msg else {
         unreachable!("built above")
     };
-    let routed = client.hub.registry.route(to, &message);
+    // A receiver of a version before `Sealed` gets the same body as `Bytes`.
+    let legacy = (kind == BodyKind::Sealed).then(|| {
+        frame::encode(&HubMsg::Message {
+            from: client.id,
+            kind: BodyKind::Bytes,
+            body,
+        })
+    });
+    let routed = client.hub.registry.route_for(to, &message, legacy.as_ref());
     if client.account.is_some() {
         client
             .hub
             .registry
-            .to_other_sessions(client.id, client.conn, || {
+            .to_other_sessions(client.id, client.conn, |sealed| {
                 frame::encode(&HubMsg::Outgoing {
                     to: to.to_vec(),
-                    kind: kind.clone(),
+                    // A session before version 4 gets `Sealed` as `Bytes`.
+                    kind: if sealed {
+                        kind.clone()
+                    } else {
+                        kind.for_version(ACCOUNTS_VERSION)
+                    },
                     body,
                 })
             });

@@ -13,13 +13,17 @@ use std::sync::{mpsc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use shared::account::FIRST_ACCOUNT_ID;
-use shared::{BodyKind, PublicKey, UserId};
+use shared::account::{KeyRecord, FIRST_ACCOUNT_ID};
+use shared::{BodyKind, PublicKey, Signature, UserId};
 
 use super::{Account, Bound, Bounds, Enqueued, Mail, Store, StoreError, Stored};
 
 /// The schema this code writes. A file with a higher `user_version` is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// What each schema version adds to the one before, applied in order to an older file when
+/// it is opened (version 2: the accounts' end-to-end key records).
+const MIGRATIONS: &[(i64, &str)] = &[(2, "ALTER TABLE accounts ADD COLUMN record BLOB;")];
 
 /// SQLite's `application_id` for hubbub's files ("HUBB"), so another program's database is
 /// recognised as not ours.
@@ -31,7 +35,8 @@ const SCHEMA: &str = "
         id INTEGER PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
         key BLOB NOT NULL,
-        created_ms INTEGER NOT NULL
+        created_ms INTEGER NOT NULL,
+        record BLOB
     );
     CREATE TABLE boxes (
         account INTEGER PRIMARY KEY,
@@ -132,6 +137,13 @@ impl SqliteStore {
             });
         } else if version < 1 {
             return Err(damaged(format!("schema version {version}")));
+        } else if version < SCHEMA_VERSION {
+            let tx = db.unchecked_transaction()?;
+            for (_, step) in MIGRATIONS.iter().filter(|(v, _)| *v > version) {
+                tx.execute_batch(step)?;
+            }
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
         }
         Ok(SqliteStore {
             db: Mutex::new(db),
@@ -157,11 +169,36 @@ fn account_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
             "a stored key is not 32 bytes".into(),
         )
     })?;
+    let record: Option<Vec<u8>> = row.get(4)?;
     Ok(Account {
         id: UserId(row.get::<_, i64>(0)? as u64),
         name: row.get(1)?,
         key: PublicKey(key),
         created_ms: row.get::<_, i64>(3)? as u64,
+        record: record.as_deref().map(decode_record).transpose()?,
+    })
+}
+
+/// A key record as stored: the 32-byte X25519 key, then the 64-byte signature.
+fn encode_record(record: &KeyRecord) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(96);
+    bytes.extend_from_slice(&record.key);
+    bytes.extend_from_slice(&record.signature.0);
+    bytes
+}
+
+fn decode_record(bytes: &[u8]) -> rusqlite::Result<KeyRecord> {
+    let bad = || {
+        rusqlite::Error::FromSqlConversionFailure(
+            4,
+            rusqlite::types::Type::Blob,
+            "a stored key record is not 96 bytes".into(),
+        )
+    };
+    let (key, signature) = bytes.split_at_checked(32).ok_or_else(bad)?;
+    Ok(KeyRecord {
+        key: key.try_into().map_err(|_| bad())?,
+        signature: Signature(signature.try_into().map_err(|_| bad())?),
     })
 }
 
@@ -338,6 +375,7 @@ impl Store for SqliteStore {
             name: name.to_owned(),
             key,
             created_ms: now_ms,
+            record: None,
         })
     }
 
@@ -345,7 +383,7 @@ impl Store for SqliteStore {
         let db = self.db();
         Ok(db
             .query_row(
-                "SELECT id, name, key, created_ms FROM accounts WHERE name = ?1",
+                "SELECT id, name, key, created_ms, record FROM accounts WHERE name = ?1",
                 params![name],
                 account_row,
             )
@@ -356,7 +394,7 @@ impl Store for SqliteStore {
         let db = self.db();
         Ok(db
             .query_row(
-                "SELECT id, name, key, created_ms FROM accounts WHERE id = ?1",
+                "SELECT id, name, key, created_ms, record FROM accounts WHERE id = ?1",
                 params![id.0 as i64],
                 account_row,
             )
@@ -373,7 +411,7 @@ impl Store for SqliteStore {
         }
         let db = self.db();
         let mut statement = db.prepare_cached(
-            "SELECT id, name, key, created_ms FROM accounts WHERE name GLOB ?1 \
+            "SELECT id, name, key, created_ms, record FROM accounts WHERE name GLOB ?1 \
              ORDER BY name LIMIT ?2",
         )?;
         let mut accounts = statement
@@ -382,6 +420,17 @@ impl Store for SqliteStore {
         let limited = accounts.len() > limit;
         accounts.truncate(limit);
         Ok((accounts, limited))
+    }
+
+    fn set_record(&self, id: UserId, record: &KeyRecord) -> Result<bool, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = tx.execute(
+            "UPDATE accounts SET record = ?2 WHERE id = ?1",
+            params![id.0 as i64, encode_record(record)],
+        )? > 0;
+        tx.commit()?;
+        Ok(changed)
     }
 
     fn delete_account(&self, id: UserId) -> Result<bool, StoreError> {

@@ -4,9 +4,11 @@
 use bytes::Bytes;
 
 use super::{ConnError, Connection};
-use crate::account::{canonical_name, Purpose, SecretKey, CHALLENGE_LEN};
+use crate::account::{
+    canonical_name, AccountEntry, KeyRecord, Purpose, SecretKey, Who, CHALLENGE_LEN,
+};
 use crate::id::{RequestId, UserId};
-use crate::message::{ClientMsg, HubMsg};
+use crate::message::{ClientMsg, HubMsg, KEYS_VERSION};
 
 /// The first protocol version with accounts and mailboxes. On an older connection the
 /// account requests would be malformed (the hub closes on them), so they are refused here.
@@ -111,6 +113,31 @@ impl Connection {
         }
     }
 
+    /// Publish this account's end-to-end receiver key (protocol version 4). Returns once the
+    /// hub has stored it; a record it refuses is [`ConnError::Denied`].
+    pub async fn publish_key(&mut self, record: KeyRecord) -> Result<(), ConnError> {
+        let req = ACCOUNT_REQ;
+        match self.request(&ClientMsg::PublishKey { req, record }).await? {
+            HubMsg::Done { .. } => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Look an account up with its keys (protocol version 4): `None` when there is none.
+    pub async fn lookup_entry(&mut self, who: Who) -> Result<Option<AccountEntry>, ConnError> {
+        if self.version() < KEYS_VERSION {
+            return Err(ConnError::NeedsVersion {
+                needed: KEYS_VERSION,
+                agreed: self.version(),
+            });
+        }
+        let req = ACCOUNT_REQ;
+        match self.request(&ClientMsg::Lookup { req, who }).await? {
+            HubMsg::Entry { account, .. } => Ok(account.map(|a| *a)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     /// A fresh challenge for the next signature of this connection.
     pub async fn challenge(&mut self) -> Result<[u8; CHALLENGE_LEN], ConnError> {
         match self
@@ -134,9 +161,9 @@ impl Connection {
     /// older connection before anything is sent.
     pub async fn request(&mut self, msg: &ClientMsg) -> Result<HubMsg, ConnError> {
         let req = request_id(msg).ok_or(ConnError::NoAnswer)?;
-        if msg.is_account_request() && self.version() < ACCOUNTS_VERSION {
+        if self.version() < msg.needs_version() {
             return Err(ConnError::NeedsVersion {
-                needed: ACCOUNTS_VERSION,
+                needed: msg.needs_version(),
                 agreed: self.version(),
             });
         }
@@ -209,7 +236,8 @@ fn request_id<B>(msg: &ClientMsg<B>) -> Option<RequestId> {
         | ClientMsg::Lookup { req, .. }
         | ClientMsg::Users { req, .. }
         | ClientMsg::DeleteAccount { req, .. }
-        | ClientMsg::Ack { req, .. } => *req,
+        | ClientMsg::Ack { req, .. }
+        | ClientMsg::PublishKey { req, .. } => *req,
         ClientMsg::KeepAliveAck => return None,
     })
 }
@@ -229,7 +257,9 @@ fn answer_id<B>(msg: &HubMsg<B>) -> Option<RequestId> {
         | HubMsg::Users { req, .. }
         | HubMsg::Done { req }
         | HubMsg::Routed { req, .. }
-        | HubMsg::Present { req, .. } => Some(*req),
+        | HubMsg::Present { req, .. }
+        | HubMsg::Entry { req, .. }
+        | HubMsg::Entries { req, .. } => Some(*req),
         HubMsg::Error { req, .. } => *req,
         HubMsg::Welcome { .. }
         | HubMsg::Message { .. }

@@ -14,6 +14,10 @@ pub enum BodyKind {
         /// The name the sender gave; receivers must clean it before using it as a path.
         name: String,
     },
+    /// Since version 4. An end-to-end envelope (docs/E2E.md): the receiver opens it with its
+    /// own key; what it holds (text or a file, and the file's name) is inside. A receiver at
+    /// an older version gets [`BodyKind::Bytes`] in its place.
+    Sealed,
 }
 
 /// Machine-readable error causes. Append-only, like the messages.
@@ -63,14 +67,26 @@ pub enum ErrorKind {
     StoreFailed,
     /// Since version 3. A directory pattern longer than [`crate::account::MAX_PATTERN_LEN`].
     BadPattern,
+    /// Since version 4. A published key record whose signature is not the account key's
+    /// over this account and key.
+    BadKeyRecord,
 }
 
 impl BodyKind {
+    /// This kind as a receiver speaking `version` may see it: a later kind becomes the older
+    /// one its version knows (docs/PROTOCOL.md § 12).
+    pub fn for_version(&self, version: u32) -> BodyKind {
+        match self {
+            BodyKind::Sealed if version < crate::message::KEYS_VERSION => BodyKind::Bytes,
+            kind => kind.clone(),
+        }
+    }
+
     /// The highest tag, for error texts.
-    pub(crate) const LAST_TAG: u32 = 2;
+    pub(crate) const LAST_TAG: u32 = 3;
 }
 
 impl ErrorKind {
     /// The highest tag, for error texts.
-    pub(crate) const LAST_TAG: u32 = 20;
+    pub(crate) const LAST_TAG: u32 = 21;
 }

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::prelude::*;
-use shared::account::{AccountInfo, PeerInfo, Who};
+use shared::account::{AccountEntry, AccountInfo, KeyRecord, PeerInfo, Who};
 use shared::{
     BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, PublicKey, RequestId, Signature, UserId,
     MAX_FRAME_LEN,
@@ -40,6 +40,7 @@ pub fn body_kind() -> impl Strategy<Value = BodyKind> {
         Just(BodyKind::Bytes),
         Just(BodyKind::Text),
         text().prop_map(|name| BodyKind::File { name }),
+        Just(BodyKind::Sealed),
     ]
 }
 
@@ -73,6 +74,22 @@ pub fn account_info() -> impl Strategy<Value = AccountInfo> {
         user_id,
         name,
         online,
+    })
+}
+
+pub fn key_record() -> impl Strategy<Value = KeyRecord> {
+    (any::<[u8; 32]>(), signature()).prop_map(|(key, signature)| KeyRecord { key, signature })
+}
+
+pub fn account_entry() -> impl Strategy<Value = AccountEntry> {
+    (account_info(), key(), proptest::option::of(key_record())).prop_map(|(info, key, record)| {
+        AccountEntry {
+            user_id: info.user_id,
+            name: info.name,
+            online: info.online,
+            key,
+            record,
+        }
     })
 }
 
@@ -130,6 +147,7 @@ pub fn client_msg() -> impl Strategy<Value = ClientMsg> {
         (req(), signature())
             .prop_map(|(req, signature)| ClientMsg::DeleteAccount { req, signature }),
         (req(), any::<u64>()).prop_map(|(req, seq)| ClientMsg::Ack { req, seq }),
+        (req(), key_record()).prop_map(|(req, record)| ClientMsg::PublishKey { req, record }),
     ]
 }
 
@@ -216,6 +234,17 @@ pub fn hub_msg() -> impl Strategy<Value = HubMsg> {
             to,
             kind,
             body
+        }),
+        (req(), proptest::option::of(account_entry())).prop_map(|(req, account)| HubMsg::Entry {
+            req,
+            account: account.map(Box::new)
+        }),
+        (req(), vec(account_entry(), 0..=100), any::<bool>()).prop_map(|(req, users, limited)| {
+            HubMsg::Entries {
+                req,
+                users,
+                limited,
+            }
         }),
     ]
 }

@@ -2,7 +2,7 @@
 //! compiling when a variant is added, so a new variant cannot go undocumented.
 
 use bytes::Bytes;
-use shared::account::{AccountInfo, PeerInfo, Who};
+use shared::account::{AccountEntry, AccountInfo, KeyRecord, PeerInfo, Who};
 use shared::{
     BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, PublicKey, RequestId, Signature, UserId,
     BASE_VERSION,
@@ -27,6 +27,14 @@ fn key() -> PublicKey {
 
 fn signature() -> Signature {
     Signature([0x22; 64])
+}
+
+/// A receiver key record: the X25519 key is `44` repeated, the signature `22` repeated.
+fn record() -> KeyRecord {
+    KeyRecord {
+        key: [0x44; 32],
+        signature: signature(),
+    }
 }
 
 /// The client examples of the document, in its order.
@@ -98,6 +106,16 @@ pub fn client_examples() -> Vec<ClientMsg> {
         ClientMsg::Ack {
             req: req(16),
             seq: 3,
+        },
+        ClientMsg::PublishKey {
+            req: req(17),
+            record: record(),
+        },
+        ClientMsg::Relay {
+            req: req(18),
+            to: vec![BOB],
+            kind: BodyKind::Sealed,
+            body: Bytes::from_static(&[0x01, 0x00]),
         },
     ]
 }
@@ -235,6 +253,27 @@ pub fn hub_examples() -> Vec<HubMsg> {
             kind: BodyKind::Text,
             body: Bytes::from_static(b"hi"),
         },
+        HubMsg::Entry {
+            req: req(12),
+            account: Some(Box::new(AccountEntry {
+                user_id: BOB,
+                name: "bob".into(),
+                online: true,
+                key: key(),
+                record: Some(record()),
+            })),
+        },
+        HubMsg::Entries {
+            req: req(14),
+            users: vec![AccountEntry {
+                user_id: BOB,
+                name: "bob".into(),
+                online: false,
+                key: key(),
+                record: None,
+            }],
+            limited: false,
+        },
     ]
 }
 
@@ -255,6 +294,7 @@ pub fn client_name(msg: &ClientMsg) -> &'static str {
         ClientMsg::Users { .. } => "Users",
         ClientMsg::DeleteAccount { .. } => "DeleteAccount",
         ClientMsg::Ack { .. } => "Ack",
+        ClientMsg::PublishKey { .. } => "PublishKey",
     }
 }
 
@@ -282,6 +322,8 @@ pub fn hub_name(msg: &HubMsg) -> &'static str {
         HubMsg::Present { .. } => "Present",
         HubMsg::Arrived { .. } => "Arrived",
         HubMsg::Outgoing { .. } => "Outgoing",
+        HubMsg::Entry { .. } => "Entry",
+        HubMsg::Entries { .. } => "Entries",
     }
 }
 
@@ -308,6 +350,7 @@ pub fn error_kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::AccountDeleted => "AccountDeleted",
         ErrorKind::StoreFailed => "StoreFailed",
         ErrorKind::BadPattern => "BadPattern",
+        ErrorKind::BadKeyRecord => "BadKeyRecord",
     }
 }
 
@@ -316,11 +359,12 @@ pub fn body_kind_name(kind: &BodyKind) -> &'static str {
         BodyKind::Bytes => "Bytes",
         BodyKind::Text => "Text",
         BodyKind::File { .. } => "File",
+        BodyKind::Sealed => "Sealed",
     }
 }
 
 /// Every error kind; `error_kinds_match_the_table` proves the list complete by tags.
-pub const ERROR_KINDS: [ErrorKind; 21] = [
+pub const ERROR_KINDS: [ErrorKind; 22] = [
     ErrorKind::NoReceivers,
     ErrorKind::TooManyReceivers,
     ErrorKind::DuplicateReceivers,
@@ -342,4 +386,5 @@ pub const ERROR_KINDS: [ErrorKind; 21] = [
     ErrorKind::AccountDeleted,
     ErrorKind::StoreFailed,
     ErrorKind::BadPattern,
+    ErrorKind::BadKeyRecord,
 ];

@@ -67,7 +67,27 @@ impl App {
                 self.keep(seq);
             }
             NetEvent::Left(id) => self.on_left(id),
-            NetEvent::Message { from, at, body } => self.on_message(from, at, body),
+            NetEvent::Message {
+                from,
+                at,
+                body,
+                clear,
+            } => {
+                if !clear {
+                    // An envelope from them opened: their key is the pinned one again.
+                    self.key_alerts.remove(&from);
+                }
+                self.on_message(from, at, body, clear)
+            }
+            NetEvent::Unopened {
+                from,
+                at,
+                why,
+                changed,
+            } => self.on_unopened(from, at, why, changed),
+            NetEvent::KeyAlert { id, why } => self.on_key_alert(id, why),
+            NetEvent::SentClear { to, why } => self.on_sent_clear(to, why),
+            NetEvent::Fingerprint(fingerprint) => self.fingerprint = Some(fingerprint),
             NetEvent::Relayed(req, answer) => {
                 let entry = self.inbox.settle(req, Delivery::Done(answer)).cloned();
                 self.keep_again(entry);
@@ -78,13 +98,19 @@ impl App {
                 users,
                 limited,
             } => self.on_users(req, users, limited),
-            NetEvent::Account { req, account } => self.on_account(req, account),
+            NetEvent::Account { req, account, keys } => self.on_account(req, account, keys),
         }
     }
 
     /// A message for us: in the sender's conversation (the hub does not say whom else it went
     /// to), unread and notified unless it is on screen (a mailbox message always is).
-    fn on_message(&mut self, from: UserId, at: chrono::NaiveTime, body: Body) {
+    pub(super) fn on_message(
+        &mut self,
+        from: UserId,
+        at: chrono::NaiveTime,
+        body: Body,
+        clear: bool,
+    ) {
         let mention = match (&body, &self.account) {
             (Body::Text(text), Some(name)) => mentions(text, name),
             _ => false,
@@ -95,7 +121,7 @@ impl App {
             day: self.today,
             from: Sender::Peer(from),
             body,
-            delivery: None,
+            delivery: clear.then_some(Delivery::Clear),
             record: None,
         };
         let (seq, conv) = self.inbox.push_in(entry, key);
@@ -161,14 +187,20 @@ impl App {
     }
 
     /// The answer to `/whois`.
-    fn on_account(&mut self, req: shared::RequestId, account: Option<AccountInfo>) {
+    fn on_account(
+        &mut self,
+        req: shared::RequestId,
+        account: Option<AccountInfo>,
+        keys: Option<String>,
+    ) {
         let Some(Ask::Whois(name)) = self.asks.remove(&req) else {
             return;
         };
         match account {
             Some(info) => {
+                let keys = keys.map(|k| format!(" · {k}")).unwrap_or_default();
                 self.system(format!(
-                    "whois {name}: {} is #{}, {}",
+                    "whois {name}: {} is #{}, {}{keys}",
                     info.name,
                     info.user_id,
                     online(info.online)

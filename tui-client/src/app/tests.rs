@@ -291,6 +291,7 @@ fn losing_the_hub_fails_pending_sends_and_clears_peers() {
 fn messages_arriving_while_scrolled_up_count_as_unread() {
     let mut app = connected();
     let msg = |i: usize| NetEvent::Message {
+        clear: false,
         from: UserId(2),
         at: app_time(),
         body: Body::Text(format!("m{i}")),

@@ -40,6 +40,8 @@ pub enum NetEvent {
         /// Messages in its mailbox, about to come.
         waiting: u64,
     },
+    /// This session's own fingerprint (logged in, with end-to-end keys).
+    Fingerprint(String),
     /// The hub refused the identity for good; this connection stays anonymous.
     LoginRefused(String),
     /// Everyone else connected right now (the start of the watch, before version 3).
@@ -62,6 +64,36 @@ pub enum NetEvent {
         at: NaiveTime,
         /// Text, or the saved file.
         body: Body,
+        /// It came in the clear while this session could have read an envelope (logged
+        /// in): the inbox marks it "not encrypted".
+        clear: bool,
+    },
+    /// An envelope that did not open: never its bytes, only why.
+    Unopened {
+        /// The sender.
+        from: UserId,
+        /// When it came.
+        at: NaiveTime,
+        /// Why, in one line.
+        why: String,
+        /// The sender's key is not the one pinned.
+        changed: bool,
+    },
+    /// We sent a message in the clear although logged in: a receiver cannot read an
+    /// envelope (why). The UI says so in that conversation.
+    SentClear {
+        /// The relay's receivers.
+        to: Vec<UserId>,
+        /// Why, in words.
+        why: String,
+    },
+    /// A person's key is not the one pinned (or their published key is forged): sending to
+    /// them is refused until `tui-client trust NAME`.
+    KeyAlert {
+        /// Who.
+        id: UserId,
+        /// Why, in one line.
+        why: String,
     },
     /// What another session of our account sent.
     Outgoing {
@@ -87,6 +119,8 @@ pub enum NetEvent {
         req: RequestId,
         /// The account, if there is one.
         account: Option<AccountInfo>,
+        /// Its fingerprint and pin state, from a hub of version 4 when logged in.
+        keys: Option<String>,
     },
     /// The hub's answer to one of our relays.
     Relayed(RequestId, Answer),

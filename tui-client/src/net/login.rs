@@ -1,11 +1,13 @@
 //! Logging a connection in with the identity file, the same for the full-screen client and
 //! every one-shot command, and what each refusal means in words a user can act on.
 
+use shared::account::Who;
 use shared::conn::{ConnError, Connection, LoggedIn};
-use shared::ErrorKind;
+use shared::{ErrorKind, KEYS_VERSION};
 
 use super::CONNECT_TIMEOUT;
 use crate::identity::Identity;
+use crate::secure::Keys;
 
 /// Why a login did not happen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,11 +29,13 @@ pub async fn login(
     receive: bool,
 ) -> Result<LoggedIn, LoginError> {
     let login = async {
-        if receive {
+        let account = if receive {
             conn.login(&me.key, &me.name).await
         } else {
             conn.login_to_act(&me.key, &me.name).await
-        }
+        }?;
+        publish_key(conn, me, &account).await;
+        Ok(account)
     };
     match tokio::time::timeout(CONNECT_TIMEOUT, login).await {
         Ok(Ok(account)) => Ok(account),
@@ -43,6 +47,28 @@ pub async fn login(
             ),
             permanent: false,
         }),
+    }
+}
+
+/// Publish the account's end-to-end receiver key unless the hub's directory has it already
+/// (on a hub of protocol version 4). A failure is logged, not fatal: others then send to the
+/// account in the clear, marked as such.
+pub async fn publish_key(conn: &mut Connection, me: &Identity, account: &LoggedIn) {
+    if conn.version() < KEYS_VERSION {
+        return;
+    }
+    let record = Keys::new(account.user_id, me).record();
+    match conn.lookup_entry(Who::Id(account.user_id)).await {
+        Ok(Some(entry)) if entry.record == Some(record) => return,
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look up this account's own key");
+            return;
+        }
+    }
+    match conn.publish_key(record).await {
+        Ok(()) => tracing::info!("published this account's encryption key"),
+        Err(e) => tracing::warn!(error = %e, "cannot publish this account's encryption key"),
     }
 }
 

@@ -6,12 +6,13 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use chrono::{Local, NaiveTime, TimeZone};
-use shared::account::{PeerInfo, Who, FIRST_ACCOUNT_ID};
+use shared::account::{AccountEntry, PeerInfo, Who, FIRST_ACCOUNT_ID};
 use shared::conn::{ConnWriter, ACCOUNTS_VERSION};
 use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
+use super::sealing::{HeldIn, Sealing};
 use super::{goodbye, receive, Answer, NetConfig, NetEvent};
 use crate::incoming::{human_size, Body};
 
@@ -27,6 +28,8 @@ pub struct Memory {
     shown_through: Option<u64>,
     /// Accounts whose name we know or have asked for; names never change.
     named: HashSet<UserId>,
+    /// Keys, envelopes and relays waiting for them.
+    pub sealing: Sealing,
 }
 
 /// One connection's handler.
@@ -50,6 +53,18 @@ impl Session<'_> {
             }
             Err(msg) => msg,
         };
+        if let HubMsg::Error { req: Some(req), .. } = &msg {
+            if let Some(id) = self.memory.sealing.answered(*req) {
+                // A refused lookup: what waited for it goes on as if there were no account.
+                return self.entry_came(id, None).await;
+            }
+        }
+        if let HubMsg::Entry { req, account } = msg {
+            if let Some(id) = self.memory.sealing.answered(req) {
+                return self.entry_came(id, account.map(|a| *a)).await;
+            }
+            return self.directory_entry(req, account.map(|a| *a)).await;
+        }
         let event = match msg {
             HubMsg::KeepAlive => return self.send(&ClientMsg::<Bytes>::KeepAliveAck).await,
             HubMsg::Peers { peers, .. } => NetEvent::Peers(peers),
@@ -64,11 +79,30 @@ impl Session<'_> {
                 NetEvent::Arrived(peer)
             }
             HubMsg::Left { user_id } => NetEvent::Left(user_id),
+            HubMsg::Message {
+                from,
+                kind: BodyKind::Sealed,
+                body,
+            } => {
+                self.ask_names([from]).await?;
+                let held = HeldIn {
+                    from,
+                    stored: None,
+                    body,
+                };
+                return self.sealed_in(held).await;
+            }
             HubMsg::Message { from, kind, body } => {
                 self.ask_names([from]).await?;
                 let (at, body) = receive(&self.config.download_dir, from, kind, body).await;
                 let at = at.time();
-                NetEvent::Message { from, at, body }
+                let clear = self.memory.sealing.active();
+                NetEvent::Message {
+                    from,
+                    at,
+                    body,
+                    clear,
+                }
             }
             HubMsg::Stored {
                 seq,
@@ -79,6 +113,13 @@ impl Session<'_> {
             } => return self.stored(seq, from, sent_at_ms, kind, body).await,
             HubMsg::Outgoing { to, kind, body } => {
                 self.ask_names(to.iter().copied()).await?;
+                let (kind, body) = match kind {
+                    BodyKind::Sealed => match self.memory.sealing.open_own(&body) {
+                        Ok(opened) => opened,
+                        Err(why) => (BodyKind::Text, Bytes::from(format!("! {why}"))),
+                    },
+                    kind => (kind, body),
+                };
                 let at = Local::now().time();
                 let body = outgoing_body(&kind, &body);
                 NetEvent::Outgoing { to, at, body }
@@ -90,7 +131,11 @@ impl Session<'_> {
                 Some(info) => NetEvent::Names(vec![(info.user_id, info.name)]),
                 None => return Ok(true),
             },
-            HubMsg::Account { req, account } => NetEvent::Account { req, account },
+            HubMsg::Account { req, account } => NetEvent::Account {
+                req,
+                account,
+                keys: None,
+            },
             HubMsg::Users {
                 req,
                 users,
@@ -98,6 +143,15 @@ impl Session<'_> {
             } => NetEvent::Users {
                 req,
                 users,
+                limited,
+            },
+            HubMsg::Entries {
+                req,
+                users,
+                limited,
+            } => NetEvent::Users {
+                req,
+                users: users.iter().map(AccountEntry::info).collect(),
                 limited,
             },
             HubMsg::Error {
@@ -141,11 +195,23 @@ impl Session<'_> {
         body: Bytes,
     ) -> Result<bool, String> {
         let seen = self.memory.shown_through.is_some_and(|s| seq <= s);
+        if !seen && kind == BodyKind::Sealed {
+            self.ask_names([from]).await?;
+            let stored = Some((seq, sent_at_ms));
+            return self.sealed_in(HeldIn { from, stored, body }).await;
+        }
         if !seen {
             self.ask_names([from]).await?;
             let (_, body) = receive(&self.config.download_dir, from, kind, body).await;
             let at = local_time(sent_at_ms);
-            if !self.tell(NetEvent::Message { from, at, body }).await? {
+            let clear = self.memory.sealing.active();
+            let message = NetEvent::Message {
+                from,
+                at,
+                body,
+                clear,
+            };
+            if !self.tell(message).await? {
                 return Ok(false);
             }
             self.memory.shown_through = Some(seq);
@@ -205,6 +271,8 @@ pub fn outgoing_body(kind: &BodyKind, body: &Bytes) -> Body {
         (_, Err(_)) => Body::Text(format!("{size} of bytes")),
     }
 }
+
+mod sealed;
 
 #[cfg(test)]
 mod tests {

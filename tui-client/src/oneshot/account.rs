@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
-use shared::account::canonical_name;
+use shared::account::{canonical_name, AccountEntry};
 use shared::conn::Connection;
 use shared::{ClientMsg, HubMsg, SecretKey};
 
@@ -45,6 +45,7 @@ pub async fn register(opts: &Options, name: &str) -> Result<()> {
     if let Some(pending) = pending {
         pending.commit()?;
     }
+    crate::net::login::publish_key(&mut conn, &identity, &account).await;
     eprintln!(
         "registered {} as {} on {}; the identity is in {}",
         account.name,
@@ -67,10 +68,12 @@ pub fn whoami(conn: &mut Connection) -> Result<()> {
 /// hub listed only the first of more matches.
 pub async fn users(conn: &mut Connection, pattern: String) -> Result<()> {
     let shown = pattern.clone();
-    let HubMsg::Users { users, limited, .. } =
-        request(conn, ClientMsg::Users { req: REQ, pattern }).await?
-    else {
-        bail!("the hub answered something else than a list of accounts");
+    let (users, limited) = match request(conn, ClientMsg::Users { req: REQ, pattern }).await? {
+        HubMsg::Users { users, limited, .. } => (users, limited),
+        HubMsg::Entries { users, limited, .. } => {
+            (users.iter().map(AccountEntry::info).collect(), limited)
+        }
+        _ => bail!("the hub answered something else than a list of accounts"),
     };
     for user in &users {
         let online = if user.online { "online" } else { "offline" };

@@ -9,12 +9,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::Local;
 use color_eyre::eyre::{bail, eyre, Result};
+use shared::account::Who;
 use shared::conn::{ConnError, Connection};
 use shared::{BodyKind, ClientMsg, HubMsg, UserId};
 
 use super::say;
 use crate::identity::Identity;
 use crate::net::{self, Backoff};
+use crate::secure::{Keys, Opener, Trust};
 
 mod mailbox;
 mod print;
@@ -52,7 +54,13 @@ enum OpenError {
 /// Listen on one connection after another until Ctrl-C (or the first close with `--once`,
 /// which is an error: the script asked for one connection and lost it). The first
 /// connection must work; a login the hub refuses for good ends the run at any time.
-pub async fn run(hub: &str, me: Option<&Identity>, dir: &Path, form: Form) -> Result<()> {
+pub async fn run(
+    hub: &str,
+    me: Option<&Identity>,
+    pins: Option<&Path>,
+    dir: &Path,
+    form: Form,
+) -> Result<()> {
     let mut backoff = Backoff::default();
     let mut mailbox = Mailbox::default();
     let mut conn = match open(hub, me).await {
@@ -68,7 +76,8 @@ pub async fn run(hub: &str, me: Option<&Identity>, dir: &Path, form: Form) -> Re
         } else {
             eprintln!("{line}");
         }
-        let mut reason = match serve(&mut conn, &mut mailbox, dir, form).await? {
+        let mut opener = opener(&conn, me, pins)?;
+        let mut reason = match serve(&mut conn, &mut mailbox, opener.as_mut(), dir, form).await? {
             End::Interrupted => return Ok(()),
             End::Closed(reason) => reason,
         };
@@ -93,6 +102,15 @@ pub async fn run(hub: &str, me: Option<&Identity>, dir: &Path, form: Form) -> Re
     }
 }
 
+/// What opens envelopes on this connection: with an identity, once logged in.
+fn opener(conn: &Connection, me: Option<&Identity>, pins: Option<&Path>) -> Result<Option<Opener>> {
+    let (Some(me), Some(account), Some(pins)) = (me, conn.account(), pins) else {
+        return Ok(None);
+    };
+    let trust = Trust::load(pins).map_err(|e| eyre!("{}: {e}", pins.display()))?;
+    Ok(Some(Opener::new(Keys::new(account.user_id, me), trust)))
+}
+
 /// Connect, and log in if there is an identity.
 async fn open(hub: &str, me: Option<&Identity>) -> Result<Connection, OpenError> {
     let mut conn = net::connect(hub)
@@ -113,6 +131,7 @@ async fn open(hub: &str, me: Option<&Identity>) -> Result<Connection, OpenError>
 async fn serve(
     conn: &mut Connection,
     mailbox: &mut Mailbox,
+    mut opener: Option<&mut Opener>,
     dir: &Path,
     form: Form,
 ) -> Result<End> {
@@ -125,7 +144,7 @@ async fn serve(
             }
         };
         let handled = match msg {
-            Ok(msg) => handle(conn, mailbox, msg, dir, form).await,
+            Ok(msg) => handle(conn, mailbox, opener.as_deref_mut(), msg, dir, form).await,
             Err(e) => Err(Step::Conn(e)),
         };
         match handled {
@@ -154,14 +173,16 @@ impl From<ConnError> for Step {
 async fn handle(
     conn: &mut Connection,
     mailbox: &mut Mailbox,
+    opener: Option<&mut Opener>,
     msg: HubMsg,
     dir: &Path,
     form: Form,
 ) -> Result<Option<End>, Step> {
+    let place = Place { dir, form };
     match msg {
         HubMsg::KeepAlive => conn.send(&ClientMsg::<Bytes>::KeepAliveAck).await?,
         HubMsg::Message { from, kind, body } => {
-            show(conn, mailbox, (from, kind, body), None, dir, form).await?
+            show(conn, mailbox, opener, (from, kind, body), None, place).await?
         }
         HubMsg::Stored {
             seq,
@@ -172,12 +193,18 @@ async fn handle(
         } => {
             if mailbox.first_sight(seq) {
                 let stored = Some((seq, sent_at_ms));
-                show(conn, mailbox, (from, kind, body), stored, dir, form).await?;
+                show(conn, mailbox, opener, (from, kind, body), stored, place).await?;
             }
             // Printed (now or before): the hub may forget it.
             mailbox.ack(conn, seq).await?;
         }
         HubMsg::Outgoing { to, kind, body } => {
+            let (kind, body) = match (kind, opener) {
+                (BodyKind::Sealed, Some(opener)) => opener
+                    .open_own(&body)
+                    .unwrap_or_else(|why| (BodyKind::Text, Bytes::from(format!("! {why}")))),
+                (kind, _) => (kind, body),
+            };
             let body = net::session::outgoing_body(&kind, &body);
             let mut named = Vec::with_capacity(to.len());
             for id in &to {
@@ -207,29 +234,64 @@ async fn handle(
     Ok(None)
 }
 
-/// Save or decode a message and print it, its sender named if the sender has an account.
+/// Where files go and how to print.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    dir: &'a Path,
+    form: Form,
+}
+
+/// Open (if it is an envelope), save or decode a message and print it, its sender named if
+/// the sender has an account. An envelope that does not open is one line saying why.
 async fn show(
     conn: &mut Connection,
     mailbox: &mut Mailbox,
+    opener: Option<&mut Opener>,
     (from, kind, body): (UserId, BodyKind, Bytes),
     stored: Option<(u64, u64)>,
-    dir: &Path,
-    form: Form,
+    Place { dir, form }: Place<'_>,
 ) -> Result<(), Step> {
     let name = mailbox.name_of(conn, from).await?;
-    let (arrived, body) = net::receive(dir, from, kind, body).await;
-    let at = match stored {
+    let when = |arrived: chrono::DateTime<Local>| match stored {
         Some((_, ms)) => print::stored_at(ms, Local::now()),
         None => arrived.format("%H:%M:%S").to_string(),
     };
+    let sealed = kind == BodyKind::Sealed;
+    let (kind, body) = match (sealed, opener) {
+        (false, _) => (kind, body),
+        (true, Some(opener)) => {
+            let entry = match conn.lookup_entry(Who::Id(from)).await {
+                Ok(entry) => entry,
+                // A refused lookup leaves the envelope unopened, not the connection closed.
+                Err(ConnError::Denied { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            match opener.open(from, entry.as_ref(), &body) {
+                Ok(opened) => opened,
+                Err(why) => {
+                    return unopened(from, name.as_deref(), &when(Local::now()), &why, form)
+                }
+            }
+        }
+        (true, None) => {
+            let why = "an encrypted message, and this session is anonymous: not opened";
+            return unopened(from, name.as_deref(), &when(Local::now()), why, form);
+        }
+    };
+    let (arrived, body) = net::receive(dir, from, kind, body).await;
     let line = Incoming {
         from,
         name: name.as_deref(),
         stored,
-        at,
+        at: when(arrived),
         body: &body,
+        sealed,
     };
     say(print::message(&line, form.json)).map_err(Step::Output)
+}
+
+fn unopened(from: UserId, name: Option<&str>, at: &str, why: &str, form: Form) -> Result<(), Step> {
+    say(print::unopened(from, name, at, why, form.json)).map_err(Step::Output)
 }
 
 /// After Ctrl-C: wait (at most [`ACK_GRACE`]) for the hub to confirm the last ack, so that

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
-use shared::account::{canonical_name, Who};
+use shared::account::{canonical_name, AccountEntry, Who, FIRST_ACCOUNT_ID};
 use shared::conn::Connection;
-use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId};
+use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId, KEYS_VERSION};
 use tokio::io::AsyncReadExt;
 
 use super::{connect, log_in, request, say, Options, REQ};
@@ -16,6 +16,8 @@ use crate::exit::ExitWith;
 use crate::files;
 use crate::identity::Identity;
 use crate::net::{Answer, Relay};
+
+mod protect;
 
 /// One receiver as given on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,12 +72,28 @@ pub async fn run(
     let wanted = parse_receivers(to).map_err(|e| eyre!(e))?;
     let mut conn = connect(&opts.hub).await?;
     let limits = conn.welcome.limits;
-    let to = resolve(&mut conn, wanted).await?;
+    let (to, entries) = resolve(&mut conn, wanted).await?;
     check_receivers(&to, usize::from(limits.max_receivers))?;
     let (kind, body) = read_body(file, text, u64::from(limits.max_body)).await?;
     if let Some(me) = me {
         log_in(&mut conn, me).await?;
     }
+    let sender = me.zip(conn.account().map(|a| a.user_id));
+    let version = conn.version();
+    let (kind, body) = match sender {
+        _ if version < KEYS_VERSION => {
+            eprintln!(
+                "tui-client: not encrypted: the hub speaks protocol version {version}, before \
+                 end-to-end keys"
+            );
+            (kind, body)
+        }
+        Some(sender) => protect::protect(opts, sender, &to, &entries, kind, body)?,
+        None => {
+            eprintln!("tui-client: not encrypted: you are not logged in (anonymous)");
+            (kind, body)
+        }
+    };
     let labels: HashMap<UserId, String> = to.iter().map(|(l, id)| (*id, l.clone())).collect();
     let relay = Relay {
         req: REQ,
@@ -89,27 +107,30 @@ pub async fn run(
     report(&answer, to.len(), &labels)
 }
 
-/// Ids for every receiver; names are looked up one by one. Every unknown name is an error
-/// before anything is sent.
+/// Ids for every receiver, and the directory entries (with keys) of those that are accounts;
+/// names are looked up one by one, and account ids too on a hub of version 4. Every unknown
+/// name is an error before anything is sent.
 async fn resolve(
     conn: &mut Connection,
     wanted: Vec<(String, Receiver)>,
-) -> Result<Vec<(String, UserId)>> {
+) -> Result<(Vec<(String, UserId)>, HashMap<UserId, AccountEntry>)> {
     let mut unknown = Vec::new();
     let mut to = Vec::with_capacity(wanted.len());
+    let mut entries = HashMap::new();
     for (n, (label, receiver)) in wanted.into_iter().enumerate() {
-        let name = match receiver {
+        let who = match receiver {
+            Receiver::Id(id) if id.0 >= FIRST_ACCOUNT_ID && conn.version() >= KEYS_VERSION => {
+                Who::Id(id)
+            }
             Receiver::Id(id) => {
                 to.push((label, id));
                 continue;
             }
-            Receiver::Name(name) => name,
+            Receiver::Name(name) => Who::Name(name),
         };
+        let by_id = matches!(who, Who::Id(_));
         let req = RequestId(REQ.0 + 1 + n as u32);
-        let lookup = ClientMsg::Lookup {
-            req,
-            who: Who::Name(name),
-        };
+        let lookup = ClientMsg::Lookup { req, who };
         let answer = request(conn, lookup)
             .await
             .wrap_err_with(|| format!("cannot look up {label}"))?;
@@ -118,14 +139,28 @@ async fn resolve(
                 account: Some(info),
                 ..
             } => to.push((label, info.user_id)),
-            HubMsg::Account { account: None, .. } => unknown.push(label),
+            HubMsg::Entry {
+                account: Some(entry),
+                ..
+            } => {
+                to.push((label, entry.user_id));
+                entries.insert(entry.user_id, *entry);
+            }
+            // An id that is no account (any more) is the hub's to report as unknown.
+            HubMsg::Entry { account: None, .. } if by_id => match parse_receiver(&label) {
+                Ok(Receiver::Id(id)) => to.push((label, id)),
+                _ => unknown.push(label),
+            },
+            HubMsg::Account { account: None, .. } | HubMsg::Entry { account: None, .. } => {
+                unknown.push(label)
+            }
             other => bail!("the hub answered a lookup with {other:?}"),
         }
     }
     if !unknown.is_empty() {
         bail!("no such account: {}; nothing was sent", unknown.join(", "));
     }
-    Ok(to)
+    Ok((to, entries))
 }
 
 /// The hub would refuse these too; saying so before sending is clearer.

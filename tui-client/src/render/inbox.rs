@@ -200,6 +200,8 @@ fn delivery_line(delivery: &Delivery, names: &Names, theme: &Theme) -> Line<'sta
             (text, color)
         }
         Delivery::Failed(why) => (format!("✗ not sent: {why}"), theme.warning),
+        Delivery::Clear => ("⚠ not encrypted".to_owned(), Color::Yellow),
+        Delivery::Alert(why) => (format!("⚠ {why}"), theme.warning),
     };
     Line::from(vec![
         Span::raw(indent),

@@ -38,6 +38,15 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
     } else {
         Style::default()
     };
+    if let Some(alert) = app.key_alert() {
+        let red = Style::default()
+            .fg(Color::White)
+            .bg(Color::Red)
+            .add_modifier(Modifier::BOLD);
+        buf.set_style(area, red);
+        Line::styled(format!(" {alert}"), red).render(area, buf);
+        return;
+    }
     let peers = Span::raw(match app.peers.all().len() {
         1 => "1 peer".to_string(),
         n => format!("{n} peers"),
@@ -46,11 +55,16 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let state = Span::styled(state, Style::default().fg(color));
     let spans = if a.panes {
+        let mut me = me;
+        if let Some(fingerprint) = &app.fingerprint {
+            me.push_str(&format!(" [{fingerprint}]"));
+        }
         let hub = Span::raw(format!("hub {}", crate::sanitize::display_line(&app.hub)));
         let name = Span::styled(" hubbub", bold);
         vec![name, Span::styled(me, bold), hub, state, peers, unread]
     } else {
-        // Narrow: what matters first, and the key that brings the panes back.
+        // Narrow: what matters first, and the key that brings the panes back (the
+        // fingerprint, 39 columns, waits for the wide bar or /whois).
         let hidden = Span::styled(
             format!("{} shows panes", app.keys.name_of(Act::TogglePanes)),
             Style::default().fg(Color::Yellow),

@@ -27,33 +27,33 @@ fn an_empty_payload_says_so() {
 fn unknown_tags_name_their_enum_and_the_known_range() {
     assert_eq!(
         client(&[37]),
-        "unknown ClientMsg tag 37 at payload offset 0 (tags 0..=14)"
+        "unknown ClientMsg tag 37 at payload offset 0 (tags 0..=15)"
     );
     assert_eq!(
         client(&[0x88, 0x01]),
-        "unknown ClientMsg tag 136 at payload offset 0 (tags 0..=14)"
+        "unknown ClientMsg tag 136 at payload offset 0 (tags 0..=15)"
     );
     assert_eq!(
-        hub(&[22]),
-        "unknown HubMsg tag 22 at payload offset 0 (tags 0..=21)"
+        hub(&[24]),
+        "unknown HubMsg tag 24 at payload offset 0 (tags 0..=23)"
     );
-    // A relay to user 1 whose body kind is 3.
+    // A relay to user 1 whose body kind is 4.
     assert_eq!(
-        client(&[2, 1, 1, 1, 3, 0]),
-        "unknown BodyKind tag 3 at payload offset 4 (tags 0..=2)"
-    );
-    assert_eq!(
-        hub(&[6, 7, 3, 0]),
-        "unknown BodyKind tag 3 at payload offset 2 (tags 0..=2)"
+        client(&[2, 1, 1, 1, 4, 0]),
+        "unknown BodyKind tag 4 at payload offset 4 (tags 0..=3)"
     );
     assert_eq!(
-        hub(&[10, 0, 21, 0]),
-        "unknown ErrorKind tag 21 at payload offset 2 (tags 0..=20)"
+        hub(&[6, 7, 4, 0]),
+        "unknown BodyKind tag 4 at payload offset 2 (tags 0..=3)"
     );
-    // A stored message whose body kind is 3, and a lookup by who-kind 2.
     assert_eq!(
-        hub(&[18, 1, 1, 1, 3, 0]),
-        "unknown BodyKind tag 3 at payload offset 4 (tags 0..=2)"
+        hub(&[10, 0, 22, 0]),
+        "unknown ErrorKind tag 22 at payload offset 2 (tags 0..=21)"
+    );
+    // A stored message whose body kind is 4, and a lookup by who-kind 2.
+    assert_eq!(
+        hub(&[18, 1, 1, 1, 4, 0]),
+        "unknown BodyKind tag 4 at payload offset 4 (tags 0..=3)"
     );
     assert_eq!(
         client(&[11, 1, 2, 0]),
@@ -63,11 +63,20 @@ fn unknown_tags_name_their_enum_and_the_known_range() {
 
 #[test]
 fn the_last_tags_in_the_texts_are_the_last_variants() {
-    // Zeros decode as any field, so a known tag followed by zeros is a whole message.
+    // Zeros decode as any field but a fixed-length byte string, so a known tag followed by
+    // zeros is a whole message; one whose first fields are a request id, a 32-byte and a
+    // 64-byte string (a `PublishKey`) takes the second probe.
     fn first_is_known<T: for<'a> Deserialize<'a>>(tag: u32) -> bool {
-        let mut probe = vec![0u8; 64];
-        probe[0] = u8::try_from(tag).expect("one-byte tags");
-        postcard::take_from_bytes::<T>(&probe).is_ok()
+        let tag = u8::try_from(tag).expect("one-byte tags");
+        let mut zeros = vec![0u8; 128];
+        zeros[0] = tag;
+        let mut keyed = vec![tag, 0, 32];
+        keyed.extend([0; 32]);
+        keyed.push(64);
+        keyed.extend([0; 64]);
+        [zeros, keyed]
+            .iter()
+            .any(|probe| postcard::take_from_bytes::<T>(probe).is_ok())
     }
     fn check<T: for<'a> Deserialize<'a>>(what: &str, last: u32) {
         assert!(first_is_known::<T>(last), "{what} has no tag {last}");

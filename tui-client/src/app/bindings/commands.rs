@@ -107,7 +107,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         Command::Whois,
         "whois",
         "/whois NAME",
-        "one account: its id, online or not",
+        "one account: id, online, key fingerprint, pin",
         Arg::Names,
     ),
     cmd(

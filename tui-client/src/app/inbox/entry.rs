@@ -42,6 +42,11 @@ pub enum Delivery {
     Failed(String),
     /// Another session of our account sent it; only that session knows what became of it.
     Elsewhere,
+    /// A message for us that came in the clear (not end-to-end encrypted).
+    Clear,
+    /// A message for us that must not be believed: an envelope that did not open, or one
+    /// from a key that is not the pinned one (why).
+    Alert(String),
 }
 
 /// One line of the inbox history.

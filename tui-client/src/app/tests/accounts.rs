@@ -120,6 +120,7 @@ fn a_message_only_queued_says_queued_not_delivered_to_0() {
 fn a_sender_named_later_is_relabelled() {
     let mut app = alice();
     app.update(Action::Net(NetEvent::Message {
+        clear: false,
         from: UserId((1 << 32) + 7),
         at: app_time(),
         body: Body::Text("from the mailbox".into()),

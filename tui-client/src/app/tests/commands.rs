@@ -173,7 +173,11 @@ fn whois_shows_the_account_or_that_there_is_none() {
         name: "carol".into(),
         online: true,
     });
-    app.update(Action::Net(NetEvent::Account { req: *req, account }));
+    app.update(Action::Net(NetEvent::Account {
+        req: *req,
+        account,
+        keys: None,
+    }));
     let line = app.inbox.last().expect("a line").body.describe();
     assert_eq!(line, "whois #4294967298: carol is #4294967298, online");
     let effects = run(&mut app, "/whois dave");
@@ -181,6 +185,7 @@ fn whois_shows_the_account_or_that_there_is_none() {
         panic!("{effects:?}")
     };
     app.update(Action::Net(NetEvent::Account {
+        keys: None,
         req: *req,
         account: None,
     }));
@@ -200,6 +205,7 @@ fn search_finds_the_newest_match_then_older_and_newer_ones() {
     let mut app = connected();
     for text in ["the build is red", "lunch?", "BUILD green again", "ok"] {
         app.update(Action::Net(NetEvent::Message {
+            clear: false,
             from: UserId(2),
             at: app_time(),
             body: Body::Text(text.into()),

@@ -42,6 +42,7 @@ fn alice() -> App {
 
 fn from(app: &mut App, who: UserId, text: &str) {
     app.update(Action::Net(NetEvent::Message {
+        clear: false,
         from: who,
         at: NaiveTime::MIN,
         body: Body::Text(text.into()),

@@ -33,6 +33,7 @@ fn messages_and_answers_are_queued_for_the_store_with_increasing_ids() {
     let mut app = connected();
     app.keep_history(41);
     app.update(Action::Net(NetEvent::Message {
+        clear: false,
         from: UserId(2),
         at: NaiveTime::MIN,
         body: Body::Text("hello".into()),
@@ -78,6 +79,7 @@ fn messages_and_answers_are_queued_for_the_store_with_increasing_ids() {
 fn without_a_store_nothing_is_queued() {
     let mut app = connected();
     app.update(Action::Net(NetEvent::Message {
+        clear: false,
         from: UserId(2),
         at: NaiveTime::MIN,
         body: Body::Text("hello".into()),

@@ -78,6 +78,7 @@ fn arrows_and_home_end_move_in_the_focused_pane() {
     assert_eq!(app.peers.cursor(), 0);
     for i in 0..40 {
         app.update(Action::Net(NetEvent::Message {
+            clear: false,
             from: UserId(2),
             at: app_time(),
             body: Body::Text(format!("m{i}")),

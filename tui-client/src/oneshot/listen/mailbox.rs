@@ -82,6 +82,7 @@ impl Mailbox {
             .await?
         {
             HubMsg::Account { account, .. } => account.map(|a| a.name),
+            HubMsg::Entry { account, .. } => account.map(|a| a.name),
             _ => None,
         };
         self.names.insert(id, name.clone());

@@ -27,6 +27,8 @@ pub struct Incoming<'a> {
     pub at: String,
     /// What it is.
     pub body: &'a Body,
+    /// Whether it came end-to-end encrypted (and opened).
+    pub sealed: bool,
 }
 
 /// The time to print for a message stored at `ms`: the time of day if it is today, else the
@@ -118,10 +120,28 @@ pub fn message(m: &Incoming, json: bool) -> String {
         }
     };
     merge(&mut v, fields);
+    merge(&mut v, json!({"encrypted": m.sealed}));
     if let Some((seq, sent_at_ms)) = m.stored {
         merge(&mut v, json!({"seq": seq, "sent_at_ms": sent_at_ms}));
     }
     v.to_string()
+}
+
+/// An encrypted message that did not open: one line saying so (in red on a terminal), never
+/// its bytes.
+pub fn unopened(from: UserId, name: Option<&str>, at: &str, why: &str, json: bool) -> String {
+    if json {
+        return json!({"event": "message", "from": from.0, "from_name": name, "at": at,
+            "kind": "error", "encrypted": true, "error": why})
+        .to_string();
+    }
+    let who = name.map_or_else(|| format!("#{from}"), str::to_owned);
+    let line = format!("{at} {}: ! {}", display_line(&who), display_line(why));
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        format!("\x1b[1;31m{line}\x1b[0m")
+    } else {
+        line
+    }
 }
 
 /// What another session of our account sent (`to` and the names of those that have one).
@@ -169,6 +189,7 @@ mod tests {
             stored: Some((7, 1_000)),
             at: "10:00:00".into(),
             body: &body,
+            sealed: true,
         };
         let v: Value = serde_json::from_str(&message(&m, true)).expect("json");
         assert_eq!(
@@ -180,6 +201,7 @@ mod tests {
             (Some("bob"), Some("hi\x1b[2J"))
         );
         assert_eq!(message(&m, false), "10:00:00 bob: hi^[[2J");
+        assert_eq!(v["encrypted"], json!(true));
         m.stored = None;
         m.name = None;
         let v: Value = serde_json::from_str(&message(&m, true)).expect("json");
