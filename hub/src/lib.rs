@@ -23,6 +23,8 @@ mod registry;
 mod server;
 pub mod stats;
 pub mod store;
+pub mod tls;
+mod transport;
 mod writer;
 
 pub use close::CloseReason;
