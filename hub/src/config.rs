@@ -55,7 +55,9 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// Longest a client may take over its TLS handshake, which runs in the connection's own
     /// task: a client that opens a socket and says nothing costs the hub a slot for this
-    /// long, and no other client waits for it. 10 s is hundreds of round trips.
+    /// long, and no other client waits for it. 5 s is a hundred round trips, and shorter
+    /// than the terminal client's 10 s wait for a welcome, so a client that speaks plain
+    /// TCP to a TLS hub is told why before it gives up.
     pub tls_handshake_timeout: Duration,
     /// Whether a connection must log in before anything but the login steps (`Hello`,
     /// `Challenge`, `Register`, `Login`, `Ping`); other requests are refused.
@@ -89,7 +91,7 @@ impl Default for Config {
             login_fail_rate: 10,
             expire_interval: Duration::from_secs(60),
             tls: None,
-            tls_handshake_timeout: Duration::from_secs(10),
+            tls_handshake_timeout: Duration::from_secs(5),
             require_login: false,
         }
     }

@@ -52,7 +52,7 @@ enum OpenError {
 /// Listen on one connection after another until Ctrl-C (or the first close with `--once`,
 /// which is an error: the script asked for one connection and lost it). The first
 /// connection must work; a login the hub refuses for good ends the run at any time.
-pub async fn run(hub: &str, me: Option<&Identity>, dir: &Path, form: Form) -> Result<()> {
+pub async fn run(hub: &net::HubAddr, me: Option<&Identity>, dir: &Path, form: Form) -> Result<()> {
     let mut backoff = Backoff::default();
     let mut mailbox = Mailbox::default();
     let mut conn = match open(hub, me).await {
@@ -62,7 +62,7 @@ pub async fn run(hub: &str, me: Option<&Identity>, dir: &Path, form: Form) -> Re
     loop {
         mailbox.reconnected();
         let account = conn.account();
-        let line = print::ready(hub, conn.user_id(), account, dir, form);
+        let line = print::ready(&hub.to_string(), conn.user_id(), account, dir, form);
         if form.json {
             say(line)?;
         } else {
@@ -94,10 +94,14 @@ pub async fn run(hub: &str, me: Option<&Identity>, dir: &Path, form: Form) -> Re
 }
 
 /// Connect, and log in if there is an identity.
-async fn open(hub: &str, me: Option<&Identity>) -> Result<Connection, OpenError> {
-    let mut conn = net::connect(hub)
-        .await
-        .map_err(|why| OpenError::Retry(format!("cannot reach the hub at {hub}: {why}")))?;
+async fn open(hub: &net::HubAddr, me: Option<&Identity>) -> Result<Connection, OpenError> {
+    let mut conn = net::connect(hub).await.map_err(|e| {
+        let why = format!("cannot reach the hub at {hub}: {e}");
+        match e.permanent {
+            true => OpenError::Fatal(why),
+            false => OpenError::Retry(why),
+        }
+    })?;
     if let Some(me) = me {
         net::login(&mut conn, me, true)
             .await
