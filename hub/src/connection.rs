@@ -209,7 +209,7 @@ pub(crate) fn serve(
         }
         let _ = writer.await;
         if let Some(pump) = pump {
-            pump.finish(hub.config.write_timeout).await;
+            pump.finish(hub.config.write_timeout, &hub.hard_stop).await;
         }
         let reason = control.reason().unwrap_or(CloseReason::Io);
         debug!(?reason, "closed");

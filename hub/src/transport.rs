@@ -17,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::{tcp, unix, TcpStream, UnixStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
 
 use crate::close::{goodbye, Close, CloseReason};
 
@@ -152,12 +153,14 @@ async fn pump(session: tokio_rustls::server::TlsStream<TcpStream>, theirs: UnixS
 pub(crate) struct Pump(JoinHandle<()>);
 
 impl Pump {
-    /// Let the pump pass on what the writer wrote for up to `flush`, then stop it: a client
-    /// that stopped reading must not keep it alive.
-    pub(crate) async fn finish(self, flush: Duration) {
+    /// Let the pump pass on what the writer wrote for up to `flush`, or until `hard_stop`,
+    /// then stop it: a client that stopped reading must not keep it alive.
+    pub(crate) async fn finish(self, flush: Duration, hard_stop: &CancellationToken) {
         let mut task = self.0;
-        if tokio::time::timeout(flush, &mut task).await.is_err() {
-            task.abort();
+        tokio::select! {
+            _ = &mut task => {}
+            () = tokio::time::sleep(flush) => task.abort(),
+            () = hard_stop.cancelled() => task.abort(),
         }
     }
 }

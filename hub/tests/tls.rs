@@ -262,3 +262,17 @@ fn tls_self_signed_is_made_once_and_its_fingerprint_stays_across_restarts() {
     assert!(said.contains("TLSv1.3"), "{said}");
     assert!(said.contains("CONNECTION ESTABLISHED"), "{said}");
 }
+
+#[tokio::test]
+async fn a_tls_client_at_a_plain_hub_is_told_it_did_not_answer_in_tls() {
+    let hub = TestHub::start().await;
+    let err = Connection::connect_tls(hub.addr, &dial(Trust::Pin(None)))
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(&err, ConnError::Tls(text) if text.contains("did not answer in TLS")),
+        "{err}"
+    );
+    hub.stop().await;
+}

@@ -108,7 +108,10 @@ fn handshake_error(e: io::Error) -> String {
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
         Some(rustls::Error::InvalidMessage(_)) => {
-            format!("the TLS handshake failed ({e}): is the hub serving plain TCP?")
+            format!(
+                "the hub did not answer in TLS ({e}): a plain-TCP hub, or one refusing the \
+                 connection in plain words (a full hub does)"
+            )
         }
         _ if e.kind() == io::ErrorKind::UnexpectedEof => {
             format!("the hub closed the connection during the TLS handshake ({e})")
