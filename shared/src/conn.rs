@@ -14,8 +14,7 @@ mod transport;
 
 pub use account::{LoggedIn, ACCOUNTS_VERSION, ACCOUNT_REQ, ANSWER_BACKLOG_MAX};
 pub use error::ConnError;
-use transport::{ReadHalf, WriteHalf};
-pub use transport::{TlsDial, TlsInfo};
+pub use transport::{open as open_stream, ReadHalf, TlsDial, TlsInfo, WriteHalf};
 
 use crate::codec::FrameCodec;
 use crate::id::{RequestId, UserId};

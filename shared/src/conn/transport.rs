@@ -47,20 +47,26 @@ pub struct TlsInfo {
     pub binding: [u8; BINDING_LEN],
 }
 
-/// The receiving half of the stream.
-pub(super) enum ReadHalf {
+/// The receiving half of a hub stream.
+pub enum ReadHalf {
+    /// Plain TCP: the socket's own half.
     Tcp(OwnedReadHalf),
+    /// TLS over TCP.
     Tls(tokio::io::ReadHalf<TlsStream<TcpStream>>),
 }
 
-/// The sending half of the stream.
-pub(super) enum WriteHalf {
+/// The sending half of a hub stream.
+pub enum WriteHalf {
+    /// Plain TCP: the socket's own half.
     Tcp(OwnedWriteHalf),
+    /// TLS over TCP.
     Tls(tokio::io::WriteHalf<TlsStream<TcpStream>>),
 }
 
-/// Open `stream` as `tls` says (or leave it plain), and split it.
-pub(super) async fn open(
+/// Open `stream` as `tls` says (or leave it plain: `TCP_NODELAY` either way), and split it;
+/// for clients that frame the bytes themselves (the load generator). A pinned fingerprint
+/// that does not match is [`ConnError::CertChanged`].
+pub async fn open(
     stream: TcpStream,
     tls: Option<&TlsDial>,
 ) -> Result<(ReadHalf, WriteHalf, Option<TlsInfo>), ConnError> {
