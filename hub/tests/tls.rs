@@ -276,3 +276,19 @@ async fn a_tls_client_at_a_plain_hub_is_told_it_did_not_answer_in_tls() {
     );
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_silent_connection_does_not_hold_up_other_handshakes() {
+    let config = Config {
+        tls_handshake_timeout: Duration::from_secs(3600),
+        ..tls_config()
+    };
+    let pin = fingerprint(&config);
+    let hub = TestHub::with_config(config).await;
+    // Accepted, and its handshake waits for a hello that never comes.
+    let silent = tokio::net::TcpStream::connect(hub.addr).await.expect("tcp");
+    let mut conn = hub.connect_pinned(pin).await;
+    identity(&mut conn).await;
+    drop(silent);
+    hub.stop().await;
+}

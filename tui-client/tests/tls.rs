@@ -151,3 +151,26 @@ fn the_full_screen_client_shows_the_fingerprint_and_asks_before_connecting() {
         std::fs::read_to_string(dir.path().join("a-config/hubbub/known_hubs")).expect("pinned");
     assert_eq!(pinned, format!("{addr} {fp}\n"));
 }
+
+#[test]
+fn listen_stops_at_a_changed_certificate_instead_of_retrying() {
+    let (hub, _) = tls_hub();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let addr = hub.addr.to_string();
+    let file = dir.path().join("config/hubbub/known_hubs");
+    std::fs::create_dir_all(file.parent().expect("dir")).expect("mkdir");
+    let old = Fingerprint::of(b"before");
+    std::fs::write(&file, format!("{addr} {old}\n")).expect("write pins");
+    let mut listen = client(&format!("tls://{addr}"), dir.path())
+        .arg("listen")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn listen");
+    let status = hub_support::wait_until("listen to give up", || listen.try_wait().expect("wait"));
+    assert_eq!(status.code(), Some(1));
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut listen.stderr.take().expect("stderr"), &mut said)
+        .expect("read stderr");
+    assert!(said.contains("CHANGED"), "{said}");
+}
