@@ -1,5 +1,5 @@
-//! A client's end of a hub connection: connect, read the welcome, agree on a version, then
-//! send and receive messages. Used by the terminal client, the benchmarks and every test.
+//! A client's end of a hub connection: connect (over TCP, or TLS with a [`TlsDial`]), read
+//! the welcome, agree on a version, then send and receive messages. Used by the terminal client, the benchmarks and every test.
 
 use std::collections::VecDeque;
 
