@@ -77,7 +77,7 @@ impl std::str::FromStr for Fingerprint {
 pub enum Trust {
     /// Pinning: the hub's end-entity certificate must have this fingerprint; `None` is a first
     /// use, where any certificate is taken and its fingerprint is reported for the caller to
-    /// pin ([`crate::conn::Connection::tls_fingerprint`]). The handshake's signature is still
+    /// pin ([`crate::conn::Connection::tls`]). The handshake's signature is still
     /// checked against the certificate either way.
     Pin(Option<Fingerprint>),
     /// A chain to one of these roots, valid for the hub's name (webpki).
