@@ -292,3 +292,44 @@ async fn a_silent_connection_does_not_hold_up_other_handshakes() {
     drop(silent);
     hub.stop().await;
 }
+
+#[test]
+fn the_binary_serves_tls_cert_and_key_files_and_names_a_bad_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pair = testkit::tls::self_signed();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, &pair.cert).expect("write");
+    std::fs::write(&key, &pair.key).expect("write");
+    let (cert, key) = (cert.to_str().expect("utf-8"), key.to_str().expect("utf-8"));
+    let hub = HubProcess::spawn_bin(
+        env!("CARGO_BIN_EXE_hub"),
+        &["--tls-cert", cert, "--tls-key", key],
+        None,
+    );
+    let logged = hub
+        .fingerprint
+        .clone()
+        .expect("the hub logs its fingerprint");
+    assert_eq!(logged, serving(&pair).fingerprint.to_string());
+    drop(hub);
+    std::fs::write(dir.path().join("key.pem"), "not a key").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_hub"))
+        .args(["--ephemeral", "--tls-cert", cert, "--tls-key", key])
+        .stdin(Stdio::null())
+        .output()
+        .expect("the hub runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("key.pem"), "{stderr}");
+}
+
+#[test]
+fn ephemeral_tls_self_signed_is_fresh_each_start() {
+    let start = || {
+        let hub = HubProcess::spawn_bin(env!("CARGO_BIN_EXE_hub"), &["--tls-self-signed"], None);
+        hub.fingerprint
+            .clone()
+            .expect("the hub logs its fingerprint")
+    };
+    assert_ne!(start(), start());
+}
