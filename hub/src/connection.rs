@@ -127,7 +127,12 @@ pub(crate) fn serve(
         };
         let addr = peer_addr.map(|a| a.ip());
         let tls = hub.config.tls.as_ref().map(|tls| &tls.server);
-        let opened = transport::open(stream, tls, hub.config.tls_handshake_timeout).await;
+        let opening = transport::open(stream, tls, hub.config.tls_handshake_timeout);
+        let opened = tokio::select! {
+            opened = opening => opened,
+            // Not registered yet: nothing of it to flush or to tell.
+            () = hub.shutdown.cancelled() => return,
+        };
         let Opened {
             rd,
             wr,

@@ -333,3 +333,19 @@ fn ephemeral_tls_self_signed_is_fresh_each_start() {
     };
     assert_ne!(start(), start());
 }
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_handshake_in_progress() {
+    let hub = TestHub::with_config(Config {
+        tls_handshake_timeout: Duration::from_secs(3600),
+        ..tls_config()
+    })
+    .await;
+    let _silent = tokio::net::TcpStream::connect(hub.addr).await.expect("tcp");
+    // Connected and accepted before the stop.
+    testkit::eventually("the hub to accept it", || {
+        hub.inspector.stats().accepted >= 1
+    })
+    .await;
+    hub.stop().await;
+}
