@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use shared::tls::{BINDING_LEN, EXPORTER_LABEL};
-use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{tcp, unix, TcpStream, UnixStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
@@ -23,6 +23,10 @@ use crate::close::{goodbye, Close, CloseReason};
 
 /// The first byte of every TLS client hello: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Bytes the pump moves from the writer to the TLS session per read: one TLS record's worth
+/// of plaintext (16 KiB), so a 1 MiB body goes out in full records.
+const PUMP_CHUNK: usize = 16 * 1024;
 
 /// What a client that speaks plain TCP to a TLS hub is told.
 const PLAIN_CLIENT_TEXT: &str = "this hub speaks TLS: connect with --tls or a tls:// address";
@@ -135,7 +139,7 @@ async fn pump(session: tokio_rustls::server::TlsStream<TcpStream>, theirs: UnixS
     let (mut tls_rd, mut tls_wr) = tokio::io::split(session);
     let (mut local_rd, mut local_wr) = theirs.into_split();
     let down = async {
-        let _ = tokio::io::copy(&mut local_rd, &mut tls_wr).await;
+        pass_down(&mut local_rd, &mut tls_wr).await;
         let _ = tls_wr.shutdown().await;
     };
     let up = async {
@@ -146,6 +150,33 @@ async fn pump(session: tokio_rustls::server::TlsStream<TcpStream>, theirs: UnixS
     tokio::select! {
         () = down => {}
         () = up => {}
+    }
+}
+
+/// Pass what the writer wrote to the TLS session until its end of stream, holding a read
+/// buffer only while bytes flow: an idle connection keeps none (as the reader's frames do).
+async fn pass_down<W: AsyncWrite + Unpin>(local: &mut unix::OwnedReadHalf, tls: &mut W) {
+    loop {
+        if local.readable().await.is_err() {
+            return;
+        }
+        let mut buf = vec![0u8; PUMP_CHUNK];
+        loop {
+            match local.try_read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if tls.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => return,
+            }
+        }
+        // Everything there was is in the session: out with it before waiting again.
+        if tls.flush().await.is_err() {
+            return;
+        }
     }
 }
 
