@@ -19,9 +19,12 @@ const REQ: RequestId = RequestId(1);
 /// The protocol version of accounts and mailboxes.
 const ACCOUNTS_VERSION: u32 = 3;
 
-/// A connection at version 3.
+/// A connection at version 3 (over TLS with `run --tls`).
 pub async fn connect(addr: SocketAddr) -> anyhow::Result<Connection> {
-    let conn = Connection::connect(addr).await.context("connect")?;
+    let tls = crate::proto::TLS.get();
+    let conn = Connection::connect_with(addr, tls, shared::PROTOCOL_VERSION)
+        .await
+        .context("connect")?;
     if conn.version() < ACCOUNTS_VERSION {
         bail!(
             "the hub speaks protocol version {}, accounts need {ACCOUNTS_VERSION}",
@@ -78,7 +81,7 @@ pub async fn register(
         req: REQ,
         name: name.to_owned(),
         key: key.public(),
-        signature: key.sign(Purpose::Register, &nonce, name),
+        signature: key.sign_bound(Purpose::Register, &nonce, name, conn.binding()),
     })
     .await?;
     match answer(conn).await? {
@@ -104,7 +107,7 @@ pub async fn start_login(conn: &mut Connection, key: &SecretKey, name: &str) -> 
     conn.send(&ClientMsg::Login {
         req: REQ,
         name: name.to_owned(),
-        signature: key.sign(Purpose::Login, &nonce, name),
+        signature: key.sign_bound(Purpose::Login, &nonce, name, conn.binding()),
         receive: true,
     })
     .await?;

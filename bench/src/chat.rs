@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use bytes::Bytes;
 use serde_json::{json, Value};
+use shared::conn::{ReadHalf, WriteHalf};
 use tokio::io::AsyncReadExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::{timeout_at, Instant};
 
 use crate::fanout::connect_all;
@@ -118,13 +118,13 @@ pub async fn run(
 /// the write half, still open.
 async fn write(
     proto: Proto,
-    mut wr: OwnedWriteHalf,
+    mut wr: WriteHalf,
     me: usize,
     peers: Vec<u64>,
     start: Instant,
     stop: Instant,
     rate_hz: f64,
-) -> (u64, OwnedWriteHalf) {
+) -> (u64, WriteHalf) {
     let mut rng =
         XorShift(0x9e37_79b9_7f4a_7c15 ^ (me as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d));
     let period = Duration::from_secs_f64(1.0 / rate_hz);
@@ -157,7 +157,7 @@ async fn write(
 /// Collect the latency of every message that arrives before `stop`, in nanoseconds, and the
 /// deliveries the server reported for this client's sends (hub, Redis) and (hub) those it
 /// reported as not made.
-async fn read(mut rd: OwnedReadHalf, mut scan: Scanner, stop: Instant) -> (Vec<u64>, u64, u64) {
+async fn read(mut rd: ReadHalf, mut scan: Scanner, stop: Instant) -> (Vec<u64>, u64, u64) {
     let mut buf = vec![0u8; 16 * 1024];
     let mut latencies = Vec::new();
     let (mut acked, mut missed) = (0, 0);

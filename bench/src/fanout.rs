@@ -14,8 +14,8 @@ use anyhow::{bail, Context};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
+use shared::conn::{ReadHalf, WriteHalf};
 use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
 
@@ -200,7 +200,7 @@ pub async fn run(
 async fn send(
     spec: &Spec,
     out: &Sender,
-    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    wr: &mut WriteHalf,
     progress: &[AtomicU64],
     stop: Instant,
     deadline: Instant,
@@ -268,7 +268,7 @@ async fn receive(
 /// Read the sender's answers (`per_push` per message sent): returns receivers reached and
 /// not reached, summed over answers.
 async fn read_acks(
-    mut rd: OwnedReadHalf,
+    mut rd: ReadHalf,
     mut scan: Scanner,
     per_push: u64,
     mut total: watch::Receiver<u64>,

@@ -86,6 +86,7 @@ pub async fn log_in(client: &mut Client, id: &Identity) -> anyhow::Result<u64> {
     let mut first = hello.to_frame()?.to_vec();
     first.extend_from_slice(&challenge.to_frame()?);
     client.wr.write_all(&first).await?;
+    client.wr.flush().await?;
     let (mut version, mut nonce) = (None, None);
     read_until(client, |e| {
         match e {
@@ -103,11 +104,14 @@ pub async fn log_in(client: &mut Client, id: &Identity) -> anyhow::Result<u64> {
     let login: Bytes = ClientMsg::<&[u8]>::Login {
         req: RequestId(2),
         name: id.name.clone(),
-        signature: id.key.sign(Purpose::Login, &nonce, &id.name),
+        signature: id
+            .key
+            .sign_bound(Purpose::Login, &nonce, &id.name, &client.binding),
         receive: true,
     }
     .to_frame()?;
     client.wr.write_all(&login).await?;
+    client.wr.flush().await?;
     let mut account = None;
     read_until(client, |e| {
         if let Event::LoggedIn(user) = e {

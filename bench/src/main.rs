@@ -18,6 +18,7 @@ mod report;
 mod report_cost;
 mod report_mailbox;
 mod scan;
+mod setup;
 #[cfg(test)]
 mod smoke;
 mod storm;
@@ -70,6 +71,29 @@ enum Command {
         /// `loadgen minrelay`, which speaks the hub's protocol.
         #[arg(long)]
         name: Option<String>,
+        /// Hub only: speak TLS 1.3 to it (any certificate is taken: this measures, it does
+        /// not authenticate). The hub runs with --tls-self-signed or --tls-cert.
+        #[arg(long)]
+        tls: bool,
+    },
+    /// Connection set-up rate and latency (hub only): plain, --tls, --login.
+    Setup {
+        /// The hub's address (loopback); with --login its --register-rate must allow one
+        /// registration.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// Connections to set up.
+        #[arg(long, default_value_t = 5_000)]
+        connections: usize,
+        /// Set up at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Log each connection in to an account.
+        #[arg(long)]
+        login: bool,
+        /// Speak TLS 1.3.
+        #[arg(long)]
+        tls: bool,
     },
     /// Serve the minimal relay (the hub's base protocol, nothing else) until killed.
     Minrelay {
@@ -207,6 +231,16 @@ pub enum Workload {
     W6,
 }
 
+/// Speak TLS to the hub at `addr` for the rest of the run, taking whatever certificate it
+/// shows (a first use that is never pinned).
+fn trust_any_tls(addr: SocketAddr, target: Proto) -> anyhow::Result<()> {
+    anyhow::ensure!(target == Proto::Hub, "--tls is for --target hub");
+    let dial = shared::conn::TlsDial::new(&addr.ip().to_string(), shared::tls::Trust::Pin(None))?;
+    proto::TLS
+        .set(dial)
+        .map_err(|_| anyhow::anyhow!("TLS is set once"))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
@@ -219,7 +253,11 @@ async fn main() -> anyhow::Result<()> {
             login,
             rate,
             name,
+            tls,
         } => {
+            if tls {
+                trust_any_tls(addr, target)?;
+            }
             let mut result = match workload {
                 Workload::W1 | Workload::W2 | Workload::W3 | Workload::W6 => {
                     fanout::run(target, addr, pid, workload, scale, login).await?
@@ -235,10 +273,28 @@ async fn main() -> anyhow::Result<()> {
                 Workload::W5 => idle::run(target, addr, pid, scale, login).await?,
             };
             result["login"] = login.into();
+            result["tls"] = tls.into();
             if let Some(name) = name {
                 result["target"] = name.into();
             }
             println!("{}", serde_json::to_string(&result)?);
+        }
+        Command::Setup {
+            addr,
+            connections,
+            concurrency,
+            login,
+            tls,
+        } => {
+            if tls {
+                trust_any_tls(addr, proto::Proto::Hub)?;
+            }
+            let spec = setup::Spec {
+                connections,
+                concurrency,
+                login,
+            };
+            println!("{}", serde_json::to_string(&setup::run(addr, spec).await?)?);
         }
         Command::Durable {
             target,

@@ -11,9 +11,9 @@ use std::net::SocketAddr;
 
 use anyhow::{bail, Context};
 use bytes::{BufMut, Bytes, BytesMut};
+use shared::conn::{ReadHalf, WriteHalf};
 use shared::{BodyKind, ClientMsg, RequestId, UserId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 use crate::login::{self, Identity};
@@ -34,14 +34,20 @@ pub enum Proto {
 /// A connected client, handshake done.
 pub struct Client {
     /// Read half.
-    pub rd: OwnedReadHalf,
+    pub rd: ReadHalf,
     /// Write half.
-    pub wr: OwnedWriteHalf,
+    pub wr: WriteHalf,
     /// Parser with the handshake already consumed.
     pub scan: Scanner,
     /// Where others send to reach this client: hub user id, or the `i` of `r<i>`.
     pub address: u64,
+    /// The TLS session's channel binding, which a login signs; empty over plain TCP.
+    pub binding: Vec<u8>,
 }
+
+/// TLS for every hub client of this run (`run --tls`), set once before the workload starts,
+/// so that no workload threads it through. Unset: plain TCP.
+pub static TLS: std::sync::OnceLock<shared::conn::TlsDial> = std::sync::OnceLock::new();
 
 /// Connect client number `index`, subscribed to its own address; on the hub, logged in as
 /// `account` if one is given (then its address is the account's id).
@@ -52,8 +58,7 @@ pub async fn connect(
     account: Option<&Identity>,
 ) -> anyhow::Result<Client> {
     let stream = TcpStream::connect(addr).await.context("connect")?;
-    stream.set_nodelay(true)?;
-    let (rd, mut wr) = stream.into_split();
+    let (rd, mut wr, tls) = shared::conn::open_stream(stream, TLS.get()).await?;
     let hello = match proto {
         Proto::Hub => String::new(),
         Proto::Nats => format!(
@@ -67,9 +72,11 @@ pub async fn connect(
         ),
     };
     wr.write_all(hello.as_bytes()).await?;
+    wr.flush().await?;
     let mut client = Client {
         rd,
         wr,
+        binding: tls.map(|t| t.binding.to_vec()).unwrap_or_default(),
         scan: Scanner::new(proto),
         address: index,
     };
@@ -152,7 +159,7 @@ impl Batch {
     }
 
     /// Write everything queued and empty the batch.
-    pub async fn write_to(&mut self, wr: &mut OwnedWriteHalf) -> std::io::Result<()> {
+    pub async fn write_to(&mut self, wr: &mut WriteHalf) -> std::io::Result<()> {
         self.seal();
         let mut start = 0;
         while start < self.chunks.len() {
@@ -176,7 +183,8 @@ impl Batch {
             }
         }
         self.chunks.clear();
-        Ok(())
+        // TLS keeps what it could not write yet; for TCP this does nothing.
+        wr.flush().await
     }
 }
 

@@ -292,3 +292,23 @@ async fn crowd_fills_every_mailbox() {
     assert_eq!(r["filled"]["fill"]["stored"], 1_000, "{r}");
     assert_eq!(r["again"]["waiting"], 20, "{r}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_connects_and_logs_in_every_connection() {
+    let r = with_hub(|addr| async move {
+        let spec = crate::setup::Spec {
+            connections: 50,
+            concurrency: 4,
+            login: true,
+        };
+        crate::setup::run(addr, spec).await.expect("run")
+    })
+    .await;
+    assert_eq!(r["connections"], 50, "{r}");
+    assert_eq!(
+        (&r["login"], &r["tls"]),
+        (&true.into(), &false.into()),
+        "{r}"
+    );
+    assert!(r["p50_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{r}");
+}

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::queue::Limits;
+use crate::tls::TlsConfig;
 
 /// The hub's settings. `main.rs` exposes each as a flag and an environment variable.
 #[derive(Clone, Debug)]
@@ -50,6 +51,17 @@ pub struct Config {
     pub login_fail_rate: u32,
     /// How often messages older than the mailbox's age limit are removed.
     pub expire_interval: Duration,
+    /// Serve TLS 1.3 with this certificate; `None` is plain TCP.
+    pub tls: Option<TlsConfig>,
+    /// Longest a client may take over its TLS handshake, which runs in the connection's own
+    /// task: a client that opens a socket and says nothing costs the hub a slot for this
+    /// long, and no other client waits for it. 5 s is a hundred round trips, and shorter
+    /// than the terminal client's 10 s wait for a welcome, so a client that speaks plain
+    /// TCP to a TLS hub is told why before it gives up.
+    pub tls_handshake_timeout: Duration,
+    /// Whether a connection must log in before anything but the login steps (`Hello`,
+    /// `Challenge`, `Register`, `Login`, `Ping`); other requests are refused.
+    pub require_login: bool,
 }
 
 /// Who may create accounts.
@@ -78,6 +90,9 @@ impl Default for Config {
             register_rate: 10,
             login_fail_rate: 10,
             expire_interval: Duration::from_secs(60),
+            tls: None,
+            tls_handshake_timeout: Duration::from_secs(5),
+            require_login: false,
         }
     }
 }

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod frames;
+mod gate;
 mod reader;
 mod requests;
 mod rules;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use shared::account::CHALLENGE_LEN;
+use shared::tls::BINDING_LEN;
 use shared::{HubMsg, Limits, UserId, BASE_VERSION};
 use std::future::Future;
 
@@ -23,7 +25,7 @@ use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
-use tracing::{debug, info_span, Instrument};
+use tracing::{debug, info, info_span, Instrument};
 
 pub(crate) use self::accounts::{now_ms, ACCOUNTS_VERSION};
 use self::reader::Reader;
@@ -35,6 +37,7 @@ use crate::queue::{queue, Budget, Outbox};
 use crate::rate::Rates;
 use crate::registry::{ConnId, Registry};
 use crate::store::{Account, Store};
+use crate::transport::{self, Opened};
 use crate::writer::Writer;
 
 /// What a connection shares with the rest of the hub.
@@ -70,6 +73,9 @@ pub(crate) struct Client {
     pub conn: ConnId,
     /// Where it comes from, for the rate limits.
     pub addr: Option<IpAddr>,
+    /// Its TLS session's `tls-exporter` value, which its signatures must cover; `None` over
+    /// plain TCP. (Boxed: an idle plain connection pays one word for it.)
+    pub binding: Option<Box<[u8; BINDING_LEN]>>,
     /// The challenge its next signature must cover, once asked for.
     pub challenge: Option<[u8; CHALLENGE_LEN]>,
     /// The account it is logged in as.
@@ -86,6 +92,14 @@ pub(crate) struct Client {
     pub version: u32,
     /// Whether a request has been handled: a `Hello` may only come first.
     pub greeted: bool,
+}
+
+impl Client {
+    /// The channel binding its signatures cover: its TLS session's `tls-exporter` value, or
+    /// nothing over plain TCP.
+    pub fn binding(&self) -> &[u8] {
+        self.binding.as_deref().map_or(&[], |b| &b[..])
+    }
 }
 
 /// Serve one accepted connection until it closes. `reading` is held while this connection may
@@ -112,9 +126,27 @@ pub(crate) fn serve(
             return;
         };
         let addr = peer_addr.map(|a| a.ip());
+        let tls = hub.config.tls.as_ref().map(|tls| &tls.server);
+        let opening = transport::open(stream, tls, hub.config.tls_handshake_timeout);
+        let opened = tokio::select! {
+            opened = opening => opened,
+            // Not registered yet: nothing of it to flush or to tell.
+            () = hub.shutdown.cancelled() => return,
+        };
+        let Opened {
+            rd,
+            wr,
+            binding,
+            pump,
+        } = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                // Before the welcome: nothing to say to a client that speaks no TLS.
+                info!(error = %e, "closed before the welcome");
+                return;
+            }
+        };
         debug!("connected");
-        let _ = stream.set_nodelay(true);
-        let (rd, wr) = stream.into_split();
         let (outbox, inbox) = queue(hub.config.queue_limits(), hub.budget.clone());
         let control = Arc::new(Control::default());
         let welcome = frame::encode(&HubMsg::<Bytes>::Welcome {
@@ -147,6 +179,7 @@ pub(crate) fn serve(
             conn: id,
             addr,
             challenge: None,
+            binding,
             account: None,
             drain: None,
             outbox,
@@ -180,6 +213,9 @@ pub(crate) fn serve(
             Box::pin(accounts::keep_unsent(&hub, id, unsent)).await;
         }
         let _ = writer.await;
+        if let Some(pump) = pump {
+            pump.finish(hub.config.write_timeout, &hub.hard_stop).await;
+        }
         let reason = control.reason().unwrap_or(CloseReason::Io);
         debug!(?reason, "closed");
         hub.registry.record_close(Some(id), reason);

@@ -9,7 +9,9 @@
 //! queue limits in `queue.rs`; unregistering in `connection.rs`; the store for what is to
 //! outlive a connection (accounts, mailboxes) in [`store`], and the requests that use it in
 //! `connection/accounts.rs`; the per-address limits on registrations and failed logins in
-//! `rate.rs`.
+//! `rate.rs`; the TLS certificate and key in [`tls`], the stream under a connection (TCP, or
+//! TLS through a pump) and its handshake in `transport.rs`, and `--require-login` in
+//! `connection/gate.rs`.
 
 mod close;
 pub mod config;
@@ -23,6 +25,8 @@ mod registry;
 mod server;
 pub mod stats;
 pub mod store;
+pub mod tls;
+mod transport;
 mod writer;
 
 pub use close::CloseReason;

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use hub::store::sqlite::SqliteStore;
 use hub::store::{Bounds, Store};
+use hub::tls::TlsConfig;
 use hub::{Config, Hub, Registration};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -23,6 +24,9 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Smallest queue the flags accept: one maximal frame must always fit in an empty queue.
 const MIN_QUEUE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// The exit status of a hub refused to start as asked (clap's, for a bad command line).
+const EXIT_USAGE: i32 = 2;
 
 /// The database file in the data directory.
 const DB_FILE: &str = "hub.db";
@@ -127,6 +131,40 @@ struct Args {
     #[arg(long, env = "HUB_STATS_INTERVAL", default_value_t = defaults().stats_interval.into())]
     stats_interval: humantime::Duration,
 
+    /// Serve TLS 1.3 with the certificate chain in this PEM file (with --tls-key).
+    #[arg(
+        long,
+        env = "HUB_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "HUB_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Serve TLS 1.3 with a self-signed certificate made on the first run and kept in the
+    /// data directory (tls-cert.pem, tls-key.pem); with --ephemeral, a fresh one in memory.
+    /// Its SHA-256 fingerprint is logged, for clients to compare with what they pin.
+    #[arg(long, env = "HUB_TLS_SELF_SIGNED")]
+    tls_self_signed: bool,
+
+    /// Longest a client may take over its TLS handshake (e.g. 10s).
+    #[arg(long, env = "HUB_TLS_HANDSHAKE_TIMEOUT",
+          default_value_t = defaults().tls_handshake_timeout.into())]
+    tls_handshake_timeout: humantime::Duration,
+
+    /// Listen on an address other than loopback without TLS. Without it such a hub refuses
+    /// to start: anyone on the path could read every body.
+    #[arg(long, env = "HUB_ALLOW_PLAINTEXT")]
+    allow_plaintext: bool,
+
+    /// Refuse every request but the login steps (Hello, Challenge, Register, Login, Ping)
+    /// from connections that are not logged in.
+    #[arg(long, env = "HUB_REQUIRE_LOGIN")]
+    require_login: bool,
+
     /// Log format. The level comes from RUST_LOG (default: info).
     #[arg(long, env = "HUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -144,6 +182,7 @@ struct Defaults {
     write_timeout: Duration,
     shutdown_grace: Duration,
     stats_interval: Duration,
+    tls_handshake_timeout: Duration,
 }
 
 fn defaults() -> Defaults {
@@ -159,6 +198,7 @@ fn defaults() -> Defaults {
         write_timeout: c.write_timeout,
         shutdown_grace: c.shutdown_grace,
         stats_interval: c.stats_interval,
+        tls_handshake_timeout: c.tls_handshake_timeout,
     }
 }
 
@@ -248,7 +288,52 @@ impl Args {
             },
             register_rate: self.register_rate,
             login_fail_rate: self.login_fail_rate,
+            tls: self.tls()?,
+            tls_handshake_timeout: self.tls_handshake_timeout.into(),
+            require_login: self.require_login,
             ..Config::default()
+        })
+    }
+}
+
+impl Args {
+    /// The TLS settings the flags name, and say which certificate it is.
+    fn tls(&self) -> anyhow::Result<Option<TlsConfig>> {
+        let tls = if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            let tls = TlsConfig::from_files(cert, key)?;
+            info!(fingerprint = %tls.fingerprint, "TLS with {}", cert.display());
+            tls
+        } else if self.tls_self_signed && self.ephemeral {
+            let tls = TlsConfig::self_signed_ephemeral()?;
+            info!(fingerprint = %tls.fingerprint, "TLS with a self-signed certificate in memory");
+            tls
+        } else if self.tls_self_signed {
+            let dir = self.data_dir()?;
+            let (tls, made) = TlsConfig::self_signed_in(open_dir(&dir)?)?;
+            let what = if made { "made" } else { "kept" };
+            info!(
+                fingerprint = %tls.fingerprint,
+                "TLS with the self-signed certificate {what} in {}",
+                dir.display()
+            );
+            tls
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(tls))
+    }
+
+    /// Why the hub must not start as asked: plain TCP on an address others can reach.
+    fn plaintext_refusal(&self) -> Option<String> {
+        let exposed = !self.listen.ip().is_loopback();
+        let plain = self.tls_cert.is_none() && !self.tls_self_signed;
+        (exposed && plain && !self.allow_plaintext).then(|| {
+            format!(
+                "refusing to listen on {} without TLS: anyone on the path could read every \
+                 message. Give --tls-cert FILE --tls-key FILE or --tls-self-signed, or \
+                 --allow-plaintext if the network is yours alone.",
+                self.listen
+            )
         })
     }
 }
@@ -299,6 +384,10 @@ async fn main() -> anyhow::Result<()> {
     }) = &args.command
     {
         return add_account(&args, name, *pubkey);
+    }
+    if let Some(why) = args.plaintext_refusal() {
+        eprintln!("hub: {why}");
+        std::process::exit(EXIT_USAGE);
     }
     let config = args.config()?;
     let (store, where_) = args.store()?;

@@ -16,14 +16,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::close::{goodbye, CloseReason, Control, Queued};
 use crate::frame::is_relayed;
 use crate::queue::{cost, Inbox};
+use crate::transport::WriteHalf;
 
 /// Most slices in one vectored write: Linux's `IOV_MAX`.
 const MAX_SLICES: usize = 1024;
@@ -39,7 +38,7 @@ pub(crate) const GOODBYE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Everything a writer needs.
 pub(crate) struct Writer {
     /// The socket's write half.
-    pub socket: OwnedWriteHalf,
+    pub socket: WriteHalf,
     /// The queue it drains.
     pub inbox: Inbox,
     /// This connection's kill switch.
@@ -301,7 +300,7 @@ impl Writer {
 }
 
 /// Write the rest of `frame` if the socket takes it without waiting; whether it did.
-fn finish_now(socket: &OwnedWriteHalf, frame: &mut Bytes) -> bool {
+fn finish_now(socket: &WriteHalf, frame: &mut Bytes) -> bool {
     while !frame.is_empty() {
         match socket.try_write(frame) {
             Ok(n) if n > 0 => frame.advance(n),
@@ -337,7 +336,7 @@ fn unwritten(
 /// Non-blocking writes and an explicit wait for writability keep the slice array out of the
 /// future: an idle connection's writer stays small however many slices one write can take.
 fn write_some(
-    socket: &OwnedWriteHalf,
+    socket: &WriteHalf,
     frames: &mut [Bytes],
     begun: bool,
     keep_whole: bool,

@@ -218,23 +218,31 @@ impl Purpose {
 }
 
 /// The bytes a client signs: the purpose's domain string, the connection's challenge, one byte
-/// of name length, the canonical name, then the account's public key. Binding the key makes a
-/// registration's signature prove possession; binding the challenge makes every signature good
-/// for one connection only.
+/// of name length, the canonical name, the account's public key, then the connection's
+/// channel binding. Binding the key makes a registration's signature prove possession;
+/// binding the challenge makes every signature good for one connection only; over TLS the
+/// `binding` (the session's RFC 9266 `tls-exporter` value, [`crate::tls::BINDING_LEN`]
+/// bytes) makes it good for one TLS session only, so a man in the middle who relays the
+/// challenge cannot use the signature on his own session to the hub. Over plain TCP the
+/// binding is empty and the bytes are those of every version before TLS. Everything before
+/// the binding has a fixed or prefixed length, so no two inputs give the same bytes.
 pub fn signed_bytes(
     purpose: Purpose,
     challenge: &[u8; CHALLENGE_LEN],
     name: &str,
     key: &PublicKey,
+    binding: &[u8],
 ) -> Vec<u8> {
     let domain = purpose.domain();
-    let mut bytes = Vec::with_capacity(domain.len() + CHALLENGE_LEN + 1 + name.len() + 32);
+    let mut bytes =
+        Vec::with_capacity(domain.len() + CHALLENGE_LEN + 1 + name.len() + 32 + binding.len());
     bytes.extend_from_slice(domain);
     bytes.extend_from_slice(challenge);
     // Canonical names are at most 32 bytes.
     bytes.push(name.len() as u8);
     bytes.extend_from_slice(name.as_bytes());
     bytes.extend_from_slice(&key.0);
+    bytes.extend_from_slice(binding);
     bytes
 }
 
@@ -267,7 +275,19 @@ impl SecretKey {
 
     /// Sign [`signed_bytes`] for `purpose` on the connection whose challenge is `challenge`.
     pub fn sign(&self, purpose: Purpose, challenge: &[u8; CHALLENGE_LEN], name: &str) -> Signature {
-        let bytes = signed_bytes(purpose, challenge, name, &self.public());
+        self.sign_bound(purpose, challenge, name, &[])
+    }
+
+    /// Sign as [`SecretKey::sign`] on a connection whose channel binding is `binding` (empty
+    /// over plain TCP); see [`signed_bytes`].
+    pub fn sign_bound(
+        &self,
+        purpose: Purpose,
+        challenge: &[u8; CHALLENGE_LEN],
+        name: &str,
+        binding: &[u8],
+    ) -> Signature {
+        let bytes = signed_bytes(purpose, challenge, name, &self.public(), binding);
         Signature(self.0.sign(&bytes).to_bytes())
     }
 }
@@ -278,20 +298,21 @@ impl fmt::Debug for SecretKey {
     }
 }
 
-/// Check that `signature` is `key`'s over [`signed_bytes`]. Strict: non-canonical signatures
-/// and weak keys are refused.
+/// Check that `signature` is `key`'s over [`signed_bytes`] with the connection's `binding`
+/// (empty over plain TCP). Strict: non-canonical signatures and weak keys are refused.
 pub fn verify(
     key: &PublicKey,
     signature: &Signature,
     purpose: Purpose,
     challenge: &[u8; CHALLENGE_LEN],
     name: &str,
+    binding: &[u8],
 ) -> bool {
     let Ok(verifying) = VerifyingKey::from_bytes(&key.0) else {
         return false;
     };
     let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
-    let bytes = signed_bytes(purpose, challenge, name, key);
+    let bytes = signed_bytes(purpose, challenge, name, key, binding);
     verifying.verify_strict(&bytes, &signature).is_ok()
 }
 
@@ -365,12 +386,47 @@ mod tests {
         let challenge = [1; CHALLENGE_LEN];
         let sig = key.sign(Purpose::Login, &challenge, "alice");
         let public = key.public();
-        assert!(verify(&public, &sig, Purpose::Login, &challenge, "alice"));
-        assert!(!verify(&public, &sig, Purpose::Delete, &challenge, "alice"));
-        assert!(!verify(&public, &sig, Purpose::Login, &[2; 32], "alice"));
-        assert!(!verify(&public, &sig, Purpose::Login, &challenge, "bob"));
+        assert!(verify(
+            &public,
+            &sig,
+            Purpose::Login,
+            &challenge,
+            "alice",
+            &[]
+        ));
+        assert!(!verify(
+            &public,
+            &sig,
+            Purpose::Delete,
+            &challenge,
+            "alice",
+            &[]
+        ));
+        assert!(!verify(
+            &public,
+            &sig,
+            Purpose::Login,
+            &[2; 32],
+            "alice",
+            &[]
+        ));
+        assert!(!verify(
+            &public,
+            &sig,
+            Purpose::Login,
+            &challenge,
+            "bob",
+            &[]
+        ));
         let other = SecretKey::from_seed([8; 32]).public();
-        assert!(!verify(&other, &sig, Purpose::Login, &challenge, "alice"));
+        assert!(!verify(
+            &other,
+            &sig,
+            Purpose::Login,
+            &challenge,
+            "alice",
+            &[]
+        ));
     }
 
     #[test]

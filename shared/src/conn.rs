@@ -1,19 +1,20 @@
-//! A client's end of a hub connection: connect, read the welcome, agree on a version, then
-//! send and receive messages. Used by the terminal client, the benchmarks and every test.
+//! A client's end of a hub connection: connect (over TCP, or TLS with a [`TlsDial`]), read
+//! the welcome, agree on a version, then send and receive messages. Used by the terminal client, the benchmarks and every test.
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 mod account;
 mod error;
+mod transport;
 
 pub use account::{LoggedIn, ACCOUNTS_VERSION, ACCOUNT_REQ, ANSWER_BACKLOG_MAX};
 pub use error::ConnError;
+pub use transport::{open as open_stream, ReadHalf, TlsDial, TlsInfo, WriteHalf};
 
 use crate::codec::FrameCodec;
 use crate::id::{RequestId, UserId};
@@ -42,7 +43,7 @@ pub struct Welcome {
 
 /// The receiving half of a connection.
 pub struct ConnReader {
-    frames: FramedRead<OwnedReadHalf, FrameCodec>,
+    frames: FramedRead<ReadHalf, FrameCodec>,
     /// Messages read while waiting for the hub's hello, at most [`PENDING_MAX`].
     pending: VecDeque<HubMsg>,
     /// The version this connection speaks.
@@ -53,7 +54,7 @@ pub struct ConnReader {
 
 /// The sending half of a connection.
 pub struct ConnWriter {
-    frames: FramedWrite<OwnedWriteHalf, FrameCodec>,
+    frames: FramedWrite<WriteHalf, FrameCodec>,
 }
 
 /// A connection to a hub, welcome already read.
@@ -63,6 +64,8 @@ pub struct Connection {
     /// The account this connection is logged in as, once [`Connection::login`] or
     /// [`Connection::register`] succeeded.
     account: Option<LoggedIn>,
+    /// What TLS gave this connection; `None` over plain TCP.
+    tls: Option<TlsInfo>,
     reader: ConnReader,
     writer: ConnWriter,
 }
@@ -81,9 +84,27 @@ impl Connection {
         addr: impl ToSocketAddrs,
         highest: u32,
     ) -> Result<Connection, ConnError> {
+        Self::connect_with(addr, None, highest).await
+    }
+
+    /// Connect over TLS as `tls` says; otherwise as [`Connection::connect`].
+    pub async fn connect_tls(
+        addr: impl ToSocketAddrs,
+        tls: &TlsDial,
+    ) -> Result<Connection, ConnError> {
+        Self::connect_with(addr, Some(tls), PROTOCOL_VERSION).await
+    }
+
+    /// Connect over TLS if `tls` is given, else plain TCP, as a client whose highest version
+    /// is `highest` (see [`Connection::connect_speaking`]).
+    pub async fn connect_with(
+        addr: impl ToSocketAddrs,
+        tls: Option<&TlsDial>,
+        highest: u32,
+    ) -> Result<Connection, ConnError> {
         let stream = TcpStream::connect(addr).await?;
         let hub = stream.peer_addr()?;
-        let mut conn = Self::open(stream).await?;
+        let mut conn = Self::open(stream, tls).await?;
         if highest <= BASE_VERSION {
             return Ok(conn);
         }
@@ -97,16 +118,15 @@ impl Connection {
             Err(ConnError::Refused {
                 kind: ErrorKind::Malformed,
                 ..
-            }) => Self::open(TcpStream::connect(hub).await?).await,
+            }) => Self::open(TcpStream::connect(hub).await?, tls).await,
             Err(e) => Err(e),
             Ok(()) => Ok(conn),
         }
     }
 
     /// Read the welcome on a fresh socket.
-    async fn open(stream: TcpStream) -> Result<Connection, ConnError> {
-        stream.set_nodelay(true)?;
-        let (rd, wr) = stream.into_split();
+    async fn open(stream: TcpStream, tls: Option<&TlsDial>) -> Result<Connection, ConnError> {
+        let (rd, wr, tls) = transport::open(stream, tls).await?;
         let mut reader = ConnReader {
             frames: FramedRead::new(rd, FrameCodec::new()),
             pending: VecDeque::new(),
@@ -134,6 +154,7 @@ impl Connection {
         Ok(Connection {
             welcome,
             account: None,
+            tls,
             reader,
             writer,
         })
@@ -151,6 +172,12 @@ impl Connection {
     /// the hello has been read, then the version agreed.
     pub fn version(&self) -> u32 {
         self.reader.version
+    }
+
+    /// What TLS gave this connection (the hub's certificate fingerprint, the channel
+    /// binding); `None` over plain TCP.
+    pub fn tls(&self) -> Option<&TlsInfo> {
+        self.tls.as_ref()
     }
 
     /// Send one message and flush it.

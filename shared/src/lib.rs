@@ -3,7 +3,8 @@
 //! Layers, bottom up: [`codec`] cuts a byte stream into frames; [`message`] turns a frame's
 //! payload into a [`ClientMsg`] or [`HubMsg`] and back; [`limits`] and [`id`] hold the numbers and
 //! the identifiers both sides agree on; [`account`] holds account names, keys and the one
-//! definition of what a client signs; [`conn`] is a ready-made async client connection.
+//! definition of what a client signs; [`conn`] is a ready-made async client connection, over TCP or
+//! [`tls`].
 
 pub mod account;
 pub mod codec;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod id;
 pub mod limits;
 pub mod message;
+pub mod tls;
 
 pub use account::{PublicKey, SecretKey, Signature};
 pub use codec::FrameCodec;

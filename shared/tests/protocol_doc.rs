@@ -445,7 +445,7 @@ fn signing_is_as_documented() {
     let secret = SecretKey::from_seed([7; 32]);
     let key = secret.public();
     let challenge = [0x33; CHALLENGE_LEN];
-    let bytes = signed_bytes(Purpose::Login, &challenge, "alice", &key);
+    let bytes = signed_bytes(Purpose::Login, &challenge, "alice", &key, &[]);
     let domain = Purpose::Login.domain();
     let parts = [
         ("domain", domain.to_vec()),
@@ -463,7 +463,8 @@ fn signing_is_as_documented() {
         &signature,
         Purpose::Login,
         &challenge,
-        "alice"
+        "alice",
+        &[]
     ));
     check_hex_rows(
         &doc,

@@ -32,7 +32,12 @@ pub async fn try_register(conn: &mut Connection, key: &SecretKey, name: &str) ->
         req: LOGIN_REQ,
         name: name.to_owned(),
         key: key.public(),
-        signature: key.sign(Purpose::Register, &nonce, &name.to_ascii_lowercase()),
+        signature: key.sign_bound(
+            Purpose::Register,
+            &nonce,
+            &name.to_ascii_lowercase(),
+            conn.binding(),
+        ),
     };
     conn.send(&msg).await.expect("send");
     next_answer(conn).await
@@ -44,7 +49,12 @@ pub async fn try_login(conn: &mut Connection, key: &SecretKey, name: &str) -> Hu
     let msg = ClientMsg::<Bytes>::Login {
         req: LOGIN_REQ,
         name: name.to_owned(),
-        signature: key.sign(Purpose::Login, &nonce, &name.to_ascii_lowercase()),
+        signature: key.sign_bound(
+            Purpose::Login,
+            &nonce,
+            &name.to_ascii_lowercase(),
+            conn.binding(),
+        ),
         receive: true,
     };
     conn.send(&msg).await.expect("send");

@@ -14,6 +14,8 @@ pub struct HubProcess {
     pub child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// The TLS certificate's fingerprint it logged before it listened, if it serves TLS.
+    pub fingerprint: Option<String>,
 }
 
 impl HubProcess {
@@ -67,21 +69,28 @@ impl HubProcess {
         // Drain stderr for the whole life of the process so that logging never blocks it.
         std::thread::spawn(move || {
             let mut tx = Some(tx);
+            let mut fingerprint = None;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("fingerprint=").nth(1) {
+                    fingerprint = rest.split_whitespace().next().map(str::to_owned);
+                }
                 if let Some(rest) = line.split("listening on ").nth(1) {
                     let addr = rest.trim().trim_end_matches('"').to_string();
                     if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr);
+                        let _ = tx.send((addr, fingerprint.take()));
                     }
                 }
             }
         });
-        let addr = rx
+        let (addr, fingerprint) = rx
             .recv_timeout(Duration::from_secs(10))
-            .expect("the hub says where it listens")
-            .parse()
-            .expect("a socket address");
-        HubProcess { child, addr }
+            .expect("the hub says where it listens");
+        let addr = addr.parse().expect("a socket address");
+        HubProcess {
+            child,
+            addr,
+            fingerprint,
+        }
     }
 
     /// Its process id.

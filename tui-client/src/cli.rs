@@ -9,9 +9,22 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "tui-client", version, about)]
 pub struct Cli {
-    /// The hub's address [default: the config's `hub`, else 127.0.0.1:7878].
+    /// The hub's address, `host:port` or `tls://host:port` for TLS [default: the config's
+    /// `hub`, else 127.0.0.1:7878].
     #[arg(long, env = "HUBBUB_HUB", global = true, value_name = "ADDR")]
     pub hub: Option<String>,
+    /// Speak TLS to the hub. Its certificate is pinned on first use (see --known-hubs)
+    /// unless --ca is given.
+    #[arg(long, env = "HUBBUB_TLS", global = true)]
+    pub tls: bool,
+    /// Verify the hub's certificate against the CA certificates in this PEM file (and the
+    /// hub's name in --hub) instead of pinning it; implies --tls.
+    #[arg(long, env = "HUBBUB_CA", global = true, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// The file of pinned hub certificates (`ADDRESS FINGERPRINT` lines)
+    /// [default: $XDG_CONFIG_HOME/hubbub/known_hubs, else ~/.config/hubbub/known_hubs].
+    #[arg(long, env = "HUBBUB_KNOWN_HUBS", global = true, value_name = "PATH")]
+    pub known_hubs: Option<PathBuf>,
     /// Where received files are saved [default: <data dir>/hubbub/downloads].
     #[arg(long, env = "HUBBUB_DOWNLOAD_DIR", global = true)]
     pub download_dir: Option<PathBuf>,
@@ -115,6 +128,13 @@ pub enum Command {
     Trust {
         /// The account's name.
         name: String,
+    },
+    /// Forget the pinned certificate of the hub at ADDRESS (default: --hub), so that the
+    /// next connection pins the one it presents: after its operator replaced it and you
+    /// compared the new fingerprint.
+    ForgetHub {
+        /// `host:port` or `tls://host:port`.
+        address: Option<String>,
     },
     /// Print each message as it arrives; files are saved. Logged in, the mailbox comes
     /// first, each message acknowledged once printed. A lost hub is reported (`closed`) and

@@ -36,7 +36,7 @@ const BURST: usize = 4096;
 #[derive(Clone, Debug)]
 pub struct UiOptions {
     /// The hub's address.
-    pub hub: String,
+    pub hub: crate::net::HubAddr,
     /// Where received files go.
     pub download_dir: PathBuf,
     /// Whether the mouse is captured (clicks and the wheel).
@@ -70,7 +70,7 @@ pub async fn run(opts: UiOptions) -> Result<()> {
     let network = tokio::spawn(net::run(config, cmd_rx, ev_tx));
     let (mut terminal, guard) = terminal::setup(opts.mouse)?;
     let size = terminal.size()?;
-    let mut app = App::new(opts.hub, (size.width, size.height));
+    let mut app = App::new(opts.hub.to_string(), (size.width, size.height));
     app.notify.desktop = opts.desktop;
     app.notify.choices = opts.notify;
     app.theme = opts.theme;

@@ -10,6 +10,7 @@ pub mod files;
 pub mod history;
 pub mod identity;
 pub mod incoming;
+pub mod known_hubs;
 pub mod layout;
 pub mod logging;
 pub mod net;

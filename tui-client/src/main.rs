@@ -35,10 +35,40 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime can be built at startup");
-    let opts = oneshot::Options::from_cli(&cli, &settings, download_dir.clone());
-    let result = match cli.command {
-        // The identity is read before the terminal is taken, so its errors print plainly.
+    let result = oneshot::Options::from_cli(&cli, &settings, download_dir.clone())
+        .and_then(|opts| run(cli, &settings, opts, download_dir, &runtime));
+    // Do not wait for a blocked stdin read or similar at exit.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(report) if exit::code(&report) == exit::OK => ExitCode::SUCCESS,
+        Err(report) => {
+            eprintln!("tui-client: {}", exit::explain(&report));
+            ExitCode::from(exit::code(&report))
+        }
+    }
+}
+
+fn run(
+    cli: Cli,
+    settings: &Settings,
+    mut opts: oneshot::Options,
+    download_dir: std::path::PathBuf,
+    runtime: &tokio::runtime::Runtime,
+) -> color_eyre::Result<()> {
+    match cli.command {
+        // The identity is read, and a new TLS hub's certificate confirmed, before the
+        // terminal is taken, so their errors and the question print plainly.
         None => opts.me().and_then(|me| {
+            if !runtime
+                .block_on(opts.hub.ask_first_use())
+                .map_err(|e| color_eyre::eyre::eyre!("cannot reach the hub at {}: {e}", opts.hub))?
+            {
+                color_eyre::eyre::bail!(
+                    "not connecting to a hub whose certificate you did not trust"
+                );
+            }
+            opts.hub.on_first_use(tui_client::net::FirstUse::Refuse);
             terminal::install_hooks()?;
             let identity = me.map(|(_, identity)| identity);
             let history = match &identity {
@@ -46,7 +76,7 @@ fn main() -> ExitCode {
                 _ => None,
             };
             let opts = event_loop::UiOptions {
-                hub: settings.hub.clone(),
+                hub: opts.hub,
                 download_dir,
                 mouse: settings.mouse,
                 desktop: settings.desktop,
@@ -60,15 +90,5 @@ fn main() -> ExitCode {
             runtime.block_on(event_loop::run(opts))
         }),
         Some(command) => runtime.block_on(oneshot::run(&opts, command)),
-    };
-    // Do not wait for a blocked stdin read or similar at exit.
-    runtime.shutdown_background();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(report) if exit::code(&report) == exit::OK => ExitCode::SUCCESS,
-        Err(report) => {
-            eprintln!("tui-client: {}", exit::explain(&report));
-            ExitCode::from(exit::code(&report))
-        }
     }
 }

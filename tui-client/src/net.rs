@@ -18,12 +18,14 @@ use crate::secure::{Keys, Opener, Trust};
 use session::{Memory, Session};
 
 pub mod backoff;
+pub mod dial;
 mod event;
 pub mod login;
 pub mod relay;
 pub mod sealing;
 pub mod session;
 pub use backoff::Backoff;
+pub use dial::{DialError, FirstUse, HubAddr};
 pub use event::{NetCommand, NetEvent};
 pub use login::{login, LoginError};
 pub use relay::{Answer, Relay};
@@ -41,8 +43,8 @@ pub const WATCH_REQ: RequestId = RequestId(0);
 /// Settings of the network task.
 #[derive(Clone, Debug)]
 pub struct NetConfig {
-    /// `host:port` of the hub.
-    pub hub: String,
+    /// The hub, and how to reach it.
+    pub hub: HubAddr,
     /// Where received files go.
     pub download_dir: PathBuf,
     /// Whom to log in as on every connection.
@@ -65,7 +67,7 @@ pub async fn run(
             return;
         }
         let reason = match connect(&config.hub).await {
-            Err(reason) => reason,
+            Err(e) => e.text,
             Ok(conn) => {
                 backoff.reset();
                 attempt = 0;
@@ -90,11 +92,10 @@ pub async fn run(
 
 /// Connect to `hub` and wait for its welcome, at most [`CONNECT_TIMEOUT`]; the error says why
 /// in one line.
-pub async fn connect(hub: &str) -> Result<Connection, String> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(hub)).await {
-        Err(_) => Err(format!("no welcome within {CONNECT_TIMEOUT:?}")),
-        Ok(Err(e)) => Err(e.to_string()),
-        Ok(Ok(conn)) => Ok(conn),
+pub async fn connect(hub: &HubAddr) -> Result<Connection, DialError> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, hub.connect()).await {
+        Err(_) => Err(format!("no welcome within {CONNECT_TIMEOUT:?}").into()),
+        Ok(result) => result,
     }
 }
 

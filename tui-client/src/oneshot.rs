@@ -27,8 +27,10 @@ const REQ: RequestId = RequestId(1);
 /// What every command needs to know besides its own arguments.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// The hub's address.
-    pub hub: String,
+    /// The hub, and how to reach it.
+    pub hub: net::HubAddr,
+    /// `--known-hubs`.
+    pub known_hubs: Option<PathBuf>,
     /// Where received files go.
     pub download_dir: PathBuf,
     /// `--anonymous`.
@@ -38,14 +40,23 @@ pub struct Options {
 }
 
 impl Options {
-    /// The global flags of `cli`, over the config file as `settings` merged them.
-    pub fn from_cli(cli: &Cli, settings: &Settings, download_dir: PathBuf) -> Options {
-        Options {
-            hub: settings.hub.clone(),
+    /// The global flags of `cli`, over the config file as `settings` merged them; a bad hub
+    /// address or CA file is an error.
+    pub fn from_cli(cli: &Cli, settings: &Settings, download_dir: PathBuf) -> Result<Options> {
+        let hub = net::HubAddr::new(
+            &settings.hub,
+            cli.tls,
+            cli.ca.as_deref(),
+            cli.known_hubs.as_deref(),
+        )
+        .map_err(|e| eyre!(e))?;
+        Ok(Options {
+            hub,
+            known_hubs: cli.known_hubs.clone(),
             download_dir,
             anonymous: cli.anonymous,
             identity: settings.identity.clone(),
-        }
+        })
     }
 
     /// The identity to log in as, if any; see [`identity::choose`].
@@ -71,7 +82,9 @@ pub(crate) fn say(line: impl fmt::Display) -> Result<()> {
 pub async fn run(opts: &Options, command: Command) -> Result<()> {
     // These two read (or write) the identity file themselves.
     let me = match command {
-        Command::Register { .. } | Command::DeleteAccount { .. } => None,
+        Command::Register { .. } | Command::DeleteAccount { .. } | Command::ForgetHub { .. } => {
+            None
+        }
         _ => opts.me()?.map(|(_, identity)| identity),
     };
     let me = me.as_ref();
@@ -92,6 +105,7 @@ pub async fn run(opts: &Options, command: Command) -> Result<()> {
         Command::Users { pattern } => {
             account::users(&mut connect_as(&opts.hub, me).await?, pattern).await
         }
+        Command::ForgetHub { address } => forget_hub(opts, address.as_deref()),
         Command::Send { to, file, text } => send::run(opts, me, &to, file, text).await,
         Command::Whois { name } => keys::whois(opts, me, &name).await,
         Command::Trust { name } => keys::trust(opts, me, &name).await,
@@ -109,19 +123,39 @@ pub async fn run(opts: &Options, command: Command) -> Result<()> {
 }
 
 /// Connect to `hub`; the error says which hub could not be reached.
-async fn connect(hub: &str) -> Result<Connection> {
+async fn connect(hub: &net::HubAddr) -> Result<Connection> {
     net::connect(hub)
         .await
         .map_err(|why| eyre!("cannot reach the hub at {hub}: {why}"))
 }
 
 /// Connect to `hub` and log in as `me`, if given.
-async fn connect_as(hub: &str, me: Option<&Identity>) -> Result<Connection> {
+async fn connect_as(hub: &net::HubAddr, me: Option<&Identity>) -> Result<Connection> {
     let mut conn = connect(hub).await?;
     if let Some(me) = me {
         log_in(&mut conn, me).await?;
     }
     Ok(conn)
+}
+
+/// `forget-hub [ADDRESS]`: remove the pin of ADDRESS (default: `--hub`).
+fn forget_hub(opts: &Options, address: Option<&str>) -> Result<()> {
+    let hub = match address {
+        Some(address) => net::HubAddr::new(address, true, None, opts.known_hubs.as_deref())
+            .map_err(|e| eyre!(e))?,
+        None => opts.hub.clone(),
+    };
+    if hub
+        .forget(opts.known_hubs.as_deref())
+        .map_err(|e| eyre!(e))?
+    {
+        say(format!(
+            "forgot the certificate of {}; the next connection pins the one it presents",
+            hub.addr()
+        ))
+    } else {
+        bail!("no certificate is pinned for {}", hub.addr())
+    }
 }
 
 /// Log `conn` in as `me` to act as the account: a one-shot command ends before it could read

@@ -78,7 +78,7 @@ async fn the_ui_logs_in_gets_the_mailbox_acknowledged_and_sees_its_other_session
     let dir = tempfile::tempdir().expect("tempdir");
     let config = NetConfig {
         pins: None,
-        hub: hub.addr.to_string(),
+        hub: tui_client::net::HubAddr::plain(hub.addr),
         download_dir: dir.path().to_owned(),
         identity: Some(Identity {
             name: "bob".into(),
@@ -149,7 +149,7 @@ async fn a_refused_identity_leaves_the_ui_connected_anonymously() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = NetConfig {
         pins: None,
-        hub: hub.addr.to_string(),
+        hub: tui_client::net::HubAddr::plain(hub.addr),
         download_dir: dir.path().to_owned(),
         identity: Some(Identity {
             name: "nobody".into(),
@@ -199,7 +199,7 @@ async fn who_and_whois_from_the_ui_are_answered_by_request_id() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = NetConfig {
         pins: None,
-        hub: hub.addr.to_string(),
+        hub: tui_client::net::HubAddr::plain(hub.addr),
         download_dir: dir.path().to_owned(),
         identity: None,
     };

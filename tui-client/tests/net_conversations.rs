@@ -67,7 +67,7 @@ async fn messages_from_two_peers_land_in_two_conversations() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = NetConfig {
         pins: None,
-        hub: hub.addr.to_string(),
+        hub: tui_client::net::HubAddr::plain(hub.addr),
         download_dir: dir.path().to_owned(),
         identity: Some(Identity {
             name: "bob".into(),

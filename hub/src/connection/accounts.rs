@@ -127,7 +127,14 @@ pub(super) fn handle(
                 Ok(name) => name,
                 Err(e) => return refused(client, req, ErrorKind::InvalidName, &e.to_string()),
             };
-            if !verify(&key, &signature, Purpose::Register, &challenge, &name) {
+            if !verify(
+                &key,
+                &signature,
+                Purpose::Register,
+                &challenge,
+                &name,
+                client.binding(),
+            ) {
                 return refused(
                     client,
                     req,
@@ -205,6 +212,7 @@ pub(super) fn handle(
                 Purpose::Delete,
                 &challenge,
                 &account.name,
+                client.binding(),
             ) {
                 login_failed(client);
                 return refused(
@@ -303,6 +311,7 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
                         Purpose::Login,
                         &challenge,
                         &account.name,
+                        client.binding(),
                     ) =>
                 {
                     if receive {

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
+use crate::transport::ReadHalf;
 use bytes::BytesMut;
 use futures::{FutureExt, StreamExt};
 use shared::codec::READ_STEP;
 use shared::{DecodeError, FrameCodec};
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
 
@@ -23,7 +23,7 @@ pub(super) type Frame = Result<BytesMut, DecodeError>;
 
 /// The frames arriving on one connection.
 pub(super) struct Frames {
-    inner: FramedRead<OwnedReadHalf, FrameCodec>,
+    inner: FramedRead<ReadHalf, FrameCodec>,
     /// The read buffer grew for a frame larger than one read step: it is let go once empty.
     oversized: bool,
     /// The read buffer was widened for a stream of frames: it is let go after [`WIDE_IDLE`].
@@ -31,7 +31,7 @@ pub(super) struct Frames {
 }
 
 impl Frames {
-    pub(super) fn new(rd: OwnedReadHalf) -> Frames {
+    pub(super) fn new(rd: ReadHalf) -> Frames {
         // Capacity 0: an idle connection holds no read buffer; it grows as bytes arrive.
         let inner = FramedRead::with_capacity(rd, FrameCodec::new(), 0);
         Frames {

@@ -30,7 +30,7 @@ enum Step {
 }
 
 impl Reader {
-    pub(super) fn new(rd: tokio::net::tcp::OwnedReadHalf, client: Client) -> Reader {
+    pub(super) fn new(rd: crate::transport::ReadHalf, client: Client) -> Reader {
         Reader {
             frames: Frames::new(rd),
             client,

@@ -20,6 +20,9 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Box<D
     let msg = ClientMsg::decode_borrowed(payload)
         .map_err(|e| Close::with_text(CloseReason::Malformed, e.to_string()))?;
     let first = !std::mem::replace(&mut client.greeted, !matches!(msg, ClientMsg::KeepAliveAck));
+    if let Some(refused) = super::gate::check(client, &msg) {
+        return refused.map(|()| None);
+    }
     if msg.is_account_request() {
         if client.version < msg.needs_version() {
             let needed = msg.needs_version();

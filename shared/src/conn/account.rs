@@ -37,6 +37,12 @@ pub struct LoggedIn {
 }
 
 impl Connection {
+    /// The channel binding this connection's signatures cover: the TLS session's
+    /// `tls-exporter` value, or nothing over plain TCP.
+    pub fn binding(&self) -> &[u8] {
+        self.tls().map_or(&[], |tls| &tls.binding[..])
+    }
+
     /// Log in as the account `name` (any case) with `key`: a challenge, then a signed
     /// [`ClientMsg::Login`]. The mailbox follows as [`HubMsg::Stored`] pushes for `recv`.
     pub async fn login(&mut self, key: &SecretKey, name: &str) -> Result<LoggedIn, ConnError> {
@@ -62,7 +68,7 @@ impl Connection {
     ) -> Result<LoggedIn, ConnError> {
         let name = canonical_name(name)?;
         let nonce = self.challenge().await?;
-        let signature = key.sign(Purpose::Login, &nonce, &name);
+        let signature = key.sign_bound(Purpose::Login, &nonce, &name, self.binding());
         let login = ClientMsg::Login {
             req: ACCOUNT_REQ,
             name,
@@ -77,7 +83,7 @@ impl Connection {
     pub async fn register(&mut self, key: &SecretKey, name: &str) -> Result<LoggedIn, ConnError> {
         let name = canonical_name(name)?;
         let nonce = self.challenge().await?;
-        let signature = key.sign(Purpose::Register, &nonce, &name);
+        let signature = key.sign_bound(Purpose::Register, &nonce, &name, self.binding());
         let register = ClientMsg::Register {
             req: ACCOUNT_REQ,
             name,
@@ -99,7 +105,7 @@ impl Connection {
             .name
             .clone();
         let nonce = self.challenge().await?;
-        let signature = key.sign(Purpose::Delete, &nonce, &name);
+        let signature = key.sign_bound(Purpose::Delete, &nonce, &name, self.binding());
         let req = ACCOUNT_REQ;
         match self
             .request(&ClientMsg::DeleteAccount { req, signature })

@@ -71,6 +71,18 @@ pub enum ConnError {
     /// The hub answered a request with a message of another type.
     #[error("the hub answered with {0}")]
     Unexpected(String),
+    /// The TLS handshake failed, or TLS could not be set up.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The hub's certificate is not the one pinned for its address: refused before a byte of
+    /// the protocol was exchanged.
+    #[error("the hub's certificate has changed: pinned {pinned}, presented {presented}")]
+    CertChanged {
+        /// The fingerprint pinned for this address.
+        pinned: crate::tls::Fingerprint,
+        /// The fingerprint of the certificate the hub showed.
+        presented: crate::tls::Fingerprint,
+    },
     /// More pushes than this came while waiting for an answer.
     #[error("more than {0} messages came before the hub's answer")]
     Backlog(usize),

@@ -102,7 +102,7 @@ pub async fn delete(opts: &Options, yes: bool) -> Result<()> {
         );
     };
     if !yes {
-        confirm(&me.name, &opts.hub)?;
+        confirm(&me.name, &opts.hub.to_string())?;
     }
     let mut conn = connect(&opts.hub).await?;
     log_in(&mut conn, &me).await?;

@@ -55,7 +55,7 @@ enum OpenError {
 /// which is an error: the script asked for one connection and lost it). The first
 /// connection must work; a login the hub refuses for good ends the run at any time.
 pub async fn run(
-    hub: &str,
+    hub: &net::HubAddr,
     me: Option<&Identity>,
     pins: Option<&Path>,
     dir: &Path,
@@ -70,7 +70,7 @@ pub async fn run(
     loop {
         mailbox.reconnected();
         let account = conn.account();
-        let line = print::ready(hub, conn.user_id(), account, dir, form);
+        let line = print::ready(&hub.to_string(), conn.user_id(), account, dir, form);
         if form.json {
             say(line)?;
         } else {
@@ -112,10 +112,14 @@ fn opener(conn: &Connection, me: Option<&Identity>, pins: Option<&Path>) -> Resu
 }
 
 /// Connect, and log in if there is an identity.
-async fn open(hub: &str, me: Option<&Identity>) -> Result<Connection, OpenError> {
-    let mut conn = net::connect(hub)
-        .await
-        .map_err(|why| OpenError::Retry(format!("cannot reach the hub at {hub}: {why}")))?;
+async fn open(hub: &net::HubAddr, me: Option<&Identity>) -> Result<Connection, OpenError> {
+    let mut conn = net::connect(hub).await.map_err(|e| {
+        let why = format!("cannot reach the hub at {hub}: {e}");
+        match e.permanent {
+            true => OpenError::Fatal(why),
+            false => OpenError::Retry(why),
+        }
+    })?;
     if let Some(me) = me {
         net::login(&mut conn, me, true)
             .await

@@ -57,7 +57,14 @@ async fn login_signs_the_challenge_with_the_canonical_name_and_keeps_earlier_pus
             panic!("expected a login");
         };
         assert_eq!((req, name.as_str()), (ACCOUNT_REQ, "alice"));
-        assert!(verify(&public, &signature, Purpose::Login, &NONCE, "alice"));
+        assert!(verify(
+            &public,
+            &signature,
+            Purpose::Login,
+            &NONCE,
+            "alice",
+            &[]
+        ));
         // A relay to the anonymous id and a keepalive come before the answer.
         socket.send(message(7)).await.expect("write");
         socket.send(frame(HubMsg::KeepAlive)).await.expect("write");
@@ -116,7 +123,14 @@ async fn register_proves_the_key_and_a_refusal_carries_kind_and_text() {
             panic!("expected a registration");
         };
         assert_eq!((name.as_str(), key), ("bob", public));
-        assert!(verify(&key, &signature, Purpose::Register, &NONCE, "bob"));
+        assert!(verify(
+            &key,
+            &signature,
+            Purpose::Register,
+            &NONCE,
+            "bob",
+            &[]
+        ));
         let taken = HubMsg::Error {
             req: Some(ACCOUNT_REQ),
             kind: ErrorKind::NameTaken,
@@ -156,7 +170,8 @@ async fn delete_signs_for_the_account_it_is_logged_in_as() {
             &signature,
             Purpose::Delete,
             &NONCE,
-            "carol"
+            "carol",
+            &[]
         ));
         socket
             .send(frame(HubMsg::Done { req }))
