@@ -277,7 +277,7 @@ impl App {
             Action::Resize(w, h) => self.size = (w, h),
             Action::Focus(focused) => self.on_focus(focused),
             Action::Tick => self.on_tick(),
-            Action::Net(event) => self.on_net(event),
+            Action::Net(event) => return self.on_net(event),
             Action::FileLoaded(result) => self.on_file_loaded(result),
             Action::Completions(found) => self.on_completions(found),
             Action::RelayRefused(req) => {

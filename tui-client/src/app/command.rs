@@ -8,7 +8,7 @@ use shared::{RequestId, UserId};
 
 use super::bindings::commands::{self, Command};
 use super::conversation::{ConvKey, MAX_CONVERSATIONS};
-use super::{App, Effect, Focus};
+use super::{App, ConnState, Effect, Focus};
 
 /// A question for the hub from a slash command; the answer comes back by its request id.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +26,14 @@ pub enum Ask {
     Who(String),
     /// `/whois NAME`.
     Whois(String),
+    /// `/query ARGS`, waiting for the directory to name `name`, which this client has not
+    /// met (an account that is away); run again once it has.
+    Query {
+        /// The command's arguments, as typed.
+        args: String,
+        /// The name looked up.
+        name: String,
+    },
 }
 
 impl App {
@@ -48,7 +56,7 @@ impl App {
         let args = args.trim_start().to_owned();
         let done = match spec.command {
             Command::Msg => self.msg(&args),
-            Command::Query => self.query(&args).map(|()| Vec::new()),
+            Command::Query => self.query(&args),
             Command::File => self.file(&args),
             Command::Who => self.who(&args),
             Command::Whois => self.whois(&args),
@@ -100,13 +108,28 @@ impl App {
     }
 
     /// `/query NAME[,NAME…]`: open the conversation with these (begun if new) and show it.
-    /// An account need not be online (what is sent waits in its mailbox); an anonymous id
-    /// must be here, since it is gone for good once it leaves.
-    fn query(&mut self, args: &str) -> Result<(), String> {
+    /// An account need not be online (what is sent waits in its mailbox): a name this client
+    /// has not met is asked of the hub's directory, and the command runs again on the answer.
+    /// An anonymous id must be here, since it is gone for good once it leaves.
+    pub(super) fn query(&mut self, args: &str) -> Result<Vec<Effect>, String> {
         let names = one_word(args, "usage: /query NAME[,NAME…]")?;
         let mut ids = Vec::new();
         for name in names.split(',').filter(|n| !n.is_empty()) {
-            let id = self.resolve(name)?;
+            let id = match self.resolve(name) {
+                Ok(id) => id,
+                Err(why) if parse_id(name).is_some() || self.conn != ConnState::Connected => {
+                    return Err(why)
+                }
+                Err(_) => {
+                    let bare = name.trim_start_matches('@').to_lowercase();
+                    let ask = Ask::Query {
+                        args: args.to_owned(),
+                        name: name.to_owned(),
+                    };
+                    let req = self.ask(ask)?;
+                    return Ok(vec![Effect::Request(req, Request::Lookup(Who::Name(bare)))]);
+                }
+            };
             if id.0 < FIRST_ACCOUNT_ID && !self.peers.all().contains(&id) {
                 return Err(format!("#{id} is not here"));
             }
@@ -119,7 +142,8 @@ impl App {
         if ids.len() > max {
             return Err(format!("at most {max} receivers per message"));
         }
-        self.open_conversation(ConvKey::with(&ids, self.me))
+        self.open_conversation(ConvKey::with(&ids, self.me))?;
+        Ok(Vec::new())
     }
 
     /// Show conversation `key`, begun if new.

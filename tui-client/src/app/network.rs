@@ -7,12 +7,12 @@ use super::command::Ask;
 use super::conversation::{mentions, ConvKey};
 use super::inbox::{Delivery, Entry, Sender};
 use super::notify::Presence;
-use super::{App, ConnState};
+use super::{App, ConnState, Effect};
 use crate::incoming::Body;
 use crate::net::NetEvent;
 
 impl App {
-    pub(super) fn on_net(&mut self, event: NetEvent) {
+    pub(super) fn on_net(&mut self, event: NetEvent) -> Vec<Effect> {
         match event {
             NetEvent::Connecting { attempt } => self.conn = ConnState::Connecting(attempt),
             NetEvent::Connected { user_id, limits } => {
@@ -98,8 +98,9 @@ impl App {
                 users,
                 limited,
             } => self.on_users(req, users, limited),
-            NetEvent::Account { req, account, keys } => self.on_account(req, account, keys),
+            NetEvent::Account { req, account, keys } => return self.on_account(req, account, keys),
         }
+        Vec::new()
     }
 
     /// A message for us: in the sender's conversation (the hub does not say whom else it went
@@ -159,6 +160,7 @@ impl App {
         match self.asks.remove(&req) {
             Some(Ask::Who(pattern)) => self.tell(format!("/who {pattern}: {why}"), true),
             Some(Ask::Whois(name)) => self.tell(format!("/whois {name}: {why}"), true),
+            Some(Ask::Query { name, .. }) => self.tell(format!("/query {name}: {why}"), true),
             None => self.fail_relay(req, why),
         }
     }
@@ -186,15 +188,27 @@ impl App {
         self.inbox.to_bottom();
     }
 
-    /// The answer to `/whois`.
+    /// The answer to `/whois`, or to the lookup of a `/query` (which then runs again).
     fn on_account(
         &mut self,
         req: shared::RequestId,
         account: Option<AccountInfo>,
         keys: Option<String>,
-    ) {
-        let Some(Ask::Whois(name)) = self.asks.remove(&req) else {
-            return;
+    ) -> Vec<Effect> {
+        let name = match self.asks.remove(&req) {
+            Some(Ask::Whois(name)) => name,
+            Some(Ask::Query { args, name }) => {
+                let Some(info) = account else {
+                    self.tell(format!("no account {name} on this hub"), true);
+                    return Vec::new();
+                };
+                self.inbox.names.learn(info.user_id, info.name);
+                return self.query(&args).unwrap_or_else(|why| {
+                    self.tell(why, true);
+                    Vec::new()
+                });
+            }
+            _ => return Vec::new(),
         };
         match account {
             Some(info) => {
@@ -213,6 +227,7 @@ impl App {
             }
         }
         self.inbox.to_bottom();
+        Vec::new()
     }
 
     /// One of our relays failed: say so, and mark its entry.

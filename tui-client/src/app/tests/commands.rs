@@ -91,6 +91,45 @@ fn query_opens_the_conversation_and_enter_sends_to_it() {
 }
 
 #[test]
+fn query_of_a_name_never_seen_asks_the_directory_then_opens_it() {
+    let mut app = with_bob();
+    // carol is an account that is away and that this client never met.
+    let effects = run(&mut app, "/query bob,carol");
+    let [Effect::Request(req, Request::Lookup(Who::Name(name)))] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(name, "carol");
+    assert_eq!(app.inbox.active(), 0, "nothing opened before the answer");
+    app.update(Action::Net(NetEvent::Account {
+        req: *req,
+        account: Some(AccountInfo {
+            user_id: CAROL,
+            name: "carol".into(),
+            online: false,
+        }),
+        keys: None,
+    }));
+    assert_eq!(app.inbox.current().key, ConvKey::With(vec![BOB, CAROL]));
+    assert_eq!(app.receivers(), [BOB, CAROL]);
+    // No such account: said, and nothing opened.
+    let effects = run(&mut app, "/query dave");
+    let [Effect::Request(req, _)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    app.update(Action::Net(NetEvent::Account {
+        req: *req,
+        account: None,
+        keys: None,
+    }));
+    assert!(
+        notice(&app).0.contains("no account dave"),
+        "{:?}",
+        notice(&app)
+    );
+    assert_eq!(app.inbox.current().key, ConvKey::With(vec![BOB, CAROL]));
+}
+
+#[test]
 fn file_attaches_as_ctrl_o_does() {
     let mut app = connected();
     let effects = run(&mut app, "/file /tmp/report.pdf");
