@@ -205,6 +205,9 @@ pub struct App {
     pub key_alerts: std::collections::BTreeMap<UserId, String>,
     /// Conversations already told that what is sent there goes in the clear.
     clear_noted: std::collections::HashSet<conversation::ConvKey>,
+    /// What the directory said of a peer's key (fingerprint, pin state), for the peer list's
+    /// detail row; `None` while it is being asked. Forgotten when their key alert changes.
+    pub peer_keys: HashMap<UserId, Option<String>>,
 }
 
 impl App {
@@ -247,6 +250,7 @@ impl App {
             fingerprint: None,
             key_alerts: std::collections::BTreeMap::new(),
             clear_noted: std::collections::HashSet::new(),
+            peer_keys: HashMap::new(),
         }
     }
 
@@ -265,12 +269,15 @@ impl App {
             Action::Key(key) => {
                 let mut effects = self.on_key(key);
                 effects.extend(self.page_history());
+                effects.extend(self.peer_detail());
                 return effects;
             }
             Action::Paste(text) => self.on_paste(&text),
             Action::Mouse(mouse) => {
                 self.on_mouse(mouse);
-                return self.page_history();
+                let mut effects = self.page_history();
+                effects.extend(self.peer_detail());
+                return effects;
             }
             Action::History(records) => self.on_history(records),
             Action::Found(records) => self.on_found(records),

@@ -125,6 +125,9 @@ fn render_hint(app: &App, area: Rect, buf: &mut Buffer) {
         Line::styled(text, style).render(area, buf);
         return;
     }
+    // The peer list's detail row (the key of the account under its cursor) stands in for
+    // the hints while the list has focus.
+    let detail = app.peer_key_detail();
     let line = match &app.notice {
         Some(n) => {
             let color = if n.error {
@@ -134,6 +137,17 @@ fn render_hint(app: &App, area: Rect, buf: &mut Buffer) {
             };
             Line::styled(
                 format!(" {}", display_line(&n.text)),
+                Style::default().fg(color),
+            )
+        }
+        None if detail.is_some() => {
+            let detail = detail.unwrap_or_default();
+            let color = match detail.contains("CHANGED") {
+                true => app.theme.warning,
+                false => Color::Gray,
+            };
+            Line::styled(
+                format!(" {}", display_line(&detail)),
                 Style::default().fg(color),
             )
         }

@@ -26,6 +26,8 @@ pub enum Ask {
     Who(String),
     /// `/whois NAME`.
     Whois(String),
+    /// The key of the account under the peer list's cursor, for its detail row.
+    Detail(UserId),
     /// `/query ARGS`, waiting for the directory to name `name`, which this client has not
     /// met (an account that is away); run again once it has.
     Query {
@@ -208,7 +210,7 @@ impl App {
     }
 
     /// A request id for `ask`, remembered until its answer; refused while not connected.
-    fn ask(&mut self, ask: Ask) -> Result<RequestId, String> {
+    pub(super) fn ask(&mut self, ask: Ask) -> Result<RequestId, String> {
         if self.conn != super::ConnState::Connected {
             return Err("not connected to the hub".into());
         }

@@ -73,9 +73,9 @@ impl App {
                 body,
                 clear,
             } => {
-                if !clear {
+                if !clear && self.key_alerts.remove(&from).is_some() {
                     // An envelope from them opened: their key is the pinned one again.
-                    self.key_alerts.remove(&from);
+                    self.peer_keys.remove(&from);
                 }
                 self.on_message(from, at, body, clear)
             }
@@ -161,6 +161,10 @@ impl App {
             Some(Ask::Who(pattern)) => self.tell(format!("/who {pattern}: {why}"), true),
             Some(Ask::Whois(name)) => self.tell(format!("/whois {name}: {why}"), true),
             Some(Ask::Query { name, .. }) => self.tell(format!("/query {name}: {why}"), true),
+            Some(Ask::Detail(id)) => {
+                self.peer_keys
+                    .insert(id, Some(format!("not looked up: {why}")));
+            }
             None => self.fail_relay(req, why),
         }
     }
@@ -196,7 +200,21 @@ impl App {
         keys: Option<String>,
     ) -> Vec<Effect> {
         let name = match self.asks.remove(&req) {
-            Some(Ask::Whois(name)) => name,
+            Some(Ask::Whois(name)) => {
+                if let (Some(info), Some(keys)) = (&account, &keys) {
+                    self.peer_keys.insert(info.user_id, Some(keys.clone()));
+                }
+                name
+            }
+            Some(Ask::Detail(id)) => {
+                let text = match (&account, keys) {
+                    (None, _) => "no such account".to_owned(),
+                    (Some(_), Some(keys)) => keys,
+                    (Some(_), None) => "no fingerprint: this session cannot read envelopes".into(),
+                };
+                self.peer_keys.insert(id, Some(text));
+                return Vec::new();
+            }
             Some(Ask::Query { args, name }) => {
                 let Some(info) = account else {
                     self.tell(format!("no account {name} on this hub"), true);

@@ -3,9 +3,15 @@
 use chrono::NaiveTime;
 use shared::UserId;
 
+use shared::account::{Who, FIRST_ACCOUNT_ID};
+
+use super::command::{Ask, Request};
 use super::conversation::ConvKey;
 use super::inbox::{Delivery, Entry, Sender};
-use super::App;
+use super::{App, Effect, Focus};
+
+/// Peers whose key the detail row remembers before it starts again (each a line of text).
+const MAX_PEER_KEYS: usize = 4_096;
 use crate::incoming::Body;
 
 impl App {
@@ -24,12 +30,14 @@ impl App {
         self.keep(seq);
         if changed {
             self.key_alerts.insert(from, why.clone());
+            self.peer_keys.remove(&from);
         }
         self.tell(why, true);
     }
 
     /// A relay to `id` was refused: their key is not the pinned one (or is forged).
     pub(super) fn on_key_alert(&mut self, id: UserId, why: String) {
+        self.peer_keys.remove(&id);
         if self.key_alerts.insert(id, why.clone()).is_none() {
             let entry = Entry {
                 at: self.now,
@@ -60,6 +68,38 @@ impl App {
         };
         let (seq, _) = self.inbox.push_in(entry, key);
         self.keep(seq);
+    }
+
+    /// With the peer list focused on an account whose key this client has not asked about:
+    /// ask the directory, for the detail row (at most one question in flight per account).
+    pub(super) fn peer_detail(&mut self) -> Vec<Effect> {
+        if self.focus != Focus::Peers || self.account.is_none() {
+            return Vec::new();
+        }
+        let Some(&id) = self.peers.view().get(self.peers.cursor()) else {
+            return Vec::new();
+        };
+        if id.0 < FIRST_ACCOUNT_ID || self.peer_keys.contains_key(&id) {
+            return Vec::new();
+        }
+        if self.peer_keys.len() >= MAX_PEER_KEYS {
+            self.peer_keys.retain(|_, keys| keys.is_none());
+        }
+        let Ok(req) = self.ask(Ask::Detail(id)) else {
+            return Vec::new();
+        };
+        self.peer_keys.insert(id, None);
+        vec![Effect::Request(req, Request::Lookup(Who::Id(id)))]
+    }
+
+    /// The peer list's detail row: the key of the account under the cursor, once known.
+    pub fn peer_key_detail(&self) -> Option<String> {
+        if self.focus != Focus::Peers {
+            return None;
+        }
+        let id = self.peers.view().get(self.peers.cursor())?;
+        let keys = self.peer_keys.get(id)?.as_deref()?;
+        Some(format!("{}: {keys}", self.inbox.names.label(*id)))
     }
 
     /// The status bar's alert: the first person whose key changed, in words.

@@ -3,7 +3,9 @@
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use shared::account::PeerInfo;
+use shared::account::{AccountInfo, PeerInfo, Who};
+
+use crate::app::command::Request;
 
 use super::*;
 
@@ -174,4 +176,51 @@ fn a_lost_hub_forgets_the_account_until_the_next_login() {
         retry_in: Duration::from_secs(1),
     }));
     assert!(app.account.is_none() && app.me.is_none());
+}
+
+#[test]
+fn the_peer_list_detail_row_shows_the_key_of_the_account_under_the_cursor() {
+    let mut app = alice();
+    assert_eq!(app.focus, Focus::Peers, "100 columns: the list has focus");
+    // The cursor is on #2, anonymous: no key to ask about, the hints stay.
+    assert_eq!(app.peers.view()[app.peers.cursor()], UserId(2));
+    let effects = app.update(key(KeyCode::Down));
+    let [Effect::Request(req, Request::Lookup(Who::Id(BOB)))] = effects.as_slice() else {
+        panic!("bob's key is asked for: {effects:?}");
+    };
+    // Up and down again: asked once, not again while the answer is on its way.
+    app.update(key(KeyCode::Up));
+    assert!(app.update(key(KeyCode::Down)).is_empty());
+    let keys = "fingerprint 1A2B 3C4D 5E6F 7A8B 9C0D 1E2F 3A4B 5C6D · pinned · encrypted";
+    app.update(Action::Net(NetEvent::Account {
+        req: *req,
+        account: Some(AccountInfo {
+            user_id: BOB,
+            name: "bob".into(),
+            online: true,
+        }),
+        keys: Some(keys.into()),
+    }));
+    let screen = draw(&app);
+    let bottom = screen.lines().last().expect("a bottom row");
+    assert!(bottom.contains(&format!("bob: {keys}")), "{screen}");
+    assert!(app
+        .inbox
+        .last()
+        .is_none_or(|e| !e.body.describe().contains("whois")));
+    // Elsewhere the hints come back; a key alert for bob forgets what was said of his key.
+    app.update(key(KeyCode::Up));
+    assert!(!draw(&app).contains("1A2B"));
+    app.update(Action::Net(NetEvent::KeyAlert {
+        id: BOB,
+        why: "bob's key CHANGED".into(),
+    }));
+    let effects = app.update(key(KeyCode::Down));
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Request(_, Request::Lookup(Who::Id(BOB)))]
+        ),
+        "asked again: {effects:?}"
+    );
 }
