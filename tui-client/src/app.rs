@@ -267,16 +267,22 @@ impl App {
     fn apply(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Key(key) => {
+                let before = self.peer_under_cursor();
                 let mut effects = self.on_key(key);
                 effects.extend(self.page_history());
-                effects.extend(self.peer_detail());
+                if self.peer_under_cursor() != before {
+                    effects.extend(self.peer_detail());
+                }
                 return effects;
             }
             Action::Paste(text) => self.on_paste(&text),
             Action::Mouse(mouse) => {
+                let before = self.peer_under_cursor();
                 self.on_mouse(mouse);
                 let mut effects = self.page_history();
-                effects.extend(self.peer_detail());
+                if self.peer_under_cursor() != before {
+                    effects.extend(self.peer_detail());
+                }
                 return effects;
             }
             Action::History(records) => self.on_history(records),

@@ -70,13 +70,21 @@ impl App {
         self.keep(seq);
     }
 
+    /// The peer under the peer list's cursor while the list has focus: when a key or a click
+    /// changes it, [`Self::peer_detail`] looks at the new one.
+    pub(super) fn peer_under_cursor(&self) -> Option<UserId> {
+        (self.focus == Focus::Peers)
+            .then(|| self.peers.view().get(self.peers.cursor()).copied())
+            .flatten()
+    }
+
     /// With the peer list focused on an account whose key this client has not asked about:
     /// ask the directory, for the detail row (at most one question in flight per account).
     pub(super) fn peer_detail(&mut self) -> Vec<Effect> {
-        if self.focus != Focus::Peers || self.account.is_none() {
+        if self.account.is_none() {
             return Vec::new();
         }
-        let Some(&id) = self.peers.view().get(self.peers.cursor()) else {
+        let Some(id) = self.peer_under_cursor() else {
             return Vec::new();
         };
         if id.0 < FIRST_ACCOUNT_ID || self.peer_keys.contains_key(&id) {
@@ -94,12 +102,9 @@ impl App {
 
     /// The peer list's detail row: the key of the account under the cursor, once known.
     pub fn peer_key_detail(&self) -> Option<String> {
-        if self.focus != Focus::Peers {
-            return None;
-        }
-        let id = self.peers.view().get(self.peers.cursor())?;
-        let keys = self.peer_keys.get(id)?.as_deref()?;
-        Some(format!("{}: {keys}", self.inbox.names.label(*id)))
+        let id = self.peer_under_cursor()?;
+        let keys = self.peer_keys.get(&id)?.as_deref()?;
+        Some(format!("{}: {keys}", self.inbox.names.label(id)))
     }
 
     /// The status bar's alert: the first person whose key changed, in words.

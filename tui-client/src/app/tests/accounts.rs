@@ -215,6 +215,8 @@ fn the_peer_list_detail_row_shows_the_key_of_the_account_under_the_cursor() {
         id: BOB,
         why: "bob's key CHANGED".into(),
     }));
+    // Typing in the list asks nothing: only a move onto him does.
+    type_text(&mut app, "hi");
     let effects = app.update(key(KeyCode::Down));
     assert!(
         matches!(
