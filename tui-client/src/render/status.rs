@@ -55,10 +55,6 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let state = Span::styled(state, Style::default().fg(color));
     let spans = if a.panes {
-        let mut me = me;
-        if let Some(fingerprint) = &app.fingerprint {
-            me.push_str(&format!(" [{fingerprint}]"));
-        }
         let hub = Span::raw(format!("hub {}", crate::sanitize::display_line(&app.hub)));
         let name = Span::styled(" hubbub", bold);
         vec![name, Span::styled(me, bold), hub, state, peers, unread]
@@ -72,12 +68,25 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
         let me = Span::styled(format!(" {me}"), bold);
         vec![me, state, unread, hidden, peers]
     };
-    let mut line = Vec::with_capacity(spans.len() * 2);
+    let mut line = Vec::with_capacity(spans.len() * 2 + 2);
     for (i, span) in spans.into_iter().enumerate() {
         if i > 0 {
             line.push(sep.clone());
         }
         line.push(span);
+    }
+    // Your own fingerprint last, and only whole: a cut one would be worse than none (it is in
+    // `/whois` of yourself too).
+    if let Some(fingerprint) = &app.fingerprint {
+        let used: usize = line.iter().map(Span::width).sum();
+        let mine = Span::styled(
+            format!("key {fingerprint}"),
+            Style::default().fg(Color::Gray),
+        );
+        if used + sep.width() + mine.width() <= usize::from(area.width) {
+            line.push(sep);
+            line.push(mine);
+        }
     }
     Line::from(line).style(bar).render(area, buf);
 }

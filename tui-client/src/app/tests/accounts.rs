@@ -226,3 +226,30 @@ fn the_peer_list_detail_row_shows_the_key_of_the_account_under_the_cursor() {
         "asked again: {effects:?}"
     );
 }
+
+#[test]
+fn your_fingerprint_ends_the_status_bar_only_where_it_fits_whole() {
+    let fingerprint = "3F2A 9C01 7B44 E2D0 81A9 55C1 08BE 6D3E";
+    let status_at = |width: u16| {
+        let mut app = alice();
+        app.fingerprint = Some(fingerprint.into());
+        app.update(Action::Resize(width, 24));
+        let mut terminal = Terminal::new(TestBackend::new(width, 24)).expect("test terminal");
+        terminal
+            .draw(|f| f.render_widget(&app, f.area()))
+            .expect("draw");
+        let screen = terminal.backend().to_string();
+        screen.lines().next().expect("a status bar").to_owned()
+    };
+    let wide = status_at(140);
+    assert!(wide.contains(&format!("key {fingerprint}")), "{wide}");
+    assert!(wide.contains("0 unread"), "{wide}");
+    for width in [100, 80] {
+        let bar = status_at(width);
+        assert!(
+            !bar.contains("3F2A"),
+            "no cut fingerprint at {width}: {bar}"
+        );
+        assert!(bar.contains("unread"), "the rest stays at {width}: {bar}");
+    }
+}
