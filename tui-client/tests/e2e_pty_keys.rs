@@ -54,8 +54,9 @@ fn the_tui_seals_opens_marks_the_clear_and_warns_in_red_of_a_changed_key() {
     ok(&run(&addr, &bob_dir, &["register", "bob"]));
     let bob = Listener::start(&addr, &bob_dir, &bob_dir.join("saved"));
 
-    let mut alice = PtyClient::spawn("alice", &addr, root, 120, 30);
-    alice.wait_for("you alice [");
+    // Wide enough for the status bar to end with alice's own fingerprint: keys are in use.
+    let mut alice = PtyClient::spawn("alice", &addr, root, 140, 30);
+    alice.wait_for("│ key ");
     alice.wait_for("bob");
     alice.keys(&format!("/msg bob {MARKER}\r"));
     let msg = bob.next();
@@ -126,7 +127,7 @@ fn the_tui_seals_opens_marks_the_clear_and_warns_in_red_of_a_changed_key() {
     alice.wait_for("all good");
     alice.wait_gone("KEY CHANGED");
     alice.keys("/whois bob\r");
-    alice.wait_for("· pinned · encrypted");
+    alice.wait_for_words("· pinned · encrypted");
     assert!(
         alice.contents().contains("fingerprint "),
         "{}",

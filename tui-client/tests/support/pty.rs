@@ -169,6 +169,22 @@ impl PtyClient {
         wait_until(&what, || self.contents().contains(text).then_some(()));
     }
 
+    /// Wait until the screen's words, read as one line (so a line the client wrapped reads
+    /// whole), contain `text`.
+    pub fn wait_for_words(&self, text: &str) {
+        let what = format!("{:?} in the words on {}'s screen", text, self.name);
+        wait_until(&what, || {
+            let contents = self.contents();
+            // Pane borders between the two halves of a wrapped line are not words.
+            let words: Vec<&str> = contents
+                .split_whitespace()
+                .filter(|w| !w.chars().all(|c| c == '│'))
+                .collect();
+            let words = words.join(" ");
+            words.contains(text).then_some(())
+        });
+    }
+
     /// Wait until the screen no longer contains `text`.
     pub fn wait_gone(&self, text: &str) {
         let what = format!("{:?} to leave {}'s screen", text, self.name);
