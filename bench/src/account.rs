@@ -21,7 +21,9 @@ const ACCOUNTS_VERSION: u32 = 3;
 
 /// A connection at version 3.
 pub async fn connect(addr: SocketAddr) -> anyhow::Result<Connection> {
-    let conn = Connection::connect(addr).await.context("connect")?;
+    let conn = Connection::connect_speaking(addr, ACCOUNTS_VERSION)
+        .await
+        .context("connect")?;
     if conn.version() < ACCOUNTS_VERSION {
         bail!(
             "the hub speaks protocol version {}, accounts need {ACCOUNTS_VERSION}",

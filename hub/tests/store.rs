@@ -147,8 +147,8 @@ fn mailboxes_keep_order_until_acknowledged() {
         assert_eq!(seqs(6), vec![1, 2], "\"one\" + \"two\" reach 6");
         assert_eq!(seqs(7), vec![1, 2, 3]);
         assert_eq!(store.mailbox_size(alice.id).expect("sizes"), (3, 11));
-        assert_eq!(store.ack(alice.id, 2).expect("acks"), 2);
-        assert_eq!(store.ack(alice.id, 2).expect("acks again"), 0);
+        assert_eq!(store.ack(alice.id, 2).expect("acks").removed, 2);
+        assert_eq!(store.ack(alice.id, 2).expect("acks again").removed, 0);
         assert_eq!(store.mailbox_size(alice.id).expect("sizes"), (1, 5));
         assert_eq!(
             store.mailbox(alice.id, 0, 10, usize::MAX).expect("reads")[0].seq,

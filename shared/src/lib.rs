@@ -22,4 +22,5 @@ pub use limits::{
 };
 pub use message::{
     BodyKind, ClientMsg, ErrorKind, HubMsg, ACCOUNTS_VERSION, BASE_VERSION, PROTOCOL_VERSION,
+    RECEIPTS_VERSION,
 };

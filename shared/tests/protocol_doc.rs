@@ -24,7 +24,7 @@ use shared::limits::HEADER_ROOM;
 use shared::{
     BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, SecretKey,
     BASE_VERSION, MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS,
-    PROTOCOL_VERSION,
+    PROTOCOL_VERSION, RECEIPTS_VERSION,
 };
 use tokio_util::codec::Decoder;
 
@@ -226,6 +226,7 @@ fn constants_and_limits_match_the_tables() {
     let constants = [
         ("PROTOCOL_VERSION", u64::from(PROTOCOL_VERSION)),
         ("BASE_VERSION", u64::from(BASE_VERSION)),
+        ("RECEIPTS_VERSION", u64::from(RECEIPTS_VERSION)),
         ("MAX_BODY_LEN", MAX_BODY_LEN as u64),
         ("MAX_RECEIVERS", MAX_RECEIVERS as u64),
         ("MAX_NAME_LEN", MAX_NAME_LEN as u64),
@@ -323,6 +324,9 @@ fn accepted_and_rejected_payloads_are_as_documented() {
     }
 }
 
+/// A version number taken by work not on this branch yet: the table goes from 3 to 5.
+const RESERVED_VERSION: u64 = 4;
+
 #[test]
 fn the_version_table_runs_from_the_base_to_this_code() {
     let doc = doc();
@@ -339,7 +343,14 @@ fn the_version_table_runs_from_the_base_to_this_code() {
     );
     for pair in rows.windows(2) {
         let (old, new) = (&pair[0], &pair[1]);
-        assert_eq!(new[0], old[0] + 1, "versions follow each other");
+        // Version 4 (account keys in the directory) is being written on another branch; the
+        // two meet at the merge, where this skip goes.
+        let next = if old[0] + 1 == RESERVED_VERSION {
+            old[0] + 2
+        } else {
+            old[0] + 1
+        };
+        assert_eq!(new[0], next, "versions follow each other");
         assert!(
             new[1..].iter().zip(&old[1..]).all(|(n, o)| n >= o),
             "version {}: enums only grow",

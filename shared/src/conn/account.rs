@@ -229,6 +229,7 @@ fn answer_id<B>(msg: &HubMsg<B>) -> Option<RequestId> {
         | HubMsg::Users { req, .. }
         | HubMsg::Done { req }
         | HubMsg::Routed { req, .. }
+        | HubMsg::Posted { req, .. }
         | HubMsg::Present { req, .. } => Some(*req),
         HubMsg::Error { req, .. } => *req,
         HubMsg::Welcome { .. }
@@ -238,6 +239,7 @@ fn answer_id<B>(msg: &HubMsg<B>) -> Option<RequestId> {
         | HubMsg::KeepAlive
         | HubMsg::Stored { .. }
         | HubMsg::Arrived { .. }
-        | HubMsg::Outgoing { .. } => None,
+        | HubMsg::Outgoing { .. }
+        | HubMsg::Delivered { .. } => None,
     }
 }

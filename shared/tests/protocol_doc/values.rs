@@ -2,7 +2,7 @@
 //! compiling when a variant is added, so a new variant cannot go undocumented.
 
 use bytes::Bytes;
-use shared::account::{AccountInfo, PeerInfo, Who};
+use shared::account::{AccountInfo, Kept, PeerInfo, Who};
 use shared::{
     BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, PublicKey, RequestId, Signature, UserId,
     BASE_VERSION,
@@ -235,6 +235,18 @@ pub fn hub_examples() -> Vec<HubMsg> {
             kind: BodyKind::Text,
             body: Bytes::from_static(b"hi"),
         },
+        HubMsg::Posted {
+            req: req(3),
+            delivered: 1,
+            queued: vec![Kept { to: BOB, seq: 3 }],
+            unknown: ids(&[300]),
+            dropped: vec![],
+            full: vec![],
+        },
+        HubMsg::Delivered {
+            to: BOB,
+            through: 3,
+        },
     ]
 }
 
@@ -282,6 +294,8 @@ pub fn hub_name(msg: &HubMsg) -> &'static str {
         HubMsg::Present { .. } => "Present",
         HubMsg::Arrived { .. } => "Arrived",
         HubMsg::Outgoing { .. } => "Outgoing",
+        HubMsg::Posted { .. } => "Posted",
+        HubMsg::Delivered { .. } => "Delivered",
     }
 }
 
