@@ -320,3 +320,4 @@ mod history;
 mod input;
 mod layout;
 mod mouse;
+mod receipts;
