@@ -21,8 +21,9 @@ const ACCOUNTS_VERSION: u32 = 3;
 
 /// A connection at version 3 (over TLS with `run --tls`).
 pub async fn connect(addr: SocketAddr) -> anyhow::Result<Connection> {
+    // Version 3: relays answered by `Routed`, as loadgen counts them (5 adds `Posted`).
     let tls = crate::proto::TLS.get();
-    let conn = Connection::connect_with(addr, tls, shared::PROTOCOL_VERSION)
+    let conn = Connection::connect_with(addr, tls, ACCOUNTS_VERSION)
         .await
         .context("connect")?;
     if conn.version() < ACCOUNTS_VERSION {

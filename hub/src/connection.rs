@@ -127,7 +127,14 @@ pub(crate) fn serve(
         };
         let addr = peer_addr.map(|a| a.ip());
         let tls = hub.config.tls.as_ref().map(|tls| &tls.server);
-        let opening = transport::open(stream, tls, hub.config.tls_handshake_timeout);
+        // Boxed: the handshake's state is large and lives only until it ends; inline, every
+        // connection's future would keep room for it all its life, TLS or not (W5 plain 4.3
+        // → 8.3 KiB per idle connection before this, bench/README.md § TLS).
+        let opening = Box::pin(transport::open(
+            stream,
+            tls,
+            hub.config.tls_handshake_timeout,
+        ));
         let opened = tokio::select! {
             opened = opening => opened,
             // Not registered yet: nothing of it to flush or to tell.

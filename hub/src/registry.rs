@@ -86,6 +86,8 @@ struct Session {
     conn: ConnId,
     peer: Peer,
     live: bool,
+    /// The protocol version it speaks, as of its login (anonymous connections: the base).
+    version: u32,
 }
 
 /// A user as the registry keeps it.
@@ -239,6 +241,7 @@ impl Registry {
             conn: id,
             peer,
             live: true,
+            version: shared::BASE_VERSION,
         });
         inner.connections += 1;
         self.tell_arrival(&inner, id, &arrival);
@@ -254,6 +257,7 @@ impl Registry {
         from: UserId,
         account: UserId,
         name: &str,
+        version: u32,
         announce: impl FnOnce(),
     ) -> Option<Joined> {
         let arrival = Arrival::new(account, Some(name));
@@ -278,6 +282,7 @@ impl Registry {
         };
         entry.sessions.push(Session {
             live: joined == Joined::Live,
+            version,
             ..session
         });
         inner.connections += 1;
@@ -447,6 +452,24 @@ impl Registry {
         for peer in others {
             let _ = peer.deliver(peer.pick(&current, legacy.as_ref()).clone());
         }
+    }
+
+    /// Queue the receipt `frame` for each live session of `account` that speaks
+    /// [`shared::RECEIPTS_VERSION`]: whether any took it (else the store keeps it for the next
+    /// login).
+    pub(crate) fn to_receipt_sessions(&self, account: UserId, frame: &Bytes) -> bool {
+        let inner = self.read();
+        let Some(entry) = inner.users.get(&account) else {
+            return false;
+        };
+        let mut taken = false;
+        for session in entry
+            .live()
+            .filter(|s| s.version >= shared::RECEIPTS_VERSION)
+        {
+            taken |= session.peer.deliver(frame.clone()).is_ok();
+        }
+        taken
     }
 
     /// Every session of `account` (to close them all when it is deleted).
@@ -682,7 +705,7 @@ mod tests {
         let routed = registry.route(&[BOB], &frame);
         assert_eq!(routed.offline, vec![BOB], "away: for the mailbox");
         assert_eq!(
-            registry.log_in(conn, conn, BOB, "bob", || {}),
+            registry.log_in(conn, conn, BOB, "bob", 3, || {}),
             Some(Joined::Draining)
         );
         let during = registry.write_mark(BOB);
@@ -720,7 +743,7 @@ mod tests {
         let control = session.control_for_tests();
         registry.join(conn, session);
         assert_eq!(
-            registry.log_in(conn, conn, BOB, "bob", || {}),
+            registry.log_in(conn, conn, BOB, "bob", 3, || {}),
             Some(Joined::Draining)
         );
         control.keep_mail();
@@ -729,7 +752,7 @@ mod tests {
         assert!(registry.rescuing(&[BOB]), "from the close");
         let (other, (second, _inbox2)) = (UserId(2), peer());
         registry.join(other, second);
-        registry.log_in(other, other, BOB, "bob", || {});
+        registry.log_in(other, other, BOB, "bob", 3, || {});
         let mark = registry.write_mark(BOB);
         assert!(!mark.settled());
         assert!(!registry.try_go_live(other, BOB, mark, || {}));

@@ -52,6 +52,32 @@ pub struct Stored {
     pub mail: Mail,
 }
 
+/// Most receipts kept for one sender (one per receiver at most): a sender away for long,
+/// whose messages to more accounts than this were all read, learns of the latest only.
+pub const MAX_RECEIPTS: u64 = 1_000;
+
+/// What [`Store::ack`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Acked {
+    /// How many messages went.
+    pub removed: u64,
+    /// One per account whose messages went, by sender ascending (anonymous senders have none:
+    /// their ids do not outlive their connection).
+    pub receipts: Vec<Receipt>,
+}
+
+/// Every message `sender` relayed into `receiver`'s mailbox with `seq <= through` reached a
+/// session of `receiver` (it acknowledged them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// Who sent the messages.
+    pub sender: UserId,
+    /// Whose mailbox they were in.
+    pub receiver: UserId,
+    /// The highest of their seqs acknowledged.
+    pub through: u64,
+}
+
 /// What became of one receiver of [`Store::enqueue`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Enqueued {
@@ -155,8 +181,8 @@ pub trait Store: Send + Sync {
     /// caller has checked its signature). Whether the account exists.
     fn set_record(&self, id: UserId, record: &KeyRecord) -> Result<bool, StoreError>;
 
-    /// Delete an account, its name, its key, its key record and its mailbox, overwriting the
-    /// stored bytes.
+    /// Delete an account, its name, its key, its key record, its mailbox and the receipts it
+    /// is in, overwriting the stored bytes.
     /// Whether it existed.
     fn delete_account(&self, id: UserId) -> Result<bool, StoreError>;
 
@@ -178,8 +204,18 @@ pub trait Store: Send + Sync {
         max_bytes: usize,
     ) -> Result<Vec<Stored>, StoreError>;
 
-    /// Forget every message of `id`'s mailbox with `seq <= upto`; how many went.
-    fn ack(&self, id: UserId, upto: u64) -> Result<u64, StoreError>;
+    /// Forget every message of `id`'s mailbox with `seq <= upto`. In the same transaction,
+    /// for each account that sent some of them, keep a [`Receipt`] naming the highest seq of
+    /// its messages that went (raising the one already kept for it and `id`), so a sender
+    /// away now learns it later; at most [`MAX_RECEIPTS`] per sender, the oldest going first.
+    fn ack(&self, id: UserId, upto: u64) -> Result<Acked, StoreError>;
+
+    /// The receipts kept for `sender`, by receiver ascending.
+    fn receipts(&self, sender: UserId) -> Result<Vec<Receipt>, StoreError>;
+
+    /// Forget each of `receipts` that a session of its sender has been given: a kept one
+    /// whose `through` is higher (a later ack) stays.
+    fn forget_receipts(&self, receipts: &[Receipt]) -> Result<(), StoreError>;
 
     /// How many messages and body bytes `id`'s mailbox holds.
     fn mailbox_size(&self, id: UserId) -> Result<(u64, u64), StoreError>;

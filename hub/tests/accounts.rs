@@ -37,7 +37,7 @@ async fn an_account_is_a_stable_id_that_relays_are_stamped_with() {
         "the anonymous id is gone"
     );
     match relay(&mut anon, &[me.user_id], &b"to alice"[..]).await {
-        HubMsg::Routed {
+        HubMsg::Posted {
             delivered: 1,
             queued,
             ..
@@ -287,7 +287,7 @@ async fn sessions_of_one_account_are_one_user() {
         "listed once"
     );
     match relay(&mut bob, &[me.user_id], &b"both"[..]).await {
-        HubMsg::Routed { delivered: 1, .. } => {}
+        HubMsg::Posted { delivered: 1, .. } => {}
         other => panic!("{other:?}"),
     }
     for session in [&mut first, &mut second] {
@@ -368,7 +368,7 @@ async fn what_one_session_sends_the_others_see() {
     let mut bob = hub.connect().await;
     let to = vec![bob.user_id(), UserId(77)];
     match relay(&mut first, &to, &b"from the laptop"[..]).await {
-        HubMsg::Routed { delivered: 1, .. } => {}
+        HubMsg::Posted { delivered: 1, .. } => {}
         other => panic!("{other:?}"),
     }
     match recv_skipping(&mut second).await {
@@ -554,7 +554,7 @@ async fn a_deleted_account_is_gone_with_its_sessions_and_its_name_is_free() {
     })
     .await;
     match relay(&mut bob, &[me.user_id], &b"anyone?"[..]).await {
-        HubMsg::Routed { unknown, .. } => assert_eq!(unknown, vec![me.user_id]),
+        HubMsg::Posted { unknown, .. } => assert_eq!(unknown, vec![me.user_id]),
         other => panic!("{other:?}"),
     }
     let (_again, _, reborn) = new_account(hub.addr, "alice").await;
@@ -621,7 +621,10 @@ async fn a_login_to_act_takes_nothing_meant_for_the_account() {
         "still anonymous in presence"
     );
     match relay(&mut bob, &[me.user_id], &b"for alice"[..]).await {
-        HubMsg::Routed { queued, .. } => assert_eq!(queued, vec![me.user_id]),
+        HubMsg::Posted { queued, .. } => assert_eq!(
+            queued.iter().map(|k| k.to).collect::<Vec<_>>(),
+            vec![me.user_id]
+        ),
         other => panic!("{other:?}"),
     }
     relay(&mut acting, &[bob.user_id()], &b"from alice"[..]).await;

@@ -175,7 +175,7 @@ async fn a_keepalive_queued_behind_a_backlog_does_not_make_its_reader_idle() {
         let body = bytes::Bytes::from(vec![1u8; 64 * 1024]);
         let answer = request(&mut sender, relay_msg(req, &[receiver.user_id], body)).await;
         assert!(
-            matches!(answer, HubMsg::Routed { delivered: 1, .. }),
+            matches!(answer, HubMsg::Posted { delivered: 1, .. }),
             "{answer:?}"
         );
         if hub.inspector.queued_bytes() > 0 {

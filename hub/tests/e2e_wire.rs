@@ -173,7 +173,7 @@ async fn an_old_client_gets_a_sealed_body_as_bytes() {
         body: Bytes::from_static(b"\x01envelope"),
     };
     match request(&mut alice, sealed(1)).await {
-        HubMsg::Routed { delivered: 2, .. } => {}
+        HubMsg::Posted { delivered: 2, .. } => {}
         other => panic!("{other:?}"),
     }
     match recv_skipping(&mut bob).await {
@@ -191,7 +191,12 @@ async fn an_old_client_gets_a_sealed_body_as_bytes() {
     drop(bob);
     testkit::eventually("bob to leave", || hub.inspector.connections() == 2).await;
     match request(&mut alice, sealed(2)).await {
-        HubMsg::Routed { queued, .. } => assert_eq!(queued, vec![bob_id]),
+        HubMsg::Posted { queued, .. } => {
+            assert_eq!(
+                queued.iter().map(|k| k.to).collect::<Vec<_>>(),
+                vec![bob_id]
+            )
+        }
         other => panic!("{other:?}"),
     }
     let mut bob = old_client(&hub).await;
@@ -272,7 +277,7 @@ async fn another_session_of_version_3_gets_what_a_session_sealed_as_bytes() {
         body: Bytes::from_static(b"\x01envelope"),
     };
     match request(&mut alice, relay).await {
-        HubMsg::Routed { delivered: 1, .. } => {}
+        HubMsg::Posted { delivered: 1, .. } => {}
         other => panic!("{other:?}"),
     }
     for (session, want) in [

@@ -104,8 +104,8 @@ async fn relay_until_dropped(sender: &mut Connection, victim: UserId, others: &[
             .await
             .expect("send");
         match next_answer(sender).await {
-            HubMsg::Routed { dropped, .. } if dropped == [victim] => return req,
-            HubMsg::Routed { dropped, .. } => assert!(dropped.is_empty(), "{dropped:?}"),
+            HubMsg::Posted { dropped, .. } if dropped == [victim] => return req,
+            HubMsg::Posted { dropped, .. } => assert!(dropped.is_empty(), "{dropped:?}"),
             other => panic!("expected an answer to the relay, got {other:?}"),
         }
         assert!(req < 10_000, "the receiver was never dropped");
@@ -166,7 +166,7 @@ async fn a_watcher_too_slow_for_presence_is_closed_with_its_goodbye() {
             .expect("send");
         let delivered = matches!(
             next_answer(&mut sender).await,
-            HubMsg::Routed { delivered: 1, .. }
+            HubMsg::Posted { delivered: 1, .. }
         );
         assert!(delivered, "the queue had room");
         if hub.inspector.queued_bytes() > 0 {
@@ -213,7 +213,7 @@ async fn past_the_shutdown_grace_a_slow_reader_still_ends_on_a_frame_boundary() 
             .expect("send");
         assert!(matches!(
             next_answer(&mut sender).await,
-            HubMsg::Routed { delivered: 1, .. }
+            HubMsg::Posted { delivered: 1, .. }
         ));
     }
     hub.shutdown.cancel();

@@ -198,7 +198,7 @@ fn ledger_catches_loss_duplicates_disorder_and_forgery() {
                 let ClientMsg::Relay { req, body, .. } = ledger.relay(s, &[r], 32) else {
                     unreachable!("ledger makes relays")
                 };
-                let answer = HubMsg::Routed {
+                let answer = HubMsg::Posted {
                     req,
                     delivered: 1,
                     queued: vec![],
@@ -244,7 +244,7 @@ fn ledger_catches_loss_duplicates_disorder_and_forgery() {
     let ClientMsg::Relay { req, .. } = ledger.relay(s, &[r, UserId(3)], 8) else {
         unreachable!("ledger makes relays")
     };
-    let wrong = HubMsg::Routed {
+    let wrong = HubMsg::Posted {
         req,
         delivered: 2,
         queued: vec![],

@@ -13,7 +13,7 @@ async fn a_welcomed_client_is_already_reachable() {
         let mut fresh = hub.connect().await;
         let answer = relay(&mut sender, &[fresh.user_id()], &b"hi"[..]).await;
         assert!(
-            matches!(answer, HubMsg::Routed { delivered: 1, .. }),
+            matches!(answer, HubMsg::Posted { delivered: 1, .. }),
             "a relay to {} right after its welcome got {answer:?}",
             fresh.user_id()
         );

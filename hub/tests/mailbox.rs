@@ -42,7 +42,7 @@ async fn what_is_sent_while_away_comes_in_order_before_anything_live_until_ackno
         )
         .await
         {
-            HubMsg::Routed {
+            HubMsg::Posted {
                 delivered: 0,
                 queued,
                 unknown,
@@ -50,7 +50,10 @@ async fn what_is_sent_while_away_comes_in_order_before_anything_live_until_ackno
                 full,
                 ..
             } => {
-                assert_eq!(queued, vec![b.user_id]);
+                assert_eq!(
+                    queued.iter().map(|k| k.to).collect::<Vec<_>>(),
+                    vec![b.user_id]
+                );
                 assert_eq!(unknown, vec![UserId(77)]);
                 assert!(dropped.is_empty() && full.is_empty());
             }
@@ -70,7 +73,7 @@ async fn what_is_sent_while_away_comes_in_order_before_anything_live_until_ackno
     // The next relay comes after everything stored: live, or kept if the drain has not
     // quite finished, and then as the drain's last message.
     match relay(&mut alice, &[b.user_id], &b"next"[..]).await {
-        HubMsg::Routed {
+        HubMsg::Posted {
             delivered, queued, ..
         } => assert_eq!(delivered as usize + queued.len(), 1),
         other => panic!("{other:?}"),
@@ -168,8 +171,11 @@ async fn a_full_mailbox_is_reported_for_that_receiver_alone() {
     relay(&mut alice, &[b.user_id], &b"1"[..]).await;
     relay(&mut alice, &[b.user_id], &b"2"[..]).await;
     match relay(&mut alice, &[c.user_id, b.user_id], &b"3"[..]).await {
-        HubMsg::Routed { queued, full, .. } => {
-            assert_eq!(queued, vec![c.user_id]);
+        HubMsg::Posted { queued, full, .. } => {
+            assert_eq!(
+                queued.iter().map(|k| k.to).collect::<Vec<_>>(),
+                vec![c.user_id]
+            );
             assert_eq!(full, vec![b.user_id]);
         }
         other => panic!("{other:?}"),
@@ -323,7 +329,7 @@ async fn a_session_too_slow_hands_what_it_did_not_write_to_the_mailbox() {
         assert!(req < 10_000, "bob was never found too slow");
         let body = [req.to_be_bytes().to_vec(), vec![0; 64 * 1024]].concat();
         match relay(&mut alice, &[b.user_id], body).await {
-            HubMsg::Routed {
+            HubMsg::Posted {
                 delivered: 1,
                 dropped,
                 ..
@@ -331,14 +337,17 @@ async fn a_session_too_slow_hands_what_it_did_not_write_to_the_mailbox() {
                 assert!(dropped.is_empty());
                 assert_eq!(after_drop, 0, "nothing is live once bob was dropped");
             }
-            HubMsg::Routed {
+            HubMsg::Posted {
                 delivered: 0,
                 queued,
                 dropped,
                 ..
             } => {
                 assert!(dropped.is_empty(), "an account is never just dropped");
-                assert_eq!(queued, vec![b.user_id]);
+                assert_eq!(
+                    queued.iter().map(|k| k.to).collect::<Vec<_>>(),
+                    vec![b.user_id]
+                );
                 after_drop += 1;
             }
             other => panic!("{other:?}"),
@@ -373,7 +382,7 @@ async fn relays_queued_for_a_session_that_resets_are_kept_in_order() {
     for n in 1..=before {
         let body = [n.to_be_bytes().to_vec(), vec![0; size]].concat();
         match relay(&mut alice, &[b.user_id], body).await {
-            HubMsg::Routed { delivered: 1, .. } => {}
+            HubMsg::Posted { delivered: 1, .. } => {}
             other => panic!("{other:?}"),
         }
     }
@@ -383,7 +392,10 @@ async fn relays_queued_for_a_session_that_resets_are_kept_in_order() {
     let last = before + 5;
     for n in before + 1..=last {
         match relay(&mut alice, &[b.user_id], n.to_be_bytes().to_vec()).await {
-            HubMsg::Routed { queued, .. } => assert_eq!(queued, vec![b.user_id]),
+            HubMsg::Posted { queued, .. } => assert_eq!(
+                queued.iter().map(|k| k.to).collect::<Vec<_>>(),
+                vec![b.user_id]
+            ),
             other => panic!("{other:?}"),
         }
     }
@@ -422,7 +434,7 @@ async fn a_hub_shutting_down_keeps_what_it_had_not_written_to_a_session() {
     for n in 1..=last {
         let body = [n.to_be_bytes().to_vec(), vec![0; 64 * 1024]].concat();
         match relay(&mut alice, &[b.user_id], body).await {
-            HubMsg::Routed { delivered: 1, .. } => {}
+            HubMsg::Posted { delivered: 1, .. } => {}
             other => panic!("{other:?}"),
         }
     }
@@ -469,7 +481,7 @@ async fn a_session_dropped_beside_a_live_one_keeps_nothing() {
         assert!(n < 10_000, "the stuck session was never found too slow");
         let body = [n.to_be_bytes().to_vec(), vec![0; 64 * 1024]].concat();
         match relay(&mut alice, &[b.user_id], body).await {
-            HubMsg::Routed {
+            HubMsg::Posted {
                 delivered: 1,
                 queued,
                 ..

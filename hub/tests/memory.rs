@@ -173,7 +173,7 @@ async fn quiet_connections_give_back_the_memory_of_a_backlog() {
         sender.send(&relay).await.expect("send");
         sent += 1;
         match testkit::recv_skipping(&mut sender).await {
-            HubMsg::Routed { delivered, .. } => assert_eq!(delivered as usize, RECEIVERS),
+            HubMsg::Posted { delivered, .. } => assert_eq!(delivered as usize, RECEIVERS),
             other => panic!("unexpected {other:?}"),
         }
         for raw in &mut receivers {

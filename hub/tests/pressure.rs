@@ -108,7 +108,7 @@ async fn a_burst_to_receivers_that_keep_reading_loses_nothing() {
     }
     for _ in 0..BODIES {
         match next_answer(&mut sender).await {
-            HubMsg::Routed {
+            HubMsg::Posted {
                 delivered, dropped, ..
             } => assert_eq!((delivered, dropped), (RECEIVERS as u32, vec![])),
             other => panic!("expected an answer, got {other:?}"),

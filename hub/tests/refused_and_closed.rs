@@ -50,7 +50,7 @@ async fn relay_to_255_receivers_works_and_256_is_refused() {
 
     let answer = relay(&mut sender, &ids[..255], &b"y"[..]).await;
     assert!(
-        matches!(answer, HubMsg::Routed { delivered: 255, .. }),
+        matches!(answer, HubMsg::Posted { delivered: 255, .. }),
         "{answer:?}"
     );
     // Every receiver got exactly the second body: nothing from the refused relay.
@@ -74,7 +74,7 @@ async fn body_of_exactly_the_limit_is_delivered_and_one_more_byte_is_refused() {
     let max = Bytes::from((0..MAX_BODY_LEN).map(|i| i as u8).collect::<Vec<u8>>());
     let answer = relay(&mut sender, &[UserId(2)], max.clone()).await;
     assert!(
-        matches!(answer, HubMsg::Routed { delivered: 1, .. }),
+        matches!(answer, HubMsg::Posted { delivered: 1, .. }),
         "{answer:?}"
     );
     let (_, body) = delivery(&mut receiver).await;
@@ -99,7 +99,7 @@ async fn empty_body_is_allowed() {
     let mut receiver = hub.connect().await;
     let answer = relay(&mut sender, &[UserId(2)], Bytes::new()).await;
     assert!(
-        matches!(answer, HubMsg::Routed { delivered: 1, .. }),
+        matches!(answer, HubMsg::Posted { delivered: 1, .. }),
         "{answer:?}"
     );
     assert!(delivery(&mut receiver).await.1.is_empty());

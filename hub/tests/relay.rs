@@ -21,7 +21,7 @@ async fn three_clients_identity_list_and_relay() {
     let answer = relay(&mut c1, &[UserId(2), UserId(3)], &b"foobar"[..]).await;
     assert_eq!(
         answer,
-        HubMsg::Routed {
+        HubMsg::Posted {
             req: RequestId(9),
             delivered: 2,
             queued: vec![],
@@ -59,7 +59,7 @@ async fn unknown_receivers_are_reported_and_the_known_ones_served() {
     let answer = relay(&mut c1, &[UserId(77), UserId(2), UserId(78)], &b"hi"[..]).await;
     assert_eq!(
         answer,
-        HubMsg::Routed {
+        HubMsg::Posted {
             req: RequestId(9),
             delivered: 1,
             queued: vec![],
@@ -90,7 +90,7 @@ async fn relay_to_self_is_delivered() {
     }));
     assert!(got
         .iter()
-        .any(|m| matches!(m, HubMsg::Routed { delivered: 1, .. })));
+        .any(|m| matches!(m, HubMsg::Posted { delivered: 1, .. })));
     hub.stop().await;
 }
 
@@ -117,7 +117,7 @@ async fn body_kind_travels_untouched_and_sender_cannot_be_forged() {
     };
     assert!(matches!(
         request(&mut c1, msg).await,
-        HubMsg::Routed { delivered: 1, .. }
+        HubMsg::Posted { delivered: 1, .. }
     ));
     match recv(&mut c2).await {
         HubMsg::Message { from, kind, body } => {
@@ -174,7 +174,7 @@ async fn messages_sent_before_the_receiver_reads_arrive_in_order() {
     // Every relay was answered before the receiver read anything.
     for i in 0..N {
         match recv(&mut sender).await {
-            HubMsg::Routed {
+            HubMsg::Posted {
                 req, delivered: 1, ..
             } => assert_eq!(req, RequestId(i)),
             other => panic!("expected relayed, got {other:?}"),

@@ -40,7 +40,7 @@ async fn shutdown_delivers_every_accepted_frame_then_says_goodbye() {
     const N: u32 = 200;
     for i in 0..N {
         let answer = relay(&mut sender, &[UserId(2)], i.to_be_bytes().to_vec()).await;
-        assert!(matches!(answer, HubMsg::Routed { delivered: 1, .. }));
+        assert!(matches!(answer, HubMsg::Posted { delivered: 1, .. }));
     }
     hub.shutdown.cancel();
     for i in 0..N {
@@ -138,7 +138,7 @@ async fn shutdown_handles_requests_already_received_while_the_hub_was_paused() {
     let mut answered = 0;
     while let Ok(Ok(msg)) = tokio::time::timeout(WAIT, rd.recv()).await {
         match msg {
-            HubMsg::Routed {
+            HubMsg::Posted {
                 req, delivered: 1, ..
             } => {
                 assert_eq!(req.0 as usize, answered);

@@ -49,7 +49,7 @@ async fn flood(
             let answer = recv_skipping(sender).await;
             assert!(ledger.answer(me, &answer), "{answer:?}");
             match answer {
-                HubMsg::Routed { delivered: 1, .. } => delivered += 1,
+                HubMsg::Posted { delivered: 1, .. } => delivered += 1,
                 _ => dropped = true,
             }
         }
@@ -245,7 +245,7 @@ async fn a_receiver_that_never_reads_is_dropped_and_reported_while_others_get_ev
     let (mut dropped_once, mut max_queued) = (false, 0);
     for _ in 0..N {
         match relay(&mut sender, &[fast_id, slow_id], body.clone()).await {
-            HubMsg::Routed {
+            HubMsg::Posted {
                 delivered,
                 unknown,
                 dropped,
@@ -330,7 +330,7 @@ async fn a_full_hub_stops_reading_requests_until_writers_catch_up() {
             .expect("in time")
             .expect("answer")
         {
-            HubMsg::Routed {
+            HubMsg::Posted {
                 req, delivered: 1, ..
             } => assert_eq!(req.0, i as u32),
             other => panic!("expected relayed, got {other:?}"),

@@ -147,8 +147,8 @@ fn mailboxes_keep_order_until_acknowledged() {
         assert_eq!(seqs(6), vec![1, 2], "\"one\" + \"two\" reach 6");
         assert_eq!(seqs(7), vec![1, 2, 3]);
         assert_eq!(store.mailbox_size(alice.id).expect("sizes"), (3, 11));
-        assert_eq!(store.ack(alice.id, 2).expect("acks"), 2);
-        assert_eq!(store.ack(alice.id, 2).expect("acks again"), 0);
+        assert_eq!(store.ack(alice.id, 2).expect("acks").removed, 2);
+        assert_eq!(store.ack(alice.id, 2).expect("acks again").removed, 0);
         assert_eq!(store.mailbox_size(alice.id).expect("sizes"), (1, 5));
         assert_eq!(
             store.mailbox(alice.id, 0, 10, usize::MAX).expect("reads")[0].seq,
@@ -615,14 +615,18 @@ fn a_deleted_accounts_key_record_leaves_no_byte_in_the_data_dir() {
 fn a_schema_1_file_is_migrated_and_keeps_its_accounts() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("hub.db");
-    // The file a hub of schema 1 wrote: its accounts table has no record column.
+    // The file a hub of schema 1 wrote: its accounts table has no record column, and there
+    // is no receipts table (schema 3).
     {
         let store = SqliteStore::open(&path, Bounds::default()).expect("opens");
         store.create_account("alice", key(1), NOW).expect("creates");
     }
     rusqlite::Connection::open(&path)
         .and_then(|db| {
-            db.execute_batch("ALTER TABLE accounts DROP COLUMN record; PRAGMA user_version = 1;")
+            db.execute_batch(
+                "ALTER TABLE accounts DROP COLUMN record; DROP TABLE receipts;
+                 PRAGMA user_version = 1;",
+            )
         })
         .expect("rewinds to schema 1");
     let store = SqliteStore::open(&path, Bounds::default()).expect("migrates");

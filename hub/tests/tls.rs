@@ -29,7 +29,7 @@ async fn relays_between_clients_over_tls_with_a_pinned_rcgen_certificate() {
     assert!(list(&mut alice).await.contains(&bob_id));
     let answer = relay(&mut alice, &[bob_id], "over TLS").await;
     assert!(
-        matches!(answer, HubMsg::Routed { delivered: 1, .. }),
+        matches!(answer, HubMsg::Posted { delivered: 1, .. }),
         "{answer:?}"
     );
     let (from, body) = delivery(&mut bob).await;

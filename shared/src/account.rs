@@ -89,6 +89,16 @@ pub struct PeerInfo {
     pub name: Option<String>,
 }
 
+/// A copy of a relay kept in an account's mailbox, as [`crate::HubMsg::Posted`] names it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kept {
+    /// The account whose mailbox keeps it.
+    pub to: UserId,
+    /// Its seq in that mailbox, as [`crate::HubMsg::Stored`] and [`crate::HubMsg::Delivered`]
+    /// will name it.
+    pub seq: u64,
+}
+
 /// Whom a [`crate::ClientMsg::Lookup`] asks about.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Who {

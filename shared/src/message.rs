@@ -19,7 +19,7 @@ mod kind;
 pub use kind::{BodyKind, ErrorKind};
 
 use crate::account::{
-    AccountEntry, AccountInfo, KeyRecord, PeerInfo, PublicKey, Signature, Who, CHALLENGE_LEN,
+    AccountEntry, AccountInfo, Kept, KeyRecord, PeerInfo, PublicKey, Signature, Who, CHALLENGE_LEN,
 };
 use crate::error::{DecodeError, EncodeError};
 use crate::id::{RequestId, UserId};
@@ -27,7 +27,7 @@ use crate::limits::{Limits, MAX_FRAME_LEN};
 
 /// The highest protocol version this code speaks. Every append to [`ClientMsg`], [`HubMsg`],
 /// [`BodyKind`] or [`ErrorKind`] raises it; `docs/PROTOCOL.md` § 12 lists what each version has.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The version that brought accounts and mailboxes: the requests of
 /// [`ClientMsg::is_account_request`] need a connection at least there.
@@ -36,6 +36,11 @@ pub const ACCOUNTS_VERSION: u32 = 3;
 /// The version that brought end-to-end keys: [`ClientMsg::PublishKey`], the directory's
 /// [`HubMsg::Entry`] and [`HubMsg::Entries`], and [`BodyKind::Sealed`].
 pub const KEYS_VERSION: u32 = 4;
+
+/// The version that brought delivery receipts: a relay is answered by [`HubMsg::Posted`]
+/// (the mailbox seq of each queued copy) and an account hears [`HubMsg::Delivered`] when a
+/// receiver acknowledges what it queued. Connections below it get neither.
+pub const RECEIPTS_VERSION: u32 = 5;
 
 /// The version every connection starts at, and the `version` of every [`HubMsg::Welcome`]:
 /// the welcome's shape is frozen, so clients of any version can read it. A client raises the
@@ -386,6 +391,34 @@ pub enum HubMsg<B = Bytes> {
         users: Vec<AccountEntry>,
         /// More accounts matched than are listed.
         limited: bool,
+    },
+    /// Since version 5. Answer to [`ClientMsg::Relay`] at [`RECEIPTS_VERSION`] or more, in
+    /// place of [`HubMsg::Routed`]: the same outcome, with the mailbox seq of each queued copy
+    /// so that a later [`HubMsg::Delivered`] can be matched to it.
+    Posted {
+        /// Request id.
+        req: RequestId,
+        /// How many receivers had the message queued for a connected session.
+        delivered: u32,
+        /// Accounts with no session connected: the message is in their mailbox, on disk,
+        /// under this seq.
+        queued: Vec<Kept>,
+        /// Receivers that are neither connected nor accounts.
+        unknown: Vec<UserId>,
+        /// Receivers that were too slow to take it and have been disconnected.
+        dropped: Vec<UserId>,
+        /// Accounts whose mailbox is full: the message was not kept for them.
+        full: Vec<UserId>,
+    },
+    /// Since version 5. A push to an account's sessions at [`RECEIPTS_VERSION`] or more:
+    /// every message this account relayed into `to`'s mailbox with a seq up to `through`
+    /// reached a session of `to`, which acknowledged it. Kept for the next login if no such
+    /// session of this account is connected.
+    Delivered {
+        /// The receiver whose mailbox held them.
+        to: UserId,
+        /// The highest seq acknowledged among this account's messages to `to`.
+        through: u64,
     },
 }
 

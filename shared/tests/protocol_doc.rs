@@ -24,7 +24,7 @@ use shared::limits::HEADER_ROOM;
 use shared::{
     BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, SecretKey,
     BASE_VERSION, MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS,
-    PROTOCOL_VERSION,
+    PROTOCOL_VERSION, RECEIPTS_VERSION,
 };
 use tokio_util::codec::Decoder;
 
@@ -236,6 +236,7 @@ fn constants_and_limits_match_the_tables() {
     let constants = [
         ("PROTOCOL_VERSION", u64::from(PROTOCOL_VERSION)),
         ("BASE_VERSION", u64::from(BASE_VERSION)),
+        ("RECEIPTS_VERSION", u64::from(RECEIPTS_VERSION)),
         ("MAX_BODY_LEN", MAX_BODY_LEN as u64),
         ("MAX_RECEIVERS", MAX_RECEIVERS as u64),
         ("MAX_NAME_LEN", MAX_NAME_LEN as u64),

@@ -116,7 +116,7 @@ pub async fn ack(conn: &mut Connection, seq: u64) {
     loop {
         match recv_skipping(conn).await {
             HubMsg::Done { req: r } if r == req => return,
-            HubMsg::Stored { .. } | HubMsg::Message { .. } => continue,
+            HubMsg::Stored { .. } | HubMsg::Message { .. } | HubMsg::Delivered { .. } => continue,
             other => panic!("expected Done, got {other:?}"),
         }
     }

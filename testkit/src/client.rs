@@ -30,12 +30,12 @@ pub async fn recv_skipping(conn: &mut Connection) -> HubMsg {
     }
 }
 
-/// The next answer to a request: like [`recv_skipping`], and relayed and stored messages are
-/// skipped too.
+/// The next answer to a request: like [`recv_skipping`], and relayed and stored messages and
+/// receipts (`Delivered`, version 5) are skipped too.
 pub async fn next_answer(conn: &mut Connection) -> HubMsg {
     loop {
         match recv_skipping(conn).await {
-            HubMsg::Message { .. } | HubMsg::Stored { .. } => continue,
+            HubMsg::Message { .. } | HubMsg::Stored { .. } | HubMsg::Delivered { .. } => continue,
             other => return other,
         }
     }
@@ -46,10 +46,16 @@ pub fn relay_sized(req: u32, to: &[UserId], size: usize) -> ClientMsg {
     relay_msg(req, to, vec![7u8; size])
 }
 
-/// Send a request and return its answer (see [`recv_skipping`]).
+/// Send a request and return its answer (see [`recv_skipping`]); a receipt (`Delivered`)
+/// that comes first is no answer and is skipped.
 pub async fn request(conn: &mut Connection, msg: ClientMsg) -> HubMsg {
     conn.send(&msg).await.expect("send");
-    recv_skipping(conn).await
+    loop {
+        match recv_skipping(conn).await {
+            HubMsg::Delivered { .. } => continue,
+            other => return other,
+        }
+    }
 }
 
 /// Ask who this connection is.

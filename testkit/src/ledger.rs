@@ -145,6 +145,23 @@ impl Ledger {
                     full: full.clone(),
                 },
             ),
+            HubMsg::Posted {
+                req,
+                delivered,
+                queued,
+                unknown,
+                dropped,
+                full,
+            } => (
+                *req,
+                Answer::Relayed {
+                    delivered: *delivered,
+                    queued: queued.iter().map(|k| k.to).collect(),
+                    unknown: unknown.clone(),
+                    dropped: dropped.clone(),
+                    full: full.clone(),
+                },
+            ),
             HubMsg::Error {
                 req: Some(req),
                 kind,

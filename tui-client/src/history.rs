@@ -261,9 +261,43 @@ fn parse_ids(text: &str) -> Vec<UserId> {
         .collect()
 }
 
+/// `id:seq,…` when every queued copy has its seq (a hub of version 5), else `id,…`.
+fn queued_text(a: &Answer) -> String {
+    if a.seqs.len() != a.queued.len() {
+        return ids_text(&a.queued);
+    }
+    let pairs: Vec<String> = a
+        .queued
+        .iter()
+        .zip(&a.seqs)
+        .map(|(id, seq)| format!("{}:{seq}", id.0))
+        .collect();
+    pairs.join(",")
+}
+
+/// The queued ids and, if each has one, their seqs (`queued_text` read back; rows written
+/// before receipts have none).
+fn parse_queued(text: &str) -> (Vec<UserId>, Vec<u64>) {
+    let (mut ids, mut seqs) = (Vec::new(), Vec::new());
+    for item in text.split(',').filter(|s| !s.is_empty()) {
+        let (id, seq) = match item.split_once(':') {
+            Some((id, seq)) => (id, seq.parse::<u64>().ok()),
+            None => (item, None),
+        };
+        let Ok(id) = id.parse() else { continue };
+        ids.push(UserId(id));
+        seqs.extend(seq);
+    }
+    if seqs.len() != ids.len() {
+        seqs.clear();
+    }
+    (ids, seqs)
+}
+
 /// `P` waiting, `E` sent elsewhere, `C` came in the clear, `A` + why an alert, `F` + why, or
 /// `D` + delivered, then `;` + each list
-/// (queued, unknown, dropped, full) as ids.
+/// (queued, unknown, dropped, full, reached) as ids; a queued id is `id:seq` when the hub
+/// gave its mailbox seq, so that a receipt after a restart finds the entry.
 fn delivery_text(d: &Delivery) -> String {
     match d {
         Delivery::Pending => "P".into(),
@@ -272,12 +306,13 @@ fn delivery_text(d: &Delivery) -> String {
         Delivery::Alert(why) => format!("A{why}"),
         Delivery::Failed(why) => format!("F{why}"),
         Delivery::Done(a) => format!(
-            "D{};{};{};{};{}",
+            "D{};{};{};{};{};{}",
             a.delivered,
-            ids_text(&a.queued),
+            queued_text(a),
             ids_text(&a.unknown),
             ids_text(&a.dropped),
-            ids_text(&a.full)
+            ids_text(&a.full),
+            ids_text(&a.reached)
         ),
     }
 }
@@ -292,13 +327,16 @@ fn parse_delivery(text: &str) -> Delivery {
         "D" => {
             let mut parts = rest.split(';');
             let delivered = parts.next().and_then(|d| d.parse().ok()).unwrap_or(0);
+            let (queued, seqs) = parse_queued(parts.next().unwrap_or(""));
             let mut list = || parse_ids(parts.next().unwrap_or(""));
             Delivery::Done(Answer {
                 delivered,
-                queued: list(),
+                queued,
+                seqs,
                 unknown: list(),
                 dropped: list(),
                 full: list(),
+                reached: list(),
             })
         }
         // Closed before the hub answered: the answer will never come to this client.

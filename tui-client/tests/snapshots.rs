@@ -356,3 +356,31 @@ fn help_lists_the_keys_the_config_file_gave() {
     }
     check("help_config_keys", draw(&app, 100, 24));
 }
+
+#[test]
+fn a_queued_message_reads_delivered_once_its_receipt_comes() {
+    let mut app = conversation();
+    app.update(Action::Net(NetEvent::Names(vec![(
+        UserId(3),
+        "bob".into(),
+    )])));
+    let effects = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    let Some(tui_client::app::Effect::Relay(relay)) = effects.first() else {
+        panic!("a relay: {effects:?}");
+    };
+    let answer = Answer {
+        queued: vec![UserId(3)],
+        seqs: vec![12],
+        ..Answer::default()
+    };
+    app.update(Action::Net(NetEvent::Relayed(relay.req, answer)));
+    assert!(draw(&app, 100, 24).contains("◷ queued for bob"));
+    app.update(Action::Net(NetEvent::Delivered {
+        to: UserId(3),
+        through: 12,
+    }));
+    check("receipt_delivered", draw(&app, 100, 24));
+}

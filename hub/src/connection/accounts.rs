@@ -9,12 +9,14 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use shared::account::Kept;
 use shared::account::{
     canonical_name, verify, AccountEntry, KeyRecord, Purpose, Who, CHALLENGE_LEN, FIRST_ACCOUNT_ID,
     MAX_DIRECTORY_RESULTS, MAX_PATTERN_LEN,
 };
 use shared::{
     BodyKind, ClientMsg, ErrorKind, HubMsg, PublicKey, RequestId, Signature, UserId, KEYS_VERSION,
+    RECEIPTS_VERSION,
 };
 use tracing::{debug, info, warn};
 
@@ -25,7 +27,7 @@ use crate::config::Registration;
 use crate::frame;
 use crate::queue::Outbox;
 use crate::registry::{ConnId, Joined, Routed};
-use crate::store::{Account, Enqueued, Mail, Store, StoreError};
+use crate::store::{Account, Enqueued, Mail, Receipt, Store, StoreError};
 
 pub(crate) use shared::ACCOUNTS_VERSION;
 
@@ -413,7 +415,11 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
             // The store counts in i64: a seq above its range acknowledges everything.
             let seq = seq.min(i64::MAX as u64);
             match blocking(&hub, move |store| store.ack(id, seq)).await {
-                Ok(_) => answer(client, &HubMsg::<Bytes>::Done { req }),
+                Ok(acked) => {
+                    answer(client, &HubMsg::<Bytes>::Done { req })?;
+                    tell_senders(&hub, acked.receipts).await;
+                    Ok(())
+                }
                 Err(e) => store_failed(client, req, &e),
             }
         }
@@ -461,7 +467,7 @@ async fn relay_to_mailboxes(
         Ok(outcomes) => {
             for (&id, outcome) in offline.iter().zip(outcomes) {
                 match outcome {
-                    Enqueued::Stored(_) => queued.push(id),
+                    Enqueued::Stored(seq) => queued.push(Kept { to: id, seq }),
                     Enqueued::Full(_) => full.push(id),
                     Enqueued::NoAccount => routed.unknown.push(id),
                 }
@@ -478,6 +484,56 @@ async fn relay_to_mailboxes(
     routed.unknown.sort_by_key(position);
     routed.dropped.sort_by_key(position);
     answer_relay(client, req, to, routed, queued, full)
+}
+
+/// Push each receipt of an ack to the live sessions of its sender that speak
+/// [`RECEIPTS_VERSION`]; the store forgets those that one took and keeps the rest for the
+/// sender's next login ([`give_receipts`]).
+async fn tell_senders(hub: &HubContext, receipts: Vec<Receipt>) {
+    let given: Vec<Receipt> = receipts
+        .into_iter()
+        .filter(|r| {
+            let frame = frame::encode(&HubMsg::<Bytes>::Delivered {
+                to: r.receiver,
+                through: r.through,
+            });
+            hub.registry.to_receipt_sessions(r.sender, &frame)
+        })
+        .collect();
+    if given.is_empty() {
+        return;
+    }
+    if let Err(e) = blocking(hub, move |store| store.forget_receipts(&given)).await {
+        // They stay kept and come again at the next login: a receipt twice says nothing new.
+        warn!(error = %e, "forgetting receipts failed");
+    }
+}
+
+/// Give a session of `account` that has just gone live the receipts kept for it, then forget
+/// them. A receipt pushed live meanwhile may come twice; it names the same seq.
+async fn give_receipts(hub: &HubContext, account: UserId, outbox: &Outbox) {
+    let kept = match blocking(hub, move |store| store.receipts(account)).await {
+        Ok(kept) => kept,
+        Err(e) => {
+            warn!(error = %e, account = account.0, "reading receipts failed");
+            return;
+        }
+    };
+    if kept.is_empty() {
+        return;
+    }
+    for r in &kept {
+        let push = HubMsg::<Bytes>::Delivered {
+            to: r.receiver,
+            through: r.through,
+        };
+        if outbox.push_own(frame::encode(&push)).is_err() {
+            return;
+        }
+    }
+    if let Err(e) = blocking(hub, move |store| store.forget_receipts(&kept)).await {
+        warn!(error = %e, account = account.0, "forgetting receipts failed");
+    }
 }
 
 /// Keep in `account`'s mailbox the relays that a session of it, which has left the registry,
@@ -590,10 +646,14 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
     };
     // From here on, what this session does not write of the account's relays is kept.
     client.control.keep_mail();
-    let Some(joined) =
-        hub.registry
-            .log_in(client.conn, client.present_as, id, &account.name, announce)
-    else {
+    let Some(joined) = hub.registry.log_in(
+        client.conn,
+        client.present_as,
+        id,
+        &account.name,
+        client.version,
+        announce,
+    ) else {
         return Err(CloseReason::Io.into());
     };
     client.id = id;
@@ -623,6 +683,7 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
         conn: client.conn,
         account: id,
         joined,
+        receipts: client.version >= RECEIPTS_VERSION,
         outbox: client.outbox.clone(),
         control: client.control.clone(),
     };
@@ -638,6 +699,9 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
             };
             let registry = &drain.hub.registry;
             if batch.is_empty() && registry.try_go_live(client.conn, id, mark, announce) {
+                if drain.receipts {
+                    give_receipts(&drain.hub, id, &drain.outbox).await;
+                }
                 return Ok(());
             }
             send(client, logged_in)?;
@@ -671,6 +735,8 @@ struct Drain {
     conn: ConnId,
     account: UserId,
     joined: Joined,
+    /// Whether the session speaks [`RECEIPTS_VERSION`]: it gets the kept receipts once live.
+    receipts: bool,
     outbox: Outbox,
     control: std::sync::Arc<Control>,
 }
@@ -683,6 +749,9 @@ impl Drain {
             let after = self.push(first).await;
             if !control.is_closed() {
                 self.push_all(after).await;
+            }
+            if self.receipts && !control.is_closed() {
+                give_receipts(&self.hub, self.account, &self.outbox).await;
             }
         };
         tokio::select! {

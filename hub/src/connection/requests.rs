@@ -2,8 +2,10 @@
 //! store to [`super::accounts`].
 
 use bytes::Bytes;
+use shared::account::Kept;
 use shared::{
     BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId, BASE_VERSION, PROTOCOL_VERSION,
+    RECEIPTS_VERSION,
 };
 
 use super::accounts::{self, Deferred, ACCOUNTS_VERSION};
@@ -156,24 +158,37 @@ fn relay(
     answer_relay(client, req, to, routed, Vec::new(), Vec::new()).map(|()| None)
 }
 
-/// Answer a relay in the connection's version: `Routed`, or for a client before accounts
-/// `Relayed`, where what was kept for a mailbox counts as delivered and a full mailbox as
-/// dropped.
+/// Answer a relay in the connection's version: `Posted` (with the mailbox seqs), `Routed`,
+/// or for a client before accounts `Relayed`, where what was kept for a mailbox counts as
+/// delivered and a full mailbox as dropped.
 pub(super) fn answer_relay(
     client: &Client,
     req: RequestId,
     to: &[UserId],
     routed: Routed,
-    queued: Vec<UserId>,
+    queued: Vec<Kept>,
     full: Vec<UserId>,
 ) -> Result<(), Close> {
+    if client.version >= RECEIPTS_VERSION {
+        return answer(
+            client,
+            &HubMsg::<Bytes>::Posted {
+                req,
+                delivered: routed.delivered,
+                queued,
+                unknown: routed.unknown,
+                dropped: routed.dropped,
+                full,
+            },
+        );
+    }
     if client.version >= ACCOUNTS_VERSION {
         return answer(
             client,
             &HubMsg::<Bytes>::Routed {
                 req,
                 delivered: routed.delivered,
-                queued,
+                queued: queued.iter().map(|k| k.to).collect(),
                 unknown: routed.unknown,
                 dropped: routed.dropped,
                 full,

@@ -16,14 +16,19 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use shared::account::{KeyRecord, FIRST_ACCOUNT_ID};
 use shared::{BodyKind, PublicKey, Signature, UserId};
 
-use super::{Account, Bound, Bounds, Enqueued, Mail, Store, StoreError, Stored};
+use super::{
+    Account, Acked, Bound, Bounds, Enqueued, Mail, Receipt, Store, StoreError, Stored, MAX_RECEIPTS,
+};
 
 /// The schema this code writes. A file with a higher `user_version` is refused.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// What each schema version adds to the one before, applied in order to an older file when
-/// it is opened (version 2: the accounts' end-to-end key records).
-const MIGRATIONS: &[(i64, &str)] = &[(2, "ALTER TABLE accounts ADD COLUMN record BLOB;")];
+/// it is opened: version 2 the accounts' end-to-end key records, version 3 the receipts.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (2, "ALTER TABLE accounts ADD COLUMN record BLOB;"),
+    (3, RECEIPTS_TABLE),
+];
 
 /// SQLite's `application_id` for hubbub's files ("HUBB"), so another program's database is
 /// recognised as not ours.
@@ -54,6 +59,20 @@ const SCHEMA: &str = "
     );
     CREATE UNIQUE INDEX mail_order ON mail (account, seq);
     CREATE INDEX mail_age ON mail (sent_at_ms);
+";
+
+/// What version 3 added: the receipts kept for senders (see [`Store::ack`]); `stamp` orders
+/// them by when they were last raised, for the per-sender bound. (A new file gets it with
+/// [`SCHEMA`], which has version 2's column already.)
+const RECEIPTS_TABLE: &str = "
+    CREATE TABLE receipts (
+        sender INTEGER NOT NULL,
+        receiver INTEGER NOT NULL,
+        through INTEGER NOT NULL,
+        stamp INTEGER NOT NULL,
+        PRIMARY KEY (sender, receiver)
+    );
+    CREATE INDEX receipts_by_receiver ON receipts (receiver);
 ";
 
 /// The embedded store. One connection behind a mutex: SQLite writes one transaction at a time
@@ -118,6 +137,7 @@ impl SqliteStore {
         if version == 0 && app == 0 && tables == 0 {
             let tx = db.unchecked_transaction()?;
             tx.execute_batch(SCHEMA)?;
+            tx.execute_batch(RECEIPTS_TABLE)?;
             tx.execute(
                 "INSERT INTO counters (name, value) VALUES ('next_account_id', ?1)",
                 params![FIRST_ACCOUNT_ID as i64],
@@ -158,6 +178,25 @@ impl SqliteStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Keep `receipt` (raising the one kept for its pair), then drop its sender's oldest beyond
+/// [`MAX_RECEIPTS`].
+fn keep_receipt(tx: &rusqlite::Transaction<'_>, receipt: &Receipt) -> rusqlite::Result<()> {
+    let sender = receipt.sender.0 as i64;
+    tx.execute(
+        "INSERT INTO receipts (sender, receiver, through, stamp) \
+         VALUES (?1, ?2, ?3, (SELECT coalesce(max(stamp), 0) + 1 FROM receipts)) \
+         ON CONFLICT (sender, receiver) DO UPDATE SET \
+           through = max(through, excluded.through), stamp = excluded.stamp",
+        params![sender, receipt.receiver.0 as i64, receipt.through as i64],
+    )?;
+    tx.execute(
+        "DELETE FROM receipts WHERE sender = ?1 AND stamp NOT IN \
+         (SELECT stamp FROM receipts WHERE sender = ?1 ORDER BY stamp DESC LIMIT ?2)",
+        params![sender, MAX_RECEIPTS as i64],
+    )?;
+    Ok(())
 }
 
 fn account_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
@@ -439,6 +478,10 @@ impl Store for SqliteStore {
         let id = id.0 as i64;
         tx.execute("DELETE FROM mail WHERE account = ?1", params![id])?;
         tx.execute("DELETE FROM boxes WHERE account = ?1", params![id])?;
+        tx.execute(
+            "DELETE FROM receipts WHERE sender = ?1 OR receiver = ?1",
+            params![id],
+        )?;
         let existed = tx.execute("DELETE FROM accounts WHERE id = ?1", params![id])? > 0;
         tx.commit()?;
         // secure_delete zeroed the pages in the write-ahead log; the checkpoint writes them over
@@ -556,7 +599,7 @@ impl Store for SqliteStore {
         Ok(stored)
     }
 
-    fn ack(&self, id: UserId, upto: u64) -> Result<u64, StoreError> {
+    fn ack(&self, id: UserId, upto: u64) -> Result<Acked, StoreError> {
         let mut db = self.db();
         let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let account = id.0 as i64;
@@ -566,7 +609,26 @@ impl Store for SqliteStore {
             params![account, upto as i64],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
+        let mut receipts = Vec::new();
         if count > 0 {
+            let mut senders = tx.prepare(
+                "SELECT sender, max(seq) FROM mail \
+                 WHERE account = ?1 AND seq <= ?2 AND sender >= ?3 \
+                 GROUP BY sender ORDER BY sender",
+            )?;
+            let rows = senders.query_map(
+                params![account, upto as i64, FIRST_ACCOUNT_ID as i64],
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+            )?;
+            for row in rows {
+                let (sender, through) = row?;
+                receipts.push(Receipt {
+                    sender: UserId(sender as u64),
+                    receiver: id,
+                    through: through as u64,
+                });
+            }
+            drop(senders);
             tx.execute(
                 "DELETE FROM mail WHERE account = ?1 AND seq <= ?2",
                 params![account, upto as i64],
@@ -575,9 +637,46 @@ impl Store for SqliteStore {
                 "UPDATE boxes SET count = count - ?2, bytes = bytes - ?3 WHERE account = ?1",
                 params![account, count, bytes],
             )?;
+            for receipt in &receipts {
+                keep_receipt(&tx, receipt)?;
+            }
         }
         tx.commit()?;
-        Ok(count as u64)
+        Ok(Acked {
+            removed: count as u64,
+            receipts,
+        })
+    }
+
+    fn receipts(&self, sender: UserId) -> Result<Vec<Receipt>, StoreError> {
+        let db = self.db();
+        let mut query = db.prepare(
+            "SELECT receiver, through FROM receipts WHERE sender = ?1 ORDER BY receiver",
+        )?;
+        let rows = query.query_map(params![sender.0 as i64], |row| {
+            Ok(Receipt {
+                sender,
+                receiver: UserId(row.get::<_, i64>(0)? as u64),
+                through: row.get::<_, i64>(1)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn forget_receipts(&self, receipts: &[Receipt]) -> Result<(), StoreError> {
+        if receipts.is_empty() {
+            return Ok(());
+        }
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for r in receipts {
+            tx.execute(
+                "DELETE FROM receipts WHERE sender = ?1 AND receiver = ?2 AND through <= ?3",
+                params![r.sender.0 as i64, r.receiver.0 as i64, r.through as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn mailbox_size(&self, id: UserId) -> Result<(u64, u64), StoreError> {

@@ -265,7 +265,8 @@ fn answer_id<B>(msg: &HubMsg<B>) -> Option<RequestId> {
         | HubMsg::Routed { req, .. }
         | HubMsg::Present { req, .. }
         | HubMsg::Entry { req, .. }
-        | HubMsg::Entries { req, .. } => Some(*req),
+        | HubMsg::Entries { req, .. }
+        | HubMsg::Posted { req, .. } => Some(*req),
         HubMsg::Error { req, .. } => *req,
         HubMsg::Welcome { .. }
         | HubMsg::Message { .. }
@@ -274,6 +275,7 @@ fn answer_id<B>(msg: &HubMsg<B>) -> Option<RequestId> {
         | HubMsg::KeepAlive
         | HubMsg::Stored { .. }
         | HubMsg::Arrived { .. }
-        | HubMsg::Outgoing { .. } => None,
+        | HubMsg::Outgoing { .. }
+        | HubMsg::Delivered { .. } => None,
     }
 }

@@ -246,6 +246,26 @@ pub fn hub_msg() -> impl Strategy<Value = HubMsg> {
                 limited,
             }
         }),
+        (
+            req(),
+            any::<u32>(),
+            (vec((user(), any::<u64>()), 0..255), users(255)),
+            (users(255), users(255))
+        )
+            .prop_map(|(req, delivered, (queued, unknown), (dropped, full))| {
+                HubMsg::Posted {
+                    req,
+                    delivered,
+                    queued: queued
+                        .into_iter()
+                        .map(|(to, seq)| shared::account::Kept { to, seq })
+                        .collect(),
+                    unknown,
+                    dropped,
+                    full,
+                }
+            }),
+        (user(), any::<u64>()).prop_map(|(to, through)| HubMsg::Delivered { to, through }),
     ]
 }
 

@@ -2,7 +2,7 @@
 //! compiling when a variant is added, so a new variant cannot go undocumented.
 
 use bytes::Bytes;
-use shared::account::{AccountEntry, AccountInfo, KeyRecord, PeerInfo, Who};
+use shared::account::{AccountEntry, AccountInfo, Kept, KeyRecord, PeerInfo, Who};
 use shared::{
     BodyKind, ClientMsg, ErrorKind, HubMsg, Limits, PublicKey, RequestId, Signature, UserId,
     BASE_VERSION,
@@ -274,6 +274,18 @@ pub fn hub_examples() -> Vec<HubMsg> {
             }],
             limited: false,
         },
+        HubMsg::Posted {
+            req: req(3),
+            delivered: 1,
+            queued: vec![Kept { to: BOB, seq: 3 }],
+            unknown: ids(&[300]),
+            dropped: vec![],
+            full: vec![],
+        },
+        HubMsg::Delivered {
+            to: BOB,
+            through: 3,
+        },
     ]
 }
 
@@ -324,6 +336,8 @@ pub fn hub_name(msg: &HubMsg) -> &'static str {
         HubMsg::Outgoing { .. } => "Outgoing",
         HubMsg::Entry { .. } => "Entry",
         HubMsg::Entries { .. } => "Entries",
+        HubMsg::Posted { .. } => "Posted",
+        HubMsg::Delivered { .. } => "Delivered",
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use chrono::NaiveDate;
-use shared::RequestId;
+use shared::{RequestId, UserId};
 
 use super::conversation::{ConvKey, Conversation, MAX_CONVERSATIONS};
 use super::names::Names;
@@ -149,6 +149,20 @@ impl Inbox {
         let entry = self.get_mut(seq)?;
         entry.delivery = Some(delivery);
         Some(entry)
+    }
+
+    /// A receipt for what we queued for `to` up to mailbox seq `through`: mark each of our
+    /// entries in memory that it reaches; those entries, as they are now.
+    pub fn receipt(&mut self, to: UserId, through: u64) -> Vec<Entry> {
+        let mut changed = Vec::new();
+        for entry in &mut self.entries {
+            if let Some(Delivery::Done(answer)) = &mut entry.delivery {
+                if answer.receipt(to, through) {
+                    changed.push(entry.clone());
+                }
+            }
+        }
+        changed
     }
 
     /// Entry `seq` is kept in the history as `id`; the entry.

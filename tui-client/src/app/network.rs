@@ -92,6 +92,11 @@ impl App {
                 let entry = self.inbox.settle(req, Delivery::Done(answer)).cloned();
                 self.keep_again(entry);
             }
+            NetEvent::Delivered { to, through } => {
+                for entry in self.inbox.receipt(to, through) {
+                    self.keep_again(Some(entry));
+                }
+            }
             NetEvent::Failed { req, text } => self.request_failed(req, text),
             NetEvent::Users {
                 req,

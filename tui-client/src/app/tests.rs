@@ -321,3 +321,4 @@ mod history;
 mod input;
 mod layout;
 mod mouse;
+mod receipts;

@@ -192,3 +192,27 @@ fn the_oldest_text_goes_past_the_byte_bound() {
     assert_eq!(kept.last().map(|r| r.id), Some(n), "the newest stay");
     assert_eq!(kept.first().map(|r| r.id), Some(7));
 }
+
+#[test]
+fn queued_seqs_and_receipts_come_back_and_older_rows_read_without_seqs() {
+    let (bob, carol) = (UserId(1 << 32), UserId((1 << 32) + 1));
+    let answer = Answer {
+        delivered: 1,
+        queued: vec![bob, carol],
+        seqs: vec![7, 2],
+        reached: vec![carol],
+        ..Answer::default()
+    };
+    let text = delivery_text(&Delivery::Done(answer.clone()));
+    assert_eq!(text, format!("D1;{}:7,{}:2;;;;{}", bob.0, carol.0, carol.0));
+    assert_eq!(parse_delivery(&text), Delivery::Done(answer));
+    let before_receipts = format!("D0;{};;;", bob.0);
+    assert_eq!(
+        parse_delivery(&before_receipts),
+        Delivery::Done(Answer {
+            queued: vec![bob],
+            ..Answer::default()
+        }),
+        "a row written before receipts: queued, with no seq to match one"
+    );
+}

@@ -124,6 +124,13 @@ pub enum NetEvent {
     },
     /// The hub's answer to one of our relays.
     Relayed(RequestId, Answer),
+    /// A receipt: what we queued for `to` with a mailbox seq up to `through` reached it.
+    Delivered {
+        /// The receiver.
+        to: UserId,
+        /// The highest seq it acknowledged of ours.
+        through: u64,
+    },
     /// One of our requests failed.
     Failed {
         /// Which request.

@@ -111,6 +111,7 @@ impl Session<'_> {
                 kind,
                 body,
             } => return self.stored(seq, from, sent_at_ms, kind, body).await,
+            HubMsg::Delivered { to, through } => NetEvent::Delivered { to, through },
             HubMsg::Outgoing { to, kind, body } => {
                 self.ask_names(to.iter().copied()).await?;
                 let (kind, body) = match kind {

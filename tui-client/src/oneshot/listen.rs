@@ -218,6 +218,12 @@ async fn handle(
             let line = print::outgoing(&to, &named, &at, &body, form.json);
             say(line).map_err(Step::Output)?;
         }
+        HubMsg::Delivered { to, through } => {
+            let name = mailbox.name_of(conn, to).await?;
+            let at = Local::now().format("%H:%M:%S").to_string();
+            let line = print::delivered(to, name.as_deref(), through, &at, form.json);
+            say(line).map_err(Step::Output)?;
+        }
         HubMsg::Done { req } => {
             if let (Some(seq), true) = (mailbox.done(req), form.json) {
                 say(print::acked(seq)).map_err(Step::Output)?;

@@ -161,8 +161,8 @@ fn ids(list: &[UserId], names: &Names) -> String {
     s.join(" ")
 }
 
-/// The row under our own message: waiting, delivered to n (queued, unknown, dropped, full),
-/// failed, or sent by another session.
+/// The row under our own message: waiting, delivered to n or by name (receipts), queued,
+/// unknown, dropped, full, failed, or sent by another session.
 fn delivery_line(delivery: &Delivery, names: &Names, theme: &Theme) -> Line<'static> {
     let indent = " ".repeat(INDENT);
     let (text, color) = match delivery {
@@ -170,13 +170,18 @@ fn delivery_line(delivery: &Delivery, names: &Names, theme: &Theme) -> Line<'sta
         Delivery::Elsewhere => ("↗ sent from another session".to_owned(), theme.system),
         Delivery::Done(answer) => {
             // "delivered to 0" only when nobody was reached in any way; a message that is
-            // only queued says so first, with a clock.
+            // only queued says so first, with a clock. Receipts move names from "queued for"
+            // to "delivered to".
             let mut parts = Vec::new();
-            if answer.delivered > 0 {
-                parts.push(format!("✓ delivered to {}", answer.delivered));
+            let reached = answer.reached.len() as u32;
+            match (answer.delivered, reached) {
+                (0, 0) => {}
+                (0, _) => parts.push(format!("✓ delivered to {}", ids(&answer.reached, names))),
+                (n, r) => parts.push(format!("✓ delivered to {}", n + r)),
             }
+            let waiting = answer.waiting();
             let lists = [
-                (&answer.queued, "queued for"),
+                (&waiting, "queued for"),
                 (&answer.unknown, "unknown"),
                 (&answer.dropped, "dropped"),
                 (&answer.full, "mailbox full"),
@@ -186,7 +191,7 @@ fn delivery_line(delivery: &Delivery, names: &Names, theme: &Theme) -> Line<'sta
                     parts.push(format!("{what} {}", ids(list, names)));
                 }
             }
-            let text = match (answer.delivered, answer.queued.is_empty()) {
+            let text = match (answer.delivered + reached, waiting.is_empty()) {
                 (0, false) => format!("◷ {}", parts.join(" · ")),
                 (0, true) if parts.is_empty() => "✗ delivered to 0".to_owned(),
                 (0, true) => format!("✗ delivered to 0 · {}", parts.join(" · ")),

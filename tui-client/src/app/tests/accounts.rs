@@ -9,10 +9,10 @@ use crate::app::command::Request;
 
 use super::*;
 
-const ALICE: UserId = UserId(1 << 32);
-const BOB: UserId = UserId((1 << 32) + 1);
+pub(super) const ALICE: UserId = UserId(1 << 32);
+pub(super) const BOB: UserId = UserId((1 << 32) + 1);
 
-fn draw(app: &App) -> String {
+pub(super) fn draw(app: &App) -> String {
     let mut terminal = Terminal::new(TestBackend::new(100, 24)).expect("test terminal");
     terminal
         .draw(|f| f.render_widget(&*app, f.area()))
@@ -21,7 +21,7 @@ fn draw(app: &App) -> String {
 }
 
 /// Logged in as alice, with bob (an account) and #2 (anonymous) present.
-fn alice() -> App {
+pub(super) fn alice() -> App {
     let mut app = App::new("hub", (100, 24));
     app.update(Action::Net(NetEvent::Connected {
         user_id: UserId(9),

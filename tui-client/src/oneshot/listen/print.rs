@@ -96,6 +96,19 @@ pub fn acked(seq: u64) -> String {
     json!({"event": "acked", "seq": seq}).to_string()
 }
 
+/// A receipt: what this account queued for `to` up to mailbox seq `through` reached it.
+pub fn delivered(to: UserId, name: Option<&str>, through: u64, at: &str, json: bool) -> String {
+    if json {
+        return json!({"event": "delivered", "to": to.0, "to_name": name, "through": through, "at": at})
+            .to_string();
+    }
+    let who = name.map_or_else(|| format!("#{to}"), str::to_owned);
+    format!(
+        "{at} delivered to {} (mailbox seq up to {through})",
+        display_line(&who)
+    )
+}
+
 /// A message as a line of text (sanitised: a terminal may be reading) or a JSON object
 /// (exact: JSON escapes every control character).
 pub fn message(m: &Incoming, json: bool) -> String {
@@ -179,6 +192,25 @@ fn merge(into: &mut Value, from: Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_receipt_prints_its_receiver_by_name_or_id_and_its_seq() {
+        let bob = UserId(1 << 32);
+        assert_eq!(
+            delivered(bob, Some("bob"), 7, "10:00:00", false),
+            "10:00:00 delivered to bob (mailbox seq up to 7)"
+        );
+        assert_eq!(
+            delivered(bob, None, 7, "10:00:00", false),
+            "10:00:00 delivered to #4294967296 (mailbox seq up to 7)"
+        );
+        let v: Value = serde_json::from_str(&delivered(bob, None, 7, "10:00:00", true))
+            .expect("one JSON object");
+        assert_eq!(
+            v,
+            json!({"event": "delivered", "to": 1u64 << 32, "to_name": null, "through": 7, "at": "10:00:00"})
+        );
+    }
 
     #[test]
     fn stored_messages_carry_their_seq_and_live_ones_none() {
