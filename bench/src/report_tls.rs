@@ -112,3 +112,46 @@ pub fn setup_table(lines: &[Value]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every table row this module renders from the committed run is in the README as it is.
+    #[test]
+    fn the_committed_run_gives_the_readmes_tls_tables() {
+        let readme = include_str!("../README.md");
+        let lines = |text: &str| -> Vec<serde_json::Value> {
+            text.lines()
+                .map(|l| serde_json::from_str(l).expect("a result line"))
+                .collect()
+        };
+        let setup = super::setup_table(&lines(include_str!("../results/tls3-setup.jsonl")));
+        let fanout = crate::report::table_of(lines(include_str!("../results/tls3-fanout.jsonl")));
+        let tls = &fanout[fanout
+            .find("| workload | hub plain |")
+            .expect("the TLS table")..];
+        let rows: Vec<&str> = setup
+            .lines()
+            .chain(tls.lines())
+            .filter(|l| l.starts_with("| "))
+            .collect();
+        // Each table's header and its rows: 4 set-ups; 7 workload rows and the loss.
+        assert_eq!(rows.len(), 5 + 9, "{setup}{tls}");
+        for row in rows {
+            assert!(readme.contains(row), "not in bench/README.md: {row}");
+        }
+        // W5's rows (printed by bench/tls.sh): side and connections, then KiB per connection.
+        for idle in lines(include_str!("../results/tls3-idle.jsonl")) {
+            let side = if idle["tls"] == true { "TLS" } else { "plain" };
+            let n = idle["connections"].as_u64().expect("connections");
+            let head = format!("| {side} | {},{:03} |", n / 1000, n % 1000);
+            let per = idle["kib_per_connection"].as_f64().expect("KiB");
+            let tail = format!("| {per:.1} |");
+            assert!(
+                readme
+                    .lines()
+                    .any(|l| l.starts_with(&head) && l.ends_with(&tail)),
+                "no W5 row {head} … {tail} in bench/README.md"
+            );
+        }
+    }
+}
