@@ -17,6 +17,7 @@ mod proto;
 mod report;
 mod report_cost;
 mod report_mailbox;
+mod report_tls;
 mod scan;
 mod setup;
 #[cfg(test)]
@@ -71,8 +72,9 @@ enum Command {
         /// `loadgen minrelay`, which speaks the hub's protocol.
         #[arg(long)]
         name: Option<String>,
-        /// Hub only: speak TLS 1.3 to it (any certificate is taken: this measures, it does
-        /// not authenticate). The hub runs with --tls-self-signed or --tls-cert.
+        /// Hub and NATS: speak TLS 1.3 to the server (any certificate is taken: this measures,
+        /// it does not authenticate). The hub runs with --tls-self-signed or --tls-cert,
+        /// nats-server with a `tls` block (bench/tls.sh); NATS's plain INFO line comes first.
         #[arg(long)]
         tls: bool,
     },
@@ -231,10 +233,13 @@ pub enum Workload {
     W6,
 }
 
-/// Speak TLS to the hub at `addr` for the rest of the run, taking whatever certificate it
-/// shows (a first use that is never pinned).
+/// Speak TLS to the hub or nats-server at `addr` for the rest of the run, taking whatever
+/// certificate it shows (a first use that is never pinned).
 fn trust_any_tls(addr: SocketAddr, target: Proto) -> anyhow::Result<()> {
-    anyhow::ensure!(target == Proto::Hub, "--tls is for --target hub");
+    anyhow::ensure!(
+        matches!(target, Proto::Hub | Proto::Nats),
+        "--tls is for --target hub or nats"
+    );
     let dial = shared::conn::TlsDial::new(&addr.ip().to_string(), shared::tls::Trust::Pin(None))?;
     proto::TLS
         .set(dial)

@@ -45,8 +45,8 @@ pub struct Client {
     pub binding: Vec<u8>,
 }
 
-/// TLS for every hub client of this run (`run --tls`), set once before the workload starts,
-/// so that no workload threads it through. Unset: plain TCP.
+/// TLS for every client of this run (`run --tls`: hub or NATS), set once before the workload
+/// starts, so that no workload threads it through. Unset: plain TCP.
 pub static TLS: std::sync::OnceLock<shared::conn::TlsDial> = std::sync::OnceLock::new();
 
 /// Connect client number `index`, subscribed to its own address; on the hub, logged in as
@@ -57,7 +57,10 @@ pub async fn connect(
     index: u64,
     account: Option<&Identity>,
 ) -> anyhow::Result<Client> {
-    let stream = TcpStream::connect(addr).await.context("connect")?;
+    let mut stream = TcpStream::connect(addr).await.context("connect")?;
+    if proto == Proto::Nats && TLS.get().is_some() {
+        skip_nats_info(&mut stream).await?;
+    }
     let (rd, mut wr, tls) = shared::conn::open_stream(stream, TLS.get()).await?;
     let hello = match proto {
         Proto::Hub => String::new(),
@@ -98,6 +101,35 @@ pub async fn connect(
         None => welcome.unwrap_or(index),
     };
     Ok(client)
+}
+
+/// The longest `INFO` line taken from a nats-server before TLS (its own are a few hundred bytes).
+const MAX_NATS_INFO: usize = 64 * 1024;
+
+/// nats-server 2.9 (Debian's; `handshake_first` came in 2.10) says its `INFO` line in plain
+/// text and only then expects the client's TLS handshake: read that line, and check that the
+/// server does require TLS (else the handshake would be read as a garbled command).
+pub(crate) async fn skip_nats_info(stream: &mut TcpStream) -> anyhow::Result<()> {
+    let mut reader = tokio::io::BufReader::new((&mut *stream).take(MAX_NATS_INFO as u64));
+    let mut line = Vec::new();
+    let n = tokio::io::AsyncBufReadExt::read_until(&mut reader, b'\n', &mut line)
+        .await
+        .context("reading nats-server's INFO")?;
+    anyhow::ensure!(
+        n > 0 && line.ends_with(b"\n"),
+        "nats-server sent no INFO line before TLS"
+    );
+    // The server waits for the client's handshake: nothing may have come after its line.
+    anyhow::ensure!(
+        reader.buffer().is_empty(),
+        "nats-server sent more than its INFO line before TLS"
+    );
+    anyhow::ensure!(
+        line.starts_with(b"INFO ")
+            && memchr::memmem::find(&line, b"\"tls_required\":true").is_some(),
+        "nats-server does not require TLS (start it with a tls block), yet --tls was given"
+    );
+    Ok(())
 }
 
 /// Read and parse until `step` has seen what it waits for (it returns true; every event of that

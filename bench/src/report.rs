@@ -31,12 +31,18 @@ const LOGIN: Columns = Columns {
     ratios: &["logged in vs anonymous"],
 };
 
-/// Which side a result line belongs to: its server, and for the hub whether its clients were
-/// logged in.
+/// Which side a result line belongs to: its server, for the hub whether its clients were
+/// logged in, and for the hub and NATS whether they spoke TLS (`run --tls`).
 pub(crate) fn side(line: &Value) -> &str {
-    match (line["target"].as_str(), line["login"].as_bool()) {
-        (Some("hub"), Some(true)) => "hub-login",
-        (Some(target), _) => target,
+    match (
+        line["target"].as_str(),
+        line["login"].as_bool(),
+        line["tls"].as_bool(),
+    ) {
+        (Some("hub"), Some(true), _) => "hub-login",
+        (Some("hub"), _, Some(true)) => "hub-tls",
+        (Some("nats"), _, Some(true)) => "nats-tls",
+        (Some(target), _, _) => target,
         _ => "",
     }
 }
@@ -68,7 +74,7 @@ impl Results {
     }
 
     /// Median of `field` (a JSON pointer) over the runs of `workload` on `side`.
-    fn median(&self, side: &str, workload: &str, field: &str) -> Option<f64> {
+    pub(crate) fn median(&self, side: &str, workload: &str, field: &str) -> Option<f64> {
         median(
             self.runs(side, workload)
                 .filter_map(|l| l.pointer(field).and_then(Value::as_f64))
@@ -77,7 +83,7 @@ impl Results {
     }
 
     /// Largest `field` over the runs (for losses: any loss shows).
-    fn max(&self, side: &str, workload: &str, field: &str) -> Option<f64> {
+    pub(crate) fn max(&self, side: &str, workload: &str, field: &str) -> Option<f64> {
         self.runs(side, workload)
             .filter_map(|l| l.pointer(field).and_then(Value::as_f64))
             .reduce(f64::max)
@@ -105,17 +111,17 @@ impl Results {
 }
 
 /// How to show one row.
-struct Row {
-    title: &'static str,
-    workload: &'static str,
-    field: &'static str,
-    scale: f64,
-    digits: usize,
+pub(crate) struct Row {
+    pub title: &'static str,
+    pub workload: &'static str,
+    pub field: &'static str,
+    pub scale: f64,
+    pub digits: usize,
     /// Larger is better (throughput) or smaller is better (latency, memory).
-    higher_better: bool,
+    pub higher_better: bool,
 }
 
-const ROWS: [Row; 11] = [
+pub(crate) const ROWS: [Row; 11] = [
     row(
         "W1 fan-out 6 B → 49, M deliveries/s",
         "w1",
@@ -212,6 +218,11 @@ pub fn table(paths: &[PathBuf]) -> anyhow::Result<String> {
             lines.push(serde_json::from_str(line).with_context(|| format!("parsing {path:?}"))?);
         }
     }
+    Ok(table_of(lines))
+}
+
+/// Render the table for these result lines.
+pub(crate) fn table_of(lines: Vec<Value>) -> String {
     let (counted, lines): (Vec<Value>, Vec<Value>) =
         lines.into_iter().partition(|l| l.get("valgrind").is_some());
     let r = Results { lines, counted };
@@ -248,8 +259,23 @@ pub fn table(paths: &[PathBuf]) -> anyhow::Result<String> {
             "\nThe same ratios with the hub's clients logged in against anonymous ones: above 1 \
                 means logged in is better.\n";
     }
+    if r.lines.iter().any(|l| l["workload"] == "setup") {
+        if !out.is_empty() {
+            out += "\n";
+        }
+        out += &crate::report_tls::setup_table(&r.lines);
+    }
+    if r.lines
+        .iter()
+        .any(|l| matches!(side(l), "hub-tls" | "nats-tls"))
+    {
+        if !out.is_empty() {
+            out += "\n";
+        }
+        out += &crate::report_tls::table(&r);
+    }
     out += &crate::report_mailbox::tables(&r.lines);
-    Ok(out)
+    out
 }
 
 fn fan_out_table(r: &Results, columns: &Columns) -> String {

@@ -312,3 +312,81 @@ async fn setup_connects_and_logs_in_every_connection() {
     );
     assert!(r["p50_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{r}");
 }
+
+/// What a nats-server says first, over a real socket, and what the client made of it once it
+/// had read what it reads before TLS (and the bytes it left on the socket).
+async fn nats_info(said: &'static [u8]) -> (anyhow::Result<()>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        socket.write_all(said).await.expect("write");
+        socket.shutdown().await.expect("shutdown");
+        // Held open until the client is done with it.
+        let mut rest = Vec::new();
+        let _ = socket.read_to_end(&mut rest).await;
+    });
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // Everything the server said arrives before the client reads: the over-reading case.
+    let mut peeked = vec![0u8; said.len()];
+    while stream.peek(&mut peeked).await.expect("peek") < said.len() {
+        tokio::task::yield_now().await;
+    }
+    let skipped = crate::proto::skip_nats_info(&mut stream).await;
+    let mut left = Vec::new();
+    if skipped.is_ok() {
+        stream.read_to_end(&mut left).await.expect("read");
+    }
+    drop(stream);
+    server.await.expect("server");
+    (skipped, left)
+}
+
+#[tokio::test]
+async fn a_nats_info_line_requiring_tls_is_read_and_nothing_after_it() {
+    let (skipped, left) =
+        nats_info(b"INFO {\"server_id\":\"N1\",\"tls_required\":true,\"max_payload\":1048576}\r\n")
+            .await;
+    skipped.expect("an INFO line requiring TLS is taken");
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test]
+async fn a_nats_server_without_tls_is_a_clear_error() {
+    let (skipped, _) = nats_info(b"INFO {\"server_id\":\"N1\",\"max_payload\":1048576}\r\n").await;
+    let error = skipped.expect_err("a plain server").to_string();
+    assert!(error.contains("does not require TLS"), "{error}");
+}
+
+#[tokio::test]
+async fn bytes_after_the_nats_info_line_are_refused() {
+    let (skipped, _) = nats_info(b"INFO {\"tls_required\":true}\r\nPING\r\n").await;
+    let error = skipped.expect_err("more than the line").to_string();
+    assert!(error.contains("more than its INFO line"), "{error}");
+}
+
+#[test]
+fn the_tls_table_shows_each_servers_cost_and_the_hub_against_nats() {
+    let line = |target: &str, tls: bool, rate: f64| {
+        serde_json::json!({"target": target, "tls": tls, "login": false, "workload": "w1",
+            "rate_per_s": rate, "loss": 0})
+    };
+    let lines = vec![
+        line("hub", false, 10e6),
+        line("hub", true, 8e6),
+        line("nats", false, 4e6),
+        line("nats", true, 2e6),
+    ];
+    let table = crate::report::table_of(lines);
+    let w1 = table
+        .lines()
+        .find(|l| l.starts_with("| W1") && l.contains("| 0.80 |"))
+        .unwrap_or_else(|| panic!("no W1 row in the TLS table:\n{table}"));
+    assert_eq!(
+        w1,
+        "| W1 fan-out 6 B → 49, M deliveries/s | 10.00 | 8.00 | 0.80 | 4.00 | 2.00 | 0.50 | 4.00x |"
+    );
+}
