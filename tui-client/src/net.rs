@@ -144,7 +144,10 @@ async fn serve(
             return Ok(());
         }
     }
-    memory.sealing.start(opener(config, &conn));
+    match opener(config, &conn) {
+        Ok(opener) => memory.sealing.start(opener),
+        Err(why) => memory.sealing.start_without_keys(why),
+    }
     if let Some(fingerprint) = memory.sealing.fingerprint() {
         if events
             .send(NetEvent::Fingerprint(fingerprint))
@@ -190,20 +193,29 @@ async fn serve(
 }
 
 /// What opens and seals envelopes on this connection: with an identity, logged in, on a hub
-/// of version 4, and a pins file that reads.
-fn opener(config: &NetConfig, conn: &Connection) -> Option<Opener> {
-    let (Some(me), Some(account), Some(pins)) = (&config.identity, conn.account(), &config.pins)
-    else {
-        return None;
+/// of version 4, and a pins file that reads. `None` when not logged in; why not, when logged
+/// in without them (what is sent to accounts then goes in the clear, and says so).
+fn opener(config: &NetConfig, conn: &Connection) -> Result<Option<Opener>, String> {
+    let (Some(me), Some(account)) = (&config.identity, conn.account()) else {
+        return Ok(None);
+    };
+    let Some(pins) = &config.pins else {
+        return Err("this client keeps no pins file".into());
     };
     if conn.version() < shared::KEYS_VERSION {
-        return None;
+        return Err(format!(
+            "the hub predates end-to-end keys (protocol version {})",
+            conn.version()
+        ));
     }
     match Trust::load(pins) {
-        Ok(trust) => Some(Opener::new(Keys::new(account.user_id, me), trust)),
+        Ok(trust) => Ok(Some(Opener::new(Keys::new(account.user_id, me), trust))),
         Err(e) => {
             warn!(error = %e, pins = %pins.display(), "cannot read the pins file: no end-to-end encryption");
-            None
+            Err(format!(
+                "the pins file {} does not read: {e}",
+                pins.display()
+            ))
         }
     }
 }

@@ -57,12 +57,16 @@ pub struct Sealing {
     next_lookup: u32,
     held_in: Vec<HeldIn>,
     held_out: Vec<Relay>,
+    /// Logged in, yet nothing can be sealed on this connection (a hub before version 4, a
+    /// pins file that does not read): why, said with each relay to accounts sent in the clear.
+    unkeyed: Option<String>,
 }
 
 impl Sealing {
     /// Logged in: envelopes can be opened and sealed with these keys from now on.
     pub fn start(&mut self, opener: Option<Opener>) {
         self.opener = opener;
+        self.unkeyed = None;
         // A new connection answers lookups anew. What waited on the old one is dropped: a
         // mailbox message was not acknowledged and comes again, and the UI fails the relays
         // that were in flight.
@@ -70,6 +74,13 @@ impl Sealing {
         self.lookups.clear();
         self.held_in.clear();
         self.held_out.clear();
+    }
+
+    /// Logged in, but without keys on this connection, for `why`: relays to accounts go in
+    /// the clear and say so.
+    pub fn start_without_keys(&mut self, why: String) {
+        self.start(None);
+        self.unkeyed = Some(why);
     }
 
     /// Whether envelopes can be handled (logged in with keys).
@@ -167,7 +178,13 @@ impl Sealing {
     /// Decide what becomes of `relay`.
     pub fn outgoing(&mut self, relay: Relay) -> Outgoing {
         if self.opener.is_none() {
-            return Outgoing::Send(relay);
+            return match &self.unkeyed {
+                Some(why) if relay.to.iter().any(|id| id.0 >= FIRST_ACCOUNT_ID) => {
+                    let why = why.clone();
+                    Outgoing::Clear(relay, why)
+                }
+                _ => Outgoing::Send(relay),
+            };
         }
         let missing: Vec<UserId> = relay
             .to

@@ -98,3 +98,28 @@ fn without_keys_everything_goes_as_it_is() {
     ));
     assert!(s.open(BOB, b"x").is_err());
 }
+
+#[test]
+fn logged_in_without_keys_every_relay_to_an_account_is_marked_clear_with_the_reason() {
+    let mut s = Sealing::default();
+    s.start_without_keys("the hub predates end-to-end keys (protocol version 3)".into());
+    match s.outgoing(relay(vec![BOB], b"hi".to_vec())) {
+        Outgoing::Clear(r, why) => {
+            assert_eq!(r.kind, BodyKind::Text);
+            assert!(why.contains("predates"), "{why}");
+        }
+        other => panic!("sent in the clear, and said: {other:?}"),
+    }
+    // Anonymous ids only: nothing could have been encrypted for them anyway.
+    assert!(matches!(
+        s.outgoing(relay(vec![UserId(3)], b"hi".to_vec())),
+        Outgoing::Send(_)
+    ));
+    // Not logged in at all: as before.
+    let mut anonymous = Sealing::default();
+    anonymous.start(None);
+    assert!(matches!(
+        anonymous.outgoing(relay(vec![BOB], b"hi".to_vec())),
+        Outgoing::Send(_)
+    ));
+}
