@@ -6,7 +6,6 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
-use shared::UserId;
 
 use super::{color_of, pane, Theme};
 use crate::app::inbox::{Delivery, Entry, Sender, INDENT};
@@ -14,9 +13,6 @@ use crate::app::names::Names;
 use crate::app::{App, Focus};
 use crate::incoming::Body;
 use crate::layout::Areas;
-
-/// Ids listed in a delivery line before "and n more".
-const IDS_SHOWN: usize = 8;
 
 /// Draw the inbox pane.
 pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
@@ -143,73 +139,31 @@ fn entry_lines(entry: &Entry, width: usize, app: &App, marked: bool) -> Vec<Line
             out.push(Line::styled(text, body_style));
         }
     }
-    if let Some(delivery) = &entry.delivery {
-        out.push(delivery_line(delivery, names, theme));
-    }
+    out.extend(delivery_lines(entry, width, names, theme));
     out
 }
 
-fn ids(list: &[UserId], names: &Names) -> String {
-    let mut s: Vec<String> = list
-        .iter()
-        .take(IDS_SHOWN)
-        .map(|id| names.label(*id))
-        .collect();
-    if list.len() > IDS_SHOWN {
-        s.push(format!("and {} more", list.len() - IDS_SHOWN));
-    }
-    s.join(" ")
-}
-
-/// The row under our own message: waiting, delivered to n or by name (receipts), queued,
-/// unknown, dropped, full, failed, or sent by another session.
-fn delivery_line(delivery: &Delivery, names: &Names, theme: &Theme) -> Line<'static> {
-    let indent = " ".repeat(INDENT);
-    let (text, color) = match delivery {
-        Delivery::Pending => ("… waiting for the hub".to_owned(), theme.system),
-        Delivery::Elsewhere => ("↗ sent from another session".to_owned(), theme.system),
-        Delivery::Done(answer) => {
-            // "delivered to 0" only when nobody was reached in any way; a message that is
-            // only queued says so first, with a clock. Receipts move names from "queued for"
-            // to "delivered to".
-            let mut parts = Vec::new();
-            let reached = answer.reached.len() as u32;
-            match (answer.delivered, reached) {
-                (0, 0) => {}
-                (0, _) => parts.push(format!("✓ delivered to {}", ids(&answer.reached, names))),
-                (n, r) => parts.push(format!("✓ delivered to {}", n + r)),
-            }
-            let waiting = answer.waiting();
-            let lists = [
-                (&waiting, "queued for"),
-                (&answer.unknown, "unknown"),
-                (&answer.dropped, "dropped"),
-                (&answer.full, "mailbox full"),
-            ];
-            for (list, what) in lists {
-                if !list.is_empty() {
-                    parts.push(format!("{what} {}", ids(list, names)));
-                }
-            }
-            let text = match (answer.delivered + reached, waiting.is_empty()) {
-                (0, false) => format!("◷ {}", parts.join(" · ")),
-                (0, true) if parts.is_empty() => "✗ delivered to 0".to_owned(),
-                (0, true) => format!("✗ delivered to 0 · {}", parts.join(" · ")),
-                _ => parts.join(" · "),
-            };
-            let color = if answer.complete() {
-                Color::Green
-            } else {
-                Color::Yellow
-            };
-            (text, color)
-        }
-        Delivery::Failed(why) => (format!("✗ not sent: {why}"), theme.warning),
-        Delivery::Clear => ("⚠ not encrypted".to_owned(), Color::Yellow),
-        Delivery::Alert(why) => (format!("⚠ {why}"), theme.warning),
+/// The rows under our own message (and the marks under others'), coloured by what they say:
+/// the words and their wrapping are [`Entry::delivery_rows`]'s.
+fn delivery_lines(entry: &Entry, width: usize, names: &Names, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(delivery) = &entry.delivery else {
+        return Vec::new();
     };
-    Line::from(vec![
-        Span::raw(indent),
-        Span::styled(text, Style::default().fg(color)),
-    ])
+    let color = match delivery {
+        Delivery::Pending | Delivery::Elsewhere => theme.system,
+        Delivery::Done(answer) if answer.complete() => Color::Green,
+        Delivery::Done(_) | Delivery::Clear => Color::Yellow,
+        Delivery::Failed(_) | Delivery::Alert(_) => theme.warning,
+    };
+    let indent = " ".repeat(INDENT);
+    entry
+        .delivery_rows(width, names)
+        .into_iter()
+        .map(|row| {
+            Line::from(vec![
+                Span::raw(indent.clone()),
+                Span::styled(row.text, Style::default().fg(color)),
+            ])
+        })
+        .collect()
 }

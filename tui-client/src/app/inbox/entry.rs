@@ -99,10 +99,84 @@ impl Entry {
         wrap::rows(&self.text(), width, label_width)
     }
 
-    /// Rows this entry takes at `width`: the wrapped body plus the delivery line.
+    /// Rows this entry takes at `width`: the wrapped body plus the delivery rows.
     pub fn height(&self, width: usize, names: &Names) -> usize {
-        self.wrap(width, names).len() + usize::from(self.delivery.is_some())
+        self.wrap(width, names).len() + self.delivery_rows(width, names).len()
     }
+
+    /// The delivery line under the entry, in words: waiting, delivered to n (queued,
+    /// unknown, dropped, full), failed and why, sent by another session, not encrypted, an
+    /// alert.
+    pub fn delivery_text(&self, names: &Names) -> Option<String> {
+        Some(match self.delivery.as_ref()? {
+            Delivery::Pending => "… waiting for the hub".to_owned(),
+            Delivery::Elsewhere => "↗ sent from another session".to_owned(),
+            Delivery::Done(answer) => outcome(answer, names),
+            Delivery::Failed(why) => format!("✗ not sent: {}", display_line(why)),
+            Delivery::Clear => "⚠ not encrypted".to_owned(),
+            Delivery::Alert(why) => format!("⚠ {}", display_line(why)),
+        })
+    }
+
+    /// [`Self::delivery_text`] wrapped under the message, every row after the indent (a
+    /// refusal that names both fingerprints and the command to run is read to its end).
+    pub fn delivery_rows(&self, width: usize, names: &Names) -> Vec<Row> {
+        let Some(text) = self.delivery_text(names) else {
+            return Vec::new();
+        };
+        let mut rows = wrap::rows(&text, width, INDENT);
+        for row in &mut rows {
+            row.indented = true;
+        }
+        rows
+    }
+}
+
+/// How many receivers a delivery line names before "and n more".
+const IDS_SHOWN: usize = 8;
+
+/// The hub's answer in words. "delivered to 0" only when nobody was reached in any way; a
+/// message that is only queued says so first, with a clock. Receipts move names from "queued
+/// for" to "delivered to".
+fn outcome(answer: &Answer, names: &Names) -> String {
+    let mut parts = Vec::new();
+    let reached = answer.reached.len() as u32;
+    match (answer.delivered, reached) {
+        (0, 0) => {}
+        (0, _) => parts.push(format!("✓ delivered to {}", ids(&answer.reached, names))),
+        (n, r) => parts.push(format!("✓ delivered to {}", n + r)),
+    }
+    let waiting = answer.waiting();
+    let lists = [
+        (&waiting, "queued for"),
+        (&answer.unknown, "unknown"),
+        (&answer.dropped, "dropped"),
+        (&answer.full, "mailbox full"),
+    ];
+    for (list, what) in lists {
+        if !list.is_empty() {
+            parts.push(format!("{what} {}", ids(list, names)));
+        }
+    }
+    match (answer.delivered + reached, waiting.is_empty()) {
+        (0, false) => format!("◷ {}", parts.join(" · ")),
+        (0, true) if parts.is_empty() => "✗ delivered to 0".to_owned(),
+        (0, true) => format!("✗ delivered to 0 · {}", parts.join(" · ")),
+        _ => parts.join(" · "),
+    }
+}
+
+/// Up to [`IDS_SHOWN`] receivers by name, then how many more.
+fn ids(list: &[UserId], names: &Names) -> String {
+    let mut s: Vec<String> = list
+        .iter()
+        .take(IDS_SHOWN)
+        .map(|id| names.label(*id))
+        .collect();
+    if list.len() > IDS_SHOWN {
+        s.push(format!("and {} more", list.len() - IDS_SHOWN));
+    }
+    s.join(" ")
 }
 
 #[cfg(test)]

@@ -96,3 +96,31 @@ fn a_body_that_is_only_a_long_url_starts_below_the_label() {
     assert_eq!(joined, url);
     assert!(rows[1..].iter().all(|(t, i)| !i && t.len() <= 30));
 }
+
+#[test]
+fn a_long_delivery_line_wraps_under_the_message_and_counts_in_its_height() {
+    let why = "not sent: bob's key has CHANGED: pinned 44e6 72d2 3b35 2f43 60c1 cbe4 86f1 5045, \
+               the hub now gives ac49 70bb bea2 4604 b4bf 1d66 e397 00a4; if bob really has a \
+               new key, accept it with `tui-client trust bob`";
+    let mut e = entry(Body::Text("are you there".into()));
+    e.delivery = Some(Delivery::Failed(why.into()));
+    let names = Names::default();
+    let width = 60;
+    let rows = e.delivery_rows(width, &names);
+    assert!(rows.len() > 2, "{rows:?}");
+    let joined: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+    assert!(
+        joined.join(" ").contains("`tui-client trust bob`"),
+        "{joined:?}"
+    );
+    for row in &rows {
+        assert!(
+            INDENT + row.text.width() <= width,
+            "{row:?} fits under the indent"
+        );
+    }
+    assert_eq!(
+        e.height(width, &names),
+        e.wrap(width, &names).len() + rows.len()
+    );
+}
