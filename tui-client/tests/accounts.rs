@@ -9,30 +9,10 @@ mod oneshot_support;
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 
 use hub_support::{wait_until, TestHub};
-use oneshot_support::{client, run, stderr, stdout, Listener};
-
-/// `tui-client --identity PATH ARGS...`.
-fn run_as(hub: &str, dir: &Path, identity: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["--identity", identity.to_str().expect("utf-8 path")];
-    all.extend_from_slice(args);
-    run(hub, dir, &all)
-}
-
-/// `listen --json` as the identity at `path`.
-fn listen_as(hub: &str, dir: &Path, identity: &Path) -> Listener {
-    let id = identity.to_str().expect("utf-8 path");
-    Listener::start_with(hub, dir, &dir.join("saved"), &["--identity", id])
-}
-
-fn registered(hub: &str, dir: &Path, identity: &Path, name: &str) -> u64 {
-    let out = run_as(hub, dir, identity, &["register", name]);
-    assert!(out.status.success(), "register {name}: {}", stderr(&out));
-    stdout(&out).trim().parse().expect("register prints the id")
-}
+use oneshot_support::{client, listen_as, registered, run, run_as, stderr, stdout, Listener};
 
 #[test]
 fn a_message_to_an_offline_account_is_queued_drained_once_and_acknowledged() {

@@ -8,28 +8,8 @@ mod hub_support;
 #[path = "support/oneshot.rs"]
 mod oneshot_support;
 
-use std::path::Path;
-use std::process::Output;
-
 use hub_support::TestHub;
-use oneshot_support::{run, stderr, stdout, Listener};
-
-fn run_as(hub: &str, dir: &Path, identity: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["--identity", identity.to_str().expect("utf-8 path")];
-    all.extend_from_slice(args);
-    run(hub, dir, &all)
-}
-
-fn listen_as(hub: &str, dir: &Path, identity: &Path) -> Listener {
-    let id = identity.to_str().expect("utf-8 path");
-    Listener::start_with(hub, dir, &dir.join("saved"), &["--identity", id])
-}
-
-fn registered(hub: &str, dir: &Path, identity: &Path, name: &str) -> u64 {
-    let out = run_as(hub, dir, identity, &["register", name]);
-    assert!(out.status.success(), "register {name}: {}", stderr(&out));
-    stdout(&out).trim().parse().expect("register prints the id")
-}
+use oneshot_support::{listen_as, registered, run_as, stderr};
 
 #[test]
 fn a_listener_prints_the_receipt_when_the_away_receiver_reads_its_mailbox() {

@@ -33,6 +33,26 @@ pub fn run(hub: &str, dir: &Path, args: &[&str]) -> Output {
         .expect("run tui-client")
 }
 
+/// `tui-client --identity PATH ARGS...`.
+pub fn run_as(hub: &str, dir: &Path, identity: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--identity", identity.to_str().expect("utf-8 path")];
+    all.extend_from_slice(args);
+    run(hub, dir, &all)
+}
+
+/// `listen --json` as the identity at `identity`.
+pub fn listen_as(hub: &str, dir: &Path, identity: &Path) -> Listener {
+    let id = identity.to_str().expect("utf-8 path");
+    Listener::start_with(hub, dir, &dir.join("saved"), &["--identity", id])
+}
+
+/// `register NAME` with the identity at `identity`; the id it prints.
+pub fn registered(hub: &str, dir: &Path, identity: &Path, name: &str) -> u64 {
+    let out = run_as(hub, dir, identity, &["register", name]);
+    assert!(out.status.success(), "register {name}: {}", stderr(&out));
+    stdout(&out).trim().parse().expect("register prints the id")
+}
+
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
