@@ -19,6 +19,7 @@ mod connection;
 mod frame;
 mod inspect;
 mod peer;
+mod presence;
 mod queue;
 mod rate;
 mod registry;
