@@ -9,19 +9,20 @@
 //! ([`Pending::take`]), so a storm of N arrivals costs a busy watcher a few frames, not N, and
 //! the encoding happens in the writer's task, not under the registry's lock.
 //!
-//! The bound: one entry per user (an arrival and a leave of the same user cancel), so the set
-//! is never larger than the users the watcher can have heard of, and a queue holds at most one
-//! live place at a time.
+//! A change is one push onto a list (no hashing under the registry's lock: a storm notes N
+//! changes for each of N watchers). The writer sorts the list by user and nets each user's
+//! changes out: an arrival and a leave of the same user cancel. The bound: when the list has
+//! doubled since it was last netted out (and holds at least [`COMPACT_FLOOR`] changes) it is
+//! netted out in place, so it never holds more than twice the users the watcher can have
+//! heard of, plus [`COMPACT_FLOOR`]; and a queue holds at most one live place at a time.
 //!
 //! A second `Watch` queues a new snapshot: it starts a new generation ([`Pending::restart`]),
 //! so a place queued before that snapshot writes nothing (the snapshot has what it held), and
 //! every change after it goes out behind it.
 
-use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use foldhash::HashMap;
 use shared::account::PeerInfo;
 use shared::{HubMsg, UserId};
 
@@ -40,12 +41,11 @@ pub(crate) fn is_place(frame: &Bytes) -> bool {
     frame.len() == PLACE_LEN
 }
 
-/// A change not yet told.
-#[derive(Debug)]
-enum Change {
-    Arrived(Option<Arc<str>>),
-    Left,
-}
+/// The fewest changes a pending list nets out in place at (see the module's docs).
+pub(crate) const COMPACT_FLOOR: usize = 1024;
+
+/// A change not yet told: who, and whether they arrived (else left).
+type Change = (UserId, bool);
 
 /// One watcher's pending presence.
 #[derive(Debug, Default)]
@@ -57,20 +57,62 @@ pub(crate) struct Pending {
 struct State {
     /// Bumped by each snapshot: a place of another generation is stale.
     generation: u32,
-    /// The changes not yet told; `None` when no place of this generation is queued.
-    changes: Option<Box<HashMap<UserId, Change>>>,
+    /// The changes not yet told, in the order they came; `None` when no place of this
+    /// generation is queued.
+    changes: Option<Box<Changes>>,
+}
+
+#[derive(Debug, Default)]
+struct Changes {
+    list: Vec<Change>,
+    /// The names of accounts among the arrivals.
+    names: Vec<(UserId, Arc<str>)>,
+    /// The list's length at which it is next netted out in place.
+    compact_at: usize,
+}
+
+impl Changes {
+    /// Net each user's changes out: at most one per user is left, by id ascending (a stable
+    /// sort, which runs of ascending ids, as a storm's arrivals are, cost one pass).
+    fn net(&mut self) {
+        self.list.sort_by_key(|c| c.0);
+        let mut out = 0;
+        let mut at = 0;
+        while at < self.list.len() {
+            let user = self.list[at].0;
+            let mut balance = 0i64;
+            while at < self.list.len() && self.list[at].0 == user {
+                balance += if self.list[at].1 { 1 } else { -1 };
+                at += 1;
+            }
+            // Changes of one user alternate, so the balance is -1, 0 or 1.
+            if balance != 0 {
+                self.list[out] = (user, balance > 0);
+                out += 1;
+            }
+        }
+        self.list.truncate(out);
+        let list = &self.list;
+        self.names.retain(|(id, _)| {
+            list.binary_search_by_key(id, |c| c.0)
+                .is_ok_and(|i| list[i].1)
+        });
+        self.names.sort_by_key(|n| n.0);
+        self.names.dedup_by_key(|n| n.0);
+        self.compact_at = (self.list.len() * 2).max(COMPACT_FLOOR);
+    }
 }
 
 impl Pending {
     /// `user` arrived (named `name` if an account): the place the caller must queue, if this
     /// is the first change since the last was taken.
     pub(crate) fn arrived(&self, user: UserId, name: Option<&Arc<str>>) -> Option<Bytes> {
-        self.note(user, Change::Arrived(name.cloned()))
+        self.note((user, true), name)
     }
 
     /// `user` left: the place the caller must queue, if any (see [`Pending::arrived`]).
     pub(crate) fn left(&self, user: UserId) -> Option<Bytes> {
-        self.note(user, Change::Left)
+        self.note((user, false), None)
     }
 
     /// A snapshot is being queued: what is pending is in it, and a place queued before it is
@@ -81,21 +123,24 @@ impl Pending {
         state.changes = None;
     }
 
-    fn note(&self, user: UserId, change: Change) -> Option<Bytes> {
+    fn note(&self, change: Change, name: Option<&Arc<str>>) -> Option<Bytes> {
         let mut state = self.lock();
         let place = state
             .changes
             .is_none()
             .then(|| Bytes::copy_from_slice(&state.generation.to_le_bytes()));
-        let set = state.changes.get_or_insert_with(Box::default);
-        match set.entry(user) {
-            // The opposite change is pending: the two cancel, and the watcher's view is right.
-            Entry::Occupied(pending) => {
-                pending.remove();
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(change);
-            }
+        let set = state.changes.get_or_insert_with(|| {
+            Box::new(Changes {
+                compact_at: COMPACT_FLOOR,
+                ..Changes::default()
+            })
+        });
+        set.list.push(change);
+        if let Some(name) = name {
+            set.names.push((change.0, name.clone()));
+        }
+        if set.list.len() >= set.compact_at {
+            set.net();
         }
         place
     }
@@ -110,22 +155,24 @@ impl Pending {
             }
             state.changes.take()
         };
-        let Some(set) = set else {
+        let Some(mut set) = set else {
             return Vec::new();
         };
+        set.net();
+        let mut names = set.names.iter().peekable();
         let mut arrived = Vec::new();
         let mut left = Vec::new();
-        for (user_id, change) in *set {
-            match change {
-                Change::Arrived(name) => arrived.push(PeerInfo {
-                    user_id,
-                    name: name.as_deref().map(str::to_owned),
-                }),
-                Change::Left => left.push(user_id),
+        for &(user_id, came) in &set.list {
+            if !came {
+                left.push(user_id);
+                continue;
             }
+            let name = names.next_if(|n| n.0 == user_id);
+            arrived.push(PeerInfo {
+                user_id,
+                name: name.map(|n| n.1.to_string()),
+            });
         }
-        arrived.sort_unstable_by_key(|p| p.user_id);
-        left.sort_unstable();
         let mut frames = Vec::new();
         let (mut arrived, mut left) = (arrived.as_slice(), left.as_slice());
         while !arrived.is_empty() || !left.is_empty() {
@@ -211,6 +258,38 @@ mod tests {
         let place = pending.arrived(UserId(2), None).expect("a new place");
         assert!(pending.take(&stale).is_empty(), "the snapshot had user 1");
         assert_eq!(decode(&pending.take(&place)[0]), (vec![anon(2)], vec![]));
+    }
+
+    #[test]
+    fn a_flapping_account_keeps_the_list_bounded_and_nets_out_to_its_last_change() {
+        let pending = Pending::default();
+        let bob: Arc<str> = "bob".into();
+        let account = UserId(1 << 32);
+        let place = pending.left(account).expect("a place");
+        for _ in 0..10_000 {
+            pending.arrived(account, Some(&bob));
+            pending.left(account);
+        }
+        pending.arrived(account, Some(&bob));
+        {
+            let state = pending.lock();
+            let set = state.changes.as_ref().expect("pending");
+            assert!(set.list.len() <= COMPACT_FLOOR, "{}", set.list.len());
+            assert!(set.names.len() <= COMPACT_FLOOR, "{}", set.names.len());
+        }
+        // It left and came back: the watcher already holds it, and nothing is to be said.
+        assert!(pending.take(&place).is_empty());
+        let place = pending.arrived(account, Some(&bob)).expect("a place");
+        assert_eq!(
+            decode(&pending.take(&place)[0]),
+            (
+                vec![PeerInfo {
+                    user_id: account,
+                    name: Some("bob".into())
+                }],
+                vec![]
+            )
+        );
     }
 
     #[test]
