@@ -115,6 +115,11 @@ enum Command {
         /// Watching clients.
         #[arg(long, default_value_t = 10_000)]
         clients: usize,
+        /// The protocol version the watchers ask for (`Hello`; 1 sends none). At 6 a hub that
+        /// speaks it coalesces presence into `Presence` frames; an older hub answers with its
+        /// own highest version, and the watchers follow one push per change.
+        #[arg(long, default_value_t = shared::PROTOCOL_VERSION)]
+        version: u32,
     },
     /// Draw latency against offered load from the JSON lines of a sweep (bench/sweep.sh).
     Chart {
@@ -360,8 +365,13 @@ async fn main() -> anyhow::Result<()> {
             let result = crowd::run(addr, pid, spec).await?;
             println!("{}", serde_json::to_string(&result)?);
         }
-        Command::Storm { addr, pid, clients } => {
-            let result = storm::run(addr, pid, clients).await?;
+        Command::Storm {
+            addr,
+            pid,
+            clients,
+            version,
+        } => {
+            let result = storm::run(addr, pid, clients, version).await?;
             println!("{}", serde_json::to_string(&result)?);
         }
         Command::Minrelay { listen } => minrelay::run(listen).await?,

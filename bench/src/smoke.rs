@@ -127,20 +127,27 @@ async fn the_minimal_relay_serves_the_fan_out_and_the_chat() {
 }
 
 /// A storm of watchers: every one ends with the complete list, from one snapshot and the
-/// pushes of those who came after it.
+/// pushes of those who came after it, at version 1 (one push per arrival) and at version 6
+/// (coalesced `Presence`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_of_watchers_all_get_the_whole_list() {
-    let r =
-        with_hub(|addr| async move { crate::storm::run(addr, pid(), 60).await.expect("storm") })
-            .await;
-    assert_eq!(r["complete"], 60, "{r}");
-    assert_eq!(r["failed"], 0, "{r}");
-    assert_eq!(r["timed_out"], false, "{r}");
-    assert!(r["all_complete_s"].as_f64().is_some(), "{r}");
-    // One snapshot each, then a push for each of the 59 others not in it: nobody leaves, so
-    // no watcher needs more than 60 frames.
-    let frames = r["presence_frames"].as_u64().expect("frames");
-    assert!((60..=60 * 60).contains(&frames), "{r}");
+    for version in [1, shared::PRESENCE_VERSION] {
+        let r = with_hub(|addr| async move {
+            crate::storm::run(addr, pid(), 60, version)
+                .await
+                .expect("storm")
+        })
+        .await;
+        assert_eq!(r["complete"], 60, "{r}");
+        assert_eq!(r["failed"], 0, "{r}");
+        assert_eq!(r["timed_out"], false, "{r}");
+        assert_eq!(r["version"], u64::from(version), "{r}");
+        assert!(r["all_complete_s"].as_f64().is_some(), "{r}");
+        // One snapshot each, then a push for each of the 59 others not in it: nobody leaves,
+        // so no watcher needs more than 60 frames.
+        let frames = r["presence_frames"].as_u64().expect("frames");
+        assert!((60..=60 * 60).contains(&frames), "{r}");
+    }
 }
 
 /// Serve a hub for the accounts workloads: its store in memory with room for every message,

@@ -1,8 +1,10 @@
 //! `loadgen storm`: presence at scale. N clients connect at once, as after a hub restart, and
-//! each watches presence (`Watch` at version 1: a `Peers` snapshot, then `Joined` and `Left`
-//! pushes), as every full-screen client does. Measured: when every watcher holds the complete
-//! list (all N - 1 others), the presence frames that took, the hub's CPU seconds and its peak
-//! RSS. Presence sent one frame per arrival costs N² frames; this is the figure that shows it.
+//! each watches presence, as every full-screen client does: it asks for `--version` (`Hello`),
+//! then `Watch`es and follows whatever its version gets: a `Peers` snapshot then `Joined` and
+//! `Left` (version 1, 2), a `Present` snapshot then `Arrived` and `Left` (3 to 5), or `Present`
+//! then coalesced `Presence` frames (6). Measured: when every watcher holds the complete list
+//! (all N - 1 others), the presence frames that took, the hub's CPU seconds and its peak RSS.
+//! Presence sent one frame per arrival costs N² frames; this is the figure that shows it.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -36,7 +38,12 @@ struct Watcher {
 }
 
 /// Run a storm of `clients` watchers against the hub at `addr` (process `pid`).
-pub async fn run(addr: SocketAddr, pid: u32, clients: usize) -> anyhow::Result<Value> {
+pub async fn run(
+    addr: SocketAddr,
+    pid: u32,
+    clients: usize,
+    version: u32,
+) -> anyhow::Result<Value> {
     if clients < 2 {
         bail!("a storm needs at least 2 clients");
     }
@@ -50,6 +57,8 @@ pub async fn run(addr: SocketAddr, pid: u32, clients: usize) -> anyhow::Result<V
     // that timed out got to.
     let progress: Arc<Vec<AtomicU64>> =
         Arc::new((0..clients).map(|_| AtomicU64::new(u64::MAX)).collect());
+    // The version the hub agreed to (the last answer to `Hello` seen; 1 without one).
+    let spoken = Arc::new(AtomicU64::new(1));
     let tasks: Vec<_> = (0..clients)
         .map(|slot| {
             let follow = Follow {
@@ -58,6 +67,8 @@ pub async fn run(addr: SocketAddr, pid: u32, clients: usize) -> anyhow::Result<V
                 start,
                 progress: progress.clone(),
                 slot,
+                version,
+                spoken: spoken.clone(),
             };
             tokio::spawn(watch_all(follow, report.clone(), stop.clone()))
         })
@@ -99,6 +110,8 @@ pub async fn run(addr: SocketAddr, pid: u32, clients: usize) -> anyhow::Result<V
         "target": "hub",
         "workload": "storm",
         "clients": clients,
+        "version_asked": version,
+        "version": spoken.load(Ordering::Relaxed),
         "complete": times.len(),
         "failed": failures.len(),
         "first_failure": failures.first(),
@@ -141,6 +154,10 @@ struct Follow {
     progress: Arc<Vec<AtomicU64>>,
     /// This watcher's place in `progress`.
     slot: usize,
+    /// The version to ask for.
+    version: u32,
+    /// Where the version the hub agreed to is kept.
+    spoken: Arc<AtomicU64>,
 }
 
 impl Follow {
@@ -156,6 +173,8 @@ impl Follow {
             start,
             progress,
             slot,
+            version,
+            spoken,
         } = self;
         let mut seen = Watcher {
             complete: None,
@@ -190,11 +209,40 @@ impl Follow {
             let reply = match HubMsg::decode_borrowed(&payload) {
                 Ok(HubMsg::Welcome { user_id, .. }) => {
                     me = Some(user_id);
+                    Some(if version > 1 {
+                        ClientMsg::<Bytes>::Hello {
+                            req: RequestId(2),
+                            version,
+                        }
+                    } else {
+                        ClientMsg::<Bytes>::Watch { req: RequestId(1) }
+                    })
+                }
+                Ok(HubMsg::Hello { version, .. }) => {
+                    spoken.store(u64::from(version), Ordering::Relaxed);
                     Some(ClientMsg::<Bytes>::Watch { req: RequestId(1) })
                 }
                 Ok(HubMsg::Peers { peers, .. }) => {
                     seen.frames += 1;
                     present.extend(peers);
+                    None
+                }
+                Ok(HubMsg::Present { peers, .. }) => {
+                    seen.frames += 1;
+                    present.extend(peers.iter().map(|p| p.user_id));
+                    None
+                }
+                Ok(HubMsg::Arrived { user_id, .. }) => {
+                    seen.frames += 1;
+                    present.insert(user_id);
+                    None
+                }
+                Ok(HubMsg::Presence { arrived, left }) => {
+                    seen.frames += 1;
+                    present.extend(arrived.iter().map(|p| p.user_id));
+                    for id in &left {
+                        present.remove(id);
+                    }
                     None
                 }
                 Ok(HubMsg::Joined { user_id }) => {

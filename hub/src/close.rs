@@ -10,6 +10,7 @@ use shared::ErrorKind;
 use tokio_util::sync::CancellationToken;
 
 use crate::frame;
+use crate::presence::Pending;
 
 /// Why a connection ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -154,6 +155,8 @@ pub struct Control {
     /// It speaks `shared::KEYS_VERSION` or later, so relays reach it as `BodyKind::Sealed`;
     /// before, as `Bytes` (docs/PROTOCOL.md § 12). Read by other connections' relays.
     takes_sealed: AtomicBool,
+    /// Presence changes not yet written, for a watcher at `shared::PRESENCE_VERSION`.
+    presence: Pending,
 }
 
 impl Control {
@@ -198,6 +201,12 @@ impl Control {
     pub(crate) fn set_version(&self, version: u32) {
         self.takes_sealed
             .store(version >= shared::KEYS_VERSION, Ordering::Release);
+    }
+
+    /// The presence changes this connection, a watcher at `shared::PRESENCE_VERSION`, has
+    /// not been sent yet.
+    pub(crate) fn presence(&self) -> &Pending {
+        &self.presence
     }
 
     /// Whether relays with `BodyKind::Sealed` reach it as such (else as `Bytes`).

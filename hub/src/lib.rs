@@ -9,7 +9,8 @@
 //! queue limits in `queue.rs`; unregistering in `connection.rs`; the store for what is to
 //! outlive a connection (accounts, mailboxes) in [`store`], and the requests that use it in
 //! `connection/accounts.rs`; the per-address limits on registrations and failed logins in
-//! `rate.rs`; the TLS certificate and key in [`tls`], the stream under a connection (TCP, or
+//! `rate.rs`; a version-6 watcher's coalesced presence (its pending changes and their bound) in
+//! `presence.rs`; the TLS certificate and key in [`tls`], the stream under a connection (TCP, or
 //! TLS through a pump) and its handshake in `transport.rs`, and `--require-login` in
 //! `connection/gate.rs`.
 
@@ -19,6 +20,7 @@ mod connection;
 mod frame;
 mod inspect;
 mod peer;
+mod presence;
 mod queue;
 mod rate;
 mod registry;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::close::{CloseReason, Control};
+use crate::presence::Pending;
 use crate::queue::{Outbox, PushError};
 
 /// What the registry holds for each connected user: its queue and its kill switch.
@@ -39,6 +40,15 @@ impl Peer {
                 Err(Dropped)
             }
             Err(PushError::Closed) => Err(Dropped),
+        }
+    }
+
+    /// Note a presence change for this peer, a watcher at `shared::PRESENCE_VERSION`: the
+    /// first since its last `Presence` queues the place the changes go out in, under the same
+    /// slow-consumer rule as any frame (see [`crate::presence`]).
+    pub(crate) fn note_presence(&self, change: impl FnOnce(&Pending) -> Option<Bytes>) {
+        if let Some(place) = change(self.control.presence()) {
+            let _ = self.deliver(place);
         }
     }
 
@@ -81,6 +91,11 @@ impl Peer {
     #[cfg(test)]
     pub(crate) fn control_for_tests(&self) -> Arc<Control> {
         self.control.clone()
+    }
+
+    /// A snapshot of presence is being queued for this peer: what is pending is in it.
+    pub(crate) fn restart_presence(&self) {
+        self.control.presence().restart();
     }
 
     /// Queue an answer to this peer's own request (see [`Outbox::push_own`]).

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use bytes::Bytes;
 use foldhash::HashMap;
 use shared::account::{PeerInfo, FIRST_ACCOUNT_ID};
-use shared::{HubMsg, RequestId, UserId};
+use shared::{HubMsg, RequestId, UserId, PRESENCE_VERSION};
 use smallvec::SmallVec;
 use tokio::sync::Notify;
 
@@ -156,14 +156,17 @@ struct Watcher {
     /// Who the watching connection is now (it changes when it logs in).
     user: UserId,
     peer: Peer,
-    /// Its protocol version: it hears `Arrived` from version 3 on, `Joined` before.
+    /// Its protocol version: it hears `Presence` from version 6 on, `Arrived` from 3, `Joined`
+    /// before.
     version: u32,
 }
 
-/// One arrival, encoded for watchers of either kind.
+/// One arrival, encoded for watchers of versions before [`PRESENCE_VERSION`], and its name
+/// for those at it.
 struct Arrival {
     joined: Bytes,
     arrived: Bytes,
+    name: Option<Arc<str>>,
 }
 
 impl Arrival {
@@ -174,6 +177,7 @@ impl Arrival {
                 user_id,
                 name: name.map(str::to_owned),
             }),
+            name: name.map(Arc::from),
         }
     }
 }
@@ -265,7 +269,7 @@ impl Registry {
         let session = take_session(&mut inner, from, conn)?;
         let quiet = self.shutting_down.load(Ordering::Relaxed);
         if !quiet && !inner.users.get(&from).is_some_and(Entry::is_present) {
-            self.tell_watchers(
+            self.tell_left(
                 &inner,
                 from,
                 frame(&HubMsg::<Bytes>::Left { user_id: from }),
@@ -391,7 +395,7 @@ impl Registry {
         if !inner.users.get(&id).is_some_and(Entry::is_present)
             && !self.shutting_down.load(Ordering::Relaxed)
         {
-            self.tell_watchers(&inner, id, frame);
+            self.tell_left(&inner, id, frame);
         }
         rescue
     }
@@ -531,6 +535,10 @@ impl Registry {
         } else {
             frame(&HubMsg::<Bytes>::Peers { req, peers })
         };
+        if version >= PRESENCE_VERSION {
+            // What is pending is in this snapshot; a place queued before it writes nothing.
+            peer.restart_presence();
+        }
         let answer = peer.answer(snapshot);
         let watcher = Watcher {
             user: id,
@@ -609,17 +617,28 @@ impl Registry {
         closes.iter().copied().collect()
     }
 
-    fn tell_watchers(&self, inner: &Inner, about: UserId, frame: Bytes) {
+    /// Tell each watcher that `about` left: `frame` (its `Left`), or, at
+    /// [`PRESENCE_VERSION`], a change in its pending presence (`crate::presence`).
+    fn tell_left(&self, inner: &Inner, about: UserId, frame: Bytes) {
         for watcher in inner.watchers.values().filter(|w| w.user != about) {
-            // A watcher too slow for presence is closed by `deliver`; nobody else waits.
-            let _ = watcher.peer.deliver(frame.clone());
+            if watcher.version >= PRESENCE_VERSION {
+                watcher.peer.note_presence(|p| p.left(about));
+            } else {
+                // A watcher too slow for presence is closed by `deliver`; nobody else waits.
+                let _ = watcher.peer.deliver(frame.clone());
+            }
         }
     }
 
     /// Tell each watcher of an arrival in its version's words.
     fn tell_arrival(&self, inner: &Inner, about: UserId, arrival: &Arrival) {
         for watcher in inner.watchers.values().filter(|w| w.user != about) {
-            let frame = if watcher.version >= ACCOUNTS_VERSION {
+            let frame = if watcher.version >= PRESENCE_VERSION {
+                watcher
+                    .peer
+                    .note_presence(|p| p.arrived(about, arrival.name.as_ref()));
+                continue;
+            } else if watcher.version >= ACCOUNTS_VERSION {
                 &arrival.arrived
             } else {
                 &arrival.joined

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::close::{goodbye, CloseReason, Control, Queued};
 use crate::frame::is_relayed;
+use crate::presence::is_place;
 use crate::queue::{cost, Inbox};
 use crate::transport::WriteHalf;
 
@@ -82,6 +83,7 @@ impl Writer {
             if n == 0 {
                 break;
             }
+            self.fill_presence(&mut batch);
             let mut charged: usize = batch.iter().map(cost).sum();
             let wrote = self.write_batch(&mut batch, &mut charged).await;
             // Written or abandoned, the batch has left the queue: its charge goes back on every
@@ -100,6 +102,31 @@ impl Writer {
             }
         }
         self.finish().await;
+    }
+
+    /// Put the pending presence in place of its place in `batch` (see [`crate::presence`]):
+    /// the changes up to now, as `Presence` frames, or nothing if they cancelled out.
+    fn fill_presence(&self, batch: &mut Vec<Bytes>) {
+        if !batch.iter().any(is_place) {
+            return;
+        }
+        let (mut charged, mut released) = (0, 0);
+        let mut filled = Vec::with_capacity(batch.len());
+        for frame in batch.drain(..) {
+            if !is_place(&frame) {
+                filled.push(frame);
+                continue;
+            }
+            released += cost(&frame);
+            let presence = self.control.presence().take(&frame);
+            charged += presence.iter().map(cost).sum::<usize>();
+            filled.extend(presence);
+        }
+        // Charged before the place's charge goes back, so the queue never looks emptier than
+        // it is.
+        self.inbox.charge(charged);
+        self.inbox.release(released);
+        *batch = filled;
     }
 
     /// Whether this is a session of an account that has not yet handed over its relays.

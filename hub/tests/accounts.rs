@@ -265,7 +265,8 @@ async fn fifty_clients_registering_one_name_at_once_make_one_account() {
 #[tokio::test]
 async fn sessions_of_one_account_are_one_user() {
     let hub = TestHub::start().await;
-    let mut watcher = hub.connect().await;
+    // Version 5: one push per change (version 6 coalesces them, see tests/presence.rs).
+    let mut watcher = hub.connect_at(shared::RECEIPTS_VERSION).await;
     match request(&mut watcher, ClientMsg::Watch { req: RequestId(1) }).await {
         HubMsg::Present { peers, .. } => assert!(peers.is_empty()),
         other => panic!("{other:?}"),
@@ -393,7 +394,7 @@ async fn the_last_session_leaving_is_the_account_leaving() {
     let (first, key, me) = new_account(hub.addr, "alice").await;
     let mut second = hub.connect().await;
     login(&mut second, &key, "alice").await;
-    let mut watcher = hub.connect().await;
+    let mut watcher = hub.connect_at(shared::RECEIPTS_VERSION).await;
     request(&mut watcher, ClientMsg::Watch { req: RequestId(1) }).await;
     drop(first);
     // Nothing about alice while her second session stays; a ping proves the stream is idle.

@@ -1,4 +1,6 @@
 //! Presence: watchers get a snapshot, then joins and leaves; everyone else gets none of it.
+//! These watchers speak version 5, one push per change; version 6 coalesces them
+//! (tests/presence_batch.rs).
 
 use shared::account::PeerInfo;
 use shared::{ClientMsg, HubMsg, RequestId, UserId};
@@ -7,7 +9,7 @@ use testkit::*;
 #[tokio::test]
 async fn a_watcher_sees_the_snapshot_then_joins_and_leaves() {
     let hub = TestHub::start().await;
-    let mut watcher = hub.connect().await;
+    let mut watcher = hub.connect_at(shared::RECEIPTS_VERSION).await;
     let mut quiet = hub.connect().await;
 
     watcher
@@ -54,8 +56,8 @@ async fn quiet_check(quiet: &mut shared::conn::Connection) {
 #[tokio::test]
 async fn watchers_do_not_hear_about_themselves_and_see_every_other_leave() {
     let hub = TestHub::start().await;
-    let mut w1 = hub.connect().await;
-    let mut w2 = hub.connect().await;
+    let mut w1 = hub.connect_at(shared::RECEIPTS_VERSION).await;
+    let mut w2 = hub.connect_at(shared::RECEIPTS_VERSION).await;
     for (w, req) in [(&mut w1, 1), (&mut w2, 2)] {
         w.send(&ClientMsg::Watch {
             req: RequestId(req),

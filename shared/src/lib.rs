@@ -24,5 +24,5 @@ pub use limits::{
 };
 pub use message::{
     BodyKind, ClientMsg, ErrorKind, HubMsg, ACCOUNTS_VERSION, BASE_VERSION, KEYS_VERSION,
-    PROTOCOL_VERSION, RECEIPTS_VERSION,
+    PRESENCE_VERSION, PROTOCOL_VERSION, RECEIPTS_VERSION,
 };

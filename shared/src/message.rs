@@ -27,7 +27,7 @@ use crate::limits::{Limits, MAX_FRAME_LEN};
 
 /// The highest protocol version this code speaks. Every append to [`ClientMsg`], [`HubMsg`],
 /// [`BodyKind`] or [`ErrorKind`] raises it; `docs/PROTOCOL.md` § 12 lists what each version has.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The version that brought accounts and mailboxes: the requests of
 /// [`ClientMsg::is_account_request`] need a connection at least there.
@@ -41,6 +41,11 @@ pub const KEYS_VERSION: u32 = 4;
 /// (the mailbox seq of each queued copy) and an account hears [`HubMsg::Delivered`] when a
 /// receiver acknowledges what it queued. Connections below it get neither.
 pub const RECEIPTS_VERSION: u32 = 5;
+
+/// The version that brought coalesced presence: a watcher at it or later gets
+/// [`HubMsg::Presence`] (many arrivals and leaves in one frame) in place of one
+/// [`HubMsg::Arrived`] or [`HubMsg::Left`] per change.
+pub const PRESENCE_VERSION: u32 = 6;
 
 /// The version every connection starts at, and the `version` of every [`HubMsg::Welcome`]:
 /// the welcome's shape is frozen, so clients of any version can read it. A client raises the
@@ -419,6 +424,16 @@ pub enum HubMsg<B = Bytes> {
         to: UserId,
         /// The highest seq acknowledged among this account's messages to `to`.
         through: u64,
+    },
+    /// Since version 6. The presence push of a watcher at [`PRESENCE_VERSION`] or more, in
+    /// place of [`HubMsg::Arrived`] and [`HubMsg::Left`]: the changes since the last one, each
+    /// user at most once (one that arrived and left in between is in neither list), by id
+    /// ascending in each list.
+    Presence {
+        /// Who arrived, as [`HubMsg::Arrived`] would have said.
+        arrived: Vec<PeerInfo>,
+        /// Who left.
+        left: Vec<UserId>,
     },
 }
 

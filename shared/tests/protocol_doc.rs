@@ -24,7 +24,7 @@ use shared::limits::HEADER_ROOM;
 use shared::{
     BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, SecretKey,
     BASE_VERSION, MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS,
-    PROTOCOL_VERSION, RECEIPTS_VERSION,
+    PRESENCE_VERSION, PROTOCOL_VERSION, RECEIPTS_VERSION,
 };
 use tokio_util::codec::Decoder;
 
@@ -237,6 +237,7 @@ fn constants_and_limits_match_the_tables() {
         ("PROTOCOL_VERSION", u64::from(PROTOCOL_VERSION)),
         ("BASE_VERSION", u64::from(BASE_VERSION)),
         ("RECEIPTS_VERSION", u64::from(RECEIPTS_VERSION)),
+        ("PRESENCE_VERSION", u64::from(PRESENCE_VERSION)),
         ("MAX_BODY_LEN", MAX_BODY_LEN as u64),
         ("MAX_RECEIVERS", MAX_RECEIVERS as u64),
         ("MAX_NAME_LEN", MAX_NAME_LEN as u64),

@@ -20,7 +20,10 @@ pub async fn recv(conn: &mut Connection) -> HubMsg {
 pub async fn recv_skipping(conn: &mut Connection) -> HubMsg {
     loop {
         match recv(conn).await {
-            HubMsg::Joined { .. } | HubMsg::Arrived { .. } | HubMsg::Left { .. } => continue,
+            HubMsg::Joined { .. }
+            | HubMsg::Arrived { .. }
+            | HubMsg::Left { .. }
+            | HubMsg::Presence { .. } => continue,
             HubMsg::KeepAlive => conn
                 .send(&ClientMsg::<Bytes>::KeepAliveAck)
                 .await

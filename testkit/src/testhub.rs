@@ -77,6 +77,13 @@ impl TestHub {
         Connection::connect(self.addr).await.expect("connect")
     }
 
+    /// A well-behaved client that speaks protocol `version`, welcomed.
+    pub async fn connect_at(&self, version: u32) -> Connection {
+        Connection::connect_speaking(self.addr, version)
+            .await
+            .expect("connect")
+    }
+
     /// Stop the hub and wait until it has shut down.
     pub async fn stop(self) {
         self.shutdown.cancel();

@@ -68,6 +68,14 @@ impl Inbox {
         taken
     }
 
+    /// Charge `cost` for frames the writer made in place of one it took (the presence it
+    /// writes where its place was queued, see `crate::presence`), so that [`Inbox::release`]
+    /// gives back what it charged, whatever the frames it writes.
+    pub fn charge(&self, cost: usize) {
+        self.shared.bytes.fetch_add(cost, Ordering::Relaxed);
+        self.shared.budget.charge(cost);
+    }
+
     /// Give back the charge of frames that have been written (or discarded).
     pub fn release(&self, cost: usize) {
         let shared = &*self.shared;

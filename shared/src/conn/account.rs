@@ -276,6 +276,7 @@ fn answer_id<B>(msg: &HubMsg<B>) -> Option<RequestId> {
         | HubMsg::Stored { .. }
         | HubMsg::Arrived { .. }
         | HubMsg::Outgoing { .. }
-        | HubMsg::Delivered { .. } => None,
+        | HubMsg::Delivered { .. }
+        | HubMsg::Presence { .. } => None,
     }
 }

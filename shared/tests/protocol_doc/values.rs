@@ -286,6 +286,13 @@ pub fn hub_examples() -> Vec<HubMsg> {
             to: BOB,
             through: 3,
         },
+        HubMsg::Presence {
+            arrived: vec![PeerInfo {
+                user_id: BOB,
+                name: Some("bob".into()),
+            }],
+            left: ids(&[2, 300]),
+        },
     ]
 }
 
@@ -338,6 +345,7 @@ pub fn hub_name(msg: &HubMsg) -> &'static str {
         HubMsg::Entries { .. } => "Entries",
         HubMsg::Posted { .. } => "Posted",
         HubMsg::Delivered { .. } => "Delivered",
+        HubMsg::Presence { .. } => "Presence",
     }
 }
 

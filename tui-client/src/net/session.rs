@@ -79,6 +79,7 @@ impl Session<'_> {
                 NetEvent::Arrived(peer)
             }
             HubMsg::Left { user_id } => NetEvent::Left(user_id),
+            HubMsg::Presence { arrived, left } => return self.presence(arrived, left).await,
             HubMsg::Message {
                 from,
                 kind: BodyKind::Sealed,
@@ -246,6 +247,27 @@ impl Session<'_> {
 
     async fn send(&mut self, msg: &ClientMsg) -> Result<bool, String> {
         self.writer.send(msg).await.map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+
+    /// A coalesced presence push (version 6): the App hears it as the `Left` and `Arrived`
+    /// events that one push per change gave, so it behaves the same. A user is in at most one
+    /// of the lists, so their order does not matter.
+    async fn presence(
+        &mut self,
+        arrived: Vec<PeerInfo>,
+        left: Vec<UserId>,
+    ) -> Result<bool, String> {
+        self.learn(&arrived);
+        let events = left
+            .into_iter()
+            .map(NetEvent::Left)
+            .chain(arrived.into_iter().map(NetEvent::Arrived));
+        for event in events {
+            if !self.tell(event).await? {
+                return Ok(false);
+            }
+        }
         Ok(true)
     }
 
