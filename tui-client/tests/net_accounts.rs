@@ -2,9 +2,13 @@
 //! shows presence with names, hands the mailbox to the UI and acknowledges it, and shows what
 //! another session of the account sent.
 
+#[path = "support/net.rs"]
+mod net_support;
+
 use std::time::Duration;
 
 use bytes::Bytes;
+use net_support::next;
 use shared::conn::Connection;
 use shared::{BodyKind, ClientMsg, HubMsg, RequestId, SecretKey, UserId};
 use testkit::accounts::{login, new_account, register};
@@ -12,24 +16,11 @@ use testkit::{next_answer, TestHub, WAIT};
 use tokio::sync::mpsc;
 use tui_client::identity::Identity;
 use tui_client::incoming::Body;
-use tui_client::net::{self, NetCommand, NetConfig, NetEvent};
+use tui_client::net::{self, NetCommand, NetEvent};
 
 /// How often an async condition is checked again, as testkit's `eventually` does for sync
 /// ones (it takes no async closure).
 const POLL: Duration = Duration::from_millis(10);
-
-/// The next event that is not about the connection's progress.
-async fn next(events: &mut mpsc::Receiver<NetEvent>) -> NetEvent {
-    loop {
-        let event = tokio::time::timeout(WAIT, events.recv())
-            .await
-            .expect("an event in time")
-            .expect("the network task runs");
-        if !matches!(event, NetEvent::Connecting { .. }) {
-            return event;
-        }
-    }
-}
 
 /// Relay `text` and return the hub's answer.
 async fn relay(conn: &mut Connection, to: UserId, text: &'static str) -> HubMsg {
@@ -76,15 +67,14 @@ async fn the_ui_logs_in_gets_the_mailbox_acknowledged_and_sees_its_other_session
     ));
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = NetConfig {
-        pins: None,
-        hub: tui_client::net::HubAddr::plain(hub.addr),
-        download_dir: dir.path().to_owned(),
-        identity: Some(Identity {
+    let config = net_support::config(
+        hub.addr,
+        dir.path(),
+        Some(Identity {
             name: "bob".into(),
             key: bob_key.clone(),
         }),
-    };
+    );
     let (_commands, cmd_rx) = mpsc::channel::<NetCommand>(4);
     let (ev_tx, mut events) = mpsc::channel(64);
     let task = tokio::spawn(net::run(config, cmd_rx, ev_tx));
@@ -147,15 +137,14 @@ async fn the_ui_logs_in_gets_the_mailbox_acknowledged_and_sees_its_other_session
 async fn a_refused_identity_leaves_the_ui_connected_anonymously() {
     let hub = TestHub::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = NetConfig {
-        pins: None,
-        hub: tui_client::net::HubAddr::plain(hub.addr),
-        download_dir: dir.path().to_owned(),
-        identity: Some(Identity {
+    let config = net_support::config(
+        hub.addr,
+        dir.path(),
+        Some(Identity {
             name: "nobody".into(),
             key: SecretKey::generate(),
         }),
-    };
+    );
     let (_commands, cmd_rx) = mpsc::channel::<NetCommand>(4);
     let (ev_tx, mut events) = mpsc::channel(64);
     let task = tokio::spawn(net::run(config, cmd_rx, ev_tx));
@@ -197,12 +186,7 @@ async fn who_and_whois_from_the_ui_are_answered_by_request_id() {
     };
     hub.wait_for_users(0).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = NetConfig {
-        pins: None,
-        hub: tui_client::net::HubAddr::plain(hub.addr),
-        download_dir: dir.path().to_owned(),
-        identity: None,
-    };
+    let config = net_support::config(hub.addr, dir.path(), None);
     let (commands, cmd_rx) = mpsc::channel::<NetCommand>(4);
     let (ev_tx, mut events) = mpsc::channel(64);
     let task = tokio::spawn(net::run(config, cmd_rx, ev_tx));

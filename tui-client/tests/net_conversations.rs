@@ -4,16 +4,20 @@
 //! bob was away is among them (unread, though "all" is on screen), what bob's other session sent to both lands in their group,
 //! and Enter in a conversation reaches its member.
 
+#[path = "support/net.rs"]
+mod net_support;
+
 use bytes::Bytes;
+use net_support::until;
 use shared::conn::Connection;
 use shared::{BodyKind, ClientMsg, HubMsg, RequestId, SecretKey, UserId};
 use testkit::accounts::{login, new_account, register};
-use testkit::{next_answer, TestHub, WAIT};
+use testkit::{next_answer, TestHub};
 use tokio::sync::mpsc;
 use tui_client::app::conversation::ConvKey;
 use tui_client::app::{Action, App, Effect};
 use tui_client::identity::Identity;
-use tui_client::net::{self, NetCommand, NetConfig, NetEvent};
+use tui_client::net::{self, NetCommand};
 
 async fn relay(conn: &mut Connection, to: &[UserId], text: &'static str) -> HubMsg {
     let msg = ClientMsg::Relay {
@@ -24,18 +28,6 @@ async fn relay(conn: &mut Connection, to: &[UserId], text: &'static str) -> HubM
     };
     conn.send(&msg).await.expect("send");
     next_answer(conn).await
-}
-
-/// Feed the network task's events to `app` until `done(app)`.
-async fn until(app: &mut App, events: &mut mpsc::Receiver<NetEvent>, done: impl Fn(&App) -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !done(app) {
-        let event = tokio::time::timeout_at(deadline, events.recv())
-            .await
-            .expect("the condition in time")
-            .expect("the network task runs");
-        app.update(Action::Net(event));
-    }
 }
 
 /// (label, unread) of each conversation.
@@ -65,15 +57,14 @@ async fn messages_from_two_peers_land_in_two_conversations() {
     ));
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = NetConfig {
-        pins: None,
-        hub: tui_client::net::HubAddr::plain(hub.addr),
-        download_dir: dir.path().to_owned(),
-        identity: Some(Identity {
+    let config = net_support::config(
+        hub.addr,
+        dir.path(),
+        Some(Identity {
             name: "bob".into(),
             key: bob_key.clone(),
         }),
-    };
+    );
     let (commands, cmd_rx) = mpsc::channel::<NetCommand>(4);
     let (ev_tx, mut events) = mpsc::channel(64);
     let task = tokio::spawn(net::run(config, cmd_rx, ev_tx));

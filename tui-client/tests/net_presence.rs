@@ -2,36 +2,22 @@
 //! into `Presence` pushes: the UI still hears one `Arrived` or `Left` per change, so what it
 //! shows is what it showed with one push per change.
 
+#[path = "support/net.rs"]
+mod net_support;
+
 use std::collections::BTreeSet;
 
+use net_support::next;
 use shared::{UserId, PRESENCE_VERSION};
-use testkit::{TestHub, WAIT};
+use testkit::TestHub;
 use tokio::sync::mpsc;
-use tui_client::net::{self, NetCommand, NetConfig, NetEvent};
-
-/// The next event that is not about the connection's progress.
-async fn next(events: &mut mpsc::Receiver<NetEvent>) -> NetEvent {
-    loop {
-        let event = tokio::time::timeout(WAIT, events.recv())
-            .await
-            .expect("an event in time")
-            .expect("the network task runs");
-        if !matches!(event, NetEvent::Connecting { .. }) {
-            return event;
-        }
-    }
-}
+use tui_client::net::{self, NetCommand, NetEvent};
 
 #[tokio::test]
 async fn a_storm_of_arrivals_and_leaves_reaches_the_ui_as_one_event_each() {
     let hub = TestHub::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = NetConfig {
-        pins: None,
-        hub: tui_client::net::HubAddr::plain(hub.addr),
-        download_dir: dir.path().to_owned(),
-        identity: None,
-    };
+    let config = net_support::config(hub.addr, dir.path(), None);
     let (_commands, cmd_rx) = mpsc::channel::<NetCommand>(4);
     // A small channel: the task waits on the UI, and presence piles up at the hub meanwhile.
     let (ev_tx, mut events) = mpsc::channel(4);

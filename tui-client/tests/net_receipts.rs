@@ -3,17 +3,21 @@
 //! reads "queued for bob" until bob logs in and acknowledges his mailbox, then "delivered to
 //! bob".
 
+#[path = "support/net.rs"]
+mod net_support;
+
 use bytes::Bytes;
+use net_support::until;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use shared::{BodyKind, ClientMsg, HubMsg, RequestId, SecretKey};
 use testkit::accounts::{ack, login, register};
-use testkit::{recv_skipping, TestHub, WAIT};
+use testkit::{recv_skipping, TestHub};
 use tokio::sync::mpsc;
 use tui_client::app::conversation::ConvKey;
 use tui_client::app::{Action, App, Effect};
 use tui_client::identity::Identity;
-use tui_client::net::{self, NetCommand, NetConfig, NetEvent};
+use tui_client::net::{self, NetCommand};
 
 fn draw(app: &App) -> String {
     let mut terminal = Terminal::new(TestBackend::new(100, 24)).expect("test terminal");
@@ -21,18 +25,6 @@ fn draw(app: &App) -> String {
         .draw(|f| f.render_widget(app, f.area()))
         .expect("draw");
     terminal.backend().to_string()
-}
-
-/// Feed the network task's events to `app` until `done(app)`.
-async fn until(app: &mut App, events: &mut mpsc::Receiver<NetEvent>, done: impl Fn(&App) -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !done(app) {
-        let event = tokio::time::timeout_at(deadline, events.recv())
-            .await
-            .expect("the condition in time")
-            .expect("the network task runs");
-        app.update(Action::Net(event));
-    }
 }
 
 #[tokio::test]
@@ -49,15 +41,14 @@ async fn the_line_under_a_message_to_an_away_account_turns_delivered_when_it_is_
     hub.wait_for_users(1).await;
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = NetConfig {
-        pins: None,
-        hub: tui_client::net::HubAddr::plain(hub.addr),
-        download_dir: dir.path().to_owned(),
-        identity: Some(Identity {
+    let config = net_support::config(
+        hub.addr,
+        dir.path(),
+        Some(Identity {
             name: "alice".into(),
             key: alice_key,
         }),
-    };
+    );
     let (commands, cmd_rx) = mpsc::channel::<NetCommand>(4);
     let (ev_tx, mut events) = mpsc::channel(64);
     let task = tokio::spawn(net::run(config, cmd_rx, ev_tx));
