@@ -657,8 +657,8 @@ fn take_session(inner: &mut Inner, id: UserId, conn: ConnId) -> Option<Session> 
     Some(session)
 }
 
-/// Most peers in one snapshot frame: with account names of at most 32 bytes, a peer is at
-/// most 39 bytes, so a frame stays under 640 KiB, within `MAX_FRAME_LEN`.
+/// Most peers in one snapshot frame: a peer is at most 44 bytes (a 10-byte id, a name of at
+/// most 32 bytes and their two prefixes), so a frame stays under 720 KiB, within `MAX_FRAME_LEN`.
 pub(crate) const SNAPSHOT_CHUNK: usize = 16_384;
 
 /// The frames of `asker`'s snapshot in its `version`'s words: the answer (`Peers`, or
