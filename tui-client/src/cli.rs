@@ -10,8 +10,10 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 #[command(name = "tui-client", version, about)]
 pub struct Cli {
     /// The hub's address, `host:port` or `tls://host:port` for TLS [default: the config's
-    /// `hub`, else 127.0.0.1:7878].
-    #[arg(long, env = "HUBBUB_HUB", global = true, value_name = "ADDR")]
+    /// `hub`, else 127.0.0.1:7878]. Several, comma-separated (`a:7878,b:7878`), are one hub
+    /// service: the first that answers is used; a lost connection moves to the next, with
+    /// the backoff between rounds through the list; one-shot commands try each in order.
+    #[arg(long, env = "HUBBUB_HUB", global = true, value_name = "ADDR[,ADDR...]")]
     pub hub: Option<String>,
     /// Speak TLS to the hub. Its certificate is pinned on first use (see --known-hubs)
     /// unless --ca is given.

@@ -3,6 +3,8 @@
 //! one address, connects through it to a hub; when that hub dies (every socket closed at
 //! once, no goodbye, as `kill -9` leaves it) the client reconnects through HAProxy to the
 //! other hub. The config's third backend is a dead port all along, as a hub that never came up.
+//! HAProxy's own view (its stats socket, added for the test) shows what its health check makes
+//! of a live, a full, a dead and a hung hub, and a hung hub's client is moved to the other.
 //!
 //! Needs the `haproxy` binary (Debian's package): scripts/deps.sh installs it. Without it
 //! the test fails and says so; it never skips.
@@ -50,21 +52,27 @@ fn free_addr() -> SocketAddr {
         .expect("addr")
 }
 
-/// A real hub on its own runtime, so that it can die all at once.
+/// A real hub on its own runtime, so that it can die or hang all at once.
 struct Backend {
     addr: SocketAddr,
     inspector: Inspector,
     runtime: Option<tokio::runtime::Runtime>,
+    /// Held while the hub hangs ([`Self::hang`]); dropped, it goes on.
+    thaw: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Backend {
     fn start() -> Backend {
+        Self::with_config(test_config())
+    }
+
+    fn with_config(config: hub::Config) -> Backend {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
-        let hub = Hub::new(test_config());
+        let hub = Hub::new(config);
         let inspector = hub.inspector();
         let listener = {
             let _in = runtime.enter();
@@ -76,15 +84,35 @@ impl Backend {
             addr,
             inspector,
             runtime: Some(runtime),
+            thaw: None,
         }
     }
 
     /// Drop every task of the hub, its listener and connections with them: the kernel closes
     /// the sockets, and no goodbye is sent.
     fn kill(&mut self) {
+        self.thaw = None;
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+    }
+
+    /// Block the hub's one worker thread, as a hub stopped by SIGSTOP or cut off by a
+    /// partition: its sockets stay open and the kernel still accepts connections, but nothing
+    /// is read, answered or welcomed. Returns once the worker is blocked.
+    fn hang(&mut self) {
+        let (thaw, frozen) = std::sync::mpsc::channel::<()>();
+        let (told, blocked) = std::sync::mpsc::channel::<()>();
+        self.thaw = Some(thaw);
+        let runtime = self.runtime.as_ref().expect("a live hub");
+        runtime.spawn(async move {
+            let _ = told.send(());
+            // Blocking on purpose: this is the hang.
+            let _ = frozen.recv();
+        });
+        blocked
+            .recv_timeout(testkit::WAIT)
+            .expect("the worker blocked");
     }
 }
 
@@ -97,6 +125,8 @@ impl Drop for Backend {
 /// `haproxy -db` with [`CONFIG`], its frontend on `front` and its backends at `backends`.
 struct Haproxy {
     child: Child,
+    /// Its stats socket (added to the example's `global` for the test).
+    stats: std::path::PathBuf,
 }
 
 impl Haproxy {
@@ -112,6 +142,13 @@ impl Haproxy {
             );
             config = config.replace(from, &to.to_string());
         }
+        let stats = dir.join("haproxy.sock");
+        let global = format!(
+            "global\n    stats socket {} mode 600 level admin\n",
+            stats.display()
+        );
+        assert_eq!(config.matches("global\n").count(), 1, "one global section");
+        let config = config.replace("global\n", &global);
         let path = dir.join("haproxy.cfg");
         std::fs::write(&path, config).expect("write the config");
         let log = std::fs::File::create(dir.join("haproxy.log")).expect("log file");
@@ -129,7 +166,7 @@ impl Haproxy {
                      installs it (Debian's haproxy package)"
                 )
             });
-        let mut haproxy = Haproxy { child };
+        let mut haproxy = Haproxy { child, stats };
         haproxy.wait_listening(dir, front).await;
         haproxy
     }
@@ -144,6 +181,45 @@ impl Haproxy {
             std::net::TcpStream::connect(front).ok().map(drop)
         })
         .await;
+    }
+}
+
+impl Haproxy {
+    /// What the last health check of backend server `server` (`hub1` …) said, as HAProxy's
+    /// `show stat` has it (`L7OK`, `L4CON`, `L7TOUT`, …; with a `* ` while a check runs).
+    fn check_status(&self, server: &str) -> Option<String> {
+        use std::io::{Read, Write};
+        let mut sock = std::os::unix::net::UnixStream::connect(&self.stats).ok()?;
+        sock.write_all(b"show stat\n").ok()?;
+        let mut csv = String::new();
+        sock.read_to_string(&mut csv).ok()?;
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next()?.trim_start_matches("# ").split(',').collect();
+        let column = |name: &str| header.iter().position(|h| *h == name);
+        let (px, sv, status) = (
+            column("pxname")?,
+            column("svname")?,
+            column("check_status")?,
+        );
+        lines
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find_map(|row| {
+                (row.get(px) == Some(&"hubs") && row.get(sv) == Some(&server))
+                    .then(|| {
+                        row.get(status)
+                            .map(|s| s.trim_start_matches("* ").to_owned())
+                    })
+                    .flatten()
+            })
+    }
+
+    /// Wait until the last check of `server` said `status`.
+    async fn wait_check(&self, server: &str, status: &str) {
+        let what = format!("haproxy's check of {server}: {status}");
+        eventually(&what, || {
+            self.check_status(server).as_deref() == Some(status)
+        })
+        .await
     }
 }
 
@@ -203,4 +279,57 @@ async fn through_haproxy_the_client_reconnects_to_the_other_hub_when_its_hub_die
     .await;
     assert_eq!(app.hub, front.to_string(), "one address all along");
     assert_eq!(app.switched_from, None, "the client saw one address only");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_check_keeps_a_live_or_full_hub_and_drops_a_dead_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let live = Backend::start();
+    let full = Backend::with_config(hub::Config {
+        max_connections: 1,
+        ..test_config()
+    });
+    // Someone holds the full hub's one connection: a check then gets ServerFull.
+    let _holding = shared::conn::Connection::connect(full.addr)
+        .await
+        .expect("the one connection");
+    eventually("the full hub full", || full.inspector.connections() == 1).await;
+    let dead = free_addr();
+    let haproxy = Haproxy::start(dir.path(), free_addr(), [live.addr, full.addr, dead]).await;
+    haproxy.wait_check("hub1", "L7OK").await;
+    haproxy.wait_check("hub2", "L7OK").await;
+    haproxy.wait_check("hub3", "L4CON").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_hub_is_marked_down_and_its_client_moves_to_the_other() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut backends = [Backend::start(), Backend::start()];
+    let front = free_addr();
+    let haproxy = Haproxy::start(
+        dir.path(),
+        front,
+        [backends[0].addr, backends[1].addr, free_addr()],
+    )
+    .await;
+    let config = net_support::config(front, dir.path(), None);
+    let (_commands, cmd_rx) = mpsc::channel::<NetCommand>(4);
+    let (ev_tx, mut events) = mpsc::channel(256);
+    tokio::spawn(net::run(config, cmd_rx, ev_tx));
+    let mut app = App::new(front.to_string(), (120, 30));
+    net_support::until(&mut app, &mut events, |a| a.conn == ConnState::Connected).await;
+    let first = holder(&[&backends[0], &backends[1]]).await;
+    let other = 1 - first;
+
+    // The hub stops answering with the client's connection open: nothing closes it but
+    // HAProxy, once its checks mark the hub down (on-marked-down shutdown-sessions).
+    backends[first].hang();
+    let server = format!("hub{}", first + 1);
+    haproxy.wait_check(&server, "L7TOUT").await;
+    net_support::until(&mut app, &mut events, |a| a.conn != ConnState::Connected).await;
+    net_support::until(&mut app, &mut events, |a| a.conn == ConnState::Connected).await;
+    eventually("the client on the other hub", || {
+        backends[other].inspector.connections() == 1
+    })
+    .await;
 }
