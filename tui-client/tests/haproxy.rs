@@ -131,7 +131,25 @@ struct Haproxy {
 
 impl Haproxy {
     async fn start(dir: &Path, front: SocketAddr, backends: [SocketAddr; 3]) -> Haproxy {
+        Self::start_edited(dir, front, backends, &[]).await
+    }
+
+    /// [`Self::start`] with each `(from, to)` of `edits` made in the config first.
+    async fn start_edited(
+        dir: &Path,
+        front: SocketAddr,
+        backends: [SocketAddr; 3],
+        edits: &[(&str, &str)],
+    ) -> Haproxy {
         let mut config = CONFIG.to_owned();
+        for (from, to) in edits {
+            assert_eq!(
+                config.matches(from).count(),
+                1,
+                "{from:?} once in the example"
+            );
+            config = config.replace(from, to);
+        }
         for (from, to) in
             std::iter::once((FRONTEND, front)).chain(BACKENDS.into_iter().zip(backends))
         {
@@ -213,6 +231,22 @@ impl Haproxy {
             })
     }
 
+    /// The age in seconds of each session HAProxy holds to the hubs (`show sess`).
+    fn session_ages(&self) -> Vec<u64> {
+        use std::io::{Read, Write};
+        let Ok(mut sock) = std::os::unix::net::UnixStream::connect(&self.stats) else {
+            return Vec::new();
+        };
+        let mut text = String::new();
+        if sock.write_all(b"show sess\n").is_err() || sock.read_to_string(&mut text).is_err() {
+            return Vec::new();
+        }
+        text.lines()
+            .filter(|l| l.contains(" be=hubs "))
+            .filter_map(|l| l.split(" age=").nth(1)?.split(' ').next().map(seconds))
+            .collect()
+    }
+
     /// Wait until the last check of `server` said `status`.
     async fn wait_check(&self, server: &str, status: &str) {
         let what = format!("haproxy's check of {server}: {status}");
@@ -228,6 +262,22 @@ impl Drop for Haproxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// HAProxy's `1h2m3s` style of age, in seconds.
+fn seconds(age: &str) -> u64 {
+    let (mut total, mut n) = (0, 0);
+    for c in age.chars() {
+        match c {
+            '0'..='9' => n = n * 10 + u64::from(c as u8 - b'0'),
+            'd' => (total, n) = (total + n * 86_400, 0),
+            'h' => (total, n) = (total + n * 3_600, 0),
+            'm' => (total, n) = (total + n * 60, 0),
+            's' => (total, n) = (total + n, 0),
+            _ => {}
+        }
+    }
+    total
 }
 
 /// Which of `backends` holds the client's connection: the one with a connection while no
@@ -332,4 +382,139 @@ async fn a_hung_hub_is_marked_down_and_its_client_moves_to_the_other() {
         backends[other].inspector.connections() == 1
     })
     .await;
+}
+
+/// What the docs say a health check costs: it is a connection like any other, so every
+/// watcher of the hub hears it arrive and leave (anonymous, an id used up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_health_check_is_a_connection_that_watchers_see_come_and_go() {
+    use shared::{ClientMsg, HubMsg, RequestId};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Backend::start();
+    let mut watcher = shared::conn::Connection::connect(hub.addr)
+        .await
+        .expect("connect");
+    let watch = ClientMsg::<bytes::Bytes>::Watch { req: RequestId(1) };
+    watcher.send(&watch).await.expect("watch");
+    let _haproxy = Haproxy::start(
+        dir.path(),
+        free_addr(),
+        [hub.addr, free_addr(), free_addr()],
+    )
+    .await;
+    let (mut arrived, mut left) = (Vec::new(), Vec::new());
+    // Three that came and went: at most one is Haproxy::start's own connection through it.
+    while arrived.iter().filter(|id| left.contains(*id)).count() < 3 {
+        match testkit::recv(&mut watcher).await {
+            HubMsg::Presence {
+                arrived: a,
+                left: l,
+            } => {
+                arrived.extend(a.into_iter().map(|p| p.user_id));
+                left.extend(l);
+            }
+            HubMsg::Arrived { user_id, .. } | HubMsg::Joined { user_id } => arrived.push(user_id),
+            HubMsg::Left { user_id } => left.push(user_id),
+            _ => {}
+        }
+    }
+}
+
+/// The config's idle timeouts against the hub's keepalive, scaled down (3 s timeouts, a 1 s
+/// ping interval, as 90 s to 30 s): a client that only answers keepalives (no `Watch`, so no
+/// presence pushes) keeps its session through HAProxy well past the timeouts. Without
+/// keepalives (the mutation: a ping interval of an hour) HAProxy cuts it at 3 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalives_keep_an_idle_client_through_haproxy_past_its_timeouts() {
+    use shared::{ClientMsg, HubMsg};
+    const TIMEOUT_S: u64 = 3;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Backend::with_config(hub::Config {
+        ping_interval: std::time::Duration::from_secs(1),
+        ..test_config()
+    });
+    let front = free_addr();
+    let haproxy = Haproxy::start_edited(
+        dir.path(),
+        front,
+        [hub.addr, free_addr(), free_addr()],
+        &[
+            ("timeout client 90s", "timeout client 3s"),
+            ("timeout server 90s", "timeout server 3s"),
+        ],
+    )
+    .await;
+    let mut idle = shared::conn::Connection::connect(front)
+        .await
+        .expect("through haproxy");
+    // Answers keepalives, as every client does; ends when the connection does.
+    let client = tokio::spawn(async move {
+        while let Ok(msg) = idle.recv().await {
+            if matches!(msg, HubMsg::KeepAlive) {
+                let ack = ClientMsg::<bytes::Bytes>::KeepAliveAck;
+                if idle.send(&ack).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    eventually("a session older than twice the timeouts", || {
+        haproxy
+            .session_ages()
+            .iter()
+            .any(|age| *age > 2 * TIMEOUT_S)
+    })
+    .await;
+    assert!(!client.is_finished(), "the idle client is still connected");
+}
+
+/// TLS hubs behind HAProxy: TCP mode passes TLS through, the client pins the one address,
+/// and hubs that share one certificate pass for the pinned hub when the client moves to the
+/// other. The welcome check cannot read inside TLS, so the config's three tcp-check lines
+/// are dropped and `check` connects only (`L4OK`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_passes_through_and_hubs_sharing_a_certificate_pass_for_the_pinned_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = testkit::tls::self_signed();
+    let tls = || hub::Config {
+        tls: Some(testkit::tls::serving(&cert)),
+        ..test_config()
+    };
+    let mut backends = [Backend::with_config(tls()), Backend::with_config(tls())];
+    let front = free_addr();
+    let check = "    option tcp-check\n    tcp-check connect\n    tcp-check expect rbinary ^000000..(0001|0[aA]0008)\n";
+    let haproxy = Haproxy::start_edited(
+        dir.path(),
+        front,
+        [backends[0].addr, backends[1].addr, free_addr()],
+        &[(check, "")],
+    )
+    .await;
+    haproxy.wait_check("hub1", "L4OK").await;
+    let known_hubs = dir.path().join("known_hubs");
+    let hub =
+        tui_client::net::HubAddr::new(&format!("tls://{front}"), false, None, Some(&known_hubs))
+            .expect("a TLS address");
+    let config = tui_client::net::NetConfig {
+        hubs: hub.into(),
+        ..net_support::config(front, dir.path(), None)
+    };
+    let (_commands, cmd_rx) = mpsc::channel::<NetCommand>(4);
+    let (ev_tx, mut events) = mpsc::channel(256);
+    tokio::spawn(net::run(config, cmd_rx, ev_tx));
+    let mut app = App::new(front.to_string(), (120, 30));
+    net_support::until(&mut app, &mut events, |a| a.conn == ConnState::Connected).await;
+    let first = holder(&[&backends[0], &backends[1]]).await;
+    let pinned = std::fs::read_to_string(&known_hubs).expect("pinned on first use");
+    assert_eq!(pinned.lines().count(), 1, "{pinned}");
+    assert!(pinned.starts_with(&format!("{front} ")), "{pinned}");
+
+    backends[first].kill();
+    net_support::until(&mut app, &mut events, |a| a.conn != ConnState::Connected).await;
+    net_support::until(&mut app, &mut events, |a| a.conn == ConnState::Connected).await;
+    eventually("the client on the other hub", || {
+        backends[1 - first].inspector.connections() == 1
+    })
+    .await;
+    assert_eq!(std::fs::read_to_string(&known_hubs).expect("pins"), pinned);
 }
