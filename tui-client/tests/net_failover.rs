@@ -210,3 +210,42 @@ async fn an_account_resumes_its_id_on_the_address_it_fails_over_to() {
     assert_eq!(app.account.as_deref(), Some("alice"));
     assert_eq!(app.switched_from, Some(addrs[0].to_string()));
 }
+
+#[tokio::test]
+async fn an_unpinned_tls_address_is_refused_and_the_next_one_used() {
+    let config_x = testkit::tls::tls_config();
+    let config_y = testkit::tls::tls_config();
+    let fp_y = testkit::tls::fingerprint(&config_y);
+    let x = TestHub::with_config(config_x).await;
+    let y = TestHub::with_config(config_y).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let known_hubs = dir.path().join("known_hubs");
+    std::fs::write(&known_hubs, format!("{} {fp_y}\n", y.addr)).expect("pin y");
+    let list = format!("tls://{},tls://{}", x.addr, y.addr);
+    let mut hubs = Hubs::new(&list, false, None, Some(&known_hubs)).expect("a list");
+    // As the full-screen client sets it once it has asked about first uses.
+    hubs.on_first_use(net::FirstUse::Refuse);
+    let config = NetConfig {
+        hubs,
+        ..net_support::config(x.addr, dir.path(), None)
+    };
+    let (_commands, mut events) = start(config);
+    let mut app = App::new(list.clone(), (120, 30));
+    let tls_y = format!("tls://{}", y.addr);
+    let seen = feed_until(&mut app, &mut events, |a| {
+        a.conn == ConnState::Connected && a.hub == tls_y
+    })
+    .await;
+    let refused = seen.iter().find_map(|e| match e {
+        NetEvent::Disconnected { reason, retry_in } => Some((reason.clone(), *retry_in)),
+        _ => None,
+    });
+    let (reason, retry_in) = refused.expect("x refused first");
+    assert!(
+        reason.contains(&format!("the certificate of {} is not pinned", x.addr)),
+        "{reason}"
+    );
+    assert_eq!(retry_in, WITHIN_ROUND);
+    let pins = std::fs::read_to_string(&known_hubs).expect("pins");
+    assert_eq!(pins, format!("{} {fp_y}\n", y.addr), "x was not pinned");
+}
