@@ -131,16 +131,16 @@ pub enum Command {
         /// The account's name.
         name: String,
     },
-    /// Forget the pinned certificate of the hub at ADDRESS (default: --hub), so that the
-    /// next connection pins the one it presents: after its operator replaced it and you
-    /// compared the new fingerprint.
+    /// Forget the pinned certificate of the hub at ADDRESS (default: --hub, when it names one
+    /// address), so that the next connection pins the one it presents: after its operator
+    /// replaced it and you compared the new fingerprint.
     ForgetHub {
         /// `host:port` or `tls://host:port`.
         address: Option<String>,
     },
     /// Print each message as it arrives; files are saved. Logged in, the mailbox comes
     /// first, each message acknowledged once printed. A lost hub is reported (`closed`) and
-    /// reconnected to with backoff. Ends with Ctrl-C.
+    /// reconnected to with backoff (the next of --hub's addresses, if several). Ends with Ctrl-C.
     Listen {
         /// Where files go [default: --download-dir].
         #[arg(long)]
