@@ -18,6 +18,7 @@ mod close;
 pub mod config;
 mod connection;
 mod frame;
+pub mod health;
 mod inspect;
 mod peer;
 mod presence;
