@@ -78,16 +78,17 @@ pub(crate) struct Client {
     pub binding: Option<Box<[u8; BINDING_LEN]>>,
     /// The challenge its next signature must cover, once asked for.
     pub challenge: Option<[u8; CHALLENGE_LEN]>,
-    /// The account it is logged in as.
-    pub account: Option<Account>,
+    /// The account it is logged in as (boxed: an anonymous connection pays one word for it,
+    /// not 176 bytes).
+    pub account: Option<Box<Account>>,
     /// The task pushing its mailbox, while one runs.
     pub drain: Option<tokio::task::JoinHandle<()>>,
     /// Its own queue, for answers.
     pub outbox: Outbox,
     /// Its kill switch.
     pub control: Arc<Control>,
-    /// The rest of the hub.
-    pub hub: HubContext,
+    /// The rest of the hub (shared: a copy of its handles is 72 bytes a connection).
+    pub hub: Arc<HubContext>,
     /// The protocol version agreed with this client (see `docs/PROTOCOL.md` § 12).
     pub version: u32,
     /// Whether a request has been handled: a `Hello` may only come first.
@@ -111,7 +112,7 @@ impl Client {
 /// captures each once.
 pub(crate) fn serve(
     stream: TcpStream,
-    hub: HubContext,
+    hub: Arc<HubContext>,
     reading: TaskTrackerToken,
     permit: OwnedSemaphorePermit,
 ) -> impl Future<Output = ()> + Send {

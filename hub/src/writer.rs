@@ -101,7 +101,8 @@ impl Writer {
                 batch = Vec::new();
             }
         }
-        self.finish().await;
+        // Boxed: the goodbye's write and its deadline are needed once, at the end.
+        Box::pin(self.finish()).await;
     }
 
     /// Put the pending presence in place of its place in `batch` (see [`crate::presence`]):
@@ -219,18 +220,10 @@ impl Writer {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    let writable = tokio::time::timeout(stall, self.socket.writable());
-                    let hands_over = !cut && self.hands_over();
-                    tokio::select! {
-                        biased;
-                        _ = self.control.killed(), if !cut => {}
-                        _ = self.hard_stop.cancelled(), if !cut => {}
-                        _ = self.control.closing(), if hands_over => {}
-                        ready = writable => match ready {
-                            Ok(Ok(())) => {}
-                            Ok(Err(_)) => return Err(self.give_up(frames, start, begun, whole, CloseReason::Io)),
-                            Err(_) => return Err(self.give_up(frames, start, begun, whole, CloseReason::WriteTimeout)),
-                        },
+                    // Boxed: a full socket is the rare case, and inline its wait would make
+                    // every idle connection's writer keep room for a timer.
+                    if let Err(reason) = Box::pin(self.wait_writable(stall, cut)).await {
+                        return Err(self.give_up(frames, start, begun, whole, reason));
                     }
                 }
                 Err(_) => return Err(self.give_up(frames, start, begun, whole, CloseReason::Io)),
@@ -238,6 +231,25 @@ impl Writer {
         }
         frames.clear();
         Ok(if cut { Wrote::Cut } else { Wrote::All })
+    }
+
+    /// Wait until the socket takes more, at most `stall`, or until a signal the batch must
+    /// look at (a kill, the hard stop, the close of a session that hands over; not once the
+    /// batch is `cut`). Err: the socket failed, or stalled too long.
+    async fn wait_writable(&self, stall: Duration, cut: bool) -> Result<(), CloseReason> {
+        let writable = tokio::time::timeout(stall, self.socket.writable());
+        let hands_over = !cut && self.hands_over();
+        tokio::select! {
+            biased;
+            _ = self.control.killed(), if !cut => Ok(()),
+            _ = self.hard_stop.cancelled(), if !cut => Ok(()),
+            _ = self.control.closing(), if hands_over => Ok(()),
+            ready = writable => match ready {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(CloseReason::Io),
+                Err(_) => Err(CloseReason::WriteTimeout),
+            },
+        }
     }
 
     /// Hand over the relays of `frames` from `start` on and those queued; the rest stays in

@@ -658,7 +658,7 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
     };
     client.id = id;
     client.present_as = id;
-    client.account = Some(account);
+    client.account = Some(Box::new(account));
     // A delete that committed while this login was on its way closed the sessions it saw,
     // not this one: look again now that this one is in the registry.
     let exists = blocking(&hub, move |store| store.account_by_id(id)).await;
@@ -725,13 +725,13 @@ fn act_as(client: &mut Client, req: RequestId, account: Account) -> Result<(), C
         name: account.name.clone(),
         waiting: 0,
     };
-    client.account = Some(account);
+    client.account = Some(Box::new(account));
     answer(client, &logged_in)
 }
 
 /// Pushes a mailbox to one session, then makes the session live.
 struct Drain {
-    hub: HubContext,
+    hub: std::sync::Arc<HubContext>,
     conn: ConnId,
     account: UserId,
     joined: Joined,

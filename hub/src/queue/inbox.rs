@@ -10,6 +10,11 @@ use super::{cost, Inbox};
 /// A deque this much larger than needed is given back once it empties.
 const SHRINK_ABOVE: usize = 1024;
 
+/// A deque of at most this many slots is given back as soon as it empties, so that a
+/// connection idle after a few frames (its welcome) holds none: refilling it costs one small
+/// allocation, where a deep one is kept for the burst that is likely still coming.
+const SMALL_SLOTS: usize = 16;
+
 impl Inbox {
     /// Wait for frames and move up to `max` of them into `buf`; 0 means every sender is gone
     /// and the queue is empty. Cancel-safe: frames are only taken when it returns.
@@ -23,7 +28,8 @@ impl Inbox {
                 let n = queue.frames.len().min(max);
                 if n > 0 {
                     buf.extend(queue.frames.drain(..n));
-                    if queue.frames.is_empty() && queue.frames.capacity() > SHRINK_ABOVE {
+                    let slots = queue.frames.capacity();
+                    if queue.frames.is_empty() && (slots > SHRINK_ABOVE || slots <= SMALL_SLOTS) {
                         queue.frames = VecDeque::new();
                     }
                     return n;
@@ -139,5 +145,11 @@ mod tests {
         );
         outbox.shrink_if_empty();
         assert_eq!(capacity(&outbox), 0);
+
+        // A few frames, as an idle connection gets: drained, the deque goes at once.
+        outbox.try_push(frame(1)).expect("fits");
+        assert!(capacity(&outbox) > 0);
+        inbox.recv_many(&mut got, 1).await;
+        assert_eq!(capacity(&outbox), 0, "an idle queue holds no slots");
     }
 }
