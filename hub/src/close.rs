@@ -178,8 +178,14 @@ impl Control {
     /// ([`Queued::Discard`], [`Queued::Abandon`]); a flushing close ends the writer by
     /// orphaning its queue instead.
     pub(crate) async fn killed(&self) {
+        self.killed_or_closing(false).await
+    }
+
+    /// [`Control::killed`], or with `any` [`Control::closing`]: one wait, where the two
+    /// would keep room for two in a future that spends its life waiting.
+    pub(crate) async fn killed_or_closing(&self, any: bool) {
         self.closed().await;
-        if !self.refuses_frames() {
+        if !any && !self.refuses_frames() {
             // The first close flushes, and no later one counts.
             std::future::pending::<()>().await
         }

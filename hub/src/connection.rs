@@ -119,6 +119,7 @@ pub(crate) fn serve(
     let id = hub.registry.next_id();
     let peer_addr = stream.peer_addr().ok();
     let span = info_span!("conn", user_id = id.map(|id| id.0), peer = ?peer_addr);
+    let addr = peer_addr.map(|a| a.ip());
     async move {
         let Some(id) = id else {
             crate::server::refuse_full(&stream);
@@ -126,20 +127,19 @@ pub(crate) fn serve(
             tracing::error!("every anonymous id has been given out; restart the hub");
             return;
         };
-        let addr = peer_addr.map(|a| a.ip());
         let tls = hub.config.tls.as_ref().map(|tls| &tls.server);
         // Boxed: the handshake's state is large and lives only until it ends; inline, every
         // connection's future would keep room for it all its life, TLS or not (W5 plain 4.3
         // → 8.3 KiB per idle connection before this, bench/README.md § TLS).
-        let opening = Box::pin(transport::open(
-            stream,
-            tls,
-            hub.config.tls_handshake_timeout,
-        ));
-        let opened = tokio::select! {
-            opened = opening => opened,
-            // Not registered yet: nothing of it to flush or to tell.
-            () = hub.shutdown.cancelled() => return,
+        let opening = Box::pin(async {
+            tokio::select! {
+                opened = transport::open(stream, tls, hub.config.tls_handshake_timeout) => Some(opened),
+                // Not registered yet: nothing of it to flush or to tell.
+                () = hub.shutdown.cancelled() => None,
+            }
+        });
+        let Some(opened) = opening.await else {
+            return;
         };
         let Opened {
             rd,
@@ -198,7 +198,49 @@ pub(crate) fn serve(
         };
         let mut reader = Reader::new(rd, client);
         let close = reader.run().await;
-        let mut client = reader.into_client();
+        // Boxed: what follows runs once, at the end, and inline its waits (a pump's deadline
+        // among them) would be room every idle connection's future keeps.
+        let end = Ending {
+            client: reader.into_client(),
+            close,
+            control,
+            reading,
+            unsent,
+            writer,
+            pump,
+            permit,
+        };
+        Box::pin(end.run()).await
+    }
+    .instrument(span)
+}
+
+/// What is left of a connection whose reader has stopped.
+struct Ending {
+    client: Client,
+    close: crate::close::Close,
+    control: Arc<Control>,
+    reading: TaskTrackerToken,
+    unsent: tokio::sync::oneshot::Receiver<Vec<Bytes>>,
+    writer: tokio::task::JoinHandle<()>,
+    pump: Option<transport::Pump>,
+    permit: OwnedSemaphorePermit,
+}
+
+impl Ending {
+    /// Close, leave the registry, let the writer finish, and record why.
+    async fn run(self) {
+        let Ending {
+            mut client,
+            close,
+            control,
+            reading,
+            unsent,
+            writer,
+            pump,
+            permit,
+        } = self;
+        let hub = client.hub.clone();
         let shutdown = close.reason == CloseReason::Shutdown;
         control.close(close);
         if let Some(drain) = client.drain.take() {
@@ -229,5 +271,4 @@ pub(crate) fn serve(
         hub.registry.record_close(Some(id), reason);
         drop(permit);
     }
-    .instrument(span)
 }

@@ -72,12 +72,16 @@ impl Writer {
         loop {
             let n = tokio::select! {
                 biased;
-                _ = self.control.killed() => break,
-                _ = self.hard_stop.cancelled() => break,
-                _ = self.control.closing(), if self.hands_over() => {
+                // One wait for both signals of the connection's own: a killing close, or any
+                // close of a session that hands over.
+                _ = self.control.killed_or_closing(self.hands_over()) => {
+                    if self.control.refuses_frames() {
+                        break;
+                    }
                     self.hand_over(Vec::new());
                     continue;
                 }
+                _ = self.hard_stop.cancelled() => break,
                 n = self.inbox.recv_many(&mut batch, BATCH_FRAMES) => n,
             };
             if n == 0 {
