@@ -67,10 +67,8 @@ impl Writer {
     /// Write until the queue is orphaned and empty, or the connection is killed; then say
     /// goodbye if the close has one.
     pub async fn run(&mut self) {
-        // Grown on demand: an idle connection holds no batch.
-        let mut batch: Vec<Bytes> = Vec::new();
         loop {
-            let n = tokio::select! {
+            tokio::select! {
                 biased;
                 // One wait for both signals of the connection's own: a killing close, or any
                 // close of a session that hands over.
@@ -82,8 +80,12 @@ impl Writer {
                     continue;
                 }
                 _ = self.hard_stop.cancelled() => break,
-                n = self.inbox.recv_many(&mut batch, BATCH_FRAMES) => n,
-            };
+                () = self.inbox.ready() => {}
+            }
+            // Made after the wait, not kept across it: an idle connection holds no batch, and
+            // its writer's future no room for one.
+            let mut batch: Vec<Bytes> = Vec::new();
+            let n = self.inbox.take(&mut batch, BATCH_FRAMES).unwrap_or(0);
             if n == 0 {
                 break;
             }
@@ -97,12 +99,6 @@ impl Writer {
                 Ok(Wrote::All) => {}
                 Ok(Wrote::Cut) => break,
                 Ok(Wrote::CutInside) | Err(_) => return,
-            }
-            // A batch that took less than a full write emptied the queue: let it go, so that a
-            // connection between bursts holds none; a full batch is kept, as the queue is
-            // likely still deep.
-            if n < BATCH_FRAMES {
-                batch = Vec::new();
             }
         }
         // Boxed: the goodbye's write and its deadline are needed once, at the end.
