@@ -184,7 +184,7 @@ impl Control {
     /// [`Control::killed`], or with `any` [`Control::closing`]: one wait, where the two
     /// would keep room for two in a future that spends its life waiting.
     pub(crate) async fn killed_or_closing(&self, any: bool) {
-        // `closed()` inlined: its own future inside this one would be 24 bytes more.
+        // As in `closing`, inline: a future of its inside this one would be 24 bytes more.
         let closed = self.closed.notified();
         if !self.is_closed() {
             closed.await
@@ -198,13 +198,9 @@ impl Control {
     /// Resolves once the connection is closed for any reason, so that a reader learns of a
     /// close decided elsewhere (the deletion of its account) and stops.
     pub(crate) async fn closing(&self) {
-        self.closed().await
-    }
-
-    /// Resolves once the first close is given. A `Notified` hears every `notify_waiters`
-    /// from its creation on, so a close between the check and the wait is not missed; and one
-    /// `Notified` is the whole state, as small as a token's wait.
-    async fn closed(&self) {
+        // A `Notified` hears every `notify_waiters` from its creation on, so a close between
+        // the check and the wait is not missed; and it is the whole state of this future, as
+        // small as a token's wait.
         let closed = self.closed.notified();
         if !self.is_closed() {
             closed.await

@@ -76,8 +76,9 @@ pub(crate) struct Client {
     /// Its TLS session's `tls-exporter` value, which its signatures must cover; `None` over
     /// plain TCP. (Boxed: an idle plain connection pays one word for it.)
     pub binding: Option<Box<[u8; BINDING_LEN]>>,
-    /// The challenge its next signature must cover, once asked for.
-    pub challenge: Option<[u8; CHALLENGE_LEN]>,
+    /// The challenge its next signature must cover, once asked for (boxed: a word, not 33
+    /// bytes, for a connection that never asks).
+    pub challenge: Option<Box<[u8; CHALLENGE_LEN]>>,
     /// The account it is logged in as (boxed: an anonymous connection pays one word for it,
     /// not 176 bytes).
     pub account: Option<Box<Account>>,
@@ -120,24 +121,25 @@ pub(crate) fn serve(
     let peer_addr = stream.peer_addr().ok();
     let span = info_span!("conn", user_id = id.map(|id| id.0), peer = ?peer_addr);
     let addr = peer_addr.map(|a| a.ip());
+    // Boxed, and made before the block so that the block captures the box, not the socket:
+    // the handshake's state is large and lives only until it ends; inline, every
+    // connection's future would keep room for it all its life, TLS or not (W5 plain 4.3
+    // → 8.3 KiB per idle connection before this, bench/README.md § TLS).
+    let opening = match id {
+        Some(_) => Some(Box::pin(open(stream, hub.clone()))),
+        None => {
+            span.in_scope(|| {
+                crate::server::refuse_full(&stream);
+                hub.registry.record_close(None, CloseReason::ServerFull);
+                tracing::error!("every anonymous id has been given out; restart the hub");
+            });
+            None
+        }
+    };
     async move {
-        let Some(id) = id else {
-            crate::server::refuse_full(&stream);
-            hub.registry.record_close(None, CloseReason::ServerFull);
-            tracing::error!("every anonymous id has been given out; restart the hub");
+        let (Some(id), Some(opening)) = (id, opening) else {
             return;
         };
-        let tls = hub.config.tls.as_ref().map(|tls| &tls.server);
-        // Boxed: the handshake's state is large and lives only until it ends; inline, every
-        // connection's future would keep room for it all its life, TLS or not (W5 plain 4.3
-        // → 8.3 KiB per idle connection before this, bench/README.md § TLS).
-        let opening = Box::pin(async {
-            tokio::select! {
-                opened = transport::open(stream, tls, hub.config.tls_handshake_timeout) => Some(opened),
-                // Not registered yet: nothing of it to flush or to tell.
-                () = hub.shutdown.cancelled() => None,
-            }
-        });
         let Some(opened) = opening.await else {
             return;
         };
@@ -215,6 +217,19 @@ pub(crate) fn serve(
         Box::pin(end.run()).await
     }
     .instrument(span)
+}
+
+/// Open `stream` (see [`transport::open`]), unless the hub shuts down first: then `None`.
+async fn open(
+    stream: TcpStream,
+    hub: Arc<HubContext>,
+) -> Option<Result<Opened, transport::OpenError>> {
+    let tls = hub.config.tls.as_ref().map(|tls| &tls.server);
+    tokio::select! {
+        opened = transport::open(stream, tls, hub.config.tls_handshake_timeout) => Some(opened),
+        // Not registered yet: nothing of it to flush or to tell.
+        () = hub.shutdown.cancelled() => None,
+    }
 }
 
 /// What is left of a connection whose reader has stopped.

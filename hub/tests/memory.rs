@@ -302,7 +302,7 @@ async fn a_read_buffer_widened_for_a_stream_is_let_go_soon_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_connection_costs_the_hub_little_heap() {
     /// The bound: requested bytes, before the allocator rounds them up to its size classes.
-    const IDLE_BOUND: usize = 2 * KIB + 3 * KIB / 4;
+    const IDLE_BOUND: usize = 2 * KIB + KIB / 2;
     let n = 1000.min(soft_fd_limit().saturating_sub(256) / 2);
     let _serial = SERIAL.lock().await;
     let hub = TestHub::with_config(test_config()).await;

@@ -27,6 +27,8 @@ enum Step {
     Eof,
     Timer,
     Stop(Close),
+    /// The hub shuts down: finish the frames already here.
+    Shutdown,
 }
 
 impl Reader {
@@ -46,18 +48,13 @@ impl Reader {
         let timer = tokio::time::sleep_until(self.next_wake());
         tokio::pin!(timer);
         loop {
-            let outcome = match self.next_step(timer.as_mut()).await {
+            let step = self.next_step(timer.as_mut()).await;
+            let outcome = match step {
                 Step::Stop(close) => Err(close),
+                Step::Shutdown => Err(Box::pin(self.finish_on_shutdown()).await),
                 Step::Eof => Err(CloseReason::PeerClosed.into()),
                 Step::Timer => self.on_timer(),
-                Step::Frame(Ok(payload)) => match self.check_budget().await {
-                    Ok(()) => match self.on_frames(&payload) {
-                        Ok(Some(job)) => Box::pin(finish(&mut self.client, *job)).await,
-                        Ok(None) => Ok(()),
-                        Err(close) => Err(close),
-                    },
-                    Err(close) => Err(close),
-                },
+                Step::Frame(Ok(payload)) => self.on_frame(payload).await,
                 Step::Frame(Err(e)) => Err(self.on_decode_error(e)),
             };
             if let Err(close) = outcome {
@@ -65,6 +62,16 @@ impl Reader {
             }
             self.frames.shed();
             timer.as_mut().reset(self.next_wake());
+        }
+    }
+
+    /// Route `payload` and the frames behind it once the budget has room; finish a request
+    /// that needs the store.
+    async fn on_frame(&mut self, payload: bytes::BytesMut) -> Result<(), Close> {
+        self.check_budget().await?;
+        match self.on_frames(&payload)? {
+            Some(job) => Box::pin(finish(&mut self.client, *job)).await,
+            None => Ok(()),
         }
     }
 
@@ -114,7 +121,7 @@ impl Reader {
         tokio::select! {
             biased;
             _ = self.client.control.closing() => Step::Stop(self.closed_elsewhere()),
-            _ = hub.shutdown.cancelled() => Step::Stop(Box::pin(self.finish_on_shutdown()).await),
+            _ = hub.shutdown.cancelled() => Step::Shutdown,
             frame = self.frames.next() => match frame {
                 Some(frame) => Step::Frame(frame),
                 None => Step::Eof,
@@ -134,7 +141,7 @@ impl Reader {
         tokio::select! {
             biased;
             _ = client.control.closing() => return Some(Step::Stop(self.closed_elsewhere())),
-            _ = hub.shutdown.cancelled() => return Some(Step::Stop(Box::pin(self.finish_on_shutdown()).await)),
+            _ = hub.shutdown.cancelled() => return Some(Step::Shutdown),
             _ = room => {}
         }
         // We did not read while paused: the client's frame in progress and its keepalive
