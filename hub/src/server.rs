@@ -91,7 +91,7 @@ impl Hub {
     /// finish the frames it already has, flush every queue for up to the grace period, say
     /// goodbye and return.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) {
-        let hub = self.context;
+        let hub = Arc::new(self.context);
         let limit = Arc::new(Semaphore::new(hub.config.max_connections));
         let reading = TaskTracker::new();
         let connections = TaskTracker::new();
@@ -188,7 +188,7 @@ fn expire_mailboxes(hub: &HubContext) {
     });
 }
 
-async fn log_stats(hub: HubContext) {
+async fn log_stats(hub: Arc<HubContext>) {
     let every = hub.config.stats_interval;
     if every.is_zero() {
         return;
