@@ -112,8 +112,9 @@ impl CloseReason {
 pub struct Close {
     /// Why.
     pub reason: CloseReason,
-    /// What the client is told instead of the reason's standard text.
-    pub text: Option<String>,
+    /// What the client is told instead of the reason's standard text. (A `Box<str>`, not a
+    /// `String`: it is never grown, and every connection's `Control` holds a `Close`.)
+    pub text: Option<Box<str>>,
 }
 
 impl From<CloseReason> for Close {
@@ -127,7 +128,7 @@ impl Close {
     pub fn with_text(reason: CloseReason, text: impl Into<String>) -> Close {
         Close {
             reason,
-            text: Some(text.into()),
+            text: Some(text.into().into_boxed_str()),
         }
     }
 }
