@@ -1,0 +1,284 @@
+//! Many hubs as one over NATS (docs/CLUSTER.md): real nats-server, real hubs, real TCP
+//! clients. Ids unique across hubs, presence merged (joins, leaves, a hub started late, a hub
+//! that stops, a hub killed), relays across hubs answered once.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use shared::conn::Connection;
+use shared::{ClientMsg, HubMsg, RequestId, UserId};
+use testkit::child::HubProcess;
+use testkit::nats::NatsServer;
+use testkit::*;
+
+/// Three hubs on `nats`, started one after another.
+async fn three(nats: &NatsServer) -> [TestHub; 3] {
+    [
+        TestHub::in_cluster(&nats.url()).await,
+        TestHub::in_cluster(&nats.url()).await,
+        TestHub::in_cluster(&nats.url()).await,
+    ]
+}
+
+/// Wait until `conn`'s `List` is `want` (in any order).
+async fn lists(conn: &mut Connection, want: &[UserId]) {
+    let want: HashSet<UserId> = want.iter().copied().collect();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let got: HashSet<UserId> = list(conn).await.into_iter().collect();
+        if got == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "List is {got:?}, not {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A watcher at the current version, its snapshot read.
+async fn watcher(hub: &TestHub) -> (Connection, Vec<UserId>) {
+    let mut w = hub.connect_at(shared::RECEIPTS_VERSION).await;
+    w.send(&ClientMsg::Watch { req: RequestId(3) })
+        .await
+        .expect("send");
+    match recv(&mut w).await {
+        HubMsg::Present { peers, .. } => {
+            let peers = peers.into_iter().map(|p| p.user_id).collect();
+            (w, peers)
+        }
+        other => panic!("expected a snapshot, got {other:?}"),
+    }
+}
+
+/// The answer (`Posted`, the current version's) to a relay of request 9 that queued nothing.
+fn posted(delivered: u32, unknown: Vec<UserId>, dropped: Vec<UserId>) -> HubMsg {
+    HubMsg::Posted {
+        req: RequestId(9),
+        delivered,
+        queued: vec![],
+        unknown,
+        dropped,
+        full: vec![],
+    }
+}
+
+#[tokio::test]
+async fn hubs_starting_at_once_give_disjoint_ids() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    // Blocks of 16: forty connections on each hub make the three lease blocks against one
+    // another on the one counter.
+    let (a, b, c) = tokio::join!(
+        TestHub::in_cluster(&url),
+        TestHub::in_cluster(&url),
+        TestHub::in_cluster(&url)
+    );
+    let mut conns = Vec::new();
+    for _ in 0..40 {
+        let (x, y, z) = tokio::join!(a.connect(), b.connect(), c.connect());
+        conns.extend([x, y, z]);
+    }
+    let ids: HashSet<UserId> = conns.iter().map(Connection::user_id).collect();
+    assert_eq!(
+        ids.len(),
+        conns.len(),
+        "every id given once across the hubs"
+    );
+    assert!(ids
+        .iter()
+        .all(|id| id.0 < shared::account::FIRST_ACCOUNT_ID));
+    for hub in [a, b, c] {
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_watcher_on_one_hub_sees_a_client_join_and_leave_on_another() {
+    let nats = NatsServer::start();
+    let [h1, h2, h3] = three(&nats).await;
+    let (mut w, _) = watcher(&h1).await;
+    let far = h2.connect().await;
+    let id = far.user_id();
+    assert_eq!(
+        recv(&mut w).await,
+        HubMsg::Arrived {
+            user_id: id,
+            name: None
+        }
+    );
+    drop(far);
+    assert_eq!(recv(&mut w).await, HubMsg::Left { user_id: id });
+    for hub in [h1, h2, h3] {
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn list_on_any_hub_lists_everyone_and_a_late_hub_learns_them() {
+    let nats = NatsServer::start();
+    let [h1, h2, h3] = three(&nats).await;
+    let mut conns = vec![h1.connect().await, h2.connect().await, h3.connect().await];
+    conns.push(h2.connect().await);
+    let everyone: Vec<UserId> = conns.iter().map(Connection::user_id).collect();
+    for conn in &mut conns {
+        let me = conn.user_id();
+        let others: Vec<UserId> = everyone.iter().copied().filter(|&u| u != me).collect();
+        lists(conn, &others).await;
+    }
+    // A hub that starts now learns the earlier hubs' users from their snapshots.
+    let late = TestHub::in_cluster(&nats.url()).await;
+    let mut newcomer = late.connect().await;
+    lists(&mut newcomer, &everyone).await;
+    let (_w, snapshot) = watcher(&late).await;
+    let mut want: Vec<UserId> = everyone.clone();
+    want.push(newcomer.user_id());
+    want.sort_unstable();
+    assert_eq!(snapshot, want, "a Watch snapshot has them too");
+    for hub in [h1, h2, h3, late] {
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_hub_that_stops_takes_its_users_with_it_at_once() {
+    let nats = NatsServer::start();
+    let [h1, h2, h3] = three(&nats).await;
+    let mut here = h1.connect().await;
+    let there = h2.connect().await;
+    lists(&mut here, &[there.user_id()]).await;
+    let (mut w, _) = watcher(&h1).await;
+    let gone = there.user_id();
+    h2.stop().await;
+    assert_eq!(recv(&mut w).await, HubMsg::Left { user_id: gone });
+    lists(&mut here, &[w.user_id()]).await;
+    for hub in [h1, h3] {
+        hub.stop().await;
+    }
+}
+
+/// A hub process killed with SIGKILL says nothing: the others remove it once its heartbeats
+/// stop for `dead_after` (here 10 × 200 ms), and their watchers hear its users leave.
+#[tokio::test]
+async fn a_killed_hub_disappears_and_its_users_leave() {
+    let nats = NatsServer::start();
+    let h1 = TestHub::in_cluster(&nats.url()).await;
+    let url = nats.url();
+    let mut victim = HubProcess::spawn_bin(
+        env!("CARGO_BIN_EXE_hub"),
+        &[
+            "--cluster",
+            &url,
+            "--cluster-heartbeat",
+            "200ms",
+            "--cluster-dead-after",
+            "10",
+        ],
+        None,
+    );
+    let doomed = Connection::connect(victim.addr).await.expect("connect");
+    let id = doomed.user_id();
+    let mut here = h1.connect().await;
+    lists(&mut here, &[id]).await;
+    let (mut w, peers) = watcher(&h1).await;
+    assert!(peers.contains(&id));
+    victim.signal("KILL");
+    victim.wait(WAIT);
+    assert_eq!(recv(&mut w).await, HubMsg::Left { user_id: id });
+    lists(&mut here, &[w.user_id()]).await;
+    h1.stop().await;
+}
+
+#[tokio::test]
+async fn a_relay_to_two_other_hubs_is_answered_once_for_both() {
+    let nats = NatsServer::start();
+    let [h1, h2, h3] = three(&nats).await;
+    let mut a = h1.connect().await;
+    let mut b = h2.connect().await;
+    let mut c = h3.connect().await;
+    let (ida, idb, idc) = (a.user_id(), b.user_id(), c.user_id());
+    lists(&mut a, &[idb, idc]).await;
+    assert_eq!(
+        relay(&mut a, &[idb, idc], &b"across"[..]).await,
+        posted(2, vec![], vec![])
+    );
+    for conn in [&mut b, &mut c] {
+        let (from, body) = delivery(conn).await;
+        assert_eq!((from, &body[..]), (ida, &b"across"[..]));
+    }
+    // An id nobody has, beside one on another hub: one answer, in the relay's order.
+    let nobody = UserId(9_999_999);
+    assert_eq!(
+        relay(&mut a, &[nobody, idc], &b"again"[..]).await,
+        posted(1, vec![nobody], vec![])
+    );
+    assert_eq!(
+        delivery(&mut c).await,
+        (ida, bytes::Bytes::from_static(b"again"))
+    );
+    // A receiver that leaves hub 2: whether hub 1 has heard of it yet or hub 2 answers for
+    // it, the relay says it is unknown.
+    drop(b);
+    h2.wait_for_users(0).await;
+    assert_eq!(
+        relay(&mut a, &[idb], &b"late"[..]).await,
+        posted(0, vec![idb], vec![])
+    );
+    for hub in [h1, h2, h3] {
+        hub.stop().await;
+    }
+}
+
+/// A hub that cannot answer (its process stopped with SIGSTOP, not yet taken for dead): the
+/// relay is answered within the relay timeout, that hub's anonymous receivers `dropped`, and
+/// the local receiver delivered as ever.
+#[tokio::test]
+async fn a_hub_that_does_not_answer_in_time_has_its_receivers_dropped() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let h1 = TestHub::clustered(hub::Config {
+        cluster: Some(hub::ClusterConfig {
+            relay_timeout: Duration::from_millis(500),
+            dead_after: 600,
+            ..cluster_config(&url)
+        }),
+        ..test_config()
+    })
+    .await;
+    let stuck = HubProcess::spawn_bin(
+        env!("CARGO_BIN_EXE_hub"),
+        &["--cluster", &url, "--cluster-dead-after", "600"],
+        None,
+    );
+    let far = Connection::connect(stuck.addr).await.expect("connect");
+    let mut a = h1.connect().await;
+    let mut near = h1.connect().await;
+    lists(&mut a, &[far.user_id(), near.user_id()]).await;
+    stuck.signal("STOP");
+    // The kernel stops it at its next scheduling point, not when kill returns.
+    eventually("the hub process to be stopped", || stopped(stuck.pid())).await;
+    assert_eq!(
+        relay(&mut a, &[far.user_id(), near.user_id()], &b"x"[..]).await,
+        posted(1, vec![], vec![far.user_id()])
+    );
+    assert_eq!(delivery(&mut near).await.1, bytes::Bytes::from_static(b"x"));
+    stuck.signal("CONT");
+    h1.stop().await;
+}
+
+/// Whether process `pid` is stopped (state `T` in /proc/PID/stat), each of its threads.
+fn stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.filter_map(Result::ok).all(|task| {
+        std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.rsplit_once(')')
+                    .map(|(_, rest)| rest.trim_start().starts_with('T'))
+            })
+            .unwrap_or(false)
+    })
+}
