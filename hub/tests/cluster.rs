@@ -282,3 +282,111 @@ fn stopped(pid: u32) -> bool {
             .unwrap_or(false)
     })
 }
+
+/// The NATS users of the permissions test: `hub` may do anything, `app` (any other user of
+/// the same NATS) may neither publish nor subscribe under `hubbub.`, where the hubs take
+/// stamped relays, nor touch the id counter (docs/CLUSTER.md, § Permissions).
+const NATS_USERS: &str = r#"
+authorization {
+  users = [
+    { user: hub, password: hub-secret }
+    { user: app, password: app-secret, permissions: {
+        publish: { deny: ["hubbub.>", "$KV.hubbub-ids.>", "$JS.API.*.*.KV_hubbub-ids", "$JS.API.*.*.KV_hubbub-ids.>"] }
+        subscribe: { deny: ["hubbub.>", "$KV.hubbub-ids.>"] }
+    } }
+  ]
+}
+"#;
+
+/// A relay stamped as from `from` to `to`, as one hub sends another.
+async fn forge(
+    client: &async_nats::Client,
+    hub: u64,
+    from: UserId,
+    to: UserId,
+    body: &'static [u8],
+) {
+    let frame = HubMsg::Message {
+        from,
+        kind: shared::BodyKind::Bytes,
+        body: bytes::Bytes::from_static(body),
+    }
+    .to_frame()
+    .expect("a frame");
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Hubbub-To", format!("1:{}", to.0).as_str());
+    client
+        .publish_with_headers(format!("hubbub.relay.{hub:016x}"), headers, frame)
+        .await
+        .expect("publish");
+    client.flush().await.expect("flush");
+}
+
+#[tokio::test]
+async fn only_the_hubs_nats_user_may_publish_stamped_relays() {
+    let nats = NatsServer::with_config(NATS_USERS);
+    let url = nats.url();
+    let hub_user = hub::ClusterAuth::UserPassword {
+        user: "hub".into(),
+        password: "hub-secret".into(),
+    };
+    let config = || hub::Config {
+        cluster: Some(hub::ClusterConfig {
+            auth: hub_user.clone(),
+            ..cluster_config(&url)
+        }),
+        ..test_config()
+    };
+    let h1 = TestHub::clustered(config()).await;
+    let h2 = TestHub::clustered(config()).await;
+    let mut a = h1.connect().await;
+    let mut b = h2.connect().await;
+    lists(&mut a, &[b.user_id()]).await;
+    assert_eq!(
+        relay(&mut a, &[b.user_id()], &b"real"[..]).await,
+        posted(1, vec![], vec![])
+    );
+    assert_eq!(
+        delivery(&mut b).await,
+        (a.user_id(), bytes::Bytes::from_static(b"real"))
+    );
+    let target = h2.inspector.cluster_hub().expect("in a cluster");
+
+    let (errors_tx, mut errors) = tokio::sync::mpsc::unbounded_channel();
+    let app = async_nats::ConnectOptions::with_user_and_password("app".into(), "app-secret".into())
+        .event_callback(move |event| {
+            let errors_tx = errors_tx.clone();
+            async move {
+                if let async_nats::Event::ServerError(e) = event {
+                    let _ = errors_tx.send(e.to_string());
+                }
+            }
+        })
+        .connect(&url)
+        .await
+        .expect("app connects");
+    forge(&app, target, UserId(42), b.user_id(), b"forged").await;
+    let refused = tokio::time::timeout(WAIT, errors.recv())
+        .await
+        .expect("NATS says why in time")
+        .expect("an error");
+    assert!(
+        refused.to_lowercase().contains("permissions violation"),
+        "{refused}"
+    );
+
+    // The hubs' own user gets the same bytes through: the permission is what kept them out.
+    let trusted =
+        async_nats::ConnectOptions::with_user_and_password("hub".into(), "hub-secret".into())
+            .connect(&url)
+            .await
+            .expect("hub user connects");
+    forge(&trusted, target, UserId(43), b.user_id(), b"stamped").await;
+    assert_eq!(
+        delivery(&mut b).await,
+        (UserId(43), bytes::Bytes::from_static(b"stamped"))
+    );
+    for hub in [h1, h2] {
+        hub.stop().await;
+    }
+}

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::registry::Registry;
 
@@ -34,8 +34,11 @@ pub const RELAY_TIMEOUT: Duration = Duration::from_secs(2);
 pub const ID_BLOCK: u64 = 4096;
 /// Longest the hub waits for NATS when it starts.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The first token of every subject the hubs use; docs/CLUSTER.md names the permissions.
+/// The first token of every subject the hubs use, their replies' inboxes included, so that one
+/// NATS permission (`hubbub.>`) keeps every other NATS user off them (docs/CLUSTER.md).
 pub const SUBJECT_PREFIX: &str = "hubbub";
+/// Where the answers to a hub's requests come back (relay answers, snapshots, JetStream's).
+const INBOX_PREFIX: &str = "hubbub.inbox";
 
 /// How to reach the cluster's NATS and the timings of the hubs on it.
 #[derive(Clone, Debug)]
@@ -143,7 +146,17 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
     let mut options = async_nats::ConnectOptions::new()
         .name(format!("hubbub hub {hub_id:016x}"))
         .connection_timeout(CONNECT_TIMEOUT)
-        .request_timeout(Some(config.relay_timeout));
+        .request_timeout(Some(config.relay_timeout))
+        .custom_inbox_prefix(INBOX_PREFIX)
+        // Reconnects for ever: the others take this hub for dead meanwhile and follow it
+        // again (a snapshot) when its heartbeats come back.
+        .max_reconnects(None)
+        .event_callback(|event| async move {
+            match event {
+                async_nats::Event::Connected => info!("NATS connected"),
+                other => warn!(event = %other, "NATS"),
+            }
+        });
     options = match &config.auth {
         ClusterAuth::None => options,
         ClusterAuth::UserPassword { user, password } => {
