@@ -390,3 +390,83 @@ async fn only_the_hubs_nats_user_may_publish_stamped_relays() {
         hub.stop().await;
     }
 }
+
+/// Wait for the watcher's next push and insist it is `want`.
+async fn hears(w: &mut Connection, want: HubMsg) {
+    assert_eq!(recv(w).await, want);
+}
+
+fn arrived(user_id: UserId, name: Option<&str>) -> HubMsg {
+    HubMsg::Arrived {
+        user_id,
+        name: name.map(str::to_owned),
+    }
+}
+
+/// One account, a session on hub 1 and one on hub 2: hub 3's watcher hears it arrive once
+/// and leave with its last session; a relay from hub 3 reaches both sessions and counts once.
+/// (The hubs share one store here, as the cluster's JetStream store will give them.)
+#[tokio::test]
+async fn an_account_on_two_hubs_is_present_once_and_leaves_with_its_last_session() {
+    use hub::store::sqlite::SqliteStore;
+    let nats = NatsServer::start();
+    let store: std::sync::Arc<dyn hub::store::Store> =
+        std::sync::Arc::new(SqliteStore::ephemeral(Default::default()).expect("store"));
+    let config = || hub::Config {
+        cluster: Some(cluster_config(&nats.url())),
+        ..test_config()
+    };
+    let h1 = TestHub::clustered_with_store(config(), store.clone()).await;
+    let h2 = TestHub::clustered_with_store(config(), store.clone()).await;
+    let h3 = TestHub::clustered_with_store(config(), store).await;
+    let mut sender = h3.connect().await;
+    let (mut w, _) = watcher(&h3).await;
+
+    let mut s1 = h1.connect().await;
+    hears(&mut w, arrived(s1.user_id(), None)).await;
+    let key = shared::SecretKey::generate();
+    let bob = accounts::register(&mut s1, &key, "bob").await.user_id;
+    hears(
+        &mut w,
+        HubMsg::Left {
+            user_id: s1.user_id(),
+        },
+    )
+    .await;
+    hears(&mut w, arrived(bob, Some("bob"))).await;
+
+    let mut s2 = h2.connect().await;
+    hears(&mut w, arrived(s2.user_id(), None)).await;
+    accounts::login(&mut s2, &key, "bob").await;
+    hears(
+        &mut w,
+        HubMsg::Left {
+            user_id: s2.user_id(),
+        },
+    )
+    .await;
+
+    lists(&mut sender, &[bob, w.user_id()]).await;
+    assert_eq!(
+        relay(&mut sender, &[bob], &b"both"[..]).await,
+        posted(1, vec![], vec![])
+    );
+    for session in [&mut s1, &mut s2] {
+        assert_eq!(
+            delivery(session).await,
+            (sender.user_id(), bytes::Bytes::from_static(b"both"))
+        );
+    }
+
+    // Its session on hub 1 goes: still present through hub 2. The next arrival from hub 1
+    // comes after anything hub 1 said before it, so no Left for bob came in between.
+    drop(s1);
+    h1.wait_for_users(0).await;
+    let sentinel = h1.connect().await;
+    hears(&mut w, arrived(sentinel.user_id(), None)).await;
+    drop(s2);
+    hears(&mut w, HubMsg::Left { user_id: bob }).await;
+    for hub in [h1, h2, h3] {
+        hub.stop().await;
+    }
+}

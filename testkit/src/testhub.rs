@@ -79,7 +79,13 @@ impl TestHub {
     pub async fn clustered(config: Config) -> TestHub {
         let store = hub::store::sqlite::SqliteStore::ephemeral(Default::default())
             .expect("an in-memory store opens");
-        let hub = Hub::open(config, Arc::new(store))
+        Self::clustered_with_store(config, Arc::new(store)).await
+    }
+
+    /// A hub with `config` (naming its cluster) keeping its accounts in `store`: several
+    /// hubs given one store share their accounts, as a cluster's JetStream store would.
+    pub async fn clustered_with_store(config: Config, store: Arc<dyn Store>) -> TestHub {
+        let hub = Hub::open(config, store)
             .await
             .expect("the hub joins its cluster");
         Self::serve(hub).await
