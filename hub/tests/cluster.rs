@@ -470,3 +470,43 @@ async fn an_account_on_two_hubs_is_present_once_and_leaves_with_its_last_session
         hub.stop().await;
     }
 }
+
+/// NATS killed and restarted on the same port and data: each hub takes the other for dead
+/// while NATS is away (its watchers hear the far user leave), and once NATS is back the hubs
+/// reconnect, hear one another's heartbeats and follow again (snapshots) with no operator:
+/// the far user arrives again, relays cross again, and new ids stay unique.
+#[tokio::test]
+async fn the_cluster_heals_after_nats_restarts() {
+    let mut nats = NatsServer::start();
+    let [h1, h2, _h3] = three(&nats).await;
+    let mut a = h1.connect().await;
+    let mut b = h2.connect().await;
+    lists(&mut a, &[b.user_id()]).await;
+    let (mut w, _) = watcher(&h1).await;
+    nats.kill();
+    hears(
+        &mut w,
+        HubMsg::Left {
+            user_id: b.user_id(),
+        },
+    )
+    .await;
+    nats.restart();
+    hears(&mut w, arrived(b.user_id(), None)).await;
+    assert_eq!(
+        relay(&mut a, &[b.user_id()], &b"healed"[..]).await,
+        posted(1, vec![], vec![])
+    );
+    assert_eq!(
+        delivery(&mut b).await.1,
+        bytes::Bytes::from_static(b"healed")
+    );
+    let mut ids: HashSet<UserId> = [a.user_id(), b.user_id(), w.user_id()].into();
+    for _ in 0..20 {
+        let (x, y) = tokio::join!(h1.connect(), h2.connect());
+        assert!(
+            ids.insert(x.user_id()) && ids.insert(y.user_id()),
+            "an id given twice"
+        );
+    }
+}
