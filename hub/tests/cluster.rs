@@ -510,3 +510,27 @@ async fn the_cluster_heals_after_nats_restarts() {
         );
     }
 }
+
+/// A hub that cannot reach its cluster's NATS at start does not serve alone: it says why and
+/// exits 1.
+#[test]
+fn a_hub_that_cannot_reach_nats_exits_saying_why() {
+    // A port nobody listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hub"))
+        .args(["--ephemeral", "--listen", "127.0.0.1:0", "--cluster"])
+        .arg(format!("nats://127.0.0.1:{port}"))
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("the hub runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot join the cluster") && stderr.contains("cannot connect to nats://"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("listening on"), "{stderr}");
+}
