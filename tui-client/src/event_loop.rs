@@ -125,14 +125,23 @@ fn search_history(app: &mut App, history: &Option<History>) -> Option<Action> {
     }
 }
 
-/// Write what the app queued to the history store, in one transaction.
+/// Write what the app queued to the history store, in one transaction, then the receipts
+/// that came (they reach rows not loaded as well).
 fn write_history(app: &mut App, history: &mut Option<History>) {
     let records = app.take_records();
-    if let (Some(h), false) = (history.as_mut(), records.is_empty()) {
-        if let Err(e) = h.write(&records) {
-            warn!(error = %e, "history write failed");
-            app.tell(format!("history not written: {e}"), true);
-        }
+    let receipts = app.take_receipts();
+    let Some(h) = history.as_mut() else { return };
+    let mut result = if records.is_empty() {
+        Ok(())
+    } else {
+        h.write(&records)
+    };
+    for (to, through) in receipts {
+        result = result.and_then(|()| h.receipt(to, through).map(drop));
+    }
+    if let Err(e) = result {
+        warn!(error = %e, "history write failed");
+        app.tell(format!("history not written: {e}"), true);
     }
 }
 

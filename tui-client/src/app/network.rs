@@ -96,6 +96,7 @@ impl App {
                 for entry in self.inbox.receipt(to, through) {
                     self.keep_again(Some(entry));
                 }
+                self.keep_receipt(to, through);
             }
             NetEvent::Failed { req, text } => self.request_failed(req, text),
             NetEvent::Users {
