@@ -605,3 +605,40 @@ async fn a_storm_on_another_hub_reaches_a_busy_watcher_in_one_frame() {
         hub.stop().await;
     }
 }
+
+/// The largest body the protocol allows crosses to another hub whole (NATS's `max_payload`
+/// must hold a frame of `MAX_FRAME_LEN`; testkit's server has 2 MiB, as docs/CLUSTER.md asks).
+#[tokio::test]
+async fn a_maximal_body_crosses_to_another_hub() {
+    let nats = NatsServer::start();
+    let [h1, h2, h3] = three(&nats).await;
+    let mut a = h1.connect().await;
+    let mut b = h2.connect().await;
+    lists(&mut a, &[b.user_id()]).await;
+    let body = bytes::Bytes::from(vec![0x5a; shared::MAX_BODY_LEN]);
+    assert_eq!(
+        relay(&mut a, &[b.user_id()], body.clone()).await,
+        posted(1, vec![], vec![])
+    );
+    assert_eq!(delivery(&mut b).await, (a.user_id(), body));
+    for hub in [h1, h2, h3] {
+        hub.stop().await;
+    }
+}
+
+/// A NATS whose `max_payload` cannot carry the largest relay (its default of 1 MiB): the hub
+/// refuses to join it, saying what to set.
+#[tokio::test]
+async fn a_hub_refuses_a_nats_too_small_for_a_maximal_relay() {
+    let nats = NatsServer::with_config("max_payload: 1MB");
+    let store = hub::store::sqlite::SqliteStore::ephemeral(Default::default()).expect("store");
+    let config = hub::Config {
+        cluster: Some(cluster_config(&nats.url())),
+        ..test_config()
+    };
+    let refused = hub::Hub::open(config, std::sync::Arc::new(store)).await;
+    let Err(e) = refused else {
+        panic!("a hub joined a NATS that cannot carry its frames")
+    };
+    assert!(e.to_string().contains("max_payload: 2MB"), "{e}");
+}
