@@ -642,3 +642,56 @@ async fn a_hub_refuses_a_nats_too_small_for_a_maximal_relay() {
     };
     assert!(e.to_string().contains("max_payload: 2MB"), "{e}");
 }
+
+/// A receiver on hub 2 that never reads is hub 2's slow consumer: hub 2 drops it under its own
+/// queue limits, the sender on hub 1 is told `dropped`, and hub 1 goes on serving (a relay to
+/// hub 3 right after is delivered).
+#[tokio::test]
+async fn a_receiver_that_never_reads_on_another_hub_is_that_hubs_slow_consumer() {
+    use testkit::raw::Raw;
+    const SMALL_QUEUE: usize = 256 * 1024;
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let h1 = TestHub::in_cluster(&url).await;
+    let h2 = TestHub::clustered(hub::Config {
+        queue_bytes: SMALL_QUEUE,
+        queue_max_bytes: SMALL_QUEUE,
+        // Its close is recorded once its writer, stuck on the full socket, gives up.
+        write_timeout: std::time::Duration::from_secs(1),
+        cluster: Some(cluster_config(&url)),
+        ..test_config()
+    })
+    .await;
+    let h3 = TestHub::in_cluster(&url).await;
+    let mut a = h1.connect().await;
+    let sleeper = Raw::connect(h2.addr).await;
+    let mut c = h3.connect().await;
+    lists(&mut a, &[sleeper.user_id, c.user_id()]).await;
+    // Kernel buffers take a few MiB before the queue fills; 1,000 × 64 KiB is plenty.
+    let mut delivered = 0;
+    let dropped = loop {
+        let body = bytes::Bytes::from(vec![1u8; 64 * 1024]);
+        match relay(&mut a, &[sleeper.user_id], body).await {
+            HubMsg::Posted { delivered: 1, .. } => delivered += 1,
+            HubMsg::Posted { dropped, .. } => break dropped,
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            delivered < 1000,
+            "hub 2 never gave up on a receiver that never reads"
+        );
+    };
+    assert_eq!(dropped, vec![sleeper.user_id]);
+    assert_eq!(
+        h2.close_reason(sleeper.user_id).await,
+        hub::CloseReason::SlowConsumer
+    );
+    assert_eq!(
+        relay(&mut a, &[c.user_id()], &b"on"[..]).await,
+        posted(1, vec![], vec![])
+    );
+    assert_eq!(delivery(&mut c).await.1, bytes::Bytes::from_static(b"on"));
+    for hub in [h1, h2, h3] {
+        hub.stop().await;
+    }
+}
