@@ -635,6 +635,14 @@ impl Registry {
         })
     }
 
+    /// The other hubs of the cluster `id` is present on.
+    pub(crate) fn remote_hubs(&self, id: UserId) -> SmallVec<[u64; 1]> {
+        self.read()
+            .users
+            .get(&id)
+            .map_or_else(SmallVec::new, |e| e.remote.clone())
+    }
+
     /// Whether `id` has a session that takes relays.
     pub(crate) fn has_live(&self, id: UserId) -> bool {
         self.read().users.get(&id).is_some_and(Entry::has_live)

@@ -404,7 +404,8 @@ fn arrived(user_id: UserId, name: Option<&str>) -> HubMsg {
 }
 
 /// One account, a session on hub 1 and one on hub 2: hub 3's watcher hears it arrive once
-/// and leave with its last session; a relay from hub 3 reaches both sessions and counts once.
+/// and leave with its last session; a relay from hub 3 reaches both sessions and counts once;
+/// what one session relays, the other hears (`Outgoing`) on its hub.
 /// (The hubs share one store here, as the cluster's JetStream store will give them.)
 #[tokio::test]
 async fn an_account_on_two_hubs_is_present_once_and_leaves_with_its_last_session() {
@@ -457,6 +458,24 @@ async fn an_account_on_two_hubs_is_present_once_and_leaves_with_its_last_session
             (sender.user_id(), bytes::Bytes::from_static(b"both"))
         );
     }
+
+    // What its session on hub 1 relays, its session on hub 2 hears as `Outgoing`.
+    assert_eq!(
+        relay(&mut s1, &[sender.user_id()], &b"from bob"[..]).await,
+        posted(1, vec![], vec![])
+    );
+    assert_eq!(
+        delivery(&mut sender).await,
+        (bob, bytes::Bytes::from_static(b"from bob"))
+    );
+    assert_eq!(
+        recv_skipping(&mut s2).await,
+        HubMsg::Outgoing {
+            to: vec![sender.user_id()],
+            kind: shared::BodyKind::Bytes,
+            body: bytes::Bytes::from_static(b"from bob"),
+        }
+    );
 
     // Its session on hub 1 goes: still present through hub 2. The next arrival from hub 1
     // comes after anything hub 1 said before it, so no Left for bob came in between.

@@ -49,6 +49,8 @@ pub(crate) enum Deferred {
         routed: Routed,
         /// The `Message` frame, for the other hubs (`body` is a slice of it).
         message: Bytes,
+        /// Other hubs with sessions of the sending account, to be told of it (`Outgoing`).
+        echo: smallvec::SmallVec<[u64; 1]>,
     },
     Register {
         req: RequestId,
@@ -273,7 +275,16 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
             body,
             routed,
             message,
+            echo,
         } => {
+            if let Some(cluster) = hub.cluster.as_ref().filter(|_| !echo.is_empty()) {
+                let outgoing = frame::encode(&HubMsg::Outgoing {
+                    to: to.clone(),
+                    kind: kind.clone(),
+                    body: &body[..],
+                });
+                crate::cluster::relay::echo(cluster, &echo, client.id, outgoing).await;
+            }
             let mut routed = routed;
             if !routed.remote.is_empty() {
                 relay_to_hubs(&hub, &mut routed, &message).await;
