@@ -7,6 +7,11 @@
 //! same on a cluster, where presence crosses NATS before another hub can route to a user.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use hub::store::sqlite::SqliteStore;
+use hub::store::Store;
+use hub::Config;
 
 use shared::conn::Connection;
 use shared::UserId;
@@ -34,12 +39,19 @@ impl Hubs {
     }
 
     /// `n` hubs with [`crate::test_config`] on a NATS of their own
-    /// ([`crate::cluster_config`]).
+    /// ([`crate::cluster_config`]), sharing one store in memory, as a cluster's JetStream
+    /// store shares accounts and mailboxes.
     pub async fn cluster(n: usize) -> Hubs {
         let nats = NatsServer::start();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::ephemeral(Default::default()).expect("an in-memory store opens"));
         let mut hubs = Vec::with_capacity(n);
         for _ in 0..n {
-            hubs.push(TestHub::in_cluster(&nats.url()).await);
+            let config = Config {
+                cluster: Some(crate::cluster_config(&nats.url())),
+                ..crate::test_config()
+            };
+            hubs.push(TestHub::clustered_with_store(config, store.clone()).await);
         }
         Hubs {
             hubs,
