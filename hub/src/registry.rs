@@ -635,6 +635,17 @@ impl Registry {
         })
     }
 
+    /// Whether `id` has a session here, and the other hubs it is present through, ascending.
+    pub(crate) fn presence_of(&self, id: UserId) -> (bool, Vec<u64>) {
+        let inner = self.read();
+        let Some(entry) = inner.users.get(&id) else {
+            return (false, Vec::new());
+        };
+        let mut remote = entry.remote.to_vec();
+        remote.sort_unstable();
+        (entry.is_here(), remote)
+    }
+
     /// The other hubs of the cluster `id` is present on.
     pub(crate) fn remote_hubs(&self, id: UserId) -> SmallVec<[u64; 1]> {
         self.read()
