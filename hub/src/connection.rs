@@ -53,6 +53,8 @@ pub(crate) struct HubContext {
     pub store: Arc<dyn Store>,
     /// Per-address limits on registrations and failed logins.
     pub rates: Arc<Rates>,
+    /// The hub's cluster, when it is in one (`--cluster`).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Graceful shutdown has begun.
     pub shutdown: CancellationToken,
     /// Every reader has finished the frames it had when shutdown began: users may leave.
@@ -125,22 +127,9 @@ pub(crate) fn serve(
     // the handshake's state is large and lives only until it ends; inline, every
     // connection's future would keep room for it all its life, TLS or not (W5 plain 4.3
     // → 8.3 KiB per idle connection before this, bench/README.md § TLS).
-    let opening = match id {
-        Some(_) => Some(Box::pin(open(stream, hub.clone()))),
-        None => {
-            span.in_scope(|| {
-                crate::server::refuse_full(&stream);
-                hub.registry.record_close(None, CloseReason::ServerFull);
-                tracing::error!("every anonymous id has been given out; restart the hub");
-            });
-            None
-        }
-    };
+    let opening = Box::pin(open(stream, hub.clone(), id));
     async move {
-        let (Some(id), Some(opening)) = (id, opening) else {
-            return;
-        };
-        let Some(opened) = opening.await else {
+        let Some((id, opened)) = opening.await else {
             return;
         };
         let Opened {
@@ -219,14 +208,29 @@ pub(crate) fn serve(
     .instrument(span)
 }
 
-/// Open `stream` (see [`transport::open`]), unless the hub shuts down first: then `None`.
+/// Open `stream` (see [`transport::open`]) for the connection `id`, unless the hub shuts down
+/// first: then `None`. Without an id (a hub of a cluster waits a little for its next block of
+/// ids, `crate::cluster::ids`), the connection is refused as if the hub were full: `None`.
 async fn open(
     stream: TcpStream,
     hub: Arc<HubContext>,
-) -> Option<Result<Opened, transport::OpenError>> {
+    id: Option<UserId>,
+) -> Option<(UserId, Result<Opened, transport::OpenError>)> {
+    let id = match id {
+        Some(id) => id,
+        None => match hub.registry.next_id_waiting().await {
+            Some(id) => id,
+            None => {
+                crate::server::refuse_full(&stream);
+                hub.registry.record_close(None, CloseReason::ServerFull);
+                tracing::error!("no anonymous id to give: all given out, or none leased");
+                return None;
+            }
+        },
+    };
     let tls = hub.config.tls.as_ref().map(|tls| &tls.server);
     tokio::select! {
-        opened = transport::open(stream, tls, hub.config.tls_handshake_timeout) => Some(opened),
+        opened = transport::open(stream, tls, hub.config.tls_handshake_timeout) => Some((id, opened)),
         // Not registered yet: nothing of it to flush or to tell.
         () = hub.shutdown.cancelled() => None,
     }

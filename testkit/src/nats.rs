@@ -15,6 +15,11 @@ use std::time::Duration;
 
 use crate::WAIT;
 
+/// What every test server reads first: a `max_payload` that holds the hub's largest frame
+/// (a 1 MiB body and its header) and a relay's receiver header, as docs/CLUSTER.md asks of a
+/// cluster's NATS (the server's default is 1 MiB).
+pub const BASE_CONFIG: &str = "max_payload: 2MB";
+
 /// A running nats-server; killed on drop, its data directory removed with it.
 pub struct NatsServer {
     child: Option<Child>,
@@ -25,23 +30,19 @@ pub struct NatsServer {
 }
 
 impl NatsServer {
-    /// A server with JetStream on a free loopback port.
+    /// A server with JetStream on a free loopback port, and [`BASE_CONFIG`].
     pub fn start() -> NatsServer {
-        Self::launch(None)
+        Self::with_config("")
     }
 
-    /// A server with JetStream on a free loopback port, reading `config` (nats-server's own
-    /// format: users, permissions) as well; its `listen`, `port` and store are set here.
+    /// A server with JetStream on a free loopback port, reading [`BASE_CONFIG`] and then
+    /// `config` (nats-server's own format: users, permissions; a setting here overrides the
+    /// base's); its `listen`, `port` and store are set here.
     pub fn with_config(config: &str) -> NatsServer {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let path = dir.path().join("nats.conf");
-        std::fs::write(&path, config).expect("write the nats config");
+        std::fs::write(&path, format!("{BASE_CONFIG}\n{config}")).expect("write the nats config");
         Self::launch_in(dir, Some(path), None)
-    }
-
-    fn launch(config: Option<PathBuf>) -> NatsServer {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        Self::launch_in(dir, config, None)
     }
 
     fn launch_in(dir: tempfile::TempDir, config: Option<PathBuf>, port: Option<u16>) -> NatsServer {
@@ -159,7 +160,8 @@ fn spawn(dir: &Path, config: Option<&Path>, port: Option<u16>) -> (Child, Socket
     (child, addr)
 }
 
-/// Wait until a client can connect and the server answers `PING` with `PONG`.
+/// Wait until a client can connect and the server answers `PING` with `PONG` (or, if it has
+/// users, refuses the anonymous `CONNECT`).
 fn wait_until_ready(addr: SocketAddr) {
     use std::io::{Read, Write};
     let deadline = std::time::Instant::now() + WAIT;
@@ -171,7 +173,11 @@ fn wait_until_ready(addr: SocketAddr) {
             s.write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n")?;
             let mut buf = [0u8; 64];
             let n = s.read(&mut buf)?;
-            Ok(buf[..n].windows(4).any(|w| w == b"PONG"))
+            // A server with users (`with_config`) answers a CONNECT without credentials with
+            // an authorization error: it is up all the same.
+            let said = &buf[..n];
+            Ok(said.windows(4).any(|w| w == b"PONG")
+                || said.windows(13).any(|w| w == b"Authorization"))
         });
         if matches!(answered, Ok(true)) {
             return;

@@ -40,13 +40,17 @@ const DRAIN_BATCH_BYTES: usize = 1024 * 1024;
 
 /// A request that needs the store, taken off the reader to be awaited.
 pub(crate) enum Deferred {
-    /// A relay with receivers whose mailbox is to keep it.
+    /// A relay with receivers whose mailbox is to keep it, or on other hubs of the cluster.
     Relay {
         req: RequestId,
         to: Vec<UserId>,
         kind: BodyKind,
         body: Bytes,
         routed: Routed,
+        /// The `Message` frame, for the other hubs (`body` is a slice of it).
+        message: Bytes,
+        /// Other hubs with sessions of the sending account, to be told of it (`Outgoing`).
+        echo: smallvec::SmallVec<[u64; 1]>,
     },
     Register {
         req: RequestId,
@@ -270,7 +274,29 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
             kind,
             body,
             routed,
-        } => relay_to_mailboxes(client, req, &to, kind, body, routed).await,
+            message,
+            echo,
+        } => {
+            if let Some(cluster) = hub.cluster.as_ref().filter(|_| !echo.is_empty()) {
+                let outgoing = frame::encode(&HubMsg::Outgoing {
+                    to: to.clone(),
+                    kind: kind.clone(),
+                    body: &body[..],
+                });
+                crate::cluster::relay::echo(cluster, &echo, client.id, outgoing).await;
+            }
+            let mut routed = routed;
+            if !routed.remote.is_empty() {
+                relay_to_hubs(&hub, &mut routed, &message).await;
+            }
+            if routed.offline.is_empty() {
+                let position = |id: &UserId| to.iter().position(|t| t == id);
+                routed.unknown.sort_by_key(position);
+                routed.dropped.sort_by_key(position);
+                return answer_relay(client, req, &to, routed, Vec::new(), Vec::new());
+            }
+            relay_to_mailboxes(client, req, &to, kind, body, routed).await
+        }
         Deferred::Register { req, name, key } => {
             let created = blocking(&hub, move |store| {
                 store.create_account(&name, key, now_ms())
@@ -427,6 +453,22 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
 }
 
 /// Keep a relay for the receivers that are away, then answer it whole.
+/// Send a relay to its receivers on other hubs of the cluster, once per hub, and fold their
+/// answers into `routed`: the accounts none of them delivered to join `routed.offline`, each
+/// with a mailbox write counted pending.
+async fn relay_to_hubs(hub: &HubContext, routed: &mut Routed, message: &Bytes) {
+    use crate::cluster::relay;
+    let remote = std::mem::take(&mut routed.remote);
+    // Only a clustered registry knows remote users; without a cluster nobody answers.
+    let answers = match &hub.cluster {
+        Some(cluster) => relay::send(cluster, relay::groups(&remote), message).await,
+        None => Vec::new(),
+    };
+    let mailbox = relay::merge(routed, &remote, &answers);
+    hub.registry.count_mailbox_writes(&mailbox);
+    routed.offline.extend(mailbox);
+}
+
 async fn relay_to_mailboxes(
     client: &mut Client,
     req: RequestId,

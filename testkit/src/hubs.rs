@@ -1,0 +1,168 @@
+//! The same test against one hub and against a cluster of hubs on one NATS: a test body takes
+//! a [`Hubs`], and [`on_one_hub_and_a_cluster!`](crate::on_one_hub_and_a_cluster) makes it
+//! two tests, `NAME::one_hub` and `NAME::three_hubs`.
+//!
+//! [`Hubs::connect`] hands out connections to the hubs in turn and returns each once every hub
+//! knows it, so a test written for one hub (connect, then list or relay at once) means the
+//! same on a cluster, where presence crosses NATS before another hub can route to a user.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use hub::store::sqlite::SqliteStore;
+use hub::store::Store;
+use hub::Config;
+
+use shared::conn::Connection;
+use shared::{SecretKey, UserId};
+
+use crate::accounts::LoggedIn;
+use crate::nats::NatsServer;
+use crate::wait::eventually;
+use crate::TestHub;
+
+/// What one hub sees of a user: a session there, and the other hubs it is present through.
+type Seen = (bool, Vec<u64>);
+
+/// One hub, or several on one NATS.
+pub struct Hubs {
+    /// The hubs, in the order connections go to them.
+    pub hubs: Vec<TestHub>,
+    next: AtomicUsize,
+    _nats: Option<NatsServer>,
+}
+
+impl Hubs {
+    /// One hub with [`crate::test_config`].
+    pub async fn one() -> Hubs {
+        Hubs {
+            hubs: vec![TestHub::start().await],
+            next: AtomicUsize::new(0),
+            _nats: None,
+        }
+    }
+
+    /// `n` hubs with [`crate::test_config`] on a NATS of their own
+    /// ([`crate::cluster_config`]), sharing one store in memory, as a cluster's JetStream
+    /// store shares accounts and mailboxes.
+    pub async fn cluster(n: usize) -> Hubs {
+        let nats = NatsServer::start();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::ephemeral(Default::default()).expect("an in-memory store opens"));
+        let mut hubs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let config = Config {
+                cluster: Some(crate::cluster_config(&nats.url())),
+                ..crate::test_config()
+            };
+            hubs.push(TestHub::clustered_with_store(config, store.clone()).await);
+        }
+        Hubs {
+            hubs,
+            next: AtomicUsize::new(0),
+            _nats: Some(nats),
+        }
+    }
+
+    /// The hub the next connection goes to.
+    pub fn next_hub(&self) -> &TestHub {
+        let at = self.next.fetch_add(1, Ordering::Relaxed) % self.hubs.len();
+        &self.hubs[at]
+    }
+
+    /// A well-behaved client on the next hub, known to every hub.
+    pub async fn connect(&self) -> Connection {
+        let conn = self.next_hub().connect().await;
+        self.settled(conn.user_id()).await;
+        conn
+    }
+
+    /// A client speaking `version` on the next hub, known to every hub.
+    pub async fn connect_at(&self, version: u32) -> Connection {
+        let conn = self.next_hub().connect_at(version).await;
+        self.settled(conn.user_id()).await;
+        conn
+    }
+
+    /// A new connection on the next hub registered as `name` with a new key, the account
+    /// known to every hub.
+    pub async fn new_account(&self, name: &str) -> (Connection, SecretKey, LoggedIn) {
+        let (conn, key, me) = crate::accounts::new_account(self.next_hub().addr, name).await;
+        self.settled(me.user_id).await;
+        (conn, key, me)
+    }
+
+    /// Log `conn` in as `name`, and wait until every hub knows where the account is.
+    pub async fn login(&self, conn: &mut Connection, key: &SecretKey, name: &str) -> LoggedIn {
+        let me = crate::accounts::login(conn, key, name).await;
+        self.settled(me.user_id).await;
+        me
+    }
+
+    /// Wait until every hub agrees where `id` is: each sees it through exactly the other hubs
+    /// it has sessions on.
+    pub async fn settled(&self, id: UserId) {
+        let what = format!("every hub to agree where {id} is");
+        eventually(&what, || {
+            let seen: Vec<(Option<u64>, Seen)> = self
+                .hubs
+                .iter()
+                .map(|h| (h.inspector.cluster_hub(), h.inspector.presence_of(id)))
+                .collect();
+            let mut on: Vec<u64> = seen
+                .iter()
+                .filter(|(_, (here, _))| *here)
+                .filter_map(|(hub, _)| *hub)
+                .collect();
+            on.sort_unstable();
+            seen.iter().all(|(hub, (_, remote))| {
+                let others: Vec<u64> = on.iter().copied().filter(|h| Some(*h) != *hub).collect();
+                *remote == others
+            })
+        })
+        .await
+    }
+
+    /// Wait until no hub has `id` present.
+    pub async fn gone(&self, id: UserId) {
+        let what = format!("every hub to have forgotten {id}");
+        eventually(&what, || {
+            !self.hubs.iter().any(|h| h.inspector.is_present(id))
+        })
+        .await
+    }
+
+    /// Stop every hub.
+    pub async fn stop(self) {
+        for hub in self.hubs {
+            hub.stop().await;
+        }
+    }
+}
+
+/// Make each `async fn NAME(hubs: Hubs) { … }` two tests: `NAME::one_hub` on one hub and
+/// `NAME::three_hubs` on a cluster of three ([`Hubs`]).
+#[macro_export]
+macro_rules! on_one_hub_and_a_cluster {
+    ($($(#[doc = $doc:expr])* async fn $name:ident($hubs:ident: Hubs) $body:block)*) => {
+        $(
+            $(#[doc = $doc])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn $name($hubs: $crate::hubs::Hubs) $body
+
+                #[tokio::test]
+                async fn one_hub() {
+                    $name($crate::hubs::Hubs::one().await).await
+                }
+
+                #[tokio::test]
+                async fn three_hubs() {
+                    $name($crate::hubs::Hubs::cluster(3).await).await
+                }
+            }
+        )*
+    };
+}
