@@ -244,3 +244,26 @@ async fn serve(conn: &mut Connection) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pauses stay below their ceiling and are spread over it, not one value.
+    #[test]
+    fn pauses_are_drawn_below_the_ceiling() {
+        let addr: SocketAddr = "127.0.0.1:1".parse().expect("addr");
+        let mut client = Client {
+            hubs: Arc::new([addr, addr]),
+            gate: Arc::new(Semaphore::new(1)),
+            backoff: Duration::from_millis(250),
+            seed: 7,
+        };
+        let ceiling = Duration::from_millis(250);
+        let pauses: Vec<Duration> = (0..1000).map(|_| client.pause(ceiling)).collect();
+        assert!(pauses.iter().all(|&p| p < ceiling));
+        let low = pauses.iter().filter(|&&p| p < ceiling / 4).count();
+        let high = pauses.iter().filter(|&&p| p > ceiling * 3 / 4).count();
+        assert!(low > 150 && high > 150, "{low} low, {high} high of 1,000");
+    }
+}

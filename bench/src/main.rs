@@ -17,6 +17,7 @@ mod minrelay;
 mod proc_stat;
 mod proto;
 mod report;
+mod report_cluster;
 mod report_cost;
 mod report_mailbox;
 mod report_tls;

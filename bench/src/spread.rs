@@ -120,4 +120,30 @@ mod tests {
         let got: Vec<SocketAddr> = (0..6).map(|i| pick(a, &[b, c], i)).collect();
         assert_eq!(got, [a, b, c, a, b, c]);
     }
+
+    /// A hub's `List` is awaited until it holds the ids, then until it holds none of them;
+    /// an id never listed times out with an error.
+    #[tokio::test]
+    async fn lists_are_awaited_until_they_hold_or_lack_the_ids() {
+        let hub = testkit::TestHub::start().await;
+        let client = Connection::connect(hub.addr).await.expect("connect");
+        let ids: HashSet<u64> = [client.user_id().0].into();
+        await_listed(hub.addr, &ids, Duration::from_secs(10))
+            .await
+            .expect("listed");
+        let never: HashSet<u64> = [u64::MAX].into();
+        let err = await_listed(hub.addr, &never, Duration::from_millis(100))
+            .await
+            .expect_err("an id nobody has");
+        assert!(err.to_string().contains("1 of the run's clients"), "{err}");
+        let err = await_unlisted(hub.addr, &ids, Duration::from_millis(100))
+            .await
+            .expect_err("still connected");
+        assert!(err.to_string().contains("still lists 1 users"), "{err}");
+        drop(client);
+        await_unlisted(hub.addr, &ids, Duration::from_secs(10))
+            .await
+            .expect("gone");
+        hub.stop().await;
+    }
 }
