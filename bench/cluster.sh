@@ -9,6 +9,7 @@
 #    - hub: 1 hub without --cluster; nats, redis: the servers alone (bench/servers.sh).
 #    For the cluster sides nats-server's /varz (messages and bytes in and out) and the CPU
 #    seconds of nats-server and of each hub are added to the run's line.
+#    Then W4 at SWEEP_RATES on cluster3, cluster1 and hub: latency against load.
 # 2. Presence convergence (`loadgen converge`): CLIENTS_CONVERGE clients on hub 2 of 3, watchers
 #    on hubs 1 and 3; hub 2 is killed with SIGKILL; time until every watcher saw every leave.
 # 3. Failover (`loadgen failover`): CLIENTS_FAILOVER clients on hub 1 of 2, each reconnecting to
@@ -16,7 +17,7 @@
 #    hub 2 lists them all; hub 2's CPU seconds and peak RSS.
 # Writes bench/results/$TAG.jsonl and prints the tables (`loadgen report`).
 # Usage: bench/cluster.sh   (env: REPEAT=3 SCALE=0.5 W3_SCALE=0.3 WORKLOADS="w1 w2 w3 w4 w4l"
-#                            SIDES="cluster3 cluster1 hub nats redis" PARTS="fanout converge failover"
+#                            SIDES="cluster3 cluster1 hub nats redis" PARTS="fanout sweep converge failover"
 #                            CLIENTS_CONVERGE=1000 CLIENTS_FAILOVER=10000 TAG=cluster1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,8 @@ SCALE=${SCALE:-0.5}          # W1, W2 and W4 (W4's duration)
 W3_SCALE=${W3_SCALE:-0.3}    # W3's 1 MiB bodies
 WORKLOADS=${WORKLOADS:-"w1 w2 w3 w4 w4l"}
 SIDES=${SIDES:-"cluster3 cluster1 hub nats redis"}
-PARTS=${PARTS:-"fanout converge failover"}
+PARTS=${PARTS:-"fanout sweep converge failover"}
+SWEEP_RATES=${SWEEP_RATES:-"4 40"}   # part "sweep": W4 at 10,000 and 100,000 deliveries/s
 CLIENTS_CONVERGE=${CLIENTS_CONVERGE:-1000}
 CLIENTS_FAILOVER=${CLIENTS_FAILOVER:-10000}
 TAG=${TAG:-cluster1}
@@ -120,10 +122,10 @@ varz() {
 # and 15, in ticks of 1/100 s; counted from after the command name, which may hold spaces).
 cpu_s() { sed 's/.*) //' "/proc/$1/stat" | awk '{printf "%.2f", ($12 + $13) / 100}'; }
 
-# run_one SIDE WORKLOAD SCALE: one run against a fresh set of servers, its line appended to
-# RESULTS.
+# run_one SIDE WORKLOAD SCALE [RATE]: one run against a fresh set of servers, its line appended
+# to RESULTS; with RATE, W4 at RATE sends a second per client, recorded as workload "w4sweep".
 run_one() {
-    local side=$1 workload=$2 scale=$3 line args=() before after nats_cpu hub_cpu pid i
+    local side=$1 workload=$2 scale=$3 rate=${4:-} line args=() before after nats_cpu hub_cpu pid i
     case $side in
         cluster3 | cluster1)
             local n=${side#cluster}
@@ -148,8 +150,10 @@ run_one() {
             args=($(target_args "$side") --addr "127.0.0.1:$PORT" --pid "$PID")
             ;;
     esac
-    echo "== $workload $side" >&2
+    [ -n "$rate" ] && args+=(--rate "$rate")
+    echo "== $workload $side $rate" >&2
     if line=$(timeout 300 "$LOADGEN" run "${args[@]}" --workload "$workload" --scale "$scale"); then
+        [ -n "$rate" ] && line=$(jq -c '.workload = "w4sweep"' <<<"$line")
         case $side in
             cluster*)
                 after=$(varz)
@@ -185,6 +189,16 @@ if [[ " $PARTS " == *" fanout "* ]]; then
         [ "$workload" = w3 ] && scale=$W3_SCALE
         for _ in $(seq "$REPEAT"); do
             for side in $SIDES; do run_one "$side" "$workload" "$scale"; done
+        done
+    done
+fi
+
+# Latency against load: W4 at SWEEP_RATES sends a second per client (2,500 times that in
+# deliveries/s), on the 3 hubs, the 1 clustered hub and the plain hub.
+if [[ " $PARTS " == *" sweep "* ]]; then
+    for _ in $(seq "$REPEAT"); do
+        for rate in $SWEEP_RATES; do
+            for side in cluster3 cluster1 hub; do run_one "$side" w4 "$SCALE" "$rate"; done
         done
     done
 fi

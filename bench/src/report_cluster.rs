@@ -86,6 +86,7 @@ pub fn table(r: &Results) -> String {
             for throughput is a loss, above 1 for latency a cost); vs NATS and vs Redis are \
             \"times better\" (above 1 means the 3 hubs win).\n";
     out += &traffic(r);
+    out += &sweep_table(r);
     out
 }
 
@@ -148,6 +149,67 @@ fn traffic(r: &Results) -> String {
         true => out,
         false => String::new(),
     }
+}
+
+/// W4 at several offered loads (`run --rate`, recorded as `w4sweep` by the script): p50 / p99
+/// per side, medians of the runs at each load, and 3 hubs over 1 clustered hub.
+pub fn sweep_table(r: &Results) -> String {
+    let sides = ["cluster3", "cluster1", "hub"];
+    let mut loads: Vec<f64> = sides
+        .iter()
+        .flat_map(|side| r.runs(side, "w4sweep"))
+        .filter_map(|l| l["offered_per_s"].as_f64())
+        .collect();
+    loads.sort_by(f64::total_cmp);
+    loads.dedup();
+    if loads.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n| W4, offered deliveries/s | 3 hubs p50 / p99, ms | 1 clustered hub | 1 plain hub | \
+         3 hubs / 1 clustered |\n|---:|---:|---:|---:|---:|\n",
+    );
+    for load in loads {
+        let at = |side: &str, field: &str| {
+            median(
+                r.runs(side, "w4sweep")
+                    .filter(|l| l["offered_per_s"].as_f64() == Some(load))
+                    .filter_map(|l| l[field].as_f64())
+                    .collect(),
+            )
+        };
+        let pair = |side: &str| match (at(side, "p50_ms"), at(side, "p99_ms")) {
+            (Some(a), Some(b)) => format!("{a:.3} / {b:.2}"),
+            _ => "–".into(),
+        };
+        let quotient = |field: &str| match (at("cluster3", field), at("cluster1", field)) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+            _ => "–".into(),
+        };
+        out += &format!(
+            "| {} | {} | {} | {} | {} / {} |\n",
+            thousands(load),
+            pair("cluster3"),
+            pair("cluster1"),
+            pair("hub"),
+            quotient("p50_ms"),
+            quotient("p99_ms"),
+        );
+    }
+    out
+}
+
+/// `n` rounded, with a comma every three digits.
+fn thousands(n: f64) -> String {
+    let digits = format!("{:.0}", n);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Median, least and most of `field` over `lines`, as "median (least–most)".
@@ -278,6 +340,33 @@ mod tests {
         // 400 messages in for 100 relays, 4 ms of NATS CPU for 400 messages, 20 ms of hubs'.
         assert!(
             out.contains("| w1 | 100 | 4.00 | 4.02 | 10 | 10.00 | 200.0 |"),
+            "{out}"
+        );
+    }
+
+    /// The sweep: one row per offered load, medians of that load's runs only.
+    #[test]
+    fn the_sweep_has_a_row_per_load() {
+        let w4 = |target: &str, load: f64, p50: f64| {
+            json!({"target": target, "workload": "w4sweep", "offered_per_s": load,
+                   "p50_ms": p50, "p99_ms": 10.0 * p50, "loss": 0})
+        };
+        let lines = vec![
+            run("cluster3", "w1", 1e6, 0.0, 0),
+            w4("cluster3", 10000.0, 0.3),
+            w4("cluster3", 10000.0, 0.5),
+            w4("cluster3", 10000.0, 0.4),
+            w4("cluster1", 10000.0, 0.2),
+            w4("cluster3", 100000.0, 3.0),
+            w4("cluster1", 100000.0, 1.0),
+        ];
+        let out = crate::report::table_of(lines);
+        assert!(
+            out.contains("| 10,000 | 0.400 / 4.00 | 0.200 / 2.00 | – | 2.00 / 2.00 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| 100,000 | 3.000 / 30.00 | 1.000 / 10.00 | – | 3.00 / 3.00 |"),
             "{out}"
         );
     }
