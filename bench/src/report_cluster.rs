@@ -371,6 +371,29 @@ mod tests {
         );
     }
 
+    /// Every row of the cluster tables that the committed runs give is in the README as it is.
+    #[test]
+    fn the_committed_runs_give_the_readmes_cluster_tables() {
+        let readme = include_str!("../README.md");
+        let lines: Vec<Value> = [
+            include_str!("../results/cluster1.jsonl"),
+            include_str!("../results/cluster2.jsonl"),
+            include_str!("../results/cluster3.jsonl"),
+        ]
+        .iter()
+        .flat_map(|text| text.lines())
+        .map(|l| serde_json::from_str(l).expect("a result line"))
+        .collect();
+        let out = crate::report::table_of(lines);
+        let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("| ")).collect();
+        // Headers and rows: 9 workload rows and the loss; 4 traffic rows; 2 loads; convergence;
+        // failover.
+        assert_eq!(rows.len(), 11 + 5 + 3 + 2 + 2, "{out}");
+        for row in rows {
+            assert!(readme.contains(row), "not in bench/README.md: {row}");
+        }
+    }
+
     /// Convergence and failover: median (least–most) of the runs, and the runs within bound.
     #[test]
     fn failure_tables_give_median_and_range() {
