@@ -94,8 +94,9 @@ pub fn table(r: &Results) -> String {
 fn traffic(r: &Results) -> String {
     let mut out = String::from(
         "\n| workload, 3 hubs | relays | NATS messages in per relay | out per relay | \
-         NATS bytes in per relay | NATS CPU per message in, µs | hubs' CPU per relay, µs |\n\
-         |---|---:|---:|---:|---:|---:|---:|\n",
+         NATS bytes in per relay | NATS CPU per message in, µs | hubs' CPU per relay, µs | \
+         1 clustered hub's CPU per relay, µs |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut any = false;
     // W3's few relays are outweighed by the presence traffic of its 256 clients joining.
@@ -105,10 +106,10 @@ fn traffic(r: &Results) -> String {
             continue;
         }
         any = true;
-        // Per run, then the median of the runs.
-        let per = |f: &dyn Fn(&Value, f64) -> Option<f64>| {
+        // Per run of `side`, then the median of the runs.
+        let per_on = |side: &str, f: &dyn Fn(&Value, f64) -> Option<f64>| {
             median(
-                runs.iter()
+                r.runs(side, workload)
                     .filter_map(|l| {
                         let relays = l["sent"].as_f64().or_else(|| l["sends"].as_f64())?;
                         (relays > 0.0).then(|| f(l, relays)).flatten()
@@ -116,6 +117,7 @@ fn traffic(r: &Results) -> String {
                     .collect(),
             )
         };
+        let per = |f: &dyn Fn(&Value, f64) -> Option<f64>| per_on("cluster3", f);
         let nats = |field: &'static str| {
             move |l: &Value, relays: f64| Some(l["nats"][field].as_f64()? / relays)
         };
@@ -125,24 +127,25 @@ fn traffic(r: &Results) -> String {
             let cpu = l["nats"]["cpu_s"].as_f64()?;
             (msgs > 0.0).then(|| 1e6 * cpu / msgs)
         });
-        let hubs_per_relay = per(&|l, relays| {
+        let hubs_per_relay = |l: &Value, relays: f64| {
             let hubs: f64 = l["hubs_cpu_s"]
                 .as_array()?
                 .iter()
                 .filter_map(Value::as_f64)
                 .sum();
             Some(1e6 * hubs / relays)
-        });
+        };
         let cell =
             |v: Option<f64>, digits: usize| v.map_or("–".into(), |v| format!("{v:.digits$}"));
         out += &format!(
-            "| {workload} | {} | {} | {} | {} | {} | {} |\n",
+            "| {workload} | {} | {} | {} | {} | {} | {} | {} |\n",
             cell(relays, 0),
             cell(per(&nats("in_msgs")), 2),
             cell(per(&nats("out_msgs")), 2),
             cell(per(&nats("in_bytes")), 0),
             cell(cpu_per_msg, 2),
-            cell(hubs_per_relay, 1),
+            cell(per(&hubs_per_relay), 1),
+            cell(per_on("cluster1", &hubs_per_relay), 1),
         );
     }
     match any {
@@ -318,6 +321,8 @@ mod tests {
             run("nats", "w1", 4e6, 0.0, 0),
             run("redis", "w1", 1e6, 0.0, 0),
         ];
+        // The clustered hub alone spent 10 ms.
+        lines[3]["hubs_cpu_s"] = json!([0.01]);
         lines.push(run("cluster3", "w4", 0.0, 3.0, 0));
         lines.push(run("cluster1", "w4", 0.0, 1.0, 0));
         let out = crate::report::table_of(lines);
