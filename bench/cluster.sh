@@ -205,7 +205,7 @@ fi
 
 if [[ " $PARTS " == *" converge "* ]]; then
     for _ in $(seq "$REPEAT"); do
-        start_cluster 3
+        start_cluster 3 || { echo "   the cluster did not start" >&2; stop_cluster; continue; }
         echo "== converge $CLIENTS_CONVERGE" >&2
         "$LOADGEN" converge --addr "127.0.0.1:${HUB_PORTS[0]}" \
             --victim "127.0.0.1:${HUB_PORTS[1]}" --victim-pid "${HUBS[1]}" \
@@ -219,7 +219,8 @@ fi
 if [[ " $PARTS " == *" failover "* ]]; then
     for _ in $(seq "$REPEAT"); do
         # The clients and the run's probe (hub's default limit is 10,000 connections).
-        start_cluster 2 --max-connections $((CLIENTS_FAILOVER + 100))
+        start_cluster 2 --max-connections $((CLIENTS_FAILOVER + 100)) ||
+            { echo "   the cluster did not start" >&2; stop_cluster; continue; }
         echo "== failover $CLIENTS_FAILOVER" >&2
         "$LOADGEN" failover --addr "127.0.0.1:${HUB_PORTS[0]}" --pid "${HUBS[0]}" \
             --to "127.0.0.1:${HUB_PORTS[1]}" --to-pid "${HUBS[1]}" \
