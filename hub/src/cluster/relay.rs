@@ -20,8 +20,8 @@ use shared::{BodyKind, HubMsg, UserId};
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use super::wire::RELAY_HEADER;
 use super::wire::{parse_relay_header, relay_header, Envelope, PeerMsg, RelayAnswer, WireError};
+use super::wire::{OUTGOING_HEADER, RELAY_HEADER};
 use super::{relay_subject, Cluster, ClusterError};
 use crate::frame;
 use crate::registry::{Registry, RemoteTo, Routed};
@@ -39,7 +39,8 @@ pub(crate) async fn serve(
     Ok(tokio::spawn(async move {
         while let Some(msg) = relays.next().await {
             let answer = match route(&registry, &msg) {
-                Ok(answer) => answer,
+                Ok(Some(answer)) => answer,
+                Ok(None) => continue,
                 Err(e) => {
                     warn!(error = %e, subject = %msg.subject, "a relay from the cluster refused");
                     continue;
@@ -54,8 +55,58 @@ pub(crate) async fn serve(
     }))
 }
 
-/// Route a relay that came from another hub to the receivers it names on this one.
-fn route(registry: &Registry, msg: &async_nats::Message) -> Result<RelayAnswer, WireError> {
+/// Route a relay that came from another hub to the receivers it names on this one; or, for an
+/// `Outgoing` ([`OUTGOING_HEADER`]), give it to the sending account's sessions here (`None`:
+/// nothing to answer).
+fn route(registry: &Registry, msg: &async_nats::Message) -> Result<Option<RelayAnswer>, WireError> {
+    let headers = msg.headers.as_ref().ok_or(WireError::Header)?;
+    if let Some(account) = headers.get(OUTGOING_HEADER) {
+        let account = parse_relay_header(account.as_str())?;
+        let [account] = account[..] else {
+            return Err(WireError::Header);
+        };
+        let HubMsg::Outgoing { to, kind, body } =
+            HubMsg::<&[u8]>::decode_borrowed(msg.payload.get(4..).ok_or(WireError::Payload)?)
+                .map_err(|_| WireError::Payload)?
+        else {
+            return Err(WireError::Payload);
+        };
+        registry.to_other_sessions(account, NO_CONNECTION, |sealed| {
+            if sealed {
+                return msg.payload.clone();
+            }
+            // A session before version 4 gets `Sealed` as `Bytes`, as on the origin.
+            frame::encode(&HubMsg::Outgoing {
+                to: to.clone(),
+                kind: kind.for_version(shared::ACCOUNTS_VERSION),
+                body,
+            })
+        });
+        return Ok(None);
+    }
+    route_relay(registry, msg).map(Some)
+}
+
+/// No connection: `to_other_sessions` skips none of the account's sessions here.
+const NO_CONNECTION: UserId = UserId(0);
+
+/// Tell each hub of `hubs` that `account` sent `outgoing` (its `Outgoing` frame), for the
+/// account's sessions there; nobody answers.
+pub(crate) async fn echo(cluster: &Cluster, hubs: &[u64], account: UserId, outgoing: Bytes) {
+    for &hub in hubs {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(OUTGOING_HEADER, relay_header(&[account]).as_str());
+        let sent = cluster
+            .client
+            .publish_with_headers(relay_subject(hub), headers, outgoing.clone())
+            .await;
+        if let Err(e) = sent {
+            warn!(error = %e, "could not tell another hub of a relay");
+        }
+    }
+}
+
+fn route_relay(registry: &Registry, msg: &async_nats::Message) -> Result<RelayAnswer, WireError> {
     let to = msg
         .headers
         .as_ref()

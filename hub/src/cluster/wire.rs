@@ -13,6 +13,10 @@ pub(crate) const WIRE_VERSION: u16 = 1;
 /// on the destination hub, in the order the relay named them.
 pub(crate) const RELAY_HEADER: &str = "Hubbub-To";
 
+/// The NATS header of an `Outgoing` between hubs: `1:ID`, the sending account, whose sessions
+/// on the destination hub are to hear what it relayed; the payload is the `Outgoing` frame.
+pub(crate) const OUTGOING_HEADER: &str = "Hubbub-Outgoing";
+
 /// One message between hubs.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct Envelope {

@@ -121,6 +121,12 @@ fn relay(
         })
     });
     let routed = client.hub.registry.route_for(to, &message, legacy.as_ref());
+    // The sender's sessions on other hubs hear of it there (`crate::cluster::relay`).
+    let echo = if client.account.is_some() {
+        client.hub.registry.remote_hubs(client.id)
+    } else {
+        smallvec::SmallVec::new()
+    };
     if client.account.is_some() {
         client
             .hub
@@ -145,7 +151,7 @@ fn relay(
         offline = routed.offline.len(),
         "relay"
     );
-    if !routed.offline.is_empty() || !routed.remote.is_empty() {
+    if !routed.offline.is_empty() || !routed.remote.is_empty() || !echo.is_empty() {
         let body = message.slice(message.len() - body.len()..);
         return Ok(Some(Deferred::Relay {
             req,
@@ -154,6 +160,7 @@ fn relay(
             body,
             routed,
             message,
+            echo,
         }));
     }
     answer_relay(client, req, to, routed, Vec::new(), Vec::new()).map(|()| None)
