@@ -397,6 +397,17 @@ mod tests {
         for row in rows {
             assert!(readme.contains(row), "not in bench/README.md: {row}");
         }
+        // The convergence of 10,000, a run of its own.
+        let lines: Vec<Value> = include_str!("../results/cluster4-converge.jsonl")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a result line"))
+            .collect();
+        let out = crate::report::table_of(lines);
+        let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("| ")).collect();
+        assert_eq!(rows.len(), 2, "{out}");
+        for row in rows {
+            assert!(readme.contains(row), "not in bench/README.md: {row}");
+        }
     }
 
     /// Convergence and failover: median (least–most) of the runs, and the runs within bound.
