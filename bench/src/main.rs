@@ -6,8 +6,10 @@ mod account;
 mod backlog;
 mod chart;
 mod chat;
+mod converge;
 mod crowd;
 mod durable;
+mod failover;
 mod fanout;
 mod idle;
 mod login;
@@ -15,6 +17,7 @@ mod minrelay;
 mod proc_stat;
 mod proto;
 mod report;
+mod report_cluster;
 mod report_cost;
 mod report_mailbox;
 mod report_tls;
@@ -126,6 +129,56 @@ enum Command {
         /// own highest version, and the watchers follow one push per change.
         #[arg(long, default_value_t = shared::PROTOCOL_VERSION)]
         version: u32,
+    },
+    /// A cluster's presence after a hub is killed: clients on the victim, watchers on the
+    /// other hubs; SIGKILL the victim; time until every watcher saw every client leave.
+    Converge {
+        /// A hub that stays (watchers connect here and to --also).
+        #[arg(long)]
+        addr: SocketAddr,
+        /// The other hubs that stay (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        also: Vec<SocketAddr>,
+        /// The hub to kill.
+        #[arg(long)]
+        victim: SocketAddr,
+        /// Its process id.
+        #[arg(long)]
+        victim_pid: u32,
+        /// Clients on the victim.
+        #[arg(long, default_value_t = 1_000)]
+        clients: usize,
+        /// Watchers on each hub that stays.
+        #[arg(long, default_value_t = 5)]
+        watchers: usize,
+        /// The hubs' --cluster-heartbeat, seconds (for the documented bound).
+        #[arg(long, default_value_t = 1.0)]
+        heartbeat_s: f64,
+        /// The hubs' --cluster-dead-after (for the documented bound).
+        #[arg(long, default_value_t = 3)]
+        dead_after: u32,
+    },
+    /// Failover: clients on hub 1 of two, each reconnecting to hub 2 when it loses hub 1;
+    /// SIGKILL hub 1; time until all are on hub 2 and hub 2 lists them; hub 2's CPU and memory.
+    Failover {
+        /// Hub 1 (killed).
+        #[arg(long)]
+        addr: SocketAddr,
+        /// Hub 1's process id.
+        #[arg(long)]
+        pid: u32,
+        /// Hub 2.
+        #[arg(long)]
+        to: SocketAddr,
+        /// Hub 2's process id.
+        #[arg(long)]
+        to_pid: u32,
+        /// Clients.
+        #[arg(long, default_value_t = 10_000)]
+        clients: usize,
+        /// Each client's first pause after losing its hub is drawn evenly below this.
+        #[arg(long, default_value_t = 250)]
+        backoff_ms: u64,
     },
     /// Draw latency against offered load from the JSON lines of a sweep (bench/sweep.sh).
     Chart {
@@ -388,6 +441,45 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let result = storm::run(addr, pid, clients, version).await?;
             println!("{}", serde_json::to_string(&result)?);
+        }
+        Command::Converge {
+            addr,
+            also,
+            victim,
+            victim_pid,
+            clients,
+            watchers,
+            heartbeat_s,
+            dead_after,
+        } => {
+            let spec = converge::Spec {
+                stay: std::iter::once(addr).chain(also).collect(),
+                victim,
+                victim_pid,
+                clients,
+                watchers,
+                heartbeat: Duration::try_from_secs_f64(heartbeat_s)?,
+                dead_after,
+            };
+            println!("{}", serde_json::to_string(&converge::run(spec).await?)?);
+        }
+        Command::Failover {
+            addr,
+            pid,
+            to,
+            to_pid,
+            clients,
+            backoff_ms,
+        } => {
+            let spec = failover::Spec {
+                from: addr,
+                from_pid: pid,
+                to,
+                to_pid,
+                clients,
+                backoff: Duration::from_millis(backoff_ms),
+            };
+            println!("{}", serde_json::to_string(&failover::run(spec).await?)?);
         }
         Command::Minrelay { listen } => minrelay::run(listen).await?,
         Command::Chart { results, out } => chart::draw(&results, &out)?,

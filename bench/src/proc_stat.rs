@@ -46,3 +46,14 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     };
     (ticks(11) + ticks(12)) as f64 / 100.0
 }
+
+/// Kill process `pid` with SIGKILL (`kill -KILL`), as a crash would end it; returns once the
+/// signal is sent.
+pub fn sigkill(pid: u32) -> anyhow::Result<()> {
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .map_err(|e| anyhow::anyhow!("running kill: {e}"))?;
+    anyhow::ensure!(status.success(), "kill -KILL {pid}: {status}");
+    Ok(())
+}

@@ -244,7 +244,9 @@ pub(crate) fn table_of(lines: Vec<Value>) -> String {
         .iter()
         .any(|l| matches!(side(l), "nats" | "redis" | "minimal"));
     let mut out = String::new();
-    if fan_out && (others || !login) {
+    if crate::report_cluster::any(&r) {
+        out += &crate::report_cluster::table(&r);
+    } else if fan_out && (others || !login) {
         out += &fan_out_table(&r, &SERVERS);
         out +=
             "\nRatios are \"times better\": hub ÷ other for throughput, other ÷ hub for latency, \
@@ -275,6 +277,7 @@ pub(crate) fn table_of(lines: Vec<Value>) -> String {
         out += &crate::report_tls::table(&r);
     }
     out += &crate::report_mailbox::tables(&r.lines);
+    out += &crate::report_cluster::failure_tables(&r.lines);
     out
 }
 

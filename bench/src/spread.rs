@@ -46,30 +46,66 @@ pub async fn converge(addr: SocketAddr, ids: &[u64]) -> anyhow::Result<()> {
     hubs.extend(ALSO.get().into_iter().flatten());
     let wanted: HashSet<u64> = ids.iter().copied().collect();
     for hub in hubs {
-        let mut probe = Connection::connect(hub)
-            .await
-            .with_context(|| format!("connect to {hub} to watch presence"))?;
-        let deadline = tokio::time::Instant::now() + CONVERGE_TIMEOUT;
-        loop {
-            probe.send(&ClientMsg::List { req: RequestId(1) }).await?;
-            let listed = loop {
-                match probe.recv().await? {
-                    HubMsg::Peers { peers, .. } => break peers,
-                    _ => continue,
-                }
-            };
-            let listed: HashSet<u64> = listed.iter().map(|&UserId(id)| id).collect();
-            if wanted.is_subset(&listed) {
-                break;
-            }
-            if tokio::time::Instant::now() > deadline {
-                let missing = wanted.difference(&listed).count();
-                bail!("{hub} still lists {missing} of the run's clients as absent after {CONVERGE_TIMEOUT:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        await_listed(hub, &wanted, CONVERGE_TIMEOUT).await?;
     }
     Ok(())
+}
+
+/// Wait until `hub`'s `List` holds every one of `wanted`; an error after `timeout`.
+pub async fn await_listed(
+    hub: SocketAddr,
+    wanted: &HashSet<u64>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    await_list(hub, timeout, |listed| {
+        let missing = wanted.difference(listed).count();
+        (missing > 0).then(|| format!("still lists {missing} of the run's clients as absent"))
+    })
+    .await
+}
+
+/// Wait until `hub`'s `List` holds none of `gone`; an error after `timeout`.
+pub async fn await_unlisted(
+    hub: SocketAddr,
+    gone: &HashSet<u64>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    await_list(hub, timeout, |listed| {
+        let left = gone.intersection(listed).count();
+        (left > 0).then(|| format!("still lists {left} users that left"))
+    })
+    .await
+}
+
+/// Ask `hub` for `List` every 50 ms until `unmet` finds nothing missing in the answer (it
+/// says what is, if something is); an error saying so after `timeout`.
+async fn await_list(
+    hub: SocketAddr,
+    timeout: Duration,
+    unmet: impl Fn(&HashSet<u64>) -> Option<String>,
+) -> anyhow::Result<()> {
+    let mut probe = Connection::connect(hub)
+        .await
+        .with_context(|| format!("connect to {hub} to watch presence"))?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        probe.send(&ClientMsg::List { req: RequestId(1) }).await?;
+        let listed = loop {
+            match probe.recv().await? {
+                HubMsg::Peers { peers, .. } => break peers,
+                HubMsg::KeepAlive => probe.send(&ClientMsg::KeepAliveAck).await?,
+                _ => continue,
+            }
+        };
+        let listed: HashSet<u64> = listed.iter().map(|&UserId(id)| id).collect();
+        let Some(why) = unmet(&listed) else {
+            return Ok(());
+        };
+        if tokio::time::Instant::now() > deadline {
+            bail!("{hub} {why} after {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[cfg(test)]
@@ -83,5 +119,31 @@ mod tests {
         assert_eq!(pick(a, &[], 5), a, "no others: every client on --addr");
         let got: Vec<SocketAddr> = (0..6).map(|i| pick(a, &[b, c], i)).collect();
         assert_eq!(got, [a, b, c, a, b, c]);
+    }
+
+    /// A hub's `List` is awaited until it holds the ids, then until it holds none of them;
+    /// an id never listed times out with an error.
+    #[tokio::test]
+    async fn lists_are_awaited_until_they_hold_or_lack_the_ids() {
+        let hub = testkit::TestHub::start().await;
+        let client = Connection::connect(hub.addr).await.expect("connect");
+        let ids: HashSet<u64> = [client.user_id().0].into();
+        await_listed(hub.addr, &ids, Duration::from_secs(10))
+            .await
+            .expect("listed");
+        let never: HashSet<u64> = [u64::MAX].into();
+        let err = await_listed(hub.addr, &never, Duration::from_millis(100))
+            .await
+            .expect_err("an id nobody has");
+        assert!(err.to_string().contains("1 of the run's clients"), "{err}");
+        let err = await_unlisted(hub.addr, &ids, Duration::from_millis(100))
+            .await
+            .expect_err("still connected");
+        assert!(err.to_string().contains("still lists 1 users"), "{err}");
+        drop(client);
+        await_unlisted(hub.addr, &ids, Duration::from_secs(10))
+            .await
+            .expect("gone");
+        hub.stop().await;
     }
 }
