@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::cluster::ClusterConfig;
 use crate::queue::Limits;
 use crate::tls::TlsConfig;
 
@@ -62,6 +63,9 @@ pub struct Config {
     /// Whether a connection must log in before anything but the login steps (`Hello`,
     /// `Challenge`, `Register`, `Login`, `Ping`); other requests are refused.
     pub require_login: bool,
+    /// Act as one hub with the others on this NATS (`--cluster`); `None`: a hub alone, and
+    /// nothing of NATS is touched.
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// Who may create accounts.
@@ -93,6 +97,7 @@ impl Default for Config {
             tls: None,
             tls_handshake_timeout: Duration::from_secs(5),
             require_login: false,
+            cluster: None,
         }
     }
 }

@@ -53,6 +53,8 @@ pub(crate) struct HubContext {
     pub store: Arc<dyn Store>,
     /// Per-address limits on registrations and failed logins.
     pub rates: Arc<Rates>,
+    /// The hub's cluster, when it is in one (`--cluster`).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Graceful shutdown has begun.
     pub shutdown: CancellationToken,
     /// Every reader has finished the frames it had when shutdown began: users may leave.
@@ -119,6 +121,10 @@ pub(crate) fn serve(
     let peer_addr = stream.peer_addr().ok();
     let span = info_span!("conn", user_id = id.map(|id| id.0), peer = ?peer_addr);
     async move {
+        let id = match id {
+            Some(id) => Some(id),
+            None => hub.registry.next_id_waiting().await,
+        };
         let Some(id) = id else {
             crate::server::refuse_full(&stream);
             hub.registry.record_close(None, CloseReason::ServerFull);

@@ -15,11 +15,26 @@ use crate::stats::Snapshot;
 pub struct Inspector {
     registry: Arc<Registry>,
     budget: Arc<Budget>,
+    cluster_hub: Option<u64>,
 }
 
 impl Inspector {
-    pub(crate) fn new(registry: Arc<Registry>, budget: Arc<Budget>) -> Inspector {
-        Inspector { registry, budget }
+    pub(crate) fn new(
+        registry: Arc<Registry>,
+        budget: Arc<Budget>,
+        cluster_hub: Option<u64>,
+    ) -> Inspector {
+        Inspector {
+            registry,
+            budget,
+            cluster_hub,
+        }
+    }
+
+    /// This hub's id in its cluster (random at each start), which names its NATS subjects
+    /// (docs/CLUSTER.md); `None` for a hub alone.
+    pub fn cluster_hub(&self) -> Option<u64> {
+        self.cluster_hub
     }
 
     /// Users connected right now.

@@ -15,6 +15,7 @@
 //! `connection/gate.rs`.
 
 mod close;
+pub mod cluster;
 pub mod config;
 mod connection;
 mod frame;
@@ -32,6 +33,7 @@ mod transport;
 mod writer;
 
 pub use close::CloseReason;
+pub use cluster::{ClusterAuth, ClusterConfig, ClusterError};
 pub use config::{Config, Registration};
 pub use inspect::Inspector;
 pub use queue::SLOT_COST;

@@ -165,6 +165,38 @@ struct Args {
     #[arg(long, env = "HUB_REQUIRE_LOGIN")]
     require_login: bool,
 
+    /// Act as one hub with every other hub on this NATS server (nats://HOST:PORT; several,
+    /// comma-separated, for a NATS cluster). See docs/CLUSTER.md.
+    #[arg(long, env = "HUB_CLUSTER")]
+    cluster: Option<String>,
+
+    /// The NATS user of --cluster (with --cluster-password).
+    #[arg(long, env = "HUB_CLUSTER_USER", requires_all = ["cluster", "cluster_password"],
+          conflicts_with = "cluster_token")]
+    cluster_user: Option<String>,
+
+    /// The password of --cluster-user.
+    #[arg(long, env = "HUB_CLUSTER_PASSWORD", requires = "cluster_user")]
+    cluster_password: Option<String>,
+
+    /// A NATS token for --cluster.
+    #[arg(long, env = "HUB_CLUSTER_TOKEN", requires = "cluster")]
+    cluster_token: Option<String>,
+
+    /// How often a hub of the cluster says it is alive (e.g. 1s).
+    #[arg(long, env = "HUB_CLUSTER_HEARTBEAT", default_value_t = hub::cluster::HEARTBEAT.into())]
+    cluster_heartbeat: humantime::Duration,
+
+    /// Heartbeats missed in a row after which the other hubs remove a hub and its users.
+    #[arg(long, env = "HUB_CLUSTER_DEAD_AFTER", default_value_t = hub::cluster::DEAD_AFTER_MISSED,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    cluster_dead_after: u32,
+
+    /// Longest a relay waits for another hub's answer (e.g. 2s).
+    #[arg(long, env = "HUB_CLUSTER_RELAY_TIMEOUT",
+          default_value_t = hub::cluster::RELAY_TIMEOUT.into())]
+    cluster_relay_timeout: humantime::Duration,
+
     /// Log format. The level comes from RUST_LOG (default: info).
     #[arg(long, env = "HUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -291,12 +323,37 @@ impl Args {
             tls: self.tls()?,
             tls_handshake_timeout: self.tls_handshake_timeout.into(),
             require_login: self.require_login,
+            cluster: self.cluster(),
             ..Config::default()
         })
     }
 }
 
 impl Args {
+    /// The cluster the flags name, if any.
+    fn cluster(&self) -> Option<hub::ClusterConfig> {
+        let url = self.cluster.as_ref()?;
+        let auth = match (
+            &self.cluster_user,
+            &self.cluster_password,
+            &self.cluster_token,
+        ) {
+            (Some(user), Some(password), _) => hub::ClusterAuth::UserPassword {
+                user: user.clone(),
+                password: password.clone(),
+            },
+            (_, _, Some(token)) => hub::ClusterAuth::Token(token.clone()),
+            _ => hub::ClusterAuth::None,
+        };
+        Some(hub::ClusterConfig {
+            auth,
+            heartbeat: self.cluster_heartbeat.into(),
+            dead_after: self.cluster_dead_after,
+            relay_timeout: self.cluster_relay_timeout.into(),
+            ..hub::ClusterConfig::new(url.clone())
+        })
+    }
+
     /// The TLS settings the flags name, and say which certificate it is.
     fn tls(&self) -> anyhow::Result<Option<TlsConfig>> {
         let tls = if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
@@ -394,13 +451,23 @@ async fn main() -> anyhow::Result<()> {
     // The handlers are in place before anyone can learn the address: a SIGTERM sent as soon
     // as "listening on" appears must stop the hub gracefully, not kill it.
     let signals = Signals::install()?;
+    let clustered = config.cluster.is_some();
+    let hub = Hub::open(config, store)
+        .await
+        .context("cannot join the cluster")?;
+    if clustered {
+        info!(
+            "in the cluster at {}",
+            args.cluster.as_deref().unwrap_or_default()
+        );
+    }
     let listener =
         hub::listen(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     info!("listening on {}", listener.local_addr()?);
     info!("accounts and mailboxes in {where_}");
     let shutdown = CancellationToken::new();
     tokio::spawn(signals.cancel_on_first(shutdown.clone()));
-    Hub::with_store(config, store).run(listener, shutdown).await;
+    hub.run(listener, shutdown).await;
     Ok(())
 }
 

@@ -28,7 +28,12 @@ use shared::{HubMsg, RequestId, UserId, PRESENCE_VERSION};
 use smallvec::SmallVec;
 use tokio::sync::Notify;
 
+use tokio::sync::mpsc::UnboundedSender;
+
 use crate::close::CloseReason;
+use crate::cluster::ids::Leases;
+use crate::cluster::presence::Numbered;
+use crate::cluster::wire::{Change, RelayAnswer};
 use crate::connection::ACCOUNTS_VERSION;
 use crate::frame::encode as frame;
 use crate::peer::Peer;
@@ -54,6 +59,28 @@ pub(crate) struct Routed {
     /// Each is counted in [`Registry::write_done`]'s pending writes until the caller reports
     /// the write done.
     pub offline: Vec<UserId>,
+    /// Receivers present through other hubs of the cluster, once per hub they are on: for
+    /// `crate::cluster::relay` to send on.
+    pub remote: Vec<RemoteTo>,
+}
+
+/// A receiver of a relay on another hub of the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RemoteTo {
+    /// The hub it is on.
+    pub hub: u64,
+    pub id: UserId,
+    /// Already counted delivered here (an account with sessions on this hub too): what the
+    /// other hub answers for it is not counted again.
+    pub counted: bool,
+}
+
+/// Where anonymous ids come from: a counter of this hub's own, or blocks leased from the
+/// cluster (`crate::cluster::ids`).
+#[derive(Debug)]
+pub(crate) enum Ids {
+    Local(AtomicU64),
+    Leased(Arc<Leases>),
 }
 
 /// Whether a session that just logged in may take relays at once.
@@ -104,16 +131,27 @@ struct Entry {
     rescues: u32,
     /// The account's name; `None` for an anonymous user.
     name: Option<Arc<str>>,
+    /// The other hubs of the cluster it is present on (`crate::cluster::presence`).
+    remote: SmallVec<[u64; 1]>,
 }
 
 impl Entry {
+    /// Present on this hub or through another of its cluster.
     fn is_present(&self) -> bool {
+        self.is_here() || !self.remote.is_empty()
+    }
+
+    /// Present on this hub: what it tells the cluster.
+    fn is_here(&self) -> bool {
         !self.sessions.is_empty()
     }
 
     /// Whether nothing keeps this entry in the map.
     fn is_idle(&self) -> bool {
-        self.sessions.is_empty() && self.writes_pending == 0 && self.rescues == 0
+        self.sessions.is_empty()
+            && self.remote.is_empty()
+            && self.writes_pending == 0
+            && self.rescues == 0
     }
 
     /// Whether relays a closing session did not write are not yet in the mailbox: from the
@@ -188,12 +226,16 @@ struct Inner {
     watchers: HashMap<ConnId, Watcher>,
     /// Connections in the map, whoever they are logged in as.
     connections: usize,
+    /// The number of the last presence change of this hub told the cluster.
+    presence_seq: u64,
 }
 
 /// The hub's shared state.
 #[derive(Debug)]
 pub(crate) struct Registry {
-    next_id: AtomicU64,
+    ids: Ids,
+    /// Where this hub's presence changes go for the cluster, when it is in one.
+    changes: Option<UnboundedSender<Numbered>>,
     inner: RwLock<Inner>,
     closes: Mutex<VecDeque<(Option<UserId>, CloseReason)>>,
     /// The hub is shutting down: everyone leaves, and nobody needs to hear about it.
@@ -207,7 +249,8 @@ pub(crate) struct Registry {
 impl Default for Registry {
     fn default() -> Self {
         Registry {
-            next_id: AtomicU64::new(1),
+            ids: Ids::Local(AtomicU64::new(1)),
+            changes: None,
             inner: RwLock::default(),
             closes: Mutex::default(),
             shutting_down: AtomicBool::new(false),
@@ -218,17 +261,106 @@ impl Default for Registry {
 }
 
 impl Registry {
+    /// The registry of a hub in a cluster: its ids leased, its presence changes told.
+    pub(crate) fn clustered(leases: Arc<Leases>, changes: UnboundedSender<Numbered>) -> Registry {
+        Registry {
+            ids: Ids::Leased(leases),
+            changes: Some(changes),
+            ..Registry::default()
+        }
+    }
+
     /// The next anonymous id: 1, 2, 3, … never reused while the hub runs, and always below
     /// [`FIRST_ACCOUNT_ID`]; `None` once they are all given out (after four billion
-    /// connections), when the hub takes no more until it restarts.
+    /// connections), when the hub takes no more until it restarts. In a cluster, the next of
+    /// the block this hub leased; `None` also while its blocks are used up and NATS cannot
+    /// lease the next.
     pub(crate) fn next_id(&self) -> Option<UserId> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let next_id = match &self.ids {
+            Ids::Local(next_id) => next_id,
+            Ids::Leased(leases) => return leases.next_id(),
+        };
+        let id = next_id.fetch_add(1, Ordering::Relaxed);
         if id >= FIRST_ACCOUNT_ID {
             // Stay past the end, so that the counter never wraps back into the range.
-            self.next_id.store(FIRST_ACCOUNT_ID, Ordering::Relaxed);
+            next_id.store(FIRST_ACCOUNT_ID, Ordering::Relaxed);
             return None;
         }
         Some(UserId(id))
+    }
+
+    /// [`Self::next_id`], waiting a little for the cluster to lease this hub more ids when
+    /// its blocks are used up (`crate::cluster::ids`); a hub alone never waits.
+    pub(crate) async fn next_id_waiting(&self) -> Option<UserId> {
+        match &self.ids {
+            Ids::Local(_) => self.next_id(),
+            Ids::Leased(leases) => leases.next_id_waiting().await,
+        }
+    }
+
+    /// Tell the cluster, if any, of a change in this hub's presence: numbered under the lock,
+    /// so that the numbers follow the order of the changes and a snapshot taken under it has
+    /// exactly the changes numbered up to its own.
+    fn tell_cluster(&self, inner: &mut Inner, change: impl FnOnce() -> Change) {
+        if let Some(changes) = &self.changes {
+            inner.presence_seq += 1;
+            let _ = changes.send((inner.presence_seq, change()));
+        }
+    }
+
+    /// Who is present on this hub (not through others) and the number of the last change
+    /// told the cluster: what another hub asks for when it starts following this one.
+    pub(crate) fn local_snapshot(&self) -> (u64, Vec<(UserId, Option<String>)>) {
+        let inner = self.read();
+        let users = inner
+            .users
+            .iter()
+            .filter(|(_, e)| e.is_here())
+            .map(|(&id, e)| (id, e.name.as_deref().map(str::to_owned)))
+            .collect();
+        (inner.presence_seq, users)
+    }
+
+    /// Apply presence changes of the cluster's hub `hub`, in order: a user arrives when it is
+    /// present nowhere else, and leaves when it is left nowhere, as watchers hear.
+    pub(crate) fn remote_apply(&self, hub: u64, changes: &[Change]) {
+        let mut inner = self.write();
+        for change in changes {
+            match change {
+                Change::Arrived { user, name } => {
+                    let entry = inner.users.entry(*user).or_default();
+                    if entry.remote.contains(&hub) {
+                        continue;
+                    }
+                    let first = !entry.is_present();
+                    entry.remote.push(hub);
+                    if let Some(name) = name {
+                        entry.name.get_or_insert_with(|| name.as_str().into());
+                    }
+                    if first {
+                        let arrival = Arrival::new(*user, name.as_deref());
+                        self.tell_arrival(&inner, *user, &arrival);
+                    }
+                }
+                Change::Left { user } => {
+                    let Some(entry) = inner.users.get_mut(user) else {
+                        continue;
+                    };
+                    let Some(at) = entry.remote.iter().position(|h| *h == hub) else {
+                        continue;
+                    };
+                    entry.remote.swap_remove(at);
+                    let (gone, idle) = (!entry.is_present(), entry.is_idle());
+                    if idle {
+                        inner.users.remove(user);
+                    }
+                    if gone {
+                        let left = frame(&HubMsg::<Bytes>::Left { user_id: *user });
+                        self.tell_left(&inner, *user, left);
+                    }
+                }
+            }
+        }
     }
 
     /// Connections right now, however many are sessions of one account.
@@ -248,6 +380,10 @@ impl Registry {
             version: shared::BASE_VERSION,
         });
         inner.connections += 1;
+        self.tell_cluster(&mut inner, || Change::Arrived {
+            user: id,
+            name: None,
+        });
         self.tell_arrival(&inner, id, &arrival);
     }
 
@@ -268,6 +404,9 @@ impl Registry {
         let mut inner = self.write();
         let session = take_session(&mut inner, from, conn)?;
         let quiet = self.shutting_down.load(Ordering::Relaxed);
+        if !quiet && !inner.users.get(&from).is_some_and(Entry::is_here) {
+            self.tell_cluster(&mut inner, || Change::Left { user: from });
+        }
         if !quiet && !inner.users.get(&from).is_some_and(Entry::is_present) {
             self.tell_left(
                 &inner,
@@ -278,6 +417,7 @@ impl Registry {
         let entry = inner.users.entry(account).or_default();
         entry.name.get_or_insert_with(|| name.into());
         let first = !entry.is_present();
+        let first_here = entry.sessions.is_empty();
         let joined = if entry.has_live() {
             announce();
             Joined::Live
@@ -292,6 +432,12 @@ impl Registry {
         inner.connections += 1;
         if let Some(watcher) = inner.watchers.get_mut(&conn) {
             watcher.user = account;
+        }
+        if first_here && !quiet {
+            self.tell_cluster(&mut inner, || Change::Arrived {
+                user: account,
+                name: Some(name.to_owned()),
+            });
         }
         if first && !quiet {
             self.tell_arrival(&inner, account, &arrival);
@@ -391,6 +537,11 @@ impl Registry {
         let rescue = session.peer.keeps_mail();
         if rescue {
             inner.users.entry(id).or_default().rescues += 1;
+        }
+        if !inner.users.get(&id).is_some_and(Entry::is_here)
+            && !self.shutting_down.load(Ordering::Relaxed)
+        {
+            self.tell_cluster(&mut inner, || Change::Left { user: id });
         }
         if !inner.users.get(&id).is_some_and(Entry::is_present)
             && !self.shutting_down.load(Ordering::Relaxed)
@@ -552,7 +703,21 @@ impl Registry {
         let mut routed = Routed::default();
         let inner = self.read();
         for &id in to {
-            match inner.users.get(&id).and_then(|e| e.deliver(frame, legacy)) {
+            let entry = inner.users.get(&id);
+            let here = entry.and_then(|e| e.deliver(frame, legacy));
+            if let Some(entry) = entry.filter(|e| !e.remote.is_empty()) {
+                // On other hubs too: what they do decides, unless it is delivered here.
+                let counted = here == Some(true);
+                routed.delivered += u32::from(counted);
+                routed.remote.extend(
+                    entry
+                        .remote
+                        .iter()
+                        .map(|&hub| RemoteTo { hub, id, counted }),
+                );
+                continue;
+            }
+            match here {
                 Some(true) => routed.delivered += 1,
                 // An account whose every live session was too slow keeps it in its mailbox.
                 _ if id.0 >= FIRST_ACCOUNT_ID => routed.offline.push(id),
@@ -570,6 +735,49 @@ impl Registry {
         Stats::add(&self.stats.delivered_bytes, delivered * frame.len() as u64);
         Stats::add(&self.stats.drops, routed.dropped.len() as u64);
         routed
+    }
+
+    /// Route a relay that came from another hub of the cluster to `to`'s live sessions here,
+    /// with the slow-consumer rule of [`Self::route_for`]; an account with no session here
+    /// that takes it is `offline`, for the origin to keep in the mailbox (nothing is counted
+    /// pending here: the origin writes it).
+    pub(crate) fn route_here(
+        &self,
+        to: &[UserId],
+        frame: &Bytes,
+        legacy: Option<&Bytes>,
+    ) -> RelayAnswer {
+        let mut answer = RelayAnswer::default();
+        let inner = self.read();
+        for &id in to {
+            match inner.users.get(&id).and_then(|e| e.deliver(frame, legacy)) {
+                Some(true) => answer.delivered.push(id),
+                _ if id.0 >= FIRST_ACCOUNT_ID => answer.offline.push(id),
+                Some(false) => answer.dropped.push(id),
+                None => answer.unknown.push(id),
+            }
+        }
+        drop(inner);
+        let delivered = answer.delivered.len() as u64;
+        Stats::add(&self.stats.deliveries, delivered);
+        Stats::add(&self.stats.delivered_bytes, delivered * frame.len() as u64);
+        Stats::add(&self.stats.drops, answer.dropped.len() as u64);
+        answer
+    }
+
+    /// Count a mailbox write as pending for each of `accounts`, as [`Self::route_for`] does
+    /// for its `offline` receivers: for the accounts that other hubs of the cluster did not
+    /// deliver to. The caller reports them done with [`Self::write_done`].
+    pub(crate) fn count_mailbox_writes(&self, accounts: &[UserId]) {
+        if accounts.is_empty() {
+            return;
+        }
+        let mut inner = self.write();
+        for &id in accounts {
+            let entry = inner.users.entry(id).or_default();
+            entry.writes_pending += 1;
+            entry.writes_started += 1;
+        }
     }
 
     /// The slow path of [`Self::route`]: under the write lock, deliver to accounts that went
@@ -736,9 +944,10 @@ mod tests {
     fn anonymous_ids_never_reach_the_account_range() {
         let registry = Registry::default();
         assert_eq!(registry.next_id(), Some(UserId(1)));
-        registry
-            .next_id
-            .store(FIRST_ACCOUNT_ID - 1, Ordering::Relaxed);
+        let Ids::Local(next_id) = &registry.ids else {
+            unreachable!("a hub alone counts its own ids")
+        };
+        next_id.store(FIRST_ACCOUNT_ID - 1, Ordering::Relaxed);
         assert_eq!(registry.next_id(), Some(UserId(FIRST_ACCOUNT_ID - 1)));
         assert_eq!(registry.next_id(), None);
         assert_eq!(registry.next_id(), None, "and it stays so");

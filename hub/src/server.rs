@@ -10,6 +10,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::close::{goodbye, CloseReason};
+use crate::cluster::{self, ClusterError};
 use crate::config::Config;
 use crate::connection::{serve, HubContext};
 use crate::inspect::Inspector;
@@ -51,6 +52,8 @@ pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 /// A hub: its state can be inspected while [`Hub::run`] serves.
 pub struct Hub {
     context: HubContext,
+    /// Its place in a cluster, to be served by [`Hub::run`].
+    joined: Option<cluster::Joined>,
 }
 
 impl Hub {
@@ -61,8 +64,28 @@ impl Hub {
         Hub::with_store(config, Arc::new(store))
     }
 
-    /// A hub keeping its accounts and mailboxes in `store`, not yet serving.
-    pub fn with_store(mut config: Config, store: Arc<dyn Store>) -> Hub {
+    /// A hub keeping its accounts and mailboxes in `store`, not yet serving, in the cluster
+    /// [`Config::cluster`] names if it names one: it connects to NATS and leases its first
+    /// ids first, and an error means it cannot serve as asked.
+    pub async fn open(config: Config, store: Arc<dyn Store>) -> Result<Hub, ClusterError> {
+        let Some(cluster) = config.cluster.clone() else {
+            return Ok(Hub::with_store(config, store));
+        };
+        let joined = cluster::join(cluster).await?;
+        let registry = Registry::clustered(joined.leases.clone(), joined.changes_tx.clone());
+        let mut hub = Hub::build(config, store, registry);
+        hub.context.cluster = Some(joined.cluster.clone());
+        hub.joined = Some(joined);
+        Ok(hub)
+    }
+
+    /// A hub keeping its accounts and mailboxes in `store`, not yet serving, on its own
+    /// ([`Config::cluster`] is not looked at: see [`Hub::open`]).
+    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Hub {
+        Hub::build(config, store, Registry::default())
+    }
+
+    fn build(mut config: Config, store: Arc<dyn Store>, registry: Registry) -> Hub {
         config.max_connections = config.max_connections.min(MAX_CONNECTIONS_CAP);
         let rates = Rates {
             register: RateLimit::new(config.register_rate),
@@ -70,7 +93,7 @@ impl Hub {
         };
         Hub {
             context: HubContext {
-                registry: Arc::new(Registry::default()),
+                registry: Arc::new(registry),
                 budget: Arc::new(Budget::new(config.global_bytes)),
                 store,
                 rates: Arc::new(rates),
@@ -78,13 +101,19 @@ impl Hub {
                 shutdown: CancellationToken::new(),
                 readers_done: CancellationToken::new(),
                 hard_stop: CancellationToken::new(),
+                cluster: None,
             },
+            joined: None,
         }
     }
 
     /// A window on the hub's state while it serves, for tests and tools.
     pub fn inspector(&self) -> Inspector {
-        Inspector::new(self.context.registry.clone(), self.context.budget.clone())
+        Inspector::new(
+            self.context.registry.clone(),
+            self.context.budget.clone(),
+            self.context.cluster.as_ref().map(|c| c.hub_id),
+        )
     }
 
     /// Serve `listener` until `shutdown` is cancelled, then stop accepting, let every reader
@@ -92,6 +121,15 @@ impl Hub {
     /// goodbye and return.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) {
         let hub = self.context;
+        let leave_cluster = CancellationToken::new();
+        let clustered = self.joined.map(|joined| {
+            let serving = cluster::serve(joined, hub.registry.clone(), leave_cluster.clone());
+            tokio::spawn(async move {
+                if let Err(e) = serving.await {
+                    error!(error = %e, "the cluster's subscriptions failed");
+                }
+            })
+        });
         let limit = Arc::new(Semaphore::new(hub.config.max_connections));
         let reading = TaskTracker::new();
         let connections = TaskTracker::new();
@@ -159,6 +197,11 @@ impl Hub {
             connections.wait().await;
         }
         stats.abort();
+        if let Some(clustered) = clustered {
+            // The others hear `Bye` and remove this hub's users at once.
+            leave_cluster.cancel();
+            let _ = clustered.await;
+        }
         info!("shut down");
     }
 }

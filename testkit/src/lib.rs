@@ -25,5 +25,5 @@ pub use client::{
     delivery, identity, list, next_answer, recv, recv_skipping, relay, relay_msg, relay_sized,
     request,
 };
-pub use testhub::{test_config, TestHub};
+pub use testhub::{cluster_config, test_config, TestHub};
 pub use wait::{eventually, eventually_some, WAIT};

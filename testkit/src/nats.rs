@@ -145,7 +145,8 @@ fn spawn(dir: &Path, config: Option<&Path>, port: Option<u16>) -> (Child, Socket
     (child, addr)
 }
 
-/// Wait until a client can connect and the server answers `PING` with `PONG`.
+/// Wait until a client can connect and the server answers `PING` with `PONG` (or, if it has
+/// users, refuses the anonymous `CONNECT`).
 fn wait_until_ready(addr: SocketAddr) {
     use std::io::{Read, Write};
     let deadline = std::time::Instant::now() + WAIT;
@@ -157,7 +158,11 @@ fn wait_until_ready(addr: SocketAddr) {
             s.write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n")?;
             let mut buf = [0u8; 64];
             let n = s.read(&mut buf)?;
-            Ok(buf[..n].windows(4).any(|w| w == b"PONG"))
+            // A server with users (`with_config`) answers a CONNECT without credentials with
+            // an authorization error: it is up all the same.
+            let said = &buf[..n];
+            Ok(said.windows(4).any(|w| w == b"PONG")
+                || said.windows(13).any(|w| w == b"Authorization"))
         });
         if matches!(answered, Ok(true)) {
             return;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hub::store::Store;
-use hub::{Config, Hub, Inspector};
+use hub::{ClusterConfig, Config, Hub, Inspector};
 use shared::conn::Connection;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +25,20 @@ pub fn test_config() -> Config {
         // Its blocking task would come and go under the task counts of the baseline checks.
         expire_interval: Duration::from_secs(365 * 24 * 3600),
         ..Config::default()
+    }
+}
+
+/// The cluster settings for tests of hubs on the NATS at `url`: heartbeats five times a
+/// second and a hub taken for dead after ten missed (2 s), so that a test of a killed hub
+/// takes seconds while a hub whose machine is busy is not taken for dead; small id blocks,
+/// so that a few connections already make hubs lease blocks against one another.
+pub fn cluster_config(url: &str) -> ClusterConfig {
+    ClusterConfig {
+        heartbeat: Duration::from_millis(200),
+        dead_after: 10,
+        relay_timeout: Duration::from_secs(10),
+        id_block: 16,
+        ..ClusterConfig::new(url)
     }
 }
 
@@ -49,6 +63,32 @@ impl TestHub {
     /// A hub with `config`, its accounts in memory.
     pub async fn with_config(config: Config) -> TestHub {
         Self::serve(Hub::new(config)).await
+    }
+
+    /// A hub with [`test_config`] in the cluster at `url` ([`cluster_config`]).
+    pub async fn in_cluster(url: &str) -> TestHub {
+        Self::clustered(Config {
+            cluster: Some(cluster_config(url)),
+            ..test_config()
+        })
+        .await
+    }
+
+    /// A hub with `config` (naming its cluster), its accounts in memory; it has joined the
+    /// cluster when this returns.
+    pub async fn clustered(config: Config) -> TestHub {
+        let store = hub::store::sqlite::SqliteStore::ephemeral(Default::default())
+            .expect("an in-memory store opens");
+        Self::clustered_with_store(config, Arc::new(store)).await
+    }
+
+    /// A hub with `config` (naming its cluster) keeping its accounts in `store`: several
+    /// hubs given one store share their accounts, as a cluster's JetStream store would.
+    pub async fn clustered_with_store(config: Config, store: Arc<dyn Store>) -> TestHub {
+        let hub = Hub::open(config, store)
+            .await
+            .expect("the hub joins its cluster");
+        Self::serve(hub).await
     }
 
     /// A hub with `config` keeping its accounts and mailboxes in `store` (a real file, for

@@ -40,13 +40,15 @@ const DRAIN_BATCH_BYTES: usize = 1024 * 1024;
 
 /// A request that needs the store, taken off the reader to be awaited.
 pub(crate) enum Deferred {
-    /// A relay with receivers whose mailbox is to keep it.
+    /// A relay with receivers whose mailbox is to keep it, or on other hubs of the cluster.
     Relay {
         req: RequestId,
         to: Vec<UserId>,
         kind: BodyKind,
         body: Bytes,
         routed: Routed,
+        /// The `Message` frame, for the other hubs (`body` is a slice of it).
+        message: Bytes,
     },
     Register {
         req: RequestId,
@@ -270,7 +272,20 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
             kind,
             body,
             routed,
-        } => relay_to_mailboxes(client, req, &to, kind, body, routed).await,
+            message,
+        } => {
+            let mut routed = routed;
+            if !routed.remote.is_empty() {
+                relay_to_hubs(&hub, &mut routed, &message).await;
+            }
+            if routed.offline.is_empty() {
+                let position = |id: &UserId| to.iter().position(|t| t == id);
+                routed.unknown.sort_by_key(position);
+                routed.dropped.sort_by_key(position);
+                return answer_relay(client, req, &to, routed, Vec::new(), Vec::new());
+            }
+            relay_to_mailboxes(client, req, &to, kind, body, routed).await
+        }
         Deferred::Register { req, name, key } => {
             let created = blocking(&hub, move |store| {
                 store.create_account(&name, key, now_ms())
@@ -427,6 +442,22 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
 }
 
 /// Keep a relay for the receivers that are away, then answer it whole.
+/// Send a relay to its receivers on other hubs of the cluster, once per hub, and fold their
+/// answers into `routed`: the accounts none of them delivered to join `routed.offline`, each
+/// with a mailbox write counted pending.
+async fn relay_to_hubs(hub: &HubContext, routed: &mut Routed, message: &Bytes) {
+    let remote = std::mem::take(&mut routed.remote);
+    let Some(cluster) = &hub.cluster else {
+        // Only a clustered registry knows remote users.
+        return;
+    };
+    let answers =
+        crate::cluster::relay::send(cluster, crate::cluster::relay::groups(&remote), message).await;
+    let mailbox = crate::cluster::relay::merge(routed, &remote, &answers);
+    hub.registry.count_mailbox_writes(&mailbox);
+    routed.offline.extend(mailbox);
+}
+
 async fn relay_to_mailboxes(
     client: &mut Client,
     req: RequestId,

@@ -145,7 +145,7 @@ fn relay(
         offline = routed.offline.len(),
         "relay"
     );
-    if !routed.offline.is_empty() {
+    if !routed.offline.is_empty() || !routed.remote.is_empty() {
         let body = message.slice(message.len() - body.len()..);
         return Ok(Some(Deferred::Relay {
             req,
@@ -153,6 +153,7 @@ fn relay(
             kind,
             body,
             routed,
+            message,
         }));
     }
     answer_relay(client, req, to, routed, Vec::new(), Vec::new()).map(|()| None)

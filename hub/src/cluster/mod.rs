@@ -1,0 +1,216 @@
+//! Many hubs as one over NATS (`hub --cluster nats://HOST:PORT`); docs/CLUSTER.md has the
+//! design, the subjects, the timing bounds and the failure modes.
+//!
+//! - [`ids`]: anonymous ids leased in blocks from a JetStream key-value counter.
+//! - [`presence`]: each hub publishes its users' arrivals and leaves with a sequence number and
+//!   heartbeats; the others keep them in the registry as present through it.
+//! - [`relay`]: a relay's remote receivers cross NATS once per destination hub.
+//! - [`wire`]: what hubs say to one another.
+//!
+//! Without `--cluster` none of this runs and nothing of NATS is touched.
+
+pub(crate) mod ids;
+pub(crate) mod presence;
+pub(crate) mod relay;
+pub(crate) mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::registry::Registry;
+
+/// How often a hub says it is alive.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// Heartbeats missed in a row after which the other hubs take a hub for dead.
+pub const DEAD_AFTER_MISSED: u32 = 3;
+/// Longest the origin of a relay waits for a destination hub's answer.
+pub const RELAY_TIMEOUT: Duration = Duration::from_secs(2);
+/// Anonymous ids a hub leases at a time: a hub that restarts leaves at most this many unused,
+/// and a burst of this many connections never waits on NATS.
+pub const ID_BLOCK: u64 = 4096;
+/// Longest the hub waits for NATS when it starts.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The first token of every subject the hubs use, their replies' inboxes included, so that one
+/// NATS permission (`hubbub.>`) keeps every other NATS user off them (docs/CLUSTER.md).
+pub const SUBJECT_PREFIX: &str = "hubbub";
+/// Where the answers to a hub's requests come back (relay answers, snapshots, JetStream's).
+const INBOX_PREFIX: &str = "hubbub.inbox";
+
+/// How to reach the cluster's NATS and the timings of the hubs on it.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// `nats://HOST:PORT` (several, comma-separated, for a NATS cluster).
+    pub url: String,
+    /// The hubs' NATS credentials.
+    pub auth: ClusterAuth,
+    /// [`HEARTBEAT`].
+    pub heartbeat: Duration,
+    /// [`DEAD_AFTER_MISSED`].
+    pub dead_after: u32,
+    /// [`RELAY_TIMEOUT`].
+    pub relay_timeout: Duration,
+    /// [`ID_BLOCK`].
+    pub id_block: u64,
+}
+
+/// The hubs' NATS credentials.
+#[derive(Clone, Debug, Default)]
+pub enum ClusterAuth {
+    /// None: the server lets anyone in (a test, or a NATS on the hubs' own network).
+    #[default]
+    None,
+    /// A user and password of the server's `authorization` block.
+    UserPassword {
+        /// The user.
+        user: String,
+        /// Its password.
+        password: String,
+    },
+    /// A token.
+    Token(String),
+}
+
+impl ClusterConfig {
+    /// NATS at `url`, no credentials, the default timings.
+    pub fn new(url: impl Into<String>) -> ClusterConfig {
+        ClusterConfig {
+            url: url.into(),
+            auth: ClusterAuth::None,
+            heartbeat: HEARTBEAT,
+            dead_after: DEAD_AFTER_MISSED,
+            relay_timeout: RELAY_TIMEOUT,
+            id_block: ID_BLOCK,
+        }
+    }
+
+    /// How long a hub may be silent before the others remove it: a hub killed is gone from
+    /// everyone's presence within this plus one heartbeat (the check runs once a heartbeat).
+    pub fn dead_after(&self) -> Duration {
+        self.heartbeat * self.dead_after.max(1)
+    }
+}
+
+/// Why a hub could not join its cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// NATS could not be reached, refused the credentials, or failed a request.
+    #[error("NATS: {0}")]
+    Nats(String),
+    /// Every anonymous id has been leased.
+    #[error("every anonymous id of the cluster has been leased")]
+    IdsExhausted,
+}
+
+/// The subject on which hub `hub` publishes its presence changes and heartbeats.
+fn presence_subject(hub: u64) -> String {
+    format!("{SUBJECT_PREFIX}.presence.{hub:016x}")
+}
+
+/// The subject on which hub `hub` answers snapshot requests.
+fn snapshot_subject(hub: u64) -> String {
+    format!("{SUBJECT_PREFIX}.snapshot.{hub:016x}")
+}
+
+/// The subject on which hub `hub` takes relays from other hubs.
+fn relay_subject(hub: u64) -> String {
+    format!("{SUBJECT_PREFIX}.relay.{hub:016x}")
+}
+
+/// A hub's place in its cluster.
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    /// This hub's id, random at each start.
+    pub hub_id: u64,
+    pub client: async_nats::Client,
+    pub config: ClusterConfig,
+}
+
+/// What a hub that joined its cluster starts serving with [`serve`].
+pub(crate) struct Joined {
+    pub cluster: Arc<Cluster>,
+    pub leases: Arc<ids::Leases>,
+    ids: async_nats::jetstream::kv::Store,
+    pub changes: mpsc::UnboundedReceiver<presence::Numbered>,
+    pub changes_tx: mpsc::UnboundedSender<presence::Numbered>,
+}
+
+/// Connect to NATS and lease the first block of ids: an error means the hub must not start.
+pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> {
+    let mut hub_id = [0u8; 8];
+    getrandom::fill(&mut hub_id).map_err(|e| ClusterError::Nats(format!("no randomness: {e}")))?;
+    let hub_id = u64::from_le_bytes(hub_id);
+    let mut options = async_nats::ConnectOptions::new()
+        .name(format!("hubbub hub {hub_id:016x}"))
+        .connection_timeout(CONNECT_TIMEOUT)
+        .request_timeout(Some(config.relay_timeout))
+        .custom_inbox_prefix(INBOX_PREFIX)
+        // Reconnects for ever: the others take this hub for dead meanwhile and follow it
+        // again (a snapshot) when its heartbeats come back.
+        .max_reconnects(None)
+        .event_callback(|event| async move {
+            match event {
+                async_nats::Event::Connected => info!("NATS connected"),
+                other => warn!(event = %other, "NATS"),
+            }
+        });
+    options = match &config.auth {
+        ClusterAuth::None => options,
+        ClusterAuth::UserPassword { user, password } => {
+            options.user_and_password(user.clone(), password.clone())
+        }
+        ClusterAuth::Token(token) => options.token(token.clone()),
+    };
+    let client = tokio::time::timeout(CONNECT_TIMEOUT, options.connect(config.url.as_str()))
+        .await
+        .map_err(|_| {
+            ClusterError::Nats(format!(
+                "no answer from {} in {CONNECT_TIMEOUT:?}",
+                config.url
+            ))
+        })?
+        .map_err(|e| ClusterError::Nats(format!("cannot connect to {}: {e}", config.url)))?;
+    let js = async_nats::jetstream::new(client.clone());
+    let (leases, ids) = ids::start(&js, config.id_block.max(1)).await?;
+    info!(hub = %format!("{hub_id:016x}"), nats = %config.url, "joined the cluster");
+    let (changes_tx, changes) = mpsc::unbounded_channel();
+    Ok(Joined {
+        cluster: Arc::new(Cluster {
+            hub_id,
+            client,
+            config,
+        }),
+        leases,
+        ids,
+        changes,
+        changes_tx,
+    })
+}
+
+/// Serve the cluster's side of the hub until `shutdown`: lease ids ahead, publish and follow
+/// presence, take relays. On the way out the others are told this hub is gone.
+pub(crate) async fn serve(
+    joined: Joined,
+    registry: Arc<Registry>,
+    shutdown: CancellationToken,
+) -> Result<(), ClusterError> {
+    let Joined {
+        cluster,
+        leases,
+        ids,
+        changes,
+        ..
+    } = joined;
+    let leasing = tokio::spawn(leases.keep_ahead(ids));
+    let relays = relay::serve(cluster.clone(), registry.clone()).await?;
+    let presence = presence::Presence::start(cluster.clone(), registry).await?;
+    let followed = tokio::spawn(presence.run(changes, shutdown.clone()));
+    shutdown.cancelled().await;
+    let _ = followed.await;
+    leasing.abort();
+    relays.abort();
+    Ok(())
+}

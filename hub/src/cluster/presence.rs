@@ -1,0 +1,355 @@
+//! Presence merged across hubs. Each hub publishes its users' arrivals and leaves (per user,
+//! not per session), numbered by a sequence of its own, on its presence subject, and a
+//! heartbeat with the last number every [`ClusterConfig::heartbeat`](super::ClusterConfig).
+//!
+//! A hub that hears a hub it does not follow, a gap in its numbers, or a heartbeat ahead of
+//! what it applied asks that hub for a snapshot (request/reply), applies it, then the changes
+//! numbered after it (held meanwhile). A hub not heard for
+//! [`ClusterConfig::dead_after`](super::ClusterConfig::dead_after) is removed, and so are its
+//! users, whose leaves local watchers hear; a hub that stops says `Bye` and is removed at once.
+//! The registry keeps remote users as present through their hubs, so `List`, `Watch` and the
+//! pushes see them with no path of their own.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use shared::UserId;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::wire::{Change, Envelope, PeerMsg};
+use super::{presence_subject, snapshot_subject, Cluster, ClusterError, SUBJECT_PREFIX};
+use crate::registry::Registry;
+
+/// A presence change of this hub and its number.
+pub(crate) type Numbered = (u64, Change);
+
+/// A hub and its snapshot (its number and users, as arrivals), or `None` if it did not come.
+type Answered = (u64, Option<(u64, Vec<Change>)>);
+
+/// Most changes in one message: a storm of joins crosses NATS in few messages, each well
+/// under NATS's default 1 MiB payload limit (a change is at most ~45 bytes).
+const MAX_BATCH: usize = 4096;
+
+/// What this hub knows of another.
+#[derive(Debug)]
+struct RemoteHub {
+    /// Its users present here.
+    users: HashSet<UserId>,
+    /// The number of the last of its changes applied.
+    applied: u64,
+    /// When it was last heard.
+    heard: Instant,
+    /// Waiting for a snapshot: changes are held in `held` until it comes.
+    syncing: bool,
+    /// A snapshot request is out.
+    asking: bool,
+    held: Vec<Numbered>,
+}
+
+/// The task that publishes this hub's presence and follows the others'.
+pub(crate) struct Presence {
+    cluster: Arc<Cluster>,
+    registry: Arc<Registry>,
+    events: async_nats::Subscriber,
+    asks: async_nats::Subscriber,
+    hubs: HashMap<u64, RemoteHub>,
+    snapshots: mpsc::UnboundedReceiver<Answered>,
+    snapshots_tx: mpsc::UnboundedSender<Answered>,
+    /// The number of the last change of this hub published.
+    published: u64,
+}
+
+impl Presence {
+    /// Subscribe to every hub's presence and to this hub's snapshot requests.
+    pub(crate) async fn start(
+        cluster: Arc<Cluster>,
+        registry: Arc<Registry>,
+    ) -> Result<Presence, ClusterError> {
+        let nats = |e: async_nats::SubscribeError| ClusterError::Nats(e.to_string());
+        let events = cluster
+            .client
+            .subscribe(format!("{SUBJECT_PREFIX}.presence.*"))
+            .await
+            .map_err(nats)?;
+        let asks = cluster
+            .client
+            .subscribe(snapshot_subject(cluster.hub_id))
+            .await
+            .map_err(nats)?;
+        let (snapshots_tx, snapshots) = mpsc::unbounded_channel();
+        Ok(Presence {
+            cluster,
+            registry,
+            events,
+            asks,
+            hubs: HashMap::new(),
+            snapshots,
+            snapshots_tx,
+            published: 0,
+        })
+    }
+
+    /// Publish `changes` and heartbeats, follow the other hubs, answer snapshot requests,
+    /// until `shutdown`; then say `Bye`.
+    pub(crate) async fn run(
+        mut self,
+        mut changes: mpsc::UnboundedReceiver<Numbered>,
+        shutdown: CancellationToken,
+    ) {
+        let every = self.cluster.config.heartbeat;
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut batch = Vec::with_capacity(64);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                n = changes.recv_many(&mut batch, MAX_BATCH) => {
+                    if n == 0 {
+                        break;
+                    }
+                    self.publish_changes(&mut batch).await;
+                }
+                _ = tick.tick() => self.on_tick().await,
+                Some(msg) = self.events.next() => self.on_event(&msg.payload),
+                Some(ask) = self.asks.next() => self.answer_snapshot(ask).await,
+                Some((hub, snapshot)) = self.snapshots.recv() => self.on_snapshot(hub, snapshot),
+            }
+        }
+        let bye = Envelope::new(self.cluster.hub_id, PeerMsg::Bye).encode();
+        let client = &self.cluster.client;
+        let _ = client
+            .publish(presence_subject(self.cluster.hub_id), bye)
+            .await;
+        let _ = client.flush().await;
+    }
+
+    async fn publish(&self, msg: PeerMsg) {
+        let me = self.cluster.hub_id;
+        let bytes = Envelope::new(me, msg).encode();
+        if let Err(e) = self
+            .cluster
+            .client
+            .publish(presence_subject(me), bytes)
+            .await
+        {
+            warn!(error = %e, "could not publish presence");
+        }
+    }
+
+    async fn publish_changes(&mut self, batch: &mut Vec<Numbered>) {
+        let Some(&(first, _)) = batch.first() else {
+            return;
+        };
+        self.published = batch.last().map_or(first, |c| c.0);
+        let changes = batch.drain(..).map(|(_, c)| c).collect();
+        self.publish(PeerMsg::Changes { first, changes }).await;
+    }
+
+    /// A heartbeat: say this hub is alive, remove the hubs not heard for too long, and ask
+    /// again for the snapshots that did not come.
+    async fn on_tick(&mut self) {
+        self.publish(PeerMsg::Heartbeat {
+            seq: self.published,
+        })
+        .await;
+        let dead_after = self.cluster.config.dead_after();
+        let now = Instant::now();
+        let dead: Vec<u64> = self
+            .hubs
+            .iter()
+            .filter(|(_, h)| now.duration_since(h.heard) > dead_after)
+            .map(|(&id, _)| id)
+            .collect();
+        for hub in dead {
+            warn!(hub = %format!("{hub:016x}"), ?dead_after, "hub not heard: removed");
+            self.remove(hub);
+        }
+        let retry: Vec<u64> = self
+            .hubs
+            .iter()
+            .filter(|(_, h)| h.syncing && !h.asking)
+            .map(|(&id, _)| id)
+            .collect();
+        for hub in retry {
+            self.ask_snapshot(hub);
+        }
+    }
+
+    fn remove(&mut self, hub: u64) {
+        if let Some(gone) = self.hubs.remove(&hub) {
+            let left: Vec<Change> = gone
+                .users
+                .into_iter()
+                .map(|user| Change::Left { user })
+                .collect();
+            self.registry.remote_apply(hub, &left);
+        }
+    }
+
+    fn on_event(&mut self, payload: &[u8]) {
+        let envelope = match Envelope::decode(payload) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                warn!(error = %e, "a presence message not understood");
+                return;
+            }
+        };
+        let hub = envelope.hub;
+        if hub == self.cluster.hub_id {
+            return;
+        }
+        if envelope.msg == PeerMsg::Bye {
+            info!(hub = %format!("{hub:016x}"), "hub stopped: removed");
+            self.remove(hub);
+            return;
+        }
+        let known = self.hubs.contains_key(&hub);
+        let remote = self.hubs.entry(hub).or_insert_with(|| RemoteHub {
+            users: HashSet::new(),
+            applied: 0,
+            heard: Instant::now(),
+            syncing: true,
+            asking: false,
+            held: Vec::new(),
+        });
+        remote.heard = Instant::now();
+        let mut resync = !known;
+        match envelope.msg {
+            PeerMsg::Heartbeat { seq } => resync |= !remote.syncing && seq > remote.applied,
+            PeerMsg::Changes { first, changes } => {
+                let numbered = (first..).zip(changes);
+                if remote.syncing {
+                    remote.held.extend(numbered);
+                } else if first > remote.applied + 1 {
+                    remote.held.extend(numbered);
+                    resync = true;
+                } else {
+                    let applied = remote.applied;
+                    let fresh: Vec<Numbered> = numbered.filter(|(seq, _)| *seq > applied).collect();
+                    remote.applied = fresh.last().map_or(applied, |c| c.0);
+                    let fresh: Vec<Change> = fresh.into_iter().map(|(_, c)| c).collect();
+                    apply(&self.registry, hub, remote, &fresh);
+                }
+            }
+            other => debug!(?other, "not a presence message"),
+        }
+        if resync {
+            remote.syncing = true;
+            if !remote.asking {
+                self.ask_snapshot(hub);
+            }
+        }
+    }
+
+    /// Ask `hub` for its snapshot without waiting: the answer comes back through
+    /// `self.snapshots`.
+    fn ask_snapshot(&mut self, hub: u64) {
+        let Some(remote) = self.hubs.get_mut(&hub) else {
+            return;
+        };
+        remote.asking = true;
+        let (client, tx) = (self.cluster.client.clone(), self.snapshots_tx.clone());
+        tokio::spawn(async move {
+            let answer = client
+                .request(snapshot_subject(hub), bytes::Bytes::new())
+                .await;
+            let snapshot = match answer.map(|m| Envelope::decode(&m.payload)) {
+                Ok(Ok(Envelope {
+                    msg: PeerMsg::Snapshot { seq, users },
+                    ..
+                })) => Some((
+                    seq,
+                    users
+                        .into_iter()
+                        .map(|(user, name)| Change::Arrived { user, name })
+                        .collect(),
+                )),
+                other => {
+                    warn!(hub = %format!("{hub:016x}"), ?other, "no snapshot; asking again");
+                    None
+                }
+            };
+            let _ = tx.send((hub, snapshot));
+        });
+    }
+
+    /// Replace what is known of `hub` by its snapshot, then apply the changes held since.
+    fn on_snapshot(&mut self, hub: u64, snapshot: Option<(u64, Vec<Change>)>) {
+        let Some(remote) = self.hubs.get_mut(&hub) else {
+            return;
+        };
+        remote.asking = false;
+        let Some((seq, arrived)) = snapshot else {
+            return;
+        };
+        let now: HashSet<UserId> = arrived
+            .iter()
+            .filter_map(|c| match c {
+                Change::Arrived { user, .. } => Some(*user),
+                Change::Left { .. } => None,
+            })
+            .collect();
+        let mut diff: Vec<Change> = remote
+            .users
+            .iter()
+            .filter(|u| !now.contains(u))
+            .map(|&user| Change::Left { user })
+            .collect();
+        diff.extend(
+            arrived.into_iter().filter(
+                |c| matches!(c, Change::Arrived { user, .. } if !remote.users.contains(user)),
+            ),
+        );
+        apply(&self.registry, hub, remote, &diff);
+        remote.applied = seq;
+        remote.syncing = false;
+        let mut held = std::mem::take(&mut remote.held);
+        held.sort_by_key(|c| c.0);
+        let mut fresh = Vec::new();
+        for (n, change) in held {
+            if n <= remote.applied {
+                continue;
+            }
+            if n != remote.applied + 1 {
+                remote.syncing = true;
+                break;
+            }
+            remote.applied = n;
+            fresh.push(change);
+        }
+        apply(&self.registry, hub, remote, &fresh);
+        if remote.syncing {
+            self.ask_snapshot(hub);
+        }
+    }
+
+    async fn answer_snapshot(&self, ask: async_nats::Message) {
+        let Some(reply) = ask.reply else {
+            return;
+        };
+        let (seq, users) = self.registry.local_snapshot();
+        let msg = PeerMsg::Snapshot { seq, users };
+        let bytes = Envelope::new(self.cluster.hub_id, msg).encode();
+        if let Err(e) = self.cluster.client.publish(reply, bytes).await {
+            warn!(error = %e, "could not answer a snapshot request");
+        }
+    }
+}
+
+/// Apply `changes` of `hub` to what is known of it and to the registry.
+fn apply(registry: &Registry, hub: u64, remote: &mut RemoteHub, changes: &[Change]) {
+    if changes.is_empty() {
+        return;
+    }
+    for change in changes {
+        match change {
+            Change::Arrived { user, .. } => remote.users.insert(*user),
+            Change::Left { user } => remote.users.remove(user),
+        };
+    }
+    registry.remote_apply(hub, changes);
+}

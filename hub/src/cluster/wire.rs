@@ -1,0 +1,169 @@
+//! What hubs say to one another over NATS: a small postcard enum with a version, never the
+//! client protocol. A relay's body crosses as the very `HubMsg::Message` frame the origin
+//! encoded, its receivers in a NATS header ([`RELAY_HEADER`]), so that every destination hub
+//! gets the same bytes and routes them as they came.
+
+use serde::{Deserialize, Serialize};
+use shared::UserId;
+
+/// The version of [`Envelope`] this hub speaks; a message of another is ignored (and logged).
+pub(crate) const WIRE_VERSION: u16 = 1;
+
+/// The NATS header of a relay between hubs: `1:ID,ID,…`, the wire version and the receivers
+/// on the destination hub, in the order the relay named them.
+pub(crate) const RELAY_HEADER: &str = "Hubbub-To";
+
+/// One message between hubs.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Envelope {
+    /// [`WIRE_VERSION`] of the sender.
+    pub version: u16,
+    /// The sending hub's id (random, per process start).
+    pub hub: u64,
+    pub msg: PeerMsg,
+}
+
+/// What a hub says.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) enum PeerMsg {
+    /// It is alive; `seq` is the last presence change it has published.
+    Heartbeat { seq: u64 },
+    /// Presence changes numbered `first`, `first + 1`, … on this hub.
+    Changes { first: u64, changes: Vec<Change> },
+    /// It is stopping: its users are gone.
+    Bye,
+    /// Asked for on its snapshot subject: who is present on it as of change `seq`.
+    Snapshot {
+        seq: u64,
+        users: Vec<(UserId, Option<String>)>,
+    },
+    /// The answer to a relay: what became of each receiver on the destination hub.
+    Relayed(RelayAnswer),
+}
+
+/// A user's presence on one hub changed (per user, not per session).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Its first session there.
+    Arrived { user: UserId, name: Option<String> },
+    /// Its last session there left.
+    Left { user: UserId },
+}
+
+/// What a destination hub did with a relay's receivers.
+#[derive(Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct RelayAnswer {
+    /// Queued for at least one live session.
+    pub delivered: Vec<UserId>,
+    /// Not connected there.
+    pub unknown: Vec<UserId>,
+    /// Anonymous users too slow (or closing) to take it.
+    pub dropped: Vec<UserId>,
+    /// Accounts with no session there that could take it live: for the mailbox.
+    pub offline: Vec<UserId>,
+}
+
+/// Why a message from another hub was not understood.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WireError {
+    #[error("undecodable: {0}")]
+    Decode(#[from] postcard::Error),
+    #[error("wire version {0}, this hub speaks {WIRE_VERSION}")]
+    Version(u16),
+    #[error("a relay without a valid {RELAY_HEADER} header")]
+    Header,
+    #[error("a relay whose payload is not a message frame")]
+    Payload,
+}
+
+impl Envelope {
+    pub(crate) fn new(hub: u64, msg: PeerMsg) -> Envelope {
+        Envelope {
+            version: WIRE_VERSION,
+            hub,
+            msg,
+        }
+    }
+
+    pub(crate) fn encode(&self) -> bytes::Bytes {
+        postcard::to_allocvec(self)
+            .expect("an envelope serializes")
+            .into()
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
+        let envelope: Envelope = postcard::from_bytes(bytes)?;
+        if envelope.version != WIRE_VERSION {
+            return Err(WireError::Version(envelope.version));
+        }
+        Ok(envelope)
+    }
+}
+
+/// The [`RELAY_HEADER`] value naming `to`.
+pub(crate) fn relay_header(to: &[UserId]) -> String {
+    use std::fmt::Write;
+    let mut out = format!("{WIRE_VERSION}:");
+    for (i, id) in to.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{}", id.0);
+    }
+    out
+}
+
+/// The receivers a [`RELAY_HEADER`] value names (at most [`shared::MAX_RECEIVERS`]).
+pub(crate) fn parse_relay_header(value: &str) -> Result<Vec<UserId>, WireError> {
+    let (version, ids) = value.split_once(':').ok_or(WireError::Header)?;
+    let version: u16 = version.parse().map_err(|_| WireError::Header)?;
+    if version != WIRE_VERSION {
+        return Err(WireError::Version(version));
+    }
+    let to = ids
+        .split(',')
+        .map(|id| id.parse().map(UserId).map_err(|_| WireError::Header))
+        .collect::<Result<Vec<_>, _>>()?;
+    if to.is_empty() || to.len() > shared::MAX_RECEIVERS {
+        return Err(WireError::Header);
+    }
+    Ok(to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_envelope_round_trips_and_another_version_is_refused() {
+        let sent = Envelope::new(
+            7,
+            PeerMsg::Changes {
+                first: 3,
+                changes: vec![
+                    Change::Arrived {
+                        user: UserId(1),
+                        name: Some("bob".into()),
+                    },
+                    Change::Left { user: UserId(2) },
+                ],
+            },
+        );
+        assert_eq!(Envelope::decode(&sent.encode()).expect("decodes"), sent);
+        let mut other = Envelope::new(7, PeerMsg::Bye);
+        other.version = WIRE_VERSION + 1;
+        assert!(matches!(
+            Envelope::decode(&other.encode()),
+            Err(WireError::Version(_))
+        ));
+    }
+
+    #[test]
+    fn a_relay_header_names_its_receivers_in_order() {
+        let to = [UserId(5), UserId(1), UserId(1 << 40)];
+        assert_eq!(parse_relay_header(&relay_header(&to)).expect("parses"), to);
+        for bad in ["", "1:", "1:x", "2:1", "1:1,,2"] {
+            assert!(parse_relay_header(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,536 @@
+//! Many hubs as one over NATS (docs/CLUSTER.md): real nats-server, real hubs, real TCP
+//! clients. Ids unique across hubs, presence merged (joins, leaves, a hub started late, a hub
+//! that stops, a hub killed), relays across hubs answered once.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use shared::conn::Connection;
+use shared::{ClientMsg, HubMsg, RequestId, UserId};
+use testkit::child::HubProcess;
+use testkit::nats::NatsServer;
+use testkit::*;
+
+/// Three hubs on `nats`, started one after another.
+async fn three(nats: &NatsServer) -> [TestHub; 3] {
+    [
+        TestHub::in_cluster(&nats.url()).await,
+        TestHub::in_cluster(&nats.url()).await,
+        TestHub::in_cluster(&nats.url()).await,
+    ]
+}
+
+/// Wait until `conn`'s `List` is `want` (in any order).
+async fn lists(conn: &mut Connection, want: &[UserId]) {
+    let want: HashSet<UserId> = want.iter().copied().collect();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let got: HashSet<UserId> = list(conn).await.into_iter().collect();
+        if got == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "List is {got:?}, not {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A watcher at the current version, its snapshot read.
+async fn watcher(hub: &TestHub) -> (Connection, Vec<UserId>) {
+    let mut w = hub.connect_at(shared::RECEIPTS_VERSION).await;
+    w.send(&ClientMsg::Watch { req: RequestId(3) })
+        .await
+        .expect("send");
+    match recv(&mut w).await {
+        HubMsg::Present { peers, .. } => {
+            let peers = peers.into_iter().map(|p| p.user_id).collect();
+            (w, peers)
+        }
+        other => panic!("expected a snapshot, got {other:?}"),
+    }
+}
+
+/// The answer (`Posted`, the current version's) to a relay of request 9 that queued nothing.
+fn posted(delivered: u32, unknown: Vec<UserId>, dropped: Vec<UserId>) -> HubMsg {
+    HubMsg::Posted {
+        req: RequestId(9),
+        delivered,
+        queued: vec![],
+        unknown,
+        dropped,
+        full: vec![],
+    }
+}
+
+#[tokio::test]
+async fn hubs_starting_at_once_give_disjoint_ids() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    // Blocks of 16: forty connections on each hub make the three lease blocks against one
+    // another on the one counter.
+    let (a, b, c) = tokio::join!(
+        TestHub::in_cluster(&url),
+        TestHub::in_cluster(&url),
+        TestHub::in_cluster(&url)
+    );
+    let mut conns = Vec::new();
+    for _ in 0..40 {
+        let (x, y, z) = tokio::join!(a.connect(), b.connect(), c.connect());
+        conns.extend([x, y, z]);
+    }
+    let ids: HashSet<UserId> = conns.iter().map(Connection::user_id).collect();
+    assert_eq!(
+        ids.len(),
+        conns.len(),
+        "every id given once across the hubs"
+    );
+    assert!(ids
+        .iter()
+        .all(|id| id.0 < shared::account::FIRST_ACCOUNT_ID));
+    for hub in [a, b, c] {
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_watcher_on_one_hub_sees_a_client_join_and_leave_on_another() {
+    let nats = NatsServer::start();
+    let [h1, h2, h3] = three(&nats).await;
+    let (mut w, _) = watcher(&h1).await;
+    let far = h2.connect().await;
+    let id = far.user_id();
+    assert_eq!(
+        recv(&mut w).await,
+        HubMsg::Arrived {
+            user_id: id,
+            name: None
+        }
+    );
+    drop(far);
+    assert_eq!(recv(&mut w).await, HubMsg::Left { user_id: id });
+    for hub in [h1, h2, h3] {
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn list_on_any_hub_lists_everyone_and_a_late_hub_learns_them() {
+    let nats = NatsServer::start();
+    let [h1, h2, h3] = three(&nats).await;
+    let mut conns = vec![h1.connect().await, h2.connect().await, h3.connect().await];
+    conns.push(h2.connect().await);
+    let everyone: Vec<UserId> = conns.iter().map(Connection::user_id).collect();
+    for conn in &mut conns {
+        let me = conn.user_id();
+        let others: Vec<UserId> = everyone.iter().copied().filter(|&u| u != me).collect();
+        lists(conn, &others).await;
+    }
+    // A hub that starts now learns the earlier hubs' users from their snapshots.
+    let late = TestHub::in_cluster(&nats.url()).await;
+    let mut newcomer = late.connect().await;
+    lists(&mut newcomer, &everyone).await;
+    let (_w, snapshot) = watcher(&late).await;
+    let mut want: Vec<UserId> = everyone.clone();
+    want.push(newcomer.user_id());
+    want.sort_unstable();
+    assert_eq!(snapshot, want, "a Watch snapshot has them too");
+    for hub in [h1, h2, h3, late] {
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_hub_that_stops_takes_its_users_with_it_at_once() {
+    let nats = NatsServer::start();
+    let [h1, h2, h3] = three(&nats).await;
+    let mut here = h1.connect().await;
+    let there = h2.connect().await;
+    lists(&mut here, &[there.user_id()]).await;
+    let (mut w, _) = watcher(&h1).await;
+    let gone = there.user_id();
+    h2.stop().await;
+    assert_eq!(recv(&mut w).await, HubMsg::Left { user_id: gone });
+    lists(&mut here, &[w.user_id()]).await;
+    for hub in [h1, h3] {
+        hub.stop().await;
+    }
+}
+
+/// A hub process killed with SIGKILL says nothing: the others remove it once its heartbeats
+/// stop for `dead_after` (here 10 × 200 ms), and their watchers hear its users leave.
+#[tokio::test]
+async fn a_killed_hub_disappears_and_its_users_leave() {
+    let nats = NatsServer::start();
+    let h1 = TestHub::in_cluster(&nats.url()).await;
+    let url = nats.url();
+    let mut victim = HubProcess::spawn_bin(
+        env!("CARGO_BIN_EXE_hub"),
+        &[
+            "--cluster",
+            &url,
+            "--cluster-heartbeat",
+            "200ms",
+            "--cluster-dead-after",
+            "10",
+        ],
+        None,
+    );
+    let doomed = Connection::connect(victim.addr).await.expect("connect");
+    let id = doomed.user_id();
+    let mut here = h1.connect().await;
+    lists(&mut here, &[id]).await;
+    let (mut w, peers) = watcher(&h1).await;
+    assert!(peers.contains(&id));
+    victim.signal("KILL");
+    victim.wait(WAIT);
+    assert_eq!(recv(&mut w).await, HubMsg::Left { user_id: id });
+    lists(&mut here, &[w.user_id()]).await;
+    h1.stop().await;
+}
+
+#[tokio::test]
+async fn a_relay_to_two_other_hubs_is_answered_once_for_both() {
+    let nats = NatsServer::start();
+    let [h1, h2, h3] = three(&nats).await;
+    let mut a = h1.connect().await;
+    let mut b = h2.connect().await;
+    let mut c = h3.connect().await;
+    let (ida, idb, idc) = (a.user_id(), b.user_id(), c.user_id());
+    lists(&mut a, &[idb, idc]).await;
+    assert_eq!(
+        relay(&mut a, &[idb, idc], &b"across"[..]).await,
+        posted(2, vec![], vec![])
+    );
+    for conn in [&mut b, &mut c] {
+        let (from, body) = delivery(conn).await;
+        assert_eq!((from, &body[..]), (ida, &b"across"[..]));
+    }
+    // An id nobody has, beside one on another hub: one answer, in the relay's order.
+    let nobody = UserId(9_999_999);
+    assert_eq!(
+        relay(&mut a, &[nobody, idc], &b"again"[..]).await,
+        posted(1, vec![nobody], vec![])
+    );
+    assert_eq!(
+        delivery(&mut c).await,
+        (ida, bytes::Bytes::from_static(b"again"))
+    );
+    // A receiver that leaves hub 2: whether hub 1 has heard of it yet or hub 2 answers for
+    // it, the relay says it is unknown.
+    drop(b);
+    h2.wait_for_users(0).await;
+    assert_eq!(
+        relay(&mut a, &[idb], &b"late"[..]).await,
+        posted(0, vec![idb], vec![])
+    );
+    for hub in [h1, h2, h3] {
+        hub.stop().await;
+    }
+}
+
+/// A hub that cannot answer (its process stopped with SIGSTOP, not yet taken for dead): the
+/// relay is answered within the relay timeout, that hub's anonymous receivers `dropped`, and
+/// the local receiver delivered as ever.
+#[tokio::test]
+async fn a_hub_that_does_not_answer_in_time_has_its_receivers_dropped() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let h1 = TestHub::clustered(hub::Config {
+        cluster: Some(hub::ClusterConfig {
+            relay_timeout: Duration::from_millis(500),
+            dead_after: 600,
+            ..cluster_config(&url)
+        }),
+        ..test_config()
+    })
+    .await;
+    let stuck = HubProcess::spawn_bin(
+        env!("CARGO_BIN_EXE_hub"),
+        &["--cluster", &url, "--cluster-dead-after", "600"],
+        None,
+    );
+    let far = Connection::connect(stuck.addr).await.expect("connect");
+    let mut a = h1.connect().await;
+    let mut near = h1.connect().await;
+    lists(&mut a, &[far.user_id(), near.user_id()]).await;
+    stuck.signal("STOP");
+    // The kernel stops it at its next scheduling point, not when kill returns.
+    eventually("the hub process to be stopped", || stopped(stuck.pid())).await;
+    assert_eq!(
+        relay(&mut a, &[far.user_id(), near.user_id()], &b"x"[..]).await,
+        posted(1, vec![], vec![far.user_id()])
+    );
+    assert_eq!(delivery(&mut near).await.1, bytes::Bytes::from_static(b"x"));
+    stuck.signal("CONT");
+    h1.stop().await;
+}
+
+/// Whether process `pid` is stopped (state `T` in /proc/PID/stat), each of its threads.
+fn stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.filter_map(Result::ok).all(|task| {
+        std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.rsplit_once(')')
+                    .map(|(_, rest)| rest.trim_start().starts_with('T'))
+            })
+            .unwrap_or(false)
+    })
+}
+
+/// The NATS users of the permissions test: `hub` may do anything, `app` (any other user of
+/// the same NATS) may neither publish nor subscribe under `hubbub.`, where the hubs take
+/// stamped relays, nor touch the id counter (docs/CLUSTER.md, § Permissions).
+const NATS_USERS: &str = r#"
+authorization {
+  users = [
+    { user: hub, password: hub-secret }
+    { user: app, password: app-secret, permissions: {
+        publish: { deny: ["hubbub.>", "$KV.hubbub-ids.>", "$JS.API.*.*.KV_hubbub-ids", "$JS.API.*.*.KV_hubbub-ids.>"] }
+        subscribe: { deny: ["hubbub.>", "$KV.hubbub-ids.>"] }
+    } }
+  ]
+}
+"#;
+
+/// A relay stamped as from `from` to `to`, as one hub sends another.
+async fn forge(
+    client: &async_nats::Client,
+    hub: u64,
+    from: UserId,
+    to: UserId,
+    body: &'static [u8],
+) {
+    let frame = HubMsg::Message {
+        from,
+        kind: shared::BodyKind::Bytes,
+        body: bytes::Bytes::from_static(body),
+    }
+    .to_frame()
+    .expect("a frame");
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Hubbub-To", format!("1:{}", to.0).as_str());
+    client
+        .publish_with_headers(format!("hubbub.relay.{hub:016x}"), headers, frame)
+        .await
+        .expect("publish");
+    client.flush().await.expect("flush");
+}
+
+#[tokio::test]
+async fn only_the_hubs_nats_user_may_publish_stamped_relays() {
+    let nats = NatsServer::with_config(NATS_USERS);
+    let url = nats.url();
+    let hub_user = hub::ClusterAuth::UserPassword {
+        user: "hub".into(),
+        password: "hub-secret".into(),
+    };
+    let config = || hub::Config {
+        cluster: Some(hub::ClusterConfig {
+            auth: hub_user.clone(),
+            ..cluster_config(&url)
+        }),
+        ..test_config()
+    };
+    let h1 = TestHub::clustered(config()).await;
+    let h2 = TestHub::clustered(config()).await;
+    let mut a = h1.connect().await;
+    let mut b = h2.connect().await;
+    lists(&mut a, &[b.user_id()]).await;
+    assert_eq!(
+        relay(&mut a, &[b.user_id()], &b"real"[..]).await,
+        posted(1, vec![], vec![])
+    );
+    assert_eq!(
+        delivery(&mut b).await,
+        (a.user_id(), bytes::Bytes::from_static(b"real"))
+    );
+    let target = h2.inspector.cluster_hub().expect("in a cluster");
+
+    let (errors_tx, mut errors) = tokio::sync::mpsc::unbounded_channel();
+    let app = async_nats::ConnectOptions::with_user_and_password("app".into(), "app-secret".into())
+        .event_callback(move |event| {
+            let errors_tx = errors_tx.clone();
+            async move {
+                if let async_nats::Event::ServerError(e) = event {
+                    let _ = errors_tx.send(e.to_string());
+                }
+            }
+        })
+        .connect(&url)
+        .await
+        .expect("app connects");
+    forge(&app, target, UserId(42), b.user_id(), b"forged").await;
+    let refused = tokio::time::timeout(WAIT, errors.recv())
+        .await
+        .expect("NATS says why in time")
+        .expect("an error");
+    assert!(
+        refused.to_lowercase().contains("permissions violation"),
+        "{refused}"
+    );
+
+    // The hubs' own user gets the same bytes through: the permission is what kept them out.
+    let trusted =
+        async_nats::ConnectOptions::with_user_and_password("hub".into(), "hub-secret".into())
+            .connect(&url)
+            .await
+            .expect("hub user connects");
+    forge(&trusted, target, UserId(43), b.user_id(), b"stamped").await;
+    assert_eq!(
+        delivery(&mut b).await,
+        (UserId(43), bytes::Bytes::from_static(b"stamped"))
+    );
+    for hub in [h1, h2] {
+        hub.stop().await;
+    }
+}
+
+/// Wait for the watcher's next push and insist it is `want`.
+async fn hears(w: &mut Connection, want: HubMsg) {
+    assert_eq!(recv(w).await, want);
+}
+
+fn arrived(user_id: UserId, name: Option<&str>) -> HubMsg {
+    HubMsg::Arrived {
+        user_id,
+        name: name.map(str::to_owned),
+    }
+}
+
+/// One account, a session on hub 1 and one on hub 2: hub 3's watcher hears it arrive once
+/// and leave with its last session; a relay from hub 3 reaches both sessions and counts once.
+/// (The hubs share one store here, as the cluster's JetStream store will give them.)
+#[tokio::test]
+async fn an_account_on_two_hubs_is_present_once_and_leaves_with_its_last_session() {
+    use hub::store::sqlite::SqliteStore;
+    let nats = NatsServer::start();
+    let store: std::sync::Arc<dyn hub::store::Store> =
+        std::sync::Arc::new(SqliteStore::ephemeral(Default::default()).expect("store"));
+    let config = || hub::Config {
+        cluster: Some(cluster_config(&nats.url())),
+        ..test_config()
+    };
+    let h1 = TestHub::clustered_with_store(config(), store.clone()).await;
+    let h2 = TestHub::clustered_with_store(config(), store.clone()).await;
+    let h3 = TestHub::clustered_with_store(config(), store).await;
+    let mut sender = h3.connect().await;
+    let (mut w, _) = watcher(&h3).await;
+
+    let mut s1 = h1.connect().await;
+    hears(&mut w, arrived(s1.user_id(), None)).await;
+    let key = shared::SecretKey::generate();
+    let bob = accounts::register(&mut s1, &key, "bob").await.user_id;
+    hears(
+        &mut w,
+        HubMsg::Left {
+            user_id: s1.user_id(),
+        },
+    )
+    .await;
+    hears(&mut w, arrived(bob, Some("bob"))).await;
+
+    let mut s2 = h2.connect().await;
+    hears(&mut w, arrived(s2.user_id(), None)).await;
+    accounts::login(&mut s2, &key, "bob").await;
+    hears(
+        &mut w,
+        HubMsg::Left {
+            user_id: s2.user_id(),
+        },
+    )
+    .await;
+
+    lists(&mut sender, &[bob, w.user_id()]).await;
+    assert_eq!(
+        relay(&mut sender, &[bob], &b"both"[..]).await,
+        posted(1, vec![], vec![])
+    );
+    for session in [&mut s1, &mut s2] {
+        assert_eq!(
+            delivery(session).await,
+            (sender.user_id(), bytes::Bytes::from_static(b"both"))
+        );
+    }
+
+    // Its session on hub 1 goes: still present through hub 2. The next arrival from hub 1
+    // comes after anything hub 1 said before it, so no Left for bob came in between.
+    drop(s1);
+    h1.wait_for_users(0).await;
+    let sentinel = h1.connect().await;
+    hears(&mut w, arrived(sentinel.user_id(), None)).await;
+    drop(s2);
+    hears(&mut w, HubMsg::Left { user_id: bob }).await;
+    for hub in [h1, h2, h3] {
+        hub.stop().await;
+    }
+}
+
+/// NATS killed and restarted on the same port and data: each hub takes the other for dead
+/// while NATS is away (its watchers hear the far user leave), and once NATS is back the hubs
+/// reconnect, hear one another's heartbeats and follow again (snapshots) with no operator:
+/// the far user arrives again, relays cross again, and new ids stay unique.
+#[tokio::test]
+async fn the_cluster_heals_after_nats_restarts() {
+    let mut nats = NatsServer::start();
+    let [h1, h2, _h3] = three(&nats).await;
+    let mut a = h1.connect().await;
+    let mut b = h2.connect().await;
+    lists(&mut a, &[b.user_id()]).await;
+    let (mut w, _) = watcher(&h1).await;
+    nats.kill();
+    hears(
+        &mut w,
+        HubMsg::Left {
+            user_id: b.user_id(),
+        },
+    )
+    .await;
+    nats.restart();
+    hears(&mut w, arrived(b.user_id(), None)).await;
+    assert_eq!(
+        relay(&mut a, &[b.user_id()], &b"healed"[..]).await,
+        posted(1, vec![], vec![])
+    );
+    assert_eq!(
+        delivery(&mut b).await.1,
+        bytes::Bytes::from_static(b"healed")
+    );
+    let mut ids: HashSet<UserId> = [a.user_id(), b.user_id(), w.user_id()].into();
+    for _ in 0..20 {
+        let (x, y) = tokio::join!(h1.connect(), h2.connect());
+        assert!(
+            ids.insert(x.user_id()) && ids.insert(y.user_id()),
+            "an id given twice"
+        );
+    }
+}
+
+/// A hub that cannot reach its cluster's NATS at start does not serve alone: it says why and
+/// exits 1.
+#[test]
+fn a_hub_that_cannot_reach_nats_exits_saying_why() {
+    // A port nobody listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hub"))
+        .args(["--ephemeral", "--listen", "127.0.0.1:0", "--cluster"])
+        .arg(format!("nats://127.0.0.1:{port}"))
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("the hub runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot join the cluster") && stderr.contains("cannot connect to nats://"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("listening on"), "{stderr}");
+}
