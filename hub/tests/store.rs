@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hub::store::jetstream::JetStreamStore;
 use hub::store::sqlite::{SqliteStore, SCHEMA_VERSION};
 use hub::store::{Bound, Bounds, Enqueued, Mail, Store, StoreError};
 use shared::account::{KeyRecord, FIRST_ACCOUNT_ID};
@@ -36,18 +35,7 @@ fn mail(text: &str, at: u64) -> Mail {
     }
 }
 
-/// Run `case` on a fresh file store, a fresh memory store and a JetStream store on a
-/// nats-server of its own.
-fn every(bounds: Bounds, case: impl Fn(&dyn Store)) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = SqliteStore::open(&dir.path().join("hub.db"), bounds).expect("opens");
-    case(&file);
-    let memory = SqliteStore::ephemeral(bounds).expect("opens");
-    case(&memory);
-    let nats = testkit::nats::NatsServer::start();
-    let jetstream = JetStreamStore::connect(&nats.url(), bounds, "conformance").expect("connects");
-    case(&jetstream);
-}
+use testkit::stores::every;
 
 #[test]
 fn accounts_get_stable_ids_above_the_anonymous_range_never_reused() {

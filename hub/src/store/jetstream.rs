@@ -34,9 +34,10 @@
 //! which overwrites the record in the block file with random bytes (tested:
 //! `a_deleted_account_leaves_no_byte_of_its_messages_in_the_nats_store`). It cannot reach
 //! what JetStream removed earlier without erasing: mail acknowledged or expired (a purge
-//! unlinks, the bytes stay in the block until the block file is removed) and the values a key
-//! held before its latest (an older key record replaced by `set_record`). Nor can it reach a
-//! NATS cluster's other replicas' disks, or copies NATS keeps elsewhere (backups, mirrors).
+//! unlinks, the bytes stay in the block until the block file is removed), an account value
+//! replaced by `set_record` when the hub crashed between the write and the erase, or the
+//! older values of the keys that hold no secrets (sizes, counters, receipts). Nor can it reach
+//! a NATS cluster's other replicas' disks, or copies NATS keeps elsewhere (backups, mirrors).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -70,6 +71,11 @@ const RUNTIME_THREADS: usize = 2;
 /// How often a compare-and-set is tried before the store gives up with an error: each round
 /// one contender wins, so this many concurrent writers of one key still all get through.
 const CAS_ATTEMPTS: usize = 1_000;
+
+/// Values the accounts bucket keeps per key: the latest and the one before, which a writer
+/// that must erase what it replaced (`set_record`: an account's old key record) erases
+/// itself; for other keys (counters, sizes, receipts) the next write unlinks it.
+const KEPT_VALUES: i64 = 2;
 
 /// In-process locks over mailboxes (by id): writers on one hub reserve a mailbox's space one
 /// at a time instead of racing each other's compare-and-sets; other hubs are kept out by the
@@ -179,7 +185,7 @@ impl Inner {
                 name: format!("KV_{bucket}"),
                 description: Some("hubbub accounts".into()),
                 subjects: vec![format!("$KV.{bucket}.>")],
-                max_messages_per_subject: 1,
+                max_messages_per_subject: KEPT_VALUES,
                 storage: stream::StorageType::File,
                 allow_rollup: true,
                 allow_direct: true,

@@ -118,7 +118,9 @@ impl Inner {
         let mut names = Vec::new();
         let read = Read {
             filter: &filter,
-            from: DeliverPolicy::LastPerSubject,
+            // Not `LastPerSubject`: with two values kept per key, 2.9 counts both as pending
+            // and a reader waits for the one it never delivers. Names are never rewritten.
+            from: DeliverPolicy::All,
             headers_only: true,
             most: u64::MAX,
         };
@@ -132,6 +134,7 @@ impl Inner {
         })
         .await?;
         names.sort_unstable();
+        names.dedup();
         let mut accounts = Vec::new();
         for name in names {
             // A name whose account is mid-delete does not count.
@@ -161,6 +164,9 @@ impl Inner {
                 .update(&key, encode_account(&account), revision)
                 .await?
             {
+                // The bucket keeps one older value per key (KEPT_VALUES) so that this one,
+                // which holds the replaced key record, is erased rather than just unlinked.
+                erase(&self.kv.stream, revision).await?;
                 return Ok(true);
             }
         }

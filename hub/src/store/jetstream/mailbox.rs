@@ -299,13 +299,15 @@ impl Inner {
     }
 
     /// Remove `receiver` from every sender's receipts (a deleted account): one pass over the
-    /// `rcpt.` keys.
+    /// `rcpt.` keys, so its cost grows with the number of senders.
     pub(super) async fn forget_receiver(&self, receiver: UserId) -> Result<(), StoreError> {
         let filter = format!("{}rcpt.*", self.kv.prefix);
         let mut senders = Vec::new();
         let read = Read {
             filter: &filter,
-            from: DeliverPolicy::LastPerSubject,
+            // Every value kept (see accounts_matching): a sender named by an older one too is
+            // looked at again below, where only the latest counts.
+            from: DeliverPolicy::All,
             headers_only: false,
             most: u64::MAX,
         };
@@ -317,6 +319,8 @@ impl Inner {
             Ok(ControlFlow::Continue(()))
         })
         .await?;
+        senders.sort_unstable_by_key(|s| s.0);
+        senders.dedup();
         for sender in senders {
             self.edit_receipts(sender, |kept| kept.forget_receiver(receiver))
                 .await?;
