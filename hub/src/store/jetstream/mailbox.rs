@@ -357,8 +357,9 @@ impl Inner {
         })
     }
 
-    /// One headers-only pass over every mailbox (mails are not in time order: a closing
-    /// session's kept relays carry their own time), then each old one deleted.
+    /// One headers-only pass over every mailbox, then each old one deleted. The whole stream
+    /// is read each time: stopping at the first mail the server received after the cutoff
+    /// would trust every hub's clock (and the callers' `now_ms`) to match the server's.
     pub(super) async fn expire(&self, now_ms: u64) -> Result<u64, StoreError> {
         let cutoff = now_ms.saturating_sub(self.bounds.max_age.as_millis() as u64);
         let filter = format!("{}.mail.*", self.prefix);
