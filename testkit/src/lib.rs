@@ -1,6 +1,6 @@
 //! hubbub's test kit: a real hub on 127.0.0.1:0 ([`TestHub`]), well-behaved and raw clients,
 //! the "nothing lost" [`ledger`], the hub's [`baseline`], the hub binary as a [`child`]
-//! process, [`tls`] (certificates, pinned and CA clients), [`accounts`] (register, log in, read a mailbox), a real [`nats`] server, and one way to wait for a
+//! process, [`tls`] (certificates, pinned and CA clients), [`accounts`] (register, log in, read a mailbox), a real [`nats`] server, every kind of [`stores`] for the store's conformance cases, and one way to wait for a
 //! condition ([`eventually`]).
 //!
 //! A dev-dependency of every crate whose tests, examples or benchmarks start a hub. Every wait
@@ -17,6 +17,7 @@ pub mod nats;
 pub mod peaks;
 pub mod raw;
 pub mod scene;
+pub mod stores;
 mod testhub;
 pub mod tls;
 mod wait;
