@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use hub::store::jetstream::JetStreamStore;
 use hub::store::sqlite::SqliteStore;
 use hub::store::{Bounds, Store};
 use hub::tls::TlsConfig;
@@ -289,6 +290,16 @@ impl Args {
 
     /// Open the store the flags name.
     fn store(&self) -> anyhow::Result<(Arc<dyn Store>, String)> {
+        if let Some(cluster) = self.cluster() {
+            // The hubs of a cluster share accounts and mailboxes: in JetStream, whatever
+            // --data-dir or --ephemeral say (they still hold a self-signed certificate).
+            let options = hub::cluster::nats_options(&cluster.auth);
+            let prefix = hub::cluster::STORE_PREFIX;
+            let store = JetStreamStore::connect_with(&cluster.url, options, self.bounds(), prefix)
+                .context("cannot join the cluster: its store in JetStream")?;
+            let url = &cluster.url;
+            return Ok((Arc::new(store), format!("JetStream at {url} ({prefix}_*)")));
+        }
         if self.ephemeral {
             let store = SqliteStore::ephemeral(self.bounds())?;
             return Ok((Arc::new(store), "memory (--ephemeral)".into()));
@@ -440,14 +451,16 @@ async fn main() -> anyhow::Result<()> {
         command: AccountCommand::Add { name, pubkey },
     }) = &args.command
     {
-        return add_account(&args, name, *pubkey);
+        // A clustered hub's store starts a runtime of its own: opened off this one's threads.
+        return tokio::task::block_in_place(|| add_account(&args, name, *pubkey));
     }
     if let Some(why) = args.plaintext_refusal() {
         eprintln!("hub: {why}");
         std::process::exit(EXIT_USAGE);
     }
     let config = args.config()?;
-    let (store, where_) = args.store()?;
+    // A clustered hub's store starts a runtime of its own: opened off this one's threads.
+    let (store, where_) = tokio::task::block_in_place(|| args.store())?;
     // The handlers are in place before anyone can learn the address: a SIGTERM sent as soon
     // as "listening on" appears must stop the hub gracefully, not kill it.
     let signals = Signals::install()?;

@@ -529,8 +529,69 @@ fn a_hub_that_cannot_reach_nats_exits_saying_why() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("cannot join the cluster") && stderr.contains("cannot connect to nats://"),
+        stderr.contains("cannot join the cluster")
+            && stderr.contains(&format!("nats://127.0.0.1:{port}")),
         "{stderr}"
     );
     assert!(!stderr.contains("listening on"), "{stderr}");
+}
+
+/// The cluster's accounts and mailboxes are in JetStream, shared by every hub: an account
+/// registered on hub 1 logs in on hub 2 under the same id; what hub 2 relays to it while it
+/// is away waits in its mailbox and comes at its next login, on hub 1; one name registered on
+/// both hubs at once has exactly one winner.
+#[tokio::test]
+async fn accounts_and_mailboxes_are_the_clusters_wherever_a_client_connects() {
+    let nats = NatsServer::start();
+    let h1 = TestHub::in_cluster(&nats.url()).await;
+    let h2 = TestHub::in_cluster(&nats.url()).await;
+    let (first, key, me) = accounts::new_account(h1.addr, "alice").await;
+    drop(first);
+    h1.wait_for_users(0).await;
+    let mut elsewhere = h2.connect().await;
+    let there = accounts::login(&mut elsewhere, &key, "alice").await;
+    assert_eq!(there.user_id, me.user_id, "the same account on hub 2");
+    drop(elsewhere);
+    h2.wait_for_users(0).await;
+
+    let mut sender = h2.connect_at(shared::RECEIPTS_VERSION).await;
+    // Until hub 2 has heard that alice left nowhere else either, a relay could still cross.
+    lists(&mut sender, &[]).await;
+    let answer = relay(&mut sender, &[me.user_id], &b"while away"[..]).await;
+    let HubMsg::Posted {
+        queued, delivered, ..
+    } = answer
+    else {
+        panic!("expected Posted, got {answer:?}");
+    };
+    assert_eq!((delivered, queued.len()), (0, 1), "kept for alice");
+    assert_eq!(queued[0].to, me.user_id);
+
+    let mut back = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    let again = accounts::login(&mut back, &key, "alice").await;
+    assert_eq!((again.user_id, again.waiting), (me.user_id, 1));
+    match recv_skipping(&mut back).await {
+        HubMsg::Stored {
+            seq, from, body, ..
+        } => {
+            assert_eq!(seq, queued[0].seq);
+            assert_eq!((from, &body[..]), (sender.user_id(), &b"while away"[..]));
+        }
+        other => panic!("expected the stored message, got {other:?}"),
+    }
+
+    let (a, b) = (h1.connect().await, h2.connect().await);
+    let claim = |mut conn: Connection| async move {
+        let key = shared::SecretKey::generate();
+        accounts::try_register(&mut conn, &key, "carol").await
+    };
+    let (one, two) = tokio::join!(claim(a), claim(b));
+    let won = [&one, &two]
+        .iter()
+        .filter(|m| matches!(m, HubMsg::LoggedIn { .. }))
+        .count();
+    assert_eq!(won, 1, "exactly one winner: {one:?} / {two:?}");
+    for hub in [h1, h2] {
+        hub.stop().await;
+    }
 }

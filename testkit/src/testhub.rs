@@ -74,11 +74,23 @@ impl TestHub {
         .await
     }
 
-    /// A hub with `config` (naming its cluster), its accounts in memory; it has joined the
-    /// cluster when this returns.
+    /// A hub with `config` (naming its cluster), its accounts and mailboxes in the cluster's
+    /// JetStream store, as `hub --cluster` keeps them (shared by every hub of the cluster); it
+    /// has joined the cluster when this returns.
     pub async fn clustered(config: Config) -> TestHub {
-        let store = hub::store::sqlite::SqliteStore::ephemeral(Default::default())
-            .expect("an in-memory store opens");
+        let cluster = config.cluster.clone().expect("a cluster config");
+        let store = tokio::task::spawn_blocking(move || {
+            // Its own runtime is started outside the test's.
+            hub::store::jetstream::JetStreamStore::connect_with(
+                &cluster.url,
+                hub::cluster::nats_options(&cluster.auth),
+                Default::default(),
+                hub::cluster::STORE_PREFIX,
+            )
+        })
+        .await
+        .expect("the store's opening task")
+        .expect("the cluster's JetStream store opens");
         Self::clustered_with_store(config, Arc::new(store)).await
     }
 

@@ -37,6 +37,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The first token of every subject the hubs use, their replies' inboxes included, so that one
 /// NATS permission (`hubbub.>`) keeps every other NATS user off them (docs/CLUSTER.md).
 pub const SUBJECT_PREFIX: &str = "hubbub";
+/// The names of a clustered hub's JetStream store (`hubbub_accounts`, …): every hub of a
+/// cluster uses the same, so that they share accounts and mailboxes.
+pub const STORE_PREFIX: &str = "hubbub";
 /// Where the answers to a hub's requests come back (relay answers, snapshots, JetStream's).
 const INBOX_PREFIX: &str = "hubbub.inbox";
 
@@ -138,6 +141,25 @@ pub(crate) struct Joined {
     pub changes_tx: mpsc::UnboundedSender<presence::Numbered>,
 }
 
+/// NATS options carrying `auth`: the hub's cluster connection and its JetStream store
+/// connect as the same user.
+pub fn nats_options(auth: &ClusterAuth) -> async_nats::ConnectOptions {
+    with_auth(async_nats::ConnectOptions::new(), auth)
+}
+
+fn with_auth(
+    options: async_nats::ConnectOptions,
+    auth: &ClusterAuth,
+) -> async_nats::ConnectOptions {
+    match auth {
+        ClusterAuth::None => options,
+        ClusterAuth::UserPassword { user, password } => {
+            options.user_and_password(user.clone(), password.clone())
+        }
+        ClusterAuth::Token(token) => options.token(token.clone()),
+    }
+}
+
 /// Connect to NATS and lease the first block of ids: an error means the hub must not start.
 pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> {
     let mut hub_id = [0u8; 8];
@@ -157,13 +179,7 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
                 other => warn!(event = %other, "NATS"),
             }
         });
-    options = match &config.auth {
-        ClusterAuth::None => options,
-        ClusterAuth::UserPassword { user, password } => {
-            options.user_and_password(user.clone(), password.clone())
-        }
-        ClusterAuth::Token(token) => options.token(token.clone()),
-    };
+    options = with_auth(options, &config.auth);
     let client = tokio::time::timeout(CONNECT_TIMEOUT, options.connect(config.url.as_str()))
         .await
         .map_err(|_| {

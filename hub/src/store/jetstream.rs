@@ -114,6 +114,18 @@ impl JetStreamStore {
     /// `prefix` (letters, digits, `_`, `-`) if they are absent. A server that is down or has no
     /// JetStream is an error within [`REQUEST_TIMEOUT`], never a hang.
     pub fn connect(url: &str, bounds: Bounds, prefix: &str) -> Result<JetStreamStore, StoreError> {
+        Self::connect_with(url, async_nats::ConnectOptions::new(), bounds, prefix)
+    }
+
+    /// [`Self::connect`] with `options` (the credentials of a NATS that asks for them: a
+    /// clustered hub's store connects as the hub does, `hub::cluster::nats_options`); the
+    /// store sets its own timeouts on them.
+    pub fn connect_with(
+        url: &str,
+        options: async_nats::ConnectOptions,
+        bounds: Bounds,
+        prefix: &str,
+    ) -> Result<JetStreamStore, StoreError> {
         let fine = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
         if prefix.is_empty() || prefix.len() > MAX_PREFIX_LEN || !prefix.chars().all(fine) {
             return Err(StoreError::Nats(format!(
@@ -126,7 +138,7 @@ impl JetStreamStore {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Nats(format!("start the store's runtime: {e}")))?;
-        let inner = rt.block_on(Inner::connect(url, bounds, prefix))?;
+        let inner = rt.block_on(Inner::connect(url, options, bounds, prefix))?;
         Ok(JetStreamStore {
             rt: Some(rt),
             inner: Arc::new(inner),
@@ -156,14 +168,19 @@ impl Drop for JetStreamStore {
 }
 
 impl Inner {
-    async fn connect(url: &str, bounds: Bounds, prefix: &str) -> Result<Inner, StoreError> {
+    async fn connect(
+        url: &str,
+        options: async_nats::ConnectOptions,
+        bounds: Bounds,
+        prefix: &str,
+    ) -> Result<Inner, StoreError> {
         let unreachable = |detail: String| StoreError::Unreachable {
             url: url.to_owned(),
             detail,
         };
         let client = timed(
             "connect",
-            async_nats::ConnectOptions::new()
+            options
                 .connection_timeout(REQUEST_TIMEOUT)
                 .request_timeout(Some(REQUEST_TIMEOUT))
                 .connect(url),
