@@ -28,7 +28,7 @@ use shared::{HubMsg, RequestId, UserId, PRESENCE_VERSION};
 use smallvec::SmallVec;
 use tokio::sync::Notify;
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::Sender;
 
 use crate::close::CloseReason;
 use crate::cluster::ids::Leases;
@@ -235,7 +235,7 @@ struct Inner {
 pub(crate) struct Registry {
     ids: Ids,
     /// Where this hub's presence changes go for the cluster, when it is in one.
-    changes: Option<UnboundedSender<Numbered>>,
+    changes: Option<Sender<Numbered>>,
     inner: RwLock<Inner>,
     closes: Mutex<VecDeque<(Option<UserId>, CloseReason)>>,
     /// The hub is shutting down: everyone leaves, and nobody needs to hear about it.
@@ -262,7 +262,7 @@ impl Default for Registry {
 
 impl Registry {
     /// The registry of a hub in a cluster: its ids leased, its presence changes told.
-    pub(crate) fn clustered(leases: Arc<Leases>, changes: UnboundedSender<Numbered>) -> Registry {
+    pub(crate) fn clustered(leases: Arc<Leases>, changes: Sender<Numbered>) -> Registry {
         Registry {
             ids: Ids::Leased(leases),
             changes: Some(changes),
@@ -300,12 +300,22 @@ impl Registry {
 
     /// Tell the cluster, if any, of a change in this hub's presence: numbered under the lock,
     /// so that the numbers follow the order of the changes and a snapshot taken under it has
-    /// exactly the changes numbered up to its own.
+    /// exactly the changes numbered up to its own. Under the lock nothing waits: on a full
+    /// queue (`crate::cluster::PRESENCE_QUEUE`) the change is dropped, its number skipped,
+    /// and the other hubs, seeing the gap, take a snapshot instead.
     fn tell_cluster(&self, inner: &mut Inner, change: impl FnOnce() -> Change) {
         if let Some(changes) = &self.changes {
             inner.presence_seq += 1;
-            let _ = changes.send((inner.presence_seq, change()));
+            if changes.try_send((inner.presence_seq, change())).is_err() {
+                Stats::add(&self.stats.presence_dropped, 1);
+            }
         }
+    }
+
+    /// The number of the last presence change of this hub: what a heartbeat says, so that a
+    /// change dropped at the end of a burst shows as a gap too.
+    pub(crate) fn presence_seq(&self) -> u64 {
+        self.read().presence_seq
     }
 
     /// Who is present on this hub (not through others) and the number of the last change

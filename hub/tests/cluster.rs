@@ -595,3 +595,38 @@ async fn accounts_and_mailboxes_are_the_clusters_wherever_a_client_connects() {
         hub.stop().await;
     }
 }
+
+/// A hub whose presence queue holds one change drops most of a storm of joins (the registry
+/// numbers them under its lock, where it cannot wait); the gaps in the numbers, and the
+/// heartbeat's latest number for a gap at the end, make the other hub take snapshots, and its
+/// `List` still converges on everyone.
+#[tokio::test]
+async fn a_storm_of_joins_through_a_tiny_presence_queue_still_converges() {
+    let nats = NatsServer::start();
+    let tiny = TestHub::clustered(hub::Config {
+        cluster: Some(hub::ClusterConfig {
+            presence_queue: 1,
+            ..cluster_config(&nats.url())
+        }),
+        ..test_config()
+    })
+    .await;
+    let other = TestHub::in_cluster(&nats.url()).await;
+    let mut far = other.connect().await;
+    let mut conns: Vec<Connection> = Vec::new();
+    // Storms until the queue has overflowed at least once: however fast the machine, the
+    // drop path is what this test is about.
+    while tiny.inspector.stats().presence_dropped == 0 {
+        let storm = (0..50).map(|_| tiny.connect());
+        conns.extend(futures::future::join_all(storm).await);
+        assert!(conns.len() < 5_000, "the queue of one never overflowed");
+    }
+    // And some leave, in a storm too.
+    let leaving = conns.split_off(conns.len() / 2);
+    drop(leaving);
+    let everyone: Vec<UserId> = conns.iter().map(Connection::user_id).collect();
+    lists(&mut far, &everyone).await;
+    for hub in [tiny, other] {
+        hub.stop().await;
+    }
+}

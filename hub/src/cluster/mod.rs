@@ -40,6 +40,10 @@ pub const SUBJECT_PREFIX: &str = "hubbub";
 /// The names of a clustered hub's JetStream store (`hubbub_accounts`, …): every hub of a
 /// cluster uses the same, so that they share accounts and mailboxes.
 pub const STORE_PREFIX: &str = "hubbub";
+/// Most of this hub's presence changes waiting to be published: the registry numbers and
+/// queues them under its lock, where it cannot wait, so on a full queue a change is dropped
+/// and the gap in the numbers makes the other hubs ask for a snapshot (docs/CLUSTER.md).
+pub const PRESENCE_QUEUE: usize = 16_384;
 /// Where the answers to a hub's requests come back (relay answers, snapshots, JetStream's).
 const INBOX_PREFIX: &str = "hubbub.inbox";
 
@@ -58,6 +62,8 @@ pub struct ClusterConfig {
     pub relay_timeout: Duration,
     /// [`ID_BLOCK`].
     pub id_block: u64,
+    /// [`PRESENCE_QUEUE`] (at least 1).
+    pub presence_queue: usize,
 }
 
 /// The hubs' NATS credentials.
@@ -87,6 +93,7 @@ impl ClusterConfig {
             dead_after: DEAD_AFTER_MISSED,
             relay_timeout: RELAY_TIMEOUT,
             id_block: ID_BLOCK,
+            presence_queue: PRESENCE_QUEUE,
         }
     }
 
@@ -137,8 +144,8 @@ pub(crate) struct Joined {
     pub cluster: Arc<Cluster>,
     pub leases: Arc<ids::Leases>,
     ids: async_nats::jetstream::kv::Store,
-    pub changes: mpsc::UnboundedReceiver<presence::Numbered>,
-    pub changes_tx: mpsc::UnboundedSender<presence::Numbered>,
+    pub changes: mpsc::Receiver<presence::Numbered>,
+    pub changes_tx: mpsc::Sender<presence::Numbered>,
 }
 
 /// NATS options carrying `auth`: the hub's cluster connection and its JetStream store
@@ -192,7 +199,7 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
     let js = async_nats::jetstream::new(client.clone());
     let (leases, ids) = ids::start(&js, config.id_block.max(1)).await?;
     info!(hub = %format!("{hub_id:016x}"), nats = %config.url, "joined the cluster");
-    let (changes_tx, changes) = mpsc::unbounded_channel();
+    let (changes_tx, changes) = mpsc::channel(config.presence_queue.max(1));
     Ok(Joined {
         cluster: Arc::new(Cluster {
             hub_id,

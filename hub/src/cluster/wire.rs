@@ -26,7 +26,8 @@ pub(crate) struct Envelope {
 /// What a hub says.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) enum PeerMsg {
-    /// It is alive; `seq` is the last presence change it has published.
+    /// It is alive; `seq` is the number of its latest presence change (published, or
+    /// dropped on a full queue: then the gap shows).
     Heartbeat { seq: u64 },
     /// Presence changes numbered `first`, `first + 1`, … on this hub.
     Changes { first: u64, changes: Vec<Change> },
