@@ -42,6 +42,11 @@ impl Inspector {
         self.registry.len()
     }
 
+    /// Whether `id` is present here: connected to this hub, or, in a cluster, to another.
+    pub fn is_present(&self, id: UserId) -> bool {
+        self.registry.is_present(id)
+    }
+
     /// Why the most recent connections closed (at most 1,024 of them), oldest first; `None`
     /// for a connection refused before it had an id.
     pub fn recent_closes(&self) -> Vec<(Option<UserId>, CloseReason)> {

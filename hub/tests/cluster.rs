@@ -630,3 +630,111 @@ async fn a_storm_of_joins_through_a_tiny_presence_queue_still_converges() {
         hub.stop().await;
     }
 }
+
+/// Version 6's coalesced presence with the changes coming from another hub: a watcher on hub 1
+/// whose writer is stalled gets a storm of joins and leaves on hub 2 as one `Presence` frame,
+/// those who came and went in neither list.
+#[tokio::test]
+async fn a_storm_on_another_hub_reaches_a_busy_watcher_in_one_frame() {
+    use shared::{MAX_BODY_LEN, PRESENCE_VERSION};
+    use testkit::raw::{Raw, Seen};
+    let nats = NatsServer::start();
+    let [h1, h2, h3] = three(&nats).await;
+    let old = h2.connect().await;
+    let mut sender = h1.connect().await;
+    let mut raw = Raw::connect_small(h1.addr).await;
+    raw.send(&ClientMsg::Hello {
+        req: RequestId(1),
+        version: PRESENCE_VERSION,
+    })
+    .await;
+    assert!(matches!(raw.next().await, Seen::Msg(HubMsg::Hello { .. })));
+    lists(&mut sender, &[old.user_id(), raw.user_id]).await;
+    raw.send(&ClientMsg::Watch { req: RequestId(2) }).await;
+    assert!(matches!(
+        raw.next().await,
+        Seen::Msg(HubMsg::Present { .. })
+    ));
+    // Stall the watcher's writer: more than the kernel's buffers hold, less than its queue's
+    // soft limit.
+    for _ in 0..10 {
+        let big = bytes::Bytes::from(vec![7u8; MAX_BODY_LEN]);
+        assert!(matches!(
+            relay(&mut sender, &[raw.user_id], big).await,
+            HubMsg::Posted { delivered: 1, .. }
+        ));
+    }
+    eventually("the watcher's writer to hold relays", || {
+        h1.inspector.queued_bytes() > MAX_BODY_LEN
+    })
+    .await;
+
+    let mut crowd = Vec::new();
+    for _ in 0..100 {
+        crowd.push(h2.connect().await);
+    }
+    let staying = crowd.split_off(30);
+    let came_and_went: Vec<UserId> = crowd.iter().map(Connection::user_id).collect();
+    let mut stayed: Vec<UserId> = staying.iter().map(Connection::user_id).collect();
+    stayed.sort_unstable();
+    drop(crowd);
+    let gone = old.user_id();
+    drop(old);
+    eventually("hub 1 to have heard it all", || {
+        stayed.iter().all(|&u| h1.inspector.is_present(u))
+            && !came_and_went.iter().any(|&u| h1.inspector.is_present(u))
+            && !h1.inspector.is_present(gone)
+    })
+    .await;
+    let (arrived, left) = loop {
+        match raw.next().await {
+            Seen::Msg(HubMsg::Message { .. } | HubMsg::KeepAlive) => {}
+            Seen::Msg(HubMsg::Presence { arrived, left }) => break (arrived, left),
+            other => panic!("expected presence, got {other:?}"),
+        }
+    };
+    let arrived: Vec<UserId> = arrived.into_iter().map(|p| p.user_id).collect();
+    assert_eq!(arrived, stayed, "one frame: the 70 who stayed, ascending");
+    assert_eq!(left, vec![gone]);
+    drop(staying);
+    for hub in [h1, h2, h3] {
+        hub.stop().await;
+    }
+}
+
+/// The largest body the protocol allows crosses to another hub whole (NATS's `max_payload`
+/// must hold a frame of `MAX_FRAME_LEN`; testkit's server has 2 MiB, as docs/CLUSTER.md asks).
+#[tokio::test]
+async fn a_maximal_body_crosses_to_another_hub() {
+    let nats = NatsServer::start();
+    let [h1, h2, h3] = three(&nats).await;
+    let mut a = h1.connect().await;
+    let mut b = h2.connect().await;
+    lists(&mut a, &[b.user_id()]).await;
+    let body = bytes::Bytes::from(vec![0x5a; shared::MAX_BODY_LEN]);
+    assert_eq!(
+        relay(&mut a, &[b.user_id()], body.clone()).await,
+        posted(1, vec![], vec![])
+    );
+    assert_eq!(delivery(&mut b).await, (a.user_id(), body));
+    for hub in [h1, h2, h3] {
+        hub.stop().await;
+    }
+}
+
+/// A NATS whose `max_payload` cannot carry the largest relay (its default of 1 MiB): the hub
+/// refuses to join it, saying what to set.
+#[tokio::test]
+async fn a_hub_refuses_a_nats_too_small_for_a_maximal_relay() {
+    let nats = NatsServer::with_config("max_payload: 1MB");
+    let store = hub::store::sqlite::SqliteStore::ephemeral(Default::default()).expect("store");
+    let config = hub::Config {
+        cluster: Some(cluster_config(&nats.url())),
+        ..test_config()
+    };
+    let refused = hub::Hub::open(config, std::sync::Arc::new(store)).await;
+    let Err(e) = refused else {
+        panic!("a hub joined a NATS that cannot carry its frames")
+    };
+    assert!(e.to_string().contains("max_payload: 2MB"), "{e}");
+}

@@ -1,24 +1,27 @@
-//! Identity, list and relay over real TCP: the assignment's own case and its neighbours.
+//! Identity, list and relay over real TCP: the assignment's own case and its neighbours. Each
+//! test runs on one hub and on a cluster of three (`NAME::one_hub`, `NAME::three_hubs`), its
+//! clients spread over the hubs (`testkit::hubs`).
 
 use shared::{BodyKind, ClientMsg, HubMsg, RequestId, UserId};
 use testkit::*;
 
-#[tokio::test]
-async fn three_clients_identity_list_and_relay() {
-    let hub = TestHub::start().await;
-    let mut c1 = hub.connect().await;
-    let mut c2 = hub.connect().await;
-    let mut c3 = hub.connect().await;
+on_one_hub_and_a_cluster! {
 
-    assert_eq!(identity(&mut c1).await, UserId(1));
-    assert_eq!(identity(&mut c2).await, UserId(2));
-    assert_eq!(identity(&mut c3).await, UserId(3));
-    assert_eq!(c3.user_id(), UserId(3), "the welcome names the same id");
+async fn three_clients_identity_list_and_relay(hubs: Hubs) {
+    let mut c1 = hubs.connect().await;
+    let mut c2 = hubs.connect().await;
+    let mut c3 = hubs.connect().await;
+    let (id1, id2, id3) = (c1.user_id(), c2.user_id(), c3.user_id());
 
-    assert_eq!(list(&mut c1).await, vec![UserId(2), UserId(3)]);
-    assert_eq!(list(&mut c2).await, vec![UserId(1), UserId(3)]);
+    assert_eq!(identity(&mut c1).await, id1, "the welcome names the same id");
+    assert_eq!(identity(&mut c2).await, id2);
+    assert_eq!(identity(&mut c3).await, id3);
+    assert!(id1 != id2 && id2 != id3 && id1 != id3);
 
-    let answer = relay(&mut c1, &[UserId(2), UserId(3)], &b"foobar"[..]).await;
+    assert_eq!(list(&mut c1).await, sorted([id2, id3]));
+    assert_eq!(list(&mut c2).await, sorted([id1, id3]));
+
+    let answer = relay(&mut c1, &[id2, id3], &b"foobar"[..]).await;
     assert_eq!(
         answer,
         HubMsg::Posted {
@@ -32,51 +35,49 @@ async fn three_clients_identity_list_and_relay() {
     );
     for conn in [&mut c2, &mut c3] {
         let (from, body) = delivery(conn).await;
-        assert_eq!(from, UserId(1));
+        assert_eq!(from, id1);
         assert_eq!(&body[..], b"foobar");
     }
-    hub.stop().await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn ids_are_never_reused_and_list_forgets_who_left() {
-    let hub = TestHub::start().await;
-    let mut c1 = hub.connect().await;
-    let c2 = hub.connect().await;
+async fn ids_are_never_reused_and_list_forgets_who_left(hubs: Hubs) {
+    let mut c1 = hubs.connect().await;
+    let c2 = hubs.connect().await;
+    let (id1, id2) = (c1.user_id(), c2.user_id());
     drop(c2);
-    hub.wait_for_users(1).await;
-    let mut c3 = hub.connect().await;
-    assert_eq!(identity(&mut c3).await, UserId(3));
-    assert_eq!(list(&mut c1).await, vec![UserId(3)]);
-    hub.stop().await;
+    hubs.gone(id2).await;
+    let mut c3 = hubs.connect().await;
+    let id3 = identity(&mut c3).await;
+    assert!(id3 != id1 && id3 != id2, "{id3} was given before");
+    assert_eq!(list(&mut c1).await, vec![id3]);
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn unknown_receivers_are_reported_and_the_known_ones_served() {
-    let hub = TestHub::start().await;
-    let mut c1 = hub.connect().await;
-    let mut c2 = hub.connect().await;
-    let answer = relay(&mut c1, &[UserId(77), UserId(2), UserId(78)], &b"hi"[..]).await;
+async fn unknown_receivers_are_reported_and_the_known_ones_served(hubs: Hubs) {
+    let mut c1 = hubs.connect().await;
+    let mut c2 = hubs.connect().await;
+    let (nobody, nobody_else) = (UserId(9_000_077), UserId(9_000_078));
+    let answer = relay(&mut c1, &[nobody, c2.user_id(), nobody_else], &b"hi"[..]).await;
     assert_eq!(
         answer,
         HubMsg::Posted {
             req: RequestId(9),
             delivered: 1,
             queued: vec![],
-            unknown: vec![UserId(77), UserId(78)],
+            unknown: vec![nobody, nobody_else],
             dropped: vec![],
             full: vec![],
         }
     );
-    assert_eq!(delivery(&mut c2).await.0, UserId(1));
-    hub.stop().await;
+    assert_eq!(delivery(&mut c2).await.0, c1.user_id());
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn relay_to_self_is_delivered() {
-    let hub = TestHub::start().await;
-    let mut c1 = hub.connect().await;
-    c1.send(&relay_msg(4, &[UserId(1)], &b"me"[..]))
+async fn relay_to_self_is_delivered(hubs: Hubs) {
+    let mut c1 = hubs.connect().await;
+    let me = c1.user_id();
+    c1.send(&relay_msg(4, &[me], &b"me"[..]))
         .await
         .expect("send");
     let mut got = Vec::new();
@@ -84,24 +85,22 @@ async fn relay_to_self_is_delivered() {
         got.push(recv(&mut c1).await);
     }
     assert!(got.contains(&HubMsg::Message {
-        from: UserId(1),
+        from: me,
         kind: shared::BodyKind::Bytes,
         body: bytes::Bytes::from_static(b"me"),
     }));
     assert!(got
         .iter()
         .any(|m| matches!(m, HubMsg::Posted { delivered: 1, .. })));
-    hub.stop().await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn body_kind_travels_untouched_and_sender_cannot_be_forged() {
-    let hub = TestHub::start().await;
-    let mut c1 = hub.connect().await;
-    let mut c2 = hub.connect().await;
-    // A body that claims to be from user 2 in every way a body could.
+async fn body_kind_travels_untouched_and_sender_cannot_be_forged(hubs: Hubs) {
+    let mut c1 = hubs.connect().await;
+    let mut c2 = hubs.connect().await;
+    // A body that claims to be from the receiver in every way a body could.
     let forged = HubMsg::Message {
-        from: UserId(2),
+        from: c2.user_id(),
         kind: BodyKind::Text,
         body: bytes::Bytes::from_static(b"x"),
     }
@@ -109,7 +108,7 @@ async fn body_kind_travels_untouched_and_sender_cannot_be_forged() {
     .expect("encodes");
     let msg = ClientMsg::Relay {
         req: RequestId(1),
-        to: vec![UserId(2)],
+        to: vec![c2.user_id()],
         kind: BodyKind::File {
             name: "notes.txt".into(),
         },
@@ -121,7 +120,7 @@ async fn body_kind_travels_untouched_and_sender_cannot_be_forged() {
     ));
     match recv(&mut c2).await {
         HubMsg::Message { from, kind, body } => {
-            assert_eq!(from, UserId(1));
+            assert_eq!(from, c1.user_id());
             assert_eq!(
                 kind,
                 BodyKind::File {
@@ -132,13 +131,11 @@ async fn body_kind_travels_untouched_and_sender_cannot_be_forged() {
         }
         other => panic!("expected a message, got {other:?}"),
     }
-    hub.stop().await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn echo_and_ping_answer_with_their_request_ids() {
-    let hub = TestHub::start().await;
-    let mut c1 = hub.connect().await;
+async fn echo_and_ping_answer_with_their_request_ids(hubs: Hubs) {
+    let mut c1 = hubs.connect().await;
     let answer = request(
         &mut c1,
         ClientMsg::Echo {
@@ -156,18 +153,17 @@ async fn echo_and_ping_answer_with_their_request_ids() {
     );
     let answer = request(&mut c1, ClientMsg::Ping { req: RequestId(42) }).await;
     assert_eq!(answer, HubMsg::Pong { req: RequestId(42) });
-    hub.stop().await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn messages_sent_before_the_receiver_reads_arrive_in_order() {
-    let hub = TestHub::start().await;
-    let mut sender = hub.connect().await;
-    let mut receiver = hub.connect().await;
+async fn messages_sent_before_the_receiver_reads_arrive_in_order(hubs: Hubs) {
+    let mut sender = hubs.connect().await;
+    let mut receiver = hubs.connect().await;
+    let to = receiver.user_id();
     const N: u32 = 2000;
     for i in 0..N {
         sender
-            .send(&relay_msg(i, &[UserId(2)], i.to_be_bytes().to_vec()))
+            .send(&relay_msg(i, &[to], i.to_be_bytes().to_vec()))
             .await
             .expect("send");
     }
@@ -182,8 +178,15 @@ async fn messages_sent_before_the_receiver_reads_arrive_in_order() {
     }
     for i in 0..N {
         let (from, body) = delivery(&mut receiver).await;
-        assert_eq!(from, UserId(1));
+        assert_eq!(from, sender.user_id());
         assert_eq!(&body[..], &i.to_be_bytes());
     }
-    hub.stop().await;
+    hubs.stop().await;
+}
+}
+
+/// `ids`, ascending, as `List` gives them.
+fn sorted<const N: usize>(mut ids: [UserId; N]) -> Vec<UserId> {
+    ids.sort_unstable();
+    ids.to_vec()
 }

@@ -1,6 +1,6 @@
 //! hubbub's test kit: a real hub on 127.0.0.1:0 ([`TestHub`]), well-behaved and raw clients,
 //! the "nothing lost" [`ledger`], the hub's [`baseline`], the hub binary as a [`child`]
-//! process, [`tls`] (certificates, pinned and CA clients), [`accounts`] (register, log in, read a mailbox), a real [`nats`] server, every kind of [`stores`] for the store's conformance cases, and one way to wait for a
+//! process, [`tls`] (certificates, pinned and CA clients), [`accounts`] (register, log in, read a mailbox), a real [`nats`] server, every kind of [`stores`] for the store's conformance cases, one test against one hub and a cluster ([`hubs`]), and one way to wait for a
 //! condition ([`eventually`]).
 //!
 //! A dev-dependency of every crate whose tests, examples or benchmarks start a hub. Every wait
@@ -12,6 +12,7 @@ pub mod baseline;
 pub mod blocking;
 pub mod child;
 pub mod client;
+pub mod hubs;
 pub mod ledger;
 pub mod nats;
 pub mod peaks;
@@ -26,5 +27,6 @@ pub use client::{
     delivery, identity, list, next_answer, recv, recv_skipping, relay, relay_msg, relay_sized,
     request,
 };
+pub use hubs::Hubs;
 pub use testhub::{cluster_config, test_config, TestHub};
 pub use wait::{eventually, eventually_some, WAIT};

@@ -15,6 +15,11 @@ use std::time::Duration;
 
 use crate::WAIT;
 
+/// What every test server reads first: a `max_payload` that holds the hub's largest frame
+/// (a 1 MiB body and its header) and a relay's receiver header, as docs/CLUSTER.md asks of a
+/// cluster's NATS (the server's default is 1 MiB).
+pub const BASE_CONFIG: &str = "max_payload: 2MB";
+
 /// A running nats-server; killed on drop, its data directory removed with it.
 pub struct NatsServer {
     child: Option<Child>,
@@ -25,23 +30,19 @@ pub struct NatsServer {
 }
 
 impl NatsServer {
-    /// A server with JetStream on a free loopback port.
+    /// A server with JetStream on a free loopback port, and [`BASE_CONFIG`].
     pub fn start() -> NatsServer {
-        Self::launch(None)
+        Self::with_config("")
     }
 
-    /// A server with JetStream on a free loopback port, reading `config` (nats-server's own
-    /// format: users, permissions) as well; its `listen`, `port` and store are set here.
+    /// A server with JetStream on a free loopback port, reading [`BASE_CONFIG`] and then
+    /// `config` (nats-server's own format: users, permissions; a setting here overrides the
+    /// base's); its `listen`, `port` and store are set here.
     pub fn with_config(config: &str) -> NatsServer {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let path = dir.path().join("nats.conf");
-        std::fs::write(&path, config).expect("write the nats config");
+        std::fs::write(&path, format!("{BASE_CONFIG}\n{config}")).expect("write the nats config");
         Self::launch_in(dir, Some(path), None)
-    }
-
-    fn launch(config: Option<PathBuf>) -> NatsServer {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        Self::launch_in(dir, config, None)
     }
 
     fn launch_in(dir: tempfile::TempDir, config: Option<PathBuf>, port: Option<u16>) -> NatsServer {

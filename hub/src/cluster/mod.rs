@@ -32,6 +32,10 @@ pub const RELAY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Anonymous ids a hub leases at a time: a hub that restarts leaves at most this many unused,
 /// and a burst of this many connections never waits on NATS.
 pub const ID_BLOCK: u64 = 4096;
+/// Smallest `max_payload` a cluster's NATS may have: a relay carries a frame of the largest
+/// body and its receivers' header (255 ids of up to 20 digits). NATS's default is 1 MiB,
+/// less than that; docs/CLUSTER.md asks for 2 MB.
+pub const MIN_MAX_PAYLOAD: usize = shared::MAX_FRAME_LEN + 8 * 1024;
 /// Longest the hub waits for NATS when it starts.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The first token of every subject the hubs use, their replies' inboxes included, so that one
@@ -196,6 +200,13 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
             ))
         })?
         .map_err(|e| ClusterError::Nats(format!("cannot connect to {}: {e}", config.url)))?;
+    let max_payload = client.server_info().max_payload;
+    if max_payload < MIN_MAX_PAYLOAD {
+        return Err(ClusterError::Nats(format!(
+            "the server's max_payload is {max_payload} bytes; a hub sends frames of up to \
+             {MIN_MAX_PAYLOAD} to other hubs: set max_payload: 2MB in nats-server's config"
+        )));
+    }
     let js = async_nats::jetstream::new(client.clone());
     let (leases, ids) = ids::start(&js, config.id_block.max(1)).await?;
     info!(hub = %format!("{hub_id:016x}"), nats = %config.url, "joined the cluster");

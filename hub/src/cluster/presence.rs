@@ -385,3 +385,128 @@ fn apply(registry: &Registry, hub: u64, remote: &mut RemoteHub, changes: &[Chang
     }
     registry.remote_apply(hub, changes);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::cluster::ClusterConfig;
+
+    /// A fake hub 2 on a real NATS, speaking the wire by hand: it answers snapshot requests
+    /// with what `state` holds, and publishes what the test says.
+    struct Fake {
+        client: async_nats::Client,
+        state: Arc<Mutex<(u64, Vec<UserId>)>>,
+        asks: Arc<AtomicU32>,
+    }
+
+    const FAKE: u64 = 2;
+
+    impl Fake {
+        async fn say(&self, msg: PeerMsg) {
+            let bytes = Envelope::new(FAKE, msg).encode();
+            self.client
+                .publish(presence_subject(FAKE), bytes)
+                .await
+                .expect("publish");
+        }
+    }
+
+    async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !cond() {
+            assert!(Instant::now() < deadline, "waited too long for {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// A hub follows another from its snapshot, applies its numbered changes, asks again when
+    /// a number is missing (a lost message), and removes it and its users on `Bye`.
+    #[tokio::test]
+    async fn a_gap_in_a_hubs_numbers_is_healed_by_a_new_snapshot() {
+        let nats = testkit::nats::NatsServer::start();
+        let client = async_nats::connect(nats.url()).await.expect("connect");
+        let cluster = Arc::new(Cluster {
+            hub_id: 1,
+            client: client.clone(),
+            config: ClusterConfig {
+                heartbeat: Duration::from_millis(50),
+                dead_after: 10_000,
+                ..ClusterConfig::new(nats.url())
+            },
+        });
+        let registry = Arc::new(Registry::default());
+        let presence = Presence::start(cluster, registry.clone())
+            .await
+            .expect("subscribes");
+        let (_changes_tx, changes) = mpsc::channel(1);
+        let shutdown = CancellationToken::new();
+        let following = tokio::spawn(presence.run(changes, shutdown.clone()));
+
+        let fake = Fake {
+            client: client.clone(),
+            state: Arc::new(Mutex::new((1, vec![UserId(10)]))),
+            asks: Arc::new(AtomicU32::new(0)),
+        };
+        let mut asked = client
+            .subscribe(snapshot_subject(FAKE))
+            .await
+            .expect("subscribe");
+        let (state, asks, answering) = (fake.state.clone(), fake.asks.clone(), client.clone());
+        tokio::spawn(async move {
+            while let Some(ask) = asked.next().await {
+                asks.fetch_add(1, Ordering::SeqCst);
+                let (seq, users) = state.lock().expect("state").clone();
+                let users = users.into_iter().map(|u| (u, None)).collect();
+                let bytes = Envelope::new(FAKE, PeerMsg::Snapshot { seq, users }).encode();
+                let reply = ask.reply.expect("a request");
+                answering.publish(reply, bytes).await.expect("answer");
+            }
+        });
+        let [u10, u11, u12, u13] = [10, 11, 12, 13].map(UserId);
+
+        fake.say(PeerMsg::Heartbeat { seq: 1 }).await;
+        eventually("the snapshot's user", || registry.is_present(u10)).await;
+        fake.say(PeerMsg::Changes {
+            first: 2,
+            changes: vec![Change::Arrived {
+                user: u11,
+                name: None,
+            }],
+        })
+        .await;
+        eventually("the next change", || registry.is_present(u11)).await;
+        assert_eq!(
+            fake.asks.load(Ordering::SeqCst),
+            1,
+            "in order: no new snapshot"
+        );
+
+        // Change 3 (u12 arrived) and 4 (u10 left) are lost; 5 comes.
+        *fake.state.lock().expect("state") = (5, vec![u11, u12, u13]);
+        fake.say(PeerMsg::Changes {
+            first: 5,
+            changes: vec![Change::Arrived {
+                user: u13,
+                name: None,
+            }],
+        })
+        .await;
+        eventually("the second snapshot applied", || {
+            registry.is_present(u12) && registry.is_present(u13) && !registry.is_present(u10)
+        })
+        .await;
+        assert_eq!(fake.asks.load(Ordering::SeqCst), 2);
+
+        fake.say(PeerMsg::Bye).await;
+        eventually("the hub's users gone", || {
+            [u11, u12, u13].iter().all(|&u| !registry.is_present(u))
+        })
+        .await;
+        shutdown.cancel();
+        following.await.expect("stops");
+    }
+}

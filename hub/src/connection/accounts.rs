@@ -446,14 +446,14 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
 /// answers into `routed`: the accounts none of them delivered to join `routed.offline`, each
 /// with a mailbox write counted pending.
 async fn relay_to_hubs(hub: &HubContext, routed: &mut Routed, message: &Bytes) {
+    use crate::cluster::relay;
     let remote = std::mem::take(&mut routed.remote);
-    let Some(cluster) = &hub.cluster else {
-        // Only a clustered registry knows remote users.
-        return;
+    // Only a clustered registry knows remote users; without a cluster nobody answers.
+    let answers = match &hub.cluster {
+        Some(cluster) => relay::send(cluster, relay::groups(&remote), message).await,
+        None => Vec::new(),
     };
-    let answers =
-        crate::cluster::relay::send(cluster, crate::cluster::relay::groups(&remote), message).await;
-    let mailbox = crate::cluster::relay::merge(routed, &remote, &answers);
+    let mailbox = relay::merge(routed, &remote, &answers);
     hub.registry.count_mailbox_writes(&mailbox);
     routed.offline.extend(mailbox);
 }
