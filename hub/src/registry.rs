@@ -748,31 +748,63 @@ impl Registry {
     }
 
     /// Route a relay that came from another hub of the cluster to `to`'s live sessions here,
-    /// with the slow-consumer rule of [`Self::route_for`]; an account with no session here
-    /// that takes it is `offline`, for the origin to keep in the mailbox (nothing is counted
-    /// pending here: the origin writes it).
+    /// with the slow-consumer rule of [`Self::route_for`]. An account with a session here
+    /// that could not take it (draining its mailbox, or closing) comes back second, its
+    /// mailbox write counted pending here, as [`Routed::offline`] is, for this hub to write
+    /// (so that its drains see the write); one with no session here is `offline`, for the
+    /// origin to keep in the mailbox.
     pub(crate) fn route_here(
         &self,
         to: &[UserId],
         frame: &Bytes,
         legacy: Option<&Bytes>,
-    ) -> RelayAnswer {
+    ) -> (RelayAnswer, Vec<UserId>) {
         let mut answer = RelayAnswer::default();
+        let mut here = Vec::new();
         let inner = self.read();
         for &id in to {
-            match inner.users.get(&id).and_then(|e| e.deliver(frame, legacy)) {
+            let entry = inner.users.get(&id);
+            match entry.and_then(|e| e.deliver(frame, legacy)) {
                 Some(true) => answer.delivered.push(id),
+                _ if id.0 >= FIRST_ACCOUNT_ID && entry.is_some_and(Entry::is_here) => here.push(id),
                 _ if id.0 >= FIRST_ACCOUNT_ID => answer.offline.push(id),
                 Some(false) => answer.dropped.push(id),
                 None => answer.unknown.push(id),
             }
         }
         drop(inner);
+        let mut mailbox = Vec::new();
+        if !here.is_empty() {
+            // As in `count_writes`: under the write lock, one that went live since takes it.
+            let mut inner = self.write();
+            for id in here {
+                let Some(entry) = inner.users.get_mut(&id).filter(|e| e.is_here()) else {
+                    answer.offline.push(id);
+                    continue;
+                };
+                match entry.deliver(frame, legacy) {
+                    Some(true) => answer.delivered.push(id),
+                    Some(false) | None => {
+                        entry.writes_pending += 1;
+                        entry.writes_started += 1;
+                        mailbox.push(id);
+                    }
+                }
+            }
+        }
         let delivered = answer.delivered.len() as u64;
         Stats::add(&self.stats.deliveries, delivered);
         Stats::add(&self.stats.delivered_bytes, delivered * frame.len() as u64);
         Stats::add(&self.stats.drops, answer.dropped.len() as u64);
-        answer
+        (answer, mailbox)
+    }
+
+    /// The other hubs of the cluster `account` is present on.
+    pub(crate) fn remote_hubs(&self, account: UserId) -> SmallVec<[u64; 1]> {
+        self.read()
+            .users
+            .get(&account)
+            .map_or_else(SmallVec::new, |e| e.remote.clone())
     }
 
     /// Count a mailbox write as pending for each of `accounts`, as [`Self::route_for`] does

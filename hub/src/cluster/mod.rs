@@ -4,7 +4,8 @@
 //! - [`ids`]: anonymous ids leased in blocks from a JetStream key-value counter.
 //! - [`presence`]: each hub publishes its users' arrivals and leaves with a sequence number and
 //!   heartbeats; the others keep them in the registry as present through it.
-//! - [`relay`]: a relay's remote receivers cross NATS once per destination hub.
+//! - [`relay`]: a relay's remote receivers cross NATS once per destination hub; so do the
+//!   `Outgoing` copies and receipts for an account's sessions on other hubs.
 //! - [`wire`]: what hubs say to one another.
 //!
 //! Without `--cluster` none of this runs and nothing of NATS is touched.
@@ -21,7 +22,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::registry::Registry;
+use crate::connection::HubContext;
 
 /// How often a hub says it is alive.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -29,6 +30,11 @@ pub const HEARTBEAT: Duration = Duration::from_secs(1);
 pub const DEAD_AFTER_MISSED: u32 = 3;
 /// Longest the origin of a relay waits for a destination hub's answer.
 pub const RELAY_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long after an account's session arrives on a hub its drain keeps reading the mailbox
+/// before it may go live: a relay from a hub that had not yet heard of the arrival (and so
+/// wrote the mailbox itself) or whose write was in flight lands within it, and is read in its
+/// place instead of being stranded until the next login (docs/CLUSTER.md, § The drain race).
+pub const LATE_WRITES: Duration = Duration::from_millis(500);
 /// Anonymous ids a hub leases at a time: a hub that restarts leaves at most this many unused,
 /// and a burst of this many connections never waits on NATS.
 pub const ID_BLOCK: u64 = 4096;
@@ -68,6 +74,8 @@ pub struct ClusterConfig {
     pub id_block: u64,
     /// [`PRESENCE_QUEUE`] (at least 1).
     pub presence_queue: usize,
+    /// [`LATE_WRITES`].
+    pub late_writes: Duration,
 }
 
 /// The hubs' NATS credentials.
@@ -98,6 +106,7 @@ impl ClusterConfig {
             relay_timeout: RELAY_TIMEOUT,
             id_block: ID_BLOCK,
             presence_queue: PRESENCE_QUEUE,
+            late_writes: LATE_WRITES,
         }
     }
 
@@ -132,6 +141,11 @@ fn snapshot_subject(hub: u64) -> String {
 /// The subject on which hub `hub` takes relays from other hubs.
 fn relay_subject(hub: u64) -> String {
     format!("{SUBJECT_PREFIX}.relay.{hub:016x}")
+}
+
+/// The subject on which hub `hub` takes pushes for its sessions (`Outgoing`, receipts).
+fn push_subject(hub: u64) -> String {
+    format!("{SUBJECT_PREFIX}.push.{hub:016x}")
 }
 
 /// A hub's place in its cluster.
@@ -228,9 +242,10 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
 /// presence, take relays. On the way out the others are told this hub is gone.
 pub(crate) async fn serve(
     joined: Joined,
-    registry: Arc<Registry>,
+    hub: HubContext,
     shutdown: CancellationToken,
 ) -> Result<(), ClusterError> {
+    let registry = hub.registry.clone();
     let Joined {
         cluster,
         leases,
@@ -239,12 +254,14 @@ pub(crate) async fn serve(
         ..
     } = joined;
     let leasing = tokio::spawn(leases.keep_ahead(ids));
-    let relays = relay::serve(cluster.clone(), registry.clone()).await?;
+    let relays = relay::serve(cluster.clone(), hub.clone()).await?;
+    let pushes = relay::serve_pushes(cluster.clone(), registry.clone()).await?;
     let presence = presence::Presence::start(cluster.clone(), registry).await?;
     let followed = tokio::spawn(presence.run(changes, shutdown.clone()));
     shutdown.cancelled().await;
     let _ = followed.await;
     leasing.abort();
     relays.abort();
+    pushes.abort();
     Ok(())
 }

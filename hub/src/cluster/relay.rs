@@ -20,42 +20,81 @@ use shared::{BodyKind, HubMsg, UserId};
 use tokio::task::JoinHandle;
 use tracing::warn;
 
+use shared::account::Kept;
+use tokio::sync::Semaphore;
+
 use super::wire::RELAY_HEADER;
-use super::wire::{parse_relay_header, relay_header, Envelope, PeerMsg, RelayAnswer, WireError};
-use super::{relay_subject, Cluster, ClusterError};
+use super::wire::{
+    parse_relay_header, relay_header, Envelope, PeerMsg, Pushed, RelayAnswer, WireError,
+};
+use super::{push_subject, relay_subject, Cluster, ClusterError};
+use crate::connection::{now_ms, write_mailboxes, HubContext, PendingWrites, ACCOUNTS_VERSION};
 use crate::frame;
 use crate::registry::{Registry, RemoteTo, Routed};
+use crate::store::Mail;
 
-/// Take relays from other hubs on this hub's relay subject, until aborted.
+/// Most mailbox writes a hub makes at once for relays from other hubs (to accounts with a
+/// session here that is draining or closing); the next relay waits for one to finish.
+pub const MAX_MAILBOX_WRITES: usize = 256;
+
+/// Take relays from other hubs on this hub's relay subject, until aborted. A relay that
+/// needs no mailbox write here is answered at once; one that does is written and answered
+/// by a task of its own, at most [`MAX_MAILBOX_WRITES`] at a time.
 pub(crate) async fn serve(
     cluster: Arc<Cluster>,
-    registry: Arc<Registry>,
+    hub: HubContext,
 ) -> Result<JoinHandle<()>, ClusterError> {
     let mut relays = cluster
         .client
         .subscribe(relay_subject(cluster.hub_id))
         .await
         .map_err(|e| ClusterError::Nats(e.to_string()))?;
+    let writes = Arc::new(Semaphore::new(MAX_MAILBOX_WRITES));
     Ok(tokio::spawn(async move {
         while let Some(msg) = relays.next().await {
-            let answer = match route(&registry, &msg) {
-                Ok(answer) => answer,
+            let (answer, mail) = match route(&hub, &msg) {
+                Ok(routed) => routed,
                 Err(e) => {
                     warn!(error = %e, subject = %msg.subject, "a relay from the cluster refused");
                     continue;
                 }
             };
-            let Some(reply) = msg.reply else { continue };
-            let bytes = Envelope::new(cluster.hub_id, PeerMsg::Relayed(answer)).encode();
-            if let Err(e) = cluster.client.publish(reply, bytes).await {
-                warn!(error = %e, "could not answer a relay");
-            }
+            let Some((pending, mail)) = mail else {
+                reply(&cluster, msg.reply, answer).await;
+                continue;
+            };
+            let Ok(permit) = writes.clone().acquire_owned().await else {
+                return;
+            };
+            let (cluster, hub) = (cluster.clone(), hub.clone());
+            tokio::spawn(async move {
+                let mut answer = answer;
+                let written = write_mailboxes(&hub, pending, mail).await;
+                drop(permit);
+                answer.queued.extend(written.kept.queued);
+                answer.full.extend(written.kept.full);
+                answer.unknown.extend(written.unknown);
+                answer.dropped.extend(written.dropped);
+                reply(&cluster, msg.reply, answer).await;
+            });
         }
     }))
 }
 
-/// Route a relay that came from another hub to the receivers it names on this one.
-fn route(registry: &Registry, msg: &async_nats::Message) -> Result<RelayAnswer, WireError> {
+async fn reply(cluster: &Cluster, to: Option<async_nats::Subject>, answer: RelayAnswer) {
+    let Some(to) = to else { return };
+    let bytes = Envelope::new(cluster.hub_id, PeerMsg::Relayed(answer)).encode();
+    if let Err(e) = cluster.client.publish(to, bytes).await {
+        warn!(error = %e, "could not answer a relay");
+    }
+}
+
+/// Route a relay that came from another hub to the receivers it names on this one; the
+/// mailbox writes it needs here (counted pending) and the mail to write, if any.
+fn route(
+    hub: &HubContext,
+    msg: &async_nats::Message,
+) -> Result<(RelayAnswer, Option<(PendingWrites, Mail)>), WireError> {
     let to = msg
         .headers
         .as_ref()
@@ -69,10 +108,96 @@ fn route(registry: &Registry, msg: &async_nats::Message) -> Result<RelayAnswer, 
         frame::encode(&HubMsg::Message {
             from,
             kind: BodyKind::Bytes,
-            body,
+            body: body.clone(),
         })
     });
-    Ok(registry.route_here(&to, &msg.payload, legacy.as_ref()))
+    let (answer, here) = hub.registry.route_here(&to, &msg.payload, legacy.as_ref());
+    if here.is_empty() {
+        return Ok((answer, None));
+    }
+    let mail = Mail {
+        from,
+        sent_at_ms: now_ms(),
+        kind,
+        body,
+    };
+    Ok((answer, Some((PendingWrites::new(hub, here), mail))))
+}
+
+/// Take pushes for this hub's sessions from other hubs (`Outgoing`, receipts), until aborted.
+pub(crate) async fn serve_pushes(
+    cluster: Arc<Cluster>,
+    registry: Arc<Registry>,
+) -> Result<JoinHandle<()>, ClusterError> {
+    let mut pushes = cluster
+        .client
+        .subscribe(push_subject(cluster.hub_id))
+        .await
+        .map_err(|e| ClusterError::Nats(e.to_string()))?;
+    Ok(tokio::spawn(async move {
+        while let Some(msg) = pushes.next().await {
+            match Envelope::decode(&msg.payload) {
+                Ok(Envelope {
+                    msg: PeerMsg::Push { to, what, frame },
+                    ..
+                }) => take_push(&registry, to, what, Bytes::from(frame)),
+                other => warn!(?other, "a push from the cluster not understood"),
+            }
+        }
+    }))
+}
+
+/// Hand a push to the sessions of `to` here that take it.
+fn take_push(registry: &Registry, to: UserId, what: Pushed, frame: Bytes) {
+    match what {
+        Pushed::Receipt => {
+            registry.to_receipt_sessions(to, &frame);
+        }
+        Pushed::Outgoing => {
+            // A session of a version before `Sealed` gets the same body as `Bytes`.
+            let legacy = || match HubMsg::<Bytes>::decode(frame.get(4..).unwrap_or_default()) {
+                Ok(HubMsg::Outgoing { to, kind, body }) => frame::encode(&HubMsg::Outgoing {
+                    to,
+                    kind: kind.for_version(ACCOUNTS_VERSION),
+                    body,
+                }),
+                _ => frame.clone(),
+            };
+            registry.to_other_sessions(to, UserId(0), |sealed| {
+                if sealed {
+                    frame.clone()
+                } else {
+                    legacy()
+                }
+            });
+        }
+    }
+}
+
+/// Send `frame` to the sessions of `to` on each of `hubs`, one NATS message per hub, without
+/// waiting for any answer: what a hub that is gone does not take is not for anyone else.
+pub(crate) async fn push(cluster: &Cluster, hubs: &[u64], to: UserId, what: Pushed, frame: &[u8]) {
+    if hubs.is_empty() {
+        return;
+    }
+    let bytes = Envelope::new(
+        cluster.hub_id,
+        PeerMsg::Push {
+            to,
+            what,
+            frame: frame.to_vec(),
+        },
+    )
+    .encode();
+    for &hub in hubs {
+        if let Err(e) = cluster
+            .client
+            .publish(push_subject(hub), bytes.clone())
+            .await
+        {
+            warn!(error = %e, hub = %format!("{hub:016x}"), "could not push to a hub");
+        }
+    }
 }
 
 /// Send `frame` to each destination hub with its receivers and wait for every answer, each
@@ -126,20 +251,34 @@ pub(crate) fn groups(remote: &[RemoteTo]) -> Vec<(u64, Vec<UserId>)> {
     groups
 }
 
+/// What the destination hubs' answers come to, beside the counts folded into [`Routed`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Merged {
+    /// Accounts no hub delivered to or kept: for the origin's mailbox write.
+    pub mailbox: Vec<UserId>,
+    /// Accounts a destination hub kept in the mailbox itself.
+    pub queued: Vec<Kept>,
+    /// Accounts whose mailbox a destination hub found full.
+    pub full: Vec<UserId>,
+}
+
 /// Fold the destination hubs' answers into `routed`: a receiver counts once, as the best that
-/// any hub did with it (delivered, then kept for the mailbox, then dropped, then unknown).
-/// Accounts no hub delivered to come back, for the mailbox. A hub that did not answer: its
-/// anonymous receivers are dropped, its accounts go to the mailbox.
+/// any hub did with it (delivered, then kept in the mailbox by a hub, then a full mailbox,
+/// then left for the origin's mailbox, then dropped, then unknown). Accounts no hub delivered
+/// to or kept come back, for the mailbox. A hub that did not answer: its anonymous receivers
+/// are dropped, its accounts go to the mailbox.
 pub(crate) fn merge(
     routed: &mut Routed,
     remote: &[RemoteTo],
     answers: &[(Vec<UserId>, Option<RelayAnswer>)],
-) -> Vec<UserId> {
+) -> Merged {
     #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
     enum Best {
         Unknown,
         Dropped,
         Offline,
+        Full,
+        Queued(u64),
         Delivered,
     }
     let mut best: Vec<(UserId, Best)> = Vec::new();
@@ -159,23 +298,29 @@ pub(crate) fn merge(
                 a.delivered
                     .iter()
                     .for_each(|&id| raise(id, Best::Delivered));
+                a.queued
+                    .iter()
+                    .for_each(|k| raise(k.to, Best::Queued(k.seq)));
+                a.full.iter().for_each(|&id| raise(id, Best::Full));
                 a.offline.iter().for_each(|&id| raise(id, Best::Offline));
                 a.dropped.iter().for_each(|&id| raise(id, Best::Dropped));
             }
             None => to.iter().for_each(|&id| raise(id, Best::Offline)),
         }
     }
-    let mut mailbox = Vec::new();
+    let mut merged = Merged::default();
     for (id, b) in best {
         let account = id.0 >= FIRST_ACCOUNT_ID;
         match b {
             Best::Delivered => routed.delivered += 1,
-            _ if account => mailbox.push(id),
+            Best::Queued(seq) => merged.queued.push(Kept { to: id, seq }),
+            Best::Full => merged.full.push(id),
+            _ if account => merged.mailbox.push(id),
             Best::Offline | Best::Dropped => routed.dropped.push(id),
             Best::Unknown => routed.unknown.push(id),
         }
     }
-    mailbox
+    merged
 }
 
 #[cfg(test)]
@@ -245,7 +390,7 @@ mod tests {
             (vec![UserId(7), BOB], None),
         ];
         let mut routed = Routed::default();
-        let mailbox = merge(&mut routed, &remote, &answers);
+        let mailbox = merge(&mut routed, &remote, &answers).mailbox;
         assert_eq!(routed.delivered, 1, "5 once; 8 was counted on the origin");
         assert_eq!(
             routed.dropped,
