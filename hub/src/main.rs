@@ -198,6 +198,12 @@ struct Args {
           default_value_t = hub::cluster::RELAY_TIMEOUT.into())]
     cluster_relay_timeout: humantime::Duration,
 
+    /// How long after a login on a clustered hub the session keeps reading its mailbox before
+    /// it takes relays live, for writes from hubs that had not yet heard of it (e.g. 500ms).
+    #[arg(long, env = "HUB_CLUSTER_LATE_WRITES",
+          default_value_t = hub::cluster::LATE_WRITES.into())]
+    cluster_late_writes: humantime::Duration,
+
     /// Log format. The level comes from RUST_LOG (default: info).
     #[arg(long, env = "HUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -361,6 +367,7 @@ impl Args {
             heartbeat: self.cluster_heartbeat.into(),
             dead_after: self.cluster_dead_after,
             relay_timeout: self.cluster_relay_timeout.into(),
+            late_writes: self.cluster_late_writes.into(),
             ..hub::ClusterConfig::new(url.clone())
         })
     }

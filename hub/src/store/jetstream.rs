@@ -2,8 +2,8 @@
 //! one JetStream stream, on nats-server 2.9 (Debian's; no 2.10 features). Several hubs on one
 //! NATS share it: each sees the others' accounts and mailboxes at once.
 //!
-//! Layout (`P` is the prefix given to [`JetStreamStore::connect`]; docs/CLUSTER-store.md has
-//! the why):
+//! Layout (`P` is the prefix given to [`JetStreamStore::connect`]; docs/CLUSTER.md, § Accounts
+//! and mailboxes in JetStream, has the why):
 //! - bucket `P_accounts` (file storage, one revision per key): `next` (the next account id,
 //!   raised by compare-and-set on its revision), `id.<id>` (the account), `name.<hex name>`
 //!   (the id it is bound to, written with `create`: of two hubs registering one name, exactly

@@ -1,5 +1,6 @@
 //! How the JetStream store lays its records out: key names, the values under them (postcard)
-//! and a mail's headers. One place, so the layout in docs/CLUSTER-store.md has one source.
+//! and a mail's headers. One place, so the layout in docs/CLUSTER.md (§ Accounts and mailboxes
+//! in JetStream) has one source.
 
 use async_nats::HeaderMap;
 use serde::{Deserialize, Serialize};
