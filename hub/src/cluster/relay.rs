@@ -404,4 +404,53 @@ mod tests {
             "an account on a silent hub goes to the mailbox"
         );
     }
+
+    /// An account that a destination hub kept in the mailbox itself is `queued` with that
+    /// hub's seq (unless another hub delivered it), one whose mailbox it found full is `full`,
+    /// and neither is written again by the origin.
+    #[test]
+    fn what_a_destination_kept_is_queued_and_not_written_again() {
+        let carol = UserId(FIRST_ACCOUNT_ID + 1);
+        let dave = UserId(FIRST_ACCOUNT_ID + 2);
+        let remote =
+            [(1, BOB), (2, BOB), (1, carol), (2, dave), (1, dave)].map(|(hub, id)| RemoteTo {
+                hub,
+                id,
+                counted: false,
+            });
+        let answers = [
+            (
+                vec![BOB, carol, dave],
+                Some(RelayAnswer {
+                    queued: vec![Kept { to: BOB, seq: 7 }],
+                    full: vec![carol],
+                    offline: vec![dave],
+                    ..RelayAnswer::default()
+                }),
+            ),
+            (
+                vec![BOB, dave],
+                Some(RelayAnswer {
+                    offline: vec![BOB],
+                    queued: vec![Kept { to: dave, seq: 9 }],
+                    ..RelayAnswer::default()
+                }),
+            ),
+        ];
+        let mut routed = Routed::default();
+        let merged = merge(&mut routed, &remote, &answers);
+        assert_eq!(
+            merged,
+            Merged {
+                mailbox: vec![],
+                queued: vec![Kept { to: BOB, seq: 7 }, Kept { to: dave, seq: 9 }],
+                full: vec![carol],
+            }
+        );
+        assert_eq!(
+            routed,
+            Routed::default(),
+            "nothing delivered, dropped or unknown"
+        );
+    }
 }
