@@ -47,6 +47,12 @@ impl Inspector {
         self.registry.is_present(id)
     }
 
+    /// Where this hub sees `id`: whether it has a session here, and the other hubs of the
+    /// cluster it is present through (their [`Self::cluster_hub`] ids, ascending).
+    pub fn presence_of(&self, id: UserId) -> (bool, Vec<u64>) {
+        self.registry.presence_of(id)
+    }
+
     /// Why the most recent connections closed (at most 1,024 of them), oldest first; `None`
     /// for a connection refused before it had an id.
     pub fn recent_closes(&self) -> Vec<(Option<UserId>, CloseReason)> {

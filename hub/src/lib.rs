@@ -11,8 +11,9 @@
 //! `connection/accounts.rs`; the per-address limits on registrations and failed logins in
 //! `rate.rs`; a version-6 watcher's coalesced presence (its pending changes and their bound) in
 //! `presence.rs`; the TLS certificate and key in [`tls`], the stream under a connection (TCP, or
-//! TLS through a pump) and its handshake in `transport.rs`, and `--require-login` in
-//! `connection/gate.rs`.
+//! TLS through a pump) and its handshake in `transport.rs`, `--require-login` in
+//! `connection/gate.rs`, and many hubs as one over NATS (`--cluster`: ids, presence, relays
+//! across hubs, their timings) in [`cluster`].
 
 mod close;
 pub mod cluster;

@@ -645,6 +645,17 @@ impl Registry {
         })
     }
 
+    /// Whether `id` has a session here, and the other hubs it is present through, ascending.
+    pub(crate) fn presence_of(&self, id: UserId) -> (bool, Vec<u64>) {
+        let inner = self.read();
+        let Some(entry) = inner.users.get(&id) else {
+            return (false, Vec::new());
+        };
+        let mut remote = entry.remote.to_vec();
+        remote.sort_unstable();
+        (entry.is_here(), remote)
+    }
+
     /// Whether `id` has a session that takes relays.
     pub(crate) fn has_live(&self, id: UserId) -> bool {
         self.read().users.get(&id).is_some_and(Entry::has_live)

@@ -8,7 +8,10 @@ use shared::account::{AccountInfo, Purpose, Who, FIRST_ACCOUNT_ID};
 use shared::conn::Connection;
 use shared::{ClientMsg, ErrorKind, HubMsg, RequestId, SecretKey, UserId};
 use testkit::accounts::{challenge, login, new_account, register, try_login, try_register};
-use testkit::{identity, list, next_answer, recv_skipping, relay, request, test_config, TestHub};
+use testkit::{
+    identity, list, next_answer, on_one_hub_and_a_cluster, recv_skipping, relay, request,
+    test_config, TestHub,
+};
 
 fn refused(answer: &HubMsg) -> ErrorKind {
     match answer {
@@ -19,16 +22,15 @@ fn refused(answer: &HubMsg) -> ErrorKind {
     }
 }
 
-#[tokio::test]
-async fn an_account_is_a_stable_id_that_relays_are_stamped_with() {
-    let hub = TestHub::start().await;
-    let (mut alice, _, me) = new_account(hub.addr, "Alice").await;
+on_one_hub_and_a_cluster! {
+async fn an_account_is_a_stable_id_that_relays_are_stamped_with(hubs: Hubs) {
+    let (mut alice, _, me) = hubs.new_account("Alice").await;
     assert_eq!(me.name, "alice", "names fold to lower case");
     assert!(me.user_id.0 >= FIRST_ACCOUNT_ID, "{me:?}");
     assert_eq!(me.waiting, 0);
     assert_eq!(identity(&mut alice).await, me.user_id);
 
-    let mut anon = hub.connect().await;
+    let mut anon = hubs.connect().await;
     let anon_id = anon.user_id();
     assert!(anon_id.0 < FIRST_ACCOUNT_ID);
     assert_eq!(
@@ -55,7 +57,62 @@ async fn an_account_is_a_stable_id_that_relays_are_stamped_with() {
         HubMsg::Message { from, .. } => assert_eq!(from, me.user_id, "stamped with the account"),
         other => panic!("{other:?}"),
     }
-    hub.stop().await;
+    hubs.stop().await;
+}
+
+async fn what_one_session_sends_the_others_see(hubs: Hubs) {
+    let (mut first, key, me) = hubs.new_account("alice").await;
+    let mut second = hubs.connect().await;
+    hubs.login(&mut second, &key, "alice").await;
+    let mut bob = hubs.connect().await;
+    let to = vec![bob.user_id(), UserId(9_000_077)];
+    match relay(&mut first, &to, &b"from the laptop"[..]).await {
+        HubMsg::Posted { delivered: 1, .. } => {}
+        other => panic!("{other:?}"),
+    }
+    match recv_skipping(&mut second).await {
+        HubMsg::Outgoing { to: got, body, .. } => {
+            assert_eq!((got, &body[..]), (to, &b"from the laptop"[..]))
+        }
+        other => panic!("expected the copy, got {other:?}"),
+    }
+    match recv_skipping(&mut bob).await {
+        HubMsg::Message { from, .. } => assert_eq!(from, me.user_id),
+        other => panic!("{other:?}"),
+    }
+    // The sender gets no copy of its own: its next message is the answer to a ping.
+    let pong = request(&mut first, ClientMsg::Ping { req: RequestId(5) }).await;
+    assert_eq!(pong, HubMsg::Pong { req: RequestId(5) });
+    hubs.stop().await;
+}
+
+async fn the_last_session_leaving_is_the_account_leaving(hubs: Hubs) {
+    let (first, key, me) = hubs.new_account("alice").await;
+    let mut second = hubs.connect().await;
+    hubs.login(&mut second, &key, "alice").await;
+    let mut watcher = hubs.connect_at(shared::RECEIPTS_VERSION).await;
+    request(&mut watcher, ClientMsg::Watch { req: RequestId(1) }).await;
+    drop(first);
+    // Nothing about alice while her second session stays; a ping proves the stream is idle.
+    let pong = request(&mut watcher, ClientMsg::Ping { req: RequestId(2) }).await;
+    assert_eq!(pong, HubMsg::Pong { req: RequestId(2) });
+    // Every hub has heard the first session go: alice is on the second's hub alone.
+    hubs.settled(me.user_id).await;
+    let pong = request(&mut watcher, ClientMsg::Ping { req: RequestId(3) }).await;
+    assert_eq!(
+        pong,
+        HubMsg::Pong { req: RequestId(3) },
+        "no Left while a session stays"
+    );
+    drop(second);
+    assert_eq!(
+        testkit::recv(&mut watcher).await,
+        HubMsg::Left {
+            user_id: me.user_id
+        }
+    );
+    hubs.stop().await;
+}
 }
 
 #[tokio::test]
@@ -358,63 +415,6 @@ async fn presence(conn: &mut Connection, n: usize) -> Vec<HubMsg> {
         }
     }
     events
-}
-
-#[tokio::test]
-async fn what_one_session_sends_the_others_see() {
-    let hub = TestHub::start().await;
-    let (mut first, key, me) = new_account(hub.addr, "alice").await;
-    let mut second = hub.connect().await;
-    login(&mut second, &key, "alice").await;
-    let mut bob = hub.connect().await;
-    let to = vec![bob.user_id(), UserId(77)];
-    match relay(&mut first, &to, &b"from the laptop"[..]).await {
-        HubMsg::Posted { delivered: 1, .. } => {}
-        other => panic!("{other:?}"),
-    }
-    match recv_skipping(&mut second).await {
-        HubMsg::Outgoing { to: got, body, .. } => {
-            assert_eq!((got, &body[..]), (to, &b"from the laptop"[..]))
-        }
-        other => panic!("expected the copy, got {other:?}"),
-    }
-    match recv_skipping(&mut bob).await {
-        HubMsg::Message { from, .. } => assert_eq!(from, me.user_id),
-        other => panic!("{other:?}"),
-    }
-    // The sender gets no copy of its own: its next message is the answer to a ping.
-    let pong = request(&mut first, ClientMsg::Ping { req: RequestId(5) }).await;
-    assert_eq!(pong, HubMsg::Pong { req: RequestId(5) });
-    hub.stop().await;
-}
-
-#[tokio::test]
-async fn the_last_session_leaving_is_the_account_leaving() {
-    let hub = TestHub::start().await;
-    let (first, key, me) = new_account(hub.addr, "alice").await;
-    let mut second = hub.connect().await;
-    login(&mut second, &key, "alice").await;
-    let mut watcher = hub.connect_at(shared::RECEIPTS_VERSION).await;
-    request(&mut watcher, ClientMsg::Watch { req: RequestId(1) }).await;
-    drop(first);
-    // Nothing about alice while her second session stays; a ping proves the stream is idle.
-    let pong = request(&mut watcher, ClientMsg::Ping { req: RequestId(2) }).await;
-    assert_eq!(pong, HubMsg::Pong { req: RequestId(2) });
-    testkit::eventually("the connection to go", || hub.inspector.connections() == 2).await;
-    let pong = request(&mut watcher, ClientMsg::Ping { req: RequestId(3) }).await;
-    assert_eq!(
-        pong,
-        HubMsg::Pong { req: RequestId(3) },
-        "no Left while a session stays"
-    );
-    drop(second);
-    assert_eq!(
-        testkit::recv(&mut watcher).await,
-        HubMsg::Left {
-            user_id: me.user_id
-        }
-    );
-    hub.stop().await;
 }
 
 #[tokio::test]

@@ -405,7 +405,8 @@ fn arrived(user_id: UserId, name: Option<&str>) -> HubMsg {
 }
 
 /// One account, a session on hub 1 and one on hub 2: hub 3's watcher hears it arrive once
-/// and leave with its last session; a relay from hub 3 reaches both sessions and counts once.
+/// and leave with its last session; a relay from hub 3 reaches both sessions and counts once;
+/// what one session relays, the other hears (`Outgoing`) on its hub.
 /// (The hubs share one store here, as the cluster's JetStream store will give them.)
 #[tokio::test]
 async fn an_account_on_two_hubs_is_present_once_and_leaves_with_its_last_session() {
@@ -458,6 +459,24 @@ async fn an_account_on_two_hubs_is_present_once_and_leaves_with_its_last_session
             (sender.user_id(), bytes::Bytes::from_static(b"both"))
         );
     }
+
+    // What its session on hub 1 relays, its session on hub 2 hears as `Outgoing`.
+    assert_eq!(
+        relay(&mut s1, &[sender.user_id()], &b"from bob"[..]).await,
+        posted(1, vec![], vec![])
+    );
+    assert_eq!(
+        delivery(&mut sender).await,
+        (bob, bytes::Bytes::from_static(b"from bob"))
+    );
+    assert_eq!(
+        recv_skipping(&mut s2).await,
+        HubMsg::Outgoing {
+            to: vec![sender.user_id()],
+            kind: shared::BodyKind::Bytes,
+            body: bytes::Bytes::from_static(b"from bob"),
+        }
+    );
 
     // Its session on hub 1 goes: still present through hub 2. The next arrival from hub 1
     // comes after anything hub 1 said before it, so no Left for bob came in between.
@@ -949,6 +968,59 @@ async fn what_a_session_relays_reaches_its_sessions_on_other_hubs_as_outgoing() 
         other => panic!("expected Outgoing, got {other:?}"),
     }
     for hub in [h1, h2] {
+        hub.stop().await;
+    }
+}
+
+/// A receiver on hub 2 that never reads is hub 2's slow consumer: hub 2 drops it under its own
+/// queue limits, the sender on hub 1 is told `dropped`, and hub 1 goes on serving (a relay to
+/// hub 3 right after is delivered).
+#[tokio::test]
+async fn a_receiver_that_never_reads_on_another_hub_is_that_hubs_slow_consumer() {
+    use testkit::raw::Raw;
+    const SMALL_QUEUE: usize = 256 * 1024;
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let h1 = TestHub::in_cluster(&url).await;
+    let h2 = TestHub::clustered(hub::Config {
+        queue_bytes: SMALL_QUEUE,
+        queue_max_bytes: SMALL_QUEUE,
+        // Its close is recorded once its writer, stuck on the full socket, gives up.
+        write_timeout: std::time::Duration::from_secs(1),
+        cluster: Some(cluster_config(&url)),
+        ..test_config()
+    })
+    .await;
+    let h3 = TestHub::in_cluster(&url).await;
+    let mut a = h1.connect().await;
+    let sleeper = Raw::connect(h2.addr).await;
+    let mut c = h3.connect().await;
+    lists(&mut a, &[sleeper.user_id, c.user_id()]).await;
+    // Kernel buffers take a few MiB before the queue fills; 1,000 × 64 KiB is plenty.
+    let mut delivered = 0;
+    let dropped = loop {
+        let body = bytes::Bytes::from(vec![1u8; 64 * 1024]);
+        match relay(&mut a, &[sleeper.user_id], body).await {
+            HubMsg::Posted { delivered: 1, .. } => delivered += 1,
+            HubMsg::Posted { dropped, .. } => break dropped,
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            delivered < 1000,
+            "hub 2 never gave up on a receiver that never reads"
+        );
+    };
+    assert_eq!(dropped, vec![sleeper.user_id]);
+    assert_eq!(
+        h2.close_reason(sleeper.user_id).await,
+        hub::CloseReason::SlowConsumer
+    );
+    assert_eq!(
+        relay(&mut a, &[c.user_id()], &b"on"[..]).await,
+        posted(1, vec![], vec![])
+    );
+    assert_eq!(delivery(&mut c).await.1, bytes::Bytes::from_static(b"on"));
+    for hub in [h1, h2, h3] {
         hub.stop().await;
     }
 }

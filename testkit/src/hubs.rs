@@ -7,13 +7,22 @@
 //! same on a cluster, where presence crosses NATS before another hub can route to a user.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use hub::store::sqlite::SqliteStore;
+use hub::store::Store;
+use hub::Config;
 
 use shared::conn::Connection;
-use shared::UserId;
+use shared::{SecretKey, UserId};
 
+use crate::accounts::LoggedIn;
 use crate::nats::NatsServer;
 use crate::wait::eventually;
 use crate::TestHub;
+
+/// What one hub sees of a user: a session there, and the other hubs it is present through.
+type Seen = (bool, Vec<u64>);
 
 /// One hub, or several on one NATS.
 pub struct Hubs {
@@ -34,12 +43,19 @@ impl Hubs {
     }
 
     /// `n` hubs with [`crate::test_config`] on a NATS of their own
-    /// ([`crate::cluster_config`]).
+    /// ([`crate::cluster_config`]), sharing one store in memory, as a cluster's JetStream
+    /// store shares accounts and mailboxes.
     pub async fn cluster(n: usize) -> Hubs {
         let nats = NatsServer::start();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::ephemeral(Default::default()).expect("an in-memory store opens"));
         let mut hubs = Vec::with_capacity(n);
         for _ in 0..n {
-            hubs.push(TestHub::in_cluster(&nats.url()).await);
+            let config = Config {
+                cluster: Some(crate::cluster_config(&nats.url())),
+                ..crate::test_config()
+            };
+            hubs.push(TestHub::clustered_with_store(config, store.clone()).await);
         }
         Hubs {
             hubs,
@@ -57,22 +73,52 @@ impl Hubs {
     /// A well-behaved client on the next hub, known to every hub.
     pub async fn connect(&self) -> Connection {
         let conn = self.next_hub().connect().await;
-        self.known(conn.user_id()).await;
+        self.settled(conn.user_id()).await;
         conn
     }
 
     /// A client speaking `version` on the next hub, known to every hub.
     pub async fn connect_at(&self, version: u32) -> Connection {
         let conn = self.next_hub().connect_at(version).await;
-        self.known(conn.user_id()).await;
+        self.settled(conn.user_id()).await;
         conn
     }
 
-    /// Wait until every hub has `id` present.
-    pub async fn known(&self, id: UserId) {
-        let what = format!("every hub to know {id}");
+    /// A new connection on the next hub registered as `name` with a new key, the account
+    /// known to every hub.
+    pub async fn new_account(&self, name: &str) -> (Connection, SecretKey, LoggedIn) {
+        let (conn, key, me) = crate::accounts::new_account(self.next_hub().addr, name).await;
+        self.settled(me.user_id).await;
+        (conn, key, me)
+    }
+
+    /// Log `conn` in as `name`, and wait until every hub knows where the account is.
+    pub async fn login(&self, conn: &mut Connection, key: &SecretKey, name: &str) -> LoggedIn {
+        let me = crate::accounts::login(conn, key, name).await;
+        self.settled(me.user_id).await;
+        me
+    }
+
+    /// Wait until every hub agrees where `id` is: each sees it through exactly the other hubs
+    /// it has sessions on.
+    pub async fn settled(&self, id: UserId) {
+        let what = format!("every hub to agree where {id} is");
         eventually(&what, || {
-            self.hubs.iter().all(|h| h.inspector.is_present(id))
+            let seen: Vec<(Option<u64>, Seen)> = self
+                .hubs
+                .iter()
+                .map(|h| (h.inspector.cluster_hub(), h.inspector.presence_of(id)))
+                .collect();
+            let mut on: Vec<u64> = seen
+                .iter()
+                .filter(|(_, (here, _))| *here)
+                .filter_map(|(hub, _)| *hub)
+                .collect();
+            on.sort_unstable();
+            seen.iter().all(|(hub, (_, remote))| {
+                let others: Vec<u64> = on.iter().copied().filter(|h| Some(*h) != *hub).collect();
+                *remote == others
+            })
         })
         .await
     }

@@ -35,8 +35,8 @@ const BURST: usize = 4096;
 /// Options of the UI.
 #[derive(Clone, Debug)]
 pub struct UiOptions {
-    /// The hub's address.
-    pub hub: crate::net::HubAddr,
+    /// The hub's addresses.
+    pub hubs: crate::net::Hubs,
     /// Where received files go.
     pub download_dir: PathBuf,
     /// Whether the mouse is captured (clicks and the wheel).
@@ -62,7 +62,7 @@ pub async fn run(opts: UiOptions) -> Result<()> {
     let (cmd_tx, cmd_rx) = mpsc::channel(net::COMMAND_CAPACITY);
     let (ev_tx, mut ev_rx) = mpsc::channel(net::EVENT_CAPACITY);
     let config = NetConfig {
-        hub: opts.hub.clone(),
+        hubs: opts.hubs.clone(),
         download_dir: opts.download_dir,
         pins: opts.pins,
         identity: opts.identity,
@@ -70,7 +70,7 @@ pub async fn run(opts: UiOptions) -> Result<()> {
     let network = tokio::spawn(net::run(config, cmd_rx, ev_tx));
     let (mut terminal, guard) = terminal::setup(opts.mouse)?;
     let size = terminal.size()?;
-    let mut app = App::new(opts.hub.to_string(), (size.width, size.height));
+    let mut app = App::new(opts.hubs.get(0).to_string(), (size.width, size.height));
     app.notify.desktop = opts.desktop;
     app.notify.choices = opts.notify;
     app.theme = opts.theme;

@@ -84,7 +84,7 @@ async fn account_requests_are_refused_in_the_task_on_a_version_2_hub() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = NetConfig {
         pins: None,
-        hub: tui_client::net::HubAddr::plain(addr),
+        hubs: tui_client::net::HubAddr::plain(addr).into(),
         download_dir: dir.path().to_owned(),
         identity: None,
     };
