@@ -1149,4 +1149,35 @@ mod tests {
         assert!(!registry.rescuing(&[anon]));
         assert!(!registry.leave(anon, anon));
     }
+
+    /// A relay from another hub to an account draining here is kept by this hub, its write
+    /// counted pending like a local relay's, so the drain cannot go live past it; one with no
+    /// session here is left to the origin, and a live one takes it.
+    #[test]
+    fn a_relay_from_another_hub_to_a_draining_account_is_written_here() {
+        let registry = Registry::default();
+        let frame = Bytes::from_static(b"m");
+        let carol = UserId(FIRST_ACCOUNT_ID + 1);
+        let (conn, (session, _inbox)) = (UserId(1), peer());
+        registry.join(conn, session);
+        assert_eq!(
+            registry.log_in(conn, conn, BOB, "bob", 3, || {}),
+            Some(Joined::Draining)
+        );
+        let before = registry.write_mark(BOB);
+        let (answer, here) = registry.route_here(&[BOB, carol], &frame, None);
+        assert_eq!(here, vec![BOB], "bob drains here: written here");
+        assert_eq!(answer.offline, vec![carol], "carol has no session here");
+        assert!(
+            !registry.try_go_live(conn, BOB, before, || {}),
+            "a write was counted since the read began"
+        );
+        let during = registry.write_mark(BOB);
+        assert!(!during.settled(), "and it is in flight");
+        registry.write_done(&here);
+        let settled = registry.write_mark(BOB);
+        assert!(registry.try_go_live(conn, BOB, settled, || {}));
+        let (live, here) = registry.route_here(&[BOB], &frame, None);
+        assert_eq!((live.delivered, here), (vec![BOB], vec![]));
+    }
 }
