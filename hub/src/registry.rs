@@ -270,6 +270,15 @@ impl Registry {
         }
     }
 
+    /// A hub alone whose presence changes go to `changes`, as a clustered hub's do.
+    #[cfg(test)]
+    pub(crate) fn telling(changes: Sender<Numbered>) -> Registry {
+        Registry {
+            changes: Some(changes),
+            ..Registry::default()
+        }
+    }
+
     /// The next anonymous id: 1, 2, 3, … never reused while the hub runs, and always below
     /// [`FIRST_ACCOUNT_ID`]; `None` once they are all given out (after four billion
     /// connections), when the hub takes no more until it restarts. In a cluster, the next of

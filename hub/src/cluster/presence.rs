@@ -509,4 +509,66 @@ mod tests {
         shutdown.cancel();
         following.await.expect("stops");
     }
+
+    /// A change dropped on a full queue at the end of a burst, with nothing after it, still
+    /// shows: the heartbeat carries the registry's latest number, past the last published.
+    #[tokio::test]
+    async fn a_heartbeat_shows_a_change_dropped_at_the_end() {
+        use crate::close::Control;
+        use crate::config::Config;
+        use crate::peer::Peer;
+        use crate::queue::{queue, Budget};
+        let nats = testkit::nats::NatsServer::start();
+        let client = async_nats::connect(nats.url()).await.expect("connect");
+        let mut heard = client
+            .subscribe(presence_subject(1))
+            .await
+            .expect("subscribe");
+        let cluster = Arc::new(Cluster {
+            hub_id: 1,
+            client: client.clone(),
+            config: ClusterConfig {
+                heartbeat: Duration::from_millis(50),
+                ..ClusterConfig::new(nats.url())
+            },
+        });
+        let (changes_tx, changes) = mpsc::channel(1);
+        let registry = Arc::new(Registry::telling(changes_tx));
+        let mut inboxes = Vec::new();
+        for id in [UserId(10), UserId(11)] {
+            let (outbox, inbox) = queue(
+                Config::default().queue_limits(),
+                Arc::new(Budget::new(1 << 30)),
+            );
+            registry.join(id, Peer::new(outbox, Arc::new(Control::default())));
+            inboxes.push(inbox);
+        }
+        assert_eq!(registry.stats.snapshot().presence_dropped, 1, "the second");
+        let presence = Presence::start(cluster, registry.clone())
+            .await
+            .expect("subscribes");
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(presence.run(changes, shutdown.clone()));
+        let mut saw_change = false;
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(30), heard.next())
+                .await
+                .expect("in time")
+                .expect("a message");
+            match Envelope::decode(&msg.payload).expect("decodes").msg {
+                PeerMsg::Changes { first, changes } => {
+                    assert_eq!((first, changes.len()), (1, 1), "only the first was queued");
+                    saw_change = true;
+                }
+                PeerMsg::Heartbeat { seq } => {
+                    assert_eq!(seq, 2, "the latest number, not the last published");
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(saw_change);
+        shutdown.cancel();
+        running.await.expect("stops");
+    }
 }
