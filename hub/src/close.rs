@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 use shared::ErrorKind;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
 
 use crate::frame;
 use crate::presence::Pending;
@@ -143,13 +143,10 @@ pub(crate) fn goodbye(close: &Close) -> Option<Bytes> {
 #[derive(Debug, Default)]
 pub struct Control {
     close: OnceLock<Close>,
-    /// Cancelled for the closes that must not wait for the queue to drain
-    /// ([`Queued::Discard`], [`Queued::Abandon`]); a flushing close ends the writer by
-    /// orphaning its queue instead.
-    kill: CancellationToken,
-    /// Cancelled by the first close of any kind, so that a reader learns of a close decided
-    /// elsewhere (the deletion of its account) and stops.
-    closing: CancellationToken,
+    /// Woken by the first close, for [`Control::killed`] and [`Control::closing`]. One
+    /// `Notify` inside the control, where two cancellation tokens were two allocations of
+    /// 112 bytes each for every connection.
+    closed: Notify,
     /// A session of an account: relays it does not write are kept in the mailbox.
     keeps_mail: AtomicBool,
     /// It speaks `shared::KEYS_VERSION` or later, so relays reach it as `BodyKind::Sealed`;
@@ -162,13 +159,8 @@ pub struct Control {
 impl Control {
     /// End the connection for `close`; a later call changes nothing.
     pub(crate) fn close(&self, close: impl Into<Close>) {
-        let close = close.into();
-        let urgent = close.reason.queued() != Queued::Flush;
-        if self.close.set(close).is_ok() {
-            self.closing.cancel();
-            if urgent {
-                self.kill.cancel();
-            }
+        if self.close.set(close.into()).is_ok() {
+            self.closed.notify_waiters();
         }
     }
 
@@ -182,14 +174,37 @@ impl Control {
         self.close.get()
     }
 
-    /// Resolves once the connection is closed with a reason that does not wait for its queue.
+    /// Resolves once the connection is closed with a reason that does not wait for its queue
+    /// ([`Queued::Discard`], [`Queued::Abandon`]); a flushing close ends the writer by
+    /// orphaning its queue instead.
     pub(crate) async fn killed(&self) {
-        self.kill.cancelled().await
+        self.killed_or_closing(false).await
     }
 
-    /// Resolves once the connection is closed for any reason.
+    /// [`Control::killed`], or with `any` [`Control::closing`]: one wait, where the two
+    /// would keep room for two in a future that spends its life waiting.
+    pub(crate) async fn killed_or_closing(&self, any: bool) {
+        // As in `closing`, inline: a future of its inside this one would be 24 bytes more.
+        let closed = self.closed.notified();
+        if !self.is_closed() {
+            closed.await
+        }
+        if !any && !self.refuses_frames() {
+            // The first close flushes, and no later one counts.
+            std::future::pending::<()>().await
+        }
+    }
+
+    /// Resolves once the connection is closed for any reason, so that a reader learns of a
+    /// close decided elsewhere (the deletion of its account) and stops.
     pub(crate) async fn closing(&self) {
-        self.closing.cancelled().await
+        // A `Notified` hears every `notify_waiters` from its creation on, so a close between
+        // the check and the wait is not missed; and it is the whole state of this future, as
+        // small as a token's wait.
+        let closed = self.closed.notified();
+        if !self.is_closed() {
+            closed.await
+        }
     }
 
     /// Whether the connection is closing for any reason: its reader reads no more.
@@ -239,6 +254,8 @@ impl Control {
 
 #[cfg(test)]
 mod tests {
+    use futures::FutureExt;
+
     use super::*;
 
     #[test]
@@ -248,14 +265,28 @@ mod tests {
         control.close(CloseReason::SlowConsumer);
         assert_eq!(control.reason(), Some(CloseReason::Malformed));
         assert!(control.is_closed());
+        assert!(!control.refuses_frames(), "a flushing close drains first");
         assert!(
-            !control.kill.is_cancelled(),
+            control.killed().now_or_never().is_none(),
             "a flushing close drains first"
         );
+        assert!(control.closing().now_or_never().is_some());
 
         let control = Control::default();
         control.close(CloseReason::SlowConsumer);
-        assert!(control.kill.is_cancelled());
+        assert!(control.killed().now_or_never().is_some());
+    }
+
+    #[test]
+    fn a_close_wakes_those_already_waiting() {
+        let control = Control::default();
+        let mut killed = Box::pin(control.killed());
+        let mut closing = Box::pin(control.closing());
+        assert!((&mut killed).now_or_never().is_none());
+        assert!((&mut closing).now_or_never().is_none());
+        control.close(CloseReason::Io);
+        assert!(closing.now_or_never().is_some());
+        assert!(killed.now_or_never().is_some());
     }
 
     #[test]

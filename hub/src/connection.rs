@@ -78,18 +78,20 @@ pub(crate) struct Client {
     /// Its TLS session's `tls-exporter` value, which its signatures must cover; `None` over
     /// plain TCP. (Boxed: an idle plain connection pays one word for it.)
     pub binding: Option<Box<[u8; BINDING_LEN]>>,
-    /// The challenge its next signature must cover, once asked for.
-    pub challenge: Option<[u8; CHALLENGE_LEN]>,
-    /// The account it is logged in as.
-    pub account: Option<Account>,
+    /// The challenge its next signature must cover, once asked for (boxed: a word, not 33
+    /// bytes, for a connection that never asks).
+    pub challenge: Option<Box<[u8; CHALLENGE_LEN]>>,
+    /// The account it is logged in as (boxed: an anonymous connection pays one word for it,
+    /// not 176 bytes).
+    pub account: Option<Box<Account>>,
     /// The task pushing its mailbox, while one runs.
     pub drain: Option<tokio::task::JoinHandle<()>>,
     /// Its own queue, for answers.
     pub outbox: Outbox,
     /// Its kill switch.
     pub control: Arc<Control>,
-    /// The rest of the hub.
-    pub hub: HubContext,
+    /// The rest of the hub (shared: a copy of its handles is 72 bytes a connection).
+    pub hub: Arc<HubContext>,
     /// The protocol version agreed with this client (see `docs/PROTOCOL.md` § 12).
     pub version: u32,
     /// Whether a request has been handled: a `Hello` may only come first.
@@ -113,38 +115,22 @@ impl Client {
 /// captures each once.
 pub(crate) fn serve(
     stream: TcpStream,
-    hub: HubContext,
+    hub: Arc<HubContext>,
     reading: TaskTrackerToken,
     permit: OwnedSemaphorePermit,
 ) -> impl Future<Output = ()> + Send {
     let id = hub.registry.next_id();
     let peer_addr = stream.peer_addr().ok();
     let span = info_span!("conn", user_id = id.map(|id| id.0), peer = ?peer_addr);
+    let addr = peer_addr.map(|a| a.ip());
+    // Boxed, and made before the block so that the block captures the box, not the socket:
+    // the handshake's state is large and lives only until it ends; inline, every
+    // connection's future would keep room for it all its life, TLS or not (W5 plain 4.3
+    // → 8.3 KiB per idle connection before this, bench/README.md § TLS).
+    let opening = Box::pin(open(stream, hub.clone(), id));
     async move {
-        let id = match id {
-            Some(id) => Some(id),
-            None => hub.registry.next_id_waiting().await,
-        };
-        let Some(id) = id else {
-            crate::server::refuse_full(&stream);
-            hub.registry.record_close(None, CloseReason::ServerFull);
-            tracing::error!("every anonymous id has been given out; restart the hub");
+        let Some((id, opened)) = opening.await else {
             return;
-        };
-        let addr = peer_addr.map(|a| a.ip());
-        let tls = hub.config.tls.as_ref().map(|tls| &tls.server);
-        // Boxed: the handshake's state is large and lives only until it ends; inline, every
-        // connection's future would keep room for it all its life, TLS or not (W5 plain 4.3
-        // → 8.3 KiB per idle connection before this, bench/README.md § TLS).
-        let opening = Box::pin(transport::open(
-            stream,
-            tls,
-            hub.config.tls_handshake_timeout,
-        ));
-        let opened = tokio::select! {
-            opened = opening => opened,
-            // Not registered yet: nothing of it to flush or to tell.
-            () = hub.shutdown.cancelled() => return,
         };
         let Opened {
             rd,
@@ -184,7 +170,9 @@ pub(crate) fn serve(
             unsent: Some(unsent_tx),
         };
         // The task owns the writer and lends it to `run`, so it holds it once.
-        let writer = tokio::spawn(async move { writer.run().await }.in_current_span());
+        // Not in the connection's span: the writer logs nothing, and the span's 40 bytes
+        // would push its task into the next size of allocation (bench/README.md § W5).
+        let writer = tokio::spawn(async move { writer.run().await });
 
         let client = Client {
             id,
@@ -203,7 +191,77 @@ pub(crate) fn serve(
         };
         let mut reader = Reader::new(rd, client);
         let close = reader.run().await;
-        let mut client = reader.into_client();
+        // Boxed: what follows runs once, at the end, and inline its waits (a pump's deadline
+        // among them) would be room every idle connection's future keeps.
+        let end = Ending {
+            client: reader.into_client(),
+            close,
+            control,
+            reading,
+            unsent,
+            writer,
+            pump,
+            permit,
+        };
+        Box::pin(end.run()).await
+    }
+    .instrument(span)
+}
+
+/// Open `stream` (see [`transport::open`]) for the connection `id`, unless the hub shuts down
+/// first: then `None`. Without an id (a hub of a cluster waits a little for its next block of
+/// ids, `crate::cluster::ids`), the connection is refused as if the hub were full: `None`.
+async fn open(
+    stream: TcpStream,
+    hub: Arc<HubContext>,
+    id: Option<UserId>,
+) -> Option<(UserId, Result<Opened, transport::OpenError>)> {
+    let id = match id {
+        Some(id) => id,
+        None => match hub.registry.next_id_waiting().await {
+            Some(id) => id,
+            None => {
+                crate::server::refuse_full(&stream);
+                hub.registry.record_close(None, CloseReason::ServerFull);
+                tracing::error!("no anonymous id to give: all given out, or none leased");
+                return None;
+            }
+        },
+    };
+    let tls = hub.config.tls.as_ref().map(|tls| &tls.server);
+    tokio::select! {
+        opened = transport::open(stream, tls, hub.config.tls_handshake_timeout) => Some((id, opened)),
+        // Not registered yet: nothing of it to flush or to tell.
+        () = hub.shutdown.cancelled() => None,
+    }
+}
+
+/// What is left of a connection whose reader has stopped.
+struct Ending {
+    client: Client,
+    close: crate::close::Close,
+    control: Arc<Control>,
+    reading: TaskTrackerToken,
+    unsent: tokio::sync::oneshot::Receiver<Vec<Bytes>>,
+    writer: tokio::task::JoinHandle<()>,
+    pump: Option<transport::Pump>,
+    permit: OwnedSemaphorePermit,
+}
+
+impl Ending {
+    /// Close, leave the registry, let the writer finish, and record why.
+    async fn run(self) {
+        let Ending {
+            mut client,
+            close,
+            control,
+            reading,
+            unsent,
+            writer,
+            pump,
+            permit,
+        } = self;
+        let hub = client.hub.clone();
         let shutdown = close.reason == CloseReason::Shutdown;
         control.close(close);
         if let Some(drain) = client.drain.take() {
@@ -234,5 +292,4 @@ pub(crate) fn serve(
         hub.registry.record_close(Some(id), reason);
         drop(permit);
     }
-    .instrument(span)
 }

@@ -20,6 +20,7 @@ pub mod cluster;
 pub mod config;
 mod connection;
 mod frame;
+pub mod health;
 mod inspect;
 mod peer;
 mod presence;

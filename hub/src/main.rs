@@ -84,6 +84,11 @@ struct Args {
     #[arg(long, env = "HUB_LISTEN", default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
 
+    /// Answer HTTP health checks on this address (for a load balancer: 200 while serving,
+    /// 503 once shutting down); a check is not a client. Off by default.
+    #[arg(long, env = "HUB_HEALTH_LISTEN")]
+    health_listen: Option<SocketAddr>,
+
     /// Most connections at once; one more is told "server full" and closed. At most 100,000 so
     /// that a list of every id always fits in one frame.
     #[arg(long, env = "HUB_MAX_CONNECTIONS", default_value_t = defaults().max_connections,
@@ -483,10 +488,27 @@ async fn main() -> anyhow::Result<()> {
     }
     let listener =
         hub::listen(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
+    let health = match args.health_listen {
+        Some(addr) => {
+            let health = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for health checks on {addr}"))?;
+            info!("health checks on {}", health.local_addr()?);
+            Some(health)
+        }
+        None => None,
+    };
     info!("listening on {}", listener.local_addr()?);
     info!("accounts and mailboxes in {where_}");
     let shutdown = CancellationToken::new();
     tokio::spawn(signals.cancel_on_first(shutdown.clone()));
+    if let Some(health) = health {
+        tokio::spawn(hub::health::serve(
+            health,
+            hub.inspector(),
+            shutdown.clone(),
+        ));
+    }
     hub.run(listener, shutdown).await;
     Ok(())
 }

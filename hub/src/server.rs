@@ -120,7 +120,7 @@ impl Hub {
     /// finish the frames it already has, flush every queue for up to the grace period, say
     /// goodbye and return.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) {
-        let hub = self.context;
+        let hub = Arc::new(self.context);
         let leave_cluster = CancellationToken::new();
         let clustered = self.joined.map(|joined| {
             let serving = cluster::serve(joined, hub.clone(), leave_cluster.clone());
@@ -231,7 +231,7 @@ fn expire_mailboxes(hub: &HubContext) {
     });
 }
 
-async fn log_stats(hub: HubContext) {
+async fn log_stats(hub: Arc<HubContext>) {
     let every = hub.config.stats_interval;
     if every.is_zero() {
         return;

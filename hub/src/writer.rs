@@ -67,19 +67,25 @@ impl Writer {
     /// Write until the queue is orphaned and empty, or the connection is killed; then say
     /// goodbye if the close has one.
     pub async fn run(&mut self) {
-        // Grown on demand: an idle connection holds no batch.
-        let mut batch: Vec<Bytes> = Vec::new();
         loop {
-            let n = tokio::select! {
+            tokio::select! {
                 biased;
-                _ = self.control.killed() => break,
-                _ = self.hard_stop.cancelled() => break,
-                _ = self.control.closing(), if self.hands_over() => {
+                // One wait for both signals of the connection's own: a killing close, or any
+                // close of a session that hands over.
+                _ = self.control.killed_or_closing(self.hands_over()) => {
+                    if self.control.refuses_frames() {
+                        break;
+                    }
                     self.hand_over(Vec::new());
                     continue;
                 }
-                n = self.inbox.recv_many(&mut batch, BATCH_FRAMES) => n,
-            };
+                _ = self.hard_stop.cancelled() => break,
+                () = self.inbox.ready() => {}
+            }
+            // Made after the wait, not kept across it: an idle connection holds no batch, and
+            // its writer's future no room for one.
+            let mut batch: Vec<Bytes> = Vec::new();
+            let n = self.inbox.take(&mut batch, BATCH_FRAMES).unwrap_or(0);
             if n == 0 {
                 break;
             }
@@ -94,14 +100,9 @@ impl Writer {
                 Ok(Wrote::Cut) => break,
                 Ok(Wrote::CutInside) | Err(_) => return,
             }
-            // A batch that took less than a full write emptied the queue: let it go, so that a
-            // connection between bursts holds none; a full batch is kept, as the queue is
-            // likely still deep.
-            if n < BATCH_FRAMES {
-                batch = Vec::new();
-            }
         }
-        self.finish().await;
+        // Boxed: the goodbye's write and its deadline are needed once, at the end.
+        Box::pin(self.finish()).await;
     }
 
     /// Put the pending presence in place of its place in `batch` (see [`crate::presence`]):
@@ -219,18 +220,10 @@ impl Writer {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    let writable = tokio::time::timeout(stall, self.socket.writable());
-                    let hands_over = !cut && self.hands_over();
-                    tokio::select! {
-                        biased;
-                        _ = self.control.killed(), if !cut => {}
-                        _ = self.hard_stop.cancelled(), if !cut => {}
-                        _ = self.control.closing(), if hands_over => {}
-                        ready = writable => match ready {
-                            Ok(Ok(())) => {}
-                            Ok(Err(_)) => return Err(self.give_up(frames, start, begun, whole, CloseReason::Io)),
-                            Err(_) => return Err(self.give_up(frames, start, begun, whole, CloseReason::WriteTimeout)),
-                        },
+                    // Boxed: a full socket is the rare case, and inline its wait would make
+                    // every idle connection's writer keep room for a timer.
+                    if let Err(reason) = Box::pin(self.wait_writable(stall, cut)).await {
+                        return Err(self.give_up(frames, start, begun, whole, reason));
                     }
                 }
                 Err(_) => return Err(self.give_up(frames, start, begun, whole, CloseReason::Io)),
@@ -238,6 +231,25 @@ impl Writer {
         }
         frames.clear();
         Ok(if cut { Wrote::Cut } else { Wrote::All })
+    }
+
+    /// Wait until the socket takes more, at most `stall`, or until a signal the batch must
+    /// look at (a kill, the hard stop, the close of a session that hands over; not once the
+    /// batch is `cut`). Err: the socket failed, or stalled too long.
+    async fn wait_writable(&self, stall: Duration, cut: bool) -> Result<(), CloseReason> {
+        let writable = tokio::time::timeout(stall, self.socket.writable());
+        let hands_over = !cut && self.hands_over();
+        tokio::select! {
+            biased;
+            _ = self.control.killed(), if !cut => Ok(()),
+            _ = self.hard_stop.cancelled(), if !cut => Ok(()),
+            _ = self.control.closing(), if hands_over => Ok(()),
+            ready = writable => match ready {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(CloseReason::Io),
+                Err(_) => Err(CloseReason::WriteTimeout),
+            },
+        }
     }
 
     /// Hand over the relays of `frames` from `start` on and those queued; the rest stays in

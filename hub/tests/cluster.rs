@@ -159,7 +159,7 @@ async fn a_hub_that_stops_takes_its_users_with_it_at_once() {
 }
 
 /// A hub process killed with SIGKILL says nothing: the others remove it once its heartbeats
-/// stop for `dead_after` (here 10 × 200 ms), and their watchers hear its users leave.
+/// stop for `dead_after` (here 20 × 200 ms), and their watchers hear its users leave.
 #[tokio::test]
 async fn a_killed_hub_disappears_and_its_users_leave() {
     let nats = NatsServer::start();
@@ -173,7 +173,7 @@ async fn a_killed_hub_disappears_and_its_users_leave() {
             "--cluster-heartbeat",
             "200ms",
             "--cluster-dead-after",
-            "10",
+            "20",
         ],
         None,
     );

@@ -294,6 +294,47 @@ async fn a_read_buffer_widened_for_a_stream_is_let_go_soon_after_it() {
     hub.stop().await;
 }
 
+/// What an idle connection costs the hub's heap, from its accept to its first quiet moment:
+/// both tasks (reader and writer, their futures), the socket's registration with the runtime,
+/// the queue, the kill switch and the registry's entry. Measured with plain blocking sockets
+/// on the client side, which allocate nothing, so the counter sees the hub alone. (W5 in
+/// `bench/README.md` measures the release hub's RSS, allocator rounding included.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_connection_costs_the_hub_little_heap() {
+    /// The bound: requested bytes, before the allocator rounds them up to its size classes.
+    const IDLE_BOUND: usize = 2 * KIB + KIB / 2;
+    let n = 1000.min(soft_fd_limit().saturating_sub(256) / 2);
+    let _serial = SERIAL.lock().await;
+    let hub = TestHub::with_config(test_config()).await;
+    let base = Baseline::capture(&hub);
+    let addr = hub.addr;
+    let before = HEAP.allocated();
+    let clients = tokio::task::spawn_blocking(move || {
+        (0..n)
+            .map(|_| {
+                let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+                // The welcome: once it is here the hub has registered the connection and
+                // started both its tasks.
+                let mut welcome = [0u8; 4];
+                std::io::Read::read_exact(&mut stream, &mut welcome).expect("welcome");
+                stream
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .expect("clients");
+    hub.wait_for_users(n).await;
+    let per_conn = HEAP.allocated().saturating_sub(before) / n;
+    eprintln!("{n} idle connections: +{per_conn} bytes of heap each");
+    assert!(
+        per_conn <= IDLE_BOUND,
+        "an idle connection holds {per_conn} bytes"
+    );
+    drop(clients);
+    base.wait_restored(&hub).await;
+    hub.stop().await;
+}
+
 /// The soft limit on open descriptors, from /proc/self/limits.
 fn soft_fd_limit() -> usize {
     let limits = std::fs::read_to_string("/proc/self/limits").expect("/proc/self/limits");

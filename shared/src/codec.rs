@@ -1,7 +1,8 @@
 //! Bytes ↔ frames. A frame is a big-endian `u32` payload length, then the payload.
 //!
-//! [`FrameCodec`] wraps tokio-util's `LengthDelimitedCodec` with two things a public server
-//! needs and it lacks:
+//! [`FrameCodec`] splits frames itself, where it once wrapped tokio-util's
+//! `LengthDelimitedCodec` (whose settings were 64 bytes of every connection's state), with
+//! what a public server needs and that codec lacks:
 //! - it never reserves memory for a frame that has not arrived. `LengthDelimitedCodec`
 //!   reserves the whole announced length as soon as it reads a header, so a thousand 4-byte
 //!   headers would pin a thousand MiB. Here the buffer grows only by what actually arrives, in
@@ -12,9 +13,9 @@
 //!   ([`FrameCodec::set_read_ahead`]), given only when no complete frame is left to decode, so
 //!   nothing already read is moved for it.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::time::Instant;
-use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+use tokio_util::codec::{Decoder, Encoder};
 
 use crate::error::DecodeError;
 use crate::limits::MAX_FRAME_LEN;
@@ -29,7 +30,6 @@ const HEADER_LEN: usize = 4;
 /// length prefix stripped); encodes frames already made by `to_frame`, which carry their prefix.
 #[derive(Debug)]
 pub struct FrameCodec {
-    inner: LengthDelimitedCodec,
     max_frame: usize,
     partial_since: Option<Instant>,
     read_ahead: usize,
@@ -49,13 +49,7 @@ impl FrameCodec {
 
     /// A codec accepting payloads up to `max_frame` bytes.
     pub fn with_max_frame(max_frame: usize) -> Self {
-        let inner = LengthDelimitedCodec::builder()
-            .length_field_type::<u32>()
-            .big_endian()
-            .max_frame_length(max_frame)
-            .new_codec();
         FrameCodec {
-            inner,
             max_frame,
             partial_since: None,
             read_ahead: 0,
@@ -119,9 +113,10 @@ impl Decoder for FrameCodec {
             }
             let missing = (HEADER_LEN + len).saturating_sub(src.len());
             if missing == 0 {
-                let frame = self.inner.decode(src)?;
+                src.advance(HEADER_LEN);
+                let frame = src.split_to(len);
                 self.partial_since = (!src.is_empty()).then(Instant::now);
-                return Ok(frame);
+                return Ok(Some(frame));
             }
             self.make_room(src, missing.min(READ_STEP));
         } else {

@@ -29,14 +29,14 @@ pub fn test_config() -> Config {
 }
 
 /// The cluster settings for tests of hubs on the NATS at `url`: heartbeats five times a
-/// second and a hub taken for dead after ten missed (2 s), so that a test of a killed hub
+/// second and a hub taken for dead after twenty missed (4 s), so that a test of a killed hub
 /// takes seconds while a hub whose machine is busy is not taken for dead; small id blocks,
 /// so that a few connections already make hubs lease blocks against one another; no wait
 /// for late mailbox writes before a session goes live.
 pub fn cluster_config(url: &str) -> ClusterConfig {
     ClusterConfig {
         heartbeat: Duration::from_millis(200),
-        dead_after: 10,
+        dead_after: 20,
         relay_timeout: Duration::from_secs(10),
         id_block: 16,
         // A session goes live as soon as its mailbox is read, as on one hub: the tests that

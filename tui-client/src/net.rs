@@ -114,7 +114,7 @@ async fn pause(
     commands: &mut mpsc::Receiver<NetCommand>,
     events: &mpsc::Sender<NetEvent>,
 ) -> bool {
-    let sleep = tokio::time::sleep(backoff);
+    let sleep = tokio::time::sleep(backoff::spread(backoff));
     tokio::pin!(sleep);
     loop {
         tokio::select! {

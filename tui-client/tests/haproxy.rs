@@ -14,7 +14,9 @@ mod haproxy_support;
 #[path = "support/net.rs"]
 mod net_support;
 
-use haproxy_support::{connected_client, connected_with, free_addr, holder, Backend, Haproxy};
+use haproxy_support::{
+    connected_client, connected_with, free_addr, holder, nowhere, Backend, Haproxy,
+};
 use testkit::{eventually, test_config};
 use tui_client::app::ConnState;
 
@@ -23,11 +25,10 @@ async fn through_haproxy_the_client_reconnects_to_the_other_hub_when_its_hub_die
     let dir = tempfile::tempdir().expect("tempdir");
     let mut backends = [Backend::start(), Backend::start()];
     let front = free_addr();
-    let never_up = free_addr();
     let _haproxy = Haproxy::start(
         dir.path(),
         front,
-        [backends[0].addr, backends[1].addr, never_up],
+        [backends[0].target(), backends[1].target(), nowhere()],
     )
     .await;
 
@@ -54,13 +55,18 @@ async fn the_health_check_keeps_a_live_or_full_hub_and_drops_a_dead_one() {
         max_connections: 1,
         ..test_config()
     });
-    // Someone holds the full hub's one connection: a check then gets ServerFull.
+    // Someone holds the full hub's one connection: a client would get ServerFull, a check
+    // on the health port gets 200.
     let _holding = shared::conn::Connection::connect(full.addr)
         .await
         .expect("the one connection");
     eventually("the full hub full", || full.inspector.connections() == 1).await;
-    let dead = free_addr();
-    let haproxy = Haproxy::start(dir.path(), free_addr(), [live.addr, full.addr, dead]).await;
+    let haproxy = Haproxy::start(
+        dir.path(),
+        free_addr(),
+        [live.target(), full.target(), nowhere()],
+    )
+    .await;
     haproxy.wait_check("hub1", "L7OK").await;
     haproxy.wait_check("hub2", "L7OK").await;
     haproxy.wait_check("hub3", "L4CON").await;
@@ -74,7 +80,7 @@ async fn a_hung_hub_is_marked_down_and_its_client_moves_to_the_other() {
     let haproxy = Haproxy::start(
         dir.path(),
         front,
-        [backends[0].addr, backends[1].addr, free_addr()],
+        [backends[0].target(), backends[1].target(), nowhere()],
     )
     .await;
     let (mut app, mut events, _commands) = connected_client(front, dir.path()).await;
@@ -94,40 +100,45 @@ async fn a_hung_hub_is_marked_down_and_its_client_moves_to_the_other() {
     .await;
 }
 
-/// What the docs say a health check costs: it is a connection like any other, so every
-/// watcher of the hub hears it arrive and leave (anonymous, an id used up).
+/// A health check is not a client: with HAProxy checking the hub, a watcher there hears of
+/// nobody but HAProxy's own first connection through the frontend, however many checks ran
+/// (with the old check on the clients' port, each was an arrival and a leave).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_health_check_is_a_connection_that_watchers_see_come_and_go() {
+async fn health_checks_are_not_clients_and_no_watcher_hears_of_them() {
     use shared::{ClientMsg, HubMsg, RequestId};
     let dir = tempfile::tempdir().expect("tempdir");
     let hub = Backend::start();
-    let mut watcher = shared::conn::Connection::connect(hub.addr)
+    let mut watcher = shared::conn::Connection::connect_speaking(hub.addr, shared::BASE_VERSION)
         .await
         .expect("connect");
     let watch = ClientMsg::<bytes::Bytes>::Watch { req: RequestId(1) };
     watcher.send(&watch).await.expect("watch");
+    assert!(matches!(
+        testkit::recv(&mut watcher).await,
+        HubMsg::Peers { .. }
+    ));
     let _haproxy = Haproxy::start(
         dir.path(),
         free_addr(),
-        [hub.addr, free_addr(), free_addr()],
+        [hub.target(), nowhere(), nowhere()],
     )
     .await;
-    let (mut arrived, mut left) = (Vec::new(), Vec::new());
-    // Three that came and went: at most one is Haproxy::start's own connection through it.
-    while arrived.iter().filter(|id| left.contains(*id)).count() < 3 {
+    eventually("three checks answered", || hub.checks() >= 3).await;
+    let sentinel = shared::conn::Connection::connect(hub.addr)
+        .await
+        .expect("connect");
+    let mut heard = Vec::new();
+    loop {
         match testkit::recv(&mut watcher).await {
-            HubMsg::Presence {
-                arrived: a,
-                left: l,
-            } => {
-                arrived.extend(a.into_iter().map(|p| p.user_id));
-                left.extend(l);
-            }
-            HubMsg::Arrived { user_id, .. } | HubMsg::Joined { user_id } => arrived.push(user_id),
-            HubMsg::Left { user_id } => left.push(user_id),
+            HubMsg::Joined { user_id } if user_id == sentinel.user_id() => break,
+            HubMsg::Joined { user_id } => heard.push(user_id),
             _ => {}
         }
     }
+    assert!(
+        heard.len() <= 1,
+        "only HAProxy's own connection came before the sentinel: {heard:?}"
+    );
 }
 
 /// The config's idle timeouts against the hub's keepalive, scaled down (3 s timeouts, a 1 s
@@ -147,7 +158,7 @@ async fn keepalives_keep_an_idle_client_through_haproxy_past_its_timeouts() {
     let haproxy = Haproxy::start_edited(
         dir.path(),
         front,
-        [hub.addr, free_addr(), free_addr()],
+        [hub.target(), nowhere(), nowhere()],
         &[
             ("timeout client 90s", "timeout client 3s"),
             ("timeout server 90s", "timeout server 3s"),
@@ -190,8 +201,8 @@ async fn keepalives_keep_an_idle_client_through_haproxy_past_its_timeouts() {
 
 /// TLS hubs behind HAProxy: TCP mode passes TLS through, the client pins the one address,
 /// and hubs that share one certificate pass for the pinned hub when the client moves to the
-/// other. The welcome check cannot read inside TLS, so the config's three tcp-check lines
-/// are dropped and `check` connects only (`L4OK`).
+/// other. The health check is plain HTTP on its own port, so the config is the same as for
+/// plain hubs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_passes_through_and_hubs_sharing_a_certificate_pass_for_the_pinned_one() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -202,15 +213,13 @@ async fn tls_passes_through_and_hubs_sharing_a_certificate_pass_for_the_pinned_o
     };
     let mut backends = [Backend::with_config(tls()), Backend::with_config(tls())];
     let front = free_addr();
-    let check = "    option tcp-check\n    tcp-check connect\n    tcp-check expect rbinary ^000000..(0001|0[aA]0008)\n";
-    let haproxy = Haproxy::start_edited(
+    let haproxy = Haproxy::start(
         dir.path(),
         front,
-        [backends[0].addr, backends[1].addr, free_addr()],
-        &[(check, "")],
+        [backends[0].target(), backends[1].target(), nowhere()],
     )
     .await;
-    haproxy.wait_check("hub1", "L4OK").await;
+    haproxy.wait_check("hub1", "L7OK").await;
     let known_hubs = dir.path().join("known_hubs");
     let hub =
         tui_client::net::HubAddr::new(&format!("tls://{front}"), false, None, Some(&known_hubs))

@@ -242,7 +242,7 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
 /// presence, take relays. On the way out the others are told this hub is gone.
 pub(crate) async fn serve(
     joined: Joined,
-    hub: HubContext,
+    hub: Arc<HubContext>,
     shutdown: CancellationToken,
 ) -> Result<(), ClusterError> {
     let registry = hub.registry.clone();

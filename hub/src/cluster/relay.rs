@@ -42,7 +42,7 @@ pub const MAX_MAILBOX_WRITES: usize = 256;
 /// by a task of its own, at most [`MAX_MAILBOX_WRITES`] at a time.
 pub(crate) async fn serve(
     cluster: Arc<Cluster>,
-    hub: HubContext,
+    hub: Arc<HubContext>,
 ) -> Result<JoinHandle<()>, ClusterError> {
     let mut relays = cluster
         .client

@@ -101,7 +101,7 @@ pub(super) fn handle(
             getrandom::fill(&mut nonce).map_err(|e| {
                 Close::with_text(CloseReason::StoreFailed, format!("no randomness: {e}"))
             })?;
-            client.challenge = Some(nonce);
+            client.challenge = Some(Box::new(nonce));
             answer(client, &HubMsg::<Bytes>::Challenge { req, nonce }).map(|()| None)
         }
         ClientMsg::Register {
@@ -198,7 +198,7 @@ pub(super) fn handle(
             pattern: pattern.to_owned(),
         })),
         ClientMsg::DeleteAccount { req, signature } => {
-            let challenge = client.challenge.take();
+            let challenge = client.challenge.take().map(|c| *c);
             let (Some(account), Some(challenge)) = (&client.account, challenge) else {
                 let text = if client.account.is_none() {
                     "log in as the account to delete it"
@@ -756,7 +756,7 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
     };
     client.id = id;
     client.present_as = id;
-    client.account = Some(account);
+    client.account = Some(Box::new(account));
     // A delete that committed while this login was on its way closed the sessions it saw,
     // not this one: look again now that this one is in the registry.
     let exists = blocking(&hub, move |store| store.account_by_id(id)).await;
@@ -831,13 +831,13 @@ fn act_as(client: &mut Client, req: RequestId, account: Account) -> Result<(), C
         name: account.name.clone(),
         waiting: 0,
     };
-    client.account = Some(account);
+    client.account = Some(Box::new(account));
     answer(client, &logged_in)
 }
 
 /// Pushes a mailbox to one session, then makes the session live.
 struct Drain {
-    hub: HubContext,
+    hub: std::sync::Arc<HubContext>,
     conn: ConnId,
     account: UserId,
     joined: Joined,
@@ -1025,7 +1025,7 @@ fn store_failed(client: &Client, req: RequestId, e: &StoreError) -> Result<(), C
 /// The challenge for a register or login, used up; `None` if there is none to use, or the
 /// connection is already logged in (the challenge is used up all the same).
 fn take_challenge(client: &mut Client) -> Option<[u8; CHALLENGE_LEN]> {
-    let challenge = client.challenge.take();
+    let challenge = client.challenge.take().map(|c| *c);
     match &client.account {
         Some(_) => None,
         None => challenge,

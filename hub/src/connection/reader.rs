@@ -27,6 +27,8 @@ enum Step {
     Eof,
     Timer,
     Stop(Close),
+    /// The hub shuts down: finish the frames already here.
+    Shutdown,
 }
 
 impl Reader {
@@ -46,18 +48,13 @@ impl Reader {
         let timer = tokio::time::sleep_until(self.next_wake());
         tokio::pin!(timer);
         loop {
-            let outcome = match self.next_step(timer.as_mut()).await {
+            let step = self.next_step(timer.as_mut()).await;
+            let outcome = match step {
                 Step::Stop(close) => Err(close),
+                Step::Shutdown => Err(Box::pin(self.finish_on_shutdown()).await),
                 Step::Eof => Err(CloseReason::PeerClosed.into()),
                 Step::Timer => self.on_timer(),
-                Step::Frame(Ok(payload)) => match self.wait_for_budget().await {
-                    Ok(()) => match self.on_frames(&payload) {
-                        Ok(Some(job)) => Box::pin(finish(&mut self.client, *job)).await,
-                        Ok(None) => Ok(()),
-                        Err(close) => Err(close),
-                    },
-                    Err(close) => Err(close),
-                },
+                Step::Frame(Ok(payload)) => self.on_frame(payload).await,
                 Step::Frame(Err(e)) => Err(self.on_decode_error(e)),
             };
             if let Err(close) = outcome {
@@ -65,6 +62,16 @@ impl Reader {
             }
             self.frames.shed();
             timer.as_mut().reset(self.next_wake());
+        }
+    }
+
+    /// Route `payload` and the frames behind it once the budget has room; finish a request
+    /// that needs the store.
+    async fn on_frame(&mut self, payload: bytes::BytesMut) -> Result<(), Close> {
+        self.check_budget().await?;
+        match self.on_frames(&payload)? {
+            Some(job) => Box::pin(finish(&mut self.client, *job)).await,
+            None => Ok(()),
         }
     }
 
@@ -78,11 +85,18 @@ impl Reader {
     /// route afterwards, and a hundred senders fanning out at once would charge many times the
     /// budget. Routing never waits, so only the few routes that pass this check at the same
     /// instant can overshoot.
-    async fn wait_for_budget(&mut self) -> Result<(), Close> {
-        let hub = &self.client.hub;
-        if hub.budget.has_room() {
+    async fn check_budget(&mut self) -> Result<(), Close> {
+        if self.client.hub.budget.has_room() {
             return Ok(());
         }
+        // Boxed, as every wait that is not the idle one: inline, each connection's future
+        // would keep room for it all its life (bench/README.md § W5).
+        Box::pin(self.wait_for_budget()).await
+    }
+
+    /// Wait for the global budget to have room (see [`Reader::check_budget`]).
+    async fn wait_for_budget(&mut self) -> Result<(), Close> {
+        let hub = &self.client.hub;
         tokio::select! {
             biased;
             _ = self.client.control.killed() => return Err(CloseReason::Io.into()),
@@ -97,35 +111,45 @@ impl Reader {
     /// Wait for room in the queues, then for the next frame, a timer or a stop signal.
     async fn next_step(&mut self, mut timer: std::pin::Pin<&mut Sleep>) -> Step {
         if !self.has_room() {
-            let (client, hub) = (&self.client, &self.client.hub);
-            let room = async {
-                client.outbox.wait_for_room().await;
-                hub.budget.wait_for_room().await;
-            };
-            tokio::select! {
-                biased;
-                _ = client.control.closing() => return Step::Stop(self.closed_elsewhere()),
-                _ = hub.shutdown.cancelled() => return Step::Stop(Box::pin(self.finish_on_shutdown()).await),
-                _ = room => {}
+            // Boxed: see `check_budget`.
+            if let Some(stop) = Box::pin(self.wait_for_room()).await {
+                return stop;
             }
-            // We did not read while paused: the client's frame in progress and its keepalive
-            // answer were waiting on us, so neither clock counts the pause against it.
-            self.frames.restart_clock();
-            self.last_frame = Instant::now();
-            self.keepalive_sent = None;
             timer.as_mut().reset(self.next_wake());
         }
         let hub = &self.client.hub;
         tokio::select! {
             biased;
             _ = self.client.control.closing() => Step::Stop(self.closed_elsewhere()),
-            _ = hub.shutdown.cancelled() => Step::Stop(Box::pin(self.finish_on_shutdown()).await),
+            _ = hub.shutdown.cancelled() => Step::Shutdown,
             frame = self.frames.next() => match frame {
                 Some(frame) => Step::Frame(frame),
                 None => Step::Eof,
             },
             _ = timer => Step::Timer,
         }
+    }
+
+    /// Wait for room in this client's queue and in the global budget; `Some` if the
+    /// connection must stop meanwhile.
+    async fn wait_for_room(&mut self) -> Option<Step> {
+        let (client, hub) = (&self.client, &self.client.hub);
+        let room = async {
+            client.outbox.wait_for_room().await;
+            hub.budget.wait_for_room().await;
+        };
+        tokio::select! {
+            biased;
+            _ = client.control.closing() => return Some(Step::Stop(self.closed_elsewhere())),
+            _ = hub.shutdown.cancelled() => return Some(Step::Shutdown),
+            _ = room => {}
+        }
+        // We did not read while paused: the client's frame in progress and its keepalive
+        // answer were waiting on us, so neither clock counts the pause against it.
+        self.frames.restart_clock();
+        self.last_frame = Instant::now();
+        self.keepalive_sent = None;
+        None
     }
 
     /// Handle `first`, then every frame that is already here, without going back through the

@@ -10,30 +10,57 @@ use super::{cost, Inbox};
 /// A deque this much larger than needed is given back once it empties.
 const SHRINK_ABOVE: usize = 1024;
 
+/// A deque of at most this many slots is given back as soon as it empties, so that a
+/// connection idle after a few frames (its welcome) holds none: refilling it costs one small
+/// allocation, where a deep one is kept for the burst that is likely still coming.
+const SMALL_SLOTS: usize = 16;
+
 impl Inbox {
     /// Wait for frames and move up to `max` of them into `buf`; 0 means every sender is gone
     /// and the queue is empty. Cancel-safe: frames are only taken when it returns.
+    #[cfg(test)]
     pub async fn recv_many(&mut self, buf: &mut Vec<Bytes>, max: usize) -> usize {
+        loop {
+            self.ready().await;
+            if let Some(n) = self.take(buf, max) {
+                return n;
+            }
+        }
+    }
+
+    /// Wait until [`Inbox::take`] has something to say: frames, or an orphaned queue.
+    /// Cancel-safe, and it takes nothing, so the waiting future holds nothing but its
+    /// `Notified`.
+    pub async fn ready(&self) {
         loop {
             // `notify_one` keeps a permit when nobody waits, so a push between this check and
             // the `await` below is not missed.
             let notified = self.shared.ready.notified();
             {
-                let mut queue = self.shared.lock();
-                let n = queue.frames.len().min(max);
-                if n > 0 {
-                    buf.extend(queue.frames.drain(..n));
-                    if queue.frames.is_empty() && queue.frames.capacity() > SHRINK_ABOVE {
-                        queue.frames = VecDeque::new();
-                    }
-                    return n;
-                }
-                if queue.orphaned {
-                    return 0;
+                let queue = self.shared.lock();
+                if !queue.frames.is_empty() || queue.orphaned {
+                    return;
                 }
             }
             notified.await;
         }
+    }
+
+    /// Move up to `max` frames into `buf`: how many, 0 if the queue is orphaned and empty,
+    /// `None` if there is nothing to take yet. The deque goes once emptied if it is small
+    /// (refilling it is one small allocation) or far larger than needed.
+    pub fn take(&self, buf: &mut Vec<Bytes>, max: usize) -> Option<usize> {
+        let mut queue = self.shared.lock();
+        let n = queue.frames.len().min(max);
+        if n > 0 {
+            buf.extend(queue.frames.drain(..n));
+            let slots = queue.frames.capacity();
+            if queue.frames.is_empty() && (slots > SHRINK_ABOVE || slots <= SMALL_SLOTS) {
+                queue.frames = VecDeque::new();
+            }
+            return Some(n);
+        }
+        queue.orphaned.then_some(0)
     }
 
     /// Throw away every queued frame and refuse new ones: the client is being dropped, and
@@ -139,5 +166,11 @@ mod tests {
         );
         outbox.shrink_if_empty();
         assert_eq!(capacity(&outbox), 0);
+
+        // A few frames, as an idle connection gets: drained, the deque goes at once.
+        outbox.try_push(frame(1)).expect("fits");
+        assert!(capacity(&outbox) > 0);
+        inbox.recv_many(&mut got, 1).await;
+        assert_eq!(capacity(&outbox), 0, "an idle queue holds no slots");
     }
 }

@@ -1,6 +1,7 @@
 //! The pause between connection attempts, the same for the full-screen client and
 //! `tui-client listen`: it doubles from [`BACKOFF_MIN`] to [`BACKOFF_MAX`] and starts again
-//! after a connection that worked.
+//! after a connection that worked. What is slept is [`spread`] over the pause's second half,
+//! so that the clients of a hub that went away do not all come back in the same instant.
 
 use std::time::Duration;
 
@@ -35,6 +36,14 @@ impl Backoff {
     }
 }
 
+/// The time to sleep for `pause`: drawn uniformly from its second half (from `pause / 2` to
+/// `pause`). Ten thousand clients that lost one hub together then reach the next over
+/// `pause / 2`, not in one burst; the pause said on screen is the nominal one.
+pub fn spread(pause: Duration) -> Duration {
+    let half = pause / 2;
+    half + half.mul_f64(fastrand::f64())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +55,16 @@ mod tests {
         assert_eq!(waits, [250, 500, 1000, 2000, 4000, 8000, 8000, 8000]);
         b.reset();
         assert_eq!(b.pause(), BACKOFF_MIN);
+    }
+
+    #[test]
+    fn a_pause_is_spread_over_its_second_half() {
+        assert_eq!(spread(Duration::ZERO), Duration::ZERO);
+        let draws: Vec<Duration> = (0..100).map(|_| spread(BACKOFF_MIN)).collect();
+        assert!(draws
+            .iter()
+            .all(|d| (BACKOFF_MIN / 2..=BACKOFF_MIN).contains(d)));
+        let first = draws[0];
+        assert!(draws.iter().any(|d| *d != first), "not one instant for all");
     }
 }

@@ -96,7 +96,7 @@ pub async fn run(
         (at, conn) = loop {
             say(print::closed(&reason, Some(wait), form))?;
             tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep(crate::net::backoff::spread(wait)) => {}
                 _ = tokio::signal::ctrl_c() => return Ok(()),
             }
             match open(hubs, &mut failover, me).await {

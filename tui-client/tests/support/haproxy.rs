@@ -42,6 +42,23 @@ pub const CONFIG: &str = include_str!("../../../docs/examples/haproxy.cfg");
 /// The addresses in [`CONFIG`] that the test replaces: the frontend, then the three hubs.
 pub const FRONTEND: &str = "127.0.0.1:7878";
 pub const BACKENDS: [&str; 3] = ["127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"];
+/// Their health ports in [`CONFIG`] (`check port …`), replaced as well.
+pub const HEALTH: [&str; 3] = ["check port 7101", "check port 7102", "check port 7103"];
+
+/// Where HAProxy finds one of its hubs: the clients' address and the health checks'.
+#[derive(Clone, Copy, Debug)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub health: SocketAddr,
+}
+
+/// A hub that never came up: nothing listens on either port.
+pub fn nowhere() -> Target {
+    Target {
+        addr: free_addr(),
+        health: free_addr(),
+    }
+}
 
 /// The haproxy binary: on the PATH, else where Debian puts it (/usr/sbin is not on every
 /// user's PATH).
@@ -66,9 +83,13 @@ pub fn free_addr() -> SocketAddr {
         .expect("addr")
 }
 
-/// A real hub on its own runtime, so that it can die or hang all at once.
+/// A real hub on its own runtime, so that it can die or hang all at once, with its health
+/// checks (hub::health) answered on a port of their own on the same runtime.
 pub struct Backend {
     pub addr: SocketAddr,
+    pub health: SocketAddr,
+    /// Health checks answered so far.
+    pub checks: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     pub inspector: Inspector,
     pub runtime: Option<tokio::runtime::Runtime>,
     /// Held while the hub hangs ([`Self::hang`]); dropped, it goes on.
@@ -76,6 +97,19 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// Where HAProxy finds it.
+    pub fn target(&self) -> Target {
+        Target {
+            addr: self.addr,
+            health: self.health,
+        }
+    }
+
+    /// Health checks answered so far.
+    pub fn checks(&self) -> usize {
+        self.checks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn start() -> Backend {
         Self::with_config(test_config())
     }
@@ -88,14 +122,33 @@ impl Backend {
             .expect("runtime");
         let hub = Hub::new(config);
         let inspector = hub.inspector();
-        let listener = {
+        let (listener, health) = {
             let _in = runtime.enter();
-            hub::listen(([127, 0, 0, 1], 0).into()).expect("bind")
+            let health = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            health.set_nonblocking(true).expect("nonblocking");
+            let health = tokio::net::TcpListener::from_std(health).expect("health listener");
+            (
+                hub::listen(([127, 0, 0, 1], 0).into()).expect("bind"),
+                health,
+            )
         };
         let addr = listener.local_addr().expect("addr");
-        runtime.spawn(hub.run(listener, CancellationToken::new()));
+        let health_addr = health.local_addr().expect("addr");
+        let shutdown = CancellationToken::new();
+        let checks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // hub::health::serve's loop, counting: the tests wait for checks to have happened.
+        let (counted, looked_at, stop) = (checks.clone(), inspector.clone(), shutdown.clone());
+        runtime.spawn(async move {
+            while let Ok((stream, _)) = health.accept().await {
+                hub::health::answer(stream, &looked_at, &stop).await;
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        runtime.spawn(hub.run(listener, shutdown));
         Backend {
             addr,
+            health: health_addr,
+            checks,
             inspector,
             runtime: Some(runtime),
             thaw: None,
@@ -144,7 +197,7 @@ pub struct Haproxy {
 }
 
 impl Haproxy {
-    pub async fn start(dir: &Path, front: SocketAddr, backends: [SocketAddr; 3]) -> Haproxy {
+    pub async fn start(dir: &Path, front: SocketAddr, backends: [Target; 3]) -> Haproxy {
         Self::start_edited(dir, front, backends, &[]).await
     }
 
@@ -152,7 +205,7 @@ impl Haproxy {
     pub async fn start_edited(
         dir: &Path,
         front: SocketAddr,
-        backends: [SocketAddr; 3],
+        backends: [Target; 3],
         edits: &[(&str, &str)],
     ) -> Haproxy {
         let mut config = CONFIG.to_owned();
@@ -164,15 +217,20 @@ impl Haproxy {
             );
             config = config.replace(from, to);
         }
-        for (from, to) in
-            std::iter::once((FRONTEND, front)).chain(BACKENDS.into_iter().zip(backends))
-        {
+        let addrs = backends.iter().map(|t| t.addr.to_string());
+        let checks = backends
+            .iter()
+            .map(|t| format!("check port {}", t.health.port()));
+        let replaced = std::iter::once((FRONTEND, front.to_string()))
+            .chain(BACKENDS.into_iter().zip(addrs))
+            .chain(HEALTH.into_iter().zip(checks));
+        for (from, to) in replaced {
             assert_eq!(
                 config.matches(from).count(),
                 1,
                 "{from} once in the example"
             );
-            config = config.replace(from, &to.to_string());
+            config = config.replace(from, &to);
         }
         let stats = dir.join("haproxy.sock");
         let global = format!(
@@ -295,7 +353,8 @@ pub fn seconds(age: &str) -> u64 {
 }
 
 /// Which of `backends` holds the client's connection: the one with a connection while no
-/// other connection is open anywhere (a health check's lasts a moment).
+/// other connection is open anywhere (HAProxy's own first one, through the frontend, lasts a
+/// moment).
 pub async fn holder(backends: &[&Backend]) -> usize {
     eventually("the client's connection alone on one hub", || {
         backends
