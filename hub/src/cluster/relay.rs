@@ -2,14 +2,20 @@
 //! sends each destination hub one NATS request: the `HubMsg::Message` frame it encoded once
 //! (the same bytes for every hub, the sender stamped inside), the receivers in the
 //! [`RELAY_HEADER`] header. The destination routes that payload as it came to its own live
-//! sessions, with the usual slow-consumer rule, and answers with a [`RelayAnswer`]. The origin
-//! waits at most [`ClusterConfig::relay_timeout`](super::ClusterConfig) for each; a hub that
-//! does not answer in time has its anonymous receivers `dropped` and its accounts sent to the
-//! mailbox, where one the destination delivered after all arrives a second time
-//! (at-least-once).
+//! sessions, with the usual slow-consumer rule, and answers with a [`RelayAnswer`]. An
+//! account with a session there that cannot take it live (draining, closing) the destination
+//! keeps in the mailbox itself, under its own drain bookkeeping, and answers `queued` (or
+//! `full`); one with no session there is left to the origin (docs/CLUSTER.md, § The drain
+//! race). The origin waits at most [`ClusterConfig::relay_timeout`](super::ClusterConfig) for
+//! each; a hub that does not answer in time has its anonymous receivers `dropped` and its
+//! accounts sent to the mailbox, where one the destination delivered (or kept) after all
+//! arrives a second time (at-least-once).
 //!
-//! Only the cluster's own NATS users may publish on the relay subjects (docs/CLUSTER.md, §
-//! Permissions): what arrives there is taken as stamped by a hub.
+//! An account's `Outgoing` copies and receipts for its sessions on other hubs are [`push`]ed,
+//! one NATS message per hub, unanswered.
+//!
+//! Only the cluster's own NATS users may publish on the relay and push subjects
+//! (docs/CLUSTER.md, § Permissions): what arrives there is taken as stamped by a hub.
 
 use std::sync::Arc;
 
