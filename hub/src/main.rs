@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use hub::store::jetstream::JetStreamStore;
 use hub::store::sqlite::SqliteStore;
 use hub::store::{Bounds, Store};
 use hub::tls::TlsConfig;
@@ -202,6 +203,12 @@ struct Args {
           default_value_t = hub::cluster::RELAY_TIMEOUT.into())]
     cluster_relay_timeout: humantime::Duration,
 
+    /// How long after a login on a clustered hub the session keeps reading its mailbox before
+    /// it takes relays live, for writes from hubs that had not yet heard of it (e.g. 500ms).
+    #[arg(long, env = "HUB_CLUSTER_LATE_WRITES",
+          default_value_t = hub::cluster::LATE_WRITES.into())]
+    cluster_late_writes: humantime::Duration,
+
     /// Log format. The level comes from RUST_LOG (default: info).
     #[arg(long, env = "HUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -294,6 +301,16 @@ impl Args {
 
     /// Open the store the flags name.
     fn store(&self) -> anyhow::Result<(Arc<dyn Store>, String)> {
+        if let Some(cluster) = self.cluster() {
+            // The hubs of a cluster share accounts and mailboxes: in JetStream, whatever
+            // --data-dir or --ephemeral say (they still hold a self-signed certificate).
+            let options = hub::cluster::nats_options(&cluster.auth);
+            let prefix = hub::cluster::STORE_PREFIX;
+            let store = JetStreamStore::connect_with(&cluster.url, options, self.bounds(), prefix)
+                .context("cannot join the cluster: its store in JetStream")?;
+            let url = &cluster.url;
+            return Ok((Arc::new(store), format!("JetStream at {url} ({prefix}_*)")));
+        }
         if self.ephemeral {
             let store = SqliteStore::ephemeral(self.bounds())?;
             return Ok((Arc::new(store), "memory (--ephemeral)".into()));
@@ -355,6 +372,7 @@ impl Args {
             heartbeat: self.cluster_heartbeat.into(),
             dead_after: self.cluster_dead_after,
             relay_timeout: self.cluster_relay_timeout.into(),
+            late_writes: self.cluster_late_writes.into(),
             ..hub::ClusterConfig::new(url.clone())
         })
     }
@@ -445,14 +463,16 @@ async fn main() -> anyhow::Result<()> {
         command: AccountCommand::Add { name, pubkey },
     }) = &args.command
     {
-        return add_account(&args, name, *pubkey);
+        // A clustered hub's store starts a runtime of its own: opened off this one's threads.
+        return tokio::task::block_in_place(|| add_account(&args, name, *pubkey));
     }
     if let Some(why) = args.plaintext_refusal() {
         eprintln!("hub: {why}");
         std::process::exit(EXIT_USAGE);
     }
     let config = args.config()?;
-    let (store, where_) = args.store()?;
+    // A clustered hub's store starts a runtime of its own: opened off this one's threads.
+    let (store, where_) = tokio::task::block_in_place(|| args.store())?;
     // The handlers are in place before anyone can learn the address: a SIGTERM sent as soon
     // as "listening on" appears must stop the hub gracefully, not kill it.
     let signals = Signals::install()?;

@@ -28,7 +28,7 @@ use shared::{HubMsg, RequestId, UserId, PRESENCE_VERSION};
 use smallvec::SmallVec;
 use tokio::sync::Notify;
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::Sender;
 
 use crate::close::CloseReason;
 use crate::cluster::ids::Leases;
@@ -235,7 +235,7 @@ struct Inner {
 pub(crate) struct Registry {
     ids: Ids,
     /// Where this hub's presence changes go for the cluster, when it is in one.
-    changes: Option<UnboundedSender<Numbered>>,
+    changes: Option<Sender<Numbered>>,
     inner: RwLock<Inner>,
     closes: Mutex<VecDeque<(Option<UserId>, CloseReason)>>,
     /// The hub is shutting down: everyone leaves, and nobody needs to hear about it.
@@ -262,9 +262,18 @@ impl Default for Registry {
 
 impl Registry {
     /// The registry of a hub in a cluster: its ids leased, its presence changes told.
-    pub(crate) fn clustered(leases: Arc<Leases>, changes: UnboundedSender<Numbered>) -> Registry {
+    pub(crate) fn clustered(leases: Arc<Leases>, changes: Sender<Numbered>) -> Registry {
         Registry {
             ids: Ids::Leased(leases),
+            changes: Some(changes),
+            ..Registry::default()
+        }
+    }
+
+    /// A hub alone whose presence changes go to `changes`, as a clustered hub's do.
+    #[cfg(test)]
+    pub(crate) fn telling(changes: Sender<Numbered>) -> Registry {
+        Registry {
             changes: Some(changes),
             ..Registry::default()
         }
@@ -300,12 +309,22 @@ impl Registry {
 
     /// Tell the cluster, if any, of a change in this hub's presence: numbered under the lock,
     /// so that the numbers follow the order of the changes and a snapshot taken under it has
-    /// exactly the changes numbered up to its own.
+    /// exactly the changes numbered up to its own. Under the lock nothing waits: on a full
+    /// queue (`crate::cluster::PRESENCE_QUEUE`) the change is dropped, its number skipped,
+    /// and the other hubs, seeing the gap, take a snapshot instead.
     fn tell_cluster(&self, inner: &mut Inner, change: impl FnOnce() -> Change) {
         if let Some(changes) = &self.changes {
             inner.presence_seq += 1;
-            let _ = changes.send((inner.presence_seq, change()));
+            if changes.try_send((inner.presence_seq, change())).is_err() {
+                Stats::add(&self.stats.presence_dropped, 1);
+            }
         }
+    }
+
+    /// The number of the last presence change of this hub: what a heartbeat says, so that a
+    /// change dropped at the end of a burst shows as a gap too.
+    pub(crate) fn presence_seq(&self) -> u64 {
+        self.read().presence_seq
     }
 
     /// Who is present on this hub (not through others) and the number of the last change
@@ -646,14 +665,6 @@ impl Registry {
         (entry.is_here(), remote)
     }
 
-    /// The other hubs of the cluster `id` is present on.
-    pub(crate) fn remote_hubs(&self, id: UserId) -> SmallVec<[u64; 1]> {
-        self.read()
-            .users
-            .get(&id)
-            .map_or_else(SmallVec::new, |e| e.remote.clone())
-    }
-
     /// Whether `id` has a session that takes relays.
     pub(crate) fn has_live(&self, id: UserId) -> bool {
         self.read().users.get(&id).is_some_and(Entry::has_live)
@@ -757,31 +768,63 @@ impl Registry {
     }
 
     /// Route a relay that came from another hub of the cluster to `to`'s live sessions here,
-    /// with the slow-consumer rule of [`Self::route_for`]; an account with no session here
-    /// that takes it is `offline`, for the origin to keep in the mailbox (nothing is counted
-    /// pending here: the origin writes it).
+    /// with the slow-consumer rule of [`Self::route_for`]. An account with a session here
+    /// that could not take it (draining its mailbox, or closing) comes back second, its
+    /// mailbox write counted pending here, as [`Routed::offline`] is, for this hub to write
+    /// (so that its drains see the write); one with no session here is `offline`, for the
+    /// origin to keep in the mailbox.
     pub(crate) fn route_here(
         &self,
         to: &[UserId],
         frame: &Bytes,
         legacy: Option<&Bytes>,
-    ) -> RelayAnswer {
+    ) -> (RelayAnswer, Vec<UserId>) {
         let mut answer = RelayAnswer::default();
+        let mut here = Vec::new();
         let inner = self.read();
         for &id in to {
-            match inner.users.get(&id).and_then(|e| e.deliver(frame, legacy)) {
+            let entry = inner.users.get(&id);
+            match entry.and_then(|e| e.deliver(frame, legacy)) {
                 Some(true) => answer.delivered.push(id),
+                _ if id.0 >= FIRST_ACCOUNT_ID && entry.is_some_and(Entry::is_here) => here.push(id),
                 _ if id.0 >= FIRST_ACCOUNT_ID => answer.offline.push(id),
                 Some(false) => answer.dropped.push(id),
                 None => answer.unknown.push(id),
             }
         }
         drop(inner);
+        let mut mailbox = Vec::new();
+        if !here.is_empty() {
+            // As in `count_writes`: under the write lock, one that went live since takes it.
+            let mut inner = self.write();
+            for id in here {
+                let Some(entry) = inner.users.get_mut(&id).filter(|e| e.is_here()) else {
+                    answer.offline.push(id);
+                    continue;
+                };
+                match entry.deliver(frame, legacy) {
+                    Some(true) => answer.delivered.push(id),
+                    Some(false) | None => {
+                        entry.writes_pending += 1;
+                        entry.writes_started += 1;
+                        mailbox.push(id);
+                    }
+                }
+            }
+        }
         let delivered = answer.delivered.len() as u64;
         Stats::add(&self.stats.deliveries, delivered);
         Stats::add(&self.stats.delivered_bytes, delivered * frame.len() as u64);
         Stats::add(&self.stats.drops, answer.dropped.len() as u64);
-        answer
+        (answer, mailbox)
+    }
+
+    /// The other hubs of the cluster `account` is present on.
+    pub(crate) fn remote_hubs(&self, account: UserId) -> SmallVec<[u64; 1]> {
+        self.read()
+            .users
+            .get(&account)
+            .map_or_else(SmallVec::new, |e| e.remote.clone())
     }
 
     /// Count a mailbox write as pending for each of `accounts`, as [`Self::route_for`] does
@@ -1114,5 +1157,36 @@ mod tests {
         control.close(CloseReason::SlowConsumer);
         assert!(!registry.rescuing(&[anon]));
         assert!(!registry.leave(anon, anon));
+    }
+
+    /// A relay from another hub to an account draining here is kept by this hub, its write
+    /// counted pending like a local relay's, so the drain cannot go live past it; one with no
+    /// session here is left to the origin, and a live one takes it.
+    #[test]
+    fn a_relay_from_another_hub_to_a_draining_account_is_written_here() {
+        let registry = Registry::default();
+        let frame = Bytes::from_static(b"m");
+        let carol = UserId(FIRST_ACCOUNT_ID + 1);
+        let (conn, (session, _inbox)) = (UserId(1), peer());
+        registry.join(conn, session);
+        assert_eq!(
+            registry.log_in(conn, conn, BOB, "bob", 3, || {}),
+            Some(Joined::Draining)
+        );
+        let before = registry.write_mark(BOB);
+        let (answer, here) = registry.route_here(&[BOB, carol], &frame, None);
+        assert_eq!(here, vec![BOB], "bob drains here: written here");
+        assert_eq!(answer.offline, vec![carol], "carol has no session here");
+        assert!(
+            !registry.try_go_live(conn, BOB, before, || {}),
+            "a write was counted since the read began"
+        );
+        let during = registry.write_mark(BOB);
+        assert!(!during.settled(), "and it is in flight");
+        registry.write_done(&here);
+        let settled = registry.write_mark(BOB);
+        assert!(registry.try_go_live(conn, BOB, settled, || {}));
+        let (live, here) = registry.route_here(&[BOB], &frame, None);
+        assert_eq!((live.delivered, here), (vec![BOB], vec![]));
     }
 }

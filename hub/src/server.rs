@@ -123,7 +123,7 @@ impl Hub {
         let hub = Arc::new(self.context);
         let leave_cluster = CancellationToken::new();
         let clustered = self.joined.map(|joined| {
-            let serving = cluster::serve(joined, hub.registry.clone(), leave_cluster.clone());
+            let serving = cluster::serve(joined, hub.clone(), leave_cluster.clone());
             tokio::spawn(async move {
                 if let Err(e) = serving.await {
                     error!(error = %e, "the cluster's subscriptions failed");

@@ -16,6 +16,9 @@ pub struct Stats {
     pub drops: AtomicU64,
     /// Connections accepted.
     pub accepted: AtomicU64,
+    /// Presence changes of this hub not queued for the cluster (its queue was full): the
+    /// other hubs took a snapshot instead (`crate::cluster::PRESENCE_QUEUE`).
+    pub presence_dropped: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -31,6 +34,8 @@ pub struct Snapshot {
     pub drops: u64,
     /// See [`Stats::accepted`].
     pub accepted: u64,
+    /// See [`Stats::presence_dropped`].
+    pub presence_dropped: u64,
 }
 
 impl Stats {
@@ -47,6 +52,7 @@ impl Stats {
             delivered_bytes: get(&self.delivered_bytes),
             drops: get(&self.drops),
             accepted: get(&self.accepted),
+            presence_dropped: get(&self.presence_dropped),
         }
     }
 }

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use shared::account::KeyRecord;
 use shared::{BodyKind, PublicKey, UserId};
 
+pub mod jetstream;
 pub mod sqlite;
 
 /// An account as stored.
@@ -150,6 +151,18 @@ pub enum StoreError {
     /// Anything else the database said.
     #[error("store: {0}")]
     Db(#[from] rusqlite::Error),
+    /// The NATS server of the JetStream store cannot be reached.
+    #[error("store: cannot reach NATS at {url}: {detail}")]
+    Unreachable {
+        /// Where the store looked for it.
+        url: String,
+        /// What the client said.
+        detail: String,
+    },
+    /// NATS JetStream failed a request, did not answer in time, or holds a record this hub
+    /// cannot read; the text says which.
+    #[error("store: NATS JetStream: {0}")]
+    Nats(String),
 }
 
 /// The hub's durable state. Each method is one transaction: it is on disk (fsynced) when it
@@ -222,4 +235,60 @@ pub trait Store: Send + Sync {
 
     /// Remove every message stored before `now_ms` minus [`Bounds::max_age`]; how many went.
     fn expire(&self, now_ms: u64) -> Result<u64, StoreError>;
+}
+
+/// Whether `pattern` is a glob of name characters, `*` and `?` (SQLite's `GLOB` would also
+/// take `[...]` classes, which the directory does not offer).
+pub(crate) fn plain_glob(pattern: &str) -> bool {
+    pattern
+        .chars()
+        .all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-' | '*' | '?'))
+}
+
+/// Whether `name` matches the [`plain_glob`] `pattern` as SQLite's `GLOB` would: `*` any run
+/// of characters, `?` exactly one.
+pub(crate) fn glob_matches(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // The classic two-pointer match, backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut from) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            from = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            from += 1;
+            j = from;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_matches;
+
+    #[test]
+    fn globs_match_as_sqlite_glob_does() {
+        for (pattern, name, want) in [
+            ("al*", "alice", true),
+            ("al*", "al", true),
+            ("al*", "bob", false),
+            ("?o?", "bob", true),
+            ("?o?", "boob", false),
+            ("*", "", true),
+            ("a*e", "alice", true),
+            ("a*e", "alicea", false),
+            ("*.x*", "a.b.xy", true),
+            ("a?", "a", false),
+        ] {
+            assert_eq!(glob_matches(pattern, name), want, "{pattern} on {name}");
+        }
+    }
 }

@@ -314,7 +314,8 @@ async fn forge(
     .to_frame()
     .expect("a frame");
     let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Hubbub-To", format!("1:{}", to.0).as_str());
+    // The wire version, then the receivers.
+    headers.insert("Hubbub-To", format!("2:{}", to.0).as_str());
     client
         .publish_with_headers(format!("hubbub.relay.{hub:016x}"), headers, frame)
         .await
@@ -548,10 +549,106 @@ fn a_hub_that_cannot_reach_nats_exits_saying_why() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("cannot join the cluster") && stderr.contains("cannot connect to nats://"),
+        stderr.contains("cannot join the cluster")
+            && stderr.contains(&format!("nats://127.0.0.1:{port}")),
         "{stderr}"
     );
     assert!(!stderr.contains("listening on"), "{stderr}");
+}
+
+/// The cluster's accounts and mailboxes are in JetStream, shared by every hub: an account
+/// registered on hub 1 logs in on hub 2 under the same id; what hub 2 relays to it while it
+/// is away waits in its mailbox and comes at its next login, on hub 1; one name registered on
+/// both hubs at once has exactly one winner.
+#[tokio::test]
+async fn accounts_and_mailboxes_are_the_clusters_wherever_a_client_connects() {
+    let nats = NatsServer::start();
+    let h1 = TestHub::in_cluster(&nats.url()).await;
+    let h2 = TestHub::in_cluster(&nats.url()).await;
+    let (first, key, me) = accounts::new_account(h1.addr, "alice").await;
+    drop(first);
+    h1.wait_for_users(0).await;
+    let mut elsewhere = h2.connect().await;
+    let there = accounts::login(&mut elsewhere, &key, "alice").await;
+    assert_eq!(there.user_id, me.user_id, "the same account on hub 2");
+    drop(elsewhere);
+    h2.wait_for_users(0).await;
+
+    let mut sender = h2.connect_at(shared::RECEIPTS_VERSION).await;
+    // Until hub 2 has heard that alice left nowhere else either, a relay could still cross.
+    lists(&mut sender, &[]).await;
+    let answer = relay(&mut sender, &[me.user_id], &b"while away"[..]).await;
+    let HubMsg::Posted {
+        queued, delivered, ..
+    } = answer
+    else {
+        panic!("expected Posted, got {answer:?}");
+    };
+    assert_eq!((delivered, queued.len()), (0, 1), "kept for alice");
+    assert_eq!(queued[0].to, me.user_id);
+
+    let mut back = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    let again = accounts::login(&mut back, &key, "alice").await;
+    assert_eq!((again.user_id, again.waiting), (me.user_id, 1));
+    match recv_skipping(&mut back).await {
+        HubMsg::Stored {
+            seq, from, body, ..
+        } => {
+            assert_eq!(seq, queued[0].seq);
+            assert_eq!((from, &body[..]), (sender.user_id(), &b"while away"[..]));
+        }
+        other => panic!("expected the stored message, got {other:?}"),
+    }
+
+    let (a, b) = (h1.connect().await, h2.connect().await);
+    let claim = |mut conn: Connection| async move {
+        let key = shared::SecretKey::generate();
+        accounts::try_register(&mut conn, &key, "carol").await
+    };
+    let (one, two) = tokio::join!(claim(a), claim(b));
+    let won = [&one, &two]
+        .iter()
+        .filter(|m| matches!(m, HubMsg::LoggedIn { .. }))
+        .count();
+    assert_eq!(won, 1, "exactly one winner: {one:?} / {two:?}");
+    for hub in [h1, h2] {
+        hub.stop().await;
+    }
+}
+
+/// A hub whose presence queue holds one change drops most of a storm of joins (the registry
+/// numbers them under its lock, where it cannot wait); the gaps in the numbers, and the
+/// heartbeat's latest number for a gap at the end, make the other hub take snapshots, and its
+/// `List` still converges on everyone.
+#[tokio::test]
+async fn a_storm_of_joins_through_a_tiny_presence_queue_still_converges() {
+    let nats = NatsServer::start();
+    let tiny = TestHub::clustered(hub::Config {
+        cluster: Some(hub::ClusterConfig {
+            presence_queue: 1,
+            ..cluster_config(&nats.url())
+        }),
+        ..test_config()
+    })
+    .await;
+    let other = TestHub::in_cluster(&nats.url()).await;
+    let mut far = other.connect().await;
+    let mut conns: Vec<Connection> = Vec::new();
+    // Storms until the queue has overflowed at least once: however fast the machine, the
+    // drop path is what this test is about.
+    while tiny.inspector.stats().presence_dropped == 0 {
+        let storm = (0..50).map(|_| tiny.connect());
+        conns.extend(futures::future::join_all(storm).await);
+        assert!(conns.len() < 5_000, "the queue of one never overflowed");
+    }
+    // And some leave, in a storm too.
+    let leaving = conns.split_off(conns.len() / 2);
+    drop(leaving);
+    let everyone: Vec<UserId> = conns.iter().map(Connection::user_id).collect();
+    lists(&mut far, &everyone).await;
+    for hub in [tiny, other] {
+        hub.stop().await;
+    }
 }
 
 /// Version 6's coalesced presence with the changes coming from another hub: a watcher on hub 1
@@ -660,6 +757,219 @@ async fn a_hub_refuses_a_nats_too_small_for_a_maximal_relay() {
         panic!("a hub joined a NATS that cannot carry its frames")
     };
     assert!(e.to_string().contains("max_payload: 2MB"), "{e}");
+}
+
+/// A clustered hub's config that waits for late mailbox writes before a session goes live,
+/// as `hub --cluster` does ([`hub::cluster::LATE_WRITES`], here 200 ms: far above what a
+/// presence change and a mailbox write take on loopback, and 30 logins stay quick).
+fn waiting_for_late_writes(nats: &NatsServer) -> hub::Config {
+    hub::Config {
+        cluster: Some(hub::ClusterConfig {
+            late_writes: Duration::from_millis(200),
+            ..cluster_config(&nats.url())
+        }),
+        ..test_config()
+    }
+}
+
+/// Read one message for `bob` into the ledger (a `Stored` seen before is dropped, as a
+/// client does); the highest mailbox seq seen so far goes in `through`. A message owed that
+/// never comes fails the test saying how many bob has.
+async fn take(
+    conn: &mut Connection,
+    ledger: &testkit::ledger::Ledger,
+    bob: UserId,
+    seen: &mut accounts::Seen,
+    through: &mut u64,
+) -> HubMsg {
+    let msg = loop {
+        let Ok(next) = tokio::time::timeout(WAIT, conn.recv()).await else {
+            panic!(
+                "bob has {} of the {} owed: one stranded? {:?}",
+                ledger.received(bob),
+                ledger.expected(bob),
+                ledger.violations()
+            );
+        };
+        match next.expect("a message") {
+            HubMsg::KeepAlive => conn
+                .send(&ClientMsg::<bytes::Bytes>::KeepAliveAck)
+                .await
+                .expect("ack"),
+            HubMsg::Arrived { .. } | HubMsg::Left { .. } | HubMsg::Presence { .. } => {}
+            other => break other,
+        }
+    };
+    if let HubMsg::Stored { seq, .. } = msg {
+        *through = (*through).max(seq);
+    }
+    if seen.is_new(&msg) {
+        ledger.receive(bob, &msg);
+    }
+    msg
+}
+
+/// The drain race across hubs: hub 1 relays a numbered stream to bob while bob logs in and
+/// out on hub 2 again and again. A relay that reaches hub 2 while bob drains there is kept by
+/// hub 2 itself, under its drain's bookkeeping; one that hub 1 kept before it heard bob
+/// arrive lands before bob's session goes live ([`hub::cluster::LATE_WRITES`]). Every relay
+/// answered delivered or queued reaches bob once, in order, and nothing is left in the
+/// mailbox.
+#[tokio::test]
+async fn relays_from_another_hub_while_an_account_logs_in_and_out_are_never_stranded() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    const ROUNDS: usize = 30;
+    const PER_ROUND: usize = 20;
+    let nats = NatsServer::start();
+    let h1 = TestHub::clustered(waiting_for_late_writes(&nats)).await;
+    let h2 = TestHub::clustered(waiting_for_late_writes(&nats)).await;
+    let (first, key, me) = accounts::new_account(h2.addr, "bob").await;
+    let bob = me.user_id;
+    drop(first);
+    h2.wait_for_users(0).await;
+    let ledger = Arc::new(testkit::ledger::Ledger::new());
+
+    // The sender relays one at a time, each inside the gate: whoever holds the gate knows no
+    // relay is on its way.
+    let gate = Arc::new(tokio::sync::Mutex::new(()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut sender = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    let sending = tokio::spawn({
+        let (ledger, gate, stop) = (ledger.clone(), gate.clone(), stop.clone());
+        async move {
+            let me = sender.user_id();
+            loop {
+                let _relaying = gate.lock().await;
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                sender
+                    .send(&ledger.relay(me, &[bob], 64))
+                    .await
+                    .expect("send");
+                let answer = recv_skipping(&mut sender).await;
+                assert!(ledger.answer(me, &answer), "{answer:?}");
+            }
+        }
+    });
+
+    let mut seen = accounts::Seen::default();
+    let mut through = 0;
+    for round in 0..=ROUNDS {
+        let mut conn = h2.connect_at(shared::RECEIPTS_VERSION).await;
+        accounts::login(&mut conn, &key, "bob").await;
+        let want = ledger.received(bob) + PER_ROUND;
+        while round < ROUNDS && ledger.received(bob) < want {
+            take(&mut conn, &ledger, bob, &mut seen, &mut through).await;
+        }
+        // Hold the sender, take what is owed, acknowledge the mailbox, and leave.
+        let held = gate.lock().await;
+        if round == ROUNDS {
+            stop.store(true, Ordering::SeqCst);
+        }
+        while ledger.received(bob) < ledger.expected(bob) {
+            take(&mut conn, &ledger, bob, &mut seen, &mut through).await;
+        }
+        if through > 0 {
+            let req = RequestId(77);
+            conn.send(&ClientMsg::Ack { req, seq: through })
+                .await
+                .expect("send");
+            while take(&mut conn, &ledger, bob, &mut seen, &mut through).await
+                != (HubMsg::Done { req })
+            {}
+        }
+        drop(conn);
+        h2.wait_for_users(0).await;
+        drop(held);
+    }
+    sending.await.expect("the sender");
+    ledger.healthy(bob);
+    ledger.check();
+    assert!(ledger.received(bob) >= ROUNDS * PER_ROUND);
+    let mut last = h1.connect().await;
+    let again = accounts::login(&mut last, &key, "bob").await;
+    assert_eq!(again.waiting, 0, "nothing left in the mailbox");
+    for hub in [h1, h2] {
+        hub.stop().await;
+    }
+}
+
+/// Receipts cross hubs: alice on hub 1 relays to bob, who is away (queued); bob logs in on
+/// hub 2 and acknowledges it; alice gets `Delivered` on hub 1.
+#[tokio::test]
+async fn a_receipt_reaches_the_sender_on_another_hub() {
+    let nats = NatsServer::start();
+    let h1 = TestHub::in_cluster(&nats.url()).await;
+    let h2 = TestHub::in_cluster(&nats.url()).await;
+    let (first, bob_key, bob) = accounts::new_account(h2.addr, "bob").await;
+    drop(first);
+    h2.wait_for_users(0).await;
+    let mut alice = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    let alice_id = accounts::register(&mut alice, &shared::SecretKey::generate(), "alice")
+        .await
+        .user_id;
+    lists(&mut alice, &[]).await;
+    let HubMsg::Posted { queued, .. } = relay(&mut alice, &[bob.user_id], &b"hi"[..]).await else {
+        panic!("expected Posted");
+    };
+    assert_eq!(queued.len(), 1, "kept for bob");
+    let seq = queued[0].seq;
+
+    let mut b = h2.connect_at(shared::RECEIPTS_VERSION).await;
+    accounts::login(&mut b, &bob_key, "bob").await;
+    assert!(matches!(recv_skipping(&mut b).await, HubMsg::Stored { seq: s, .. } if s == seq));
+    // Hub 2 knows alice is on hub 1 before bob acknowledges.
+    lists(&mut b, &[alice_id]).await;
+    accounts::ack(&mut b, seq).await;
+    assert_eq!(
+        recv_skipping(&mut alice).await,
+        HubMsg::Delivered {
+            to: bob.user_id,
+            through: seq
+        }
+    );
+    for hub in [h1, h2] {
+        hub.stop().await;
+    }
+}
+
+/// `Outgoing` crosses hubs: alice with sessions on hubs 1 and 2; what her hub-1 session
+/// relays reaches her hub-2 session as `Outgoing`.
+#[tokio::test]
+async fn what_a_session_relays_reaches_its_sessions_on_other_hubs_as_outgoing() {
+    let nats = NatsServer::start();
+    let h1 = TestHub::in_cluster(&nats.url()).await;
+    let h2 = TestHub::in_cluster(&nats.url()).await;
+    let mut there = h2.connect_at(shared::RECEIPTS_VERSION).await;
+    let key = shared::SecretKey::generate();
+    let alice = accounts::register(&mut there, &key, "alice").await.user_id;
+    let mut carol = h1.connect().await;
+    // Hub 1 knows alice is on hub 2 before her session there logs in.
+    lists(&mut carol, &[alice]).await;
+    let mut here = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    accounts::login(&mut here, &key, "alice").await;
+    assert_eq!(
+        relay(&mut here, &[carol.user_id()], &b"to carol"[..]).await,
+        HubMsg::Posted {
+            req: RequestId(9),
+            delivered: 1,
+            queued: vec![],
+            unknown: vec![],
+            dropped: vec![],
+            full: vec![],
+        }
+    );
+    match recv_skipping(&mut there).await {
+        HubMsg::Outgoing { to, body, .. } => {
+            assert_eq!((to, &body[..]), (vec![carol.user_id()], &b"to carol"[..]));
+        }
+        other => panic!("expected Outgoing, got {other:?}"),
+    }
+    for hub in [h1, h2] {
+        hub.stop().await;
+    }
 }
 
 /// A receiver on hub 2 that never reads is hub 2's slow consumer: hub 2 drops it under its own

@@ -1,11 +1,12 @@
 //! The store's receipts (part of the conformance suite of `store.rs`): an ack keeps one per
 //! sender account and receiver, raised by later acks, bounded per sender, forgotten when
-//! given or with either account; on a real database file and in memory.
+//! given or with either account; on a real database file, in memory and on JetStream.
 
 use bytes::Bytes;
 use hub::store::sqlite::SqliteStore;
 use hub::store::{Bounds, Enqueued, Mail, Receipt, Store, MAX_RECEIPTS};
 use shared::{BodyKind, SecretKey, UserId};
+use testkit::stores::every;
 
 const NOW: u64 = 1_800_000_000_000;
 
@@ -19,11 +20,7 @@ fn mail(from: UserId, text: &str) -> Mail {
 }
 
 fn both(case: impl Fn(&dyn Store)) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = SqliteStore::open(&dir.path().join("hub.db"), Bounds::default()).expect("opens");
-    case(&file);
-    let memory = SqliteStore::ephemeral(Bounds::default()).expect("opens");
-    case(&memory);
+    every(Bounds::default(), case);
 }
 
 fn account(store: &dyn Store, name: &str, n: u8) -> UserId {
@@ -95,28 +92,28 @@ fn forgetting_a_given_receipt_keeps_a_higher_one_and_deletion_takes_them_all() {
             account(store, "bob", 2),
             account(store, "carol", 3),
         );
-        put(store, alice, bob, "one");
-        let given = store.ack(bob, 1).expect("acks").receipts;
-        put(store, alice, bob, "two");
-        store.ack(bob, 2).expect("acks");
+        let one = put(store, alice, bob, "one");
+        let given = store.ack(bob, one).expect("acks").receipts;
+        let two = put(store, alice, bob, "two");
+        store.ack(bob, two).expect("acks");
         store.forget_receipts(&given).expect("forgets");
         assert_eq!(
             store.receipts(alice).expect("reads"),
             vec![Receipt {
                 sender: alice,
                 receiver: bob,
-                through: 2
+                through: two
             }],
-            "the receipt given was for seq 1; the one for seq 2 stays"
+            "the receipt given was for the first seq; the one for the second stays"
         );
         let now = store.receipts(alice).expect("reads");
         store.forget_receipts(&now).expect("forgets");
         assert_eq!(store.receipts(alice).expect("reads"), vec![]);
 
-        put(store, alice, bob, "three");
-        put(store, alice, carol, "four");
-        store.ack(bob, 3).expect("acks");
-        store.ack(carol, 1).expect("acks");
+        let three = put(store, alice, bob, "three");
+        let four = put(store, alice, carol, "four");
+        store.ack(bob, three).expect("acks");
+        store.ack(carol, four).expect("acks");
         assert_eq!(store.receipts(alice).expect("reads").len(), 2);
         assert!(store.delete_account(bob).expect("deletes"));
         assert_eq!(
@@ -124,7 +121,7 @@ fn forgetting_a_given_receipt_keeps_a_higher_one_and_deletion_takes_them_all() {
             vec![Receipt {
                 sender: alice,
                 receiver: carol,
-                through: 1
+                through: four
             }],
             "a deleted receiver's receipts go"
         );
@@ -139,24 +136,25 @@ fn forgetting_a_given_receipt_keeps_a_higher_one_and_deletion_takes_them_all() {
 
 #[test]
 fn a_sender_keeps_at_most_max_receipts_the_oldest_going_first() {
-    let store = SqliteStore::ephemeral(Bounds::default()).expect("opens");
-    let alice = account(&store, "alice", 1);
-    let receivers: Vec<UserId> = (0..=MAX_RECEIPTS)
-        .map(|n| account(&store, &format!("r{n}"), 2))
-        .collect();
-    for &to in &receivers {
-        put(&store, alice, to, "hi");
-        store.ack(to, 1).expect("acks");
-    }
-    let kept = store.receipts(alice).expect("reads");
-    assert_eq!(kept.len() as u64, MAX_RECEIPTS);
-    assert!(
-        !kept.iter().any(|r| r.receiver == receivers[0]),
-        "the first receipt kept is the one that went"
-    );
-    assert!(kept
-        .iter()
-        .any(|r| r.receiver == receivers[MAX_RECEIPTS as usize]));
+    both(|store| {
+        let alice = account(store, "alice", 1);
+        let receivers: Vec<UserId> = (0..=MAX_RECEIPTS)
+            .map(|n| account(store, &format!("r{n}"), 2))
+            .collect();
+        for &to in &receivers {
+            let seq = put(store, alice, to, "hi");
+            store.ack(to, seq).expect("acks");
+        }
+        let kept = store.receipts(alice).expect("reads");
+        assert_eq!(kept.len() as u64, MAX_RECEIPTS);
+        assert!(
+            !kept.iter().any(|r| r.receiver == receivers[0]),
+            "the first receipt kept is the one that went"
+        );
+        assert!(kept
+            .iter()
+            .any(|r| r.receiver == receivers[MAX_RECEIPTS as usize]));
+    });
 }
 
 #[test]

@@ -31,13 +31,18 @@ pub fn test_config() -> Config {
 /// The cluster settings for tests of hubs on the NATS at `url`: heartbeats five times a
 /// second and a hub taken for dead after twenty missed (4 s), so that a test of a killed hub
 /// takes seconds while a hub whose machine is busy is not taken for dead; small id blocks,
-/// so that a few connections already make hubs lease blocks against one another.
+/// so that a few connections already make hubs lease blocks against one another; no wait
+/// for late mailbox writes before a session goes live.
 pub fn cluster_config(url: &str) -> ClusterConfig {
     ClusterConfig {
         heartbeat: Duration::from_millis(200),
         dead_after: 20,
         relay_timeout: Duration::from_secs(10),
         id_block: 16,
+        // A session goes live as soon as its mailbox is read, as on one hub: the tests that
+        // race relays from another hub against logins set it (docs/CLUSTER.md, § The drain
+        // race).
+        late_writes: Duration::ZERO,
         ..ClusterConfig::new(url)
     }
 }
@@ -74,11 +79,23 @@ impl TestHub {
         .await
     }
 
-    /// A hub with `config` (naming its cluster), its accounts in memory; it has joined the
-    /// cluster when this returns.
+    /// A hub with `config` (naming its cluster), its accounts and mailboxes in the cluster's
+    /// JetStream store, as `hub --cluster` keeps them (shared by every hub of the cluster); it
+    /// has joined the cluster when this returns.
     pub async fn clustered(config: Config) -> TestHub {
-        let store = hub::store::sqlite::SqliteStore::ephemeral(Default::default())
-            .expect("an in-memory store opens");
+        let cluster = config.cluster.clone().expect("a cluster config");
+        let store = tokio::task::spawn_blocking(move || {
+            // Its own runtime is started outside the test's.
+            hub::store::jetstream::JetStreamStore::connect_with(
+                &cluster.url,
+                hub::cluster::nats_options(&cluster.auth),
+                Default::default(),
+                hub::cluster::STORE_PREFIX,
+            )
+        })
+        .await
+        .expect("the store's opening task")
+        .expect("the cluster's JetStream store opens");
         Self::clustered_with_store(config, Arc::new(store)).await
     }
 

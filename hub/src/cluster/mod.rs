@@ -4,7 +4,8 @@
 //! - [`ids`]: anonymous ids leased in blocks from a JetStream key-value counter.
 //! - [`presence`]: each hub publishes its users' arrivals and leaves with a sequence number and
 //!   heartbeats; the others keep them in the registry as present through it.
-//! - [`relay`]: a relay's remote receivers cross NATS once per destination hub.
+//! - [`relay`]: a relay's remote receivers cross NATS once per destination hub; so do the
+//!   `Outgoing` copies and receipts for an account's sessions on other hubs.
 //! - [`wire`]: what hubs say to one another.
 //!
 //! Without `--cluster` none of this runs and nothing of NATS is touched.
@@ -21,7 +22,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::registry::Registry;
+use crate::connection::HubContext;
 
 /// How often a hub says it is alive.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -29,6 +30,11 @@ pub const HEARTBEAT: Duration = Duration::from_secs(1);
 pub const DEAD_AFTER_MISSED: u32 = 3;
 /// Longest the origin of a relay waits for a destination hub's answer.
 pub const RELAY_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long after an account's session arrives on a hub its drain keeps reading the mailbox
+/// before it may go live: a relay from a hub that had not yet heard of the arrival (and so
+/// wrote the mailbox itself) or whose write was in flight lands within it, and is read in its
+/// place instead of being stranded until the next login (docs/CLUSTER.md, § The drain race).
+pub const LATE_WRITES: Duration = Duration::from_millis(500);
 /// Anonymous ids a hub leases at a time: a hub that restarts leaves at most this many unused,
 /// and a burst of this many connections never waits on NATS.
 pub const ID_BLOCK: u64 = 4096;
@@ -41,6 +47,13 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The first token of every subject the hubs use, their replies' inboxes included, so that one
 /// NATS permission (`hubbub.>`) keeps every other NATS user off them (docs/CLUSTER.md).
 pub const SUBJECT_PREFIX: &str = "hubbub";
+/// The names of a clustered hub's JetStream store (`hubbub_accounts`, …): every hub of a
+/// cluster uses the same, so that they share accounts and mailboxes.
+pub const STORE_PREFIX: &str = "hubbub";
+/// Most of this hub's presence changes waiting to be published: the registry numbers and
+/// queues them under its lock, where it cannot wait, so on a full queue a change is dropped
+/// and the gap in the numbers makes the other hubs ask for a snapshot (docs/CLUSTER.md).
+pub const PRESENCE_QUEUE: usize = 16_384;
 /// Where the answers to a hub's requests come back (relay answers, snapshots, JetStream's).
 const INBOX_PREFIX: &str = "hubbub.inbox";
 
@@ -59,6 +72,10 @@ pub struct ClusterConfig {
     pub relay_timeout: Duration,
     /// [`ID_BLOCK`].
     pub id_block: u64,
+    /// [`PRESENCE_QUEUE`] (at least 1).
+    pub presence_queue: usize,
+    /// [`LATE_WRITES`].
+    pub late_writes: Duration,
 }
 
 /// The hubs' NATS credentials.
@@ -88,6 +105,8 @@ impl ClusterConfig {
             dead_after: DEAD_AFTER_MISSED,
             relay_timeout: RELAY_TIMEOUT,
             id_block: ID_BLOCK,
+            presence_queue: PRESENCE_QUEUE,
+            late_writes: LATE_WRITES,
         }
     }
 
@@ -124,6 +143,11 @@ fn relay_subject(hub: u64) -> String {
     format!("{SUBJECT_PREFIX}.relay.{hub:016x}")
 }
 
+/// The subject on which hub `hub` takes pushes for its sessions (`Outgoing`, receipts).
+fn push_subject(hub: u64) -> String {
+    format!("{SUBJECT_PREFIX}.push.{hub:016x}")
+}
+
 /// A hub's place in its cluster.
 #[derive(Debug)]
 pub(crate) struct Cluster {
@@ -138,8 +162,27 @@ pub(crate) struct Joined {
     pub cluster: Arc<Cluster>,
     pub leases: Arc<ids::Leases>,
     ids: async_nats::jetstream::kv::Store,
-    pub changes: mpsc::UnboundedReceiver<presence::Numbered>,
-    pub changes_tx: mpsc::UnboundedSender<presence::Numbered>,
+    pub changes: mpsc::Receiver<presence::Numbered>,
+    pub changes_tx: mpsc::Sender<presence::Numbered>,
+}
+
+/// NATS options carrying `auth`: the hub's cluster connection and its JetStream store
+/// connect as the same user.
+pub fn nats_options(auth: &ClusterAuth) -> async_nats::ConnectOptions {
+    with_auth(async_nats::ConnectOptions::new(), auth)
+}
+
+fn with_auth(
+    options: async_nats::ConnectOptions,
+    auth: &ClusterAuth,
+) -> async_nats::ConnectOptions {
+    match auth {
+        ClusterAuth::None => options,
+        ClusterAuth::UserPassword { user, password } => {
+            options.user_and_password(user.clone(), password.clone())
+        }
+        ClusterAuth::Token(token) => options.token(token.clone()),
+    }
 }
 
 /// Connect to NATS and lease the first block of ids: an error means the hub must not start.
@@ -161,13 +204,7 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
                 other => warn!(event = %other, "NATS"),
             }
         });
-    options = match &config.auth {
-        ClusterAuth::None => options,
-        ClusterAuth::UserPassword { user, password } => {
-            options.user_and_password(user.clone(), password.clone())
-        }
-        ClusterAuth::Token(token) => options.token(token.clone()),
-    };
+    options = with_auth(options, &config.auth);
     let client = tokio::time::timeout(CONNECT_TIMEOUT, options.connect(config.url.as_str()))
         .await
         .map_err(|_| {
@@ -187,7 +224,7 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
     let js = async_nats::jetstream::new(client.clone());
     let (leases, ids) = ids::start(&js, config.id_block.max(1)).await?;
     info!(hub = %format!("{hub_id:016x}"), nats = %config.url, "joined the cluster");
-    let (changes_tx, changes) = mpsc::unbounded_channel();
+    let (changes_tx, changes) = mpsc::channel(config.presence_queue.max(1));
     Ok(Joined {
         cluster: Arc::new(Cluster {
             hub_id,
@@ -205,9 +242,10 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
 /// presence, take relays. On the way out the others are told this hub is gone.
 pub(crate) async fn serve(
     joined: Joined,
-    registry: Arc<Registry>,
+    hub: Arc<HubContext>,
     shutdown: CancellationToken,
 ) -> Result<(), ClusterError> {
+    let registry = hub.registry.clone();
     let Joined {
         cluster,
         leases,
@@ -216,12 +254,14 @@ pub(crate) async fn serve(
         ..
     } = joined;
     let leasing = tokio::spawn(leases.keep_ahead(ids));
-    let relays = relay::serve(cluster.clone(), registry.clone()).await?;
+    let relays = relay::serve(cluster.clone(), hub.clone()).await?;
+    let pushes = relay::serve_pushes(cluster.clone(), registry.clone()).await?;
     let presence = presence::Presence::start(cluster.clone(), registry).await?;
     let followed = tokio::spawn(presence.run(changes, shutdown.clone()));
     shutdown.cancelled().await;
     let _ = followed.await;
     leasing.abort();
     relays.abort();
+    pushes.abort();
     Ok(())
 }

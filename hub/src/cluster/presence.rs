@@ -1,6 +1,6 @@
 //! Presence merged across hubs. Each hub publishes its users' arrivals and leaves (per user,
 //! not per session), numbered by a sequence of its own, on its presence subject, and a
-//! heartbeat with the last number every [`ClusterConfig::heartbeat`](super::ClusterConfig).
+//! heartbeat with the latest number every [`ClusterConfig::heartbeat`](super::ClusterConfig).
 //!
 //! A hub that hears a hub it does not follow, a gap in its numbers, or a heartbeat ahead of
 //! what it applied asks that hub for a snapshot (request/reply), applies it, then the changes
@@ -30,6 +30,10 @@ pub(crate) type Numbered = (u64, Change);
 /// A hub and its snapshot (its number and users, as arrivals), or `None` if it did not come.
 type Answered = (u64, Option<(u64, Vec<Change>)>);
 
+/// Most snapshot answers waiting for the presence task. At most one request per hub is out
+/// at a time, and the task that asked waits for room, so nothing is lost.
+const SNAPSHOT_ANSWERS: usize = 64;
+
 /// Most changes in one message: a storm of joins crosses NATS in few messages, each well
 /// under NATS's default 1 MiB payload limit (a change is at most ~45 bytes).
 const MAX_BATCH: usize = 4096;
@@ -57,8 +61,8 @@ pub(crate) struct Presence {
     events: async_nats::Subscriber,
     asks: async_nats::Subscriber,
     hubs: HashMap<u64, RemoteHub>,
-    snapshots: mpsc::UnboundedReceiver<Answered>,
-    snapshots_tx: mpsc::UnboundedSender<Answered>,
+    snapshots: mpsc::Receiver<Answered>,
+    snapshots_tx: mpsc::Sender<Answered>,
     /// The number of the last change of this hub published.
     published: u64,
 }
@@ -80,7 +84,7 @@ impl Presence {
             .subscribe(snapshot_subject(cluster.hub_id))
             .await
             .map_err(nats)?;
-        let (snapshots_tx, snapshots) = mpsc::unbounded_channel();
+        let (snapshots_tx, snapshots) = mpsc::channel(SNAPSHOT_ANSWERS);
         Ok(Presence {
             cluster,
             registry,
@@ -97,7 +101,7 @@ impl Presence {
     /// until `shutdown`; then say `Bye`.
     pub(crate) async fn run(
         mut self,
-        mut changes: mpsc::UnboundedReceiver<Numbered>,
+        mut changes: mpsc::Receiver<Numbered>,
         shutdown: CancellationToken,
     ) {
         let every = self.cluster.config.heartbeat;
@@ -113,7 +117,7 @@ impl Presence {
                     }
                     self.publish_changes(&mut batch).await;
                 }
-                _ = tick.tick() => self.on_tick().await,
+                _ = tick.tick() => self.on_tick(&mut changes, &mut batch).await,
                 Some(msg) = self.events.next() => self.on_event(&msg.payload),
                 Some(ask) = self.asks.next() => self.answer_snapshot(ask).await,
                 Some((hub, snapshot)) = self.snapshots.recv() => self.on_snapshot(hub, snapshot),
@@ -140,20 +144,48 @@ impl Presence {
         }
     }
 
+    /// Publish `batch`, one message per run of consecutive numbers: where the registry
+    /// dropped changes on a full queue the next message starts past the gap, and the other
+    /// hubs ask for a snapshot.
     async fn publish_changes(&mut self, batch: &mut Vec<Numbered>) {
-        let Some(&(first, _)) = batch.first() else {
-            return;
-        };
-        self.published = batch.last().map_or(first, |c| c.0);
-        let changes = batch.drain(..).map(|(_, c)| c).collect();
-        self.publish(PeerMsg::Changes { first, changes }).await;
+        let mut changes = batch.drain(..).peekable();
+        while let Some((first, change)) = changes.next() {
+            let mut run = vec![change];
+            let mut last = first;
+            while let Some((_, change)) = changes.next_if(|(n, _)| *n == last + 1) {
+                run.push(change);
+                last += 1;
+            }
+            self.published = last;
+            self.publish(PeerMsg::Changes {
+                first,
+                changes: run,
+            })
+            .await;
+        }
     }
 
-    /// A heartbeat: say this hub is alive, remove the hubs not heard for too long, and ask
-    /// again for the snapshots that did not come.
-    async fn on_tick(&mut self) {
+    /// A heartbeat: publish what is queued, say this hub is alive and the number of its
+    /// latest change (so that a change dropped at the end of a burst shows as a gap too),
+    /// remove the hubs not heard for too long, and ask again for the snapshots that did not
+    /// come.
+    async fn on_tick(&mut self, changes: &mut mpsc::Receiver<Numbered>, batch: &mut Vec<Numbered>) {
+        // The number first, then the queue: every change numbered up to it has been queued
+        // (or dropped) by then, under the registry's lock, so none of it is announced before
+        // it is published.
+        let seq = self.registry.presence_seq();
+        // Any change after those is numbered past `seq`: the first one ends the loop, so it
+        // takes at most a queue's worth.
+        while let Ok(change) = changes.try_recv() {
+            let n = change.0;
+            batch.push(change);
+            if n >= seq {
+                break;
+            }
+        }
+        self.publish_changes(batch).await;
         self.publish(PeerMsg::Heartbeat {
-            seq: self.published,
+            seq: seq.max(self.published),
         })
         .await;
         let dead_after = self.cluster.config.dead_after();
@@ -273,7 +305,7 @@ impl Presence {
                     None
                 }
             };
-            let _ = tx.send((hub, snapshot));
+            let _ = tx.send((hub, snapshot)).await;
         });
     }
 
@@ -410,7 +442,7 @@ mod tests {
         let presence = Presence::start(cluster, registry.clone())
             .await
             .expect("subscribes");
-        let (_changes_tx, changes) = mpsc::unbounded_channel();
+        let (_changes_tx, changes) = mpsc::channel(1);
         let shutdown = CancellationToken::new();
         let following = tokio::spawn(presence.run(changes, shutdown.clone()));
 
@@ -476,5 +508,67 @@ mod tests {
         .await;
         shutdown.cancel();
         following.await.expect("stops");
+    }
+
+    /// A change dropped on a full queue at the end of a burst, with nothing after it, still
+    /// shows: the heartbeat carries the registry's latest number, past the last published.
+    #[tokio::test]
+    async fn a_heartbeat_shows_a_change_dropped_at_the_end() {
+        use crate::close::Control;
+        use crate::config::Config;
+        use crate::peer::Peer;
+        use crate::queue::{queue, Budget};
+        let nats = testkit::nats::NatsServer::start();
+        let client = async_nats::connect(nats.url()).await.expect("connect");
+        let mut heard = client
+            .subscribe(presence_subject(1))
+            .await
+            .expect("subscribe");
+        let cluster = Arc::new(Cluster {
+            hub_id: 1,
+            client: client.clone(),
+            config: ClusterConfig {
+                heartbeat: Duration::from_millis(50),
+                ..ClusterConfig::new(nats.url())
+            },
+        });
+        let (changes_tx, changes) = mpsc::channel(1);
+        let registry = Arc::new(Registry::telling(changes_tx));
+        let mut inboxes = Vec::new();
+        for id in [UserId(10), UserId(11)] {
+            let (outbox, inbox) = queue(
+                Config::default().queue_limits(),
+                Arc::new(Budget::new(1 << 30)),
+            );
+            registry.join(id, Peer::new(outbox, Arc::new(Control::default())));
+            inboxes.push(inbox);
+        }
+        assert_eq!(registry.stats.snapshot().presence_dropped, 1, "the second");
+        let presence = Presence::start(cluster, registry.clone())
+            .await
+            .expect("subscribes");
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(presence.run(changes, shutdown.clone()));
+        let mut saw_change = false;
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(30), heard.next())
+                .await
+                .expect("in time")
+                .expect("a message");
+            match Envelope::decode(&msg.payload).expect("decodes").msg {
+                PeerMsg::Changes { first, changes } => {
+                    assert_eq!((first, changes.len()), (1, 1), "only the first was queued");
+                    saw_change = true;
+                }
+                PeerMsg::Heartbeat { seq } => {
+                    assert_eq!(seq, 2, "the latest number, not the last published");
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(saw_change);
+        shutdown.cancel();
+        running.await.expect("stops");
     }
 }

@@ -2,14 +2,20 @@
 //! sends each destination hub one NATS request: the `HubMsg::Message` frame it encoded once
 //! (the same bytes for every hub, the sender stamped inside), the receivers in the
 //! [`RELAY_HEADER`] header. The destination routes that payload as it came to its own live
-//! sessions, with the usual slow-consumer rule, and answers with a [`RelayAnswer`]. The origin
-//! waits at most [`ClusterConfig::relay_timeout`](super::ClusterConfig) for each; a hub that
-//! does not answer in time has its anonymous receivers `dropped` and its accounts sent to the
-//! mailbox, where one the destination delivered after all arrives a second time
-//! (at-least-once).
+//! sessions, with the usual slow-consumer rule, and answers with a [`RelayAnswer`]. An
+//! account with a session there that cannot take it live (draining, closing) the destination
+//! keeps in the mailbox itself, under its own drain bookkeeping, and answers `queued` (or
+//! `full`); one with no session there is left to the origin (docs/CLUSTER.md, § The drain
+//! race). The origin waits at most [`ClusterConfig::relay_timeout`](super::ClusterConfig) for
+//! each; a hub that does not answer in time has its anonymous receivers `dropped` and its
+//! accounts sent to the mailbox, where one the destination delivered (or kept) after all
+//! arrives a second time (at-least-once).
 //!
-//! Only the cluster's own NATS users may publish on the relay subjects (docs/CLUSTER.md, §
-//! Permissions): what arrives there is taken as stamped by a hub.
+//! An account's `Outgoing` copies and receipts for its sessions on other hubs are [`push`]ed,
+//! one NATS message per hub, unanswered.
+//!
+//! Only the cluster's own NATS users may publish on the relay and push subjects
+//! (docs/CLUSTER.md, § Permissions): what arrives there is taken as stamped by a hub.
 
 use std::sync::Arc;
 
@@ -20,93 +26,81 @@ use shared::{BodyKind, HubMsg, UserId};
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use super::wire::{parse_relay_header, relay_header, Envelope, PeerMsg, RelayAnswer, WireError};
-use super::wire::{OUTGOING_HEADER, RELAY_HEADER};
-use super::{relay_subject, Cluster, ClusterError};
+use shared::account::Kept;
+use tokio::sync::Semaphore;
+
+use super::wire::RELAY_HEADER;
+use super::wire::{
+    parse_relay_header, relay_header, Envelope, PeerMsg, Pushed, RelayAnswer, WireError,
+};
+use super::{push_subject, relay_subject, Cluster, ClusterError};
+use crate::connection::{now_ms, write_mailboxes, HubContext, PendingWrites, ACCOUNTS_VERSION};
 use crate::frame;
 use crate::registry::{Registry, RemoteTo, Routed};
+use crate::store::Mail;
 
-/// Take relays from other hubs on this hub's relay subject, until aborted.
+/// Most mailbox writes a hub makes at once for relays from other hubs (to accounts with a
+/// session here that is draining or closing); the next relay waits for one to finish.
+pub const MAX_MAILBOX_WRITES: usize = 256;
+
+/// Take relays from other hubs on this hub's relay subject, until aborted. A relay that
+/// needs no mailbox write here is answered at once; one that does is written and answered
+/// by a task of its own, at most [`MAX_MAILBOX_WRITES`] at a time.
 pub(crate) async fn serve(
     cluster: Arc<Cluster>,
-    registry: Arc<Registry>,
+    hub: Arc<HubContext>,
 ) -> Result<JoinHandle<()>, ClusterError> {
     let mut relays = cluster
         .client
         .subscribe(relay_subject(cluster.hub_id))
         .await
         .map_err(|e| ClusterError::Nats(e.to_string()))?;
+    let writes = Arc::new(Semaphore::new(MAX_MAILBOX_WRITES));
     Ok(tokio::spawn(async move {
         while let Some(msg) = relays.next().await {
-            let answer = match route(&registry, &msg) {
-                Ok(Some(answer)) => answer,
-                Ok(None) => continue,
+            let (answer, mail) = match route(&hub, &msg) {
+                Ok(routed) => routed,
                 Err(e) => {
                     warn!(error = %e, subject = %msg.subject, "a relay from the cluster refused");
                     continue;
                 }
             };
-            let Some(reply) = msg.reply else { continue };
-            let bytes = Envelope::new(cluster.hub_id, PeerMsg::Relayed(answer)).encode();
-            if let Err(e) = cluster.client.publish(reply, bytes).await {
-                warn!(error = %e, "could not answer a relay");
-            }
+            let Some((pending, mail)) = mail else {
+                reply(&cluster, msg.reply, answer).await;
+                continue;
+            };
+            let Ok(permit) = writes.clone().acquire_owned().await else {
+                return;
+            };
+            let (cluster, hub) = (cluster.clone(), hub.clone());
+            tokio::spawn(async move {
+                let mut answer = answer;
+                let written = write_mailboxes(&hub, pending, mail).await;
+                drop(permit);
+                answer.queued.extend(written.kept.queued);
+                answer.full.extend(written.kept.full);
+                answer.unknown.extend(written.unknown);
+                answer.dropped.extend(written.dropped);
+                reply(&cluster, msg.reply, answer).await;
+            });
         }
     }))
 }
 
-/// Route a relay that came from another hub to the receivers it names on this one; or, for an
-/// `Outgoing` ([`OUTGOING_HEADER`]), give it to the sending account's sessions here (`None`:
-/// nothing to answer).
-fn route(registry: &Registry, msg: &async_nats::Message) -> Result<Option<RelayAnswer>, WireError> {
-    let headers = msg.headers.as_ref().ok_or(WireError::Header)?;
-    if let Some(account) = headers.get(OUTGOING_HEADER) {
-        let account = parse_relay_header(account.as_str())?;
-        let [account] = account[..] else {
-            return Err(WireError::Header);
-        };
-        let HubMsg::Outgoing { to, kind, body } =
-            HubMsg::<&[u8]>::decode_borrowed(msg.payload.get(4..).ok_or(WireError::Payload)?)
-                .map_err(|_| WireError::Payload)?
-        else {
-            return Err(WireError::Payload);
-        };
-        registry.to_other_sessions(account, NO_CONNECTION, |sealed| {
-            if sealed {
-                return msg.payload.clone();
-            }
-            // A session before version 4 gets `Sealed` as `Bytes`, as on the origin.
-            frame::encode(&HubMsg::Outgoing {
-                to: to.clone(),
-                kind: kind.for_version(shared::ACCOUNTS_VERSION),
-                body,
-            })
-        });
-        return Ok(None);
-    }
-    route_relay(registry, msg).map(Some)
-}
-
-/// No connection: `to_other_sessions` skips none of the account's sessions here.
-const NO_CONNECTION: UserId = UserId(0);
-
-/// Tell each hub of `hubs` that `account` sent `outgoing` (its `Outgoing` frame), for the
-/// account's sessions there; nobody answers.
-pub(crate) async fn echo(cluster: &Cluster, hubs: &[u64], account: UserId, outgoing: Bytes) {
-    for &hub in hubs {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert(OUTGOING_HEADER, relay_header(&[account]).as_str());
-        let sent = cluster
-            .client
-            .publish_with_headers(relay_subject(hub), headers, outgoing.clone())
-            .await;
-        if let Err(e) = sent {
-            warn!(error = %e, "could not tell another hub of a relay");
-        }
+async fn reply(cluster: &Cluster, to: Option<async_nats::Subject>, answer: RelayAnswer) {
+    let Some(to) = to else { return };
+    let bytes = Envelope::new(cluster.hub_id, PeerMsg::Relayed(answer)).encode();
+    if let Err(e) = cluster.client.publish(to, bytes).await {
+        warn!(error = %e, "could not answer a relay");
     }
 }
 
-fn route_relay(registry: &Registry, msg: &async_nats::Message) -> Result<RelayAnswer, WireError> {
+/// Route a relay that came from another hub to the receivers it names on this one; the
+/// mailbox writes it needs here (counted pending) and the mail to write, if any.
+fn route(
+    hub: &HubContext,
+    msg: &async_nats::Message,
+) -> Result<(RelayAnswer, Option<(PendingWrites, Mail)>), WireError> {
     let to = msg
         .headers
         .as_ref()
@@ -120,10 +114,96 @@ fn route_relay(registry: &Registry, msg: &async_nats::Message) -> Result<RelayAn
         frame::encode(&HubMsg::Message {
             from,
             kind: BodyKind::Bytes,
-            body,
+            body: body.clone(),
         })
     });
-    Ok(registry.route_here(&to, &msg.payload, legacy.as_ref()))
+    let (answer, here) = hub.registry.route_here(&to, &msg.payload, legacy.as_ref());
+    if here.is_empty() {
+        return Ok((answer, None));
+    }
+    let mail = Mail {
+        from,
+        sent_at_ms: now_ms(),
+        kind,
+        body,
+    };
+    Ok((answer, Some((PendingWrites::new(hub, here), mail))))
+}
+
+/// Take pushes for this hub's sessions from other hubs (`Outgoing`, receipts), until aborted.
+pub(crate) async fn serve_pushes(
+    cluster: Arc<Cluster>,
+    registry: Arc<Registry>,
+) -> Result<JoinHandle<()>, ClusterError> {
+    let mut pushes = cluster
+        .client
+        .subscribe(push_subject(cluster.hub_id))
+        .await
+        .map_err(|e| ClusterError::Nats(e.to_string()))?;
+    Ok(tokio::spawn(async move {
+        while let Some(msg) = pushes.next().await {
+            match Envelope::decode(&msg.payload) {
+                Ok(Envelope {
+                    msg: PeerMsg::Push { to, what, frame },
+                    ..
+                }) => take_push(&registry, to, what, Bytes::from(frame)),
+                other => warn!(?other, "a push from the cluster not understood"),
+            }
+        }
+    }))
+}
+
+/// Hand a push to the sessions of `to` here that take it.
+fn take_push(registry: &Registry, to: UserId, what: Pushed, frame: Bytes) {
+    match what {
+        Pushed::Receipt => {
+            registry.to_receipt_sessions(to, &frame);
+        }
+        Pushed::Outgoing => {
+            // A session of a version before `Sealed` gets the same body as `Bytes`.
+            let legacy = || match HubMsg::<Bytes>::decode(frame.get(4..).unwrap_or_default()) {
+                Ok(HubMsg::Outgoing { to, kind, body }) => frame::encode(&HubMsg::Outgoing {
+                    to,
+                    kind: kind.for_version(ACCOUNTS_VERSION),
+                    body,
+                }),
+                _ => frame.clone(),
+            };
+            registry.to_other_sessions(to, UserId(0), |sealed| {
+                if sealed {
+                    frame.clone()
+                } else {
+                    legacy()
+                }
+            });
+        }
+    }
+}
+
+/// Send `frame` to the sessions of `to` on each of `hubs`, one NATS message per hub, without
+/// waiting for any answer: what a hub that is gone does not take is not for anyone else.
+pub(crate) async fn push(cluster: &Cluster, hubs: &[u64], to: UserId, what: Pushed, frame: &[u8]) {
+    if hubs.is_empty() {
+        return;
+    }
+    let bytes = Envelope::new(
+        cluster.hub_id,
+        PeerMsg::Push {
+            to,
+            what,
+            frame: frame.to_vec(),
+        },
+    )
+    .encode();
+    for &hub in hubs {
+        if let Err(e) = cluster
+            .client
+            .publish(push_subject(hub), bytes.clone())
+            .await
+        {
+            warn!(error = %e, hub = %format!("{hub:016x}"), "could not push to a hub");
+        }
+    }
 }
 
 /// Send `frame` to each destination hub with its receivers and wait for every answer, each
@@ -177,20 +257,34 @@ pub(crate) fn groups(remote: &[RemoteTo]) -> Vec<(u64, Vec<UserId>)> {
     groups
 }
 
+/// What the destination hubs' answers come to, beside the counts folded into [`Routed`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Merged {
+    /// Accounts no hub delivered to or kept: for the origin's mailbox write.
+    pub mailbox: Vec<UserId>,
+    /// Accounts a destination hub kept in the mailbox itself.
+    pub queued: Vec<Kept>,
+    /// Accounts whose mailbox a destination hub found full.
+    pub full: Vec<UserId>,
+}
+
 /// Fold the destination hubs' answers into `routed`: a receiver counts once, as the best that
-/// any hub did with it (delivered, then kept for the mailbox, then dropped, then unknown).
-/// Accounts no hub delivered to come back, for the mailbox. A hub that did not answer: its
-/// anonymous receivers are dropped, its accounts go to the mailbox.
+/// any hub did with it (delivered, then kept in the mailbox by a hub, then a full mailbox,
+/// then left for the origin's mailbox, then dropped, then unknown). Accounts no hub delivered
+/// to or kept come back, for the mailbox. A hub that did not answer: its anonymous receivers
+/// are dropped, its accounts go to the mailbox.
 pub(crate) fn merge(
     routed: &mut Routed,
     remote: &[RemoteTo],
     answers: &[(Vec<UserId>, Option<RelayAnswer>)],
-) -> Vec<UserId> {
+) -> Merged {
     #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
     enum Best {
         Unknown,
         Dropped,
         Offline,
+        Full,
+        Queued(u64),
         Delivered,
     }
     let mut best: Vec<(UserId, Best)> = Vec::new();
@@ -210,23 +304,29 @@ pub(crate) fn merge(
                 a.delivered
                     .iter()
                     .for_each(|&id| raise(id, Best::Delivered));
+                a.queued
+                    .iter()
+                    .for_each(|k| raise(k.to, Best::Queued(k.seq)));
+                a.full.iter().for_each(|&id| raise(id, Best::Full));
                 a.offline.iter().for_each(|&id| raise(id, Best::Offline));
                 a.dropped.iter().for_each(|&id| raise(id, Best::Dropped));
             }
             None => to.iter().for_each(|&id| raise(id, Best::Offline)),
         }
     }
-    let mut mailbox = Vec::new();
+    let mut merged = Merged::default();
     for (id, b) in best {
         let account = id.0 >= FIRST_ACCOUNT_ID;
         match b {
             Best::Delivered => routed.delivered += 1,
-            _ if account => mailbox.push(id),
+            Best::Queued(seq) => merged.queued.push(Kept { to: id, seq }),
+            Best::Full => merged.full.push(id),
+            _ if account => merged.mailbox.push(id),
             Best::Offline | Best::Dropped => routed.dropped.push(id),
             Best::Unknown => routed.unknown.push(id),
         }
     }
-    mailbox
+    merged
 }
 
 #[cfg(test)]
@@ -296,7 +396,7 @@ mod tests {
             (vec![UserId(7), BOB], None),
         ];
         let mut routed = Routed::default();
-        let mailbox = merge(&mut routed, &remote, &answers);
+        let mailbox = merge(&mut routed, &remote, &answers).mailbox;
         assert_eq!(routed.delivered, 1, "5 once; 8 was counted on the origin");
         assert_eq!(
             routed.dropped,
@@ -308,6 +408,55 @@ mod tests {
             mailbox,
             vec![BOB],
             "an account on a silent hub goes to the mailbox"
+        );
+    }
+
+    /// An account that a destination hub kept in the mailbox itself is `queued` with that
+    /// hub's seq (unless another hub delivered it), one whose mailbox it found full is `full`,
+    /// and neither is written again by the origin.
+    #[test]
+    fn what_a_destination_kept_is_queued_and_not_written_again() {
+        let carol = UserId(FIRST_ACCOUNT_ID + 1);
+        let dave = UserId(FIRST_ACCOUNT_ID + 2);
+        let remote =
+            [(1, BOB), (2, BOB), (1, carol), (2, dave), (1, dave)].map(|(hub, id)| RemoteTo {
+                hub,
+                id,
+                counted: false,
+            });
+        let answers = [
+            (
+                vec![BOB, carol, dave],
+                Some(RelayAnswer {
+                    queued: vec![Kept { to: BOB, seq: 7 }],
+                    full: vec![carol],
+                    offline: vec![dave],
+                    ..RelayAnswer::default()
+                }),
+            ),
+            (
+                vec![BOB, dave],
+                Some(RelayAnswer {
+                    offline: vec![BOB],
+                    queued: vec![Kept { to: dave, seq: 9 }],
+                    ..RelayAnswer::default()
+                }),
+            ),
+        ];
+        let mut routed = Routed::default();
+        let merged = merge(&mut routed, &remote, &answers);
+        assert_eq!(
+            merged,
+            Merged {
+                mailbox: vec![],
+                queued: vec![Kept { to: BOB, seq: 7 }, Kept { to: dave, seq: 9 }],
+                full: vec![carol],
+            }
+        );
+        assert_eq!(
+            routed,
+            Routed::default(),
+            "nothing delivered, dropped or unknown"
         );
     }
 }

@@ -4,18 +4,15 @@
 //! gets the same bytes and routes them as they came.
 
 use serde::{Deserialize, Serialize};
+use shared::account::Kept;
 use shared::UserId;
 
 /// The version of [`Envelope`] this hub speaks; a message of another is ignored (and logged).
-pub(crate) const WIRE_VERSION: u16 = 1;
+pub(crate) const WIRE_VERSION: u16 = 2;
 
 /// The NATS header of a relay between hubs: `1:ID,ID,…`, the wire version and the receivers
 /// on the destination hub, in the order the relay named them.
 pub(crate) const RELAY_HEADER: &str = "Hubbub-To";
-
-/// The NATS header of an `Outgoing` between hubs: `1:ID`, the sending account, whose sessions
-/// on the destination hub are to hear what it relayed; the payload is the `Outgoing` frame.
-pub(crate) const OUTGOING_HEADER: &str = "Hubbub-Outgoing";
 
 /// One message between hubs.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -30,7 +27,8 @@ pub(crate) struct Envelope {
 /// What a hub says.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) enum PeerMsg {
-    /// It is alive; `seq` is the last presence change it has published.
+    /// It is alive; `seq` is the number of its latest presence change (published, or
+    /// dropped on a full queue: then the gap shows).
     Heartbeat { seq: u64 },
     /// Presence changes numbered `first`, `first + 1`, … on this hub.
     Changes { first: u64, changes: Vec<Change> },
@@ -43,6 +41,23 @@ pub(crate) enum PeerMsg {
     },
     /// The answer to a relay: what became of each receiver on the destination hub.
     Relayed(RelayAnswer),
+    /// For the live sessions of account `to` on the destination hub: `frame`, a client frame
+    /// encoded by the origin (an `Outgoing` or a `Delivered`).
+    Push {
+        to: UserId,
+        what: Pushed,
+        frame: Vec<u8>,
+    },
+}
+
+/// What a [`PeerMsg::Push`] carries, which says which sessions take it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// What one session of the account relayed, for its sessions on other hubs: every live
+    /// one (one of a version before `Sealed` gets it re-encoded).
+    Outgoing,
+    /// A receipt for the account, as a sender: its live sessions that speak receipts.
+    Receipt,
 }
 
 /// A user's presence on one hub changed (per user, not per session).
@@ -63,8 +78,13 @@ pub(crate) struct RelayAnswer {
     pub unknown: Vec<UserId>,
     /// Anonymous users too slow (or closing) to take it.
     pub dropped: Vec<UserId>,
-    /// Accounts with no session there that could take it live: for the mailbox.
+    /// Accounts with no session there at all: for the origin to keep in the mailbox.
     pub offline: Vec<UserId>,
+    /// Accounts with a session there that could not take it live (draining its mailbox, or
+    /// closing): the destination kept it in the mailbox itself, at this seq.
+    pub queued: Vec<Kept>,
+    /// Such accounts whose mailbox was full.
+    pub full: Vec<UserId>,
 }
 
 /// Why a message from another hub was not understood.
@@ -166,7 +186,15 @@ mod tests {
     fn a_relay_header_names_its_receivers_in_order() {
         let to = [UserId(5), UserId(1), UserId(1 << 40)];
         assert_eq!(parse_relay_header(&relay_header(&to)).expect("parses"), to);
-        for bad in ["", "1:", "1:x", "2:1", "1:1,,2"] {
+        let v = WIRE_VERSION;
+        let other = format!("{}:1", v + 1);
+        for bad in [
+            "",
+            &format!("{v}:"),
+            &format!("{v}:x"),
+            &other,
+            &format!("{v}:1,,2"),
+        ] {
             assert!(parse_relay_header(bad).is_err(), "{bad:?}");
         }
     }

@@ -8,6 +8,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::time::Instant;
+
 use bytes::Bytes;
 use shared::account::Kept;
 use shared::account::{
@@ -23,6 +25,7 @@ use tracing::{debug, info, warn};
 use super::requests::{answer, answer_relay, refuse};
 use super::{Client, HubContext};
 use crate::close::{Close, CloseReason, Control};
+use crate::cluster::wire::Pushed;
 use crate::config::Registration;
 use crate::frame;
 use crate::queue::Outbox;
@@ -49,8 +52,8 @@ pub(crate) enum Deferred {
         routed: Routed,
         /// The `Message` frame, for the other hubs (`body` is a slice of it).
         message: Bytes,
-        /// Other hubs with sessions of the sending account, to be told of it (`Outgoing`).
-        echo: smallvec::SmallVec<[u64; 1]>,
+        /// The `Outgoing` frame for the sender's sessions on these other hubs of the cluster.
+        outgoing: Option<(smallvec::SmallVec<[u64; 1]>, Bytes)>,
     },
     Register {
         req: RequestId,
@@ -275,27 +278,26 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
             body,
             routed,
             message,
-            echo,
+            outgoing,
         } => {
-            if let Some(cluster) = hub.cluster.as_ref().filter(|_| !echo.is_empty()) {
-                let outgoing = frame::encode(&HubMsg::Outgoing {
-                    to: to.clone(),
-                    kind: kind.clone(),
-                    body: &body[..],
-                });
-                crate::cluster::relay::echo(cluster, &echo, client.id, outgoing).await;
+            if let (Some((hubs, frame)), Some(cluster)) = (outgoing, &hub.cluster) {
+                let from = client.id;
+                crate::cluster::relay::push(cluster, &hubs, from, Pushed::Outgoing, &frame).await;
             }
             let mut routed = routed;
+            let mut kept = Mailboxed::default();
             if !routed.remote.is_empty() {
-                relay_to_hubs(&hub, &mut routed, &message).await;
+                kept = relay_to_hubs(&hub, &mut routed, &message).await;
             }
             if routed.offline.is_empty() {
                 let position = |id: &UserId| to.iter().position(|t| t == id);
                 routed.unknown.sort_by_key(position);
                 routed.dropped.sort_by_key(position);
-                return answer_relay(client, req, &to, routed, Vec::new(), Vec::new());
+                kept.queued.sort_by_key(|k| position(&k.to));
+                kept.full.sort_by_key(position);
+                return answer_relay(client, req, &to, routed, kept.queued, kept.full);
             }
-            relay_to_mailboxes(client, req, &to, kind, body, routed).await
+            relay_to_mailboxes(client, req, &to, kind, body, routed, kept).await
         }
         Deferred::Register { req, name, key } => {
             let created = blocking(&hub, move |store| {
@@ -452,11 +454,11 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
     }
 }
 
-/// Keep a relay for the receivers that are away, then answer it whole.
 /// Send a relay to its receivers on other hubs of the cluster, once per hub, and fold their
-/// answers into `routed`: the accounts none of them delivered to join `routed.offline`, each
-/// with a mailbox write counted pending.
-async fn relay_to_hubs(hub: &HubContext, routed: &mut Routed, message: &Bytes) {
+/// answers into `routed`: the accounts none of them delivered to or kept join
+/// `routed.offline`, each with a mailbox write counted pending; what the other hubs kept in
+/// the mailbox themselves comes back.
+async fn relay_to_hubs(hub: &HubContext, routed: &mut Routed, message: &Bytes) -> Mailboxed {
     use crate::cluster::relay;
     let remote = std::mem::take(&mut routed.remote);
     // Only a clustered registry knows remote users; without a cluster nobody answers.
@@ -464,9 +466,20 @@ async fn relay_to_hubs(hub: &HubContext, routed: &mut Routed, message: &Bytes) {
         Some(cluster) => relay::send(cluster, relay::groups(&remote), message).await,
         None => Vec::new(),
     };
-    let mailbox = relay::merge(routed, &remote, &answers);
-    hub.registry.count_mailbox_writes(&mailbox);
-    routed.offline.extend(mailbox);
+    let merged = relay::merge(routed, &remote, &answers);
+    hub.registry.count_mailbox_writes(&merged.mailbox);
+    routed.offline.extend(merged.mailbox);
+    Mailboxed {
+        queued: merged.queued,
+        full: merged.full,
+    }
+}
+
+/// What a relay's mailbox writes came to: the seqs kept and the mailboxes full.
+#[derive(Debug, Default)]
+pub(crate) struct Mailboxed {
+    pub queued: Vec<Kept>,
+    pub full: Vec<UserId>,
 }
 
 async fn relay_to_mailboxes(
@@ -476,22 +489,52 @@ async fn relay_to_mailboxes(
     kind: BodyKind,
     body: Bytes,
     mut routed: Routed,
+    kept: Mailboxed,
 ) -> Result<(), Close> {
     let hub = client.hub.clone();
     let offline = std::mem::take(&mut routed.offline);
     // The registry counts each of these writes as pending until this guard goes, however this
     // future ends: a drain waits for it before its session goes live.
-    let pending = PendingWrites {
-        hub: &hub,
-        ids: &offline,
-    };
+    let pending = PendingWrites::new(&hub, offline);
     let mail = Mail {
         from: client.id,
         sent_at_ms: now_ms(),
         kind,
         body,
     };
-    // Behind what a closing session of a receiver hands over, if one is.
+    let written = write_mailboxes(&hub, pending, mail).await;
+    routed.unknown.extend(written.unknown);
+    routed.dropped.extend(written.dropped);
+    let (mut queued, mut full) = (kept.queued, kept.full);
+    queued.extend(written.kept.queued);
+    full.extend(written.kept.full);
+    // Each list in the order the relay named its receivers.
+    let position = |id: &UserId| to.iter().position(|t| t == id);
+    routed.unknown.sort_by_key(position);
+    routed.dropped.sort_by_key(position);
+    queued.sort_by_key(|k| position(&k.to));
+    full.sort_by_key(position);
+    answer_relay(client, req, to, routed, queued, full)
+}
+
+/// What [`write_mailboxes`] did with each account.
+#[derive(Debug, Default)]
+pub(crate) struct Written {
+    pub kept: Mailboxed,
+    /// Accounts that no longer exist.
+    pub unknown: Vec<UserId>,
+    /// Accounts whose mailbox write failed: nothing was kept for them.
+    pub dropped: Vec<UserId>,
+}
+
+/// Keep `mail` in the mailboxes of the accounts `pending` counts (behind what a closing
+/// session of one of them hands over, if one is), then report the writes done.
+pub(crate) async fn write_mailboxes(
+    hub: &HubContext,
+    pending: PendingWrites,
+    mail: Mail,
+) -> Written {
+    let offline = pending.ids.clone();
     while hub.registry.rescuing(&offline) {
         let settled = hub.registry.settled();
         tokio::pin!(settled);
@@ -502,46 +545,48 @@ async fn relay_to_mailboxes(
         settled.await;
     }
     let ids = offline.clone();
-    let outcome = blocking(&hub, move |store| store.enqueue(&ids, &mail)).await;
+    let outcome = blocking(hub, move |store| store.enqueue(&ids, &mail)).await;
     drop(pending);
-    let (mut queued, mut full) = (Vec::new(), Vec::new());
+    let mut written = Written::default();
     match outcome {
         Ok(outcomes) => {
             for (&id, outcome) in offline.iter().zip(outcomes) {
                 match outcome {
-                    Enqueued::Stored(seq) => queued.push(Kept { to: id, seq }),
-                    Enqueued::Full(_) => full.push(id),
-                    Enqueued::NoAccount => routed.unknown.push(id),
+                    Enqueued::Stored(seq) => written.kept.queued.push(Kept { to: id, seq }),
+                    Enqueued::Full(_) => written.kept.full.push(id),
+                    Enqueued::NoAccount => written.unknown.push(id),
                 }
             }
         }
         Err(e) => {
             // Nothing was kept for them: they did not get it, and the answer says so.
             warn!(error = %e, receivers = offline.len(), "mailbox write failed");
-            routed.dropped.extend(&offline);
+            written.dropped = offline;
         }
     }
-    // Each list in the order the relay named its receivers.
-    let position = |id: &UserId| to.iter().position(|t| t == id);
-    routed.unknown.sort_by_key(position);
-    routed.dropped.sort_by_key(position);
-    answer_relay(client, req, to, routed, queued, full)
+    written
 }
 
 /// Push each receipt of an ack to the live sessions of its sender that speak
-/// [`RECEIPTS_VERSION`]; the store forgets those that one took and keeps the rest for the
-/// sender's next login ([`give_receipts`]).
+/// [`RECEIPTS_VERSION`], here and on the other hubs of the cluster it is present on (one
+/// NATS message per hub); the store forgets those that a session here took and keeps the
+/// rest for the sender's next login ([`give_receipts`]): one pushed to another hub may come
+/// twice, naming the same seq.
 async fn tell_senders(hub: &HubContext, receipts: Vec<Receipt>) {
-    let given: Vec<Receipt> = receipts
-        .into_iter()
-        .filter(|r| {
-            let frame = frame::encode(&HubMsg::<Bytes>::Delivered {
-                to: r.receiver,
-                through: r.through,
-            });
-            hub.registry.to_receipt_sessions(r.sender, &frame)
-        })
-        .collect();
+    let mut given = Vec::new();
+    for r in receipts {
+        let frame = frame::encode(&HubMsg::<Bytes>::Delivered {
+            to: r.receiver,
+            through: r.through,
+        });
+        if let Some(cluster) = &hub.cluster {
+            let hubs = hub.registry.remote_hubs(r.sender);
+            crate::cluster::relay::push(cluster, &hubs, r.sender, Pushed::Receipt, &frame).await;
+        }
+        if hub.registry.to_receipt_sessions(r.sender, &frame) {
+            given.push(r);
+        }
+    }
     if given.is_empty() {
         return;
     }
@@ -651,15 +696,26 @@ impl Drop for Rescued<'_> {
     }
 }
 
-/// Pending mailbox writes, reported done to the registry when dropped.
-struct PendingWrites<'a> {
-    hub: &'a HubContext,
-    ids: &'a [UserId],
+/// Mailbox writes counted pending in the registry (by `Registry::route_for` or
+/// `Registry::route_here`), reported done when dropped, however the write ended.
+pub(crate) struct PendingWrites {
+    registry: std::sync::Arc<crate::registry::Registry>,
+    ids: Vec<UserId>,
 }
 
-impl Drop for PendingWrites<'_> {
+impl PendingWrites {
+    /// Take over the pending writes of `ids`, counted already.
+    pub(crate) fn new(hub: &HubContext, ids: Vec<UserId>) -> PendingWrites {
+        PendingWrites {
+            registry: hub.registry.clone(),
+            ids,
+        }
+    }
+}
+
+impl Drop for PendingWrites {
     fn drop(&mut self) {
-        self.hub.registry.write_done(self.ids);
+        self.registry.write_done(&self.ids);
     }
 }
 
@@ -720,11 +776,16 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
             return Err(CloseReason::StoreFailed.into());
         }
     };
+    let live_after = hub
+        .cluster
+        .as_ref()
+        .map(|c| Instant::now() + c.config.late_writes);
     let drain = Drain {
         hub,
         conn: client.conn,
         account: id,
         joined,
+        live_after,
         receipts: client.version >= RECEIPTS_VERSION,
         outbox: client.outbox.clone(),
         control: client.control.clone(),
@@ -740,7 +801,10 @@ async fn enter(client: &mut Client, req: RequestId, account: Account) -> Result<
                 let _ = client.outbox.push_own(logged_in.clone());
             };
             let registry = &drain.hub.registry;
-            if batch.is_empty() && registry.try_go_live(client.conn, id, mark, announce) {
+            if batch.is_empty()
+                && drain.live_after.is_none_or(|t| Instant::now() >= t)
+                && registry.try_go_live(client.conn, id, mark, announce)
+            {
                 if drain.receipts {
                     give_receipts(&drain.hub, id, &drain.outbox).await;
                 }
@@ -777,6 +841,9 @@ struct Drain {
     conn: ConnId,
     account: UserId,
     joined: Joined,
+    /// In a cluster: the session goes live only on a read that began after this
+    /// (`crate::cluster::LATE_WRITES`).
+    live_after: Option<tokio::time::Instant>,
     /// Whether the session speaks [`RECEIPTS_VERSION`]: it gets the kept receipts once live.
     receipts: bool,
     outbox: Outbox,
@@ -834,9 +901,16 @@ impl Drain {
                 }
                 continue;
             }
-            if self.joined == Joined::Live
-                || registry.try_go_live(self.conn, self.account, mark, || {})
-            {
+            if self.joined == Joined::Live {
+                return;
+            }
+            if let Some(after) = self.live_after.filter(|&t| Instant::now() < t) {
+                // Read again once the writes of hubs that had not heard of this session
+                // have landed.
+                tokio::time::sleep_until(after).await;
+                continue;
+            }
+            if registry.try_go_live(self.conn, self.account, mark, || {}) {
                 return;
             }
             if !mark.settled() {

@@ -121,12 +121,19 @@ fn relay(
         })
     });
     let routed = client.hub.registry.route_for(to, &message, legacy.as_ref());
-    // The sender's sessions on other hubs hear of it there (`crate::cluster::relay`).
-    let echo = if client.account.is_some() {
-        client.hub.registry.remote_hubs(client.id)
-    } else {
-        smallvec::SmallVec::new()
-    };
+    // The account's sessions on other hubs get their `Outgoing` through the cluster.
+    let mut outgoing = None;
+    if client.account.is_some() && client.hub.cluster.is_some() {
+        let hubs = client.hub.registry.remote_hubs(client.id);
+        if !hubs.is_empty() {
+            let frame = frame::encode(&HubMsg::Outgoing {
+                to: to.to_vec(),
+                kind: kind.clone(),
+                body,
+            });
+            outgoing = Some((hubs, frame));
+        }
+    }
     if client.account.is_some() {
         client
             .hub
@@ -151,7 +158,7 @@ fn relay(
         offline = routed.offline.len(),
         "relay"
     );
-    if !routed.offline.is_empty() || !routed.remote.is_empty() || !echo.is_empty() {
+    if !routed.offline.is_empty() || !routed.remote.is_empty() || outgoing.is_some() {
         let body = message.slice(message.len() - body.len()..);
         return Ok(Some(Deferred::Relay {
             req,
@@ -160,7 +167,7 @@ fn relay(
             body,
             routed,
             message,
-            echo,
+            outgoing,
         }));
     }
     answer_relay(client, req, to, routed, Vec::new(), Vec::new()).map(|()| None)

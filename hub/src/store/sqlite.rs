@@ -17,7 +17,8 @@ use shared::account::{KeyRecord, FIRST_ACCOUNT_ID};
 use shared::{BodyKind, PublicKey, Signature, UserId};
 
 use super::{
-    Account, Acked, Bound, Bounds, Enqueued, Mail, Receipt, Store, StoreError, Stored, MAX_RECEIPTS,
+    plain_glob, Account, Acked, Bound, Bounds, Enqueued, Mail, Receipt, Store, StoreError, Stored,
+    MAX_RECEIPTS,
 };
 
 /// The schema this code writes. A file with a higher `user_version` is refused.
@@ -249,14 +250,6 @@ fn decode_kind(bytes: &[u8]) -> rusqlite::Result<BodyKind> {
     postcard::from_bytes(bytes).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Blob, Box::new(e))
     })
-}
-
-/// Whether `pattern` is a glob of name characters, `*` and `?` (SQLite's `GLOB` would also
-/// take `[...]` classes, which the directory does not offer).
-fn plain_glob(pattern: &str) -> bool {
-    pattern
-        .chars()
-        .all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-' | '*' | '?'))
 }
 
 /// Writers waiting for the next group commit of [`Store::enqueue`].

@@ -1,0 +1,136 @@
+//! Reading a stream through a short-lived consumer, and erasing one message: the two
+//! primitives the JetStream store reads and deletes with.
+//!
+//! A reader is an ephemeral pull consumer, created for one read and deleted after it (never
+//! one durable consumer per account: nats-server#5609, tens of thousands of consumers fail).
+//! It acknowledges nothing (`AckPolicy::None`) and keeps its state in memory; should the hub
+//! die before deleting it, the server drops it after [`READER_IDLE`].
+
+use std::future::IntoFuture;
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::stream::{DeleteMessageErrorKind, Stream};
+use async_nats::jetstream::{self, ErrorCode};
+use futures::StreamExt;
+
+use crate::store::StoreError;
+
+/// How long any one request to NATS (an API call, a publish's acknowledgement, a read) may
+/// take before the store answers with an error: a NATS that is down or partitioned is a
+/// clear error after this, never a hang. Generous for a server on a busy machine.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a reader the store failed to delete (its hub died mid-read) lives on the server.
+pub const READER_IDLE: Duration = Duration::from_secs(30);
+
+/// Messages asked for per pull: large enough that a long mailbox is few round trips, small
+/// enough that a read that stops early (a byte budget) has not pulled much more.
+const PULL_BATCH: u64 = 256;
+
+/// `fut`, or an error naming `what` once [`REQUEST_TIMEOUT`] has passed.
+pub(super) async fn timed<T>(
+    what: &str,
+    fut: impl IntoFuture<Output = T>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(REQUEST_TIMEOUT, fut)
+        .await
+        .map_err(|_| {
+            StoreError::Nats(format!(
+                "{what}: NATS did not answer within {REQUEST_TIMEOUT:?}"
+            ))
+        })
+}
+
+/// `fut`'s error, if any, as a [`StoreError`] naming `what`; bounded by [`REQUEST_TIMEOUT`].
+pub(super) async fn step<T, E: std::fmt::Display>(
+    what: &str,
+    fut: impl IntoFuture<Output = Result<T, E>>,
+) -> Result<T, StoreError> {
+    timed(what, fut)
+        .await?
+        .map_err(|e| StoreError::Nats(format!("{what}: {e}")))
+}
+
+/// What a reader is to deliver.
+pub(super) struct Read<'a> {
+    /// The subject filter (one subject, or a wildcard).
+    pub(super) filter: &'a str,
+    /// Where to start.
+    pub(super) from: DeliverPolicy,
+    /// Headers only (the server adds `Nats-Msg-Size`): for reads that need no body.
+    pub(super) headers_only: bool,
+    /// Most messages the caller will take (it may stop earlier): no pull asks for more.
+    pub(super) most: u64,
+}
+
+/// Give `each` every message of `stream` that `read` selects, in stream order, with its
+/// stream sequence, until it says to stop or none is left.
+pub(super) async fn scan(
+    stream: &Stream,
+    read: Read<'_>,
+    mut each: impl FnMut(&jetstream::Message, u64) -> Result<ControlFlow<()>, StoreError>,
+) -> Result<(), StoreError> {
+    let consumer = step(
+        "open a reader",
+        stream.create_consumer(pull::Config {
+            filter_subject: read.filter.to_owned(),
+            deliver_policy: read.from,
+            ack_policy: AckPolicy::None,
+            headers_only: read.headers_only,
+            inactive_threshold: READER_IDLE,
+            memory_storage: true,
+            ..Default::default()
+        }),
+    )
+    .await?;
+    let name = consumer.cached_info().name.clone();
+    let mut pending = consumer.cached_info().num_pending;
+    let mut left = read.most;
+    let result = async {
+        while pending > 0 && left > 0 {
+            let ask = pending.min(PULL_BATCH).min(left) as usize;
+            let mut batch = step("read", consumer.fetch().max_messages(ask).messages()).await?;
+            let mut got = 0;
+            while let Some(message) = timed("read", batch.next()).await? {
+                let message = message.map_err(|e| StoreError::Nats(format!("read: {e}")))?;
+                let info = message
+                    .info()
+                    .map_err(|e| StoreError::Nats(format!("read: {e}")))?;
+                let seq = info.stream_sequence;
+                pending = info.pending;
+                got += 1;
+                left = left.saturating_sub(1);
+                if each(&message, seq)?.is_break() {
+                    return Ok(());
+                }
+            }
+            if got == 0 {
+                // What was pending went meanwhile (acknowledged, expired).
+                break;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    // Best effort: a reader left behind goes by itself after READER_IDLE.
+    let _ = timed("close a reader", stream.delete_consumer(&name)).await;
+    result
+}
+
+/// Delete message `seq` of `stream`, overwriting its bytes on disk (JetStream's default
+/// delete; a purge only unlinks). Whether it was there.
+pub(super) async fn erase(stream: &Stream, seq: u64) -> Result<bool, StoreError> {
+    match timed("erase a message", stream.delete_message(seq)).await? {
+        Ok(found) => Ok(found),
+        Err(e) => match e.kind() {
+            DeleteMessageErrorKind::JetStream(js)
+                if js.error_code() == ErrorCode::NO_MESSAGE_FOUND =>
+            {
+                Ok(false)
+            }
+            _ => Err(StoreError::Nats(format!("erase a message: {e}"))),
+        },
+    }
+}
