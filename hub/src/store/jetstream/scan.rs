@@ -114,8 +114,13 @@ pub(super) async fn scan(
         Ok(())
     }
     .await;
-    // Best effort: a reader left behind goes by itself after READER_IDLE.
-    let _ = timed("close a reader", stream.delete_consumer(&name)).await;
+    // Deleted in the background: the answer does not wait for that round trip. Best effort:
+    // a reader left behind (NATS unreachable, the store dropped) goes by itself after
+    // READER_IDLE.
+    let stream = stream.clone();
+    tokio::spawn(async move {
+        let _ = timed("close a reader", stream.delete_consumer(&name)).await;
+    });
     result
 }
 
