@@ -316,3 +316,63 @@ async fn the_store_works_from_the_hubs_blocking_tasks_and_drops_inside_a_runtime
     assert_eq!(listed.len(), 8);
     drop(store);
 }
+
+/// The number of consumers on the mail stream, asked of the server directly.
+fn readers(nats: &NatsServer, prefix: &str) -> usize {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = async_nats::connect(nats.url()).await.expect("connects");
+        let js = async_nats::jetstream::new(client);
+        let mut stream = js
+            .get_stream(format!("{prefix}_mail"))
+            .await
+            .expect("the mail stream");
+        stream
+            .info()
+            .await
+            .expect("stream info")
+            .state
+            .consumer_count
+    })
+}
+
+/// Mailboxes are read through short-lived consumers, never one per account: however many
+/// mailboxes were read, none is left on the server afterwards.
+#[test]
+fn every_mailbox_read_leaves_no_consumer_behind() {
+    let nats = NatsServer::start();
+    let store = connect(&nats, "readers");
+    let ids: Vec<UserId> = (0..40u8)
+        .map(|n| {
+            let id = store
+                .create_account(&format!("u{n}"), key(n), NOW)
+                .expect("creates")
+                .id;
+            store
+                .enqueue(&[id], &mail(UserId(7), "hi"))
+                .expect("stores");
+            id
+        })
+        .collect();
+    for &id in &ids {
+        assert_eq!(bodies(&store, id).len(), 1);
+        let seq = store.mailbox(id, 0, 1, usize::MAX).expect("reads")[0].seq;
+        assert_eq!(store.ack(id, seq).expect("acks").removed, 1);
+    }
+    store.expire(NOW).expect("expires");
+    assert!(store.delete_account(ids[0]).expect("deletes"));
+    let deadline = std::time::Instant::now() + testkit::WAIT;
+    let mut left = readers(&nats, "readers");
+    while left > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{left} readers still on the server after {:?}",
+            testkit::WAIT
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        left = readers(&nats, "readers");
+    }
+}

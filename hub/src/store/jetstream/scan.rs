@@ -22,8 +22,10 @@ use crate::store::StoreError;
 /// clear error after this, never a hang. Generous for a server on a busy machine.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long a reader the store failed to delete (its hub died mid-read) lives on the server.
-pub const READER_IDLE: Duration = Duration::from_secs(30);
+/// How long a reader the store failed to delete (its hub died mid-read, NATS was cut off)
+/// lives on the server: a hub's in-flight reads at most, for this long. Longer than the test
+/// kit's wait, so that a test sees the store's own delete, not this.
+pub const READER_IDLE: Duration = Duration::from_secs(120);
 
 /// Messages asked for per pull: large enough that a long mailbox is few round trips, small
 /// enough that a read that stops early (a byte budget) has not pulled much more.
