@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use async_nats::jetstream::consumer::DeliverPolicy;
 use shared::account::FIRST_ACCOUNT_ID;
 use shared::UserId;
 
 use super::records::{
     box_key, decode_box, encode_box, header_kind, header_u64, mail_headers, receipts_key,
-    sender_of_key, BoxSize, Receipts, FROM, MSG_SIZE, SENT_AT,
+    sender_of_key, BoxSize, Receipts, FROM, SENT_AT,
 };
 use super::scan::{erase, scan, step, Read};
 use super::{contended, Inner, CAS_ATTEMPTS};
@@ -97,6 +96,24 @@ impl Inner {
         Ok(seqs)
     }
 
+    /// How to read a mailbox of at most `count` messages (its size, which never counts fewer
+    /// than it holds) from seq `from`: no pull asks for more than `count`.
+    fn read_mailbox<'s>(
+        &self,
+        subject: &'s str,
+        from: u64,
+        count: u64,
+        most: u64,
+        headers_only: bool,
+    ) -> Read<'s> {
+        Read {
+            filter: subject,
+            from,
+            headers_only,
+            most: most.min(count),
+        }
+    }
+
     /// Count one message of `len` bytes into `id`'s mailbox, or the answer that refuses it.
     async fn reserve(&self, id: UserId, len: u64) -> Result<Option<Enqueued>, StoreError> {
         let _writer = self.lock(id).lock().await;
@@ -150,32 +167,28 @@ impl Inner {
         max_bytes: usize,
     ) -> Result<Vec<Stored>, StoreError> {
         let mut stored: Vec<Stored> = Vec::new();
-        if max == 0 {
+        let (count, _) = self.mailbox_size(id).await?;
+        if max == 0 || count == 0 {
             return Ok(stored);
         }
         let subject = self.subject(id);
-        let read = Read {
-            filter: &subject,
-            from: DeliverPolicy::ByStartSequence {
-                start_sequence: after.saturating_add(1),
-            },
-            headers_only: false,
-            most: max as u64,
-        };
+        let read = self.read_mailbox(&subject, after.saturating_add(1), count, max as u64, false);
         let mut bytes = 0;
-        scan(&self.mail, read, |message, seq| {
+        scan(&self.mail, read, |seen| {
             if !stored.is_empty() && bytes >= max_bytes {
                 return Ok(ControlFlow::Break(()));
             }
-            let headers = message.headers.as_ref();
             let mail = Mail {
-                from: UserId(header_u64(headers, FROM)?),
-                sent_at_ms: header_u64(headers, SENT_AT)?,
-                kind: header_kind(headers)?,
-                body: message.payload.clone(),
+                from: UserId(header_u64(seen.headers, FROM)?),
+                sent_at_ms: header_u64(seen.headers, SENT_AT)?,
+                kind: header_kind(seen.headers)?,
+                body: seen.payload.clone(),
             };
             bytes += mail.body.len();
-            stored.push(Stored { seq, mail });
+            stored.push(Stored {
+                seq: seen.seq,
+                mail,
+            });
             Ok(if stored.len() >= max {
                 ControlFlow::Break(())
             } else {
@@ -189,25 +202,23 @@ impl Inner {
     /// Read what goes (headers only), keep the receipts, then purge: a crash between the two
     /// repeats the receipts later, never loses one.
     pub(super) async fn ack(&self, id: UserId, upto: u64) -> Result<Acked, StoreError> {
+        let (count, _) = self.mailbox_size(id).await?;
+        if count == 0 {
+            return Ok(Acked::default());
+        }
         let subject = self.subject(id);
         let mut gone = BoxSize::default();
         let mut senders: BTreeMap<u64, u64> = BTreeMap::new();
-        let read = Read {
-            filter: &subject,
-            from: DeliverPolicy::All,
-            headers_only: true,
-            most: u64::MAX,
-        };
-        scan(&self.mail, read, |message, seq| {
-            if seq > upto {
+        let read = self.read_mailbox(&subject, 1, count, u64::MAX, true);
+        scan(&self.mail, read, |seen| {
+            if seen.seq > upto {
                 return Ok(ControlFlow::Break(()));
             }
-            let headers = message.headers.as_ref();
             gone.count += 1;
-            gone.bytes += header_u64(headers, MSG_SIZE)?;
-            let sender = header_u64(headers, FROM)?;
+            gone.bytes += seen.size;
+            let sender = header_u64(seen.headers, FROM)?;
             if sender >= FIRST_ACCOUNT_ID {
-                senders.insert(sender, seq);
+                senders.insert(sender, seen.seq);
             }
             Ok(ControlFlow::Continue(()))
         })
@@ -307,14 +318,14 @@ impl Inner {
             filter: &filter,
             // Every value kept (see accounts_matching): a sender named by an older one too is
             // looked at again below, where only the latest counts.
-            from: DeliverPolicy::All,
+            from: 1,
             headers_only: false,
             most: u64::MAX,
         };
-        scan(&self.kv.stream, read, |message, _| {
-            let kept = Receipts::decode(&message.payload)?;
+        scan(&self.kv.stream, read, |seen| {
+            let kept = Receipts::decode(seen.payload)?;
             if kept.0.iter().any(|r| r.0 == receiver.0) {
-                senders.extend(sender_of_key(message.subject.as_str()));
+                senders.extend(sender_of_key(seen.subject));
             }
             Ok(ControlFlow::Continue(()))
         })
@@ -366,15 +377,13 @@ impl Inner {
         let mut old = Vec::new();
         let read = Read {
             filter: &filter,
-            from: DeliverPolicy::All,
+            from: 1,
             headers_only: true,
             most: u64::MAX,
         };
-        scan(&self.mail, read, |message, seq| {
-            let headers = message.headers.as_ref();
-            if header_u64(headers, SENT_AT)? < cutoff {
-                let owner = self.owner(message.subject.as_str());
-                old.push((seq, owner, header_u64(headers, MSG_SIZE)?));
+        scan(&self.mail, read, |seen| {
+            if header_u64(seen.headers, SENT_AT)? < cutoff {
+                old.push((seen.seq, self.owner(seen.subject), seen.size));
             }
             Ok(ControlFlow::Continue(()))
         })

@@ -12,9 +12,12 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use async_nats::jetstream::stream::{DeleteMessageErrorKind, Stream};
-use async_nats::jetstream::{self, ErrorCode};
+use async_nats::jetstream::ErrorCode;
+use async_nats::HeaderMap;
+use bytes::Bytes;
 use futures::StreamExt;
 
+use super::records::{header_u64, MSG_SIZE};
 use crate::store::StoreError;
 
 /// How long any one request to NATS (an API call, a publish's acknowledgement, a read) may
@@ -55,30 +58,48 @@ pub(super) async fn step<T, E: std::fmt::Display>(
         .map_err(|e| StoreError::Nats(format!("{what}: {e}")))
 }
 
-/// What a reader is to deliver.
+/// What a scan is to deliver.
 pub(super) struct Read<'a> {
     /// The subject filter (one subject, or a wildcard).
     pub(super) filter: &'a str,
-    /// Where to start.
-    pub(super) from: DeliverPolicy,
+    /// The first sequence to look at.
+    pub(super) from: u64,
     /// Headers only (the server adds `Nats-Msg-Size`): for reads that need no body.
     pub(super) headers_only: bool,
     /// Most messages the caller will take (it may stop earlier): no pull asks for more.
     pub(super) most: u64,
 }
 
-/// Give `each` every message of `stream` that `read` selects, in stream order, with its
-/// stream sequence, until it says to stop or none is left.
+/// One message as a scan gives it.
+pub(super) struct Seen<'a> {
+    /// Its stream sequence.
+    pub(super) seq: u64,
+    /// Its subject.
+    pub(super) subject: &'a str,
+    /// Its headers.
+    pub(super) headers: Option<&'a HeaderMap>,
+    /// Its payload (empty for a headers-only read).
+    pub(super) payload: &'a Bytes,
+    /// Its payload's length, also in a headers-only read.
+    pub(super) size: u64,
+}
+
+/// Give `each` every message of `stream` that `read` selects, in stream order, until it says
+/// to stop or none is left, through a short-lived consumer. (Not single gets, `STREAM.MSG.GET`
+/// with `next_by_subj`, one round trip each: tried for small mailboxes, store_bench's reads
+/// of 100-message mailboxes ran 6x slower on 2.9.10, and small ones gained a quarter.)
 pub(super) async fn scan(
     stream: &Stream,
     read: Read<'_>,
-    mut each: impl FnMut(&jetstream::Message, u64) -> Result<ControlFlow<()>, StoreError>,
+    mut each: impl FnMut(Seen<'_>) -> Result<ControlFlow<()>, StoreError>,
 ) -> Result<(), StoreError> {
     let consumer = step(
         "open a reader",
         stream.create_consumer(pull::Config {
             filter_subject: read.filter.to_owned(),
-            deliver_policy: read.from,
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: read.from.max(1),
+            },
             ack_policy: AckPolicy::None,
             headers_only: read.headers_only,
             inactive_threshold: READER_IDLE,
@@ -104,7 +125,20 @@ pub(super) async fn scan(
                 pending = info.pending;
                 got += 1;
                 left = left.saturating_sub(1);
-                if each(&message, seq)?.is_break() {
+                let headers = message.headers.as_ref();
+                let size = if read.headers_only {
+                    header_u64(headers, MSG_SIZE)?
+                } else {
+                    message.payload.len() as u64
+                };
+                let seen = Seen {
+                    seq,
+                    subject: message.subject.as_str(),
+                    headers,
+                    payload: &message.payload,
+                    size,
+                };
+                if each(seen)?.is_break() {
                     return Ok(());
                 }
             }
