@@ -317,7 +317,7 @@ async fn the_store_works_from_the_hubs_blocking_tasks_and_drops_inside_a_runtime
     drop(store);
 }
 
-/// The number of consumers on the mail stream, asked of the server directly.
+/// The number of consumers on the mail streams, asked of the server directly.
 fn readers(nats: &NatsServer, prefix: &str) -> usize {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -326,16 +326,24 @@ fn readers(nats: &NatsServer, prefix: &str) -> usize {
     rt.block_on(async {
         let client = async_nats::connect(nats.url()).await.expect("connects");
         let js = async_nats::jetstream::new(client);
-        let mut stream = js
-            .get_stream(format!("{prefix}_mail"))
-            .await
-            .expect("the mail stream");
-        stream
-            .info()
-            .await
-            .expect("stream info")
-            .state
-            .consumer_count
+        let mut readers = 0;
+        let mut streams = 0;
+        let mut names = js.stream_names();
+        while let Some(name) = futures::StreamExt::next(&mut names).await {
+            let name = name.expect("a stream name");
+            if name.starts_with(&format!("{prefix}_mail_")) {
+                let mut stream = js.get_stream(&name).await.expect("the mail stream");
+                readers += stream
+                    .info()
+                    .await
+                    .expect("stream info")
+                    .state
+                    .consumer_count;
+                streams += 1;
+            }
+        }
+        assert!(streams > 1, "the mail is in several streams");
+        readers
     })
 }
 

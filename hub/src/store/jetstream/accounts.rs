@@ -200,13 +200,13 @@ impl Inner {
             headers_only: true,
             most: u64::MAX,
         };
-        scan(&self.mail, read, |seen| {
+        scan(self.mail_of(id), read, |seen| {
             seqs.push(seen.seq);
             Ok(ControlFlow::Continue(()))
         })
         .await?;
         for seq in seqs {
-            erase(&self.mail, seq).await?;
+            erase(self.mail_of(id), seq).await?;
         }
         self.erase_key(&receipts_key(id)).await?;
         self.forget_receiver(id).await?;

@@ -174,7 +174,7 @@ impl Inner {
         let subject = self.subject(id);
         let read = self.read_mailbox(&subject, after.saturating_add(1), count, max as u64, false);
         let mut bytes = 0;
-        scan(&self.mail, read, |seen| {
+        scan(self.mail_of(id), read, |seen| {
             if !stored.is_empty() && bytes >= max_bytes {
                 return Ok(ControlFlow::Break(()));
             }
@@ -210,7 +210,7 @@ impl Inner {
         let mut gone = BoxSize::default();
         let mut senders: BTreeMap<u64, u64> = BTreeMap::new();
         let read = self.read_mailbox(&subject, 1, count, u64::MAX, true);
-        scan(&self.mail, read, |seen| {
+        scan(self.mail_of(id), read, |seen| {
             if seen.seq > upto {
                 return Ok(ControlFlow::Break(()));
             }
@@ -239,7 +239,7 @@ impl Inner {
         }
         let purged = step(
             "acknowledge a mailbox",
-            self.mail
+            self.mail_of(id)
                 .purge()
                 .filter(subject.as_str())
                 .sequence(upto.saturating_add(1)),
@@ -368,36 +368,38 @@ impl Inner {
         })
     }
 
-    /// One headers-only pass over every mailbox, then each old one deleted. The whole stream
-    /// is read each time: stopping at the first mail the server received after the cutoff
-    /// would trust every hub's clock (and the callers' `now_ms`) to match the server's.
+    /// One headers-only pass over every mailbox, then each old one deleted. All the mail is
+    /// read each time: stopping at the first mail the server received after the cutoff would
+    /// trust every hub's clock (and the callers' `now_ms`) to match the server's.
     pub(super) async fn expire(&self, now_ms: u64) -> Result<u64, StoreError> {
         let cutoff = now_ms.saturating_sub(self.bounds.max_age.as_millis() as u64);
-        let filter = format!("{}.mail.*", self.prefix);
         let mut old = Vec::new();
-        let read = Read {
-            filter: &filter,
-            from: 1,
-            headers_only: true,
-            most: u64::MAX,
-        };
-        scan(&self.mail, read, |seen| {
-            if header_u64(seen.headers, SENT_AT)? < cutoff {
-                old.push((seen.seq, self.owner(seen.subject), seen.size));
-            }
-            Ok(ControlFlow::Continue(()))
-        })
-        .await?;
+        for stream in &self.mail {
+            let read = Read {
+                // No filter: the whole stream.
+                filter: "",
+                from: 1,
+                headers_only: true,
+                most: u64::MAX,
+            };
+            scan(stream, read, |seen| {
+                if header_u64(seen.headers, SENT_AT)? < cutoff {
+                    if let Some(owner) = self.owner(seen.subject) {
+                        old.push((seen.seq, owner, seen.size));
+                    }
+                }
+                Ok(ControlFlow::Continue(()))
+            })
+            .await?;
+        }
         let mut gone: BTreeMap<u64, BoxSize> = BTreeMap::new();
         let mut count = 0;
         for (seq, owner, bytes) in old {
-            if erase(&self.mail, seq).await? {
+            if erase(self.mail_of(owner), seq).await? {
                 count += 1;
-                if let Some(owner) = owner {
-                    let size = gone.entry(owner.0).or_default();
-                    size.count += 1;
-                    size.bytes += bytes;
-                }
+                let size = gone.entry(owner.0).or_default();
+                size.count += 1;
+                size.bytes += bytes;
             }
         }
         for (owner, size) in gone {

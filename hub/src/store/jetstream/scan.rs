@@ -60,7 +60,7 @@ pub(super) async fn step<T, E: std::fmt::Display>(
 
 /// What a scan is to deliver.
 pub(super) struct Read<'a> {
-    /// The subject filter (one subject, or a wildcard).
+    /// The subject filter (one subject, or a wildcard; empty for the whole stream).
     pub(super) filter: &'a str,
     /// The first sequence to look at.
     pub(super) from: u64,
