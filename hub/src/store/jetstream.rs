@@ -1,23 +1,24 @@
 //! The clustered hub's [`Store`]: accounts in a NATS JetStream key-value bucket, mailboxes in
-//! one JetStream stream, on nats-server 2.9 (Debian's; no 2.10 features). Several hubs on one
+//! JetStream streams, on nats-server 2.9 (Debian's; no 2.10 features). Several hubs on one
 //! NATS share it: each sees the others' accounts and mailboxes at once.
 //!
 //! Layout (`P` is the prefix given to [`JetStreamStore::connect`]; docs/CLUSTER-store.md has
 //! the why):
-//! - bucket `P_accounts` (file storage, one revision per key): `next` (the next account id,
-//!   raised by compare-and-set on its revision), `id.<id>` (the account), `name.<hex name>`
-//!   (the id it is bound to, written with `create`: of two hubs registering one name, exactly
-//!   one wins), `box.<id>` (the mailbox's reserved size; there exactly while the account is)
-//!   and `rcpt.<sender>` (the sender's receipts, all in one value);
-//! - streams `P_mail_<k>` (file storage, `k` = id % [`MAIL_STREAMS`]), subject
-//!   `P.mail.<k>.<id>` per account: the stream sequence is the mailbox seq (ascending per account, never reused, not dense). A mailbox is read with a
-//!   short-lived consumer filtered to its subject ([`scan`]), acknowledged by purging its
-//!   subject up to a seq.
+//! - bucket `P_accounts` (file storage, two revisions per key, see `KEPT_VALUES`): `next`
+//!   (the next account id, raised by compare-and-set on its revision), `id.<id>` (the
+//!   account), `name.<hex name>` (the id it is bound to, written with `create`: of two hubs
+//!   registering one name, exactly one wins), `box.<id>` (the mailbox's reserved size; there
+//!   exactly while the account is) and `rcpt.<sender>` (the sender's receipts, all in one
+//!   value);
+//! - streams `P_mail_<k>` (file storage, `k` = id % `MAIL_STREAMS`), subject
+//!   `P.mail.<k>.<id>` per account: the stream sequence is the mailbox seq (ascending per
+//!   account, never reused, not dense). A mailbox is read with a short-lived consumer filtered
+//!   to its subject (`scan.rs`), acknowledged by purging its subject up to a seq.
 //!
 //! Every method returns once JetStream acknowledged its writes (a publish ack, a key's new
 //! revision). JetStream 2.9 has no transaction over several writes, so where [`Store`] says
 //! "one transaction" this store does its writes in an order that makes a crash between two of
-//! them safe, and each method's doc in [`Inner`]'s impls says what a crash can leave:
+//! them safe:
 //! - `enqueue`/`keep`: per receiver, the size is reserved (compare-and-set on `box.<id>`)
 //!   before the mail is published. A crash between the two leaves the mailbox counting one
 //!   message (and its bytes) it does not hold: its bounds are met that much early, never
