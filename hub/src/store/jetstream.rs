@@ -54,6 +54,7 @@ use super::{Account, Acked, Bounds, Enqueued, Mail, Receipt, Store, StoreError, 
 
 mod accounts;
 mod mailbox;
+mod receipts;
 mod records;
 mod scan;
 
