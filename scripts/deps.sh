@@ -4,7 +4,9 @@
 set -euo pipefail
 need=()
 # The NATS server the clustered hub and its JetStream store are tested against (testkit::nats).
-command -v nats-server >/dev/null || need+=(nats-server)
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
+# HAProxy in TCP mode in front of hubs, with docs/examples/haproxy.cfg (tui-client/tests/haproxy.rs).
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v python3 >/dev/null || need+=(python3)
 # ed25519 for docs/examples/protocol_client.py (hub/tests/python_client.rs).
 python3 -c 'import cryptography' 2>/dev/null || need+=(python3-cryptography)

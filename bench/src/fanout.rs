@@ -100,10 +100,15 @@ pub async fn connect_all(
         .map(|i| connect(proto, addr, i as u64, accounts.map(|a| &a[i])))
         .buffered(64)
         .try_collect();
-    tokio::time::timeout(CONNECT_TIMEOUT, all)
+    let clients: Vec<Client> = tokio::time::timeout(CONNECT_TIMEOUT, all)
         .await
         .context("connecting clients took too long")?
-        .context("connecting clients")
+        .context("connecting clients")?;
+    if crate::spread::spread() {
+        let ids: Vec<u64> = clients.iter().map(|c| c.address).collect();
+        crate::spread::converge(addr, &ids).await?;
+    }
+    Ok(clients)
 }
 
 /// Run a fan-out workload and describe the outcome.

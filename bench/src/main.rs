@@ -22,6 +22,7 @@ mod scan;
 mod setup;
 #[cfg(test)]
 mod smoke;
+mod spread;
 mod storm;
 
 use std::net::SocketAddr;
@@ -77,6 +78,11 @@ enum Command {
         /// nats-server with a `tls` block (bench/tls.sh); NATS's plain INFO line comes first.
         #[arg(long)]
         tls: bool,
+        /// Hub only: more hubs of the same cluster (comma-separated); client i connects to
+        /// the (i mod n)th of --addr and these, and the run starts once every hub lists every
+        /// client (bench/cluster.sh).
+        #[arg(long, value_delimiter = ',')]
+        also: Vec<SocketAddr>,
     },
     /// Connection set-up rate and latency (hub only): plain, --tls, --login.
     Setup {
@@ -264,7 +270,13 @@ async fn main() -> anyhow::Result<()> {
             rate,
             name,
             tls,
+            also,
         } => {
+            let spread = !also.is_empty();
+            if spread && target != Proto::Hub {
+                anyhow::bail!("--also spreads clients over the hubs of a cluster: hub only");
+            }
+            spread::ALSO.set(also).expect("set once");
             if tls {
                 trust_any_tls(addr, target)?;
             }
@@ -286,6 +298,9 @@ async fn main() -> anyhow::Result<()> {
             result["tls"] = tls.into();
             if let Some(name) = name {
                 result["target"] = name.into();
+            }
+            if spread {
+                result["hubs"] = (spread::ALSO.get().map_or(0, Vec::len) + 1).into();
             }
             println!("{}", serde_json::to_string(&result)?);
         }

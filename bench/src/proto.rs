@@ -57,6 +57,7 @@ pub async fn connect(
     index: u64,
     account: Option<&Identity>,
 ) -> anyhow::Result<Client> {
+    let addr = crate::spread::addr_for(addr, index);
     let mut stream = TcpStream::connect(addr).await.context("connect")?;
     if proto == Proto::Nats && TLS.get().is_some() {
         skip_nats_info(&mut stream).await?;

@@ -522,24 +522,12 @@ impl Registry {
             .and_then(|e| e.sessions.iter().find(|s| s.conn == conn))
             .map(|s| s.peer.clone())
             .ok_or(PushError::Closed)?;
-        let peers = present_but(&inner, id);
-        let snapshot = if version >= ACCOUNTS_VERSION {
-            let peers = peers
-                .into_iter()
-                .map(|user_id| PeerInfo {
-                    user_id,
-                    name: inner.users[&user_id].name.as_deref().map(str::to_owned),
-                })
-                .collect();
-            frame(&HubMsg::<Bytes>::Present { req, peers })
-        } else {
-            frame(&HubMsg::<Bytes>::Peers { req, peers })
-        };
+        let frames = snapshot(&inner, id, req, version);
         if version >= PRESENCE_VERSION {
             // What is pending is in this snapshot; a place queued before it writes nothing.
             peer.restart_presence();
         }
-        let answer = peer.answer(snapshot);
+        let answer = frames.into_iter().try_for_each(|f| peer.answer(f));
         let watcher = Watcher {
             user: id,
             peer,
@@ -669,6 +657,50 @@ fn take_session(inner: &mut Inner, id: UserId, conn: ConnId) -> Option<Session> 
     Some(session)
 }
 
+/// Most peers in one snapshot frame: a peer is at most 44 bytes (a 10-byte id, a name of at
+/// most 32 bytes and their two prefixes), so a frame stays under 720 KiB, within `MAX_FRAME_LEN`.
+pub(crate) const SNAPSHOT_CHUNK: usize = 16_384;
+
+/// The frames of `asker`'s snapshot in its `version`'s words: the answer (`Peers`, or
+/// `Present` from [`ACCOUNTS_VERSION`]) with the first [`SNAPSHOT_CHUNK`] present users by id,
+/// then the rest as the pushes the version hears of arrivals (`Joined`, `Arrived`, or
+/// `Presence` frames of [`crate::presence::PRESENCE_CHUNK`] from [`PRESENCE_VERSION`]). The
+/// caller queues them together under the lock, so no change falls among them.
+fn snapshot(inner: &Inner, asker: UserId, req: RequestId, version: u32) -> Vec<Bytes> {
+    let ids = present_but(inner, asker);
+    let (first, rest) = ids.split_at(ids.len().min(SNAPSHOT_CHUNK));
+    let info = |&user_id: &UserId| PeerInfo {
+        user_id,
+        name: inner.users[&user_id].name.as_deref().map(str::to_owned),
+    };
+    let mut frames = Vec::with_capacity(1);
+    if version < ACCOUNTS_VERSION {
+        let peers = first.to_vec();
+        frames.push(frame(&HubMsg::<Bytes>::Peers { req, peers }));
+        frames.extend(
+            rest.iter()
+                .map(|&user_id| frame(&HubMsg::<Bytes>::Joined { user_id })),
+        );
+        return frames;
+    }
+    let peers = first.iter().map(info).collect();
+    frames.push(frame(&HubMsg::<Bytes>::Present { req, peers }));
+    if version >= PRESENCE_VERSION {
+        frames.extend(rest.chunks(crate::presence::PRESENCE_CHUNK).map(|chunk| {
+            frame(&HubMsg::<Bytes>::Presence {
+                arrived: chunk.iter().map(info).collect(),
+                left: Vec::new(),
+            })
+        }));
+    } else {
+        frames.extend(rest.iter().map(|id| {
+            let PeerInfo { user_id, name } = info(id);
+            frame(&HubMsg::<Bytes>::Arrived { user_id, name })
+        }));
+    }
+    frames
+}
+
 /// Every present id but `asker`, ascending.
 fn present_but(inner: &Inner, asker: UserId) -> Vec<UserId> {
     let mut ids: Vec<UserId> = inner
@@ -710,6 +742,66 @@ mod tests {
         assert_eq!(registry.next_id(), Some(UserId(FIRST_ACCOUNT_ID - 1)));
         assert_eq!(registry.next_id(), None);
         assert_eq!(registry.next_id(), None, "and it stays so");
+    }
+
+    /// A snapshot of more peers than one frame holds (about 27,000 accounts with 32-byte
+    /// names) comes as a `Present` of the first ones and pushes with the rest, every frame
+    /// within the frame limit, in each version's words; before, encoding it panicked under
+    /// the registry's lock.
+    #[test]
+    fn a_snapshot_too_big_for_one_frame_comes_in_several_each_within_the_limit() {
+        let registry = Registry::default();
+        let total = 30_000u64;
+        let mut inboxes = Vec::new();
+        for n in 0..total {
+            let (conn, (session, inbox)) = (UserId(n + 10), peer());
+            registry.join(conn, session);
+            let name = format!("{n:0>32}");
+            registry.log_in(conn, conn, UserId(FIRST_ACCOUNT_ID + n), &name, 6, || {});
+            inboxes.push(inbox);
+        }
+        for version in [shared::BASE_VERSION, ACCOUNTS_VERSION, PRESENCE_VERSION] {
+            let (conn, (watcher, mut inbox)) = (UserId(1), peer());
+            registry.join(conn, watcher);
+            registry
+                .watch(conn, conn, RequestId(7), version)
+                .expect("watches");
+            let frames = inbox.take_unsent(|_| true);
+            assert!(frames.len() > 1, "v{version}: more than one frame");
+            let mut seen = Vec::new();
+            for (at, bytes) in frames.iter().enumerate() {
+                assert!(
+                    bytes.len() <= shared::MAX_FRAME_LEN,
+                    "v{version}: frame {at}"
+                );
+                let msg = HubMsg::<Bytes>::decode(&bytes[4..]).expect("decodes");
+                match (at, msg) {
+                    (0, HubMsg::Peers { req, peers }) => {
+                        assert_eq!(req, RequestId(7));
+                        seen.extend(peers);
+                    }
+                    (0, HubMsg::Present { req, peers }) => {
+                        assert_eq!(req, RequestId(7));
+                        seen.extend(peers.into_iter().map(|p| p.user_id));
+                    }
+                    (_, HubMsg::Joined { user_id }) if version < ACCOUNTS_VERSION => {
+                        seen.push(user_id)
+                    }
+                    (_, HubMsg::Arrived { user_id, name }) if version < PRESENCE_VERSION => {
+                        assert!(name.is_some());
+                        seen.push(user_id);
+                    }
+                    (_, HubMsg::Presence { arrived, left }) => {
+                        assert!(left.is_empty());
+                        seen.extend(arrived.into_iter().map(|p| p.user_id));
+                    }
+                    (at, other) => panic!("v{version}: frame {at} is {other:?}"),
+                }
+            }
+            let all: Vec<UserId> = (0..total).map(|n| UserId(FIRST_ACCOUNT_ID + n)).collect();
+            assert_eq!(seen, all, "v{version}: everyone once, ascending");
+            registry.leave(conn, conn);
+        }
     }
 
     /// The rule that keeps a drain from stranding a message: a session goes live only if its

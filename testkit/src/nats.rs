@@ -107,12 +107,26 @@ impl Drop for NatsServer {
     }
 }
 
+/// The server's binary: on PATH, else where Debian's package puts it (/usr/sbin, which a
+/// user's PATH may lack).
+fn binary() -> &'static str {
+    const DEBIAN: &str = "/usr/sbin/nats-server";
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join("nats-server").is_file())
+    });
+    if !on_path && Path::new(DEBIAN).is_file() {
+        DEBIAN
+    } else {
+        "nats-server"
+    }
+}
+
 /// Start nats-server with JetStream in `dir` on `port` (a free one when `None`, which the
 /// server picks itself so that no other test can take it in between) and wait until it
 /// says where it listens.
 fn spawn(dir: &Path, config: Option<&Path>, port: Option<u16>) -> (Child, SocketAddr) {
     let port = port.map_or_else(|| "-1".to_owned(), |p| p.to_string());
-    let mut cmd = Command::new("nats-server");
+    let mut cmd = Command::new(binary());
     if let Some(config) = config {
         cmd.arg("-c").arg(config);
     }

@@ -141,8 +141,13 @@ pub struct Notice {
 /// The whole client state.
 #[derive(Debug)]
 pub struct App {
-    /// `host:port` of the hub.
+    /// The hub's address being tried or connected to (one of `--hub`'s), as given.
     pub hub: String,
+    /// The address of the last connection that worked, to tell a switch to another.
+    last_hub: Option<String>,
+    /// The address this connection failed over from, for the status bar: set when a
+    /// connection is made to another address than the last one that worked.
+    pub switched_from: Option<String>,
     /// Our id on the current connection (the account's once logged in).
     pub me: Option<UserId>,
     /// The account this connection is logged in as.
@@ -215,6 +220,8 @@ impl App {
     pub fn new(hub: impl Into<String>, size: (u16, u16)) -> App {
         App {
             hub: hub.into(),
+            last_hub: None,
+            switched_from: None,
             me: None,
             account: None,
             conn: ConnState::Connecting(1),

@@ -10,8 +10,10 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 #[command(name = "tui-client", version, about)]
 pub struct Cli {
     /// The hub's address, `host:port` or `tls://host:port` for TLS [default: the config's
-    /// `hub`, else 127.0.0.1:7878].
-    #[arg(long, env = "HUBBUB_HUB", global = true, value_name = "ADDR")]
+    /// `hub`, else 127.0.0.1:7878]. Several, comma-separated (`a:7878,b:7878`), are one hub
+    /// service: the first that answers is used; a lost connection moves to the next, with
+    /// the backoff between rounds through the list; one-shot commands try each in order.
+    #[arg(long, env = "HUBBUB_HUB", global = true, value_name = "ADDR[,ADDR...]")]
     pub hub: Option<String>,
     /// Speak TLS to the hub. Its certificate is pinned on first use (see --known-hubs)
     /// unless --ca is given.
@@ -129,16 +131,16 @@ pub enum Command {
         /// The account's name.
         name: String,
     },
-    /// Forget the pinned certificate of the hub at ADDRESS (default: --hub), so that the
-    /// next connection pins the one it presents: after its operator replaced it and you
-    /// compared the new fingerprint.
+    /// Forget the pinned certificate of the hub at ADDRESS (default: --hub, when it names one
+    /// address), so that the next connection pins the one it presents: after its operator
+    /// replaced it and you compared the new fingerprint.
     ForgetHub {
         /// `host:port` or `tls://host:port`.
         address: Option<String>,
     },
     /// Print each message as it arrives; files are saved. Logged in, the mailbox comes
     /// first, each message acknowledged once printed. A lost hub is reported (`closed`) and
-    /// reconnected to with backoff. Ends with Ctrl-C.
+    /// reconnected to with backoff (the next of --hub's addresses, if several). Ends with Ctrl-C.
     Listen {
         /// Where files go [default: --download-dir].
         #[arg(long)]

@@ -35,8 +35,8 @@ const BURST: usize = 4096;
 /// Options of the UI.
 #[derive(Clone, Debug)]
 pub struct UiOptions {
-    /// The hub's address.
-    pub hub: crate::net::HubAddr,
+    /// The hub's addresses.
+    pub hubs: crate::net::Hubs,
     /// Where received files go.
     pub download_dir: PathBuf,
     /// Whether the mouse is captured (clicks and the wheel).
@@ -62,7 +62,7 @@ pub async fn run(opts: UiOptions) -> Result<()> {
     let (cmd_tx, cmd_rx) = mpsc::channel(net::COMMAND_CAPACITY);
     let (ev_tx, mut ev_rx) = mpsc::channel(net::EVENT_CAPACITY);
     let config = NetConfig {
-        hub: opts.hub.clone(),
+        hubs: opts.hubs.clone(),
         download_dir: opts.download_dir,
         pins: opts.pins,
         identity: opts.identity,
@@ -70,7 +70,7 @@ pub async fn run(opts: UiOptions) -> Result<()> {
     let network = tokio::spawn(net::run(config, cmd_rx, ev_tx));
     let (mut terminal, guard) = terminal::setup(opts.mouse)?;
     let size = terminal.size()?;
-    let mut app = App::new(opts.hub.to_string(), (size.width, size.height));
+    let mut app = App::new(opts.hubs.get(0).to_string(), (size.width, size.height));
     app.notify.desktop = opts.desktop;
     app.notify.choices = opts.notify;
     app.theme = opts.theme;
@@ -125,14 +125,23 @@ fn search_history(app: &mut App, history: &Option<History>) -> Option<Action> {
     }
 }
 
-/// Write what the app queued to the history store, in one transaction.
+/// Write what the app queued to the history store, in one transaction, then the receipts
+/// that came (they reach rows not loaded as well).
 fn write_history(app: &mut App, history: &mut Option<History>) {
     let records = app.take_records();
-    if let (Some(h), false) = (history.as_mut(), records.is_empty()) {
-        if let Err(e) = h.write(&records) {
-            warn!(error = %e, "history write failed");
-            app.tell(format!("history not written: {e}"), true);
-        }
+    let receipts = app.take_receipts();
+    let Some(h) = history.as_mut() else { return };
+    let mut result = if records.is_empty() {
+        Ok(())
+    } else {
+        h.write(&records)
+    };
+    for (to, through) in receipts {
+        result = result.and_then(|()| h.receipt(to, through).map(drop));
+    }
+    if let Err(e) = result {
+        warn!(error = %e, "history write failed");
+        app.tell(format!("history not written: {e}"), true);
     }
 }
 

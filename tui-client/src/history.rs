@@ -188,6 +188,43 @@ impl History {
             .optional()
     }
 
+    /// A receipt for what we queued for `to` up to mailbox seq `through`: mark every kept
+    /// relay of ours it reaches, loaded or not (so that an entry paged in later reads
+    /// delivered), in one transaction; how many rows changed. Applying one twice changes
+    /// nothing the second time.
+    pub fn receipt(&mut self, to: UserId, through: u64) -> rusqlite::Result<usize> {
+        let tx = self.db.transaction()?;
+        let mut changed = Vec::new();
+        {
+            // Only rows that queued a copy for `to` with its seq can match; the exact check
+            // is `Answer::receipt` on each.
+            let mut q = tx.prepare_cached(
+                "SELECT id, delivery FROM entries WHERE sender IS NULL
+                 AND delivery LIKE 'D%' AND instr(delivery, ?1) > 0",
+            )?;
+            let needle = format!("{}:", to.0);
+            let rows = q.query_map(params![needle], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (id, text) = row?;
+                if let Delivery::Done(mut answer) = parse_delivery(&text) {
+                    if answer.receipt(to, through) {
+                        changed.push((id, delivery_text(&Delivery::Done(answer))));
+                    }
+                }
+            }
+        }
+        {
+            let mut put = tx.prepare_cached("UPDATE entries SET delivery = ?2 WHERE id = ?1")?;
+            for (id, text) in &changed {
+                put.execute(params![id, text])?;
+            }
+        }
+        tx.commit()?;
+        Ok(changed.len())
+    }
+
     /// Delete the oldest entries beyond [`MAX_ENTRIES`] and [`MAX_TEXT_BYTES`].
     fn trim(&mut self) -> rusqlite::Result<()> {
         self.db.execute(

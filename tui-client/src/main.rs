@@ -61,14 +61,14 @@ fn run(
         // terminal is taken, so their errors and the question print plainly.
         None => opts.me().and_then(|me| {
             if !runtime
-                .block_on(opts.hub.ask_first_use())
-                .map_err(|e| color_eyre::eyre::eyre!("cannot reach the hub at {}: {e}", opts.hub))?
+                .block_on(opts.hubs.ask_first_use())
+                .map_err(|e| color_eyre::eyre::eyre!(e))?
             {
                 color_eyre::eyre::bail!(
                     "not connecting to a hub whose certificate you did not trust"
                 );
             }
-            opts.hub.on_first_use(tui_client::net::FirstUse::Refuse);
+            opts.hubs.on_first_use(tui_client::net::FirstUse::Refuse);
             terminal::install_hooks()?;
             let identity = me.map(|(_, identity)| identity);
             let history = match &identity {
@@ -76,7 +76,7 @@ fn run(
                 _ => None,
             };
             let opts = event_loop::UiOptions {
-                hub: opts.hub,
+                hubs: opts.hubs,
                 download_dir,
                 mouse: settings.mouse,
                 desktop: settings.desktop,

@@ -1,6 +1,7 @@
 //! The network task: owns the hub connection, logs in with the identity file, keeps presence
 //! live with `Watch`, answers keepalives, saves received files, acknowledges the mailbox, and
-//! reconnects with backoff. It talks to the UI only through two bounded channels.
+//! reconnects, failing over between the hub's addresses ([`hubs`]) with backoff. It talks to
+//! the UI only through two bounded channels.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,6 +21,7 @@ use session::{Memory, Session};
 pub mod backoff;
 pub mod dial;
 mod event;
+pub mod hubs;
 pub mod login;
 pub mod relay;
 pub mod sealing;
@@ -27,6 +29,7 @@ pub mod session;
 pub use backoff::Backoff;
 pub use dial::{DialError, FirstUse, HubAddr};
 pub use event::{NetCommand, NetEvent};
+pub use hubs::{Failover, Hubs, RoundError};
 pub use login::{login, LoginError};
 pub use relay::{Answer, Relay};
 
@@ -43,8 +46,8 @@ pub const WATCH_REQ: RequestId = RequestId(0);
 /// Settings of the network task.
 #[derive(Clone, Debug)]
 pub struct NetConfig {
-    /// The hub, and how to reach it.
-    pub hub: HubAddr,
+    /// The hub's addresses, and how to reach each.
+    pub hubs: Hubs,
     /// Where received files go.
     pub download_dir: PathBuf,
     /// Whom to log in as on every connection.
@@ -53,32 +56,37 @@ pub struct NetConfig {
     pub pins: Option<PathBuf>,
 }
 
-/// Run until the UI drops its command sender: connect, serve, and reconnect with backoff.
+/// Run until the UI drops its command sender: connect, serve, and reconnect, failing over
+/// between the addresses as [`Failover`] says.
 pub async fn run(
     config: NetConfig,
     mut commands: mpsc::Receiver<NetCommand>,
     events: mpsc::Sender<NetEvent>,
 ) {
-    let mut backoff = Backoff::default();
+    let mut failover = Failover::new(config.hubs.len());
     let mut memory = Memory::default();
     let mut attempt = 1;
     loop {
-        if events.send(NetEvent::Connecting { attempt }).await.is_err() {
+        let hub = config.hubs.get(failover.current());
+        let connecting = NetEvent::Connecting {
+            attempt,
+            hub: hub.to_string(),
+        };
+        if events.send(connecting).await.is_err() {
             return;
         }
-        let reason = match connect(&config.hub).await {
-            Err(e) => e.text,
+        let (reason, retry_in) = match connect(hub).await {
+            Err(e) => (e.text, failover.failed()),
             Ok(conn) => {
-                backoff.reset();
+                failover.connected();
                 attempt = 0;
-                match serve(&config, conn, &mut memory, &mut commands, &events).await {
+                match serve(&config, hub, conn, &mut memory, &mut commands, &events).await {
                     Ok(()) => return,
-                    Err(reason) => reason,
+                    Err(reason) => (reason, failover.lost()),
                 }
             }
         };
-        let retry_in = backoff.pause();
-        warn!(%reason, ?retry_in, "not connected; retrying");
+        warn!(%hub, %reason, ?retry_in, "not connected; retrying");
         let gone = NetEvent::Disconnected { reason, retry_in };
         if events.send(gone).await.is_err() {
             return;
@@ -125,13 +133,14 @@ async fn pause(
 /// Serve one connection. `Ok` means the UI is gone; `Err` carries why the connection ended.
 async fn serve(
     config: &NetConfig,
+    hub: &HubAddr,
     mut conn: Connection,
     memory: &mut Memory,
     commands: &mut mpsc::Receiver<NetCommand>,
     events: &mpsc::Sender<NetEvent>,
 ) -> Result<(), String> {
     let welcome = conn.welcome;
-    info!(user_id = %welcome.user_id, hub = %config.hub, "connected");
+    info!(user_id = %welcome.user_id, %hub, "connected");
     let connected = NetEvent::Connected {
         user_id: welcome.user_id,
         limits: welcome.limits,

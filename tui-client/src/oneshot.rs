@@ -27,8 +27,8 @@ const REQ: RequestId = RequestId(1);
 /// What every command needs to know besides its own arguments.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// The hub, and how to reach it.
-    pub hub: net::HubAddr,
+    /// The hub's addresses, and how to reach each.
+    pub hubs: net::Hubs,
     /// `--known-hubs`.
     pub known_hubs: Option<PathBuf>,
     /// Where received files go.
@@ -43,7 +43,7 @@ impl Options {
     /// The global flags of `cli`, over the config file as `settings` merged them; a bad hub
     /// address or CA file is an error.
     pub fn from_cli(cli: &Cli, settings: &Settings, download_dir: PathBuf) -> Result<Options> {
-        let hub = net::HubAddr::new(
+        let hubs = net::Hubs::new(
             &settings.hub,
             cli.tls,
             cli.ca.as_deref(),
@@ -51,7 +51,7 @@ impl Options {
         )
         .map_err(|e| eyre!(e))?;
         Ok(Options {
-            hub,
+            hubs,
             known_hubs: cli.known_hubs.clone(),
             download_dir,
             anonymous: cli.anonymous,
@@ -91,9 +91,9 @@ pub async fn run(opts: &Options, command: Command) -> Result<()> {
     match command {
         Command::Register { name } => account::register(opts, &name).await,
         Command::DeleteAccount { yes } => account::delete(opts, yes).await,
-        Command::Id => say(connect_as(&opts.hub, me).await?.user_id()),
+        Command::Id => say(connect_as(&opts.hubs, me).await?.user_id()),
         Command::List => {
-            let mut conn = connect_as(&opts.hub, me).await?;
+            let mut conn = connect_as(&opts.hubs, me).await?;
             let HubMsg::Peers { peers, .. } =
                 request(&mut conn, ClientMsg::List { req: REQ }).await?
             else {
@@ -101,9 +101,9 @@ pub async fn run(opts: &Options, command: Command) -> Result<()> {
             };
             peers.into_iter().try_for_each(say)
         }
-        Command::Whoami => account::whoami(&mut connect_as(&opts.hub, me).await?),
+        Command::Whoami => account::whoami(&mut connect_as(&opts.hubs, me).await?),
         Command::Users { pattern } => {
-            account::users(&mut connect_as(&opts.hub, me).await?, pattern).await
+            account::users(&mut connect_as(&opts.hubs, me).await?, pattern).await
         }
         Command::ForgetHub { address } => forget_hub(opts, address.as_deref()),
         Command::Send { to, file, text } => send::run(opts, me, &to, file, text).await,
@@ -117,21 +117,22 @@ pub async fn run(opts: &Options, command: Command) -> Result<()> {
             let dir = save_dir.unwrap_or_else(|| opts.download_dir.clone());
             let pins = crate::secure::pins_path(opts.identity.as_deref()).ok();
             let form = listen::Form { json, once };
-            listen::run(&opts.hub, me, pins.as_deref(), &dir, form).await
+            listen::run(&opts.hubs, me, pins.as_deref(), &dir, form).await
         }
     }
 }
 
-/// Connect to `hub`; the error says which hub could not be reached.
-async fn connect(hub: &net::HubAddr) -> Result<Connection> {
-    net::connect(hub)
-        .await
-        .map_err(|why| eyre!("cannot reach the hub at {hub}: {why}"))
+/// Connect to the first of `hubs` that answers, trying each in order once; the error names
+/// every address and why it failed. A failure before the one that worked is only logged: the
+/// command's output is the same as with that address alone.
+async fn connect(hubs: &net::Hubs) -> Result<Connection> {
+    let (_, conn) = hubs.connect().await.map_err(|e| eyre!(e))?;
+    Ok(conn)
 }
 
-/// Connect to `hub` and log in as `me`, if given.
-async fn connect_as(hub: &net::HubAddr, me: Option<&Identity>) -> Result<Connection> {
-    let mut conn = connect(hub).await?;
+/// Connect to `hubs` and log in as `me`, if given.
+async fn connect_as(hubs: &net::Hubs, me: Option<&Identity>) -> Result<Connection> {
+    let mut conn = connect(hubs).await?;
     if let Some(me) = me {
         log_in(&mut conn, me).await?;
     }
@@ -143,7 +144,13 @@ fn forget_hub(opts: &Options, address: Option<&str>) -> Result<()> {
     let hub = match address {
         Some(address) => net::HubAddr::new(address, true, None, opts.known_hubs.as_deref())
             .map_err(|e| eyre!(e))?,
-        None => opts.hub.clone(),
+        None => opts.hubs.single().cloned().ok_or_else(|| {
+            eyre!(
+                "--hub names {} addresses: say which one's certificate to forget \
+                 (tui-client forget-hub ADDRESS)",
+                opts.hubs.len()
+            )
+        })?,
     };
     if hub
         .forget(opts.known_hubs.as_deref())

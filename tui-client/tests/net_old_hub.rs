@@ -1,6 +1,7 @@
 //! The network task on a hub of protocol version 2, played byte for byte by a script: `/who`
 //! and `/whois` are refused in the task, never sent (a hub below version 3 closes the
-//! connection on an account request), and the connection goes on serving relays.
+//! connection on an account request), and the connection goes on serving relays. And
+//! one-shot `send` to a scripted hub of version 3, before end-to-end keys.
 
 use std::time::Duration;
 
@@ -83,7 +84,7 @@ async fn account_requests_are_refused_in_the_task_on_a_version_2_hub() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = NetConfig {
         pins: None,
-        hub: tui_client::net::HubAddr::plain(addr),
+        hubs: tui_client::net::HubAddr::plain(addr).into(),
         download_dir: dir.path().to_owned(),
         identity: None,
     };
@@ -135,4 +136,75 @@ async fn account_requests_are_refused_in_the_task_on_a_version_2_hub() {
         other => panic!("expected the relay first, got {other:?}"),
     }
     task.abort();
+}
+
+/// One-shot `send` to a hub of version 3, before end-to-end keys: the body goes as the user
+/// gave it, and stderr says it is not encrypted and why.
+#[tokio::test]
+async fn send_to_a_hub_before_keys_says_it_is_not_encrypted_and_relays_the_text() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let hub = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.expect("accept");
+        let mut socket = Framed::new(socket, FrameCodec::new());
+        let welcome = HubMsg::Welcome {
+            version: BASE_VERSION,
+            user_id: UserId(3),
+            limits: Limits::default(),
+        };
+        send(&mut socket, welcome).await;
+        let ClientMsg::Hello { req, .. } = next_request(&mut socket).await else {
+            panic!("expected Hello");
+        };
+        send(&mut socket, HubMsg::Hello { req, version: 3 }).await;
+        let ClientMsg::Relay {
+            req,
+            to,
+            kind,
+            body,
+        } = next_request(&mut socket).await
+        else {
+            panic!("expected the relay");
+        };
+        let answer = HubMsg::Routed {
+            req,
+            delivered: 1,
+            queued: Vec::new(),
+            unknown: Vec::new(),
+            dropped: Vec::new(),
+            full: Vec::new(),
+        };
+        send(&mut socket, answer).await;
+        (to, kind, body)
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("oneshot.log");
+    let config = dir.path().join("config");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tui-client"))
+            .env("HUBBUB_HUB", addr.to_string())
+            .env("HUBBUB_LOG_FILE", log)
+            .env("XDG_CONFIG_HOME", config)
+            .env_remove("HUBBUB_IDENTITY")
+            .env_remove("HUBBUB_CONFIG")
+            .args(["send", "--to", "4", "in", "the", "clear"])
+            .output()
+    });
+    let out = tokio::time::timeout(WAIT, out)
+        .await
+        .expect("send ends in time")
+        .expect("joins")
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("not encrypted: the hub speaks protocol version 3, before end-to-end keys"),
+        "{stderr}"
+    );
+    let (to, kind, body) = tokio::time::timeout(WAIT, hub)
+        .await
+        .expect("the hub's side ends")
+        .expect("the hub's side");
+    assert_eq!(to, [UserId(4)]);
+    assert_eq!((kind, &body[..]), (BodyKind::Text, &b"in the clear"[..]));
 }

@@ -263,6 +263,26 @@ fn hub_gone_is_shown() {
 }
 
 #[test]
+fn a_fail_over_to_another_address_is_shown() {
+    let mut app = conversation();
+    app.now = at(50);
+    app.update(Action::Net(NetEvent::Disconnected {
+        reason: "the hub closed the connection".into(),
+        retry_in: Duration::from_millis(250),
+    }));
+    app.update(Action::Net(NetEvent::Connecting {
+        attempt: 1,
+        hub: "10.0.0.2:7878".into(),
+    }));
+    app.update(Action::Net(NetEvent::Connected {
+        user_id: UserId(9),
+        limits: Limits::default(),
+    }));
+    app.update(Action::Net(NetEvent::Peers(vec![UserId(4), UserId(5)])));
+    check("failed_over", draw(&app, 120, 24));
+}
+
+#[test]
 fn too_small_says_so_instead_of_panicking() {
     let app = conversation();
     check("too_small", draw(&app, 30, 8));

@@ -174,3 +174,32 @@ fn listen_stops_at_a_changed_certificate_instead_of_retrying() {
         .expect("read stderr");
     assert!(said.contains("CHANGED"), "{said}");
 }
+
+#[test]
+fn a_list_of_tls_hubs_asks_for_each_unpinned_address_and_pins_each_on_its_own() {
+    let (a, fp_a) = tls_hub();
+    let (b, fp_b) = tls_hub();
+    let (a, b) = (a.addr.to_string(), b.addr.to_string());
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hubs = format!("tls://{dead},tls://{a},tls://{b}");
+    let mut ui = pty::PtyClient::spawn("a", &hubs, dir.path(), 160, 40);
+    // The dead one is said and passed over; each live one is asked about in turn.
+    ui.wait_for(&format!(
+        "cannot reach tls://{dead} to confirm its certificate"
+    ));
+    ui.wait_for(&format!("The hub at {a} is not known yet"));
+    ui.wait_for(&fp_a.to_string());
+    ui.keys("y\r");
+    ui.wait_for(&format!("The hub at {b} is not known yet"));
+    ui.wait_for(&fp_b.to_string());
+    ui.keys("y\r");
+    ui.wait_for("● connected");
+    ui.wait_for(&format!("hub tls://{a} │"));
+    let pinned =
+        std::fs::read_to_string(dir.path().join("a-config/hubbub/known_hubs")).expect("pinned");
+    assert_eq!(pinned, format!("{a} {fp_a}\n{b} {fp_b}\n"));
+}

@@ -3,6 +3,8 @@
 //! again when the hub answers); older entries are paged in when the view reaches the oldest
 //! one shown. No I/O here.
 
+use shared::UserId;
+
 use super::conversation::ConvKey;
 use super::inbox::Sender;
 use super::{App, Effect};
@@ -21,6 +23,8 @@ pub struct Keeping {
     asked: bool,
     /// A `/search` to go on with in the store: the text, and the oldest id shown.
     search: Option<(String, i64)>,
+    /// Receipts to apply to the store after this burst, for entries not in memory too.
+    receipts: Vec<(UserId, u64)>,
 }
 
 impl App {
@@ -32,6 +36,7 @@ impl App {
             more: last_id > 0,
             asked: false,
             search: None,
+            receipts: Vec::new(),
         });
     }
 
@@ -41,6 +46,22 @@ impl App {
             .as_mut()
             .map(|k| std::mem::take(&mut k.queue))
             .unwrap_or_default()
+    }
+
+    /// Receipts (`to`, `through`) to apply to the store now, after [`Self::take_records`].
+    pub fn take_receipts(&mut self) -> Vec<(UserId, u64)> {
+        self.keeping
+            .as_mut()
+            .map(|k| std::mem::take(&mut k.receipts))
+            .unwrap_or_default()
+    }
+
+    /// A receipt came: the entries in memory have it already; the store's rows get it after
+    /// the burst (`crate::history::History::receipt`), so one paged in later has it too.
+    pub(super) fn keep_receipt(&mut self, to: UserId, through: u64) {
+        if let Some(k) = &mut self.keeping {
+            k.receipts.push((to, through));
+        }
     }
 
     /// Entry `seq` is new: give it an id and queue it.

@@ -14,12 +14,16 @@ use crate::net::NetEvent;
 impl App {
     pub(super) fn on_net(&mut self, event: NetEvent) -> Vec<Effect> {
         match event {
-            NetEvent::Connecting { attempt } => self.conn = ConnState::Connecting(attempt),
+            NetEvent::Connecting { attempt, hub } => {
+                self.conn = ConnState::Connecting(attempt);
+                self.hub = hub;
+            }
             NetEvent::Connected { user_id, limits } => {
                 self.conn = ConnState::Connected;
                 self.me = Some(user_id);
                 self.account = None;
                 self.limits = limits;
+                self.note_switch();
                 self.system(format!("connected to {} as #{user_id}", self.hub));
             }
             NetEvent::LoggedIn {
@@ -96,6 +100,7 @@ impl App {
                 for entry in self.inbox.receipt(to, through) {
                     self.keep_again(Some(entry));
                 }
+                self.keep_receipt(to, through);
             }
             NetEvent::Failed { req, text } => self.request_failed(req, text),
             NetEvent::Users {
@@ -258,6 +263,19 @@ impl App {
         self.tell(format!("send failed: {why}"), true);
         let entry = self.inbox.settle(req, Delivery::Failed(why)).cloned();
         self.keep_again(entry);
+    }
+
+    /// Connected to another address than the last connection: say so in the inbox and the
+    /// notice line; the status bar keeps the address it came from.
+    fn note_switch(&mut self) {
+        let was = self.last_hub.replace(self.hub.clone());
+        let Some(was) = was.filter(|was| *was != self.hub) else {
+            return;
+        };
+        let text = format!("switched hub: from {was} to {}", self.hub);
+        self.system(text.clone());
+        self.tell(text, false);
+        self.switched_from = Some(was);
     }
 
     fn on_logged_in(&mut self, user_id: UserId, name: String, waiting: u64) {

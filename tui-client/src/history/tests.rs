@@ -216,3 +216,51 @@ fn queued_seqs_and_receipts_come_back_and_older_rows_read_without_seqs() {
         "a row written before receipts: queued, with no seq to match one"
     );
 }
+
+/// A receipt reaches rows that are not loaded as well: an entry paged in after it reads
+/// delivered. It reaches only copies queued for its account with a seq up to its own.
+#[test]
+fn a_receipt_marks_the_kept_rows_it_reaches_loaded_or_not() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("h.sqlite3");
+    let (bob, carol) = (UserId(1 << 32), UserId((1 << 32) + 1));
+    let queued = |queued: Vec<UserId>, seqs: Vec<u64>| {
+        Some(Delivery::Done(Answer {
+            queued,
+            seqs,
+            ..Answer::default()
+        }))
+    };
+    let mine = |to: Vec<UserId>, d| entry(Sender::Me { to }, Body::Text("hi".into()), d);
+    let mut h = History::open(&path).expect("opens");
+    h.write(&[
+        rec(1, mine(vec![bob], queued(vec![bob], vec![5]))),
+        rec(
+            2,
+            mine(vec![bob, carol], queued(vec![bob, carol], vec![6, 1])),
+        ),
+        rec(3, mine(vec![carol], queued(vec![carol], vec![2]))),
+        rec(4, mine(vec![bob], queued(vec![bob], vec![9]))),
+        // A hub before receipts: no seq, nothing to match.
+        rec(5, mine(vec![bob], queued(vec![bob], Vec::new()))),
+    ])
+    .expect("writes");
+    assert_eq!(h.receipt(bob, 6).expect("applies"), 2, "rows 1 and 2");
+    assert_eq!(h.receipt(bob, 6).expect("applies"), 0, "once is enough");
+    drop(h);
+    let h = History::open(&path).expect("opens again");
+    let reached: Vec<Vec<UserId>> = h
+        .before(None, 10)
+        .expect("reads")
+        .into_iter()
+        .map(|r| match r.entry.delivery {
+            Some(Delivery::Done(a)) => a.reached,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        reached,
+        vec![vec![bob], vec![bob], vec![], vec![], vec![]],
+        "carol's copies and bob's later ones wait"
+    );
+}

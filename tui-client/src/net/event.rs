@@ -12,12 +12,14 @@ use crate::incoming::Body;
 /// What the network task tells the UI.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NetEvent {
-    /// Trying to connect (attempt 1 is the first).
+    /// Trying to connect (attempt 1 is the first) to one of the hub's addresses.
     Connecting {
-        /// Which attempt.
+        /// Which attempt since the last connection that worked.
         attempt: u32,
+        /// The address tried, as given; a `Connected` that follows is to it.
+        hub: String,
     },
-    /// Connected; the hub gave us this identity.
+    /// Connected (to the address of the last `Connecting`); the hub gave us this identity.
     Connected {
         /// Our id on this connection.
         user_id: UserId,

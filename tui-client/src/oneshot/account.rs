@@ -37,7 +37,7 @@ pub async fn register(opts: &Options, name: &str) -> Result<()> {
             (identity, Some(pending))
         }
     };
-    let mut conn = connect(&opts.hub).await?;
+    let mut conn = connect(&opts.hubs).await?;
     let account = conn
         .register(&identity.key, &name)
         .await
@@ -50,7 +50,7 @@ pub async fn register(opts: &Options, name: &str) -> Result<()> {
         "registered {} as {} on {}; the identity is in {}",
         account.name,
         account.user_id,
-        opts.hub,
+        opts.hubs,
         path.display()
     );
     say(account.user_id)
@@ -102,9 +102,9 @@ pub async fn delete(opts: &Options, yes: bool) -> Result<()> {
         );
     };
     if !yes {
-        confirm(&me.name, &opts.hub.to_string())?;
+        confirm(&me.name, &opts.hubs.to_string())?;
     }
-    let mut conn = connect(&opts.hub).await?;
+    let mut conn = connect(&opts.hubs).await?;
     log_in(&mut conn, &me).await?;
     let id = conn.user_id();
     conn.delete_account(&me.key)

@@ -26,7 +26,7 @@ fn trust_file(opts: &Options) -> Result<Trust> {
 /// `whois NAME`: `id`, `name`, `online`, `fingerprint`, `pin` and `encryption`, one
 /// `KEY VALUE` line each.
 pub async fn whois(opts: &Options, me: Option<&Identity>, name: &str) -> Result<()> {
-    let mut conn = connect_as(&opts.hub, me).await?;
+    let mut conn = connect_as(&opts.hubs, me).await?;
     let entry = entry(&mut conn, name).await?;
     let trust = trust_file(opts)?;
     let identity = secure::identity_key(&entry)?;
@@ -52,7 +52,7 @@ pub async fn whois(opts: &Options, me: Option<&Identity>, name: &str) -> Result<
 
 /// `trust NAME`: pin NAME's current key, replacing the one pinned.
 pub async fn trust(opts: &Options, me: Option<&Identity>, name: &str) -> Result<()> {
-    let mut conn = connect_as(&opts.hub, me).await?;
+    let mut conn = connect_as(&opts.hubs, me).await?;
     let entry = entry(&mut conn, name).await?;
     let mut trust = trust_file(opts)?;
     let identity = secure::identity_key(&entry)?;

@@ -1,7 +1,7 @@
 //! `tui-client listen`: log in when there is an identity, print the mailbox and then each
 //! message as it arrives (a line of text, or one JSON object per line), acknowledge what was
 //! printed, save files, report a lost hub as a `closed` event and, unless `--once`, reconnect
-//! with the full-screen client's backoff.
+//! with the full-screen client's fail-over and backoff.
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use shared::{BodyKind, ClientMsg, HubMsg, UserId};
 
 use super::say;
 use crate::identity::Identity;
-use crate::net::{self, Backoff};
+use crate::net::{self, Failover};
 use crate::secure::{Keys, Opener, Trust};
 
 mod mailbox;
@@ -45,32 +45,39 @@ enum End {
     Closed(String),
 }
 
-/// Why a connection could not be opened: worth another attempt, or not.
+/// Why a connection could not be opened: worth another round after the pause, or not.
 enum OpenError {
-    Retry(String),
+    Retry(String, Duration),
     Fatal(String),
 }
 
 /// Listen on one connection after another until Ctrl-C (or the first close with `--once`,
-/// which is an error: the script asked for one connection and lost it). The first
-/// connection must work; a login the hub refuses for good ends the run at any time.
+/// which is an error: the script asked for one connection and lost it), failing over between
+/// the hub's addresses as [`Failover`] says. The first round must connect; a login the hub
+/// refuses for good ends the run at any time.
 pub async fn run(
-    hub: &net::HubAddr,
+    hubs: &net::Hubs,
     me: Option<&Identity>,
     pins: Option<&Path>,
     dir: &Path,
     form: Form,
 ) -> Result<()> {
-    let mut backoff = Backoff::default();
+    let mut failover = Failover::new(hubs.len());
     let mut mailbox = Mailbox::default();
-    let mut conn = match open(hub, me).await {
-        Ok(conn) => conn,
-        Err(OpenError::Retry(why) | OpenError::Fatal(why)) => return Err(eyre!(why)),
+    let (mut at, mut conn) = match open(hubs, &mut failover, me).await {
+        Ok(opened) => opened,
+        Err(OpenError::Retry(why, _) | OpenError::Fatal(why)) => return Err(eyre!(why)),
     };
     loop {
         mailbox.reconnected();
         let account = conn.account();
-        let line = print::ready(&hub.to_string(), conn.user_id(), account, dir, form);
+        let line = print::ready(
+            &hubs.get(at).to_string(),
+            conn.user_id(),
+            account,
+            dir,
+            form,
+        );
         if form.json {
             say(line)?;
         } else {
@@ -81,21 +88,20 @@ pub async fn run(
             End::Interrupted => return Ok(()),
             End::Closed(reason) => reason,
         };
-        backoff.reset();
         if form.once {
             say(print::closed(&reason, None, form))?;
             bail!("lost the hub: {reason}");
         }
-        conn = loop {
-            let wait = backoff.pause();
+        let mut wait = failover.lost();
+        (at, conn) = loop {
             say(print::closed(&reason, Some(wait), form))?;
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = tokio::signal::ctrl_c() => return Ok(()),
             }
-            match open(hub, me).await {
-                Ok(conn) => break conn,
-                Err(OpenError::Retry(why)) => reason = why,
+            match open(hubs, &mut failover, me).await {
+                Ok(opened) => break opened,
+                Err(OpenError::Retry(why, retry_in)) => (reason, wait) = (why, retry_in),
                 Err(OpenError::Fatal(why)) => return Err(eyre!(why)),
             }
         };
@@ -111,24 +117,27 @@ fn opener(conn: &Connection, me: Option<&Identity>, pins: Option<&Path>) -> Resu
     Ok(Some(Opener::new(Keys::new(account.user_id, me), trust)))
 }
 
-/// Connect, and log in if there is an identity.
-async fn open(hub: &net::HubAddr, me: Option<&Identity>) -> Result<Connection, OpenError> {
-    let mut conn = net::connect(hub).await.map_err(|e| {
-        let why = format!("cannot reach the hub at {hub}: {e}");
-        match e.permanent {
-            true => OpenError::Fatal(why),
-            false => OpenError::Retry(why),
-        }
-    })?;
+/// Connect (one round through the addresses), and log in if there is an identity.
+async fn open(
+    hubs: &net::Hubs,
+    failover: &mut Failover,
+    me: Option<&Identity>,
+) -> Result<(usize, Connection), OpenError> {
+    let (at, mut conn) = net::hubs::connect_round(hubs, failover)
+        .await
+        .map_err(|e| match e.permanent() {
+            true => OpenError::Fatal(e.to_string()),
+            false => OpenError::Retry(e.to_string(), e.retry_in),
+        })?;
     if let Some(me) = me {
-        net::login(&mut conn, me, true)
-            .await
-            .map_err(|e| match e.permanent {
+        if let Err(e) = net::login(&mut conn, me, true).await {
+            return Err(match e.permanent {
                 true => OpenError::Fatal(e.text),
-                false => OpenError::Retry(e.text),
-            })?;
+                false => OpenError::Retry(e.text, failover.lost()),
+            });
+        }
     }
-    Ok(conn)
+    Ok((at, conn))
 }
 
 /// Print messages until the connection ends; keepalives are answered on the way.

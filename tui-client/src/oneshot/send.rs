@@ -70,7 +70,7 @@ pub async fn run(
     text: Vec<String>,
 ) -> Result<()> {
     let wanted = parse_receivers(to).map_err(|e| eyre!(e))?;
-    let mut conn = connect(&opts.hub).await?;
+    let mut conn = connect(&opts.hubs).await?;
     let limits = conn.welcome.limits;
     let (to, entries) = resolve(&mut conn, wanted).await?;
     check_receivers(&to, usize::from(limits.max_receivers))?;

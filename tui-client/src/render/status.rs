@@ -55,7 +55,12 @@ pub fn render(app: &App, a: &Areas, buf: &mut Buffer) {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let state = Span::styled(state, Style::default().fg(color));
     let spans = if a.panes {
-        let hub = Span::raw(format!("hub {}", crate::sanitize::display_line(&app.hub)));
+        let mut hub = format!("hub {}", crate::sanitize::display_line(&app.hub));
+        if let Some(was) = &app.switched_from {
+            let was = crate::sanitize::display_line(was);
+            hub.push_str(&format!(" (failed over from {was})"));
+        }
+        let hub = Span::raw(hub);
         let name = Span::styled(" hubbub", bold);
         vec![name, Span::styled(me, bold), hub, state, peers, unread]
     } else {

@@ -16,7 +16,7 @@ use tui_client::net::{HubAddr, NetConfig, NetEvent};
 pub fn config(addr: SocketAddr, dir: &Path, identity: Option<Identity>) -> NetConfig {
     NetConfig {
         pins: None,
-        hub: HubAddr::plain(addr),
+        hubs: HubAddr::plain(addr).into(),
         download_dir: dir.to_owned(),
         identity,
     }

@@ -106,3 +106,16 @@ fn a_changed_entry_is_kept_again_and_one_loaded_from_history_takes_its_receipt()
     };
     assert_eq!(answer.reached, vec![BOB]);
 }
+
+/// A receipt is also handed to the history store, for the rows that are not loaded; without
+/// a store nothing is kept to hand.
+#[test]
+fn a_receipt_goes_to_the_store_for_the_rows_not_in_memory() {
+    let mut app = alice();
+    app.update(receipt(BOB, 7));
+    assert!(app.take_receipts().is_empty(), "no store: nothing to apply");
+    app.keep_history(0);
+    app.update(receipt(BOB, 7));
+    assert_eq!(app.take_receipts(), vec![(BOB, 7)]);
+    assert!(app.take_receipts().is_empty(), "taken once");
+}
