@@ -384,3 +384,52 @@ fn every_mailbox_read_leaves_no_consumer_behind() {
         left = readers(&nats, "readers");
     }
 }
+
+/// Two hubs, each with its own store on one JetStream: an account registered on one logs in on
+/// the other and finds there what was sent to it through the first; its name is taken on both.
+/// The stores are made inside the test's runtime, as an async `main` would.
+#[tokio::test]
+async fn two_hubs_on_one_jetstream_share_accounts_and_mailboxes() {
+    use shared::HubMsg;
+    use testkit::accounts::{login, register, try_register};
+    let nats = NatsServer::start();
+    let store = |prefix| -> std::sync::Arc<dyn Store> {
+        std::sync::Arc::new(
+            JetStreamStore::connect(&nats.url(), Bounds::default(), prefix).expect("connects"),
+        )
+    };
+    let one = testkit::TestHub::with_store(testkit::test_config(), store("hubs")).await;
+    let two = testkit::TestHub::with_store(testkit::test_config(), store("hubs")).await;
+    let key = SecretKey::generate();
+    let mut bob = one.connect().await;
+    let registered = register(&mut bob, &key, "bob").await;
+    drop(bob);
+    testkit::eventually("bob to leave hub one", || one.inspector.connections() == 0).await;
+    let mut alice = two.connect().await;
+    match testkit::relay(&mut alice, &[registered.user_id], &b"through two"[..]).await {
+        HubMsg::Posted { queued, .. } => {
+            assert_eq!(
+                queued.iter().map(|k| k.to).collect::<Vec<_>>(),
+                vec![registered.user_id]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut bob = two.connect().await;
+    let again = login(&mut bob, &key, "bob").await;
+    assert_eq!(
+        again.user_id, registered.user_id,
+        "the same account on the other hub"
+    );
+    assert_eq!(again.waiting, 1);
+    let mut other = one.connect().await;
+    match try_register(&mut other, &SecretKey::generate(), "bob").await {
+        HubMsg::Error {
+            kind: shared::ErrorKind::NameTaken,
+            ..
+        } => {}
+        other => panic!("{other:?}"),
+    }
+    one.stop().await;
+    two.stop().await;
+}

@@ -136,7 +136,12 @@ impl JetStreamStore {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Nats(format!("start the store's runtime: {e}")))?;
-        let inner = rt.block_on(Inner::connect(url, bounds, prefix))?;
+        // Spawned and waited for, not `block_on`: the hub may connect from inside its own
+        // runtime (an async `main`), where entering another runtime panics.
+        let (url, prefix) = (url.to_owned(), prefix.to_owned());
+        let task = rt.spawn(async move { Inner::connect(&url, bounds, &prefix).await });
+        let inner = futures::executor::block_on(task)
+            .map_err(|e| StoreError::Nats(format!("the store's task failed: {e}")))??;
         Ok(JetStreamStore {
             rt: Some(rt),
             inner: Arc::new(inner),
