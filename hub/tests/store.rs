@@ -111,7 +111,7 @@ fn mailboxes_keep_order_until_acknowledged() {
             panic!("one answer per receiver, in order: {answers:?}");
         };
         // Seqs ascend per account and are never reused; they need not be dense (JetStream's
-        // are the stream's, shared by every mailbox).
+        // are a stream's, shared by many mailboxes).
         let mut seq = vec![one];
         for text in ["two", "three"] {
             seq.push(stored(

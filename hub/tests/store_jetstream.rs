@@ -316,3 +316,120 @@ async fn the_store_works_from_the_hubs_blocking_tasks_and_drops_inside_a_runtime
     assert_eq!(listed.len(), 8);
     drop(store);
 }
+
+/// The number of consumers on the mail streams, asked of the server directly.
+fn readers(nats: &NatsServer, prefix: &str) -> usize {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = async_nats::connect(nats.url()).await.expect("connects");
+        let js = async_nats::jetstream::new(client);
+        let mut readers = 0;
+        let mut streams = 0;
+        let mut names = js.stream_names();
+        while let Some(name) = futures::StreamExt::next(&mut names).await {
+            let name = name.expect("a stream name");
+            if name.starts_with(&format!("{prefix}_mail_")) {
+                let mut stream = js.get_stream(&name).await.expect("the mail stream");
+                readers += stream
+                    .info()
+                    .await
+                    .expect("stream info")
+                    .state
+                    .consumer_count;
+                streams += 1;
+            }
+        }
+        assert!(streams > 1, "the mail is in several streams");
+        readers
+    })
+}
+
+/// Mailboxes are read through short-lived consumers, never one per account: however many
+/// mailboxes were read, none is left on the server afterwards.
+#[test]
+fn every_mailbox_read_leaves_no_consumer_behind() {
+    let nats = NatsServer::start();
+    let store = connect(&nats, "readers");
+    let ids: Vec<UserId> = (0..40u8)
+        .map(|n| {
+            let id = store
+                .create_account(&format!("u{n}"), key(n), NOW)
+                .expect("creates")
+                .id;
+            store
+                .enqueue(&[id], &mail(UserId(7), "hi"))
+                .expect("stores");
+            id
+        })
+        .collect();
+    for &id in &ids {
+        assert_eq!(bodies(&store, id).len(), 1);
+        let seq = store.mailbox(id, 0, 1, usize::MAX).expect("reads")[0].seq;
+        assert_eq!(store.ack(id, seq).expect("acks").removed, 1);
+    }
+    store.expire(NOW).expect("expires");
+    assert!(store.delete_account(ids[0]).expect("deletes"));
+    let deadline = std::time::Instant::now() + testkit::WAIT;
+    let mut left = readers(&nats, "readers");
+    while left > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{left} readers still on the server after {:?}",
+            testkit::WAIT
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        left = readers(&nats, "readers");
+    }
+}
+
+/// Two hubs, each with its own store on one JetStream: an account registered on one logs in on
+/// the other and finds there what was sent to it through the first; its name is taken on both.
+/// The stores are made inside the test's runtime, as an async `main` would.
+#[tokio::test]
+async fn two_hubs_on_one_jetstream_share_accounts_and_mailboxes() {
+    use shared::HubMsg;
+    use testkit::accounts::{login, register, try_register};
+    let nats = NatsServer::start();
+    let store = |prefix| -> std::sync::Arc<dyn Store> {
+        std::sync::Arc::new(
+            JetStreamStore::connect(&nats.url(), Bounds::default(), prefix).expect("connects"),
+        )
+    };
+    let one = testkit::TestHub::with_store(testkit::test_config(), store("hubs")).await;
+    let two = testkit::TestHub::with_store(testkit::test_config(), store("hubs")).await;
+    let key = SecretKey::generate();
+    let mut bob = one.connect().await;
+    let registered = register(&mut bob, &key, "bob").await;
+    drop(bob);
+    testkit::eventually("bob to leave hub one", || one.inspector.connections() == 0).await;
+    let mut alice = two.connect().await;
+    match testkit::relay(&mut alice, &[registered.user_id], &b"through two"[..]).await {
+        HubMsg::Posted { queued, .. } => {
+            assert_eq!(
+                queued.iter().map(|k| k.to).collect::<Vec<_>>(),
+                vec![registered.user_id]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut bob = two.connect().await;
+    let again = login(&mut bob, &key, "bob").await;
+    assert_eq!(
+        again.user_id, registered.user_id,
+        "the same account on the other hub"
+    );
+    assert_eq!(again.waiting, 1);
+    let mut other = one.connect().await;
+    match try_register(&mut other, &SecretKey::generate(), "bob").await {
+        HubMsg::Error {
+            kind: shared::ErrorKind::NameTaken,
+            ..
+        } => {}
+        other => panic!("{other:?}"),
+    }
+    one.stop().await;
+    two.stop().await;
+}

@@ -7,10 +7,7 @@
 //! same on a cluster, where presence crosses NATS before another hub can route to a user.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
-use hub::store::sqlite::SqliteStore;
-use hub::store::Store;
 use hub::Config;
 
 use shared::conn::Connection;
@@ -43,19 +40,17 @@ impl Hubs {
     }
 
     /// `n` hubs with [`crate::test_config`] on a NATS of their own
-    /// ([`crate::cluster_config`]), sharing one store in memory, as a cluster's JetStream
-    /// store shares accounts and mailboxes.
+    /// ([`crate::cluster_config`]), their accounts and mailboxes in that NATS's JetStream, as
+    /// `hub --cluster` keeps them.
     pub async fn cluster(n: usize) -> Hubs {
         let nats = NatsServer::start();
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::ephemeral(Default::default()).expect("an in-memory store opens"));
         let mut hubs = Vec::with_capacity(n);
         for _ in 0..n {
             let config = Config {
                 cluster: Some(crate::cluster_config(&nats.url())),
                 ..crate::test_config()
             };
-            hubs.push(TestHub::clustered_with_store(config, store.clone()).await);
+            hubs.push(TestHub::clustered(config).await);
         }
         Hubs {
             hubs,

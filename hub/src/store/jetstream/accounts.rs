@@ -3,7 +3,6 @@
 
 use std::ops::ControlFlow;
 
-use async_nats::jetstream::consumer::DeliverPolicy;
 use shared::account::{KeyRecord, FIRST_ACCOUNT_ID};
 use shared::{PublicKey, UserId};
 
@@ -118,14 +117,15 @@ impl Inner {
         let mut names = Vec::new();
         let read = Read {
             filter: &filter,
-            // Not `LastPerSubject`: with two values kept per key, 2.9 counts both as pending
-            // and a reader waits for the one it never delivers. Names are never rewritten.
-            from: DeliverPolicy::All,
+            // From the first, not `LastPerSubject`: with two values kept per key, 2.9 counts
+            // both as pending and a reader waits for the one it never delivers. Names are
+            // never rewritten.
+            from: 1,
             headers_only: true,
             most: u64::MAX,
         };
-        scan(&self.kv.stream, read, |message, _| {
-            if let Some(name) = name_of_key(message.subject.as_str()) {
+        scan(&self.kv.stream, read, |seen| {
+            if let Some(name) = name_of_key(seen.subject) {
                 if glob_matches(pattern, &name) {
                     names.push(name);
                 }
@@ -196,17 +196,17 @@ impl Inner {
         let mut seqs = Vec::new();
         let read = Read {
             filter: &subject,
-            from: DeliverPolicy::All,
+            from: 1,
             headers_only: true,
             most: u64::MAX,
         };
-        scan(&self.mail, read, |_, seq| {
-            seqs.push(seq);
+        scan(self.mail_of(id), read, |seen| {
+            seqs.push(seen.seq);
             Ok(ControlFlow::Continue(()))
         })
         .await?;
         for seq in seqs {
-            erase(&self.mail, seq).await?;
+            erase(self.mail_of(id), seq).await?;
         }
         self.erase_key(&receipts_key(id)).await?;
         self.forget_receiver(id).await?;

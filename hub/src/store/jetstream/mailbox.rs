@@ -1,16 +1,14 @@
-//! The JetStream store's mailboxes and receipts: reserve-then-publish writes, reads through a
-//! short-lived consumer, acknowledgement as a purge, expiry, and the receipts kept for senders.
+//! The JetStream store's mailboxes: reserve-then-publish writes, reads through a short-lived
+//! consumer, acknowledgement as a purge (receipts first, receipts.rs), and expiry.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use async_nats::jetstream::consumer::DeliverPolicy;
 use shared::account::FIRST_ACCOUNT_ID;
 use shared::UserId;
 
 use super::records::{
-    box_key, decode_box, encode_box, header_kind, header_u64, mail_headers, receipts_key,
-    sender_of_key, BoxSize, Receipts, FROM, MSG_SIZE, SENT_AT,
+    box_key, decode_box, encode_box, header_kind, header_u64, mail_headers, BoxSize, FROM, SENT_AT,
 };
 use super::scan::{erase, scan, step, Read};
 use super::{contended, Inner, CAS_ATTEMPTS};
@@ -97,6 +95,24 @@ impl Inner {
         Ok(seqs)
     }
 
+    /// How to read a mailbox of at most `count` messages (its size, which never counts fewer
+    /// than it holds) from seq `from`: no pull asks for more than `count`.
+    fn read_mailbox<'s>(
+        &self,
+        subject: &'s str,
+        from: u64,
+        count: u64,
+        most: u64,
+        headers_only: bool,
+    ) -> Read<'s> {
+        Read {
+            filter: subject,
+            from,
+            headers_only,
+            most: most.min(count),
+        }
+    }
+
     /// Count one message of `len` bytes into `id`'s mailbox, or the answer that refuses it.
     async fn reserve(&self, id: UserId, len: u64) -> Result<Option<Enqueued>, StoreError> {
         let _writer = self.lock(id).lock().await;
@@ -150,32 +166,28 @@ impl Inner {
         max_bytes: usize,
     ) -> Result<Vec<Stored>, StoreError> {
         let mut stored: Vec<Stored> = Vec::new();
-        if max == 0 {
+        let (count, _) = self.mailbox_size(id).await?;
+        if max == 0 || count == 0 {
             return Ok(stored);
         }
         let subject = self.subject(id);
-        let read = Read {
-            filter: &subject,
-            from: DeliverPolicy::ByStartSequence {
-                start_sequence: after.saturating_add(1),
-            },
-            headers_only: false,
-            most: max as u64,
-        };
+        let read = self.read_mailbox(&subject, after.saturating_add(1), count, max as u64, false);
         let mut bytes = 0;
-        scan(&self.mail, read, |message, seq| {
+        scan(self.mail_of(id), read, |seen| {
             if !stored.is_empty() && bytes >= max_bytes {
                 return Ok(ControlFlow::Break(()));
             }
-            let headers = message.headers.as_ref();
             let mail = Mail {
-                from: UserId(header_u64(headers, FROM)?),
-                sent_at_ms: header_u64(headers, SENT_AT)?,
-                kind: header_kind(headers)?,
-                body: message.payload.clone(),
+                from: UserId(header_u64(seen.headers, FROM)?),
+                sent_at_ms: header_u64(seen.headers, SENT_AT)?,
+                kind: header_kind(seen.headers)?,
+                body: seen.payload.clone(),
             };
             bytes += mail.body.len();
-            stored.push(Stored { seq, mail });
+            stored.push(Stored {
+                seq: seen.seq,
+                mail,
+            });
             Ok(if stored.len() >= max {
                 ControlFlow::Break(())
             } else {
@@ -189,25 +201,23 @@ impl Inner {
     /// Read what goes (headers only), keep the receipts, then purge: a crash between the two
     /// repeats the receipts later, never loses one.
     pub(super) async fn ack(&self, id: UserId, upto: u64) -> Result<Acked, StoreError> {
+        let (count, _) = self.mailbox_size(id).await?;
+        if count == 0 {
+            return Ok(Acked::default());
+        }
         let subject = self.subject(id);
         let mut gone = BoxSize::default();
         let mut senders: BTreeMap<u64, u64> = BTreeMap::new();
-        let read = Read {
-            filter: &subject,
-            from: DeliverPolicy::All,
-            headers_only: true,
-            most: u64::MAX,
-        };
-        scan(&self.mail, read, |message, seq| {
-            if seq > upto {
+        let read = self.read_mailbox(&subject, 1, count, u64::MAX, true);
+        scan(self.mail_of(id), read, |seen| {
+            if seen.seq > upto {
                 return Ok(ControlFlow::Break(()));
             }
-            let headers = message.headers.as_ref();
             gone.count += 1;
-            gone.bytes += header_u64(headers, MSG_SIZE)?;
-            let sender = header_u64(headers, FROM)?;
+            gone.bytes += seen.size;
+            let sender = header_u64(seen.headers, FROM)?;
             if sender >= FIRST_ACCOUNT_ID {
-                senders.insert(sender, seq);
+                senders.insert(sender, seen.seq);
             }
             Ok(ControlFlow::Continue(()))
         })
@@ -228,7 +238,7 @@ impl Inner {
         }
         let purged = step(
             "acknowledge a mailbox",
-            self.mail
+            self.mail_of(id)
                 .purge()
                 .filter(subject.as_str())
                 .sequence(upto.saturating_add(1)),
@@ -253,100 +263,6 @@ impl Inner {
         })
     }
 
-    async fn keep_receipt(&self, receipt: &Receipt) -> Result<(), StoreError> {
-        let key = receipts_key(receipt.sender);
-        for _ in 0..CAS_ATTEMPTS {
-            let written = match self.entry(&key).await? {
-                None => {
-                    let mut kept = Receipts::default();
-                    kept.keep(receipt.receiver, receipt.through);
-                    self.create(&key, kept.encode()).await?
-                }
-                Some((value, revision)) => {
-                    let mut kept = Receipts::decode(&value)?;
-                    kept.keep(receipt.receiver, receipt.through);
-                    self.update(&key, kept.encode(), revision).await?
-                }
-            };
-            if written {
-                return Ok(());
-            }
-        }
-        Err(contended(&key))
-    }
-
-    pub(super) async fn receipts(&self, sender: UserId) -> Result<Vec<Receipt>, StoreError> {
-        Ok(match self.entry(&receipts_key(sender)).await? {
-            Some((value, _)) => Receipts::decode(&value)?.receipts(sender),
-            None => Vec::new(),
-        })
-    }
-
-    pub(super) async fn forget_receipts(&self, receipts: &[Receipt]) -> Result<(), StoreError> {
-        let mut by_sender: BTreeMap<u64, Vec<&Receipt>> = BTreeMap::new();
-        for r in receipts {
-            by_sender.entry(r.sender.0).or_default().push(r);
-        }
-        for (sender, given) in by_sender {
-            self.edit_receipts(UserId(sender), |kept| {
-                given.iter().fold(false, |changed, r| {
-                    kept.forget(r.receiver, r.through) | changed
-                })
-            })
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Remove `receiver` from every sender's receipts (a deleted account): one pass over the
-    /// `rcpt.` keys, so its cost grows with the number of senders.
-    pub(super) async fn forget_receiver(&self, receiver: UserId) -> Result<(), StoreError> {
-        let filter = format!("{}rcpt.*", self.kv.prefix);
-        let mut senders = Vec::new();
-        let read = Read {
-            filter: &filter,
-            // Every value kept (see accounts_matching): a sender named by an older one too is
-            // looked at again below, where only the latest counts.
-            from: DeliverPolicy::All,
-            headers_only: false,
-            most: u64::MAX,
-        };
-        scan(&self.kv.stream, read, |message, _| {
-            let kept = Receipts::decode(&message.payload)?;
-            if kept.0.iter().any(|r| r.0 == receiver.0) {
-                senders.extend(sender_of_key(message.subject.as_str()));
-            }
-            Ok(ControlFlow::Continue(()))
-        })
-        .await?;
-        senders.sort_unstable_by_key(|s| s.0);
-        senders.dedup();
-        for sender in senders {
-            self.edit_receipts(sender, |kept| kept.forget_receiver(receiver))
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Change `sender`'s receipts with `edit` (which says whether it changed them).
-    async fn edit_receipts(
-        &self,
-        sender: UserId,
-        edit: impl Fn(&mut Receipts) -> bool,
-    ) -> Result<(), StoreError> {
-        let key = receipts_key(sender);
-        for _ in 0..CAS_ATTEMPTS {
-            let Some((value, revision)) = self.entry(&key).await? else {
-                return Ok(());
-            };
-            let mut kept = Receipts::decode(&value)?;
-            if !edit(&mut kept) || self.update(&key, kept.encode(), revision).await? {
-                return Ok(());
-            }
-        }
-        Err(contended(&key))
-    }
-
     pub(super) async fn mailbox_size(&self, id: UserId) -> Result<(u64, u64), StoreError> {
         Ok(match self.entry(&box_key(id)).await? {
             Some((value, _)) => {
@@ -357,38 +273,38 @@ impl Inner {
         })
     }
 
-    /// One headers-only pass over every mailbox, then each old one deleted. The whole stream
-    /// is read each time: stopping at the first mail the server received after the cutoff
-    /// would trust every hub's clock (and the callers' `now_ms`) to match the server's.
+    /// One headers-only pass over every mailbox, then each old one deleted. All the mail is
+    /// read each time: stopping at the first mail the server received after the cutoff would
+    /// trust every hub's clock (and the callers' `now_ms`) to match the server's.
     pub(super) async fn expire(&self, now_ms: u64) -> Result<u64, StoreError> {
         let cutoff = now_ms.saturating_sub(self.bounds.max_age.as_millis() as u64);
-        let filter = format!("{}.mail.*", self.prefix);
         let mut old = Vec::new();
-        let read = Read {
-            filter: &filter,
-            from: DeliverPolicy::All,
-            headers_only: true,
-            most: u64::MAX,
-        };
-        scan(&self.mail, read, |message, seq| {
-            let headers = message.headers.as_ref();
-            if header_u64(headers, SENT_AT)? < cutoff {
-                let owner = self.owner(message.subject.as_str());
-                old.push((seq, owner, header_u64(headers, MSG_SIZE)?));
-            }
-            Ok(ControlFlow::Continue(()))
-        })
-        .await?;
+        for stream in &self.mail {
+            let read = Read {
+                // No filter: the whole stream.
+                filter: "",
+                from: 1,
+                headers_only: true,
+                most: u64::MAX,
+            };
+            scan(stream, read, |seen| {
+                if header_u64(seen.headers, SENT_AT)? < cutoff {
+                    if let Some(owner) = self.owner(seen.subject) {
+                        old.push((seen.seq, owner, seen.size));
+                    }
+                }
+                Ok(ControlFlow::Continue(()))
+            })
+            .await?;
+        }
         let mut gone: BTreeMap<u64, BoxSize> = BTreeMap::new();
         let mut count = 0;
         for (seq, owner, bytes) in old {
-            if erase(&self.mail, seq).await? {
+            if erase(self.mail_of(owner), seq).await? {
                 count += 1;
-                if let Some(owner) = owner {
-                    let size = gone.entry(owner.0).or_default();
-                    size.count += 1;
-                    size.bytes += bytes;
-                }
+                let size = gone.entry(owner.0).or_default();
+                size.count += 1;
+                size.bytes += bytes;
             }
         }
         for (owner, size) in gone {
