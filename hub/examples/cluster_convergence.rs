@@ -24,10 +24,7 @@ async fn main() {
     let nats = NatsServer::start();
     let url = nats.url();
     let args = ["--cluster", url.as_str()];
-    let spawn = || match std::env::var("HUB_BIN") {
-        Ok(bin) => HubProcess::spawn_bin(&bin, &args, None),
-        Err(_) => HubProcess::spawn_beside_example(&args, None),
-    };
+    let spawn = || HubProcess::spawn_beside_example(&args, None);
     let h1 = spawn();
     let mut watcher = Connection::connect(h1.addr).await.expect("connect");
     watcher

@@ -20,8 +20,12 @@ pub struct HubProcess {
 
 impl HubProcess {
     /// Start the `hub` binary built beside the running example (`target/<profile>/hub`; the
-    /// example lives in `target/<profile>/examples/`).
+    /// example lives in `target/<profile>/examples/`), or the one `HUB_BIN` names (a binary
+    /// kept aside, so that a build meanwhile cannot swap the hub under a measurement).
     pub fn spawn_beside_example(args: &[&str], fd_limit: Option<u32>) -> HubProcess {
+        if let Ok(bin) = std::env::var("HUB_BIN") {
+            return HubProcess::spawn_bin(&bin, args, fd_limit);
+        }
         let exe = std::env::current_exe().expect("exe");
         let bin = exe
             .parent()
