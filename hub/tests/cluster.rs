@@ -1024,3 +1024,83 @@ async fn a_receiver_that_never_reads_on_another_hub_is_that_hubs_slow_consumer()
         hub.stop().await;
     }
 }
+
+/// NATS's own slow-consumer rule: a hub that does not read (stopped) while relays for it
+/// pile up past the server's `max_pending` is cut off by nats-server; its senders' relays
+/// are answered (dropped at the relay timeout), the other hub goes on, and once the hub runs
+/// again it reconnects and resubscribes by itself: a relay reaches its client again.
+#[tokio::test]
+async fn a_hub_that_nats_cuts_off_as_a_slow_consumer_reconnects_and_serves_again() {
+    let nats = NatsServer::with_config("max_pending: 4MB");
+    let url = nats.url();
+    let h1 = TestHub::clustered(hub::Config {
+        cluster: Some(hub::ClusterConfig {
+            relay_timeout: Duration::from_millis(500),
+            dead_after: 600,
+            ..cluster_config(&url)
+        }),
+        ..test_config()
+    })
+    .await;
+    let slow = HubProcess::spawn_bin(
+        env!("CARGO_BIN_EXE_hub"),
+        &["--cluster", &url, "--cluster-dead-after", "600"],
+        None,
+    );
+    let mut far = Connection::connect(slow.addr).await.expect("connect");
+    let mut senders = Vec::new();
+    for _ in 0..8 {
+        senders.push(h1.connect().await);
+    }
+    let mut everyone: Vec<UserId> = senders.iter().map(Connection::user_id).collect();
+    everyone.push(far.user_id());
+    let others: Vec<UserId> = everyone[1..].to_vec();
+    lists(&mut senders[0], &others).await;
+    assert_eq!(slow.logged("NATS connected"), 1);
+
+    slow.signal("STOP");
+    eventually("the hub process to be stopped", || stopped(slow.pid())).await;
+    // 8 senders × 4 relays of 1 MiB for the stopped hub: far past the 4 MB NATS holds for it.
+    let to = far.user_id();
+    let big = bytes::Bytes::from(vec![7u8; shared::MAX_BODY_LEN]);
+    let sends = senders.iter_mut().map(|s| {
+        let big = big.clone();
+        async move {
+            for _ in 0..4 {
+                let answer = relay(s, &[to], big.clone()).await;
+                assert!(
+                    matches!(&answer, HubMsg::Posted { dropped, .. } if dropped == &[to]),
+                    "{answer:?}"
+                );
+            }
+        }
+    });
+    futures::future::join_all(sends).await;
+    slow.signal("CONT");
+    eventually("NATS to have cut the slow hub off and let it back", || {
+        slow.logged("NATS connected") >= 2
+    })
+    .await;
+    assert!(slow.logged("disconnected") >= 1, "it was cut off");
+
+    // Resubscribed: a relay reaches its client again (after whatever of the big ones it had
+    // taken in before it was cut off).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let answer = relay(&mut senders[0], &[to], &b"after"[..]).await;
+        if answer == posted(1, vec![], vec![]) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no relay reached the hub again: {answer:?}"
+        );
+    }
+    loop {
+        let (_, body) = delivery(&mut far).await;
+        if &body[..] == b"after" {
+            break;
+        }
+    }
+    h1.stop().await;
+}

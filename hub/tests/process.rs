@@ -212,11 +212,7 @@ fn sigterm_stops_a_hub_whose_log_pipe_is_closed() {
         .and_then(|a| a.trim().parse().ok())
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     drop(stderr);
-    let mut hub = HubProcess {
-        child,
-        addr,
-        fingerprint: None,
-    };
+    let mut hub = HubProcess::adopt(child, addr);
     hub.signal("TERM");
     let status = hub.wait(Duration::from_secs(10));
     assert!(status.success(), "the hub exits 0 on SIGTERM: {status:?}");

@@ -1,10 +1,11 @@
 //! The hub binary as a child process, for what only a real process shows: signals, its own
 //! descriptor limit, its own memory and CPU time (read from /proc/PID).
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A running hub process; killed on drop if still running. Integration tests start the binary
@@ -16,7 +17,12 @@ pub struct HubProcess {
     pub addr: SocketAddr,
     /// The TLS certificate's fingerprint it logged before it listened, if it serves TLS.
     pub fingerprint: Option<String>,
+    /// The last [`LOG_LINES`] lines it logged.
+    log: Arc<Mutex<VecDeque<String>>>,
 }
+
+/// Lines of a hub process's log kept for [`HubProcess::logged`].
+pub const LOG_LINES: usize = 1000;
 
 impl HubProcess {
     /// Start the `hub` binary built beside the running example (`target/<profile>/hub`; the
@@ -70,11 +76,20 @@ impl HubProcess {
             .expect("the hub binary starts");
         let stderr = child.stderr.take().expect("piped stderr");
         let (tx, rx) = mpsc::sync_channel(1);
+        let log = Arc::new(Mutex::new(VecDeque::with_capacity(LOG_LINES)));
+        let kept = log.clone();
         // Drain stderr for the whole life of the process so that logging never blocks it.
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             let mut fingerprint = None;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                {
+                    let mut kept = kept.lock().expect("log lock");
+                    if kept.len() == LOG_LINES {
+                        kept.pop_front();
+                    }
+                    kept.push_back(line.clone());
+                }
                 if let Some(rest) = line.split("fingerprint=").nth(1) {
                     fingerprint = rest.split_whitespace().next().map(str::to_owned);
                 }
@@ -94,7 +109,25 @@ impl HubProcess {
             child,
             addr,
             fingerprint,
+            log,
         }
+    }
+
+    /// A hub process the caller started and read the address of itself (its log is the
+    /// caller's: [`Self::logged`] sees none of it).
+    pub fn adopt(child: Child, addr: SocketAddr) -> HubProcess {
+        HubProcess {
+            child,
+            addr,
+            fingerprint: None,
+            log: Arc::default(),
+        }
+    }
+
+    /// How many of the lines it logged (the last [`LOG_LINES`]) contain `needle`.
+    pub fn logged(&self, needle: &str) -> usize {
+        let log = self.log.lock().expect("log lock");
+        log.iter().filter(|l| l.contains(needle)).count()
     }
 
     /// Its process id.

@@ -195,8 +195,9 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
         .connection_timeout(CONNECT_TIMEOUT)
         .request_timeout(Some(config.relay_timeout))
         .custom_inbox_prefix(INBOX_PREFIX)
-        // Reconnects for ever: the others take this hub for dead meanwhile and follow it
-        // again (a snapshot) when its heartbeats come back.
+        // Reconnects for ever (after NATS restarts, or cut this hub off as a slow consumer):
+        // the others take this hub for dead meanwhile and follow it again (a snapshot) when
+        // its heartbeats come back.
         .max_reconnects(None)
         .event_callback(|event| async move {
             match event {
