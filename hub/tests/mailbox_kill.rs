@@ -87,6 +87,19 @@ async fn every_relay_answered_queued_survives_kill_9_exactly_once_in_order() {
     let mut conn = Connection::connect(hub.addr).await.expect("connect");
     let bob = register(&mut conn, &key, "bob").await.user_id;
     drop(conn);
+    // Away for real before the first relay: until the hub has seen the registering session
+    // close, a relay is delivered to it live (answered `delivered`, in no mailbox), and under
+    // load that window held a dozen.
+    let mut probe = Connection::connect(hub.addr).await.expect("connect");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while testkit::list(&mut probe).await.contains(&bob) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bob's registering session still there after {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(probe);
 
     for _ in 0..ROUNDS {
         let kill_after = fastrand::usize(1..2_000);
