@@ -230,12 +230,9 @@ async fn a_relay_to_two_other_hubs_is_answered_once_for_both() {
     }
 }
 
-/// A hub that cannot answer (its process stopped with SIGSTOP, not yet taken for dead): the
-/// relay is answered within the relay timeout, that hub's anonymous receivers `dropped`, and
-/// the local receiver delivered as ever.
-#[tokio::test]
-async fn a_hub_that_does_not_answer_in_time_has_its_receivers_dropped() {
-    let nats = NatsServer::start();
+/// A hub in the test's process with a short relay timeout, and a hub process beside it on
+/// `nats` to stop with SIGSTOP; neither takes the other for dead for minutes.
+async fn with_a_hub_to_stop(nats: &NatsServer) -> (TestHub, HubProcess) {
     let url = nats.url();
     let h1 = TestHub::clustered(hub::Config {
         cluster: Some(hub::ClusterConfig {
@@ -246,11 +243,21 @@ async fn a_hub_that_does_not_answer_in_time_has_its_receivers_dropped() {
         ..test_config()
     })
     .await;
-    let stuck = HubProcess::spawn_bin(
+    let other = HubProcess::spawn_bin(
         env!("CARGO_BIN_EXE_hub"),
         &["--cluster", &url, "--cluster-dead-after", "600"],
         None,
     );
+    (h1, other)
+}
+
+/// A hub that cannot answer (its process stopped with SIGSTOP, not yet taken for dead): the
+/// relay is answered within the relay timeout, that hub's anonymous receivers `dropped`, and
+/// the local receiver delivered as ever.
+#[tokio::test]
+async fn a_hub_that_does_not_answer_in_time_has_its_receivers_dropped() {
+    let nats = NatsServer::start();
+    let (h1, stuck) = with_a_hub_to_stop(&nats).await;
     let far = Connection::connect(stuck.addr).await.expect("connect");
     let mut a = h1.connect().await;
     let mut near = h1.connect().await;
@@ -1032,21 +1039,7 @@ async fn a_receiver_that_never_reads_on_another_hub_is_that_hubs_slow_consumer()
 #[tokio::test]
 async fn a_hub_that_nats_cuts_off_as_a_slow_consumer_reconnects_and_serves_again() {
     let nats = NatsServer::with_config("max_pending: 4MB");
-    let url = nats.url();
-    let h1 = TestHub::clustered(hub::Config {
-        cluster: Some(hub::ClusterConfig {
-            relay_timeout: Duration::from_millis(500),
-            dead_after: 600,
-            ..cluster_config(&url)
-        }),
-        ..test_config()
-    })
-    .await;
-    let slow = HubProcess::spawn_bin(
-        env!("CARGO_BIN_EXE_hub"),
-        &["--cluster", &url, "--cluster-dead-after", "600"],
-        None,
-    );
+    let (h1, slow) = with_a_hub_to_stop(&nats).await;
     let mut far = Connection::connect(slow.addr).await.expect("connect");
     let mut senders = Vec::new();
     for _ in 0..8 {
