@@ -23,18 +23,12 @@ async fn three(nats: &NatsServer) -> [TestHub; 3] {
 /// Wait until `conn`'s `List` is `want` (in any order).
 async fn lists(conn: &mut Connection, want: &[UserId]) {
     let want: HashSet<UserId> = want.iter().copied().collect();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    let what = format!("List to be {want:?}");
+    eventually_async(&what, async || {
         let got: HashSet<UserId> = list(conn).await.into_iter().collect();
-        if got == want {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "List is {got:?}, not {want:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (got == want).then_some(())
+    })
+    .await
 }
 
 /// A watcher at the current version, its snapshot read.

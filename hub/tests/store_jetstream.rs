@@ -380,6 +380,8 @@ fn every_mailbox_read_leaves_no_consumer_behind() {
             "{left} readers still on the server after {:?}",
             testkit::WAIT
         );
+        // Polled by hand, not with `testkit::blocking::wait_until`: `readers` runs a
+        // runtime of its own, which cannot be entered from inside that one.
         std::thread::sleep(std::time::Duration::from_millis(20));
         left = readers(&nats, "readers");
     }

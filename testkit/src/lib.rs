@@ -29,4 +29,4 @@ pub use client::{
 };
 pub use hubs::Hubs;
 pub use testhub::{cluster_config, test_config, TestHub};
-pub use wait::{eventually, eventually_some, WAIT};
+pub use wait::{eventually, eventually_async, eventually_some, WAIT};

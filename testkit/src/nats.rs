@@ -186,6 +186,8 @@ fn wait_until_ready(addr: SocketAddr) {
             std::time::Instant::now() < deadline,
             "nats-server on {addr} did not answer PING"
         );
+        // A plain thread sleep, not `blocking::wait_until`: servers are started from inside
+        // async tests, where another runtime cannot be entered.
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -24,6 +24,23 @@ pub async fn eventually_some<T>(what: &str, check: impl FnMut() -> Option<T>) ->
     }
 }
 
+/// [`eventually_some`] for a check that must await (a request to a hub, a connection
+/// attempt): run it until it gives a value; panic naming `what` if it gives none within
+/// [`WAIT`].
+pub async fn eventually_async<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {WAIT:?} waiting for {what}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// Check `check` until it gives a value, for at most [`WAIT`]; `None` if it never did.
 pub(crate) async fn poll<T>(mut check: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = tokio::time::Instant::now() + WAIT;

@@ -167,17 +167,10 @@ async fn keepalives_keep_an_idle_client_through_haproxy_past_its_timeouts() {
     .await;
     // Until its checks have run HAProxy takes the two dead backends for up, and a connection
     // handed to one of them is closed: retried, as the client's backoff would.
-    let deadline = tokio::time::Instant::now() + testkit::WAIT;
-    let mut idle = loop {
-        match shared::conn::Connection::connect(front).await {
-            Ok(conn) => break conn,
-            Err(e) => assert!(
-                tokio::time::Instant::now() < deadline,
-                "through haproxy: {e}"
-            ),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let mut idle = testkit::eventually_async("a connection through haproxy", async || {
+        shared::conn::Connection::connect(front).await.ok()
+    })
+    .await;
     // Answers keepalives, as every client does; ends when the connection does.
     let client = tokio::spawn(async move {
         while let Ok(msg) = idle.recv().await {
