@@ -936,6 +936,140 @@ async fn a_receipt_reaches_the_sender_on_another_hub() {
     }
 }
 
+/// The cluster's store, as its hubs open it, for a test to look into.
+async fn cluster_store(nats: &NatsServer) -> std::sync::Arc<hub::store::jetstream::JetStreamStore> {
+    let url = nats.url();
+    let store = tokio::task::spawn_blocking(move || {
+        hub::store::jetstream::JetStreamStore::connect(
+            &url,
+            Default::default(),
+            hub::cluster::STORE_PREFIX,
+        )
+    })
+    .await
+    .expect("the store's opening task")
+    .expect("the cluster's store opens");
+    std::sync::Arc::new(store)
+}
+
+/// The receipts the cluster's store keeps for `sender`.
+async fn kept_receipts(
+    store: &std::sync::Arc<hub::store::jetstream::JetStreamStore>,
+    sender: UserId,
+) -> Vec<hub::store::Receipt> {
+    use hub::store::Store;
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || store.receipts(sender))
+        .await
+        .expect("the store's task")
+        .expect("receipts read")
+}
+
+/// Alice on `at` relays to bob, who is away; bob logs in on `bob_at`, takes it and
+/// acknowledges it once `bob_at` knows alice is there. Alice's id and the seq.
+async fn a_receipt_for_alice(
+    at: std::net::SocketAddr,
+    alice_key: &shared::SecretKey,
+    bob_at: &TestHub,
+) -> (Connection, Connection, UserId, UserId, u64) {
+    let (first, bob_key, bob) = accounts::new_account(bob_at.addr, "bob").await;
+    drop(first);
+    bob_at.wait_for_users(0).await;
+    let mut alice = Connection::connect_speaking(at, shared::RECEIPTS_VERSION)
+        .await
+        .expect("connect");
+    let alice_id = accounts::register(&mut alice, alice_key, "alice")
+        .await
+        .user_id;
+    let HubMsg::Posted { queued, .. } = relay(&mut alice, &[bob.user_id], &b"hi"[..]).await else {
+        panic!("expected Posted");
+    };
+    assert_eq!(queued.len(), 1, "kept for bob");
+    let seq = queued[0].seq;
+    let mut b = bob_at.connect_at(shared::RECEIPTS_VERSION).await;
+    accounts::login(&mut b, &bob_key, "bob").await;
+    assert!(matches!(recv_skipping(&mut b).await, HubMsg::Stored { seq: s, .. } if s == seq));
+    // Bob's hub knows alice is on hers before bob acknowledges.
+    lists(&mut b, &[alice_id]).await;
+    (alice, b, alice_id, bob.user_id, seq)
+}
+
+/// A receipt pushed to the sender's session on another hub is forgotten once that session
+/// took it: alice on hub 1 gets `Delivered` for what bob acknowledged on hub 2, and when she
+/// logs out and in again it does not come a second time.
+#[tokio::test]
+async fn a_receipt_taken_on_another_hub_does_not_come_again() {
+    let nats = NatsServer::start();
+    let h1 = TestHub::in_cluster(&nats.url()).await;
+    let h2 = TestHub::in_cluster(&nats.url()).await;
+    let store = cluster_store(&nats).await;
+    let key = shared::SecretKey::generate();
+    let (mut alice, mut b, alice_id, bob, seq) = a_receipt_for_alice(h1.addr, &key, &h2).await;
+    accounts::ack(&mut b, seq).await;
+    let receipt = HubMsg::Delivered {
+        to: bob,
+        through: seq,
+    };
+    assert_eq!(recv_skipping(&mut alice).await, receipt);
+    let what = "hub 1 to have the store forget the receipt its session took";
+    eventually_async(what, async || {
+        kept_receipts(&store, alice_id)
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    drop(alice);
+    h1.wait_for_users(0).await;
+    let mut again = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    accounts::login(&mut again, &key, "alice").await;
+    // Kept receipts come as the session goes live (at once: her mailbox is empty), before
+    // the hub reads her next request.
+    let req = RequestId(5);
+    again
+        .send(&ClientMsg::<bytes::Bytes>::Identity { req })
+        .await
+        .expect("send");
+    assert_eq!(
+        recv_skipping(&mut again).await,
+        HubMsg::Identity {
+            req,
+            user_id: alice_id
+        },
+        "the receipt came again"
+    );
+    for hub in [h1, h2] {
+        hub.stop().await;
+    }
+}
+
+/// A receipt pushed to a hub that dies before its session takes it is not lost: it comes at
+/// the sender's next login. Alice is on a hub process, stopped (SIGSTOP) while bob
+/// acknowledges on hub 1 and then killed; she logs in on hub 1 and gets `Delivered`.
+#[tokio::test]
+async fn a_receipt_pushed_to_a_hub_that_dies_comes_at_the_next_login() {
+    let nats = NatsServer::start();
+    let (h1, mut doomed) = with_a_hub_to_stop(&nats).await;
+    let key = shared::SecretKey::generate();
+    let (alice, mut b, _, bob, seq) = a_receipt_for_alice(doomed.addr, &key, &h1).await;
+    doomed.signal("STOP");
+    eventually("the hub process to be stopped", || stopped(doomed.pid())).await;
+    accounts::ack(&mut b, seq).await;
+    doomed.signal("KILL");
+    doomed.wait(WAIT);
+    drop(alice);
+    let mut again = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    accounts::login(&mut again, &key, "alice").await;
+    assert_eq!(
+        recv_skipping(&mut again).await,
+        HubMsg::Delivered {
+            to: bob,
+            through: seq
+        }
+    );
+    h1.stop().await;
+}
+
 /// `Outgoing` crosses hubs: alice with sessions on hubs 1 and 2; what her hub-1 session
 /// relays reaches her hub-2 session as `Outgoing`.
 #[tokio::test]

@@ -256,7 +256,7 @@ pub(crate) async fn serve(
     } = joined;
     let leasing = tokio::spawn(leases.keep_ahead(ids));
     let relays = relay::serve(cluster.clone(), hub.clone()).await?;
-    let pushes = relay::serve_pushes(cluster.clone(), registry.clone()).await?;
+    let pushes = relay::serve_pushes(cluster.clone(), hub.clone()).await?;
     let presence = presence::Presence::start(cluster.clone(), registry).await?;
     let followed = tokio::spawn(presence.run(changes, shutdown.clone()));
     shutdown.cancelled().await;

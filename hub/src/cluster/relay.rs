@@ -12,7 +12,8 @@
 //! arrives a second time (at-least-once).
 //!
 //! An account's `Outgoing` copies and receipts for its sessions on other hubs are [`push`]ed,
-//! one NATS message per hub, unanswered.
+//! one NATS message per hub, unanswered; the hub where a session took a pushed receipt has
+//! the store forget it.
 //!
 //! Only the cluster's own NATS users may publish on the relay and push subjects
 //! (docs/CLUSTER.md, § Permissions): what arrives there is taken as stamped by a hub.
@@ -34,10 +35,12 @@ use super::wire::{
     parse_relay_header, relay_header, Envelope, PeerMsg, Pushed, RelayAnswer, WireError,
 };
 use super::{push_subject, relay_subject, Cluster, ClusterError};
-use crate::connection::{now_ms, write_mailboxes, HubContext, PendingWrites, ACCOUNTS_VERSION};
+use crate::connection::{
+    forget_receipts, now_ms, write_mailboxes, HubContext, PendingWrites, ACCOUNTS_VERSION,
+};
 use crate::frame;
-use crate::registry::{Registry, RemoteTo, Routed};
-use crate::store::Mail;
+use crate::registry::{RemoteTo, Routed};
+use crate::store::{Mail, Receipt};
 
 /// Most mailbox writes a hub makes at once for relays from other hubs (to accounts with a
 /// session here that is draining or closing); the next relay waits for one to finish.
@@ -133,7 +136,7 @@ fn route(
 /// Take pushes for this hub's sessions from other hubs (`Outgoing`, receipts), until aborted.
 pub(crate) async fn serve_pushes(
     cluster: Arc<Cluster>,
-    registry: Arc<Registry>,
+    hub: Arc<HubContext>,
 ) -> Result<JoinHandle<()>, ClusterError> {
     let mut pushes = cluster
         .client
@@ -146,18 +149,38 @@ pub(crate) async fn serve_pushes(
                 Ok(Envelope {
                     msg: PeerMsg::Push { to, what, frame },
                     ..
-                }) => take_push(&registry, to, what, Bytes::from(frame)),
+                }) => take_push(&hub, to, what, Bytes::from(frame)),
                 other => warn!(?other, "a push from the cluster not understood"),
             }
         }
     }))
 }
 
-/// Hand a push to the sessions of `to` here that take it.
-fn take_push(registry: &Registry, to: UserId, what: Pushed, frame: Bytes) {
+/// Hand a push to the sessions of `to` here that take it. A receipt that one of them took
+/// is forgotten by the store here, as the acknowledging hub forgets one its own sessions took;
+/// one that none took (or that never got here: this hub died) stays for `to`'s next login.
+fn take_push(hub: &Arc<HubContext>, to: UserId, what: Pushed, frame: Bytes) {
+    let registry = &hub.registry;
     match what {
         Pushed::Receipt => {
-            registry.to_receipt_sessions(to, &frame);
+            if !registry.to_receipt_sessions(to, &frame) {
+                return;
+            }
+            match HubMsg::<Bytes>::decode(frame.get(4..).unwrap_or_default()) {
+                Ok(HubMsg::Delivered {
+                    to: receiver,
+                    through,
+                }) => {
+                    let given = vec![Receipt {
+                        sender: to,
+                        receiver,
+                        through,
+                    }];
+                    let hub = hub.clone();
+                    tokio::spawn(async move { forget_receipts(&hub, given).await });
+                }
+                other => warn!(?other, "a pushed receipt not understood"),
+            }
         }
         Pushed::Outgoing => {
             // A session of a version before `Sealed` gets the same body as `Bytes`.

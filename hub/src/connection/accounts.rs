@@ -569,9 +569,9 @@ pub(crate) async fn write_mailboxes(
 
 /// Push each receipt of an ack to the live sessions of its sender that speak
 /// [`RECEIPTS_VERSION`], here and on the other hubs of the cluster it is present on (one
-/// NATS message per hub); the store forgets those that a session here took and keeps the
-/// rest for the sender's next login ([`give_receipts`]): one pushed to another hub may come
-/// twice, naming the same seq.
+/// NATS message per hub); the store forgets those that a session here took, each other hub
+/// those that a session there took (`crate::cluster::relay`), and keeps the rest for the
+/// sender's next login ([`give_receipts`]).
 async fn tell_senders(hub: &HubContext, receipts: Vec<Receipt>) {
     let mut given = Vec::new();
     for r in receipts {
@@ -587,6 +587,11 @@ async fn tell_senders(hub: &HubContext, receipts: Vec<Receipt>) {
             given.push(r);
         }
     }
+    forget_receipts(hub, given).await;
+}
+
+/// Have the store forget `given`, receipts that a session of their sender took.
+pub(crate) async fn forget_receipts(hub: &HubContext, given: Vec<Receipt>) {
     if given.is_empty() {
         return;
     }
