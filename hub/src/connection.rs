@@ -28,7 +28,7 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::{debug, info, info_span, Instrument};
 
 pub(crate) use self::accounts::{
-    forget_receipts, now_ms, write_mailboxes, PendingWrites, ACCOUNTS_VERSION,
+    after_rescues, forget_receipts, now_ms, PendingWrites, ACCOUNTS_VERSION,
 };
 use self::reader::Reader;
 use crate::close::{CloseReason, Control};

@@ -770,9 +770,9 @@ impl Registry {
     /// Route a relay that came from another hub of the cluster to `to`'s live sessions here,
     /// with the slow-consumer rule of [`Self::route_for`]. An account with a session here
     /// that could not take it (draining its mailbox, or closing) comes back second, its
-    /// mailbox write counted pending here, as [`Routed::offline`] is, for this hub to write
-    /// (so that its drains see the write); one with no session here is `offline`, for the
-    /// origin to keep in the mailbox.
+    /// mailbox write counted pending here, as [`Routed::offline`] is, until the origin has
+    /// written it (so that its drains see the write: `crate::cluster::relay`); one with no
+    /// session here is `offline`, for the origin to keep in the mailbox.
     pub(crate) fn route_here(
         &self,
         to: &[UserId],

@@ -315,8 +315,9 @@ async fn forge(
     .to_frame()
     .expect("a frame");
     let mut headers = async_nats::HeaderMap::new();
-    // The wire version, then the receivers.
-    headers.insert("Hubbub-To", format!("2:{}", to.0).as_str());
+    // The wire version, then the receivers; the relay's origin and number.
+    headers.insert("Hubbub-To", format!("3:{}", to.0).as_str());
+    headers.insert("Hubbub-Relay", "0000000000000001.1");
     client
         .publish_with_headers(format!("hubbub.relay.{hub:016x}"), headers, frame)
         .await
@@ -1224,4 +1225,216 @@ async fn a_hub_that_nats_cuts_off_as_a_slow_consumer_reconnects_and_serves_again
         }
     }
     h1.stop().await;
+}
+
+/// One session of bob's in the two-hub drain test: what it got, in order.
+#[derive(Default)]
+struct Session {
+    /// The token of each relay it got (a `Stored` seq seen before is dropped, as a client
+    /// does), in arrival order.
+    tokens: Vec<u32>,
+    seen: accounts::Seen,
+    /// The highest mailbox seq it got.
+    through: u64,
+}
+
+impl Session {
+    /// Read the next message but presence and keep-alives: a relay's token goes in `tokens`
+    /// (`None` comes back); anything else comes back.
+    async fn take(&mut self, conn: &mut Connection) -> Option<HubMsg> {
+        let next = loop {
+            let Ok(next) = tokio::time::timeout(WAIT, conn.recv()).await else {
+                panic!("a session of bob waited {WAIT:?} for what it is owed: stranded");
+            };
+            match next.expect("a message") {
+                HubMsg::KeepAlive => conn
+                    .send(&ClientMsg::<bytes::Bytes>::KeepAliveAck)
+                    .await
+                    .expect("ack"),
+                HubMsg::Arrived { .. } | HubMsg::Left { .. } | HubMsg::Presence { .. } => {}
+                other => break other,
+            }
+        };
+        let body = match &next {
+            HubMsg::Stored { seq, body, .. } => {
+                self.through = self.through.max(*seq);
+                if !self.seen.is_new(&next) {
+                    return None;
+                }
+                body
+            }
+            HubMsg::Message { body, .. } => body,
+            _ => return Some(next),
+        };
+        let token = <[u8; 4]>::try_from(&body[..]).expect("a 4-byte token");
+        self.tokens.push(u32::from_be_bytes(token));
+        None
+    }
+
+    /// Read until every token of `owed` has come.
+    async fn take_all(&mut self, conn: &mut Connection, owed: std::ops::RangeInclusive<u32>) {
+        while !owed.clone().all(|t| self.tokens.contains(&t)) {
+            if let Some(other) = self.take(conn).await {
+                panic!("expected relays, got {other:?}");
+            }
+        }
+    }
+
+    /// Acknowledge the mailbox through the highest seq this session got.
+    async fn ack(&mut self, conn: &mut Connection) {
+        if self.through == 0 {
+            return;
+        }
+        let req = RequestId(77);
+        conn.send(&ClientMsg::Ack {
+            req,
+            seq: self.through,
+        })
+        .await
+        .expect("send");
+        loop {
+            match self.take(conn).await {
+                Some(HubMsg::Done { req: r }) if r == req => return,
+                Some(other) => panic!("expected Done, got {other:?}"),
+                None => {}
+            }
+        }
+    }
+}
+
+/// The drain race with an account on two hubs at once: hub 1 relays a numbered stream to
+/// bob while two sessions of bob log in together, one on hub 2 and one on hub 3, again and
+/// again (each logout with no relay in flight). Each session gets every relay that hub 1 sent
+/// once it knew of both, once and in order, without waiting for a next login; every relay
+/// reaches the account.
+#[tokio::test]
+async fn an_account_logging_in_on_two_hubs_at_once_gets_every_relay_on_both() {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::{Arc, Mutex};
+    const ROUNDS: usize = 20;
+    const PER_ROUND: u32 = 20;
+    let nats = NatsServer::start();
+    let h1 = TestHub::clustered(waiting_for_late_writes(&nats)).await;
+    let h2 = TestHub::clustered(waiting_for_late_writes(&nats)).await;
+    let h3 = TestHub::clustered(waiting_for_late_writes(&nats)).await;
+    let (first, key, me) = accounts::new_account(h2.addr, "bob").await;
+    let bob = me.user_id;
+    drop(first);
+    h2.wait_for_users(0).await;
+    let hubs = [&h2, &h3].map(|h| h.inspector.cluster_hub().expect("clustered"));
+
+    // The sender relays one at a time, each inside the gate: whoever holds the gate knows no
+    // relay is on its way. `made` is the last token sent, `answered` the last answered; what
+    // each answer was is in `outcomes`.
+    let gate = Arc::new(tokio::sync::Mutex::new(()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (made, answered) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let mut sender = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    let sending = tokio::spawn({
+        let (gate, stop) = (gate.clone(), stop.clone());
+        let (made, answered, outcomes) = (made.clone(), answered.clone(), outcomes.clone());
+        async move {
+            for token in 1u32.. {
+                let _relaying = gate.lock().await;
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                made.store(token, Ordering::SeqCst);
+                let msg = relay_msg(token, &[bob], token.to_be_bytes().to_vec());
+                let answer = request(&mut sender, msg).await;
+                let HubMsg::Posted {
+                    req,
+                    delivered,
+                    queued,
+                    ..
+                } = &answer
+                else {
+                    panic!("expected Posted, got {answer:?}");
+                };
+                assert_eq!(*req, RequestId(token));
+                let reached = *delivered == 1 || queued.len() == 1;
+                outcomes.lock().expect("outcomes").push((token, reached));
+                answered.store(token, Ordering::SeqCst);
+            }
+        }
+    });
+
+    let mut got = HashSet::new();
+    for _ in 0..ROUNDS {
+        let mut conns = [
+            h2.connect_at(shared::RECEIPTS_VERSION).await,
+            h3.connect_at(shared::RECEIPTS_VERSION).await,
+        ];
+        let [c2, c3] = &mut conns;
+        tokio::join!(
+            accounts::login(c2, &key, "bob"),
+            accounts::login(c3, &key, "bob")
+        );
+        eventually("hub 1 to know bob on hubs 2 and 3", || {
+            let (_, on) = h1.inspector.presence_of(bob);
+            hubs.iter().all(|h| on.contains(h))
+        })
+        .await;
+        // Every relay made from here on was routed by a hub 1 that knew both sessions.
+        let from = made.load(Ordering::SeqCst) + 1;
+        eventually("hub 1 to relay a round's stream", || {
+            answered.load(Ordering::SeqCst) >= from + PER_ROUND
+        })
+        .await;
+        let held = gate.lock().await;
+        let upto = answered.load(Ordering::SeqCst);
+        let mut sessions = [Session::default(), Session::default()];
+        // Each takes what it is owed before either acknowledges: a drain does not read what
+        // another session acknowledged first.
+        for (session, conn) in sessions.iter_mut().zip(conns.iter_mut()) {
+            session.take_all(conn, from..=upto).await;
+        }
+        for (session, conn) in sessions.iter_mut().zip(conns.iter_mut()) {
+            session.ack(conn).await;
+            got.extend(session.tokens.iter().copied());
+            let owed: Vec<u32> = session
+                .tokens
+                .iter()
+                .copied()
+                .filter(|t| (from..=upto).contains(t))
+                .collect();
+            let want: Vec<u32> = (from..=upto).collect();
+            assert_eq!(
+                owed, want,
+                "a session's relays of {from}..={upto}: each once, in order"
+            );
+        }
+        drop(conns);
+        h2.wait_for_users(0).await;
+        h3.wait_for_users(0).await;
+        drop(held);
+    }
+    {
+        let _held = gate.lock().await;
+        stop.store(true, Ordering::SeqCst);
+    }
+    sending.await.expect("the sender");
+    // What is left in the mailbox (copies of relays the sessions already had) comes at the
+    // next login; with it, every relay answered delivered or queued reached the account.
+    let mut last = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    let left = accounts::login(&mut last, &key, "bob").await.waiting;
+    let mut rest = Session::default();
+    while (rest.tokens.len() as u64) < left {
+        if let Some(other) = rest.take(&mut last).await {
+            panic!("expected what is left in the mailbox, got {other:?}");
+        }
+    }
+    got.extend(rest.tokens);
+    let outcomes = outcomes.lock().expect("outcomes").clone();
+    for (token, reached) in outcomes {
+        assert!(
+            reached,
+            "relay {token} was answered neither delivered nor queued"
+        );
+        assert!(got.contains(&token), "relay {token} never reached bob");
+    }
+    for hub in [h1, h2, h3] {
+        hub.stop().await;
+    }
 }

@@ -35,6 +35,11 @@ pub const RELAY_TIMEOUT: Duration = Duration::from_secs(2);
 /// wrote the mailbox itself) or whose write was in flight lands within it, and is read in its
 /// place instead of being stranded until the next login (docs/CLUSTER.md, § The drain race).
 pub const LATE_WRITES: Duration = Duration::from_millis(500);
+/// Longest a hub holds the drains of a relay it answered `held` for the origin's note that its
+/// mailbox write is done: past it (the origin died, or NATS lost the note) they go on without
+/// it, and a write that lands later comes at the account's next login. Three JetStream
+/// requests of a write at their timeout (`hub::store::jetstream::REQUEST_TIMEOUT`), and some.
+pub const HELD_WRITE: Duration = Duration::from_secs(20);
 /// Anonymous ids a hub leases at a time: a hub that restarts leaves at most this many unused,
 /// and a burst of this many connections never waits on NATS.
 pub const ID_BLOCK: u64 = 4096;
@@ -155,6 +160,10 @@ pub(crate) struct Cluster {
     pub hub_id: u64,
     pub client: async_nats::Client,
     pub config: ClusterConfig,
+    /// The number of this hub's latest relay to other hubs.
+    pub relays: std::sync::atomic::AtomicU64,
+    /// The relays of other hubs whose drains this hub holds ([`relay::Holds`]).
+    pub holds: relay::Holds,
 }
 
 /// What a hub that joined its cluster starts serving with [`serve`].
@@ -231,6 +240,8 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
             hub_id,
             client,
             config,
+            relays: Default::default(),
+            holds: Default::default(),
         }),
         leases,
         ids,

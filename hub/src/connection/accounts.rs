@@ -285,19 +285,17 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
                 crate::cluster::relay::push(cluster, &hubs, from, Pushed::Outgoing, &frame).await;
             }
             let mut routed = routed;
-            let mut kept = Mailboxed::default();
+            let mut held = Held::default();
             if !routed.remote.is_empty() {
-                kept = relay_to_hubs(&hub, &mut routed, &message).await;
+                held = relay_to_hubs(&hub, &mut routed, &message).await;
             }
             if routed.offline.is_empty() {
                 let position = |id: &UserId| to.iter().position(|t| t == id);
                 routed.unknown.sort_by_key(position);
                 routed.dropped.sort_by_key(position);
-                kept.queued.sort_by_key(|k| position(&k.to));
-                kept.full.sort_by_key(position);
-                return answer_relay(client, req, &to, routed, kept.queued, kept.full);
+                return answer_relay(client, req, &to, routed, Vec::new(), Vec::new());
             }
-            relay_to_mailboxes(client, req, &to, kind, body, routed, kept).await
+            relay_to_mailboxes(client, req, &to, kind, body, routed, held).await
         }
         Deferred::Register { req, name, key } => {
             let created = blocking(&hub, move |store| {
@@ -455,24 +453,36 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
 }
 
 /// Send a relay to its receivers on other hubs of the cluster, once per hub, and fold their
-/// answers into `routed`: the accounts none of them delivered to or kept join
-/// `routed.offline`, each with a mailbox write counted pending; what the other hubs kept in
-/// the mailbox themselves comes back.
-async fn relay_to_hubs(hub: &HubContext, routed: &mut Routed, message: &Bytes) -> Mailboxed {
+/// answers into `routed`: the accounts none of them delivered to, and those whose drain one
+/// of them holds for this write, join `routed.offline`, each with a mailbox write counted
+/// pending; who is to hear of the write comes back.
+async fn relay_to_hubs(hub: &HubContext, routed: &mut Routed, message: &Bytes) -> Held {
     use crate::cluster::relay;
     let remote = std::mem::take(&mut routed.remote);
     // Only a clustered registry knows remote users; without a cluster nobody answers.
-    let answers = match &hub.cluster {
+    let (relay, answers) = match &hub.cluster {
         Some(cluster) => relay::send(cluster, relay::groups(&remote), message).await,
-        None => Vec::new(),
+        None => (0, Vec::new()),
     };
     let merged = relay::merge(routed, &remote, &answers);
     hub.registry.count_mailbox_writes(&merged.mailbox);
     routed.offline.extend(merged.mailbox);
-    Mailboxed {
-        queued: merged.queued,
-        full: merged.full,
+    Held {
+        relay,
+        holders: merged.holders,
+        delivered: merged.delivered,
     }
+}
+
+/// The other hubs' side of a relay's mailbox write: who holds drains for it.
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    /// The relay's number, as the other hubs know it.
+    relay: u64,
+    /// The hubs to tell when the write is done (`crate::cluster::relay::written`).
+    holders: Vec<u64>,
+    /// Accounts written only for a drain held on another hub: delivered, and answered so.
+    delivered: Vec<UserId>,
 }
 
 /// What a relay's mailbox writes came to: the seqs kept and the mailboxes full.
@@ -489,7 +499,7 @@ async fn relay_to_mailboxes(
     kind: BodyKind,
     body: Bytes,
     mut routed: Routed,
-    kept: Mailboxed,
+    held: Held,
 ) -> Result<(), Close> {
     let hub = client.hub.clone();
     let offline = std::mem::take(&mut routed.offline);
@@ -503,11 +513,20 @@ async fn relay_to_mailboxes(
         body,
     };
     let written = write_mailboxes(&hub, pending, mail).await;
-    routed.unknown.extend(written.unknown);
-    routed.dropped.extend(written.dropped);
-    let (mut queued, mut full) = (kept.queued, kept.full);
-    queued.extend(written.kept.queued);
-    full.extend(written.kept.full);
+    if let Some(cluster) = &hub.cluster {
+        crate::cluster::relay::written(cluster, held.relay, &held.holders).await;
+    }
+    // Whatever became of the write, those already delivered are answered delivered.
+    let answered = |id: &UserId| !held.delivered.contains(id);
+    routed
+        .unknown
+        .extend(written.unknown.into_iter().filter(answered));
+    routed
+        .dropped
+        .extend(written.dropped.into_iter().filter(answered));
+    let (mut queued, mut full) = (written.kept.queued, written.kept.full);
+    queued.retain(|k| answered(&k.to));
+    full.retain(answered);
     // Each list in the order the relay named its receivers.
     let position = |id: &UserId| to.iter().position(|t| t == id);
     routed.unknown.sort_by_key(position);
@@ -515,6 +534,20 @@ async fn relay_to_mailboxes(
     queued.sort_by_key(|k| position(&k.to));
     full.sort_by_key(position);
     answer_relay(client, req, to, routed, queued, full)
+}
+
+/// Wait until what closing sessions of `accounts` on this hub hand over is in the mailbox:
+/// a write for them after this lands behind it.
+pub(crate) async fn after_rescues(hub: &HubContext, accounts: &[UserId]) {
+    while hub.registry.rescuing(accounts) {
+        let settled = hub.registry.settled();
+        tokio::pin!(settled);
+        settled.as_mut().enable();
+        if !hub.registry.rescuing(accounts) {
+            break;
+        }
+        settled.await;
+    }
 }
 
 /// What [`write_mailboxes`] did with each account.
@@ -535,15 +568,7 @@ pub(crate) async fn write_mailboxes(
     mail: Mail,
 ) -> Written {
     let offline = pending.ids.clone();
-    while hub.registry.rescuing(&offline) {
-        let settled = hub.registry.settled();
-        tokio::pin!(settled);
-        settled.as_mut().enable();
-        if !hub.registry.rescuing(&offline) {
-            break;
-        }
-        settled.await;
-    }
+    after_rescues(hub, &offline).await;
     let ids = offline.clone();
     let outcome = blocking(hub, move |store| store.enqueue(&ids, &mail)).await;
     drop(pending);
@@ -715,6 +740,11 @@ impl PendingWrites {
             registry: hub.registry.clone(),
             ids,
         }
+    }
+
+    /// The accounts whose writes these are.
+    pub(crate) fn ids(&self) -> &[UserId] {
+        &self.ids
     }
 }
 
