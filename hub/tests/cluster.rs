@@ -1438,3 +1438,43 @@ async fn an_account_logging_in_on_two_hubs_at_once_gets_every_relay_on_both() {
         hub.stop().await;
     }
 }
+
+/// A hub holds a drain for a relay's origin only so long: a relay forged as from a hub that
+/// does not exist (so no `Written` ever comes) reaches bob while he drains on hub 2 and keeps
+/// his session from going live for `held_write`; then it goes live, and relays from hub 1 are
+/// delivered to it (with the hold never released, they are queued for ever).
+#[tokio::test]
+async fn a_drain_held_for_an_origin_that_never_says_it_wrote_goes_live_after_held_write() {
+    let nats = NatsServer::start();
+    let h1 = TestHub::in_cluster(&nats.url()).await;
+    let h2 = TestHub::clustered(hub::Config {
+        cluster: Some(hub::ClusterConfig {
+            // Long enough that the forged relay finds bob draining, far below the wait.
+            late_writes: Duration::from_secs(3),
+            held_write: Duration::from_secs(1),
+            ..cluster_config(&nats.url())
+        }),
+        ..test_config()
+    })
+    .await;
+    let (first, key, me) = accounts::new_account(h2.addr, "bob").await;
+    let bob = me.user_id;
+    drop(first);
+    h2.wait_for_users(0).await;
+    let mut session = h2.connect_at(shared::RECEIPTS_VERSION).await;
+    accounts::login(&mut session, &key, "bob").await;
+    let nobody = async_nats::connect(nats.url()).await.expect("connect");
+    let target = h2.inspector.cluster_hub().expect("in a cluster");
+    forge(&nobody, target, UserId(42), bob, b"held").await;
+    let mut alice = h1.connect().await;
+    lists(&mut alice, &[bob]).await;
+    eventually_async("bob's session on hub 2 to go live", async || {
+        let answer = relay(&mut alice, &[bob], &b"x"[..]).await;
+        matches!(answer, HubMsg::Posted { delivered: 1, .. }).then_some(())
+    })
+    .await;
+    drop(session);
+    for hub in [h1, h2] {
+        hub.stop().await;
+    }
+}

@@ -81,6 +81,8 @@ pub struct ClusterConfig {
     pub presence_queue: usize,
     /// [`LATE_WRITES`].
     pub late_writes: Duration,
+    /// [`HELD_WRITE`].
+    pub held_write: Duration,
 }
 
 /// The hubs' NATS credentials.
@@ -112,6 +114,7 @@ impl ClusterConfig {
             id_block: ID_BLOCK,
             presence_queue: PRESENCE_QUEUE,
             late_writes: LATE_WRITES,
+            held_write: HELD_WRITE,
         }
     }
 

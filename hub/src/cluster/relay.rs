@@ -7,7 +7,7 @@
 //! (draining, closing) it answers `held`: it counts a mailbox write pending for it, so that
 //! its drains do not go live, until the origin, which writes the mailbox once whatever
 //! number of hubs held it, says the write is done ([`PeerMsg::Written`], [`written`]), or
-//! [`HELD_WRITE`] has passed. One with no session there is `offline`, for the origin too
+//! [`HELD_WRITE`](super::HELD_WRITE) has passed. One with no session there is `offline`, for the origin too
 //! (docs/CLUSTER.md, § The drain race). The origin waits at most
 //! [`ClusterConfig::relay_timeout`](super::ClusterConfig) for each; a hub that does not
 //! answer in time has its anonymous receivers `dropped` and its accounts sent to the mailbox,
@@ -37,7 +37,7 @@ use super::wire::{
     parse_relay_header, relay_header, Envelope, PeerMsg, Pushed, RelayAnswer, WireError,
 };
 use super::wire::{RELAY_HEADER, RELAY_NUMBER_HEADER};
-use super::{push_subject, relay_subject, Cluster, ClusterError, HELD_WRITE};
+use super::{push_subject, relay_subject, Cluster, ClusterError};
 use crate::connection::ACCOUNTS_VERSION;
 use crate::connection::{after_rescues, forget_receipts, HubContext, PendingWrites};
 use crate::frame;
@@ -98,7 +98,7 @@ struct Hold {
 
 /// Answer a relay that holds drains here once what closing sessions of those accounts hand
 /// over is in the mailbox (so that the origin's write lands after it), then hold them until
-/// the origin says its write is done, or [`HELD_WRITE`] has passed.
+/// the origin says its write is done, or the config's `held_write` has passed.
 async fn hold_drains(
     cluster: Arc<Cluster>,
     hub: Arc<HubContext>,
@@ -122,7 +122,10 @@ async fn hold_drains(
         .insert(key, released);
     answer.held = pending.ids().to_vec();
     reply(&cluster, to, answer).await;
-    if tokio::time::timeout(HELD_WRITE, release).await.is_err() {
+    if tokio::time::timeout(cluster.config.held_write, release)
+        .await
+        .is_err()
+    {
         cluster.holds.lock().expect("holds lock").remove(&key);
         warn!(
             hub = %format!("{origin:016x}"),
