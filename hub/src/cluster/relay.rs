@@ -547,6 +547,17 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_relay_number_names_its_origin_and_count() {
+        assert_eq!(
+            parse_relay_number("00000000000000ff.7").expect("parses"),
+            (255, 7)
+        );
+        for bad in ["", "ff", "ff.", ".7", "zz.7", "ff.x", "ff.-1"] {
+            assert!(parse_relay_number(bad).is_err(), "{bad:?}");
+        }
+    }
+
     /// An account whose drain a destination hub holds goes to the origin's mailbox write
     /// once, however many hubs hold it, and even when another hub (or the origin) delivered
     /// it: then it counts delivered. The hubs that held are told when the write is done.
