@@ -283,16 +283,25 @@ async fn registration_refusals_say_why() {
     closed.stop().await;
 }
 
-#[tokio::test]
-async fn fifty_clients_registering_one_name_at_once_make_one_account() {
-    let hub = TestHub::with_config(Config {
-        register_rate: 100,
-        ..test_config()
-    })
-    .await;
+fn registering_freely() -> testkit::hubs::Setup {
+    testkit::hubs::Setup {
+        config: Config {
+            register_rate: 100,
+            ..test_config()
+        },
+        ..Default::default()
+    }
+}
+
+on_one_hub_and_a_cluster! {
+/// On a cluster the fifty are spread over the three hubs: registration is create-if-absent in
+/// the one store they share.
+async fn fifty_clients_registering_one_name_at_once_make_one_account(
+    hubs: Hubs = registering_freely()
+) {
     let tasks: Vec<_> = (0..50)
         .map(|_| {
-            let addr = hub.addr;
+            let addr = hubs.next_hub().addr;
             tokio::spawn(async move {
                 let mut c = Connection::connect(addr).await.expect("connect");
                 try_register(&mut c, &SecretKey::generate(), "popular").await
@@ -316,7 +325,9 @@ async fn fifty_clients_registering_one_name_at_once_make_one_account() {
         }
     }
     assert_eq!((won.len(), taken), (1, 49));
-    hub.stop().await;
+    hubs.stop().await;
+}
+
 }
 
 #[tokio::test]
@@ -498,6 +509,8 @@ async fn the_directory_finds_accounts_by_name_id_and_pattern() {
     hub.stop().await;
 }
 
+/// One hub only: on a cluster a session of the account on another hub is not closed by the
+/// delete (nothing tells that hub), and lives on (docs/CLUSTER.md, § Not done yet).
 #[tokio::test]
 async fn a_deleted_account_is_gone_with_its_sessions_and_its_name_is_free() {
     let hub = TestHub::start().await;

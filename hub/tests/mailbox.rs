@@ -1,6 +1,10 @@
 //! Mailboxes over real TCP: what is sent to an account that is away is kept (`queued`), comes
 //! in order when it logs in, before anything live, stays until acknowledged, survives the hub
 //! (a real database file), and is bounded (`full`). Older clients see `Relayed`.
+//!
+//! Each test runs on one hub and on a cluster of three with the JetStream store
+//! (`NAME::one_hub`, `NAME::three_hubs`), senders and the account's sessions on different hubs,
+//! but the two that stop the hub to read its SQLite file again (by nature one process's).
 
 use std::sync::Arc;
 
@@ -10,8 +14,9 @@ use hub::store::{Bounds, Store};
 use shared::conn::Connection;
 use shared::{HubMsg, SecretKey, UserId};
 use testkit::accounts::{ack, login, new_account, register, Seen};
+use testkit::hubs::Setup;
 use testkit::ledger::Ledger;
-use testkit::{recv_skipping, relay, test_config, TestHub};
+use testkit::{on_one_hub_and_a_cluster, recv_skipping, relay, test_config, TestHub};
 
 fn file_store(dir: &tempfile::TempDir, bounds: Bounds) -> Arc<dyn Store> {
     Arc::new(SqliteStore::open(&dir.path().join("hub.db"), bounds).expect("opens"))
@@ -25,103 +30,6 @@ async fn stored(conn: &mut Connection) -> (u64, UserId, Bytes) {
         } => (seq, from, body),
         other => panic!("expected a stored message, got {other:?}"),
     }
-}
-
-#[tokio::test]
-async fn what_is_sent_while_away_comes_in_order_before_anything_live_until_acknowledged() {
-    let hub = TestHub::start().await;
-    let (bob, bob_key, b) = new_account(hub.addr, "bob").await;
-    drop(bob);
-    testkit::eventually("bob to leave", || hub.inspector.connections() == 0).await;
-    let mut alice = hub.connect().await;
-    for body in ["one", "two", "three"] {
-        match relay(
-            &mut alice,
-            &[b.user_id, UserId(77)],
-            body.as_bytes().to_vec(),
-        )
-        .await
-        {
-            HubMsg::Posted {
-                delivered: 0,
-                queued,
-                unknown,
-                dropped,
-                full,
-                ..
-            } => {
-                assert_eq!(
-                    queued.iter().map(|k| k.to).collect::<Vec<_>>(),
-                    vec![b.user_id]
-                );
-                assert_eq!(unknown, vec![UserId(77)]);
-                assert!(dropped.is_empty() && full.is_empty());
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-    let mut bob = hub.connect().await;
-    let me = login(&mut bob, &bob_key, "bob").await;
-    assert_eq!(me.waiting, 3);
-    let mut seqs = Vec::new();
-    for want in ["one", "two", "three"] {
-        let (seq, from, body) = stored(&mut bob).await;
-        assert_eq!((from, &body[..]), (alice.user_id(), want.as_bytes()));
-        seqs.push(seq);
-    }
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
-    // The next relay comes after everything stored: live, or kept if the drain has not
-    // quite finished, and then as the drain's last message.
-    match relay(&mut alice, &[b.user_id], &b"next"[..]).await {
-        HubMsg::Posted {
-            delivered, queued, ..
-        } => assert_eq!(delivered as usize + queued.len(), 1),
-        other => panic!("{other:?}"),
-    }
-    let next_seq = match recv_skipping(&mut bob).await {
-        HubMsg::Message { body, .. } => {
-            assert_eq!(&body[..], b"next");
-            None
-        }
-        HubMsg::Stored { seq, body, .. } => {
-            assert_eq!(&body[..], b"next");
-            Some(seq)
-        }
-        other => panic!("{other:?}"),
-    };
-    seqs.extend(next_seq);
-
-    // Not acknowledged: a new session gets them again, same seqs.
-    let mut again = hub.connect().await;
-    let me = login(&mut again, &bob_key, "bob").await;
-    assert_eq!(me.waiting, seqs.len() as u64);
-    let mut seen = Seen::default();
-    for &seq in &seqs {
-        let (got, _, _) = stored(&mut again).await;
-        assert_eq!(got, seq);
-        assert!(seen.is_new(&HubMsg::Stored {
-            seq,
-            from: alice.user_id(),
-            sent_at_ms: 0,
-            kind: shared::BodyKind::Text,
-            body: Bytes::new(),
-        }));
-    }
-    ack(&mut again, seqs[1]).await;
-    drop((bob, again));
-    let mut third = hub.connect().await;
-    let rest = &seqs[2..];
-    assert_eq!(
-        login(&mut third, &bob_key, "bob").await.waiting,
-        rest.len() as u64
-    );
-    for &seq in rest {
-        assert_eq!(stored(&mut third).await.0, seq);
-    }
-    ack(&mut third, *rest.last().expect("the third")).await;
-    let mut fourth = hub.connect().await;
-    assert_eq!(login(&mut fourth, &bob_key, "bob").await.waiting, 0);
-    hub.stop().await;
 }
 
 #[tokio::test]
@@ -155,19 +63,209 @@ async fn an_account_and_its_mailbox_outlive_the_hub() {
     hub.stop().await;
 }
 
+/// The number a test relay's body starts with.
+fn number(body: &[u8]) -> u32 {
+    u32::from_be_bytes(body[..4].try_into().expect("numbered"))
+}
+
+/// Read what a dropped session's socket still holds, to its end: the numbers of the relays
+/// that reached it.
+async fn read_to_end(conn: &mut Connection) -> Vec<u32> {
+    let mut got = Vec::new();
+    while let Ok(msg) = conn.recv().await {
+        if let HubMsg::Message { body, .. } = msg {
+            got.push(number(&body));
+        }
+    }
+    got
+}
+
+/// Log in as `name` and take the whole mailbox: the numbers of the stored relays, in order.
+async fn drain_all(hub: &TestHub, key: &SecretKey, name: &str) -> Vec<u32> {
+    let mut bob = hub.connect().await;
+    let me = login(&mut bob, key, name).await;
+    let mut got = Vec::new();
+    for _ in 0..me.waiting {
+        got.push(number(&stored(&mut bob).await.2));
+    }
+    got
+}
+
+/// A hub that shuts down while a session still has relays queued keeps those it did not
+/// write: after a restart they come from the mailbox, and with what reached the socket, each
+/// relay arrives exactly once, in order (the one the stream was cut inside, as the client
+/// reads nothing, is kept too).
 #[tokio::test]
-async fn a_full_mailbox_is_reported_for_that_receiver_alone() {
-    let bounds = Bounds {
-        max_messages: 2,
-        ..Bounds::default()
+async fn a_hub_shutting_down_keeps_what_it_had_not_written_to_a_session() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = || hub::Config {
+        queue_bytes: 64 << 20,
+        queue_max_bytes: 64 << 20,
+        ..test_config()
     };
-    let store = Arc::new(SqliteStore::ephemeral(bounds).expect("store"));
-    let hub = TestHub::with_store(test_config(), store).await;
-    let (bob, _, b) = new_account(hub.addr, "bob").await;
-    let (carol, _, c) = new_account(hub.addr, "carol").await;
-    drop((bob, carol));
-    testkit::eventually("both to leave", || hub.inspector.connections() == 0).await;
+    let hub = TestHub::with_store(config(), file_store(&dir, Bounds::default())).await;
+    let key = SecretKey::generate();
+    let mut stuck = hub.connect().await;
+    let b = register(&mut stuck, &key, "bob").await;
     let mut alice = hub.connect().await;
+    let last = 256u32;
+    for n in 1..=last {
+        let body = [n.to_be_bytes().to_vec(), vec![0; 64 * 1024]].concat();
+        match relay(&mut alice, &[b.user_id], body).await {
+            HubMsg::Posted { delivered: 1, .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    hub.stop().await;
+    let written = read_to_end(&mut stuck).await;
+
+    let hub = TestHub::with_store(config(), file_store(&dir, Bounds::default())).await;
+    let kept = drain_all(&hub, &key, "bob").await;
+    assert!(!kept.is_empty(), "most of it was still queued");
+    let all: Vec<u32> = written.iter().chain(&kept).copied().collect();
+    assert_eq!(all, (1..=last).collect::<Vec<_>>(), "each once, in order");
+    hub.stop().await;
+}
+
+/// A hub's settings with per-session queues of `bytes`.
+fn queues(bytes: usize) -> Setup {
+    Setup {
+        config: hub::Config {
+            queue_bytes: bytes,
+            queue_max_bytes: bytes,
+            ..test_config()
+        },
+        ..Setup::default()
+    }
+}
+
+/// Mailboxes of at most `n` messages.
+fn mailboxes_of(n: u64) -> Setup {
+    Setup {
+        bounds: Bounds {
+            max_messages: n,
+            ..Bounds::default()
+        },
+        ..Setup::default()
+    }
+}
+
+/// What a relay was answered: (delivered, queued receivers, dropped).
+fn answered(answer: &HubMsg) -> (u32, Vec<UserId>, Vec<UserId>) {
+    match answer {
+        HubMsg::Posted {
+            delivered,
+            queued,
+            dropped,
+            ..
+        } => (
+            *delivered,
+            queued.iter().map(|k| k.to).collect(),
+            dropped.clone(),
+        ),
+        other => panic!("expected Posted, got {other:?}"),
+    }
+}
+
+on_one_hub_and_a_cluster! {
+
+async fn what_is_sent_while_away_comes_in_order_before_anything_live_until_acknowledged(hubs: Hubs) {
+    let nobody = UserId(9_000_077);
+    let (bob, bob_key, b) = hubs.new_account("bob").await;
+    drop(bob);
+    hubs.gone(b.user_id).await;
+    let mut alice = hubs.connect().await;
+    for body in ["one", "two", "three"] {
+        match relay(&mut alice, &[b.user_id, nobody], body.as_bytes().to_vec()).await {
+            HubMsg::Posted {
+                delivered: 0,
+                queued,
+                unknown,
+                dropped,
+                full,
+                ..
+            } => {
+                assert_eq!(
+                    queued.iter().map(|k| k.to).collect::<Vec<_>>(),
+                    vec![b.user_id]
+                );
+                assert_eq!(unknown, vec![nobody]);
+                assert!(dropped.is_empty() && full.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut bob = hubs.connect().await;
+    let me = hubs.login(&mut bob, &bob_key, "bob").await;
+    assert_eq!(me.waiting, 3);
+    let mut seqs = Vec::new();
+    for want in ["one", "two", "three"] {
+        let (seq, from, body) = stored(&mut bob).await;
+        assert_eq!((from, &body[..]), (alice.user_id(), want.as_bytes()));
+        seqs.push(seq);
+    }
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    // The next relay comes after everything stored: live, or kept if the drain has not
+    // quite finished, and then as the drain's last message.
+    match relay(&mut alice, &[b.user_id], &b"next"[..]).await {
+        HubMsg::Posted {
+            delivered, queued, ..
+        } => assert_eq!(delivered as usize + queued.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    let next_seq = match recv_skipping(&mut bob).await {
+        HubMsg::Message { body, .. } => {
+            assert_eq!(&body[..], b"next");
+            None
+        }
+        HubMsg::Stored { seq, body, .. } => {
+            assert_eq!(&body[..], b"next");
+            Some(seq)
+        }
+        other => panic!("{other:?}"),
+    };
+    seqs.extend(next_seq);
+
+    // Not acknowledged: a new session (on another hub) gets them again, same seqs.
+    let mut again = hubs.connect().await;
+    let me = login(&mut again, &bob_key, "bob").await;
+    assert_eq!(me.waiting, seqs.len() as u64);
+    let mut seen = Seen::default();
+    for &seq in &seqs {
+        let (got, _, _) = stored(&mut again).await;
+        assert_eq!(got, seq);
+        assert!(seen.is_new(&HubMsg::Stored {
+            seq,
+            from: alice.user_id(),
+            sent_at_ms: 0,
+            kind: shared::BodyKind::Text,
+            body: Bytes::new(),
+        }));
+    }
+    ack(&mut again, seqs[1]).await;
+    drop((bob, again));
+    let mut third = hubs.connect().await;
+    let rest = &seqs[2..];
+    assert_eq!(
+        login(&mut third, &bob_key, "bob").await.waiting,
+        rest.len() as u64
+    );
+    for &seq in rest {
+        assert_eq!(stored(&mut third).await.0, seq);
+    }
+    ack(&mut third, *rest.last().expect("the third")).await;
+    let mut fourth = hubs.connect().await;
+    assert_eq!(login(&mut fourth, &bob_key, "bob").await.waiting, 0);
+    hubs.stop().await;
+}
+
+async fn a_full_mailbox_is_reported_for_that_receiver_alone(hubs: Hubs = mailboxes_of(2)) {
+    let (bob, _, b) = hubs.new_account("bob").await;
+    let (carol, _, c) = hubs.new_account("carol").await;
+    drop((bob, carol));
+    hubs.gone(b.user_id).await;
+    hubs.gone(c.user_id).await;
+    let mut alice = hubs.connect().await;
     relay(&mut alice, &[b.user_id], &b"1"[..]).await;
     relay(&mut alice, &[b.user_id], &b"2"[..]).await;
     match relay(&mut alice, &[c.user_id, b.user_id], &b"3"[..]).await {
@@ -180,23 +278,16 @@ async fn a_full_mailbox_is_reported_for_that_receiver_alone() {
         }
         other => panic!("{other:?}"),
     }
-    hub.stop().await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn an_older_client_sees_a_kept_message_as_delivered_and_a_full_mailbox_as_dropped() {
-    let store = Arc::new(
-        SqliteStore::ephemeral(Bounds {
-            max_messages: 1,
-            ..Bounds::default()
-        })
-        .expect("store"),
-    );
-    let hub = TestHub::with_store(test_config(), store).await;
-    let (bob, _, b) = new_account(hub.addr, "bob").await;
+async fn an_older_client_sees_a_kept_message_as_delivered_and_a_full_mailbox_as_dropped(
+    hubs: Hubs = mailboxes_of(1)
+) {
+    let (bob, _, b) = hubs.new_account("bob").await;
     drop(bob);
-    testkit::eventually("bob to leave", || hub.inspector.connections() == 0).await;
-    let mut old = Connection::connect_speaking(hub.addr, 2).await.expect("v2");
+    hubs.gone(b.user_id).await;
+    let mut old = hubs.connect_at(2).await;
     let answers = [
         relay(&mut old, &[b.user_id], &b"1"[..]).await,
         relay(&mut old, &[b.user_id], &b"2"[..]).await,
@@ -209,23 +300,21 @@ async fn an_older_client_sees_a_kept_message_as_delivered_and_a_full_mailbox_as_
         matches!(&answers[1], HubMsg::Relayed { delivered: 0, dropped, .. } if dropped == &[b.user_id]),
         "{answers:?}"
     );
-    hub.stop().await;
+    hubs.stop().await;
 }
 
 /// A session drains a mailbox while its senders keep sending: every message arrives once, in
 /// each sender's order, none stranded in the mailbox when the session goes live.
-#[tokio::test]
-async fn relays_during_a_drain_arrive_once_and_in_order() {
+async fn relays_during_a_drain_arrive_once_and_in_order(hubs: Hubs) {
     const BEFORE: usize = 300;
     const DURING: usize = 300;
-    let hub = TestHub::start().await;
-    let (bob, bob_key, b) = new_account(hub.addr, "bob").await;
+    let (bob, bob_key, b) = hubs.new_account("bob").await;
     drop(bob);
-    testkit::eventually("bob to leave", || hub.inspector.connections() == 0).await;
+    hubs.gone(b.user_id).await;
     let ledger = Arc::new(Ledger::new());
     let mut senders = Vec::new();
     for _ in 0..2 {
-        senders.push(hub.connect().await);
+        senders.push(hubs.connect().await);
     }
     for sender in &mut senders {
         for _ in 0..BEFORE / 2 {
@@ -259,7 +348,7 @@ async fn relays_during_a_drain_arrive_once_and_in_order() {
             })
         })
         .collect();
-    let mut bob = hub.connect().await;
+    let mut bob = hubs.connect().await;
     login(&mut bob, &bob_key, "bob").await;
     go.send(true).expect("senders wait");
     let mut seen = Seen::default();
@@ -276,85 +365,40 @@ async fn relays_during_a_drain_arrive_once_and_in_order() {
     }
     ledger.healthy(b.user_id);
     ledger.check();
-    hub.stop().await;
-}
-
-/// The number a test relay's body starts with.
-fn number(body: &[u8]) -> u32 {
-    u32::from_be_bytes(body[..4].try_into().expect("numbered"))
-}
-
-/// Read what a dropped session's socket still holds, to its end: the numbers of the relays
-/// that reached it.
-async fn read_to_end(conn: &mut Connection) -> Vec<u32> {
-    let mut got = Vec::new();
-    while let Ok(msg) = conn.recv().await {
-        if let HubMsg::Message { body, .. } = msg {
-            got.push(number(&body));
-        }
-    }
-    got
-}
-
-/// Log in as `name` and take the whole mailbox: the numbers of the stored relays, in order.
-async fn drain_all(hub: &TestHub, key: &SecretKey, name: &str) -> Vec<u32> {
-    let mut bob = hub.connect().await;
-    let me = login(&mut bob, key, name).await;
-    let mut got = Vec::new();
-    for _ in 0..me.waiting {
-        got.push(number(&stored(&mut bob).await.2));
-    }
-    got
+    hubs.stop().await;
 }
 
 /// An account whose only session is too slow: the session is dropped as a slow consumer; the
 /// relays it had not written, and what is sent to the account from then on, are kept in its
 /// mailbox, in order. Between what reached its socket and what was kept, every relay arrives
 /// exactly once.
-#[tokio::test]
-async fn a_session_too_slow_hands_what_it_did_not_write_to_the_mailbox() {
-    let hub = TestHub::with_config(hub::Config {
-        queue_bytes: 256 * 1024,
-        queue_max_bytes: 256 * 1024,
-        ..test_config()
-    })
-    .await;
+async fn a_session_too_slow_hands_what_it_did_not_write_to_the_mailbox(
+    hubs: Hubs = queues(256 * 1024)
+) {
     // bob logs in, then reads nothing more.
-    let (mut stuck, bob_key, b) = new_account(hub.addr, "bob").await;
-    let mut alice = hub.connect().await;
+    let (mut stuck, bob_key, b) = hubs.new_account("bob").await;
+    let mut alice = hubs.connect().await;
     let mut after_drop = 0;
     let mut req = 0u32;
     while after_drop < 5 {
         req += 1;
         assert!(req < 10_000, "bob was never found too slow");
         let body = [req.to_be_bytes().to_vec(), vec![0; 64 * 1024]].concat();
-        match relay(&mut alice, &[b.user_id], body).await {
-            HubMsg::Posted {
-                delivered: 1,
-                dropped,
-                ..
-            } => {
+        match answered(&relay(&mut alice, &[b.user_id], body).await) {
+            (1, _, dropped) => {
                 assert!(dropped.is_empty());
                 assert_eq!(after_drop, 0, "nothing is live once bob was dropped");
             }
-            HubMsg::Posted {
-                delivered: 0,
-                queued,
-                dropped,
-                ..
-            } => {
+            (0, queued, dropped) => {
                 assert!(dropped.is_empty(), "an account is never just dropped");
-                assert_eq!(
-                    queued.iter().map(|k| k.to).collect::<Vec<_>>(),
-                    vec![b.user_id]
-                );
+                assert_eq!(queued, vec![b.user_id]);
                 after_drop += 1;
             }
             other => panic!("{other:?}"),
         }
     }
     let written = read_to_end(&mut stuck).await;
-    let kept = drain_all(&hub, &bob_key, "bob").await;
+    let kept = drain_all(hubs.next_hub(), &bob_key, "bob").await;
     assert!(
         kept.len() > after_drop,
         "the relays bob's queue held were kept too ({} kept)",
@@ -362,11 +406,18 @@ async fn a_session_too_slow_hands_what_it_did_not_write_to_the_mailbox() {
     );
     let all: Vec<u32> = written.iter().chain(&kept).copied().collect();
     assert_eq!(all, (1..=req).collect::<Vec<_>>(), "each once, in order");
-    hub.stop().await;
+    hubs.stop().await;
+}
+
+
+
 }
 
 /// A session whose client vanishes (a reset) with relays still queued: those it did not write
-/// are kept, and come in order before what was sent after.
+/// are kept, and come in order before what was sent after. One hub only: on a cluster the
+/// session's hub hands them to the mailbox after its leave crossed to the sender's hub, which
+/// may keep later relays first (out of order), and a login while the hand-off is still being
+/// written gets the rest only at its next login (docs/CLUSTER.md, § Not done yet).
 #[tokio::test]
 async fn relays_queued_for_a_session_that_resets_are_kept_in_order() {
     let hub = TestHub::with_config(hub::Config {
@@ -413,44 +464,10 @@ async fn relays_queued_for_a_session_that_resets_are_kept_in_order() {
     hub.stop().await;
 }
 
-/// A hub that shuts down while a session still has relays queued keeps those it did not
-/// write: after a restart they come from the mailbox, and with what reached the socket, each
-/// relay arrives exactly once, in order (the one the stream was cut inside, as the client
-/// reads nothing, is kept too).
-#[tokio::test]
-async fn a_hub_shutting_down_keeps_what_it_had_not_written_to_a_session() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = || hub::Config {
-        queue_bytes: 64 << 20,
-        queue_max_bytes: 64 << 20,
-        ..test_config()
-    };
-    let hub = TestHub::with_store(config(), file_store(&dir, Bounds::default())).await;
-    let key = SecretKey::generate();
-    let mut stuck = hub.connect().await;
-    let b = register(&mut stuck, &key, "bob").await;
-    let mut alice = hub.connect().await;
-    let last = 256u32;
-    for n in 1..=last {
-        let body = [n.to_be_bytes().to_vec(), vec![0; 64 * 1024]].concat();
-        match relay(&mut alice, &[b.user_id], body).await {
-            HubMsg::Posted { delivered: 1, .. } => {}
-            other => panic!("{other:?}"),
-        }
-    }
-    hub.stop().await;
-    let written = read_to_end(&mut stuck).await;
-
-    let hub = TestHub::with_store(config(), file_store(&dir, Bounds::default())).await;
-    let kept = drain_all(&hub, &key, "bob").await;
-    assert!(!kept.is_empty(), "most of it was still queued");
-    let all: Vec<u32> = written.iter().chain(&kept).copied().collect();
-    assert_eq!(all, (1..=last).collect::<Vec<_>>(), "each once, in order");
-    hub.stop().await;
-}
-
 /// With another session of the account live, a session dropped as too slow keeps nothing in
-/// the mailbox: the live one had every relay, so kept copies would come twice.
+/// the mailbox: the live one had every relay, so kept copies would come twice. One hub only: on
+/// a cluster a live session on another hub is not known to have had them, so the dropped one's
+/// hub keeps them (they come again at the next login: at-least-once; docs/CLUSTER.md).
 #[tokio::test]
 async fn a_session_dropped_beside_a_live_one_keeps_nothing() {
     let hub = TestHub::with_config(hub::Config {

@@ -1,7 +1,9 @@
 //! What the hub refuses and what it closes. A request that breaks a relay rule at its edge gets
 //! a soft error naming the rule, delivers nothing, and leaves the connection usable; a fault
 //! (a truncated frame, a reset, one connection too many) gets its documented close reason while
-//! the bystanders keep being served and the ledger holds.
+//! the bystanders keep being served and the ledger holds. The relay rules hold on a cluster as
+//! on one hub: those tests run on both (`NAME::one_hub`, `NAME::three_hubs`), their receivers
+//! spread over the hubs; the closes are one connection's to its own hub, and run on one.
 
 use bytes::Bytes;
 use hub::{CloseReason, Config};
@@ -29,21 +31,16 @@ async fn expect_refused(conn: &mut Connection, answer: HubMsg, kind: ErrorKind) 
     assert_eq!(identity(conn).await, me, "connection still usable");
 }
 
-/// Connect `n` clients and return them with the first one's id at index 0.
-async fn crowd(hub: &TestHub, n: usize) -> Vec<Connection> {
-    let mut conns = Vec::with_capacity(n);
-    for _ in 0..n {
-        conns.push(hub.connect().await);
-    }
-    conns
-}
+on_one_hub_and_a_cluster! {
 
-#[tokio::test]
-async fn relay_to_255_receivers_works_and_256_is_refused() {
-    let hub = TestHub::start().await;
-    let mut conns = crowd(&hub, 256).await;
-    let ids: Vec<UserId> = (2..=257).map(UserId).collect();
-    let mut sender = conns.remove(0);
+async fn relay_to_255_receivers_works_and_256_is_refused(hubs: Hubs) {
+    // The sender on one hub, the receivers spread over every hub.
+    let mut sender = hubs.connect().await;
+    let mut conns = Vec::with_capacity(256);
+    for _ in 0..256 {
+        conns.push(hubs.connect().await);
+    }
+    let ids: Vec<UserId> = conns.iter().map(Connection::user_id).collect();
 
     let answer = relay(&mut sender, &ids, &b"x"[..]).await;
     expect_refused(&mut sender, answer, ErrorKind::TooManyReceivers).await;
@@ -56,23 +53,22 @@ async fn relay_to_255_receivers_works_and_256_is_refused() {
     // Every receiver got exactly the second body: nothing from the refused relay.
     for conn in &mut conns[..255] {
         let (from, body) = delivery(conn).await;
-        assert_eq!((from, &body[..]), (UserId(1), &b"y"[..]));
+        assert_eq!((from, &body[..]), (sender.user_id(), &b"y"[..]));
     }
-    hub.stop().await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn body_of_exactly_the_limit_is_delivered_and_one_more_byte_is_refused() {
-    let hub = TestHub::start().await;
-    let mut sender = hub.connect().await;
-    let mut receiver = hub.connect().await;
+async fn body_of_exactly_the_limit_is_delivered_and_one_more_byte_is_refused(hubs: Hubs) {
+    let mut sender = hubs.connect().await;
+    let mut receiver = hubs.connect().await;
+    let to = [receiver.user_id()];
 
     let too_big = Bytes::from(vec![7u8; MAX_BODY_LEN + 1]);
-    let answer = relay(&mut sender, &[UserId(2)], too_big).await;
+    let answer = relay(&mut sender, &to, too_big).await;
     expect_refused(&mut sender, answer, ErrorKind::BodyTooLarge).await;
 
     let max = Bytes::from((0..MAX_BODY_LEN).map(|i| i as u8).collect::<Vec<u8>>());
-    let answer = relay(&mut sender, &[UserId(2)], max.clone()).await;
+    let answer = relay(&mut sender, &to, max.clone()).await;
     assert!(
         matches!(answer, HubMsg::Posted { delivered: 1, .. }),
         "{answer:?}"
@@ -89,33 +85,30 @@ async fn body_of_exactly_the_limit_is_delivered_and_one_more_byte_is_refused() {
     )
     .await;
     expect_refused(&mut sender, answer, ErrorKind::BodyTooLarge).await;
-    hub.stop().await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn empty_body_is_allowed() {
-    let hub = TestHub::start().await;
-    let mut sender = hub.connect().await;
-    let mut receiver = hub.connect().await;
-    let answer = relay(&mut sender, &[UserId(2)], Bytes::new()).await;
+async fn empty_body_is_allowed(hubs: Hubs) {
+    let mut sender = hubs.connect().await;
+    let mut receiver = hubs.connect().await;
+    let answer = relay(&mut sender, &[receiver.user_id()], Bytes::new()).await;
     assert!(
         matches!(answer, HubMsg::Posted { delivered: 1, .. }),
         "{answer:?}"
     );
     assert!(delivery(&mut receiver).await.1.is_empty());
-    hub.stop().await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn zero_receivers_and_duplicates_are_refused() {
-    let hub = TestHub::start().await;
-    let mut sender = hub.connect().await;
-    let mut receiver = hub.connect().await;
+async fn zero_receivers_and_duplicates_are_refused(hubs: Hubs) {
+    let mut sender = hubs.connect().await;
+    let mut receiver = hubs.connect().await;
+    let (me, them) = (sender.user_id(), receiver.user_id());
 
     let answer = relay(&mut sender, &[], &b"x"[..]).await;
     expect_refused(&mut sender, answer, ErrorKind::NoReceivers).await;
 
-    let answer = relay(&mut sender, &[UserId(2), UserId(1), UserId(2)], &b"x"[..]).await;
+    let answer = relay(&mut sender, &[them, me, them], &b"x"[..]).await;
     expect_refused(&mut sender, answer, ErrorKind::DuplicateReceivers).await;
 
     // Nothing was delivered: the next thing the receiver sees is this ping's answer.
@@ -123,17 +116,15 @@ async fn zero_receivers_and_duplicates_are_refused() {
         request(&mut receiver, ClientMsg::Ping { req: RequestId(5) }).await,
         HubMsg::Pong { req: RequestId(5) }
     );
-    hub.stop().await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn file_name_longer_than_the_limit_is_refused() {
-    let hub = TestHub::start().await;
-    let mut sender = hub.connect().await;
-    let _receiver = hub.connect().await;
+async fn file_name_longer_than_the_limit_is_refused(hubs: Hubs) {
+    let mut sender = hubs.connect().await;
+    let receiver = hubs.connect().await;
     let msg = ClientMsg::Relay {
         req: RequestId(9),
-        to: vec![UserId(2)],
+        to: vec![receiver.user_id()],
         kind: BodyKind::File {
             name: "n".repeat(256),
         },
@@ -141,7 +132,9 @@ async fn file_name_longer_than_the_limit_is_refused() {
     };
     let answer = request(&mut sender, msg).await;
     expect_refused(&mut sender, answer, ErrorKind::NameTooLong).await;
-    hub.stop().await;
+    hubs.stop().await;
+}
+
 }
 
 /// The first 10 bytes of a frame announcing 100.

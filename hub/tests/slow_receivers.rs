@@ -1,6 +1,9 @@
 //! Receivers that read slowly, stop reading or reset mid-write: only they pay (slow consumer,
 //! write timeout, i/o), senders are told, the others get everything, and a slow but steady
 //! reader is served to the end. A full hub stops reading requests until its writers catch up.
+//! The receiver that never reads beside a fast one runs on one hub and on a cluster of three
+//! (`NAME::one_hub`, `NAME::three_hubs`); the others check one hub's baseline (every task and
+//! byte given back), or its own global limit, and run on one.
 //!
 //! The slow-consumer policy under test is set in one place: [`SMALL_QUEUE`], [`LARGE_QUEUE`].
 
@@ -17,7 +20,6 @@ use testkit::raw::{Raw, Seen};
 use testkit::scene::Pair;
 use testkit::*;
 use tokio::net::tcp::OwnedReadHalf;
-use tokio::net::TcpStream;
 use tokio_util::codec::{Decoder, FramedRead};
 
 /// A receiver's queue limit, soft and hard, that a receiver which never reads soon overflows (64
@@ -217,27 +219,38 @@ async fn slow_but_steady_receiver_of_a_large_backlog_is_not_cut_off() {
     testkit::scene::finish(hub, base, &ledger, pair).await;
 }
 
-#[tokio::test]
-async fn a_receiver_that_never_reads_is_dropped_and_reported_while_others_get_everything() {
-    let hub = TestHub::with_config(Config {
-        queue_bytes: SMALL_QUEUE,
-        queue_max_bytes: SMALL_QUEUE,
-        ..test_config()
-    })
-    .await;
-    let mut sender = hub.connect().await;
-    let mut fast = hub.connect().await;
-    // A raw socket that never reads a byte, not even its welcome.
-    let slow = TcpStream::connect(hub.addr).await.expect("connect");
-    hub.wait_for_users(3).await;
-    let (fast_id, slow_id) = (UserId(2), UserId(3));
+fn small_queues() -> testkit::hubs::Setup {
+    testkit::hubs::Setup {
+        config: Config {
+            queue_bytes: SMALL_QUEUE,
+            queue_max_bytes: SMALL_QUEUE,
+            ..test_config()
+        },
+        ..Default::default()
+    }
+}
+
+on_one_hub_and_a_cluster! {
+
+/// On a cluster the sender is on hub 1, the fast receiver on hub 2, the one that never reads
+/// on hub 3: hub 3's slow consumer, dropped there, reported to the sender on hub 1.
+async fn a_receiver_that_never_reads_is_dropped_and_reported_while_others_get_everything(
+    hubs: Hubs = small_queues()
+) {
+    let mut sender = hubs.connect().await;
+    let mut fast = hubs.connect().await;
+    // A raw client that reads its welcome and never another byte.
+    let slow_hub = hubs.next_hub();
+    let slow = Raw::connect(slow_hub.addr).await;
+    let (me, fast_id, slow_id) = (sender.user_id(), fast.user_id(), slow.user_id);
+    hubs.settled(slow_id).await;
 
     const N: usize = 400;
     let body = Bytes::from(vec![0x5A; 64 * 1024]);
     let reader = tokio::spawn(async move {
         for i in 0..N {
             let (from, got) = delivery(&mut fast).await;
-            assert_eq!(from, UserId(1));
+            assert_eq!(from, me);
             assert_eq!(got.len(), 64 * 1024, "message {i}");
         }
         fast
@@ -261,7 +274,8 @@ async fn a_receiver_that_never_reads_is_dropped_and_reported_while_others_get_ev
             }
             other => panic!("expected relayed, got {other:?}"),
         }
-        max_queued = max_queued.max(hub.inspector.queued_bytes());
+        let queued = hubs.hubs.iter().map(|h| h.inspector.queued_bytes()).max();
+        max_queued = max_queued.max(queued.unwrap_or(0));
     }
     tokio::time::timeout(WAIT, reader)
         .await
@@ -270,18 +284,21 @@ async fn a_receiver_that_never_reads_is_dropped_and_reported_while_others_get_ev
     assert!(dropped_once, "the slow receiver was reported as dropped");
     assert!(
         max_queued <= 3 * SMALL_QUEUE,
-        "hub held {max_queued} bytes, queues are {SMALL_QUEUE}"
+        "a hub held {max_queued} bytes, queues are {SMALL_QUEUE}"
     );
-    hub.wait_for_users(2).await;
+    hubs.gone(slow_id).await;
     // Its writer still waits to finish the frame it had begun; closing the socket ends it.
     drop(slow);
     eventually("the slow receiver's close is recorded", || {
-        hub.inspector
+        slow_hub
+            .inspector
             .recent_closes()
             .contains(&(Some(slow_id), CloseReason::SlowConsumer))
     })
     .await;
-    hub.stop().await;
+    hubs.stop().await;
+}
+
 }
 
 #[tokio::test]

@@ -8,6 +8,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use hub::store::sqlite::SqliteStore;
+use hub::store::Bounds;
 use hub::Config;
 
 use shared::conn::Connection;
@@ -21,6 +23,25 @@ use crate::TestHub;
 /// What one hub sees of a user: a session there, and the other hubs it is present through.
 type Seen = (bool, Vec<u64>);
 
+/// What every hub of a [`Hubs`] is started with: its settings (a cluster's hubs get their
+/// [`crate::cluster_config`] on top) and its mailboxes' bounds.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    /// The hub's settings; [`crate::test_config`] by default.
+    pub config: Config,
+    /// Its store's bounds; [`Bounds::default`] by default.
+    pub bounds: Bounds,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            config: crate::test_config(),
+            bounds: Bounds::default(),
+        }
+    }
+}
+
 /// One hub, or several on one NATS.
 pub struct Hubs {
     /// The hubs, in the order connections go to them.
@@ -32,8 +53,14 @@ pub struct Hubs {
 impl Hubs {
     /// One hub with [`crate::test_config`].
     pub async fn one() -> Hubs {
+        Self::one_with(Setup::default()).await
+    }
+
+    /// One hub started with `setup`, its accounts in memory.
+    pub async fn one_with(setup: Setup) -> Hubs {
+        let store = SqliteStore::ephemeral(setup.bounds).expect("an in-memory store opens");
         Hubs {
-            hubs: vec![TestHub::start().await],
+            hubs: vec![TestHub::with_store(setup.config, std::sync::Arc::new(store)).await],
             next: AtomicUsize::new(0),
             _nats: None,
         }
@@ -43,14 +70,19 @@ impl Hubs {
     /// ([`crate::cluster_config`]), their accounts and mailboxes in that NATS's JetStream, as
     /// `hub --cluster` keeps them.
     pub async fn cluster(n: usize) -> Hubs {
+        Self::cluster_with(n, Setup::default()).await
+    }
+
+    /// `n` hubs started with `setup` on a NATS of their own, as [`Self::cluster`].
+    pub async fn cluster_with(n: usize, setup: Setup) -> Hubs {
         let nats = NatsServer::start();
         let mut hubs = Vec::with_capacity(n);
         for _ in 0..n {
             let config = Config {
                 cluster: Some(crate::cluster_config(&nats.url())),
-                ..crate::test_config()
+                ..setup.config.clone()
             };
-            hubs.push(TestHub::clustered(config).await);
+            hubs.push(TestHub::clustered_within(config, setup.bounds).await);
         }
         Hubs {
             hubs,
@@ -77,6 +109,14 @@ impl Hubs {
         let conn = self.next_hub().connect_at(version).await;
         self.settled(conn.user_id()).await;
         conn
+    }
+
+    /// A client speaking `version` on the next hub, known to every hub, and the hub it is on.
+    pub async fn connect_at_on(&self, version: u32) -> (Connection, &TestHub) {
+        let hub = self.next_hub();
+        let conn = hub.connect_at(version).await;
+        self.settled(conn.user_id()).await;
+        (conn, hub)
     }
 
     /// A new connection on the next hub registered as `name` with a new key, the account
@@ -127,6 +167,14 @@ impl Hubs {
         .await
     }
 
+    /// Wait until no hub holds a connection.
+    pub async fn empty(&self) {
+        eventually("every hub to hold no connection", || {
+            self.hubs.iter().all(|h| h.inspector.connections() == 0)
+        })
+        .await
+    }
+
     /// Stop every hub.
     pub async fn stop(self) {
         for hub in self.hubs {
@@ -136,10 +184,11 @@ impl Hubs {
 }
 
 /// Make each `async fn NAME(hubs: Hubs) { … }` two tests: `NAME::one_hub` on one hub and
-/// `NAME::three_hubs` on a cluster of three ([`Hubs`]).
+/// `NAME::three_hubs` on a cluster of three ([`Hubs`]). `async fn NAME(hubs: Hubs = SETUP)`
+/// starts every hub with `SETUP`, a [`Setup`].
 #[macro_export]
 macro_rules! on_one_hub_and_a_cluster {
-    ($($(#[doc = $doc:expr])* async fn $name:ident($hubs:ident: Hubs) $body:block)*) => {
+    ($($(#[doc = $doc:expr])* async fn $name:ident($hubs:ident: Hubs $(= $setup:expr)?) $body:block)*) => {
         $(
             $(#[doc = $doc])*
             mod $name {
@@ -150,14 +199,18 @@ macro_rules! on_one_hub_and_a_cluster {
 
                 #[tokio::test]
                 async fn one_hub() {
-                    $name($crate::hubs::Hubs::one().await).await
+                    let setup = $crate::on_one_hub_and_a_cluster!(@setup $($setup)?);
+                    $name($crate::hubs::Hubs::one_with(setup).await).await
                 }
 
                 #[tokio::test]
                 async fn three_hubs() {
-                    $name($crate::hubs::Hubs::cluster(3).await).await
+                    let setup = $crate::on_one_hub_and_a_cluster!(@setup $($setup)?);
+                    $name($crate::hubs::Hubs::cluster_with(3, setup).await).await
                 }
             }
         )*
     };
+    (@setup) => { $crate::hubs::Setup::default() };
+    (@setup $setup:expr) => { $setup };
 }

@@ -1,6 +1,6 @@
 //! hubbub's test kit: a real hub on 127.0.0.1:0 ([`TestHub`]), well-behaved and raw clients,
 //! the "nothing lost" [`ledger`], the hub's [`baseline`], the hub binary as a [`child`]
-//! process, [`tls`] (certificates, pinned and CA clients), [`accounts`] (register, log in, read a mailbox), a real [`nats`] server, every kind of [`stores`] for the store's conformance cases, one test against one hub and a cluster ([`hubs`]), and one way to wait for a
+//! process, [`tls`] (certificates, pinned and CA clients), [`accounts`] (register, log in, read a mailbox), a real [`nats`] server, a [`proxy`] to cut one hub off from it, every kind of [`stores`] for the store's conformance cases, one test against one hub and a cluster ([`hubs`]), and one way to wait for a
 //! condition ([`eventually`]).
 //!
 //! A dev-dependency of every crate whose tests, examples or benchmarks start a hub. Every wait
@@ -16,6 +16,7 @@ pub mod hubs;
 pub mod ledger;
 pub mod nats;
 pub mod peaks;
+pub mod proxy;
 pub mod raw;
 pub mod scene;
 pub mod stores;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hub::store::Store;
+use hub::store::{Bounds, Store};
 use hub::{ClusterConfig, Config, Hub, Inspector};
 use shared::conn::Connection;
 use tokio::task::JoinHandle;
@@ -83,13 +83,18 @@ impl TestHub {
     /// JetStream store, as `hub --cluster` keeps them (shared by every hub of the cluster); it
     /// has joined the cluster when this returns.
     pub async fn clustered(config: Config) -> TestHub {
+        Self::clustered_within(config, Bounds::default()).await
+    }
+
+    /// [`Self::clustered`] with the mailboxes bounded by `bounds`.
+    pub async fn clustered_within(config: Config, bounds: Bounds) -> TestHub {
         let cluster = config.cluster.clone().expect("a cluster config");
         let store = tokio::task::spawn_blocking(move || {
             // Its own runtime is started outside the test's.
             hub::store::jetstream::JetStreamStore::connect_with(
                 &cluster.url,
                 hub::cluster::nats_options(&cluster.auth),
-                Default::default(),
+                bounds,
                 hub::cluster::STORE_PREFIX,
             )
         })

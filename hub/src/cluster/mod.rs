@@ -47,6 +47,12 @@ pub const ID_BLOCK: u64 = 4096;
 /// body and its receivers' header (255 ids of up to 20 digits). NATS's default is 1 MiB,
 /// less than that; docs/CLUSTER.md asks for 2 MB.
 pub const MIN_MAX_PAYLOAD: usize = shared::MAX_FRAME_LEN + 8 * 1024;
+/// How long a hub's NATS connections (the cluster's and the JetStream store's) may hear
+/// nothing from the server before they ping it; async-nats gives a connection up and
+/// reconnects once a third ping is due with two unanswered, so a silent partition (packets
+/// lost, no reset) is noticed within 3 × this (docs/CLUSTER.md, § Failure modes). Its own
+/// default, 60 s, would take three minutes.
+pub const NATS_PING_INTERVAL: Duration = Duration::from_secs(2);
 /// Longest the hub waits for NATS when it starts.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The first token of every subject the hubs use, their replies' inboxes included, so that one
@@ -178,10 +184,16 @@ pub(crate) struct Joined {
     pub changes_tx: mpsc::Sender<presence::Numbered>,
 }
 
-/// NATS options carrying `auth`: the hub's cluster connection and its JetStream store
-/// connect as the same user.
+/// The NATS options of every connection a clustered hub makes (its cluster connection and
+/// its JetStream store's): they connect as the same user (`auth`), ping the server every
+/// [`NATS_PING_INTERVAL`] of silence, and reconnect for ever (after NATS restarts, cuts the
+/// hub off as a slow consumer, or a partition heals); the others take this hub for dead
+/// meanwhile and follow it again (a snapshot) when its heartbeats come back.
 pub fn nats_options(auth: &ClusterAuth) -> async_nats::ConnectOptions {
-    with_auth(async_nats::ConnectOptions::new(), auth)
+    let options = async_nats::ConnectOptions::new()
+        .ping_interval(NATS_PING_INTERVAL)
+        .max_reconnects(None);
+    with_auth(options, auth)
 }
 
 fn with_auth(
@@ -202,22 +214,17 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
     let mut hub_id = [0u8; 8];
     getrandom::fill(&mut hub_id).map_err(|e| ClusterError::Nats(format!("no randomness: {e}")))?;
     let hub_id = u64::from_le_bytes(hub_id);
-    let mut options = async_nats::ConnectOptions::new()
+    let options = nats_options(&config.auth)
         .name(format!("hubbub hub {hub_id:016x}"))
         .connection_timeout(CONNECT_TIMEOUT)
         .request_timeout(Some(config.relay_timeout))
         .custom_inbox_prefix(INBOX_PREFIX)
-        // Reconnects for ever (after NATS restarts, or cut this hub off as a slow consumer):
-        // the others take this hub for dead meanwhile and follow it again (a snapshot) when
-        // its heartbeats come back.
-        .max_reconnects(None)
         .event_callback(|event| async move {
             match event {
                 async_nats::Event::Connected => info!("NATS connected"),
                 other => warn!(event = %other, "NATS"),
             }
         });
-    options = with_auth(options, &config.auth);
     let client = tokio::time::timeout(CONNECT_TIMEOUT, options.connect(config.url.as_str()))
         .await
         .map_err(|_| {
