@@ -74,10 +74,7 @@ pub async fn identity(conn: &mut Connection) -> UserId {
 
 /// Ask who else is here.
 pub async fn list(conn: &mut Connection) -> Vec<UserId> {
-    match request(conn, ClientMsg::List { req: RequestId(2) }).await {
-        HubMsg::Peers { peers, .. } => peers,
-        other => panic!("expected peers, got {other:?}"),
-    }
+    conn.list(RequestId(2)).await.expect("a list")
 }
 
 /// A relay of `body` (as bytes) to `to`, with request id `req`.
