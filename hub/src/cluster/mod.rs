@@ -76,6 +76,10 @@ pub struct ClusterConfig {
     pub presence_queue: usize,
     /// [`LATE_WRITES`].
     pub late_writes: Duration,
+    /// Most users in one snapshot message; `None`, or more than the server's `max_payload`
+    /// carries, is as many as it carries ([`wire::snapshot_part_users`]: 23,829 at 1 MiB).
+    /// Smaller only to test many parts with few users.
+    pub snapshot_part: Option<usize>,
 }
 
 /// The hubs' NATS credentials.
@@ -107,6 +111,7 @@ impl ClusterConfig {
             id_block: ID_BLOCK,
             presence_queue: PRESENCE_QUEUE,
             late_writes: LATE_WRITES,
+            snapshot_part: None,
         }
     }
 
@@ -155,6 +160,23 @@ pub(crate) struct Cluster {
     pub hub_id: u64,
     pub client: async_nats::Client,
     pub config: ClusterConfig,
+    /// Most users in one snapshot message: [`ClusterConfig::snapshot_part`] within what the
+    /// server's `max_payload` carries.
+    pub snapshot_part: usize,
+}
+
+impl Cluster {
+    /// This hub's place on `client`, its snapshot parts cut for the server's `max_payload`.
+    pub(crate) fn new(hub_id: u64, client: async_nats::Client, config: ClusterConfig) -> Cluster {
+        let fits = wire::snapshot_part_users(client.server_info().max_payload);
+        let snapshot_part = config.snapshot_part.map_or(fits, |n| n.clamp(1, fits));
+        Cluster {
+            hub_id,
+            client,
+            config,
+            snapshot_part,
+        }
+    }
 }
 
 /// What a hub that joined its cluster starts serving with [`serve`].
@@ -227,11 +249,7 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
     info!(hub = %format!("{hub_id:016x}"), nats = %config.url, "joined the cluster");
     let (changes_tx, changes) = mpsc::channel(config.presence_queue.max(1));
     Ok(Joined {
-        cluster: Arc::new(Cluster {
-            hub_id,
-            client,
-            config,
-        }),
+        cluster: Arc::new(Cluster::new(hub_id, client, config)),
         leases,
         ids,
         changes,
