@@ -262,10 +262,19 @@ impl Default for Registry {
 
 impl Registry {
     /// The registry of a hub in a cluster: its ids leased, its presence changes told.
-    pub(crate) fn clustered(leases: Arc<Leases>, changes: Sender<Numbered>) -> Registry {
+    /// Its stats count NATS's slow-consumer drops in `slow_consumers`.
+    pub(crate) fn clustered(
+        leases: Arc<Leases>,
+        changes: Sender<Numbered>,
+        slow_consumers: Arc<AtomicU64>,
+    ) -> Registry {
         Registry {
             ids: Ids::Leased(leases),
             changes: Some(changes),
+            stats: Stats {
+                nats_slow_consumers: slow_consumers,
+                ..Stats::default()
+            },
             ..Registry::default()
         }
     }

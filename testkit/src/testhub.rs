@@ -88,7 +88,7 @@ impl TestHub {
             // Its own runtime is started outside the test's.
             hub::store::jetstream::JetStreamStore::connect_with(
                 &cluster.url,
-                hub::cluster::nats_options(&cluster.auth),
+                hub::cluster::nats_options(&cluster),
                 Default::default(),
                 hub::cluster::STORE_PREFIX,
             )

@@ -15,6 +15,7 @@ pub(crate) mod presence;
 pub(crate) mod relay;
 pub(crate) mod wire;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +55,16 @@ pub const STORE_PREFIX: &str = "hubbub";
 /// queues them under its lock, where it cannot wait, so on a full queue a change is dropped
 /// and the gap in the numbers makes the other hubs ask for a snapshot (docs/CLUSTER.md).
 pub const PRESENCE_QUEUE: usize = 16_384;
+/// Most messages async-nats holds for one of the hub's subscriptions (relays, pushes,
+/// presence, snapshot parts) that the hub has not taken yet; past it async-nats drops the
+/// next and reports a slow consumer, which the hub logs and counts
+/// ([`crate::stats::Stats::nats_slow_consumers`]). async-nats's default, 65,536, bounds
+/// nothing: at relays of up to 1 MiB that is 64 GiB. 1,024 such relays are 1 GiB, the hub's
+/// default `--global-bytes`; a hub takes a relay in microseconds and has one in flight per
+/// sender on the origin, so a hub that keeps up never comes near it (bench/README.md § Many
+/// hubs over NATS has the figures: the same throughput as the default). What one that does
+/// not keep up loses is answered, as docs/CLUSTER.md § Failure modes says.
+pub const SUBSCRIPTION_CAPACITY: usize = 1024;
 /// Where the answers to a hub's requests come back (relay answers, snapshots, JetStream's).
 const INBOX_PREFIX: &str = "hubbub.inbox";
 
@@ -80,6 +91,8 @@ pub struct ClusterConfig {
     /// carries, is as many as it carries ([`wire::snapshot_part_users`]: 23,829 at 1 MiB).
     /// Smaller only to test many parts with few users.
     pub snapshot_part: Option<usize>,
+    /// [`SUBSCRIPTION_CAPACITY`] (at least 1).
+    pub subscription_capacity: usize,
 }
 
 /// The hubs' NATS credentials.
@@ -112,6 +125,7 @@ impl ClusterConfig {
             presence_queue: PRESENCE_QUEUE,
             late_writes: LATE_WRITES,
             snapshot_part: None,
+            subscription_capacity: SUBSCRIPTION_CAPACITY,
         }
     }
 
@@ -186,12 +200,41 @@ pub(crate) struct Joined {
     ids: async_nats::jetstream::kv::Store,
     pub changes: mpsc::Receiver<presence::Numbered>,
     pub changes_tx: mpsc::Sender<presence::Numbered>,
+    /// Messages async-nats dropped for a subscription of the hub's that did not keep up.
+    pub slow_consumers: Arc<AtomicU64>,
 }
 
-/// NATS options carrying `auth`: the hub's cluster connection and its JetStream store
-/// connect as the same user.
-pub fn nats_options(auth: &ClusterAuth) -> async_nats::ConnectOptions {
-    with_auth(async_nats::ConnectOptions::new(), auth)
+/// NATS options carrying `config`'s credentials and subscription capacity: the hub's cluster
+/// connection and its JetStream store connect as the same user, with the same bound.
+pub fn nats_options(config: &ClusterConfig) -> async_nats::ConnectOptions {
+    with_auth(async_nats::ConnectOptions::new(), &config.auth)
+        .subscription_capacity(config.subscription_capacity.max(1))
+}
+
+/// [`nats_options`] whose events are logged, and whose slow-consumer events (a message
+/// dropped for a subscription past its capacity) are counted in `slow_consumers` too.
+pub(crate) fn watched_options(
+    config: &ClusterConfig,
+    slow_consumers: Arc<AtomicU64>,
+) -> async_nats::ConnectOptions {
+    nats_options(config).event_callback(move |event| {
+        let counted = slow_consumers.clone();
+        async move {
+            match event {
+                async_nats::Event::Connected => info!("NATS connected"),
+                async_nats::Event::SlowConsumer(sid) => {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    warn!(
+                        subscription = sid,
+                        "NATS dropped a message this hub had not taken (subscription capacity \
+                         reached): a relay is answered by its origin's timeout, a presence \
+                         change heals by snapshot"
+                    );
+                }
+                other => warn!(event = %other, "NATS"),
+            }
+        }
+    })
 }
 
 fn with_auth(
@@ -212,7 +255,8 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
     let mut hub_id = [0u8; 8];
     getrandom::fill(&mut hub_id).map_err(|e| ClusterError::Nats(format!("no randomness: {e}")))?;
     let hub_id = u64::from_le_bytes(hub_id);
-    let mut options = async_nats::ConnectOptions::new()
+    let slow_consumers = Arc::new(AtomicU64::new(0));
+    let options = watched_options(&config, slow_consumers.clone())
         .name(format!("hubbub hub {hub_id:016x}"))
         .connection_timeout(CONNECT_TIMEOUT)
         .request_timeout(Some(config.relay_timeout))
@@ -220,14 +264,7 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
         // Reconnects for ever (after NATS restarts, or cut this hub off as a slow consumer):
         // the others take this hub for dead meanwhile and follow it again (a snapshot) when
         // its heartbeats come back.
-        .max_reconnects(None)
-        .event_callback(|event| async move {
-            match event {
-                async_nats::Event::Connected => info!("NATS connected"),
-                other => warn!(event = %other, "NATS"),
-            }
-        });
-    options = with_auth(options, &config.auth);
+        .max_reconnects(None);
     let client = tokio::time::timeout(CONNECT_TIMEOUT, options.connect(config.url.as_str()))
         .await
         .map_err(|_| {
@@ -254,6 +291,7 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
         ids,
         changes,
         changes_tx,
+        slow_consumers,
     })
 }
 
