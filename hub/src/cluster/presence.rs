@@ -452,7 +452,7 @@ fn apply(registry: &Registry, hub: u64, remote: &mut RemoteHub, changes: &[Chang
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
     use std::sync::Mutex;
     use std::time::Duration;
 
@@ -470,6 +470,38 @@ mod tests {
     const FAKE: u64 = 2;
 
     impl Fake {
+        /// A fake hub 2 on `client` answering snapshot requests with `state`, in one part.
+        async fn answering(client: async_nats::Client, state: (u64, Vec<UserId>)) -> Fake {
+            let fake = Fake {
+                client: client.clone(),
+                state: Arc::new(Mutex::new(state)),
+                asks: Arc::new(AtomicU32::new(0)),
+            };
+            let mut asked = client
+                .subscribe(snapshot_subject(FAKE))
+                .await
+                .expect("subscribe");
+            let (state, asks) = (fake.state.clone(), fake.asks.clone());
+            tokio::spawn(async move {
+                while let Some(ask) = asked.next().await {
+                    asks.fetch_add(1, Ordering::SeqCst);
+                    let (seq, users) = state.lock().expect("state").clone();
+                    let users = users.into_iter().map(|u| (u, None)).collect();
+                    let (part, parts) = (0, 1);
+                    let msg = PeerMsg::Snapshot {
+                        seq,
+                        part,
+                        parts,
+                        users,
+                    };
+                    let bytes = Envelope::new(FAKE, msg).encode();
+                    let reply = ask.reply.expect("a request");
+                    client.publish(reply, bytes).await.expect("answer");
+                }
+            });
+            fake
+        }
+
         async fn say(&self, msg: PeerMsg) {
             let bytes = Envelope::new(FAKE, msg).encode();
             self.client
@@ -507,33 +539,7 @@ mod tests {
         let shutdown = CancellationToken::new();
         let following = tokio::spawn(presence.run(changes, shutdown.clone()));
 
-        let fake = Fake {
-            client: client.clone(),
-            state: Arc::new(Mutex::new((1, vec![UserId(10)]))),
-            asks: Arc::new(AtomicU32::new(0)),
-        };
-        let mut asked = client
-            .subscribe(snapshot_subject(FAKE))
-            .await
-            .expect("subscribe");
-        let (state, asks, answering) = (fake.state.clone(), fake.asks.clone(), client.clone());
-        tokio::spawn(async move {
-            while let Some(ask) = asked.next().await {
-                asks.fetch_add(1, Ordering::SeqCst);
-                let (seq, users) = state.lock().expect("state").clone();
-                let users = users.into_iter().map(|u| (u, None)).collect();
-                let (part, parts) = (0, 1);
-                let msg = PeerMsg::Snapshot {
-                    seq,
-                    part,
-                    parts,
-                    users,
-                };
-                let bytes = Envelope::new(FAKE, msg).encode();
-                let reply = ask.reply.expect("a request");
-                answering.publish(reply, bytes).await.expect("answer");
-            }
-        });
+        let fake = Fake::answering(client.clone(), (1, vec![UserId(10)])).await;
         let [u10, u11, u12, u13] = [10, 11, 12, 13].map(UserId);
 
         fake.say(PeerMsg::Heartbeat { seq: 1 }).await;
@@ -574,6 +580,67 @@ mod tests {
             [u11, u12, u13].iter().all(|&u| !registry.is_present(u))
         })
         .await;
+        shutdown.cancel();
+        following.await.expect("stops");
+    }
+
+    /// A subscription past its capacity: with nothing taking the hub's presence messages, the
+    /// client keeps the first 4 (its capacity) of another hub's 100 changes and drops the 96
+    /// others, each counted (and logged) as a slow consumer's; the hub applies what it kept,
+    /// and the next heartbeat shows the gap, which a snapshot heals.
+    #[tokio::test]
+    async fn presence_dropped_past_the_subscription_capacity_heals_by_snapshot() {
+        let nats = testkit::nats::NatsServer::start();
+        let config = ClusterConfig {
+            heartbeat: Duration::from_millis(50),
+            dead_after: 10_000,
+            subscription_capacity: 4,
+            ..ClusterConfig::new(nats.url())
+        };
+        let slow = Arc::new(AtomicU64::new(0));
+        let client = crate::cluster::watched_options(&config, slow.clone())
+            .connect(nats.url())
+            .await
+            .expect("connect");
+        let cluster = Arc::new(Cluster::new(1, client, config));
+        let registry = Arc::new(Registry::default());
+        // Subscribed, but not running yet: nothing takes the subscriptions' messages.
+        let presence = Presence::start(cluster, registry.clone())
+            .await
+            .expect("subscribes");
+        let other = async_nats::connect(nats.url()).await.expect("connect");
+        let fake = Fake::answering(other.clone(), (0, vec![])).await;
+        let users: Vec<UserId> = (1..=100).map(UserId).collect();
+        for (first, &user) in (1..).zip(&users) {
+            let changes = vec![Change::Arrived { user, name: None }];
+            fake.say(PeerMsg::Changes { first, changes }).await;
+        }
+        other.flush().await.expect("flush");
+        eventually("96 messages dropped and counted", || {
+            slow.load(Ordering::Relaxed) == 96
+        })
+        .await;
+
+        let (_changes_tx, changes) = mpsc::channel(1);
+        let shutdown = CancellationToken::new();
+        let following = tokio::spawn(presence.run(changes, shutdown.clone()));
+        eventually("the 4 changes kept", || {
+            users[..4].iter().all(|&u| registry.is_present(u))
+        })
+        .await;
+        assert!(
+            users[4..].iter().all(|&u| !registry.is_present(u)),
+            "the dropped ones never came"
+        );
+        assert_eq!(fake.asks.load(Ordering::SeqCst), 1, "the first snapshot");
+
+        *fake.state.lock().expect("state") = (100, users.clone());
+        fake.say(PeerMsg::Heartbeat { seq: 100 }).await;
+        eventually("the gap healed by a snapshot", || {
+            users.iter().all(|&u| registry.is_present(u))
+        })
+        .await;
+        assert_eq!(fake.asks.load(Ordering::SeqCst), 2);
         shutdown.cancel();
         following.await.expect("stops");
     }
