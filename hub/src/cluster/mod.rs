@@ -61,9 +61,10 @@ pub const PRESENCE_QUEUE: usize = 16_384;
 /// ([`crate::stats::Stats::nats_slow_consumers`]). async-nats's default, 65,536, bounds
 /// nothing: at relays of up to 1 MiB that is 64 GiB. 1,024 such relays are 1 GiB, the hub's
 /// default `--global-bytes`; a hub takes a relay in microseconds and has one in flight per
-/// sender on the origin, so a hub that keeps up never comes near it (bench/README.md § Many
-/// hubs over NATS has the figures: the same throughput as the default). What one that does
-/// not keep up loses is answered, as docs/CLUSTER.md § Failure modes says.
+/// sender on the origin, so a hub that keeps up never comes near it: W1 and W3 over 3 hubs
+/// run as fast at 1,024 as at 65,536 (0.99x and 1.02x, bench/README.md § NATS subscription
+/// capacity). What one that does not keep up loses is answered, as docs/CLUSTER.md § Failure
+/// modes says.
 pub const SUBSCRIPTION_CAPACITY: usize = 1024;
 /// Where the answers to a hub's requests come back (relay answers, snapshots, JetStream's).
 const INBOX_PREFIX: &str = "hubbub.inbox";
