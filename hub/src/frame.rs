@@ -3,10 +3,21 @@
 use bytes::Bytes;
 use shared::{BodyKind, ErrorKind, HubMsg, RequestId, UserId, MAX_ERROR_TEXT_LEN};
 
-/// Encode a hub message whose size is bounded by the protocol's own limits.
+/// Encode a hub message. Every message the hub builds is bounded by the protocol's limits
+/// (lists are cut into frames of `LIST_CHUNK`, `SNAPSHOT_CHUNK` or `PRESENCE_CHUNK`), so this
+/// cannot fail but by a bug. Should one slip through, it is logged as an error and the
+/// receiver gets a `FrameTooLarge` goodbye naming it in place of the message, rather than a
+/// panic that would kill the connection's task, or poison the registry's lock and with it
+/// the hub, without a word.
 pub(crate) fn encode(msg: &HubMsg<impl serde::Serialize>) -> Bytes {
-    msg.to_frame()
-        .expect("hub messages are built within the frame limit")
+    msg.to_frame().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a hub message too big to encode (a bug): sent a goodbye instead");
+        error(
+            None,
+            ErrorKind::FrameTooLarge,
+            &format!("the hub's message was too big to send ({e}); please report it"),
+        )
+    })
 }
 
 /// An error frame: the answer to request `req`, or a goodbye when `req` is `None`. The text is
@@ -60,6 +71,21 @@ mod tests {
         );
         assert!(!is_relayed(&error(None, ErrorKind::Idle, "bye")));
         assert!(!is_relayed(&Bytes::from_static(b"\0\0")));
+    }
+
+    /// A message over the frame limit (a bug: the hub bounds every list it sends) becomes a
+    /// goodbye that says so, not a panic.
+    #[test]
+    fn a_message_too_big_to_encode_becomes_a_goodbye_not_a_panic() {
+        let frame = encode(&HubMsg::<Bytes>::Peers {
+            req: RequestId(3),
+            peers: vec![UserId(u64::MAX); shared::MAX_FRAME_LEN / 10 + 1],
+        });
+        let msg = HubMsg::decode(&frame[4..]).expect("decodes");
+        assert!(
+            matches!(&msg, HubMsg::Error { req: None, kind: ErrorKind::FrameTooLarge, text } if text.contains("too big")),
+            "{msg:?}"
+        );
     }
 
     #[test]

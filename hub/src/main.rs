@@ -209,6 +209,13 @@ struct Args {
           default_value_t = hub::cluster::LATE_WRITES.into())]
     cluster_late_writes: humantime::Duration,
 
+    /// Most messages NATS's client holds for one of the hub's subscriptions before it drops
+    /// the next as a slow consumer's (docs/CLUSTER.md).
+    #[arg(long, env = "HUB_CLUSTER_SUBSCRIPTION_CAPACITY",
+          default_value_t = hub::cluster::SUBSCRIPTION_CAPACITY as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    cluster_subscription_capacity: u32,
+
     /// Log format. The level comes from RUST_LOG (default: info).
     #[arg(long, env = "HUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -304,7 +311,7 @@ impl Args {
         if let Some(cluster) = self.cluster() {
             // The hubs of a cluster share accounts and mailboxes: in JetStream, whatever
             // --data-dir or --ephemeral say (they still hold a self-signed certificate).
-            let options = hub::cluster::nats_options(&cluster.auth);
+            let options = hub::cluster::nats_options(&cluster);
             let prefix = hub::cluster::STORE_PREFIX;
             let store = JetStreamStore::connect_with(&cluster.url, options, self.bounds(), prefix)
                 .context("cannot join the cluster: its store in JetStream")?;
@@ -373,6 +380,7 @@ impl Args {
             dead_after: self.cluster_dead_after,
             relay_timeout: self.cluster_relay_timeout.into(),
             late_writes: self.cluster_late_writes.into(),
+            subscription_capacity: self.cluster_subscription_capacity as usize,
             ..hub::ClusterConfig::new(url.clone())
         })
     }

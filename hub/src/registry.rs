@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use bytes::Bytes;
 use foldhash::HashMap;
 use shared::account::{PeerInfo, FIRST_ACCOUNT_ID};
-use shared::{HubMsg, RequestId, UserId, PRESENCE_VERSION};
+use shared::{HubMsg, RequestId, UserId, LIST_CHUNK, LIST_VERSION, PRESENCE_VERSION};
 use smallvec::SmallVec;
 use tokio::sync::Notify;
 
@@ -262,10 +262,19 @@ impl Default for Registry {
 
 impl Registry {
     /// The registry of a hub in a cluster: its ids leased, its presence changes told.
-    pub(crate) fn clustered(leases: Arc<Leases>, changes: Sender<Numbered>) -> Registry {
+    /// Its stats count NATS's slow-consumer drops in `slow_consumers`.
+    pub(crate) fn clustered(
+        leases: Arc<Leases>,
+        changes: Sender<Numbered>,
+        slow_consumers: Arc<AtomicU64>,
+    ) -> Registry {
         Registry {
             ids: Ids::Leased(leases),
             changes: Some(changes),
+            stats: Stats {
+                nats_slow_consumers: slow_consumers,
+                ..Stats::default()
+            },
             ..Registry::default()
         }
     }
@@ -971,6 +980,32 @@ fn snapshot(inner: &Inner, asker: UserId, req: RequestId, version: u32) -> Vec<B
     frames
 }
 
+/// The frames of the answer to a `List` of `req` over `ids` (ascending) in `version`'s words:
+/// from [`LIST_VERSION`] a `PeersPart` of [`LIST_CHUNK`] ids for each full chunk but the last,
+/// then a `Peers` with the rest; before it a `Peers` of the first [`LIST_CHUNK`] ids alone,
+/// since an older client knows no other answer and one frame holds no more.
+pub(crate) fn list_answer(ids: &[UserId], req: RequestId, version: u32) -> Vec<Bytes> {
+    if version < LIST_VERSION {
+        let peers = ids[..ids.len().min(LIST_CHUNK)].to_vec();
+        return vec![frame(&HubMsg::<Bytes>::Peers { req, peers })];
+    }
+    // The closing `Peers` takes the last chunk, full or not (or none, for no one).
+    let closing = ids.len().saturating_sub(1) / LIST_CHUNK * LIST_CHUNK;
+    let (parts, rest) = ids.split_at(closing);
+    let mut frames: Vec<Bytes> = parts
+        .chunks(LIST_CHUNK)
+        .map(|peers| {
+            frame(&HubMsg::<Bytes>::PeersPart {
+                req,
+                peers: peers.to_vec(),
+            })
+        })
+        .collect();
+    let peers = rest.to_vec();
+    frames.push(frame(&HubMsg::<Bytes>::Peers { req, peers }));
+    frames
+}
+
 /// Every present id but `asker`, ascending.
 fn present_but(inner: &Inner, asker: UserId) -> Vec<UserId> {
     let mut ids: Vec<UserId> = inner
@@ -1073,6 +1108,74 @@ mod tests {
             assert_eq!(seen, all, "v{version}: everyone once, ascending");
             registry.leave(conn, conn);
         }
+    }
+
+    /// A `List` answer of more ids than one frame holds (215,000 five-byte ids are over
+    /// 1 MiB): at version 7 every id once, ascending, in `PeersPart` frames closed by a
+    /// `Peers`; before it a `Peers` of the first `LIST_CHUNK`. Each frame within the limit;
+    /// before, encoding the one `Peers` panicked and took the connection's task down.
+    #[test]
+    fn a_list_too_big_for_one_frame_comes_in_parts_each_within_the_limit() {
+        let registry = Registry::default();
+        let (session, _inbox) = peer();
+        let first = 1u64 << 28;
+        let total = 215_000u64;
+        for n in 0..total {
+            registry.join(UserId(first + n), session.clone());
+        }
+        let ids = registry.list(UserId(first));
+        assert_eq!(ids.len() as u64, total - 1, "everyone but the asker");
+        let req = RequestId(4);
+        let decode = |frames: &[Bytes]| -> Vec<HubMsg> {
+            frames
+                .iter()
+                .map(|f| {
+                    assert!(f.len() - 4 <= shared::MAX_FRAME_LEN, "within the limit");
+                    HubMsg::decode(&f[4..]).expect("decodes")
+                })
+                .collect()
+        };
+
+        let msgs = decode(&list_answer(&ids, req, LIST_VERSION));
+        let (last, parts) = msgs.split_last().expect("an answer");
+        assert_eq!(
+            parts.len(),
+            ids.len() / LIST_CHUNK,
+            "full parts, then the rest"
+        );
+        let mut seen: Vec<UserId> = Vec::new();
+        for part in parts {
+            let HubMsg::PeersPart { req: r, peers } = part else {
+                panic!("a part: {part:?}")
+            };
+            assert_eq!((*r, peers.len()), (req, LIST_CHUNK));
+            seen.extend(peers);
+        }
+        let HubMsg::Peers { req: r, peers } = last else {
+            panic!("closed by Peers: {last:?}")
+        };
+        assert_eq!(*r, req);
+        seen.extend(peers);
+        assert_eq!(seen, ids, "every id once, ascending");
+
+        let old = decode(&list_answer(&ids, req, LIST_VERSION - 1));
+        assert_eq!(
+            old,
+            vec![HubMsg::Peers {
+                req,
+                peers: ids[..LIST_CHUNK].to_vec()
+            }],
+            "an older client gets the first ids that fit"
+        );
+        let few = decode(&list_answer(&ids[..3], req, LIST_VERSION));
+        assert_eq!(
+            few,
+            vec![HubMsg::Peers {
+                req,
+                peers: ids[..3].to_vec()
+            }],
+            "a short list is one Peers, as in every version"
+        );
     }
 
     /// The rule that keeps a drain from stranding a message: a session goes live only if its

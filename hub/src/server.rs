@@ -72,7 +72,11 @@ impl Hub {
             return Ok(Hub::with_store(config, store));
         };
         let joined = cluster::join(cluster).await?;
-        let registry = Registry::clustered(joined.leases.clone(), joined.changes_tx.clone());
+        let registry = Registry::clustered(
+            joined.leases.clone(),
+            joined.changes_tx.clone(),
+            joined.slow_consumers.clone(),
+        );
         let mut hub = Hub::build(config, store, registry);
         hub.context.cluster = Some(joined.cluster.clone());
         hub.joined = Some(joined);

@@ -1,6 +1,7 @@
 //! Counters for the periodic stats line, updated with relaxed atomics on the hot path.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Totals since the hub started.
@@ -19,6 +20,10 @@ pub struct Stats {
     /// Presence changes of this hub not queued for the cluster (its queue was full): the
     /// other hubs took a snapshot instead (`crate::cluster::PRESENCE_QUEUE`).
     pub presence_dropped: AtomicU64,
+    /// Messages NATS's client dropped for one of this hub's subscriptions that had not kept
+    /// up (`crate::cluster::SUBSCRIPTION_CAPACITY`); shared with the cluster connection's
+    /// event handler, which counts them.
+    pub nats_slow_consumers: Arc<AtomicU64>,
 }
 
 /// A copy of the counters at one moment.
@@ -36,6 +41,8 @@ pub struct Snapshot {
     pub accepted: u64,
     /// See [`Stats::presence_dropped`].
     pub presence_dropped: u64,
+    /// See [`Stats::nats_slow_consumers`].
+    pub nats_slow_consumers: u64,
 }
 
 impl Stats {
@@ -53,6 +60,7 @@ impl Stats {
             drops: get(&self.drops),
             accepted: get(&self.accepted),
             presence_dropped: get(&self.presence_dropped),
+            nats_slow_consumers: get(&self.nats_slow_consumers),
         }
     }
 }

@@ -135,6 +135,35 @@ async fn list_on_any_hub_lists_everyone_and_a_late_hub_learns_them() {
     }
 }
 
+/// A hub with more users than one snapshot message holds (here parts of 10 users, as NATS's
+/// `max_payload` bounds them at 23,829) sends its snapshot in parts, and a hub that starts
+/// later learns every one of its users from them.
+#[tokio::test]
+async fn a_snapshot_in_many_parts_is_seen_whole_by_a_late_hub() {
+    let nats = NatsServer::start();
+    let big = TestHub::clustered(hub::Config {
+        cluster: Some(hub::ClusterConfig {
+            snapshot_part: Some(10),
+            ..cluster_config(&nats.url())
+        }),
+        ..test_config()
+    })
+    .await;
+    let conns = futures::future::join_all((0..35).map(|_| big.connect())).await;
+    let everyone: Vec<UserId> = conns.iter().map(Connection::user_id).collect();
+    let late = TestHub::in_cluster(&nats.url()).await;
+    let mut newcomer = late.connect().await;
+    lists(&mut newcomer, &everyone).await;
+    let (_w, snapshot) = watcher(&late).await;
+    let mut want = everyone.clone();
+    want.push(newcomer.user_id());
+    want.sort_unstable();
+    assert_eq!(snapshot, want, "a Watch snapshot has them too");
+    for hub in [big, late] {
+        hub.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn a_hub_that_stops_takes_its_users_with_it_at_once() {
     let nats = NatsServer::start();

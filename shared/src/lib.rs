@@ -20,9 +20,10 @@ pub use codec::FrameCodec;
 pub use error::{DecodeError, EncodeError};
 pub use id::{RequestId, UserId};
 pub use limits::{
-    Limits, MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS,
+    Limits, LIST_CHUNK, MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN,
+    MAX_RECEIVERS,
 };
 pub use message::{
     BodyKind, ClientMsg, ErrorKind, HubMsg, ACCOUNTS_VERSION, BASE_VERSION, KEYS_VERSION,
-    PRESENCE_VERSION, PROTOCOL_VERSION, RECEIPTS_VERSION,
+    LIST_VERSION, PRESENCE_VERSION, PROTOCOL_VERSION, RECEIPTS_VERSION,
 };

@@ -24,6 +24,11 @@ pub const HEADER_ROOM: usize = 4096;
 /// without reading the rest.
 pub const MAX_FRAME_LEN: usize = MAX_BODY_LEN + HEADER_ROOM;
 
+/// Most ids in one answer frame to `List` (`Peers`, and since version 7 `PeersPart`): an id
+/// is a varint of at most 10 bytes, so a frame of them stays under 1,000,016 bytes, within
+/// [`MAX_FRAME_LEN`]. Before version 7 a `List` answer holds only the first ones.
+pub const LIST_CHUNK: usize = 100_000;
+
 /// Longest `text` of an error the hub sends, in bytes of UTF-8: room for a precise sentence,
 /// never a dump. Longer texts are cut on a character boundary.
 pub const MAX_ERROR_TEXT_LEN: usize = 512;

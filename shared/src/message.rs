@@ -27,7 +27,7 @@ use crate::limits::{Limits, MAX_FRAME_LEN};
 
 /// The highest protocol version this code speaks. Every append to [`ClientMsg`], [`HubMsg`],
 /// [`BodyKind`] or [`ErrorKind`] raises it; `docs/PROTOCOL.md` § 12 lists what each version has.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// The version that brought accounts and mailboxes: the requests of
 /// [`ClientMsg::is_account_request`] need a connection at least there.
@@ -46,6 +46,11 @@ pub const RECEIPTS_VERSION: u32 = 5;
 /// [`HubMsg::Presence`] (many arrivals and leaves in one frame) in place of one
 /// [`HubMsg::Arrived`] or [`HubMsg::Left`] per change.
 pub const PRESENCE_VERSION: u32 = 6;
+
+/// The version that brought `List` answers of any size: a connection at it or later gets
+/// [`HubMsg::PeersPart`] frames of [`crate::limits::LIST_CHUNK`] ids before the closing
+/// [`HubMsg::Peers`]; an older one gets only the first [`crate::limits::LIST_CHUNK`] ids.
+pub const LIST_VERSION: u32 = 7;
 
 /// The version every connection starts at, and the `version` of every [`HubMsg::Welcome`]:
 /// the welcome's shape is frozen, so clients of any version can read it. A client raises the
@@ -434,6 +439,16 @@ pub enum HubMsg<B = Bytes> {
         arrived: Vec<PeerInfo>,
         /// Who left.
         left: Vec<UserId>,
+    },
+    /// Since version 7. Part of the answer to [`ClientMsg::List`] at [`LIST_VERSION`] or more,
+    /// when more users are present than one [`HubMsg::Peers`] holds: these
+    /// [`crate::limits::LIST_CHUNK`] ids, ascending, and more to come under the same `req`;
+    /// the answer ends with a [`HubMsg::Peers`] holding the rest.
+    PeersPart {
+        /// Request id.
+        req: RequestId,
+        /// Exactly [`crate::limits::LIST_CHUNK`] ids, each above the previous part's.
+        peers: Vec<UserId>,
     },
 }
 

@@ -23,8 +23,8 @@ use shared::account::{
 use shared::limits::HEADER_ROOM;
 use shared::{
     BodyKind, ClientMsg, DecodeError, ErrorKind, FrameCodec, HubMsg, Limits, SecretKey,
-    BASE_VERSION, MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS,
-    PRESENCE_VERSION, PROTOCOL_VERSION, RECEIPTS_VERSION,
+    BASE_VERSION, LIST_CHUNK, LIST_VERSION, MAX_BODY_LEN, MAX_ERROR_TEXT_LEN, MAX_FRAME_LEN,
+    MAX_NAME_LEN, MAX_RECEIVERS, PRESENCE_VERSION, PROTOCOL_VERSION, RECEIPTS_VERSION,
 };
 use tokio_util::codec::Decoder;
 
@@ -238,12 +238,14 @@ fn constants_and_limits_match_the_tables() {
         ("BASE_VERSION", u64::from(BASE_VERSION)),
         ("RECEIPTS_VERSION", u64::from(RECEIPTS_VERSION)),
         ("PRESENCE_VERSION", u64::from(PRESENCE_VERSION)),
+        ("LIST_VERSION", u64::from(LIST_VERSION)),
         ("MAX_BODY_LEN", MAX_BODY_LEN as u64),
         ("MAX_RECEIVERS", MAX_RECEIVERS as u64),
         ("MAX_NAME_LEN", MAX_NAME_LEN as u64),
         ("HEADER_ROOM", HEADER_ROOM as u64),
         ("MAX_FRAME_LEN", MAX_FRAME_LEN as u64),
         ("MAX_ERROR_TEXT_LEN", MAX_ERROR_TEXT_LEN as u64),
+        ("LIST_CHUNK", LIST_CHUNK as u64),
         ("MAX_ACCOUNT_NAME_LEN", MAX_ACCOUNT_NAME_LEN as u64),
         ("FIRST_ACCOUNT_ID", FIRST_ACCOUNT_ID),
         ("CHALLENGE_LEN", CHALLENGE_LEN as u64),

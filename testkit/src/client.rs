@@ -72,11 +72,23 @@ pub async fn identity(conn: &mut Connection) -> UserId {
     }
 }
 
-/// Ask who else is here.
+/// Ask who else is here, skipping pushes as [`request`] does; the parts of a long answer are
+/// gathered up to its `Peers`.
 pub async fn list(conn: &mut Connection) -> Vec<UserId> {
-    match request(conn, ClientMsg::List { req: RequestId(2) }).await {
-        HubMsg::Peers { peers, .. } => peers,
-        other => panic!("expected peers, got {other:?}"),
+    let req = RequestId(2);
+    conn.send(&ClientMsg::List { req }).await.expect("send");
+    let mut all = Vec::new();
+    loop {
+        match recv_skipping(conn).await {
+            HubMsg::Delivered { .. } => continue,
+            // At version 7 a long list comes in parts, closed by `Peers`.
+            HubMsg::PeersPart { peers, .. } => all.extend(peers),
+            HubMsg::Peers { peers, .. } => {
+                all.extend(peers);
+                return all;
+            }
+            other => panic!("expected peers, got {other:?}"),
+        }
     }
 }
 

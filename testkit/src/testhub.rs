@@ -93,7 +93,7 @@ impl TestHub {
             // Its own runtime is started outside the test's.
             hub::store::jetstream::JetStreamStore::connect_with(
                 &cluster.url,
-                hub::cluster::nats_options(&cluster.auth),
+                hub::cluster::nats_options(&cluster),
                 bounds,
                 hub::cluster::STORE_PREFIX,
             )

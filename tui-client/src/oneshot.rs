@@ -94,12 +94,7 @@ pub async fn run(opts: &Options, command: Command) -> Result<()> {
         Command::Id => say(connect_as(&opts.hubs, me).await?.user_id()),
         Command::List => {
             let mut conn = connect_as(&opts.hubs, me).await?;
-            let HubMsg::Peers { peers, .. } =
-                request(&mut conn, ClientMsg::List { req: REQ }).await?
-            else {
-                bail!("the hub answered something else than a list");
-            };
-            peers.into_iter().try_for_each(say)
+            conn.list(REQ).await?.into_iter().try_for_each(say)
         }
         Command::Whoami => account::whoami(&mut connect_as(&opts.hubs, me).await?),
         Command::Users { pattern } => {

@@ -15,6 +15,7 @@ pub(crate) mod presence;
 pub(crate) mod relay;
 pub(crate) mod wire;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +66,17 @@ pub const STORE_PREFIX: &str = "hubbub";
 /// queues them under its lock, where it cannot wait, so on a full queue a change is dropped
 /// and the gap in the numbers makes the other hubs ask for a snapshot (docs/CLUSTER.md).
 pub const PRESENCE_QUEUE: usize = 16_384;
+/// Most messages async-nats holds for one of the hub's subscriptions (relays, pushes,
+/// presence, snapshot parts) that the hub has not taken yet; past it async-nats drops the
+/// next and reports a slow consumer, which the hub logs and counts
+/// ([`crate::stats::Stats::nats_slow_consumers`]). async-nats's default, 65,536, bounds
+/// nothing: at relays of up to 1 MiB that is 64 GiB. 1,024 such relays are 1 GiB, the hub's
+/// default `--global-bytes`; a hub takes a relay in microseconds and has one in flight per
+/// sender on the origin, so a hub that keeps up never comes near it: W1 and W3 over 3 hubs
+/// run as fast at 1,024 as at 65,536 (0.99x and 1.02x, bench/README.md § NATS subscription
+/// capacity). What one that does not keep up loses is answered, as docs/CLUSTER.md § Failure
+/// modes says.
+pub const SUBSCRIPTION_CAPACITY: usize = 1024;
 /// Where the answers to a hub's requests come back (relay answers, snapshots, JetStream's).
 const INBOX_PREFIX: &str = "hubbub.inbox";
 
@@ -89,6 +101,12 @@ pub struct ClusterConfig {
     pub late_writes: Duration,
     /// [`HELD_WRITE`].
     pub held_write: Duration,
+    /// Most users in one snapshot message; `None`, or more than the server's `max_payload`
+    /// carries, is as many as it carries ([`wire::snapshot_part_users`]: 23,829 at 1 MiB).
+    /// Smaller only to test many parts with few users.
+    pub snapshot_part: Option<usize>,
+    /// [`SUBSCRIPTION_CAPACITY`] (at least 1).
+    pub subscription_capacity: usize,
 }
 
 /// The hubs' NATS credentials.
@@ -121,6 +139,8 @@ impl ClusterConfig {
             presence_queue: PRESENCE_QUEUE,
             late_writes: LATE_WRITES,
             held_write: HELD_WRITE,
+            snapshot_part: None,
+            subscription_capacity: SUBSCRIPTION_CAPACITY,
         }
     }
 
@@ -173,6 +193,25 @@ pub(crate) struct Cluster {
     pub relays: std::sync::atomic::AtomicU64,
     /// The relays of other hubs whose drains this hub holds ([`relay::Holds`]).
     pub holds: relay::Holds,
+    /// Most users in one snapshot message: [`ClusterConfig::snapshot_part`] within what the
+    /// server's `max_payload` carries.
+    pub snapshot_part: usize,
+}
+
+impl Cluster {
+    /// This hub's place on `client`, its snapshot parts cut for the server's `max_payload`.
+    pub(crate) fn new(hub_id: u64, client: async_nats::Client, config: ClusterConfig) -> Cluster {
+        let fits = wire::snapshot_part_users(client.server_info().max_payload);
+        let snapshot_part = config.snapshot_part.map_or(fits, |n| n.clamp(1, fits));
+        Cluster {
+            hub_id,
+            client,
+            config,
+            snapshot_part,
+            relays: Default::default(),
+            holds: Default::default(),
+        }
+    }
 }
 
 /// What a hub that joined its cluster starts serving with [`serve`].
@@ -182,18 +221,47 @@ pub(crate) struct Joined {
     ids: async_nats::jetstream::kv::Store,
     pub changes: mpsc::Receiver<presence::Numbered>,
     pub changes_tx: mpsc::Sender<presence::Numbered>,
+    /// Messages async-nats dropped for a subscription of the hub's that did not keep up.
+    pub slow_consumers: Arc<AtomicU64>,
 }
 
 /// The NATS options of every connection a clustered hub makes (its cluster connection and
-/// its JetStream store's): they connect as the same user (`auth`), ping the server every
-/// [`NATS_PING_INTERVAL`] of silence, and reconnect for ever (after NATS restarts, cuts the
-/// hub off as a slow consumer, or a partition heals); the others take this hub for dead
-/// meanwhile and follow it again (a snapshot) when its heartbeats come back.
-pub fn nats_options(auth: &ClusterAuth) -> async_nats::ConnectOptions {
+/// its JetStream store's): they connect as the same user, with the same subscription
+/// capacity, ping the server every [`NATS_PING_INTERVAL`] of silence, and reconnect for ever
+/// (after NATS restarts, cuts the hub off as a slow consumer, or a partition heals); the
+/// others take this hub for dead meanwhile and follow it again (a snapshot) when its
+/// heartbeats come back.
+pub fn nats_options(config: &ClusterConfig) -> async_nats::ConnectOptions {
     let options = async_nats::ConnectOptions::new()
         .ping_interval(NATS_PING_INTERVAL)
         .max_reconnects(None);
-    with_auth(options, auth)
+    with_auth(options, &config.auth).subscription_capacity(config.subscription_capacity.max(1))
+}
+
+/// [`nats_options`] whose events are logged, and whose slow-consumer events (a message
+/// dropped for a subscription past its capacity) are counted in `slow_consumers` too.
+pub(crate) fn watched_options(
+    config: &ClusterConfig,
+    slow_consumers: Arc<AtomicU64>,
+) -> async_nats::ConnectOptions {
+    nats_options(config).event_callback(move |event| {
+        let counted = slow_consumers.clone();
+        async move {
+            match event {
+                async_nats::Event::Connected => info!("NATS connected"),
+                async_nats::Event::SlowConsumer(sid) => {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    warn!(
+                        subscription = sid,
+                        "NATS dropped a message this hub had not taken (subscription capacity \
+                         reached): a relay is answered by its origin's timeout, a presence \
+                         change heals by snapshot"
+                    );
+                }
+                other => warn!(event = %other, "NATS"),
+            }
+        }
+    })
 }
 
 fn with_auth(
@@ -214,17 +282,12 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
     let mut hub_id = [0u8; 8];
     getrandom::fill(&mut hub_id).map_err(|e| ClusterError::Nats(format!("no randomness: {e}")))?;
     let hub_id = u64::from_le_bytes(hub_id);
-    let options = nats_options(&config.auth)
+    let slow_consumers = Arc::new(AtomicU64::new(0));
+    let options = watched_options(&config, slow_consumers.clone())
         .name(format!("hubbub hub {hub_id:016x}"))
         .connection_timeout(CONNECT_TIMEOUT)
         .request_timeout(Some(config.relay_timeout))
-        .custom_inbox_prefix(INBOX_PREFIX)
-        .event_callback(|event| async move {
-            match event {
-                async_nats::Event::Connected => info!("NATS connected"),
-                other => warn!(event = %other, "NATS"),
-            }
-        });
+        .custom_inbox_prefix(INBOX_PREFIX);
     let client = tokio::time::timeout(CONNECT_TIMEOUT, options.connect(config.url.as_str()))
         .await
         .map_err(|_| {
@@ -246,17 +309,12 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
     info!(hub = %format!("{hub_id:016x}"), nats = %config.url, "joined the cluster");
     let (changes_tx, changes) = mpsc::channel(config.presence_queue.max(1));
     Ok(Joined {
-        cluster: Arc::new(Cluster {
-            hub_id,
-            client,
-            config,
-            relays: Default::default(),
-            holds: Default::default(),
-        }),
+        cluster: Arc::new(Cluster::new(hub_id, client, config)),
         leases,
         ids,
         changes,
         changes_tx,
+        slow_consumers,
     })
 }
 

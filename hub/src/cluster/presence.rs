@@ -285,23 +285,12 @@ impl Presence {
         };
         remote.asking = true;
         let (client, tx) = (self.cluster.client.clone(), self.snapshots_tx.clone());
+        let wait = self.cluster.config.relay_timeout;
         tokio::spawn(async move {
-            let answer = client
-                .request(snapshot_subject(hub), bytes::Bytes::new())
-                .await;
-            let snapshot = match answer.map(|m| Envelope::decode(&m.payload)) {
-                Ok(Ok(Envelope {
-                    msg: PeerMsg::Snapshot { seq, users },
-                    ..
-                })) => Some((
-                    seq,
-                    users
-                        .into_iter()
-                        .map(|(user, name)| Change::Arrived { user, name })
-                        .collect(),
-                )),
-                other => {
-                    warn!(hub = %format!("{hub:016x}"), ?other, "no snapshot; asking again");
+            let snapshot = match fetch_snapshot(&client, hub, wait).await {
+                Ok(snapshot) => Some(snapshot),
+                Err(why) => {
+                    warn!(hub = %format!("{hub:016x}"), %why, "no snapshot; asking again");
                     None
                 }
             };
@@ -364,10 +353,85 @@ impl Presence {
             return;
         };
         let (seq, users) = self.registry.local_snapshot();
-        let msg = PeerMsg::Snapshot { seq, users };
-        let bytes = Envelope::new(self.cluster.hub_id, msg).encode();
-        if let Err(e) = self.cluster.client.publish(reply, bytes).await {
-            warn!(error = %e, "could not answer a snapshot request");
+        let chunks: Vec<&[(UserId, Option<String>)]> = if users.is_empty() {
+            vec![&[]]
+        } else {
+            users.chunks(self.cluster.snapshot_part).collect()
+        };
+        let Ok(parts) = u32::try_from(chunks.len()) else {
+            warn!(
+                users = users.len(),
+                "a snapshot of more parts than a u32 counts"
+            );
+            return;
+        };
+        for (part, chunk) in (0..).zip(chunks) {
+            let users = chunk.to_vec();
+            let msg = PeerMsg::Snapshot {
+                seq,
+                part,
+                parts,
+                users,
+            };
+            let bytes = Envelope::new(self.cluster.hub_id, msg).encode();
+            if let Err(e) = self.cluster.client.publish(reply.clone(), bytes).await {
+                warn!(error = %e, part, parts, "could not answer a snapshot request");
+                return;
+            }
+        }
+    }
+}
+
+/// Ask `hub` for its snapshot and gather its parts, in order, into one: its number and its
+/// users as arrivals. Each part must come within `wait` of the one before; a part missing
+/// or out of place fails the whole snapshot (the caller asks again at the next heartbeat).
+async fn fetch_snapshot(
+    client: &async_nats::Client,
+    hub: u64,
+    wait: std::time::Duration,
+) -> Result<(u64, Vec<Change>), String> {
+    let inbox = client.new_inbox();
+    let mut answers = client
+        .subscribe(inbox.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    client
+        .publish_with_reply(snapshot_subject(hub), inbox, bytes::Bytes::new())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut at, mut users, mut next) = (None, Vec::new(), 0u32);
+    loop {
+        let msg = tokio::time::timeout(wait, answers.next())
+            .await
+            .map_err(|_| format!("part {next} did not come within {wait:?}"))?
+            .ok_or("the subscription ended")?;
+        let (seq, parts, chunk) = match Envelope::decode(&msg.payload) {
+            Ok(Envelope {
+                msg:
+                    PeerMsg::Snapshot {
+                        seq,
+                        part,
+                        parts,
+                        users,
+                    },
+                ..
+            }) if part == next && at.is_none_or(|at| at == seq) => (seq, parts, users),
+            Ok(Envelope {
+                msg: PeerMsg::Snapshot { seq, part, .. },
+                ..
+            }) => return Err(format!("part {next} expected, got {part} of change {seq}")),
+            Ok(_) => return Err(format!("part {next} expected, got another message")),
+            Err(e) => return Err(e.to_string()),
+        };
+        at = Some(seq);
+        users.extend(
+            chunk
+                .into_iter()
+                .map(|(user, name)| Change::Arrived { user, name }),
+        );
+        next += 1;
+        if next >= parts {
+            return Ok((seq, users));
         }
     }
 }
@@ -388,7 +452,7 @@ fn apply(registry: &Registry, hub: u64, remote: &mut RemoteHub, changes: &[Chang
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
     use std::sync::Mutex;
     use std::time::Duration;
 
@@ -406,6 +470,38 @@ mod tests {
     const FAKE: u64 = 2;
 
     impl Fake {
+        /// A fake hub 2 on `client` answering snapshot requests with `state`, in one part.
+        async fn answering(client: async_nats::Client, state: (u64, Vec<UserId>)) -> Fake {
+            let fake = Fake {
+                client: client.clone(),
+                state: Arc::new(Mutex::new(state)),
+                asks: Arc::new(AtomicU32::new(0)),
+            };
+            let mut asked = client
+                .subscribe(snapshot_subject(FAKE))
+                .await
+                .expect("subscribe");
+            let (state, asks) = (fake.state.clone(), fake.asks.clone());
+            tokio::spawn(async move {
+                while let Some(ask) = asked.next().await {
+                    asks.fetch_add(1, Ordering::SeqCst);
+                    let (seq, users) = state.lock().expect("state").clone();
+                    let users = users.into_iter().map(|u| (u, None)).collect();
+                    let (part, parts) = (0, 1);
+                    let msg = PeerMsg::Snapshot {
+                        seq,
+                        part,
+                        parts,
+                        users,
+                    };
+                    let bytes = Envelope::new(FAKE, msg).encode();
+                    let reply = ask.reply.expect("a request");
+                    client.publish(reply, bytes).await.expect("answer");
+                }
+            });
+            fake
+        }
+
         async fn say(&self, msg: PeerMsg) {
             let bytes = Envelope::new(FAKE, msg).encode();
             self.client
@@ -429,17 +525,12 @@ mod tests {
     async fn a_gap_in_a_hubs_numbers_is_healed_by_a_new_snapshot() {
         let nats = testkit::nats::NatsServer::start();
         let client = async_nats::connect(nats.url()).await.expect("connect");
-        let cluster = Arc::new(Cluster {
-            hub_id: 1,
-            client: client.clone(),
-            config: ClusterConfig {
-                heartbeat: Duration::from_millis(50),
-                dead_after: 10_000,
-                ..ClusterConfig::new(nats.url())
-            },
-            relays: Default::default(),
-            holds: Default::default(),
-        });
+        let config = ClusterConfig {
+            heartbeat: Duration::from_millis(50),
+            dead_after: 10_000,
+            ..ClusterConfig::new(nats.url())
+        };
+        let cluster = Arc::new(Cluster::new(1, client.clone(), config));
         let registry = Arc::new(Registry::default());
         let presence = Presence::start(cluster, registry.clone())
             .await
@@ -448,26 +539,7 @@ mod tests {
         let shutdown = CancellationToken::new();
         let following = tokio::spawn(presence.run(changes, shutdown.clone()));
 
-        let fake = Fake {
-            client: client.clone(),
-            state: Arc::new(Mutex::new((1, vec![UserId(10)]))),
-            asks: Arc::new(AtomicU32::new(0)),
-        };
-        let mut asked = client
-            .subscribe(snapshot_subject(FAKE))
-            .await
-            .expect("subscribe");
-        let (state, asks, answering) = (fake.state.clone(), fake.asks.clone(), client.clone());
-        tokio::spawn(async move {
-            while let Some(ask) = asked.next().await {
-                asks.fetch_add(1, Ordering::SeqCst);
-                let (seq, users) = state.lock().expect("state").clone();
-                let users = users.into_iter().map(|u| (u, None)).collect();
-                let bytes = Envelope::new(FAKE, PeerMsg::Snapshot { seq, users }).encode();
-                let reply = ask.reply.expect("a request");
-                answering.publish(reply, bytes).await.expect("answer");
-            }
-        });
+        let fake = Fake::answering(client.clone(), (1, vec![UserId(10)])).await;
         let [u10, u11, u12, u13] = [10, 11, 12, 13].map(UserId);
 
         fake.say(PeerMsg::Heartbeat { seq: 1 }).await;
@@ -512,6 +584,67 @@ mod tests {
         following.await.expect("stops");
     }
 
+    /// A subscription past its capacity: with nothing taking the hub's presence messages, the
+    /// client keeps the first 4 (its capacity) of another hub's 100 changes and drops the 96
+    /// others, each counted (and logged) as a slow consumer's; the hub applies what it kept,
+    /// and the next heartbeat shows the gap, which a snapshot heals.
+    #[tokio::test]
+    async fn presence_dropped_past_the_subscription_capacity_heals_by_snapshot() {
+        let nats = testkit::nats::NatsServer::start();
+        let config = ClusterConfig {
+            heartbeat: Duration::from_millis(50),
+            dead_after: 10_000,
+            subscription_capacity: 4,
+            ..ClusterConfig::new(nats.url())
+        };
+        let slow = Arc::new(AtomicU64::new(0));
+        let client = crate::cluster::watched_options(&config, slow.clone())
+            .connect(nats.url())
+            .await
+            .expect("connect");
+        let cluster = Arc::new(Cluster::new(1, client, config));
+        let registry = Arc::new(Registry::default());
+        // Subscribed, but not running yet: nothing takes the subscriptions' messages.
+        let presence = Presence::start(cluster, registry.clone())
+            .await
+            .expect("subscribes");
+        let other = async_nats::connect(nats.url()).await.expect("connect");
+        let fake = Fake::answering(other.clone(), (0, vec![])).await;
+        let users: Vec<UserId> = (1..=100).map(UserId).collect();
+        for (first, &user) in (1..).zip(&users) {
+            let changes = vec![Change::Arrived { user, name: None }];
+            fake.say(PeerMsg::Changes { first, changes }).await;
+        }
+        other.flush().await.expect("flush");
+        eventually("96 messages dropped and counted", || {
+            slow.load(Ordering::Relaxed) == 96
+        })
+        .await;
+
+        let (_changes_tx, changes) = mpsc::channel(1);
+        let shutdown = CancellationToken::new();
+        let following = tokio::spawn(presence.run(changes, shutdown.clone()));
+        eventually("the 4 changes kept", || {
+            users[..4].iter().all(|&u| registry.is_present(u))
+        })
+        .await;
+        assert!(
+            users[4..].iter().all(|&u| !registry.is_present(u)),
+            "the dropped ones never came"
+        );
+        assert_eq!(fake.asks.load(Ordering::SeqCst), 1, "the first snapshot");
+
+        *fake.state.lock().expect("state") = (100, users.clone());
+        fake.say(PeerMsg::Heartbeat { seq: 100 }).await;
+        eventually("the gap healed by a snapshot", || {
+            users.iter().all(|&u| registry.is_present(u))
+        })
+        .await;
+        assert_eq!(fake.asks.load(Ordering::SeqCst), 2);
+        shutdown.cancel();
+        following.await.expect("stops");
+    }
+
     /// A change dropped on a full queue at the end of a burst, with nothing after it, still
     /// shows: the heartbeat carries the registry's latest number, past the last published.
     #[tokio::test]
@@ -526,16 +659,11 @@ mod tests {
             .subscribe(presence_subject(1))
             .await
             .expect("subscribe");
-        let cluster = Arc::new(Cluster {
-            hub_id: 1,
-            client: client.clone(),
-            config: ClusterConfig {
-                heartbeat: Duration::from_millis(50),
-                ..ClusterConfig::new(nats.url())
-            },
-            relays: Default::default(),
-            holds: Default::default(),
-        });
+        let config = ClusterConfig {
+            heartbeat: Duration::from_millis(50),
+            ..ClusterConfig::new(nats.url())
+        };
+        let cluster = Arc::new(Cluster::new(1, client.clone(), config));
         let (changes_tx, changes) = mpsc::channel(1);
         let registry = Arc::new(Registry::telling(changes_tx));
         let mut inboxes = Vec::new();

@@ -4,10 +4,28 @@
 //! gets the same bytes and routes them as they came.
 
 use serde::{Deserialize, Serialize};
+use shared::account::{Kept, MAX_ACCOUNT_NAME_LEN};
 use shared::UserId;
 
 /// The version of [`Envelope`] this hub speaks; a message of another is ignored (and logged).
+/// Version 3 sends a snapshot in parts ([`PeerMsg::Snapshot`]).
 pub(crate) const WIRE_VERSION: u16 = 3;
+
+/// Most bytes one user takes in a [`PeerMsg::Snapshot`]: its id (a varint of at most 10
+/// bytes), its name's option tag and length (one byte each) and a name of at most
+/// [`MAX_ACCOUNT_NAME_LEN`] bytes.
+pub(crate) const SNAPSHOT_USER_LEN: usize = 10 + 1 + 1 + MAX_ACCOUNT_NAME_LEN;
+
+/// Room in a snapshot part for everything but its users: the envelope's version (3 bytes),
+/// hub (10), tag (1), then `seq` (10), `part` and `parts` (5 each) and the users' count (5),
+/// 39 bytes; 64 leaves margin.
+pub(crate) const SNAPSHOT_ROOM: usize = 64;
+
+/// Most users in one snapshot part that NATS's `max_payload` carries, whatever their ids and
+/// names: 23,829 at 1 MiB.
+pub(crate) fn snapshot_part_users(max_payload: usize) -> usize {
+    (max_payload.saturating_sub(SNAPSHOT_ROOM) / SNAPSHOT_USER_LEN).max(1)
+}
 
 /// The NATS header of a relay between hubs: `1:ID,ID,…`, the wire version and the receivers
 /// on the destination hub, in the order the relay named them.
@@ -37,9 +55,14 @@ pub(crate) enum PeerMsg {
     Changes { first: u64, changes: Vec<Change> },
     /// It is stopping: its users are gone.
     Bye,
-    /// Asked for on its snapshot subject: who is present on it as of change `seq`.
+    /// Asked for on its snapshot subject: who is present on it as of change `seq`, in `parts`
+    /// messages (each within NATS's `max_payload`, see [`snapshot_part_users`]) numbered
+    /// `part` from 0, taken from one snapshot and published in order to the asker's inbox;
+    /// the asker applies them once it has them all.
     Snapshot {
         seq: u64,
+        part: u32,
+        parts: u32,
         users: Vec<(UserId, Option<String>)>,
     },
     /// The answer to a relay: what became of each receiver on the destination hub.
@@ -187,6 +210,35 @@ mod tests {
             Envelope::decode(&other.encode()),
             Err(WireError::Version(_))
         ));
+    }
+
+    /// A snapshot part of the most users `max_payload` allows, each with the longest id and
+    /// name, fits in `max_payload`; one more user would not always.
+    #[test]
+    fn a_full_snapshot_part_fits_the_max_payload_it_was_cut_for() {
+        for max_payload in [1 << 20, 64 * 1024, 1000] {
+            let count = snapshot_part_users(max_payload);
+            let user = (UserId(u64::MAX), Some("n".repeat(MAX_ACCOUNT_NAME_LEN)));
+            let part = |count| {
+                Envelope::new(
+                    u64::MAX,
+                    PeerMsg::Snapshot {
+                        seq: u64::MAX,
+                        part: u32::MAX,
+                        parts: u32::MAX,
+                        users: vec![user.clone(); count],
+                    },
+                )
+                .encode()
+                .len()
+            };
+            assert!(part(count) <= max_payload, "{max_payload}: {}", part(count));
+            assert!(
+                part(count + 2) > max_payload - SNAPSHOT_ROOM,
+                "{max_payload}: a tight bound"
+            );
+        }
+        assert_eq!(snapshot_part_users(1 << 20), 23_829);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::rules::{check_body, check_relay};
 use super::Client;
 use crate::close::{Close, CloseReason};
 use crate::frame;
-use crate::registry::Routed;
+use crate::registry::{list_answer, Routed};
 
 /// Handle one frame's payload from `client`. An error is the reason to close the connection;
 /// a [`Deferred`] is work for the store, to be finished before the next request.
@@ -49,8 +49,10 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Box<D
             },
         ),
         ClientMsg::List { req } => {
-            let peers = client.hub.registry.list(client.present_as);
-            answer(client, &HubMsg::<Bytes>::Peers { req, peers })
+            let ids = client.hub.registry.list(client.present_as);
+            list_answer(&ids, req, client.version)
+                .into_iter()
+                .try_for_each(|frame| send(client, frame))
         }
         ClientMsg::Relay {
             req,

@@ -213,17 +213,20 @@ impl Inner {
         // keys (and that call reads an account-info field 2.9 does not send).
         step(
             "create the accounts bucket",
-            js.get_or_create_stream(stream::Config {
-                name: format!("KV_{bucket}"),
-                description: Some("hubbub accounts".into()),
-                subjects: vec![format!("$KV.{bucket}.>")],
-                max_messages_per_subject: KEPT_VALUES,
-                storage: stream::StorageType::File,
-                allow_rollup: true,
-                allow_direct: true,
-                discard: stream::DiscardPolicy::New,
-                ..Default::default()
-            }),
+            get_or_create(
+                &js,
+                stream::Config {
+                    name: format!("KV_{bucket}"),
+                    description: Some("hubbub accounts".into()),
+                    subjects: vec![format!("$KV.{bucket}.>")],
+                    max_messages_per_subject: KEPT_VALUES,
+                    storage: stream::StorageType::File,
+                    allow_rollup: true,
+                    allow_direct: true,
+                    discard: stream::DiscardPolicy::New,
+                    ..Default::default()
+                },
+            ),
         )
         .await?;
         let kv = step("open the accounts bucket", js.get_key_value(&bucket)).await?;
@@ -231,13 +234,16 @@ impl Inner {
         for shard in 0..MAIL_STREAMS {
             let stream = step(
                 "create a mail stream",
-                js.get_or_create_stream(stream::Config {
-                    name: format!("{prefix}_mail_{shard}"),
-                    description: Some("hubbub mailboxes: one subject per account".into()),
-                    subjects: vec![format!("{prefix}.mail.{shard}.*")],
-                    storage: stream::StorageType::File,
-                    ..Default::default()
-                }),
+                get_or_create(
+                    &js,
+                    stream::Config {
+                        name: format!("{prefix}_mail_{shard}"),
+                        description: Some("hubbub mailboxes: one subject per account".into()),
+                        subjects: vec![format!("{prefix}.mail.{shard}.*")],
+                        storage: stream::StorageType::File,
+                        ..Default::default()
+                    },
+                ),
             )
             .await?;
             mail.push(stream);
@@ -399,5 +405,19 @@ impl Store for JetStreamStore {
 
     fn expire(&self, now_ms: u64) -> Result<u64, StoreError> {
         self.run(move |s| async move { s.expire(now_ms).await })
+    }
+}
+
+/// The stream `config` names, made if it is not there. Two hubs starting at once may both find
+/// it missing and both create it: the second create fails (nats-server 2.9 says "subjects
+/// overlap with an existing stream"), and the stream it wanted is there, so it is read again.
+async fn get_or_create(js: &js::Context, config: stream::Config) -> Result<stream::Stream, String> {
+    let name = config.name.clone();
+    match js.get_or_create_stream(config).await {
+        Ok(stream) => Ok(stream),
+        Err(first) => js
+            .get_stream(&name)
+            .await
+            .map_err(|again| format!("{first}; then reading it: {again}")),
     }
 }

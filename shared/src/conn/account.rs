@@ -144,6 +144,25 @@ impl Connection {
         }
     }
 
+    /// Every other present user id, ascending (`List` with request id `req`): the
+    /// [`HubMsg::PeersPart`] frames of a long answer (version 7) gathered up to its closing
+    /// [`HubMsg::Peers`]. Before version 7 the hub sends at most [`crate::LIST_CHUNK`] ids.
+    pub async fn list(&mut self, req: RequestId) -> Result<Vec<UserId>, ConnError> {
+        let mut all = Vec::new();
+        let mut answer = self.request(&ClientMsg::List { req }).await?;
+        loop {
+            match answer {
+                HubMsg::PeersPart { peers, .. } => all.extend(peers),
+                HubMsg::Peers { peers, .. } => {
+                    all.extend(peers);
+                    return Ok(all);
+                }
+                other => return Err(unexpected(&other)),
+            }
+            answer = self.answer(req).await?;
+        }
+    }
+
     /// A fresh challenge for the next signature of this connection.
     pub async fn challenge(&mut self) -> Result<[u8; CHALLENGE_LEN], ConnError> {
         match self
@@ -266,7 +285,8 @@ fn answer_id<B>(msg: &HubMsg<B>) -> Option<RequestId> {
         | HubMsg::Present { req, .. }
         | HubMsg::Entry { req, .. }
         | HubMsg::Entries { req, .. }
-        | HubMsg::Posted { req, .. } => Some(*req),
+        | HubMsg::Posted { req, .. }
+        | HubMsg::PeersPart { req, .. } => Some(*req),
         HubMsg::Error { req, .. } => *req,
         HubMsg::Welcome { .. }
         | HubMsg::Message { .. }

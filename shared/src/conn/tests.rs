@@ -255,3 +255,48 @@ async fn a_flood_before_the_answer_is_kept_in_order_and_the_answer_still_counts(
 }
 
 mod account;
+
+/// A `List` answered in parts (version 7) is gathered up to its closing `Peers`; a push that
+/// comes between the parts is kept for `recv`.
+#[tokio::test]
+async fn a_list_in_parts_is_gathered_up_to_its_peers() {
+    let addr = scripted(1, |_, mut socket| async move {
+        socket.send(welcome(1)).await.expect("write");
+        next_request(&mut socket).await;
+        socket
+            .send(hello_answer(crate::LIST_VERSION))
+            .await
+            .expect("write");
+        let ClientMsg::List { req } = next_request(&mut socket).await else {
+            panic!("a list")
+        };
+        let ids = |ids: &[u64]| ids.iter().copied().map(UserId).collect::<Vec<_>>();
+        let part = |peers| HubMsg::<Bytes>::PeersPart { req, peers }.to_frame();
+        socket
+            .send(part(ids(&[2, 3])).expect("encodes"))
+            .await
+            .expect("write");
+        socket.send(message(7)).await.expect("write");
+        socket
+            .send(part(ids(&[4])).expect("encodes"))
+            .await
+            .expect("write");
+        let last = HubMsg::<Bytes>::Peers {
+            req,
+            peers: ids(&[5]),
+        };
+        socket
+            .send(last.to_frame().expect("encodes"))
+            .await
+            .expect("write");
+        linger(socket).await;
+    })
+    .await;
+    let mut conn = Connection::connect(addr).await.expect("connects");
+    let all = conn.list(RequestId(5)).await.expect("a list");
+    assert_eq!(all, [2, 3, 4, 5].map(UserId));
+    match conn.recv().await.expect("the push") {
+        HubMsg::Message { body, .. } => assert_eq!(&body[..], &[7]),
+        other => panic!("expected the message, got {other:?}"),
+    }
+}

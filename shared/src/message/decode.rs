@@ -37,7 +37,7 @@ impl<B> Wire for ClientMsg<B> {
 
 impl<B> Wire for HubMsg<B> {
     const NAME: &'static str = "HubMsg";
-    const LAST_TAG: u32 = 26;
+    const LAST_TAG: u32 = 27;
     fn nested(top: u32) -> Option<(&'static str, u32)> {
         match top {
             6 | 18 | 21 => Some(("BodyKind", BodyKind::LAST_TAG)),

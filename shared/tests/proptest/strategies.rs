@@ -268,6 +268,7 @@ pub fn hub_msg() -> impl Strategy<Value = HubMsg> {
         (user(), any::<u64>()).prop_map(|(to, through)| HubMsg::Delivered { to, through }),
         (vec(peer_info(), 0..=100), users(255))
             .prop_map(|(arrived, left)| HubMsg::Presence { arrived, left }),
+        (req(), users(255)).prop_map(|(req, peers)| HubMsg::PeersPart { req, peers }),
     ]
 }
 

@@ -293,6 +293,10 @@ pub fn hub_examples() -> Vec<HubMsg> {
             }],
             left: ids(&[2, 300]),
         },
+        HubMsg::PeersPart {
+            req: req(2),
+            peers: ids(&[2, 300]),
+        },
     ]
 }
 
@@ -346,6 +350,7 @@ pub fn hub_name(msg: &HubMsg) -> &'static str {
         HubMsg::Posted { .. } => "Posted",
         HubMsg::Delivered { .. } => "Delivered",
         HubMsg::Presence { .. } => "Presence",
+        HubMsg::PeersPart { .. } => "PeersPart",
     }
 }
 

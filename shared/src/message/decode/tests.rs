@@ -34,8 +34,8 @@ fn unknown_tags_name_their_enum_and_the_known_range() {
         "unknown ClientMsg tag 136 at payload offset 0 (tags 0..=15)"
     );
     assert_eq!(
-        hub(&[27]),
-        "unknown HubMsg tag 27 at payload offset 0 (tags 0..=26)"
+        hub(&[28]),
+        "unknown HubMsg tag 28 at payload offset 0 (tags 0..=27)"
     );
     // A relay to user 1 whose body kind is 4.
     assert_eq!(
