@@ -6,6 +6,7 @@
 //!   heartbeats; the others keep them in the registry as present through it.
 //! - [`relay`]: a relay's remote receivers cross NATS once per destination hub; so do the
 //!   `Outgoing` copies and receipts for an account's sessions on other hubs.
+//! - [`replies`]: the answers to this hub's relays, each handed to the relay waiting for it.
 //! - [`wire`]: what hubs say to one another.
 //!
 //! Without `--cluster` none of this runs and nothing of NATS is touched.
@@ -13,6 +14,7 @@
 pub(crate) mod ids;
 pub(crate) mod presence;
 pub(crate) mod relay;
+pub(crate) mod replies;
 pub(crate) mod wire;
 
 use std::sync::Arc;
@@ -155,6 +157,8 @@ pub(crate) struct Cluster {
     pub hub_id: u64,
     pub client: async_nats::Client,
     pub config: ClusterConfig,
+    /// The relays of this hub waiting for other hubs' answers.
+    pub replies: Arc<replies::Replies>,
 }
 
 /// What a hub that joined its cluster starts serving with [`serve`].
@@ -164,6 +168,8 @@ pub(crate) struct Joined {
     ids: async_nats::jetstream::kv::Store,
     pub changes: mpsc::Receiver<presence::Numbered>,
     pub changes_tx: mpsc::Sender<presence::Numbered>,
+    /// The task taking the answers to this hub's relays into [`Cluster::replies`].
+    replies: tokio::task::JoinHandle<()>,
 }
 
 /// NATS options carrying `auth`: the hub's cluster connection and its JetStream store
@@ -224,6 +230,7 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
     }
     let js = async_nats::jetstream::new(client.clone());
     let (leases, ids) = ids::start(&js, config.id_block.max(1)).await?;
+    let (replies, replies_task) = replies::Replies::start(&client, hub_id).await?;
     info!(hub = %format!("{hub_id:016x}"), nats = %config.url, "joined the cluster");
     let (changes_tx, changes) = mpsc::channel(config.presence_queue.max(1));
     Ok(Joined {
@@ -231,11 +238,13 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
             hub_id,
             client,
             config,
+            replies,
         }),
         leases,
         ids,
         changes,
         changes_tx,
+        replies: replies_task,
     })
 }
 
@@ -252,6 +261,7 @@ pub(crate) async fn serve(
         leases,
         ids,
         changes,
+        replies,
         ..
     } = joined;
     let leasing = tokio::spawn(leases.keep_ahead(ids));
@@ -264,5 +274,6 @@ pub(crate) async fn serve(
     leasing.abort();
     relays.abort();
     pushes.abort();
+    replies.abort();
     Ok(())
 }

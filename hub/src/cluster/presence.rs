@@ -429,9 +429,13 @@ mod tests {
     async fn a_gap_in_a_hubs_numbers_is_healed_by_a_new_snapshot() {
         let nats = testkit::nats::NatsServer::start();
         let client = async_nats::connect(nats.url()).await.expect("connect");
+        let (replies, _answers) = super::super::replies::Replies::start(&client, 1)
+            .await
+            .expect("subscribes");
         let cluster = Arc::new(Cluster {
             hub_id: 1,
             client: client.clone(),
+            replies,
             config: ClusterConfig {
                 heartbeat: Duration::from_millis(50),
                 dead_after: 10_000,
@@ -524,9 +528,13 @@ mod tests {
             .subscribe(presence_subject(1))
             .await
             .expect("subscribe");
+        let (replies, _answers) = super::super::replies::Replies::start(&client, 1)
+            .await
+            .expect("subscribes");
         let cluster = Arc::new(Cluster {
             hub_id: 1,
             client: client.clone(),
+            replies,
             config: ClusterConfig {
                 heartbeat: Duration::from_millis(50),
                 ..ClusterConfig::new(nats.url())

@@ -27,8 +27,11 @@ use tokio::task::JoinHandle;
 use tracing::warn;
 
 use shared::account::Kept;
+use std::time::Duration;
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
+use super::replies::Waiting;
 use super::wire::RELAY_HEADER;
 use super::wire::{
     parse_relay_header, relay_header, Envelope, PeerMsg, Pushed, RelayAnswer, WireError,
@@ -206,22 +209,58 @@ pub(crate) async fn push(cluster: &Cluster, hubs: &[u64], to: UserId, what: Push
     }
 }
 
-/// Send `frame` to each destination hub with its receivers and wait for every answer, each
-/// for at most the relay timeout (`None`: no answer in time).
-pub(crate) async fn send(
+/// One destination hub of a relay in flight: its receivers, and the wait for its answer
+/// (`None`: the relay could not be published).
+pub(crate) struct Ask {
+    hub: u64,
+    to: Vec<UserId>,
+    waiting: Option<Waiting>,
+}
+
+/// Publish `frame` to each destination hub with its receivers, now and in this order, each
+/// with a reply subject of its own (`super::replies`): the relays one reader publishes
+/// reach each hub in the order it read them. The answers are for [`answers`], which waits
+/// for each at most the relay timeout from `sent`.
+pub(crate) async fn publish(
     cluster: &Cluster,
     groups: Vec<(u64, Vec<UserId>)>,
     frame: &Bytes,
-) -> Vec<(Vec<UserId>, Option<RelayAnswer>)> {
-    let timeout = cluster.config.relay_timeout;
-    let asks = groups.into_iter().map(|(hub, to)| async move {
+) -> Vec<Ask> {
+    let mut asks = Vec::with_capacity(groups.len());
+    for (hub, to) in groups {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(RELAY_HEADER, relay_header(&to).as_str());
-        let asked = cluster
+        let (reply, waiting) = cluster.replies.ask();
+        let published = cluster
             .client
-            .request_with_headers(relay_subject(hub), headers, frame.clone());
-        let answer = match tokio::time::timeout(timeout, asked).await {
-            Ok(Ok(msg)) => match Envelope::decode(&msg.payload) {
+            .publish_with_reply_and_headers(relay_subject(hub), reply, headers, frame.clone())
+            .await;
+        let waiting = match published {
+            Ok(()) => Some(waiting),
+            Err(e) => {
+                warn!(error = %e, hub = %format!("{hub:016x}"), "relay to a hub failed");
+                None
+            }
+        };
+        asks.push(Ask { hub, to, waiting });
+    }
+    asks
+}
+
+/// The destination hubs' answers to a relay [`publish`]ed at `sent`, each waited for until
+/// the relay timeout after it (`None`: no answer in time).
+pub(crate) async fn answers(
+    timeout: Duration,
+    sent: Instant,
+    asks: Vec<Ask>,
+) -> Vec<(Vec<UserId>, Option<RelayAnswer>)> {
+    let waits = asks.into_iter().map(|Ask { hub, to, waiting }| async move {
+        let Some(waiting) = waiting else {
+            return (to, None);
+        };
+        let left = (sent + timeout).saturating_duration_since(Instant::now());
+        let answer = match waiting.answer(left).await {
+            Some(payload) => match Envelope::decode(&payload) {
                 Ok(Envelope {
                     msg: PeerMsg::Relayed(answer),
                     ..
@@ -231,18 +270,14 @@ pub(crate) async fn send(
                     None
                 }
             },
-            Ok(Err(e)) => {
-                warn!(error = %e, hub = %format!("{hub:016x}"), "relay to a hub failed");
-                None
-            }
-            Err(_) => {
+            None => {
                 warn!(hub = %format!("{hub:016x}"), ?timeout, "no relay answer in time");
                 None
             }
         };
         (to, answer)
     });
-    futures::future::join_all(asks).await
+    futures::future::join_all(waits).await
 }
 
 /// The receivers of `remote` grouped by destination hub, each list in the relay's order.
