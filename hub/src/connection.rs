@@ -28,7 +28,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::{debug, info, info_span, Instrument};
 
-pub(crate) use self::accounts::{now_ms, write_mailboxes, PendingWrites, ACCOUNTS_VERSION};
+pub(crate) use self::accounts::{
+    after_rescues, forget_receipts, now_ms, PendingWrites, ACCOUNTS_VERSION,
+};
 use self::reader::Reader;
 use crate::close::{CloseReason, Control};
 use crate::config::Config;

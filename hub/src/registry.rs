@@ -770,9 +770,9 @@ impl Registry {
     /// Route a relay that came from another hub of the cluster to `to`'s live sessions here,
     /// with the slow-consumer rule of [`Self::route_for`]. An account with a session here
     /// that could not take it (draining its mailbox, or closing) comes back second, its
-    /// mailbox write counted pending here, as [`Routed::offline`] is, for this hub to write
-    /// (so that its drains see the write); one with no session here is `offline`, for the
-    /// origin to keep in the mailbox.
+    /// mailbox write counted pending here, as [`Routed::offline`] is, until the origin has
+    /// written it (so that its drains see the write: `crate::cluster::relay`); one with no
+    /// session here is `offline`, for the origin to keep in the mailbox.
     pub(crate) fn route_here(
         &self,
         to: &[UserId],
@@ -1159,11 +1159,11 @@ mod tests {
         assert!(!registry.leave(anon, anon));
     }
 
-    /// A relay from another hub to an account draining here is kept by this hub, its write
-    /// counted pending like a local relay's, so the drain cannot go live past it; one with no
-    /// session here is left to the origin, and a live one takes it.
+    /// A relay from another hub to an account draining here is held by this hub, the
+    /// origin's write counted pending like a local relay's, so the drain cannot go live past
+    /// it; one with no session here is left to the origin, and a live one takes it.
     #[test]
-    fn a_relay_from_another_hub_to_a_draining_account_is_written_here() {
+    fn a_relay_from_another_hub_to_a_draining_account_is_held_here() {
         let registry = Registry::default();
         let frame = Bytes::from_static(b"m");
         let carol = UserId(FIRST_ACCOUNT_ID + 1);

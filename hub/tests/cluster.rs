@@ -315,8 +315,9 @@ async fn forge(
     .to_frame()
     .expect("a frame");
     let mut headers = async_nats::HeaderMap::new();
-    // The wire version, then the receivers.
-    headers.insert("Hubbub-To", format!("2:{}", to.0).as_str());
+    // The wire version, then the receivers; the relay's origin and number.
+    headers.insert("Hubbub-To", format!("3:{}", to.0).as_str());
+    headers.insert("Hubbub-Relay", "0000000000000001.1");
     client
         .publish_with_headers(format!("hubbub.relay.{hub:016x}"), headers, frame)
         .await
@@ -936,6 +937,140 @@ async fn a_receipt_reaches_the_sender_on_another_hub() {
     }
 }
 
+/// The cluster's store, as its hubs open it, for a test to look into.
+async fn cluster_store(nats: &NatsServer) -> std::sync::Arc<hub::store::jetstream::JetStreamStore> {
+    let url = nats.url();
+    let store = tokio::task::spawn_blocking(move || {
+        hub::store::jetstream::JetStreamStore::connect(
+            &url,
+            Default::default(),
+            hub::cluster::STORE_PREFIX,
+        )
+    })
+    .await
+    .expect("the store's opening task")
+    .expect("the cluster's store opens");
+    std::sync::Arc::new(store)
+}
+
+/// The receipts the cluster's store keeps for `sender`.
+async fn kept_receipts(
+    store: &std::sync::Arc<hub::store::jetstream::JetStreamStore>,
+    sender: UserId,
+) -> Vec<hub::store::Receipt> {
+    use hub::store::Store;
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || store.receipts(sender))
+        .await
+        .expect("the store's task")
+        .expect("receipts read")
+}
+
+/// Alice on `at` relays to bob, who is away; bob logs in on `bob_at`, takes it and
+/// acknowledges it once `bob_at` knows alice is there. Alice's id and the seq.
+async fn a_receipt_for_alice(
+    at: std::net::SocketAddr,
+    alice_key: &shared::SecretKey,
+    bob_at: &TestHub,
+) -> (Connection, Connection, UserId, UserId, u64) {
+    let (first, bob_key, bob) = accounts::new_account(bob_at.addr, "bob").await;
+    drop(first);
+    bob_at.wait_for_users(0).await;
+    let mut alice = Connection::connect_speaking(at, shared::RECEIPTS_VERSION)
+        .await
+        .expect("connect");
+    let alice_id = accounts::register(&mut alice, alice_key, "alice")
+        .await
+        .user_id;
+    let HubMsg::Posted { queued, .. } = relay(&mut alice, &[bob.user_id], &b"hi"[..]).await else {
+        panic!("expected Posted");
+    };
+    assert_eq!(queued.len(), 1, "kept for bob");
+    let seq = queued[0].seq;
+    let mut b = bob_at.connect_at(shared::RECEIPTS_VERSION).await;
+    accounts::login(&mut b, &bob_key, "bob").await;
+    assert!(matches!(recv_skipping(&mut b).await, HubMsg::Stored { seq: s, .. } if s == seq));
+    // Bob's hub knows alice is on hers before bob acknowledges.
+    lists(&mut b, &[alice_id]).await;
+    (alice, b, alice_id, bob.user_id, seq)
+}
+
+/// A receipt pushed to the sender's session on another hub is forgotten once that session
+/// took it: alice on hub 1 gets `Delivered` for what bob acknowledged on hub 2, and when she
+/// logs out and in again it does not come a second time.
+#[tokio::test]
+async fn a_receipt_taken_on_another_hub_does_not_come_again() {
+    let nats = NatsServer::start();
+    let h1 = TestHub::in_cluster(&nats.url()).await;
+    let h2 = TestHub::in_cluster(&nats.url()).await;
+    let store = cluster_store(&nats).await;
+    let key = shared::SecretKey::generate();
+    let (mut alice, mut b, alice_id, bob, seq) = a_receipt_for_alice(h1.addr, &key, &h2).await;
+    accounts::ack(&mut b, seq).await;
+    let receipt = HubMsg::Delivered {
+        to: bob,
+        through: seq,
+    };
+    assert_eq!(recv_skipping(&mut alice).await, receipt);
+    let what = "hub 1 to have the store forget the receipt its session took";
+    eventually_async(what, async || {
+        kept_receipts(&store, alice_id)
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    drop(alice);
+    h1.wait_for_users(0).await;
+    let mut again = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    accounts::login(&mut again, &key, "alice").await;
+    // Kept receipts come as the session goes live (at once: her mailbox is empty), before
+    // the hub reads her next request.
+    let req = RequestId(5);
+    again
+        .send(&ClientMsg::<bytes::Bytes>::Identity { req })
+        .await
+        .expect("send");
+    assert_eq!(
+        recv_skipping(&mut again).await,
+        HubMsg::Identity {
+            req,
+            user_id: alice_id
+        },
+        "the receipt came again"
+    );
+    for hub in [h1, h2] {
+        hub.stop().await;
+    }
+}
+
+/// A receipt pushed to a hub that dies before its session takes it is not lost: it comes at
+/// the sender's next login. Alice is on a hub process, stopped (SIGSTOP) while bob
+/// acknowledges on hub 1 and then killed; she logs in on hub 1 and gets `Delivered`.
+#[tokio::test]
+async fn a_receipt_pushed_to_a_hub_that_dies_comes_at_the_next_login() {
+    let nats = NatsServer::start();
+    let (h1, mut doomed) = with_a_hub_to_stop(&nats).await;
+    let key = shared::SecretKey::generate();
+    let (alice, mut b, _, bob, seq) = a_receipt_for_alice(doomed.addr, &key, &h1).await;
+    doomed.signal("STOP");
+    eventually("the hub process to be stopped", || stopped(doomed.pid())).await;
+    accounts::ack(&mut b, seq).await;
+    doomed.signal("KILL");
+    doomed.wait(WAIT);
+    drop(alice);
+    let mut again = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    accounts::login(&mut again, &key, "alice").await;
+    assert_eq!(
+        recv_skipping(&mut again).await,
+        HubMsg::Delivered {
+            to: bob,
+            through: seq
+        }
+    );
+    h1.stop().await;
+}
+
 /// `Outgoing` crosses hubs: alice with sessions on hubs 1 and 2; what her hub-1 session
 /// relays reaches her hub-2 session as `Outgoing`.
 #[tokio::test]
@@ -1090,4 +1225,256 @@ async fn a_hub_that_nats_cuts_off_as_a_slow_consumer_reconnects_and_serves_again
         }
     }
     h1.stop().await;
+}
+
+/// One session of bob's in the two-hub drain test: what it got, in order.
+#[derive(Default)]
+struct Session {
+    /// The token of each relay it got (a `Stored` seq seen before is dropped, as a client
+    /// does), in arrival order.
+    tokens: Vec<u32>,
+    seen: accounts::Seen,
+    /// The highest mailbox seq it got.
+    through: u64,
+}
+
+impl Session {
+    /// Read the next message but presence and keep-alives: a relay's token goes in `tokens`
+    /// (`None` comes back); anything else comes back.
+    async fn take(&mut self, conn: &mut Connection) -> Option<HubMsg> {
+        let next = loop {
+            let Ok(next) = tokio::time::timeout(WAIT, conn.recv()).await else {
+                panic!("a session of bob waited {WAIT:?} for what it is owed: stranded");
+            };
+            match next.expect("a message") {
+                HubMsg::KeepAlive => conn
+                    .send(&ClientMsg::<bytes::Bytes>::KeepAliveAck)
+                    .await
+                    .expect("ack"),
+                HubMsg::Arrived { .. } | HubMsg::Left { .. } | HubMsg::Presence { .. } => {}
+                other => break other,
+            }
+        };
+        let body = match &next {
+            HubMsg::Stored { seq, body, .. } => {
+                self.through = self.through.max(*seq);
+                if !self.seen.is_new(&next) {
+                    return None;
+                }
+                body
+            }
+            HubMsg::Message { body, .. } => body,
+            _ => return Some(next),
+        };
+        let token = <[u8; 4]>::try_from(&body[..]).expect("a 4-byte token");
+        self.tokens.push(u32::from_be_bytes(token));
+        None
+    }
+
+    /// Read until every token of `owed` has come.
+    async fn take_all(&mut self, conn: &mut Connection, owed: std::ops::RangeInclusive<u32>) {
+        while !owed.clone().all(|t| self.tokens.contains(&t)) {
+            if let Some(other) = self.take(conn).await {
+                panic!("expected relays, got {other:?}");
+            }
+        }
+    }
+
+    /// Acknowledge the mailbox through the highest seq this session got.
+    async fn ack(&mut self, conn: &mut Connection) {
+        if self.through == 0 {
+            return;
+        }
+        let req = RequestId(77);
+        conn.send(&ClientMsg::Ack {
+            req,
+            seq: self.through,
+        })
+        .await
+        .expect("send");
+        loop {
+            match self.take(conn).await {
+                Some(HubMsg::Done { req: r }) if r == req => return,
+                Some(other) => panic!("expected Done, got {other:?}"),
+                None => {}
+            }
+        }
+    }
+}
+
+/// The drain race with an account on two hubs at once: hub 1 relays a numbered stream to
+/// bob while two sessions of bob log in together, one on hub 2 and one on hub 3, again and
+/// again (each logout with no relay in flight). Each session gets every relay that hub 1 sent
+/// once it knew of both, once and in order, without waiting for a next login; every relay
+/// reaches the account.
+#[tokio::test]
+async fn an_account_logging_in_on_two_hubs_at_once_gets_every_relay_on_both() {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::{Arc, Mutex};
+    const ROUNDS: usize = 20;
+    const PER_ROUND: u32 = 20;
+    let nats = NatsServer::start();
+    let h1 = TestHub::clustered(waiting_for_late_writes(&nats)).await;
+    let h2 = TestHub::clustered(waiting_for_late_writes(&nats)).await;
+    let h3 = TestHub::clustered(waiting_for_late_writes(&nats)).await;
+    let (first, key, me) = accounts::new_account(h2.addr, "bob").await;
+    let bob = me.user_id;
+    drop(first);
+    h2.wait_for_users(0).await;
+    let hubs = [&h2, &h3].map(|h| h.inspector.cluster_hub().expect("clustered"));
+
+    // The sender relays one at a time, each inside the gate: whoever holds the gate knows no
+    // relay is on its way. `made` is the last token sent, `answered` the last answered; what
+    // each answer was is in `outcomes`.
+    let gate = Arc::new(tokio::sync::Mutex::new(()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (made, answered) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let mut sender = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    let sending = tokio::spawn({
+        let (gate, stop) = (gate.clone(), stop.clone());
+        let (made, answered, outcomes) = (made.clone(), answered.clone(), outcomes.clone());
+        async move {
+            for token in 1u32.. {
+                let _relaying = gate.lock().await;
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                made.store(token, Ordering::SeqCst);
+                let msg = relay_msg(token, &[bob], token.to_be_bytes().to_vec());
+                let answer = request(&mut sender, msg).await;
+                let HubMsg::Posted {
+                    req,
+                    delivered,
+                    queued,
+                    ..
+                } = &answer
+                else {
+                    panic!("expected Posted, got {answer:?}");
+                };
+                assert_eq!(*req, RequestId(token));
+                let reached = *delivered == 1 || queued.len() == 1;
+                outcomes.lock().expect("outcomes").push((token, reached));
+                answered.store(token, Ordering::SeqCst);
+            }
+        }
+    });
+
+    let mut got = HashSet::new();
+    for _ in 0..ROUNDS {
+        let mut conns = [
+            h2.connect_at(shared::RECEIPTS_VERSION).await,
+            h3.connect_at(shared::RECEIPTS_VERSION).await,
+        ];
+        let [c2, c3] = &mut conns;
+        tokio::join!(
+            accounts::login(c2, &key, "bob"),
+            accounts::login(c3, &key, "bob")
+        );
+        eventually("hub 1 to know bob on hubs 2 and 3", || {
+            let (_, on) = h1.inspector.presence_of(bob);
+            hubs.iter().all(|h| on.contains(h))
+        })
+        .await;
+        // Every relay made from here on was routed by a hub 1 that knew both sessions.
+        let from = made.load(Ordering::SeqCst) + 1;
+        eventually("hub 1 to relay a round's stream", || {
+            answered.load(Ordering::SeqCst) >= from + PER_ROUND
+        })
+        .await;
+        let held = gate.lock().await;
+        let upto = answered.load(Ordering::SeqCst);
+        let mut sessions = [Session::default(), Session::default()];
+        // Each takes what it is owed before either acknowledges: a drain does not read what
+        // another session acknowledged first.
+        for (session, conn) in sessions.iter_mut().zip(conns.iter_mut()) {
+            session.take_all(conn, from..=upto).await;
+        }
+        for (session, conn) in sessions.iter_mut().zip(conns.iter_mut()) {
+            session.ack(conn).await;
+            got.extend(session.tokens.iter().copied());
+            let owed: Vec<u32> = session
+                .tokens
+                .iter()
+                .copied()
+                .filter(|t| (from..=upto).contains(t))
+                .collect();
+            let want: Vec<u32> = (from..=upto).collect();
+            assert_eq!(
+                owed, want,
+                "a session's relays of {from}..={upto}: each once, in order"
+            );
+        }
+        drop(conns);
+        h2.wait_for_users(0).await;
+        h3.wait_for_users(0).await;
+        drop(held);
+    }
+    {
+        let _held = gate.lock().await;
+        stop.store(true, Ordering::SeqCst);
+    }
+    sending.await.expect("the sender");
+    // What is left in the mailbox (copies of relays the sessions already had) comes at the
+    // next login; with it, every relay answered delivered or queued reached the account.
+    let mut last = h1.connect_at(shared::RECEIPTS_VERSION).await;
+    let left = accounts::login(&mut last, &key, "bob").await.waiting;
+    let mut rest = Session::default();
+    while (rest.tokens.len() as u64) < left {
+        if let Some(other) = rest.take(&mut last).await {
+            panic!("expected what is left in the mailbox, got {other:?}");
+        }
+    }
+    got.extend(rest.tokens);
+    let outcomes = outcomes.lock().expect("outcomes").clone();
+    for (token, reached) in outcomes {
+        assert!(
+            reached,
+            "relay {token} was answered neither delivered nor queued"
+        );
+        assert!(got.contains(&token), "relay {token} never reached bob");
+    }
+    for hub in [h1, h2, h3] {
+        hub.stop().await;
+    }
+}
+
+/// A hub holds a drain for a relay's origin only so long: a relay forged as from a hub that
+/// does not exist (so no `Written` ever comes) reaches bob while he drains on hub 2 and keeps
+/// his session from going live for `held_write`; then it goes live, and relays from hub 1 are
+/// delivered to it (with the hold never released, they are queued for ever).
+#[tokio::test]
+async fn a_drain_held_for_an_origin_that_never_says_it_wrote_goes_live_after_held_write() {
+    let nats = NatsServer::start();
+    let h1 = TestHub::in_cluster(&nats.url()).await;
+    let h2 = TestHub::clustered(hub::Config {
+        cluster: Some(hub::ClusterConfig {
+            // Long enough that the forged relay finds bob draining, far below the wait.
+            late_writes: Duration::from_secs(3),
+            held_write: Duration::from_secs(1),
+            ..cluster_config(&nats.url())
+        }),
+        ..test_config()
+    })
+    .await;
+    let (first, key, me) = accounts::new_account(h2.addr, "bob").await;
+    let bob = me.user_id;
+    drop(first);
+    h2.wait_for_users(0).await;
+    let mut session = h2.connect_at(shared::RECEIPTS_VERSION).await;
+    accounts::login(&mut session, &key, "bob").await;
+    let nobody = async_nats::connect(nats.url()).await.expect("connect");
+    let target = h2.inspector.cluster_hub().expect("in a cluster");
+    forge(&nobody, target, UserId(42), bob, b"held").await;
+    let mut alice = h1.connect().await;
+    lists(&mut alice, &[bob]).await;
+    eventually_async("bob's session on hub 2 to go live", async || {
+        let answer = relay(&mut alice, &[bob], &b"x"[..]).await;
+        matches!(answer, HubMsg::Posted { delivered: 1, .. }).then_some(())
+    })
+    .await;
+    drop(session);
+    for hub in [h1, h2] {
+        hub.stop().await;
+    }
 }

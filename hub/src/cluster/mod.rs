@@ -37,6 +37,11 @@ pub const RELAY_TIMEOUT: Duration = Duration::from_secs(2);
 /// wrote the mailbox itself) or whose write was in flight lands within it, and is read in its
 /// place instead of being stranded until the next login (docs/CLUSTER.md, § The drain race).
 pub const LATE_WRITES: Duration = Duration::from_millis(500);
+/// Longest a hub holds the drains of a relay it answered `held` for the origin's note that its
+/// mailbox write is done: past it (the origin died, or NATS lost the note) they go on without
+/// it, and a write that lands later comes at the account's next login. Three JetStream
+/// requests of a write at their timeout (`hub::store::jetstream::REQUEST_TIMEOUT`), and some.
+pub const HELD_WRITE: Duration = Duration::from_secs(20);
 /// Anonymous ids a hub leases at a time: a hub that restarts leaves at most this many unused,
 /// and a burst of this many connections never waits on NATS.
 pub const ID_BLOCK: u64 = 4096;
@@ -78,6 +83,8 @@ pub struct ClusterConfig {
     pub presence_queue: usize,
     /// [`LATE_WRITES`].
     pub late_writes: Duration,
+    /// [`HELD_WRITE`].
+    pub held_write: Duration,
 }
 
 /// The hubs' NATS credentials.
@@ -109,6 +116,7 @@ impl ClusterConfig {
             id_block: ID_BLOCK,
             presence_queue: PRESENCE_QUEUE,
             late_writes: LATE_WRITES,
+            held_write: HELD_WRITE,
         }
     }
 
@@ -159,6 +167,10 @@ pub(crate) struct Cluster {
     pub config: ClusterConfig,
     /// The relays of this hub waiting for other hubs' answers.
     pub replies: Arc<replies::Replies>,
+    /// The number of this hub's latest relay to other hubs.
+    pub relays: std::sync::atomic::AtomicU64,
+    /// The relays of other hubs whose drains this hub holds ([`relay::Holds`]).
+    pub holds: relay::Holds,
 }
 
 /// What a hub that joined its cluster starts serving with [`serve`].
@@ -239,6 +251,8 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
             client,
             config,
             replies,
+            relays: Default::default(),
+            holds: Default::default(),
         }),
         leases,
         ids,
@@ -266,7 +280,7 @@ pub(crate) async fn serve(
     } = joined;
     let leasing = tokio::spawn(leases.keep_ahead(ids));
     let relays = relay::serve(cluster.clone(), hub.clone()).await?;
-    let pushes = relay::serve_pushes(cluster.clone(), registry.clone()).await?;
+    let pushes = relay::serve_pushes(cluster.clone(), hub.clone()).await?;
     let presence = presence::Presence::start(cluster.clone(), registry).await?;
     let followed = tokio::spawn(presence.run(changes, shutdown.clone()));
     shutdown.cancelled().await;

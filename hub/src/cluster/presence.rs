@@ -441,6 +441,8 @@ mod tests {
                 dead_after: 10_000,
                 ..ClusterConfig::new(nats.url())
             },
+            relays: Default::default(),
+            holds: Default::default(),
         });
         let registry = Arc::new(Registry::default());
         let presence = Presence::start(cluster, registry.clone())
@@ -539,6 +541,8 @@ mod tests {
                 heartbeat: Duration::from_millis(50),
                 ..ClusterConfig::new(nats.url())
             },
+            relays: Default::default(),
+            holds: Default::default(),
         });
         let (changes_tx, changes) = mpsc::channel(1);
         let registry = Arc::new(Registry::telling(changes_tx));

@@ -1,23 +1,28 @@
 //! Relays across hubs. The origin groups a relay's remote receivers by the hub they are on and
 //! sends each destination hub one NATS request: the `HubMsg::Message` frame it encoded once
 //! (the same bytes for every hub, the sender stamped inside), the receivers in the
-//! [`RELAY_HEADER`] header. The destination routes that payload as it came to its own live
-//! sessions, with the usual slow-consumer rule, and answers with a [`RelayAnswer`]. An
-//! account with a session there that cannot take it live (draining, closing) the destination
-//! keeps in the mailbox itself, under its own drain bookkeeping, and answers `queued` (or
-//! `full`); one with no session there is left to the origin (docs/CLUSTER.md, § The drain
-//! race). The origin waits at most [`ClusterConfig::relay_timeout`](super::ClusterConfig) for
-//! each; a hub that does not answer in time has its anonymous receivers `dropped` and its
-//! accounts sent to the mailbox, where one the destination delivered (or kept) after all
-//! arrives a second time (at-least-once).
+//! [`RELAY_HEADER`] header, numbered in [`RELAY_NUMBER_HEADER`]. The destination routes that
+//! payload as it came to its own live sessions, with the usual slow-consumer rule, and
+//! answers with a [`RelayAnswer`]. An account with a session there that cannot take it live
+//! (draining, closing) it answers `held`: it counts a mailbox write pending for it, so that
+//! its drains do not go live, until the origin, which writes the mailbox once whatever
+//! number of hubs held it, says the write is done ([`PeerMsg::Written`], [`written`]), or
+//! [`HELD_WRITE`](super::HELD_WRITE) has passed. One with no session there is `offline`, for the origin too
+//! (docs/CLUSTER.md, § The drain race). The origin waits at most
+//! [`ClusterConfig::relay_timeout`](super::ClusterConfig) for each; a hub that does not
+//! answer in time has its anonymous receivers `dropped` and its accounts sent to the mailbox,
+//! where one the destination delivered after all arrives a second time (at-least-once).
 //!
 //! An account's `Outgoing` copies and receipts for its sessions on other hubs are [`push`]ed,
-//! one NATS message per hub, unanswered.
+//! one NATS message per hub, unanswered; the hub where a session took a pushed receipt has
+//! the store forget it.
 //!
 //! Only the cluster's own NATS users may publish on the relay and push subjects
 //! (docs/CLUSTER.md, § Permissions): what arrives there is taken as stamped by a hub.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -26,29 +31,34 @@ use shared::{BodyKind, HubMsg, UserId};
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use shared::account::Kept;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::replies::Waiting;
-use super::wire::RELAY_HEADER;
 use super::wire::{
     parse_relay_header, relay_header, Envelope, PeerMsg, Pushed, RelayAnswer, WireError,
 };
+use super::wire::{RELAY_HEADER, RELAY_NUMBER_HEADER};
 use super::{push_subject, relay_subject, Cluster, ClusterError};
-use crate::connection::{now_ms, write_mailboxes, HubContext, PendingWrites, ACCOUNTS_VERSION};
+use crate::connection::ACCOUNTS_VERSION;
+use crate::connection::{after_rescues, forget_receipts, HubContext, PendingWrites};
 use crate::frame;
-use crate::registry::{Registry, RemoteTo, Routed};
-use crate::store::Mail;
+use crate::registry::{RemoteTo, Routed};
+use crate::store::Receipt;
 
-/// Most mailbox writes a hub makes at once for relays from other hubs (to accounts with a
-/// session here that is draining or closing); the next relay waits for one to finish.
-pub const MAX_MAILBOX_WRITES: usize = 256;
+/// Most relays from other hubs a hub holds drains for at once (to accounts with a session
+/// here that is draining or closing); the next relay waits for one to be released.
+pub const MAX_HELD_RELAYS: usize = 256;
+
+/// The relays of other hubs this hub answered `held`, by (origin hub, relay number): the
+/// origin's [`PeerMsg::Written`] releases one.
+pub(crate) type Holds = Mutex<HashMap<(u64, u64), oneshot::Sender<()>>>;
 
 /// Take relays from other hubs on this hub's relay subject, until aborted. A relay that
-/// needs no mailbox write here is answered at once; one that does is written and answered
-/// by a task of its own, at most [`MAX_MAILBOX_WRITES`] at a time.
+/// holds no drain here is answered at once; one that does is answered by a task of its own
+/// (once what closing sessions hand over is in the mailbox), which then holds those drains
+/// until the origin's note, at most [`MAX_HELD_RELAYS`] at a time.
 pub(crate) async fn serve(
     cluster: Arc<Cluster>,
     hub: Arc<HubContext>,
@@ -58,36 +68,75 @@ pub(crate) async fn serve(
         .subscribe(relay_subject(cluster.hub_id))
         .await
         .map_err(|e| ClusterError::Nats(e.to_string()))?;
-    let writes = Arc::new(Semaphore::new(MAX_MAILBOX_WRITES));
+    let held = Arc::new(Semaphore::new(MAX_HELD_RELAYS));
     Ok(tokio::spawn(async move {
         while let Some(msg) = relays.next().await {
-            let (answer, mail) = match route(&hub, &msg) {
+            let (answer, hold) = match route(&hub, &msg) {
                 Ok(routed) => routed,
                 Err(e) => {
                     warn!(error = %e, subject = %msg.subject, "a relay from the cluster refused");
                     continue;
                 }
             };
-            let Some((pending, mail)) = mail else {
+            let Some(hold) = hold else {
                 reply(&cluster, msg.reply, answer).await;
                 continue;
             };
-            let Ok(permit) = writes.clone().acquire_owned().await else {
+            let Ok(permit) = held.clone().acquire_owned().await else {
                 return;
             };
             let (cluster, hub) = (cluster.clone(), hub.clone());
-            tokio::spawn(async move {
-                let mut answer = answer;
-                let written = write_mailboxes(&hub, pending, mail).await;
-                drop(permit);
-                answer.queued.extend(written.kept.queued);
-                answer.full.extend(written.kept.full);
-                answer.unknown.extend(written.unknown);
-                answer.dropped.extend(written.dropped);
-                reply(&cluster, msg.reply, answer).await;
-            });
+            tokio::spawn(hold_drains(cluster, hub, msg.reply, answer, hold, permit));
         }
     }))
+}
+
+/// What a destination holds for a relay: its origin and number, and the accounts whose drains
+/// wait for the origin's write, counted pending.
+struct Hold {
+    origin: u64,
+    relay: u64,
+    pending: PendingWrites,
+}
+
+/// Answer a relay that holds drains here once what closing sessions of those accounts hand
+/// over is in the mailbox (so that the origin's write lands after it), then hold them until
+/// the origin says its write is done, or the config's `held_write` has passed.
+async fn hold_drains(
+    cluster: Arc<Cluster>,
+    hub: Arc<HubContext>,
+    to: Option<async_nats::Subject>,
+    mut answer: RelayAnswer,
+    hold: Hold,
+    permit: OwnedSemaphorePermit,
+) {
+    let Hold {
+        origin,
+        relay,
+        pending,
+    } = hold;
+    after_rescues(&hub, pending.ids()).await;
+    let (released, release) = oneshot::channel();
+    let key = (origin, relay);
+    cluster
+        .holds
+        .lock()
+        .expect("holds lock")
+        .insert(key, released);
+    answer.held = pending.ids().to_vec();
+    reply(&cluster, to, answer).await;
+    if tokio::time::timeout(cluster.config.held_write, release)
+        .await
+        .is_err()
+    {
+        cluster.holds.lock().expect("holds lock").remove(&key);
+        warn!(
+            hub = %format!("{origin:016x}"),
+            relay, "no word of a held relay's mailbox write: its drains go on"
+        );
+    }
+    drop(pending);
+    drop(permit);
 }
 
 async fn reply(cluster: &Cluster, to: Option<async_nats::Subject>, answer: RelayAnswer) {
@@ -99,17 +148,19 @@ async fn reply(cluster: &Cluster, to: Option<async_nats::Subject>, answer: Relay
 }
 
 /// Route a relay that came from another hub to the receivers it names on this one; the
-/// mailbox writes it needs here (counted pending) and the mail to write, if any.
+/// drains it holds here (their mailbox writes counted pending), if any.
 fn route(
     hub: &HubContext,
     msg: &async_nats::Message,
-) -> Result<(RelayAnswer, Option<(PendingWrites, Mail)>), WireError> {
-    let to = msg
-        .headers
-        .as_ref()
-        .and_then(|h| h.get(RELAY_HEADER))
-        .ok_or(WireError::Header)
-        .and_then(|v| parse_relay_header(v.as_str()))?;
+) -> Result<(RelayAnswer, Option<Hold>), WireError> {
+    let header = |name| {
+        msg.headers
+            .as_ref()
+            .and_then(|h| h.get(name))
+            .ok_or(WireError::Header)
+    };
+    let to = parse_relay_header(header(RELAY_HEADER)?.as_str())?;
+    let (origin, relay) = parse_relay_number(header(RELAY_NUMBER_HEADER)?.as_str())?;
     let (from, kind, body) = frame::relayed(&msg.payload).ok_or(WireError::Payload)?;
     // A receiver of a version before `Sealed` gets the same body as `Bytes`: one copy, made
     // only for such a message, as on the origin.
@@ -124,19 +175,30 @@ fn route(
     if here.is_empty() {
         return Ok((answer, None));
     }
-    let mail = Mail {
-        from,
-        sent_at_ms: now_ms(),
-        kind,
-        body,
-    };
-    Ok((answer, Some((PendingWrites::new(hub, here), mail))))
+    let pending = PendingWrites::new(hub, here);
+    Ok((
+        answer,
+        Some(Hold {
+            origin,
+            relay,
+            pending,
+        }),
+    ))
 }
 
-/// Take pushes for this hub's sessions from other hubs (`Outgoing`, receipts), until aborted.
+/// The (origin hub, relay number) a [`RELAY_NUMBER_HEADER`] value names: `HUB.N`, the hub in
+/// 16 hex digits.
+fn parse_relay_number(value: &str) -> Result<(u64, u64), WireError> {
+    let (hub, n) = value.split_once('.').ok_or(WireError::Header)?;
+    let hub = u64::from_str_radix(hub, 16).map_err(|_| WireError::Header)?;
+    Ok((hub, n.parse().map_err(|_| WireError::Header)?))
+}
+
+/// Take pushes for this hub's sessions from other hubs (`Outgoing`, receipts) and the notes
+/// that release held relays ([`PeerMsg::Written`]), until aborted.
 pub(crate) async fn serve_pushes(
     cluster: Arc<Cluster>,
-    registry: Arc<Registry>,
+    hub: Arc<HubContext>,
 ) -> Result<JoinHandle<()>, ClusterError> {
     let mut pushes = cluster
         .client
@@ -149,18 +211,52 @@ pub(crate) async fn serve_pushes(
                 Ok(Envelope {
                     msg: PeerMsg::Push { to, what, frame },
                     ..
-                }) => take_push(&registry, to, what, Bytes::from(frame)),
+                }) => take_push(&hub, to, what, Bytes::from(frame)),
+                Ok(Envelope {
+                    hub: origin,
+                    msg: PeerMsg::Written { relay },
+                    ..
+                }) => {
+                    let held = cluster
+                        .holds
+                        .lock()
+                        .expect("holds lock")
+                        .remove(&(origin, relay));
+                    if let Some(release) = held {
+                        let _ = release.send(());
+                    }
+                }
                 other => warn!(?other, "a push from the cluster not understood"),
             }
         }
     }))
 }
 
-/// Hand a push to the sessions of `to` here that take it.
-fn take_push(registry: &Registry, to: UserId, what: Pushed, frame: Bytes) {
+/// Hand a push to the sessions of `to` here that take it. A receipt that one of them took
+/// is forgotten by the store here, as the acknowledging hub forgets one its own sessions took;
+/// one that none took (or that never got here: this hub died) stays for `to`'s next login.
+fn take_push(hub: &Arc<HubContext>, to: UserId, what: Pushed, frame: Bytes) {
+    let registry = &hub.registry;
     match what {
         Pushed::Receipt => {
-            registry.to_receipt_sessions(to, &frame);
+            if !registry.to_receipt_sessions(to, &frame) {
+                return;
+            }
+            match HubMsg::<Bytes>::decode(frame.get(4..).unwrap_or_default()) {
+                Ok(HubMsg::Delivered {
+                    to: receiver,
+                    through,
+                }) => {
+                    let given = vec![Receipt {
+                        sender: to,
+                        receiver,
+                        through,
+                    }];
+                    let hub = hub.clone();
+                    tokio::spawn(async move { forget_receipts(&hub, given).await });
+                }
+                other => warn!(?other, "a pushed receipt not understood"),
+            }
         }
         Pushed::Outgoing => {
             // A session of a version before `Sealed` gets the same body as `Bytes`.
@@ -220,16 +316,19 @@ pub(crate) struct Ask {
 /// Publish `frame` to each destination hub with its receivers, now and in this order, each
 /// with a reply subject of its own (`super::replies`): the relays one reader publishes
 /// reach each hub in the order it read them. The answers are for [`answers`], which waits
-/// for each at most the relay timeout from `sent`.
+/// for each at most the relay timeout from `sent`. The relay's number comes first.
 pub(crate) async fn publish(
     cluster: &Cluster,
     groups: Vec<(u64, Vec<UserId>)>,
     frame: &Bytes,
-) -> Vec<Ask> {
+) -> (u64, Vec<Ask>) {
+    let relay = cluster.relays.fetch_add(1, Ordering::Relaxed) + 1;
+    let number = format!("{:016x}.{relay}", cluster.hub_id);
     let mut asks = Vec::with_capacity(groups.len());
     for (hub, to) in groups {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(RELAY_HEADER, relay_header(&to).as_str());
+        headers.insert(RELAY_NUMBER_HEADER, number.as_str());
         let (reply, waiting) = cluster.replies.ask();
         let published = cluster
             .client
@@ -244,19 +343,18 @@ pub(crate) async fn publish(
         };
         asks.push(Ask { hub, to, waiting });
     }
-    asks
+    (relay, asks)
 }
+
+/// Each destination hub of a relay, its receivers there and its answer (`None`: none in time).
+pub(crate) type Answers = Vec<(u64, Vec<UserId>, Option<RelayAnswer>)>;
 
 /// The destination hubs' answers to a relay [`publish`]ed at `sent`, each waited for until
 /// the relay timeout after it (`None`: no answer in time).
-pub(crate) async fn answers(
-    timeout: Duration,
-    sent: Instant,
-    asks: Vec<Ask>,
-) -> Vec<(Vec<UserId>, Option<RelayAnswer>)> {
+pub(crate) async fn answers(timeout: Duration, sent: Instant, asks: Vec<Ask>) -> Answers {
     let waits = asks.into_iter().map(|Ask { hub, to, waiting }| async move {
         let Some(waiting) = waiting else {
-            return (to, None);
+            return (hub, to, None);
         };
         let left = (sent + timeout).saturating_duration_since(Instant::now());
         let answer = match waiting.answer(left).await {
@@ -275,9 +373,24 @@ pub(crate) async fn answers(
                 None
             }
         };
-        (to, answer)
+        (hub, to, answer)
     });
     futures::future::join_all(waits).await
+}
+
+/// Tell `hubs` that the mailbox write of this hub's relay numbered `relay` is done (or
+/// failed): the drains they hold for it may go on.
+pub(crate) async fn written(cluster: &Cluster, relay: u64, hubs: &[u64]) {
+    let bytes = Envelope::new(cluster.hub_id, PeerMsg::Written { relay }).encode();
+    for &hub in hubs {
+        if let Err(e) = cluster
+            .client
+            .publish(push_subject(hub), bytes.clone())
+            .await
+        {
+            warn!(error = %e, hub = %format!("{hub:016x}"), "could not release a held relay");
+        }
+    }
 }
 
 /// The receivers of `remote` grouped by destination hub, each list in the relay's order.
@@ -295,31 +408,32 @@ pub(crate) fn groups(remote: &[RemoteTo]) -> Vec<(u64, Vec<UserId>)> {
 /// What the destination hubs' answers come to, beside the counts folded into [`Routed`].
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Merged {
-    /// Accounts no hub delivered to or kept: for the origin's mailbox write.
+    /// Accounts for the origin's mailbox write: those no hub delivered to, and those whose
+    /// drain a hub holds for it.
     pub mailbox: Vec<UserId>,
-    /// Accounts a destination hub kept in the mailbox itself.
-    pub queued: Vec<Kept>,
-    /// Accounts whose mailbox a destination hub found full.
-    pub full: Vec<UserId>,
+    /// Those of `mailbox` that a hub (or the origin) delivered to all the same: counted
+    /// delivered, their mailbox seq not told the sender.
+    pub delivered: Vec<UserId>,
+    /// The hubs to tell once the write is done ([`written`]): those that held drains for it,
+    /// and those that did not answer in time (they may hold some).
+    pub holders: Vec<u64>,
 }
 
 /// Fold the destination hubs' answers into `routed`: a receiver counts once, as the best that
-/// any hub did with it (delivered, then kept in the mailbox by a hub, then a full mailbox,
-/// then left for the origin's mailbox, then dropped, then unknown). Accounts no hub delivered
-/// to or kept come back, for the mailbox. A hub that did not answer: its anonymous receivers
-/// are dropped, its accounts go to the mailbox.
+/// any hub did with it (delivered, then left for the origin's mailbox, then dropped, then
+/// unknown). Accounts no hub delivered to come back for the mailbox, and so do those a hub
+/// holds a drain for, delivered or not: one mailbox copy, however many hubs hold it. A hub
+/// that did not answer: its anonymous receivers are dropped, its accounts go to the mailbox.
 pub(crate) fn merge(
     routed: &mut Routed,
     remote: &[RemoteTo],
-    answers: &[(Vec<UserId>, Option<RelayAnswer>)],
+    answers: &[(u64, Vec<UserId>, Option<RelayAnswer>)],
 ) -> Merged {
     #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
     enum Best {
         Unknown,
         Dropped,
         Offline,
-        Full,
-        Queued(u64),
         Delivered,
     }
     let mut best: Vec<(UserId, Best)> = Vec::new();
@@ -333,32 +447,48 @@ pub(crate) fn merge(
             *b = (*b).max(to);
         }
     };
-    for (to, answer) in answers {
+    let mut merged = Merged::default();
+    let mut held: Vec<UserId> = Vec::new();
+    for (hub, to, answer) in answers {
         match answer {
             Some(a) => {
                 a.delivered
                     .iter()
                     .for_each(|&id| raise(id, Best::Delivered));
-                a.queued
-                    .iter()
-                    .for_each(|k| raise(k.to, Best::Queued(k.seq)));
-                a.full.iter().for_each(|&id| raise(id, Best::Full));
                 a.offline.iter().for_each(|&id| raise(id, Best::Offline));
+                a.held.iter().for_each(|&id| raise(id, Best::Offline));
                 a.dropped.iter().for_each(|&id| raise(id, Best::Dropped));
+                held.extend(a.held.iter().filter(|&&id| id.0 >= FIRST_ACCOUNT_ID));
+                if !a.held.is_empty() {
+                    merged.holders.push(*hub);
+                }
             }
-            None => to.iter().for_each(|&id| raise(id, Best::Offline)),
+            None => {
+                to.iter().for_each(|&id| raise(id, Best::Offline));
+                merged.holders.push(*hub);
+            }
         }
     }
-    let mut merged = Merged::default();
     for (id, b) in best {
         let account = id.0 >= FIRST_ACCOUNT_ID;
         match b {
-            Best::Delivered => routed.delivered += 1,
-            Best::Queued(seq) => merged.queued.push(Kept { to: id, seq }),
-            Best::Full => merged.full.push(id),
+            Best::Delivered => {
+                routed.delivered += 1;
+                if held.contains(&id) {
+                    merged.mailbox.push(id);
+                    merged.delivered.push(id);
+                }
+            }
             _ if account => merged.mailbox.push(id),
             Best::Offline | Best::Dropped => routed.dropped.push(id),
             Best::Unknown => routed.unknown.push(id),
+        }
+    }
+    // Held by a hub, and delivered here (not in `best`): written for the held drain.
+    for id in held {
+        if !merged.mailbox.contains(&id) {
+            merged.mailbox.push(id);
+            merged.delivered.push(id);
         }
     }
     merged
@@ -414,6 +544,7 @@ mod tests {
         );
         let answers = [
             (
+                1,
                 vec![UserId(5), UserId(6)],
                 Some(RelayAnswer {
                     unknown: vec![UserId(5)],
@@ -422,16 +553,19 @@ mod tests {
                 }),
             ),
             (
+                2,
                 vec![UserId(5), UserId(8)],
                 Some(RelayAnswer {
                     delivered: vec![UserId(5), UserId(8)],
                     ..RelayAnswer::default()
                 }),
             ),
-            (vec![UserId(7), BOB], None),
+            (3, vec![UserId(7), BOB], None),
         ];
         let mut routed = Routed::default();
-        let mailbox = merge(&mut routed, &remote, &answers).mailbox;
+        let merged = merge(&mut routed, &remote, &answers);
+        assert_eq!(merged.holders, vec![3], "the silent hub may hold a drain");
+        let mailbox = merged.mailbox;
         assert_eq!(routed.delivered, 1, "5 once; 8 was counted on the origin");
         assert_eq!(
             routed.dropped,
@@ -446,34 +580,61 @@ mod tests {
         );
     }
 
-    /// An account that a destination hub kept in the mailbox itself is `queued` with that
-    /// hub's seq (unless another hub delivered it), one whose mailbox it found full is `full`,
-    /// and neither is written again by the origin.
     #[test]
-    fn what_a_destination_kept_is_queued_and_not_written_again() {
+    fn a_relay_number_names_its_origin_and_count() {
+        assert_eq!(
+            parse_relay_number("00000000000000ff.7").expect("parses"),
+            (255, 7)
+        );
+        for bad in ["", "ff", "ff.", ".7", "zz.7", "ff.x", "ff.-1"] {
+            assert!(parse_relay_number(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// An account whose drain a destination hub holds goes to the origin's mailbox write
+    /// once, however many hubs hold it, and even when another hub (or the origin) delivered
+    /// it: then it counts delivered. The hubs that held are told when the write is done.
+    #[test]
+    fn what_hubs_hold_is_written_once_by_the_origin() {
         let carol = UserId(FIRST_ACCOUNT_ID + 1);
         let dave = UserId(FIRST_ACCOUNT_ID + 2);
-        let remote =
-            [(1, BOB), (2, BOB), (1, carol), (2, dave), (1, dave)].map(|(hub, id)| RemoteTo {
+        let erin = UserId(FIRST_ACCOUNT_ID + 3);
+        let mut remote: Vec<RemoteTo> = [(1, BOB), (2, BOB), (1, carol), (2, carol), (2, dave)]
+            .map(|(hub, id)| RemoteTo {
                 hub,
                 id,
                 counted: false,
-            });
+            })
+            .to_vec();
+        remote.push(RemoteTo {
+            hub: 3,
+            id: erin,
+            counted: true,
+        });
         let answers = [
             (
+                1,
+                vec![BOB, carol],
+                Some(RelayAnswer {
+                    held: vec![BOB],
+                    delivered: vec![carol],
+                    ..RelayAnswer::default()
+                }),
+            ),
+            (
+                2,
                 vec![BOB, carol, dave],
                 Some(RelayAnswer {
-                    queued: vec![Kept { to: BOB, seq: 7 }],
-                    full: vec![carol],
+                    held: vec![BOB, carol],
                     offline: vec![dave],
                     ..RelayAnswer::default()
                 }),
             ),
             (
-                vec![BOB, dave],
+                3,
+                vec![erin],
                 Some(RelayAnswer {
-                    offline: vec![BOB],
-                    queued: vec![Kept { to: dave, seq: 9 }],
+                    held: vec![erin],
                     ..RelayAnswer::default()
                 }),
             ),
@@ -483,15 +644,12 @@ mod tests {
         assert_eq!(
             merged,
             Merged {
-                mailbox: vec![],
-                queued: vec![Kept { to: BOB, seq: 7 }, Kept { to: dave, seq: 9 }],
-                full: vec![carol],
+                mailbox: vec![BOB, carol, dave, erin],
+                delivered: vec![carol, erin],
+                holders: vec![1, 2, 3],
             }
         );
-        assert_eq!(
-            routed,
-            Routed::default(),
-            "nothing delivered, dropped or unknown"
-        );
+        assert_eq!(routed.delivered, 1, "carol; erin was counted on the origin");
+        assert!(routed.dropped.is_empty() && routed.unknown.is_empty());
     }
 }

@@ -4,15 +4,18 @@
 //! gets the same bytes and routes them as they came.
 
 use serde::{Deserialize, Serialize};
-use shared::account::Kept;
 use shared::UserId;
 
 /// The version of [`Envelope`] this hub speaks; a message of another is ignored (and logged).
-pub(crate) const WIRE_VERSION: u16 = 2;
+pub(crate) const WIRE_VERSION: u16 = 3;
 
 /// The NATS header of a relay between hubs: `1:ID,ID,…`, the wire version and the receivers
 /// on the destination hub, in the order the relay named them.
 pub(crate) const RELAY_HEADER: &str = "Hubbub-To";
+
+/// The NATS header of a relay between hubs that numbers it (decimal, per origin hub): a
+/// destination holding drains for it is told by [`PeerMsg::Written`] with this number.
+pub(crate) const RELAY_NUMBER_HEADER: &str = "Hubbub-Relay";
 
 /// One message between hubs.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -48,6 +51,10 @@ pub(crate) enum PeerMsg {
         what: Pushed,
         frame: Vec<u8>,
     },
+    /// On the push subject of a hub that answered `held` to the sender's relay numbered
+    /// `relay` (or did not answer it): the sender's mailbox write for it is done, the drains
+    /// held for it may go on.
+    Written { relay: u64 },
 }
 
 /// What a [`PeerMsg::Push`] carries, which says which sessions take it.
@@ -81,10 +88,10 @@ pub(crate) struct RelayAnswer {
     /// Accounts with no session there at all: for the origin to keep in the mailbox.
     pub offline: Vec<UserId>,
     /// Accounts with a session there that could not take it live (draining its mailbox, or
-    /// closing): the destination kept it in the mailbox itself, at this seq.
-    pub queued: Vec<Kept>,
-    /// Such accounts whose mailbox was full.
-    pub full: Vec<UserId>,
+    /// closing): for the origin to keep in the mailbox, once for every hub. The destination
+    /// counts the write pending, so that those drains do not go live before it, until the
+    /// origin says it is done ([`PeerMsg::Written`]).
+    pub held: Vec<UserId>,
 }
 
 /// Why a message from another hub was not understood.
@@ -94,7 +101,7 @@ pub(crate) enum WireError {
     Decode(#[from] postcard::Error),
     #[error("wire version {0}, this hub speaks {WIRE_VERSION}")]
     Version(u16),
-    #[error("a relay without a valid {RELAY_HEADER} header")]
+    #[error("a relay without valid {RELAY_HEADER} and {RELAY_NUMBER_HEADER} headers")]
     Header,
     #[error("a relay whose payload is not a message frame")]
     Payload,

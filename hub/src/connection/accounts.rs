@@ -93,6 +93,8 @@ pub(crate) struct RelayWork {
     pub message: Bytes,
     /// The `Outgoing` frame for the sender's sessions on these other hubs of the cluster.
     pub outgoing: Option<(smallvec::SmallVec<[u64; 1]>, Bytes)>,
+    /// The relay's number for the other hubs, once published to them (0 before).
+    pub number: u64,
 }
 
 /// The checks of an account request that need no store; what does comes back deferred.
@@ -465,7 +467,10 @@ pub(super) async fn send_relay(
     if work.routed.remote.is_empty() {
         return Vec::new();
     }
-    relay::publish(cluster, relay::groups(&work.routed.remote), &work.message).await
+    let (number, asks) =
+        relay::publish(cluster, relay::groups(&work.routed.remote), &work.message).await;
+    work.number = number;
+    asks
 }
 
 /// A relay's second stage, once the other hubs' answers are in (or timed out): fold them
@@ -473,7 +478,7 @@ pub(super) async fn send_relay(
 pub(super) async fn settle_relay(
     client: &mut Client,
     work: RelayWork,
-    answers: Vec<(Vec<UserId>, Option<crate::cluster::wire::RelayAnswer>)>,
+    answers: crate::cluster::relay::Answers,
 ) -> Result<(), Close> {
     let RelayWork {
         req,
@@ -481,39 +486,52 @@ pub(super) async fn settle_relay(
         kind,
         body,
         mut routed,
+        number,
         ..
     } = work;
-    let mut kept = Mailboxed::default();
+    let mut held = Held::default();
     if !routed.remote.is_empty() {
-        kept = merge_answers(&client.hub, &mut routed, &answers);
+        held = merge_answers(&client.hub, &mut routed, number, &answers);
     }
     if routed.offline.is_empty() {
         let position = |id: &UserId| to.iter().position(|t| t == id);
         routed.unknown.sort_by_key(position);
         routed.dropped.sort_by_key(position);
-        kept.queued.sort_by_key(|k| position(&k.to));
-        kept.full.sort_by_key(position);
-        return answer_relay(client, req, &to, routed, kept.queued, kept.full);
+        return answer_relay(client, req, &to, routed, Vec::new(), Vec::new());
     }
-    relay_to_mailboxes(client, req, &to, kind, body, routed, kept).await
+    relay_to_mailboxes(client, req, &to, kind, body, routed, held).await
 }
 
-/// Fold the other hubs' `answers` to a relay into `routed`: the accounts none of them
-/// delivered to or kept join `routed.offline`, each with a mailbox write counted pending;
-/// what the other hubs kept in the mailbox themselves comes back.
+/// Fold the other hubs' `answers` to relay number `relay` into `routed`: the accounts none of
+/// them delivered to, and those whose drain one of them holds for this write, join
+/// `routed.offline`, each with a mailbox write counted pending; who is to hear of the write
+/// comes back.
 fn merge_answers(
     hub: &HubContext,
     routed: &mut Routed,
-    answers: &[(Vec<UserId>, Option<crate::cluster::wire::RelayAnswer>)],
-) -> Mailboxed {
+    relay: u64,
+    answers: &[(u64, Vec<UserId>, Option<crate::cluster::wire::RelayAnswer>)],
+) -> Held {
     let remote = std::mem::take(&mut routed.remote);
     let merged = crate::cluster::relay::merge(routed, &remote, answers);
     hub.registry.count_mailbox_writes(&merged.mailbox);
     routed.offline.extend(merged.mailbox);
-    Mailboxed {
-        queued: merged.queued,
-        full: merged.full,
+    Held {
+        relay,
+        holders: merged.holders,
+        delivered: merged.delivered,
     }
+}
+
+/// The other hubs' side of a relay's mailbox write: who holds drains for it.
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    /// The relay's number, as the other hubs know it.
+    relay: u64,
+    /// The hubs to tell when the write is done (`crate::cluster::relay::written`).
+    holders: Vec<u64>,
+    /// Accounts written only for a drain held on another hub: delivered, and answered so.
+    delivered: Vec<UserId>,
 }
 
 /// What a relay's mailbox writes came to: the seqs kept and the mailboxes full.
@@ -530,7 +548,7 @@ async fn relay_to_mailboxes(
     kind: BodyKind,
     body: Bytes,
     mut routed: Routed,
-    kept: Mailboxed,
+    held: Held,
 ) -> Result<(), Close> {
     let hub = client.hub.clone();
     let offline = std::mem::take(&mut routed.offline);
@@ -544,11 +562,20 @@ async fn relay_to_mailboxes(
         body,
     };
     let written = write_mailboxes(&hub, pending, mail).await;
-    routed.unknown.extend(written.unknown);
-    routed.dropped.extend(written.dropped);
-    let (mut queued, mut full) = (kept.queued, kept.full);
-    queued.extend(written.kept.queued);
-    full.extend(written.kept.full);
+    if let Some(cluster) = &hub.cluster {
+        crate::cluster::relay::written(cluster, held.relay, &held.holders).await;
+    }
+    // Whatever became of the write, those already delivered are answered delivered.
+    let answered = |id: &UserId| !held.delivered.contains(id);
+    routed
+        .unknown
+        .extend(written.unknown.into_iter().filter(answered));
+    routed
+        .dropped
+        .extend(written.dropped.into_iter().filter(answered));
+    let (mut queued, mut full) = (written.kept.queued, written.kept.full);
+    queued.retain(|k| answered(&k.to));
+    full.retain(answered);
     // Each list in the order the relay named its receivers.
     let position = |id: &UserId| to.iter().position(|t| t == id);
     routed.unknown.sort_by_key(position);
@@ -556,6 +583,20 @@ async fn relay_to_mailboxes(
     queued.sort_by_key(|k| position(&k.to));
     full.sort_by_key(position);
     answer_relay(client, req, to, routed, queued, full)
+}
+
+/// Wait until what closing sessions of `accounts` on this hub hand over is in the mailbox:
+/// a write for them after this lands behind it.
+pub(crate) async fn after_rescues(hub: &HubContext, accounts: &[UserId]) {
+    while hub.registry.rescuing(accounts) {
+        let settled = hub.registry.settled();
+        tokio::pin!(settled);
+        settled.as_mut().enable();
+        if !hub.registry.rescuing(accounts) {
+            break;
+        }
+        settled.await;
+    }
 }
 
 /// What [`write_mailboxes`] did with each account.
@@ -576,15 +617,7 @@ pub(crate) async fn write_mailboxes(
     mail: Mail,
 ) -> Written {
     let offline = pending.ids.clone();
-    while hub.registry.rescuing(&offline) {
-        let settled = hub.registry.settled();
-        tokio::pin!(settled);
-        settled.as_mut().enable();
-        if !hub.registry.rescuing(&offline) {
-            break;
-        }
-        settled.await;
-    }
+    after_rescues(hub, &offline).await;
     let ids = offline.clone();
     let outcome = blocking(hub, move |store| store.enqueue(&ids, &mail)).await;
     drop(pending);
@@ -610,9 +643,9 @@ pub(crate) async fn write_mailboxes(
 
 /// Push each receipt of an ack to the live sessions of its sender that speak
 /// [`RECEIPTS_VERSION`], here and on the other hubs of the cluster it is present on (one
-/// NATS message per hub); the store forgets those that a session here took and keeps the
-/// rest for the sender's next login ([`give_receipts`]): one pushed to another hub may come
-/// twice, naming the same seq.
+/// NATS message per hub); the store forgets those that a session here took, each other hub
+/// those that a session there took (`crate::cluster::relay`), and keeps the rest for the
+/// sender's next login ([`give_receipts`]).
 async fn tell_senders(hub: &HubContext, receipts: Vec<Receipt>) {
     let mut given = Vec::new();
     for r in receipts {
@@ -628,6 +661,11 @@ async fn tell_senders(hub: &HubContext, receipts: Vec<Receipt>) {
             given.push(r);
         }
     }
+    forget_receipts(hub, given).await;
+}
+
+/// Have the store forget `given`, receipts that a session of their sender took.
+pub(crate) async fn forget_receipts(hub: &HubContext, given: Vec<Receipt>) {
     if given.is_empty() {
         return;
     }
@@ -751,6 +789,11 @@ impl PendingWrites {
             registry: hub.registry.clone(),
             ids,
         }
+    }
+
+    /// The accounts whose writes these are.
+    pub(crate) fn ids(&self) -> &[UserId] {
+        &self.ids
     }
 }
 

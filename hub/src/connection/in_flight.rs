@@ -16,14 +16,12 @@ use std::task::{Context, Poll};
 
 use futures::stream::FuturesOrdered;
 use futures::StreamExt;
-use shared::UserId;
 use tokio::time::Instant;
 
 use super::accounts::{finish, send_relay, settle_relay, Deferred, RelayWork};
 use super::Client;
 use crate::close::Close;
 use crate::cluster::relay;
-use crate::cluster::wire::RelayAnswer;
 
 /// Most relays of one connection in flight at once. A crossing costs about 90 µs against
 /// 27 µs on one hub (bench/README.md § Many hubs over NATS): 32 in flight keep a pipelining
@@ -53,7 +51,7 @@ struct Relays {
 /// A relay whose other hubs have all answered (or run out of time).
 struct Landed {
     work: RelayWork,
-    answers: Vec<(Vec<UserId>, Option<RelayAnswer>)>,
+    answers: relay::Answers,
     bytes: usize,
 }
 

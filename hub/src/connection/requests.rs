@@ -196,6 +196,7 @@ fn relay(
             routed,
             message,
             outgoing,
+            number: 0,
         })));
     }
     answer_relay(client, req, to, routed, Vec::new(), Vec::new()).map(|()| None)
