@@ -223,3 +223,43 @@ async fn a_connection_that_closes_with_relays_in_flight_still_writes_their_mailb
     }
     h1.stop().await;
 }
+
+/// A hub that shuts down while a sender's relays are in flight to an account on a stopped hub
+/// settles them before it goes: each waits out its timeout and is
+/// kept in the account's mailbox, in order, where another hub of the cluster hands them to
+/// the account's next login.
+#[tokio::test]
+async fn a_hub_that_shuts_down_with_relays_in_flight_still_writes_their_mailboxes() {
+    let nats = NatsServer::start();
+    let (h1, stuck) = with_a_hub_to_stop(&nats, Duration::from_millis(500)).await;
+    let h3 = TestHub::in_cluster(&nats.url()).await;
+    let (_bob_there, key, bob) = accounts::new_account(stuck.addr, "bob").await;
+    let mut a = h1.connect().await;
+    let mut near = h1.connect().await;
+    let ida = a.user_id();
+    lists(&mut a, &[bob.user_id]).await;
+    stop(&stuck).await;
+    for i in 1..=N {
+        a.send(&relay_msg(i, &[bob.user_id, near.user_id()], body(i)))
+            .await
+            .expect("send");
+    }
+    // Delivered here as each is read: then all are in flight, waiting for hub 2.
+    for i in 1..=N {
+        assert_eq!(delivery(&mut near).await.1, body(i));
+    }
+    // Stopped once every connection has ended, which is after what it had in flight.
+    h1.stop().await;
+    drop(a);
+    stuck.signal("KILL");
+    let mut back = h3.connect_at(shared::RECEIPTS_VERSION).await;
+    let again = accounts::login(&mut back, &key, "bob").await;
+    assert_eq!(again.waiting, u64::from(N), "every relay kept for bob");
+    for i in 1..=N {
+        match recv_skipping(&mut back).await {
+            HubMsg::Stored { from, body: b, .. } => assert_eq!((from, b), (ida, body(i))),
+            other => panic!("expected stored relay {i}, got {other:?}"),
+        }
+    }
+    h3.stop().await;
+}

@@ -1,5 +1,6 @@
 //! Relays across hubs. The origin groups a relay's remote receivers by the hub they are on and
-//! sends each destination hub one NATS request: the `HubMsg::Message` frame it encoded once
+//! publishes to each destination hub one NATS message with a reply subject of its own
+//! ([`publish`], `super::replies`): the `HubMsg::Message` frame it encoded once
 //! (the same bytes for every hub, the sender stamped inside), the receivers in the
 //! [`RELAY_HEADER`] header, numbered in [`RELAY_NUMBER_HEADER`]. The destination routes that
 //! payload as it came to its own live sessions, with the usual slow-consumer rule, and
@@ -316,7 +317,7 @@ pub(crate) struct Ask {
 /// Publish `frame` to each destination hub with its receivers, now and in this order, each
 /// with a reply subject of its own (`super::replies`): the relays one reader publishes
 /// reach each hub in the order it read them. The answers are for [`answers`], which waits
-/// for each at most the relay timeout from `sent`. The relay's number comes first.
+/// for each at most the relay timeout from when this returned. The relay's number comes first.
 pub(crate) async fn publish(
     cluster: &Cluster,
     groups: Vec<(u64, Vec<UserId>)>,
