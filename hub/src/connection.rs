@@ -8,6 +8,7 @@
 mod accounts;
 mod frames;
 mod gate;
+mod in_flight;
 mod reader;
 mod requests;
 mod rules;

@@ -6,6 +6,7 @@
 //!   heartbeats; the others keep them in the registry as present through it.
 //! - [`relay`]: a relay's remote receivers cross NATS once per destination hub; so do the
 //!   `Outgoing` copies and receipts for an account's sessions on other hubs.
+//! - [`replies`]: the answers to this hub's relays, each handed to the relay waiting for it.
 //! - [`wire`]: what hubs say to one another.
 //!
 //! Without `--cluster` none of this runs and nothing of NATS is touched.
@@ -13,6 +14,7 @@
 pub(crate) mod ids;
 pub(crate) mod presence;
 pub(crate) mod relay;
+pub(crate) mod replies;
 pub(crate) mod wire;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -189,6 +191,8 @@ pub(crate) struct Cluster {
     pub hub_id: u64,
     pub client: async_nats::Client,
     pub config: ClusterConfig,
+    /// The relays of this hub waiting for other hubs' answers.
+    pub replies: Arc<replies::Replies>,
     /// The number of this hub's latest relay to other hubs.
     pub relays: std::sync::atomic::AtomicU64,
     /// The relays of other hubs whose drains this hub holds ([`relay::Holds`]).
@@ -200,7 +204,12 @@ pub(crate) struct Cluster {
 
 impl Cluster {
     /// This hub's place on `client`, its snapshot parts cut for the server's `max_payload`.
-    pub(crate) fn new(hub_id: u64, client: async_nats::Client, config: ClusterConfig) -> Cluster {
+    pub(crate) fn new(
+        hub_id: u64,
+        client: async_nats::Client,
+        config: ClusterConfig,
+        replies: Arc<replies::Replies>,
+    ) -> Cluster {
         let fits = wire::snapshot_part_users(client.server_info().max_payload);
         let snapshot_part = config.snapshot_part.map_or(fits, |n| n.clamp(1, fits));
         Cluster {
@@ -208,6 +217,7 @@ impl Cluster {
             client,
             config,
             snapshot_part,
+            replies,
             relays: Default::default(),
             holds: Default::default(),
         }
@@ -223,6 +233,8 @@ pub(crate) struct Joined {
     pub changes_tx: mpsc::Sender<presence::Numbered>,
     /// Messages async-nats dropped for a subscription of the hub's that did not keep up.
     pub slow_consumers: Arc<AtomicU64>,
+    /// The task taking the answers to this hub's relays into [`Cluster::replies`].
+    replies: tokio::task::JoinHandle<()>,
 }
 
 /// The NATS options of every connection a clustered hub makes (its cluster connection and
@@ -306,15 +318,17 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
     }
     let js = async_nats::jetstream::new(client.clone());
     let (leases, ids) = ids::start(&js, config.id_block.max(1)).await?;
+    let (replies, replies_task) = replies::Replies::start(&client, hub_id).await?;
     info!(hub = %format!("{hub_id:016x}"), nats = %config.url, "joined the cluster");
     let (changes_tx, changes) = mpsc::channel(config.presence_queue.max(1));
     Ok(Joined {
-        cluster: Arc::new(Cluster::new(hub_id, client, config)),
+        cluster: Arc::new(Cluster::new(hub_id, client, config, replies)),
         leases,
         ids,
         changes,
         changes_tx,
         slow_consumers,
+        replies: replies_task,
     })
 }
 
@@ -331,6 +345,7 @@ pub(crate) async fn serve(
         leases,
         ids,
         changes,
+        replies,
         ..
     } = joined;
     let leasing = tokio::spawn(leases.keep_ahead(ids));
@@ -343,5 +358,6 @@ pub(crate) async fn serve(
     leasing.abort();
     relays.abort();
     pushes.abort();
+    replies.abort();
     Ok(())
 }

@@ -525,12 +525,15 @@ mod tests {
     async fn a_gap_in_a_hubs_numbers_is_healed_by_a_new_snapshot() {
         let nats = testkit::nats::NatsServer::start();
         let client = async_nats::connect(nats.url()).await.expect("connect");
+        let (replies, _answers) = super::super::replies::Replies::start(&client, 1)
+            .await
+            .expect("subscribes");
         let config = ClusterConfig {
             heartbeat: Duration::from_millis(50),
             dead_after: 10_000,
             ..ClusterConfig::new(nats.url())
         };
-        let cluster = Arc::new(Cluster::new(1, client.clone(), config));
+        let cluster = Arc::new(Cluster::new(1, client.clone(), config, replies));
         let registry = Arc::new(Registry::default());
         let presence = Presence::start(cluster, registry.clone())
             .await
@@ -602,7 +605,10 @@ mod tests {
             .connect(nats.url())
             .await
             .expect("connect");
-        let cluster = Arc::new(Cluster::new(1, client, config));
+        let (replies, _answers) = super::super::replies::Replies::start(&client, 1)
+            .await
+            .expect("subscribes");
+        let cluster = Arc::new(Cluster::new(1, client, config, replies));
         let registry = Arc::new(Registry::default());
         // Subscribed, but not running yet: nothing takes the subscriptions' messages.
         let presence = Presence::start(cluster, registry.clone())
@@ -659,11 +665,14 @@ mod tests {
             .subscribe(presence_subject(1))
             .await
             .expect("subscribe");
+        let (replies, _answers) = super::super::replies::Replies::start(&client, 1)
+            .await
+            .expect("subscribes");
         let config = ClusterConfig {
             heartbeat: Duration::from_millis(50),
             ..ClusterConfig::new(nats.url())
         };
-        let cluster = Arc::new(Cluster::new(1, client.clone(), config));
+        let cluster = Arc::new(Cluster::new(1, client.clone(), config, replies));
         let (changes_tx, changes) = mpsc::channel(1);
         let registry = Arc::new(Registry::telling(changes_tx));
         let mut inboxes = Vec::new();

@@ -1,5 +1,6 @@
 //! Relays across hubs. The origin groups a relay's remote receivers by the hub they are on and
-//! sends each destination hub one NATS request: the `HubMsg::Message` frame it encoded once
+//! publishes to each destination hub one NATS message with a reply subject of its own
+//! ([`publish`], `super::replies`): the `HubMsg::Message` frame it encoded once
 //! (the same bytes for every hub, the sender stamped inside), the receivers in the
 //! [`RELAY_HEADER`] header, numbered in [`RELAY_NUMBER_HEADER`]. The destination routes that
 //! payload as it came to its own live sessions, with the usual slow-consumer rule, and
@@ -31,8 +32,11 @@ use shared::{BodyKind, HubMsg, UserId};
 use tokio::task::JoinHandle;
 use tracing::warn;
 
+use std::time::Duration;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
+use super::replies::Waiting;
 use super::wire::{
     parse_relay_header, relay_header, Envelope, PeerMsg, Pushed, RelayAnswer, WireError,
 };
@@ -302,26 +306,60 @@ pub(crate) async fn push(cluster: &Cluster, hubs: &[u64], to: UserId, what: Push
     }
 }
 
-/// Send `frame` to each destination hub with its receivers and wait for every answer, each
-/// for at most the relay timeout (`None`: no answer in time); the relay's number comes first.
-pub(crate) async fn send(
+/// One destination hub of a relay in flight: its receivers, and the wait for its answer
+/// (`None`: the relay could not be published).
+pub(crate) struct Ask {
+    hub: u64,
+    to: Vec<UserId>,
+    waiting: Option<Waiting>,
+}
+
+/// Publish `frame` to each destination hub with its receivers, now and in this order, each
+/// with a reply subject of its own (`super::replies`): the relays one reader publishes
+/// reach each hub in the order it read them. The answers are for [`answers`], which waits
+/// for each at most the relay timeout from when this returned. The relay's number comes first.
+pub(crate) async fn publish(
     cluster: &Cluster,
     groups: Vec<(u64, Vec<UserId>)>,
     frame: &Bytes,
-) -> (u64, Vec<(u64, Vec<UserId>, Option<RelayAnswer>)>) {
-    let timeout = cluster.config.relay_timeout;
+) -> (u64, Vec<Ask>) {
     let relay = cluster.relays.fetch_add(1, Ordering::Relaxed) + 1;
     let number = format!("{:016x}.{relay}", cluster.hub_id);
-    let number = number.as_str();
-    let asks = groups.into_iter().map(|(hub, to)| async move {
+    let mut asks = Vec::with_capacity(groups.len());
+    for (hub, to) in groups {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(RELAY_HEADER, relay_header(&to).as_str());
-        headers.insert(RELAY_NUMBER_HEADER, number);
-        let asked = cluster
+        headers.insert(RELAY_NUMBER_HEADER, number.as_str());
+        let (reply, waiting) = cluster.replies.ask();
+        let published = cluster
             .client
-            .request_with_headers(relay_subject(hub), headers, frame.clone());
-        let answer = match tokio::time::timeout(timeout, asked).await {
-            Ok(Ok(msg)) => match Envelope::decode(&msg.payload) {
+            .publish_with_reply_and_headers(relay_subject(hub), reply, headers, frame.clone())
+            .await;
+        let waiting = match published {
+            Ok(()) => Some(waiting),
+            Err(e) => {
+                warn!(error = %e, hub = %format!("{hub:016x}"), "relay to a hub failed");
+                None
+            }
+        };
+        asks.push(Ask { hub, to, waiting });
+    }
+    (relay, asks)
+}
+
+/// Each destination hub of a relay, its receivers there and its answer (`None`: none in time).
+pub(crate) type Answers = Vec<(u64, Vec<UserId>, Option<RelayAnswer>)>;
+
+/// The destination hubs' answers to a relay [`publish`]ed at `sent`, each waited for until
+/// the relay timeout after it (`None`: no answer in time).
+pub(crate) async fn answers(timeout: Duration, sent: Instant, asks: Vec<Ask>) -> Answers {
+    let waits = asks.into_iter().map(|Ask { hub, to, waiting }| async move {
+        let Some(waiting) = waiting else {
+            return (hub, to, None);
+        };
+        let left = (sent + timeout).saturating_duration_since(Instant::now());
+        let answer = match waiting.answer(left).await {
+            Some(payload) => match Envelope::decode(&payload) {
                 Ok(Envelope {
                     msg: PeerMsg::Relayed(answer),
                     ..
@@ -331,18 +369,14 @@ pub(crate) async fn send(
                     None
                 }
             },
-            Ok(Err(e)) => {
-                warn!(error = %e, hub = %format!("{hub:016x}"), "relay to a hub failed");
-                None
-            }
-            Err(_) => {
+            None => {
                 warn!(hub = %format!("{hub:016x}"), ?timeout, "no relay answer in time");
                 None
             }
         };
         (hub, to, answer)
     });
-    (relay, futures::future::join_all(asks).await)
+    futures::future::join_all(waits).await
 }
 
 /// Tell `hubs` that the mailbox write of this hub's relay numbered `relay` is done (or

@@ -4,7 +4,7 @@
 //! gets the same bytes and routes them as they came.
 
 use serde::{Deserialize, Serialize};
-use shared::account::{Kept, MAX_ACCOUNT_NAME_LEN};
+use shared::account::MAX_ACCOUNT_NAME_LEN;
 use shared::UserId;
 
 /// The version of [`Envelope`] this hub speaks; a message of another is ignored (and logged).

@@ -44,17 +44,11 @@ const DRAIN_BATCH_BYTES: usize = 1024 * 1024;
 /// A request that needs the store, taken off the reader to be awaited.
 pub(crate) enum Deferred {
     /// A relay with receivers whose mailbox is to keep it, or on other hubs of the cluster.
-    Relay {
-        req: RequestId,
-        to: Vec<UserId>,
-        kind: BodyKind,
-        body: Bytes,
-        routed: Routed,
-        /// The `Message` frame, for the other hubs (`body` is a slice of it).
-        message: Bytes,
-        /// The `Outgoing` frame for the sender's sessions on these other hubs of the cluster.
-        outgoing: Option<(smallvec::SmallVec<[u64; 1]>, Bytes)>,
-    },
+    Relay(RelayWork),
+    /// A request read while relays are in flight, other than a relay that goes in flight
+    /// behind them: handled once they are all answered (`super::in_flight`). Its frame's
+    /// payload, copied.
+    Behind(Bytes),
     Register {
         req: RequestId,
         name: String,
@@ -86,6 +80,21 @@ pub(crate) enum Deferred {
         req: RequestId,
         record: KeyRecord,
     },
+}
+
+/// What is left to do for a relay once it is routed to this hub's live receivers.
+pub(crate) struct RelayWork {
+    pub req: RequestId,
+    pub to: Vec<UserId>,
+    pub kind: BodyKind,
+    pub body: Bytes,
+    pub routed: Routed,
+    /// The `Message` frame, for the other hubs (`body` is a slice of it).
+    pub message: Bytes,
+    /// The `Outgoing` frame for the sender's sessions on these other hubs of the cluster.
+    pub outgoing: Option<(smallvec::SmallVec<[u64; 1]>, Bytes)>,
+    /// The relay's number for the other hubs, once published to them (0 before).
+    pub number: u64,
 }
 
 /// The checks of an account request that need no store; what does comes back deferred.
@@ -271,32 +280,19 @@ pub(super) fn handle(
 pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Close> {
     let hub = client.hub.clone();
     match job {
-        Deferred::Relay {
-            req,
-            to,
-            kind,
-            body,
-            routed,
-            message,
-            outgoing,
-        } => {
-            if let (Some((hubs, frame)), Some(cluster)) = (outgoing, &hub.cluster) {
-                let from = client.id;
-                crate::cluster::relay::push(cluster, &hubs, from, Pushed::Outgoing, &frame).await;
-            }
-            let mut routed = routed;
-            let mut held = Held::default();
-            if !routed.remote.is_empty() {
-                held = relay_to_hubs(&hub, &mut routed, &message).await;
-            }
-            if routed.offline.is_empty() {
-                let position = |id: &UserId| to.iter().position(|t| t == id);
-                routed.unknown.sort_by_key(position);
-                routed.dropped.sort_by_key(position);
-                return answer_relay(client, req, &to, routed, Vec::new(), Vec::new());
-            }
-            relay_to_mailboxes(client, req, &to, kind, body, routed, held).await
+        Deferred::Relay(mut work) => {
+            let asks = send_relay(&hub, client.id, &mut work).await;
+            let sent = Instant::now();
+            let answers = match &hub.cluster {
+                Some(c) => crate::cluster::relay::answers(c.config.relay_timeout, sent, asks).await,
+                None => Vec::new(),
+            };
+            settle_relay(client, work, answers).await
         }
+        Deferred::Behind(payload) => match super::requests::handle(client, &payload, false)? {
+            Some(job) => Box::pin(finish(client, *job)).await,
+            None => Ok(()),
+        },
         Deferred::Register { req, name, key } => {
             let created = blocking(&hub, move |store| {
                 store.create_account(&name, key, now_ms())
@@ -452,19 +448,72 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
     }
 }
 
-/// Send a relay to its receivers on other hubs of the cluster, once per hub, and fold their
-/// answers into `routed`: the accounts none of them delivered to, and those whose drain one
-/// of them holds for this write, join `routed.offline`, each with a mailbox write counted
-/// pending; who is to hear of the write comes back.
-async fn relay_to_hubs(hub: &HubContext, routed: &mut Routed, message: &Bytes) -> Held {
+/// A relay's first stage, for other hubs: push its `Outgoing` to the hubs of the sender's
+/// other sessions, and publish it to the hubs of its remote receivers, once per hub, in the
+/// order the reader calls this (see `crate::cluster::relay::publish`); the answers to wait for.
+pub(super) async fn send_relay(
+    hub: &HubContext,
+    from: UserId,
+    work: &mut RelayWork,
+) -> Vec<crate::cluster::relay::Ask> {
     use crate::cluster::relay;
-    let remote = std::mem::take(&mut routed.remote);
-    // Only a clustered registry knows remote users; without a cluster nobody answers.
-    let (relay, answers) = match &hub.cluster {
-        Some(cluster) => relay::send(cluster, relay::groups(&remote), message).await,
-        None => (0, Vec::new()),
+    let Some(cluster) = &hub.cluster else {
+        // Only a clustered registry knows remote users; without a cluster nobody answers.
+        return Vec::new();
     };
-    let merged = relay::merge(routed, &remote, &answers);
+    if let Some((hubs, frame)) = work.outgoing.take() {
+        relay::push(cluster, &hubs, from, Pushed::Outgoing, &frame).await;
+    }
+    if work.routed.remote.is_empty() {
+        return Vec::new();
+    }
+    let (number, asks) =
+        relay::publish(cluster, relay::groups(&work.routed.remote), &work.message).await;
+    work.number = number;
+    asks
+}
+
+/// A relay's second stage, once the other hubs' answers are in (or timed out): fold them
+/// into what this hub did, write the mailboxes of the accounts none of them took, and answer.
+pub(super) async fn settle_relay(
+    client: &mut Client,
+    work: RelayWork,
+    answers: crate::cluster::relay::Answers,
+) -> Result<(), Close> {
+    let RelayWork {
+        req,
+        to,
+        kind,
+        body,
+        mut routed,
+        number,
+        ..
+    } = work;
+    let mut held = Held::default();
+    if !routed.remote.is_empty() {
+        held = merge_answers(&client.hub, &mut routed, number, &answers);
+    }
+    if routed.offline.is_empty() {
+        let position = |id: &UserId| to.iter().position(|t| t == id);
+        routed.unknown.sort_by_key(position);
+        routed.dropped.sort_by_key(position);
+        return answer_relay(client, req, &to, routed, Vec::new(), Vec::new());
+    }
+    relay_to_mailboxes(client, req, &to, kind, body, routed, held).await
+}
+
+/// Fold the other hubs' `answers` to relay number `relay` into `routed`: the accounts none of
+/// them delivered to, and those whose drain one of them holds for this write, join
+/// `routed.offline`, each with a mailbox write counted pending; who is to hear of the write
+/// comes back.
+fn merge_answers(
+    hub: &HubContext,
+    routed: &mut Routed,
+    relay: u64,
+    answers: &[(u64, Vec<UserId>, Option<crate::cluster::wire::RelayAnswer>)],
+) -> Held {
+    let remote = std::mem::take(&mut routed.remote);
+    let merged = crate::cluster::relay::merge(routed, &remote, answers);
     hub.registry.count_mailbox_writes(&merged.mailbox);
     routed.offline.extend(merged.mailbox);
     Held {

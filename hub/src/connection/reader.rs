@@ -7,6 +7,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::accounts::{finish, Deferred};
 use super::frames::{Frame, Frames};
+use super::in_flight::InFlight;
 use super::requests::{answer, handle};
 use super::Client;
 use crate::close::{Close, CloseReason};
@@ -19,6 +20,8 @@ pub(super) struct Reader {
     client: Client,
     last_frame: Instant,
     keepalive_sent: Option<Instant>,
+    /// Relays waiting on other hubs' answers, in a cluster.
+    in_flight: InFlight,
 }
 
 /// What happened to a reader between two frames.
@@ -29,6 +32,8 @@ enum Step {
     Stop(Close),
     /// The hub shuts down: finish the frames already here.
     Shutdown,
+    /// The first relay in flight has its answers.
+    Landed,
 }
 
 impl Reader {
@@ -38,6 +43,7 @@ impl Reader {
             client,
             last_frame: Instant::now(),
             keepalive_sent: None,
+            in_flight: InFlight::default(),
         }
     }
 
@@ -47,7 +53,7 @@ impl Reader {
     pub(super) async fn run(&mut self) -> Close {
         let timer = tokio::time::sleep_until(self.next_wake());
         tokio::pin!(timer);
-        loop {
+        let close = loop {
             let step = self.next_step(timer.as_mut()).await;
             let outcome = match step {
                 Step::Stop(close) => Err(close),
@@ -56,23 +62,37 @@ impl Reader {
                 Step::Timer => self.on_timer(),
                 Step::Frame(Ok(payload)) => self.on_frame(payload).await,
                 Step::Frame(Err(e)) => Err(self.on_decode_error(e)),
+                Step::Landed => Box::pin(self.in_flight.settle_first(&mut self.client)).await,
             };
             if let Err(close) = outcome {
-                return close;
+                break close;
             }
             self.frames.shed();
             timer.as_mut().reset(self.next_wake());
+        };
+        if self.in_flight.is_empty() {
+            return close;
         }
+        // What is in flight is still settled: its mailbox writes are owed. (Out of the loop:
+        // a wait inside it would keep room for `close` in every idle connection's future.)
+        Box::pin(self.end_in_flight(close)).await
     }
 
     /// Route `payload` and the frames behind it once the budget has room; finish a request
-    /// that needs the store.
+    /// that needs the store (in a cluster, a relay goes in flight instead).
     async fn on_frame(&mut self, payload: bytes::BytesMut) -> Result<(), Close> {
         self.check_budget().await?;
         match self.on_frames(&payload)? {
-            Some(job) => Box::pin(finish(&mut self.client, *job)).await,
+            Some(job) => Box::pin(self.in_flight.take(&mut self.client, *job)).await,
             None => Ok(()),
         }
+    }
+
+    /// Settle what is in flight before the connection closes for `close`: its mailbox writes
+    /// are owed, whatever became of the client.
+    async fn end_in_flight(&mut self, close: Close) -> Close {
+        self.in_flight.finish(&mut self.client).await;
+        close
     }
 
     /// The client, for its last words (who it was at the end).
@@ -127,6 +147,7 @@ impl Reader {
                 None => Step::Eof,
             },
             _ = timer => Step::Timer,
+            () = std::future::poll_fn(|cx| self.in_flight.poll_landed(cx)) => Step::Landed,
         }
     }
 
@@ -162,7 +183,7 @@ impl Reader {
     fn on_frames(&mut self, first: &[u8]) -> Result<Option<Box<Deferred>>, Close> {
         self.last_frame = Instant::now();
         self.keepalive_sent = None;
-        if let Some(job) = handle(&mut self.client, first)? {
+        if let Some(job) = handle(&mut self.client, first, !self.in_flight.is_empty())? {
             return Ok(Some(job));
         }
         let mut handled = 1;
@@ -172,7 +193,8 @@ impl Reader {
                     // A second frame in one go: the client pipelines, so read the rest of
                     // the burst many frames at a time.
                     self.frames.widen();
-                    if let Some(job) = handle(&mut self.client, &payload)? {
+                    let behind = !self.in_flight.is_empty();
+                    if let Some(job) = handle(&mut self.client, &payload, behind)? {
                         return Ok(Some(job));
                     }
                 }
@@ -271,6 +293,7 @@ impl Reader {
     /// sender. It is read to its end within its frame deadline and half the grace period (so
     /// writers keep time to flush), then handled.
     async fn finish_on_shutdown(&mut self) -> Close {
+        self.in_flight.finish(&mut self.client).await;
         let cfg = self.client.hub.config.clone();
         let stop_at = Instant::now() + cfg.shutdown_grace / 2;
         let limit = tokio::time::sleep_until(stop_at);
@@ -296,7 +319,7 @@ impl Reader {
                 }
             };
             let Some(Ok(payload)) = frame else { break };
-            let handled = match handle(&mut self.client, &payload) {
+            let handled = match handle(&mut self.client, &payload, false) {
                 Ok(Some(job)) => Box::pin(finish(&mut self.client, *job)).await,
                 other => other.map(|_| ()),
             };

@@ -8,7 +8,7 @@ use shared::{
     RECEIPTS_VERSION,
 };
 
-use super::accounts::{self, Deferred, ACCOUNTS_VERSION};
+use super::accounts::{self, Deferred, RelayWork, ACCOUNTS_VERSION};
 use super::rules::{check_body, check_relay};
 use super::Client;
 use crate::close::{Close, CloseReason};
@@ -18,10 +18,25 @@ use crate::registry::{list_answer, Routed};
 /// Handle one frame's payload from `client`. An error is the reason to close the connection;
 /// a [`Deferred`] is work for the store, to be finished before the next request.
 /// (Boxed: a relay's result stays one word wide on the hot path.)
-pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Box<Deferred>>, Close> {
+///
+/// `behind`: relays of this connection are in flight (`super::in_flight`), and whatever this
+/// request answers must come after theirs. A relay that passes its rules is routed and
+/// deferred behind them; anything else (a keepalive's answer aside, which is answered by
+/// nothing) comes back whole as [`Deferred::Behind`], to be handled once they are answered.
+pub(super) fn handle(
+    client: &mut Client,
+    payload: &[u8],
+    behind: bool,
+) -> Result<Option<Box<Deferred>>, Close> {
     let msg = ClientMsg::decode_borrowed(payload)
         .map_err(|e| Close::with_text(CloseReason::Malformed, e.to_string()))?;
+    if behind && !goes_behind(&msg) {
+        let payload = Bytes::copy_from_slice(payload);
+        return Ok(Some(Box::new(Deferred::Behind(payload))));
+    }
     let first = !std::mem::replace(&mut client.greeted, !matches!(msg, ClientMsg::KeepAliveAck));
+    // Relays go in flight only once the gate lets them through, and it lets a connection's
+    // relays through for good (it has logged in): it refuses nothing here while `behind`.
     if let Some(refused) = super::gate::check(client, &msg) {
         return refused.map(|()| None);
     }
@@ -59,7 +74,7 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Box<D
             to,
             kind,
             body,
-        } => return relay(client, req, &to, kind, body).map(|job| job.map(Box::new)),
+        } => return relay(client, req, &to, kind, body, behind).map(|job| job.map(Box::new)),
         ClientMsg::Echo { req, body } => match check_body(body) {
             Ok(()) => answer(client, &HubMsg::Echo { req, body }),
             Err((kind, text)) => refuse(client, req, kind, &text),
@@ -93,12 +108,25 @@ pub(super) fn handle(client: &mut Client, payload: &[u8]) -> Result<Option<Box<D
     .map(|()| None)
 }
 
+/// Whether `msg` may be handled while relays are in flight: a relay that passes its rules
+/// (its answer is deferred behind theirs) and a keepalive's answer, which gets none.
+fn goes_behind(msg: &ClientMsg<&[u8]>) -> bool {
+    match msg {
+        ClientMsg::Relay { to, kind, body, .. } => check_relay(to, kind, body).is_ok(),
+        ClientMsg::KeepAliveAck => true,
+        _ => false,
+    }
+}
+
+/// Route a relay to this hub's live receivers; what else it needs (other hubs, mailboxes,
+/// or only to be answered behind the relays in flight, `behind`) comes back deferred.
 fn relay(
     client: &mut Client,
     req: RequestId,
     to: &[UserId],
     kind: BodyKind,
     body: &[u8],
+    behind: bool,
 ) -> Result<Option<Deferred>, Close> {
     if let Err((kind, text)) = check_relay(to, &kind, body) {
         return refuse(client, req, kind, &text).map(|()| None);
@@ -160,9 +188,9 @@ fn relay(
         offline = routed.offline.len(),
         "relay"
     );
-    if !routed.offline.is_empty() || !routed.remote.is_empty() || outgoing.is_some() {
+    if behind || !routed.offline.is_empty() || !routed.remote.is_empty() || outgoing.is_some() {
         let body = message.slice(message.len() - body.len()..);
-        return Ok(Some(Deferred::Relay {
+        return Ok(Some(Deferred::Relay(RelayWork {
             req,
             to: to.to_vec(),
             kind,
@@ -170,7 +198,8 @@ fn relay(
             routed,
             message,
             outgoing,
-        }));
+            number: 0,
+        })));
     }
     answer_relay(client, req, to, routed, Vec::new(), Vec::new()).map(|()| None)
 }
