@@ -253,41 +253,20 @@ async fn a_relay_to_two_other_hubs_is_answered_once_for_both() {
     }
 }
 
-/// A hub in the test's process with a short relay timeout, and a hub process beside it on
-/// `nats` to stop with SIGSTOP; neither takes the other for dead for minutes.
-async fn with_a_hub_to_stop(nats: &NatsServer) -> (TestHub, HubProcess) {
-    let url = nats.url();
-    let h1 = TestHub::clustered(hub::Config {
-        cluster: Some(hub::ClusterConfig {
-            relay_timeout: Duration::from_millis(500),
-            dead_after: 600,
-            ..cluster_config(&url)
-        }),
-        ..test_config()
-    })
-    .await;
-    let other = HubProcess::spawn_bin(
-        env!("CARGO_BIN_EXE_hub"),
-        &["--cluster", &url, "--cluster-dead-after", "600"],
-        None,
-    );
-    (h1, other)
-}
-
 /// A hub that cannot answer (its process stopped with SIGSTOP, not yet taken for dead): the
 /// relay is answered within the relay timeout, that hub's anonymous receivers `dropped`, and
 /// the local receiver delivered as ever.
 #[tokio::test]
 async fn a_hub_that_does_not_answer_in_time_has_its_receivers_dropped() {
     let nats = NatsServer::start();
-    let (h1, stuck) = with_a_hub_to_stop(&nats).await;
+    let (h1, stuck) =
+        TestHub::beside_a_hub_to_stop(&nats, Duration::from_millis(500), env!("CARGO_BIN_EXE_hub"))
+            .await;
     let far = Connection::connect(stuck.addr).await.expect("connect");
     let mut a = h1.connect().await;
     let mut near = h1.connect().await;
     lists(&mut a, &[far.user_id(), near.user_id()]).await;
-    stuck.signal("STOP");
-    // The kernel stops it at its next scheduling point, not when kill returns.
-    eventually("the hub process to be stopped", || stopped(stuck.pid())).await;
+    stuck.pause().await;
     assert_eq!(
         relay(&mut a, &[far.user_id(), near.user_id()], &b"x"[..]).await,
         posted(1, vec![], vec![far.user_id()])
@@ -295,22 +274,6 @@ async fn a_hub_that_does_not_answer_in_time_has_its_receivers_dropped() {
     assert_eq!(delivery(&mut near).await.1, bytes::Bytes::from_static(b"x"));
     stuck.signal("CONT");
     h1.stop().await;
-}
-
-/// Whether process `pid` is stopped (state `T` in /proc/PID/stat), each of its threads.
-fn stopped(pid: u32) -> bool {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return false;
-    };
-    tasks.filter_map(Result::ok).all(|task| {
-        std::fs::read_to_string(task.path().join("stat"))
-            .ok()
-            .and_then(|stat| {
-                stat.rsplit_once(')')
-                    .map(|(_, rest)| rest.trim_start().starts_with('T'))
-            })
-            .unwrap_or(false)
-    })
 }
 
 /// The NATS users of the permissions test: `hub` may do anything, `app` (any other user of
@@ -1079,11 +1042,12 @@ async fn a_receipt_taken_on_another_hub_does_not_come_again() {
 #[tokio::test]
 async fn a_receipt_pushed_to_a_hub_that_dies_comes_at_the_next_login() {
     let nats = NatsServer::start();
-    let (h1, mut doomed) = with_a_hub_to_stop(&nats).await;
+    let (h1, mut doomed) =
+        TestHub::beside_a_hub_to_stop(&nats, Duration::from_millis(500), env!("CARGO_BIN_EXE_hub"))
+            .await;
     let key = shared::SecretKey::generate();
     let (alice, mut b, _, bob, seq) = a_receipt_for_alice(doomed.addr, &key, &h1).await;
-    doomed.signal("STOP");
-    eventually("the hub process to be stopped", || stopped(doomed.pid())).await;
+    doomed.pause().await;
     accounts::ack(&mut b, seq).await;
     doomed.signal("KILL");
     doomed.wait(WAIT);
@@ -1197,7 +1161,9 @@ async fn a_receiver_that_never_reads_on_another_hub_is_that_hubs_slow_consumer()
 #[tokio::test]
 async fn a_hub_that_nats_cuts_off_as_a_slow_consumer_reconnects_and_serves_again() {
     let nats = NatsServer::with_config("max_pending: 4MB");
-    let (h1, slow) = with_a_hub_to_stop(&nats).await;
+    let (h1, slow) =
+        TestHub::beside_a_hub_to_stop(&nats, Duration::from_millis(500), env!("CARGO_BIN_EXE_hub"))
+            .await;
     let mut far = Connection::connect(slow.addr).await.expect("connect");
     let mut senders = Vec::new();
     for _ in 0..8 {
@@ -1209,8 +1175,7 @@ async fn a_hub_that_nats_cuts_off_as_a_slow_consumer_reconnects_and_serves_again
     lists(&mut senders[0], &others).await;
     assert_eq!(slow.logged("NATS connected"), 1);
 
-    slow.signal("STOP");
-    eventually("the hub process to be stopped", || stopped(slow.pid())).await;
+    slow.pause().await;
     // 8 senders × 4 relays of 1 MiB for the stopped hub: far past the 4 MB NATS holds for it.
     let to = far.user_id();
     let big = bytes::Bytes::from(vec![7u8; shared::MAX_BODY_LEN]);

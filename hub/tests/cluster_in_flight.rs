@@ -10,57 +10,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use shared::conn::Connection;
 use shared::{ClientMsg, HubMsg, RequestId, UserId};
-use testkit::child::HubProcess;
 use testkit::nats::NatsServer;
 use testkit::*;
 
 /// Relays a sender sends back to back in the tests below.
 const N: u32 = 8;
-
-/// A hub in the test's process whose relays wait `relay_timeout` for an answer, and a hub
-/// process beside it on `nats` to stop with SIGSTOP; neither takes the other for dead for
-/// minutes.
-async fn with_a_hub_to_stop(nats: &NatsServer, relay_timeout: Duration) -> (TestHub, HubProcess) {
-    let url = nats.url();
-    let h1 = TestHub::clustered(hub::Config {
-        cluster: Some(hub::ClusterConfig {
-            relay_timeout,
-            dead_after: 600,
-            ..cluster_config(&url)
-        }),
-        ..test_config()
-    })
-    .await;
-    let other = HubProcess::spawn_bin(
-        env!("CARGO_BIN_EXE_hub"),
-        &["--cluster", &url, "--cluster-dead-after", "600"],
-        None,
-    );
-    (h1, other)
-}
-
-/// Stop `hub` with SIGSTOP and wait until the kernel has stopped it.
-async fn stop(hub: &HubProcess) {
-    hub.signal("STOP");
-    // The kernel stops it at its next scheduling point, not when kill returns.
-    eventually("the hub process to be stopped", || stopped(hub.pid())).await;
-}
-
-/// Whether process `pid` is stopped (state `T` in /proc/PID/stat), each of its threads.
-fn stopped(pid: u32) -> bool {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return false;
-    };
-    tasks.filter_map(Result::ok).all(|task| {
-        std::fs::read_to_string(task.path().join("stat"))
-            .ok()
-            .and_then(|stat| {
-                stat.rsplit_once(')')
-                    .map(|(_, rest)| rest.trim_start().starts_with('T'))
-            })
-            .unwrap_or(false)
-    })
-}
 
 /// Wait until `conn`'s `List` holds every one of `want`.
 async fn lists(conn: &mut Connection, want: &[UserId]) {
@@ -120,14 +74,16 @@ async fn a_pipelining_senders_relays_are_in_flight_together_and_answered_in_orde
     let nats = NatsServer::start();
     // Long enough that the N relays are all published and delivered on hub 3 well within
     // it: the first answer can only come once it has passed.
-    let (h1, stuck) = with_a_hub_to_stop(&nats, Duration::from_secs(3)).await;
+    let (h1, stuck) =
+        TestHub::beside_a_hub_to_stop(&nats, Duration::from_secs(3), env!("CARGO_BIN_EXE_hub"))
+            .await;
     let h3 = TestHub::in_cluster(&nats.url()).await;
     let mut far = Connection::connect(stuck.addr).await.expect("connect");
     let mut c = h3.connect().await;
     let mut a = h1.connect_at(shared::RECEIPTS_VERSION).await;
     let (idf, idc) = (far.user_id(), c.user_id());
     lists(&mut a, &[idf, idc]).await;
-    stop(&stuck).await;
+    stuck.pause().await;
     for i in 1..=N {
         a.send(&relay_msg(i, &[idf, idc], body(i)))
             .await
@@ -165,13 +121,15 @@ async fn a_pipelining_senders_relays_are_in_flight_together_and_answered_in_orde
 #[tokio::test]
 async fn requests_behind_a_relay_in_flight_are_answered_after_it() {
     let nats = NatsServer::start();
-    let (h1, stuck) = with_a_hub_to_stop(&nats, Duration::from_millis(500)).await;
+    let (h1, stuck) =
+        TestHub::beside_a_hub_to_stop(&nats, Duration::from_millis(500), env!("CARGO_BIN_EXE_hub"))
+            .await;
     let far = Connection::connect(stuck.addr).await.expect("connect");
     let mut near = h1.connect().await;
     let mut a = h1.connect_at(shared::RECEIPTS_VERSION).await;
     let (idf, idn) = (far.user_id(), near.user_id());
     lists(&mut a, &[idf, idn]).await;
-    stop(&stuck).await;
+    stuck.pause().await;
     a.send(&relay_msg(1, &[idf], body(1))).await.expect("send");
     a.send(&relay_msg(2, &[idn], body(2))).await.expect("send");
     a.send(&ClientMsg::List { req: RequestId(3) })
@@ -197,12 +155,14 @@ async fn requests_behind_a_relay_in_flight_are_answered_after_it() {
 #[tokio::test]
 async fn a_connection_that_closes_with_relays_in_flight_still_writes_their_mailboxes() {
     let nats = NatsServer::start();
-    let (h1, stuck) = with_a_hub_to_stop(&nats, Duration::from_millis(500)).await;
+    let (h1, stuck) =
+        TestHub::beside_a_hub_to_stop(&nats, Duration::from_millis(500), env!("CARGO_BIN_EXE_hub"))
+            .await;
     let (_bob_there, key, bob) = accounts::new_account(stuck.addr, "bob").await;
     let mut a = h1.connect().await;
     let ida = a.user_id();
     lists(&mut a, &[bob.user_id]).await;
-    stop(&stuck).await;
+    stuck.pause().await;
     for i in 1..=N {
         a.send(&relay_msg(i, &[bob.user_id], body(i)))
             .await
@@ -231,14 +191,16 @@ async fn a_connection_that_closes_with_relays_in_flight_still_writes_their_mailb
 #[tokio::test]
 async fn a_hub_that_shuts_down_with_relays_in_flight_still_writes_their_mailboxes() {
     let nats = NatsServer::start();
-    let (h1, stuck) = with_a_hub_to_stop(&nats, Duration::from_millis(500)).await;
+    let (h1, stuck) =
+        TestHub::beside_a_hub_to_stop(&nats, Duration::from_millis(500), env!("CARGO_BIN_EXE_hub"))
+            .await;
     let h3 = TestHub::in_cluster(&nats.url()).await;
     let (_bob_there, key, bob) = accounts::new_account(stuck.addr, "bob").await;
     let mut a = h1.connect().await;
     let mut near = h1.connect().await;
     let ida = a.user_id();
     lists(&mut a, &[bob.user_id]).await;
-    stop(&stuck).await;
+    stuck.pause().await;
     for i in 1..=N {
         a.send(&relay_msg(i, &[bob.user_id, near.user_id()], body(i)))
             .await

@@ -175,6 +175,14 @@ impl HubProcess {
         assert!(ok, "kill -{name} failed");
     }
 
+    /// Stop the process with SIGSTOP and wait until the kernel has stopped every thread of it
+    /// (it does so at their next scheduling point, not when kill returns).
+    pub async fn pause(&self) {
+        self.signal("STOP");
+        let pid = self.pid();
+        crate::eventually("the hub process to be stopped", || stopped(pid)).await;
+    }
+
     /// Wait for the process to exit, at most `limit`.
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
         let deadline = Instant::now() + limit;
@@ -195,4 +203,20 @@ impl Drop for HubProcess {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Whether process `pid` is stopped (state `T` in /proc/PID/stat), each of its threads.
+fn stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.filter_map(Result::ok).all(|task| {
+        std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.rsplit_once(')')
+                    .map(|(_, rest)| rest.trim_start().starts_with('T'))
+            })
+            .unwrap_or(false)
+    })
 }

@@ -86,6 +86,32 @@ impl TestHub {
         Self::clustered_within(config, Bounds::default()).await
     }
 
+    /// A hub in the test's process whose relays wait `relay_timeout` for an answer, and a hub
+    /// process (`bin`: `env!("CARGO_BIN_EXE_hub")`) beside it on `nats`, to stop with
+    /// [`HubProcess::pause`]; neither takes the other for dead for minutes.
+    pub async fn beside_a_hub_to_stop(
+        nats: &crate::nats::NatsServer,
+        relay_timeout: Duration,
+        bin: &str,
+    ) -> (TestHub, crate::child::HubProcess) {
+        let url = nats.url();
+        let here = TestHub::clustered(Config {
+            cluster: Some(ClusterConfig {
+                relay_timeout,
+                dead_after: 600,
+                ..cluster_config(&url)
+            }),
+            ..test_config()
+        })
+        .await;
+        let other = crate::child::HubProcess::spawn_bin(
+            bin,
+            &["--cluster", &url, "--cluster-dead-after", "600"],
+            None,
+        );
+        (here, other)
+    }
+
     /// [`Self::clustered`] with the mailboxes bounded by `bounds`.
     pub async fn clustered_within(config: Config, bounds: Bounds) -> TestHub {
         let cluster = config.cluster.clone().expect("a cluster config");
