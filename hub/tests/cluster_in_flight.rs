@@ -149,6 +149,21 @@ async fn requests_behind_a_relay_in_flight_are_answered_after_it() {
     h1.stop().await;
 }
 
+/// Bob logs in on `hub` and finds the `N` relays `from` sent him kept, in order.
+async fn kept_for_bob(hub: &TestHub, key: &shared::SecretKey, from: UserId) {
+    let mut back = hub.connect_at(shared::RECEIPTS_VERSION).await;
+    let again = accounts::login(&mut back, key, "bob").await;
+    assert_eq!(again.waiting, u64::from(N), "every relay kept for bob");
+    for i in 1..=N {
+        match recv_skipping(&mut back).await {
+            HubMsg::Stored {
+                from: f, body: b, ..
+            } => assert_eq!((f, b), (from, body(i))),
+            other => panic!("expected stored relay {i}, got {other:?}"),
+        }
+    }
+}
+
 /// A sender that closes its connection with relays in flight to an account on a stopped hub:
 /// each relay still waits out its timeout and goes to the account's mailbox, in order, and
 /// the account gets them all at its next login.
@@ -172,15 +187,7 @@ async fn a_connection_that_closes_with_relays_in_flight_still_writes_their_mailb
     // Recorded once the connection has ended, which is after what it had in flight.
     h1.close_reason(ida).await;
     stuck.signal("KILL");
-    let mut back = h1.connect_at(shared::RECEIPTS_VERSION).await;
-    let again = accounts::login(&mut back, &key, "bob").await;
-    assert_eq!(again.waiting, u64::from(N), "every relay kept for bob");
-    for i in 1..=N {
-        match recv_skipping(&mut back).await {
-            HubMsg::Stored { from, body: b, .. } => assert_eq!((from, b), (ida, body(i))),
-            other => panic!("expected stored relay {i}, got {other:?}"),
-        }
-    }
+    kept_for_bob(&h1, &key, ida).await;
     h1.stop().await;
 }
 
@@ -214,14 +221,6 @@ async fn a_hub_that_shuts_down_with_relays_in_flight_still_writes_their_mailboxe
     h1.stop().await;
     drop(a);
     stuck.signal("KILL");
-    let mut back = h3.connect_at(shared::RECEIPTS_VERSION).await;
-    let again = accounts::login(&mut back, &key, "bob").await;
-    assert_eq!(again.waiting, u64::from(N), "every relay kept for bob");
-    for i in 1..=N {
-        match recv_skipping(&mut back).await {
-            HubMsg::Stored { from, body: b, .. } => assert_eq!((from, b), (ida, body(i))),
-            other => panic!("expected stored relay {i}, got {other:?}"),
-        }
-    }
+    kept_for_bob(&h3, &key, ida).await;
     h3.stop().await;
 }
