@@ -307,9 +307,16 @@ async fn forge(
     .to_frame()
     .expect("a frame");
     let mut headers = async_nats::HeaderMap::new();
-    // The wire version, then the receivers; the relay's origin and number.
-    headers.insert("Hubbub-To", format!("3:{}", to.0).as_str());
+    // The wire version, then the receivers; the relay's origin and number; until when it
+    // may be delivered (Unix milliseconds: a minute from now).
+    headers.insert("Hubbub-To", format!("4:{}", to.0).as_str());
     headers.insert("Hubbub-Relay", "0000000000000001.1");
+    let deadline = std::time::SystemTime::now() + Duration::from_secs(60);
+    let deadline = deadline
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis();
+    headers.insert("Hubbub-Deadline", deadline.to_string().as_str());
     client
         .publish_with_headers(format!("hubbub.relay.{hub:016x}"), headers, frame)
         .await

@@ -48,8 +48,6 @@ struct Inner {
     /// Senders that went away: their unanswered relays are not a violation.
     gone: HashSet<UserId>,
     violations: Vec<String>,
-    /// Whether a `dropped` or `full` receiver may still get the message ([`Ledger::late_drops`]).
-    late_drops: bool,
 }
 
 /// The record of one test's relays and deliveries. Shared between tasks by reference or `Arc`.
@@ -224,15 +222,6 @@ impl Ledger {
         true
     }
 
-    /// A receiver answered `dropped` (or `full`) may still get that message, late: a hub
-    /// that timed out on another hub's answer, or on its store, while the request itself was
-    /// held in the network (a partition that heals) and went through after all
-    /// (docs/CLUSTER.md, § Relays: `dropped` but perhaps delivered). Such an arrival is then
-    /// not a violation and is not counted: every rule holds over the rest.
-    pub fn late_drops(&self) {
-        self.lock().late_drops = true;
-    }
-
     /// `receiver` stayed connected and read everything: it must hold every delivery.
     pub fn healthy(&self, receiver: UserId) {
         self.lock().healthy.insert(receiver);
@@ -256,12 +245,7 @@ impl Ledger {
     /// How many ledger messages `receiver` got.
     pub fn received(&self, receiver: UserId) -> usize {
         let inner = self.lock();
-        inner.received.get(&receiver).map_or(0, |arrivals| {
-            arrivals
-                .iter()
-                .filter(|(_, token)| !late_drop(&inner, receiver, *token))
-                .count()
-        })
+        inner.received.get(&receiver).map_or(0, Vec::len)
     }
 
     /// Relays still waiting for an answer from senders that are still connected.
@@ -353,15 +337,6 @@ fn delivered_to(relay: &Relay) -> Option<Vec<UserId>> {
     }
 }
 
-/// Whether `receiver`'s arrival of `token` is a late one that [`Ledger::late_drops`] allows.
-fn late_drop(inner: &Inner, receiver: UserId, token: u32) -> bool {
-    inner.late_drops
-        && inner.relays.get(&token).is_some_and(|relay| {
-            matches!(&relay.answer, Some(Answer::Relayed { dropped, full, .. })
-                if dropped.contains(&receiver) || full.contains(&receiver))
-        })
-}
-
 /// Each receiver of each answered relay is accounted for exactly once.
 fn check_answers(inner: &Inner, out: &mut Vec<String>) {
     for (token, relay) in &inner.relays {
@@ -407,9 +382,6 @@ fn check_streams(inner: &Inner, out: &mut Vec<String>) {
     let mut got: HashMap<(UserId, UserId), Vec<u32>> = HashMap::new();
     for (receiver, arrivals) in &inner.received {
         for (from, token) in arrivals {
-            if late_drop(inner, *receiver, *token) {
-                continue;
-            }
             got.entry((*from, *receiver)).or_default().push(*token);
         }
     }

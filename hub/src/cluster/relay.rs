@@ -32,15 +32,16 @@ use shared::{BodyKind, HubMsg, UserId};
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::replies::Waiting;
+use super::wire::{deadline_header, past_deadline};
 use super::wire::{
     parse_relay_header, relay_header, Envelope, PeerMsg, Pushed, RelayAnswer, WireError,
 };
-use super::wire::{RELAY_HEADER, RELAY_NUMBER_HEADER};
+use super::wire::{DEADLINE_HEADER, RELAY_HEADER, RELAY_NUMBER_HEADER};
 use super::{push_subject, relay_subject, Cluster, ClusterError};
 use crate::connection::ACCOUNTS_VERSION;
 use crate::connection::{after_rescues, forget_receipts, HubContext, PendingWrites};
@@ -149,7 +150,9 @@ async fn reply(cluster: &Cluster, to: Option<async_nats::Subject>, answer: Relay
 }
 
 /// Route a relay that came from another hub to the receivers it names on this one; the
-/// drains it holds here (their mailbox writes counted pending), if any.
+/// drains it holds here (their mailbox writes counted pending), if any. One past its
+/// [`DEADLINE_HEADER`] is refused whole, unrouted and unanswered: its origin has answered
+/// the sender, or will, as for a hub that did not answer in time.
 fn route(
     hub: &HubContext,
     msg: &async_nats::Message,
@@ -162,6 +165,9 @@ fn route(
     };
     let to = parse_relay_header(header(RELAY_HEADER)?.as_str())?;
     let (origin, relay) = parse_relay_number(header(RELAY_NUMBER_HEADER)?.as_str())?;
+    if let Some(late) = past_deadline(header(DEADLINE_HEADER)?.as_str(), SystemTime::now())? {
+        return Err(WireError::Late(late));
+    }
     let (from, kind, body) = frame::relayed(&msg.payload).ok_or(WireError::Payload)?;
     // A receiver of a version before `Sealed` gets the same body as `Bytes`: one copy, made
     // only for such a message, as on the origin.
@@ -325,11 +331,13 @@ pub(crate) async fn publish(
 ) -> (u64, Vec<Ask>) {
     let relay = cluster.relays.fetch_add(1, Ordering::Relaxed) + 1;
     let number = format!("{:016x}.{relay}", cluster.hub_id);
+    let deadline = deadline_header(SystemTime::now(), cluster.config.relay_timeout);
     let mut asks = Vec::with_capacity(groups.len());
     for (hub, to) in groups {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(RELAY_HEADER, relay_header(&to).as_str());
         headers.insert(RELAY_NUMBER_HEADER, number.as_str());
+        headers.insert(DEADLINE_HEADER, deadline.as_str());
         let (reply, waiting) = cluster.replies.ask();
         let published = cluster
             .client

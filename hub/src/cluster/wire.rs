@@ -3,13 +3,16 @@
 //! encoded, its receivers in a NATS header ([`RELAY_HEADER`]), so that every destination hub
 //! gets the same bytes and routes them as they came.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use serde::{Deserialize, Serialize};
 use shared::account::MAX_ACCOUNT_NAME_LEN;
 use shared::UserId;
 
 /// The version of [`Envelope`] this hub speaks; a message of another is ignored (and logged).
-/// Version 3 sends a snapshot in parts ([`PeerMsg::Snapshot`]).
-pub(crate) const WIRE_VERSION: u16 = 3;
+/// Version 3 sends a snapshot in parts ([`PeerMsg::Snapshot`]); version 4 gives a relay a
+/// deadline ([`DEADLINE_HEADER`]).
+pub(crate) const WIRE_VERSION: u16 = 4;
 
 /// Most bytes one user takes in a [`PeerMsg::Snapshot`]: its id (a varint of at most 10
 /// bytes), its name's option tag and length (one byte each) and a name of at most
@@ -34,6 +37,32 @@ pub(crate) const RELAY_HEADER: &str = "Hubbub-To";
 /// The NATS header of a relay between hubs that numbers it (decimal, per origin hub): a
 /// destination holding drains for it is told by [`PeerMsg::Written`] with this number.
 pub(crate) const RELAY_NUMBER_HEADER: &str = "Hubbub-Relay";
+
+/// The NATS header of a relay between hubs that says until when the destination may deliver
+/// it: milliseconds since the Unix epoch on the origin's clock. Past it, the origin may
+/// have answered the sender `dropped` (or written the mailbox) already, so a relay that
+/// arrives later (held in a partition, or by a stopped process) is not delivered.
+pub(crate) const DEADLINE_HEADER: &str = "Hubbub-Deadline";
+
+/// The [`DEADLINE_HEADER`] value for a relay published at `now` that its origin waits
+/// `relay_timeout` for: half of it. The other half is for the answer's way back and for
+/// the difference between the two hubs' clocks (docs/CLUSTER.md, § A relay's deadline).
+pub(crate) fn deadline_header(now: SystemTime, relay_timeout: Duration) -> String {
+    unix_millis(now + relay_timeout / 2).to_string()
+}
+
+/// How late a relay is at `now` by its [`DEADLINE_HEADER`] value (`None`: in time).
+pub(crate) fn past_deadline(value: &str, now: SystemTime) -> Result<Option<Duration>, WireError> {
+    let deadline: u64 = value.parse().map_err(|_| WireError::Header)?;
+    let now = unix_millis(now);
+    Ok((now > deadline).then(|| Duration::from_millis(now - deadline)))
+}
+
+/// Milliseconds since the Unix epoch (0 for a clock set before it).
+fn unix_millis(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
 
 /// One message between hubs.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -124,8 +153,12 @@ pub(crate) enum WireError {
     Decode(#[from] postcard::Error),
     #[error("wire version {0}, this hub speaks {WIRE_VERSION}")]
     Version(u16),
-    #[error("a relay without valid {RELAY_HEADER} and {RELAY_NUMBER_HEADER} headers")]
+    #[error(
+        "a relay without valid {RELAY_HEADER}, {RELAY_NUMBER_HEADER} and {DEADLINE_HEADER} headers"
+    )]
     Header,
+    #[error("a relay {0:?} past its deadline: its origin has answered it without this hub")]
+    Late(Duration),
     #[error("a relay whose payload is not a message frame")]
     Payload,
 }
@@ -239,6 +272,31 @@ mod tests {
             );
         }
         assert_eq!(snapshot_part_users(1 << 20), 23_829);
+    }
+
+    /// A relay is in time until half its origin's relay timeout has passed, by the clock
+    /// both read, and late after; a deadline that is not a number is refused.
+    #[test]
+    fn a_relay_is_late_once_half_its_timeout_has_passed() {
+        let sent = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let deadline = deadline_header(sent, Duration::from_secs(2));
+        assert_eq!(deadline, "1800000001000");
+        for (after, late) in [
+            (0, None),
+            (1000, None),
+            (1001, Some(1)),
+            (60_000, Some(59_000)),
+        ] {
+            let now = sent + Duration::from_millis(after);
+            assert_eq!(
+                past_deadline(&deadline, now).expect("parses"),
+                late.map(Duration::from_millis),
+                "{after} ms after"
+            );
+        }
+        for bad in ["", "x", "-1", "1.5"] {
+            assert!(past_deadline(bad, sent).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
