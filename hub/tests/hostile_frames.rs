@@ -1,22 +1,50 @@
 //! Bad frames over real TCP: each gets its documented answer and close reason, the bystanders
-//! keep being served, and the ledger and the baseline hold afterwards.
+//! keep being served, and the ledger and the baseline hold afterwards. Each test runs on one
+//! hub and on a cluster of three (`NAME::one_hub`, `NAME::three_hubs`): there the bystanders
+//! are on two hubs, relaying across NATS, and the offender on the third.
 
 use bytes::Bytes;
 use hub::CloseReason;
 use shared::{BodyKind, ClientMsg, ErrorKind, HubMsg, RequestId, UserId};
 use shared::{MAX_BODY_LEN, MAX_FRAME_LEN, MAX_NAME_LEN, MAX_RECEIVERS};
 use testkit::baseline::Baseline;
+use testkit::hubs::Hubs;
 use testkit::ledger::Ledger;
+use testkit::on_one_hub_and_a_cluster;
 use testkit::raw::{framed, Raw, Seen};
-use testkit::test_config;
-use testkit::TestHub;
+use testkit::scene::Pair;
+
+/// Every hub's baseline, taken once each hub follows the others (a client on each has come
+/// and gone, seen by every hub) and no client is connected: the tasks a cluster's hubs start
+/// as they meet, in their first second, stay, and are part of it.
+async fn baselines(hubs: &Hubs) -> Vec<Baseline> {
+    for _ in 0..hubs.hubs.len() {
+        let id = hubs.connect().await.user_id();
+        hubs.gone(id).await;
+    }
+    hubs.empty().await;
+    hubs.hubs.iter().map(Baseline::capture).collect()
+}
+
+/// Wait until every hub is back to its baseline (`bases`, from [`baselines`]).
+async fn restored(hubs: &Hubs, bases: &[Baseline]) {
+    for (hub, base) in hubs.hubs.iter().zip(bases) {
+        base.wait_restored(hub).await;
+    }
+}
 
 /// Send `bytes` on a fresh raw connection between two bystander exchanges; expect a goodbye of
-/// `kind` and a close recorded as `reason`; then check the ledger and the baseline.
-async fn goodbye_for(bytes: &[u8], kind: ErrorKind, reason: CloseReason) {
-    let (hub, base, ledger, mut pair) = testkit::scene::start(test_config()).await;
+/// `kind` and a close recorded as `reason`; then check the ledger and every hub's baseline.
+async fn goodbye_for(hubs: Hubs, bytes: &[u8], kind: ErrorKind, reason: CloseReason) {
+    let bases = baselines(&hubs).await;
+    let ledger = Ledger::new();
+    let mut pair = Pair {
+        a: hubs.connect().await,
+        b: hubs.connect().await,
+    };
     pair.exchange(&ledger).await;
 
+    let hub = hubs.next_hub();
     let mut raw = Raw::connect(hub.addr).await;
     // The hub may close before it has read everything; a failed write is part of the test.
     let _ = raw.write(bytes).await;
@@ -25,12 +53,17 @@ async fn goodbye_for(bytes: &[u8], kind: ErrorKind, reason: CloseReason) {
     drop(raw);
 
     pair.exchange(&ledger).await;
-    testkit::scene::finish(hub, base, &ledger, pair).await;
+    pair.finish(&ledger);
+    ledger.check();
+    restored(&hubs, &bases).await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn length_prefix_of_all_ones_is_refused_on_sight() {
+on_one_hub_and_a_cluster! {
+
+async fn length_prefix_of_all_ones_is_refused_on_sight(hubs: Hubs) {
     goodbye_for(
+        hubs,
         &[0xFF; 4],
         ErrorKind::FrameTooLarge,
         CloseReason::FrameTooLarge,
@@ -38,10 +71,10 @@ async fn length_prefix_of_all_ones_is_refused_on_sight() {
     .await;
 }
 
-#[tokio::test]
-async fn one_past_the_frame_cap_is_refused_on_sight() {
+async fn one_past_the_frame_cap_is_refused_on_sight(hubs: Hubs) {
     let header = (MAX_FRAME_LEN as u32 + 1).to_be_bytes();
     goodbye_for(
+        hubs,
         &header,
         ErrorKind::FrameTooLarge,
         CloseReason::FrameTooLarge,
@@ -49,14 +82,13 @@ async fn one_past_the_frame_cap_is_refused_on_sight() {
     .await;
 }
 
-#[tokio::test]
-async fn zero_length_frame_is_malformed() {
-    goodbye_for(&[0, 0, 0, 0], ErrorKind::Malformed, CloseReason::Malformed).await;
+async fn zero_length_frame_is_malformed(hubs: Hubs) {
+    goodbye_for(hubs, &[0, 0, 0, 0], ErrorKind::Malformed, CloseReason::Malformed).await;
 }
 
-#[tokio::test]
-async fn unknown_tag_is_malformed() {
+async fn unknown_tag_is_malformed(hubs: Hubs) {
     goodbye_for(
+        hubs,
         &framed(&[200, 1]),
         ErrorKind::Malformed,
         CloseReason::Malformed,
@@ -64,11 +96,11 @@ async fn unknown_tag_is_malformed() {
     .await;
 }
 
-#[tokio::test]
-async fn overlong_varint_is_malformed() {
+async fn overlong_varint_is_malformed(hubs: Hubs) {
     // Ping (tag 5) with a request id varint that never ends within u32's five bytes.
     let payload = [5, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01];
     goodbye_for(
+        hubs,
         &framed(&payload),
         ErrorKind::Malformed,
         CloseReason::Malformed,
@@ -76,14 +108,14 @@ async fn overlong_varint_is_malformed() {
     .await;
 }
 
-#[tokio::test]
-async fn receiver_count_of_two_to_the_32_in_a_tiny_frame_is_malformed() {
+async fn receiver_count_of_two_to_the_32_in_a_tiny_frame_is_malformed(hubs: Hubs) {
     // Relay (tag 2), req 1, then a receiver count of 2^32 followed by a few ids: 20 bytes that
     // must not make the hub allocate 32 GiB.
     let mut payload = vec![2, 1, 0x80, 0x80, 0x80, 0x80, 0x10];
     payload.extend_from_slice(&[1; 13]);
     assert_eq!(payload.len(), 20);
     goodbye_for(
+        hubs,
         &framed(&payload),
         ErrorKind::Malformed,
         CloseReason::Malformed,
@@ -91,11 +123,11 @@ async fn receiver_count_of_two_to_the_32_in_a_tiny_frame_is_malformed() {
     .await;
 }
 
-#[tokio::test]
-async fn body_length_beyond_the_frame_is_malformed() {
+async fn body_length_beyond_the_frame_is_malformed(hubs: Hubs) {
     // Echo (tag 3), req 1, body length 1 MiB, but only 4 body bytes in the frame.
     let payload = [3, 1, 0x80, 0x80, 0x40, 1, 2, 3, 4];
     goodbye_for(
+        hubs,
         &framed(&payload),
         ErrorKind::Malformed,
         CloseReason::Malformed,
@@ -103,9 +135,9 @@ async fn body_length_beyond_the_frame_is_malformed() {
     .await;
 }
 
-#[tokio::test]
-async fn trailing_bytes_after_a_message_are_malformed() {
+async fn trailing_bytes_after_a_message_are_malformed(hubs: Hubs) {
     goodbye_for(
+        hubs,
         &framed(&[5, 7, 0]),
         ErrorKind::Malformed,
         CloseReason::Malformed,
@@ -113,10 +145,9 @@ async fn trailing_bytes_after_a_message_are_malformed() {
     .await;
 }
 
-#[tokio::test]
-async fn frame_exactly_at_the_cap_is_read_and_answered() {
-    let hub = TestHub::with_config(test_config()).await;
-    let base = Baseline::capture(&hub);
+async fn frame_exactly_at_the_cap_is_read_and_answered(hubs: Hubs) {
+    let bases = baselines(&hubs).await;
+    let hub = hubs.next_hub();
     let mut raw = Raw::connect(hub.addr).await;
     // An echo whose frame is exactly MAX_FRAME_LEN: tag, req, a 3-byte body length, the body.
     let body_len = MAX_FRAME_LEN - 5;
@@ -147,14 +178,13 @@ async fn frame_exactly_at_the_cap_is_read_and_answered() {
         Seen::Msg(HubMsg::Pong { req: RequestId(4) })
     ));
     drop(raw);
-    base.wait_restored(&hub).await;
-    hub.stop().await;
+    restored(&hubs, &bases).await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn largest_legal_relay_fits_the_frame_and_is_answered() {
-    let hub = TestHub::with_config(test_config()).await;
-    let base = Baseline::capture(&hub);
+async fn largest_legal_relay_fits_the_frame_and_is_answered(hubs: Hubs) {
+    let bases = baselines(&hubs).await;
+    let hub = hubs.next_hub();
     let mut raw = Raw::connect(hub.addr).await;
     // The widest header the rules allow: 255 ten-byte ids and a 255-byte name.
     let to: Vec<UserId> = (0..MAX_RECEIVERS as u64)
@@ -185,8 +215,10 @@ async fn largest_legal_relay_fits_the_frame_and_is_answered() {
         other => panic!("expected Relayed, got {other:?}"),
     }
     drop(raw);
-    base.wait_restored(&hub).await;
-    hub.stop().await;
+    restored(&hubs, &bases).await;
+    hubs.stop().await;
+}
+
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! Coalesced presence (version 6, docs/PROTOCOL.md § 7 `Presence`): while a watcher's writer is
 //! held up, every change joins one pending set, and it goes out as one frame; a join and a
 //! leave of the same user cancel. The writer is held up for real: the watcher's socket has a
-//! tiny receive buffer and is sent more than the kernel can hold while it reads nothing.
+//! tiny receive buffer and is sent more than the kernel can hold while it reads nothing. Each
+//! test runs on one hub and on a cluster of three (`NAME::one_hub`, `NAME::three_hubs`): there
+//! the watcher's hub hears the others' changes over NATS, the relays that stall it cross too,
+//! and the watcher reads only once every hub agrees on who is present (`testkit::hubs`).
 
 use std::collections::BTreeSet;
 
@@ -9,6 +12,7 @@ use bytes::Bytes;
 use shared::account::PeerInfo;
 use shared::conn::Connection;
 use shared::{ClientMsg, HubMsg, RequestId, UserId, MAX_BODY_LEN, PRESENCE_VERSION};
+use testkit::hubs::Hubs;
 use testkit::raw::{Raw, Seen};
 use testkit::*;
 
@@ -33,6 +37,14 @@ async fn watcher(hub: &TestHub) -> (Raw, Vec<PeerInfo>) {
         Seen::Msg(HubMsg::Present { peers, .. }) => (raw, peers),
         other => panic!("{other:?}"),
     }
+}
+
+/// A [`watcher`] on the next hub of `hubs`, known to every hub, and that hub.
+async fn watcher_on(hubs: &Hubs) -> (Raw, Vec<PeerInfo>, &TestHub) {
+    let hub = hubs.next_hub();
+    let (raw, peers) = watcher(hub).await;
+    hubs.settled(raw.user_id).await;
+    (raw, peers, hub)
 }
 
 /// Relay enough to `to` that its writer stalls while it reads nothing; wait until the hub holds
@@ -72,27 +84,34 @@ fn anon(user_id: UserId) -> PeerInfo {
     }
 }
 
-#[tokio::test]
-async fn a_storm_of_joins_reaches_a_busy_watcher_in_one_frame_and_cancels_what_came_and_went() {
-    let hub = TestHub::start().await;
-    let old = hub.connect().await;
-    let mut sender = hub.connect().await;
-    let (mut raw, snapshot) = watcher(&hub).await;
+on_one_hub_and_a_cluster! {
+
+async fn a_storm_of_joins_reaches_a_busy_watcher_in_one_frame_and_cancels_what_came_and_went(
+    hubs: Hubs
+) {
+    let old = hubs.connect().await;
+    let mut sender = hubs.connect().await;
+    let (mut raw, snapshot, hub) = watcher_on(&hubs).await;
     let mut known: BTreeSet<UserId> = snapshot.iter().map(|p| p.user_id).collect();
     assert_eq!(known, BTreeSet::from([old.user_id(), sender.user_id()]));
 
-    stall(&hub, &mut sender, raw.user_id).await;
+    stall(hub, &mut sender, raw.user_id).await;
     let mut crowd = Vec::new();
     for _ in 0..200 {
-        crowd.push(hub.connect().await);
+        crowd.push(hubs.connect().await);
     }
     let staying = crowd.split_off(50);
-    let stayed: Vec<UserId> = staying.iter().map(Connection::user_id).collect();
+    // Ascending, as the frame lists them (a cluster's hubs give ids from blocks of their own).
+    let mut stayed: Vec<UserId> = staying.iter().map(Connection::user_id).collect();
+    stayed.sort();
+    let left: Vec<UserId> = crowd.iter().map(Connection::user_id).collect();
     drop(crowd);
     let gone = old.user_id();
     drop(old);
     // Everything happened before the watcher reads a byte.
-    hub.wait_for_users(2 + stayed.len()).await;
+    for id in left.into_iter().chain([gone]) {
+        hubs.gone(id).await;
+    }
 
     let frames = presence(&mut raw, 1).await;
     let (arrived, left) = &frames[0];
@@ -108,31 +127,23 @@ async fn a_storm_of_joins_reaches_a_busy_watcher_in_one_frame_and_cancels_what_c
     known.remove(&gone);
 
     // The set was taken: the next change is a frame of its own.
-    let late = hub.connect().await;
+    let late = hubs.connect().await;
     let frames = presence(&mut raw, 1).await;
     assert_eq!(frames[0], (vec![anon(late.user_id())], vec![]));
     known.insert(late.user_id());
-    let mut everyone = list_of(&hub).await;
+    let mut everyone = list_of(hub).await;
     everyone.remove(&raw.user_id);
     assert_eq!(known, everyone, "the watcher holds the complete list");
     drop(staying);
-    hub.stop().await;
+    hubs.stop().await;
 }
 
-/// Everyone present, as a fresh client lists them (but itself).
-async fn list_of(hub: &TestHub) -> BTreeSet<UserId> {
-    let mut asker = hub.connect().await;
-    list(&mut asker).await.into_iter().collect()
-}
-
-#[tokio::test]
-async fn an_account_arrives_with_its_name_and_its_anonymous_id_leaves() {
-    let hub = TestHub::start().await;
-    let mut sender = hub.connect().await;
-    let (mut raw, _) = watcher(&hub).await;
-    stall(&hub, &mut sender, raw.user_id).await;
-    let (alice, _key, me) = testkit::accounts::new_account(hub.addr, "alice").await;
-    hub.wait_for_users(3).await;
+async fn an_account_arrives_with_its_name_and_its_anonymous_id_leaves(hubs: Hubs) {
+    let mut sender = hubs.connect().await;
+    let (mut raw, _, hub) = watcher_on(&hubs).await;
+    stall(hub, &mut sender, raw.user_id).await;
+    let (alice, _key, me) = hubs.new_account("alice").await;
+    hubs.gone(alice.welcome.user_id).await;
     // The anonymous id came and went before the watcher heard of it: only the account.
     let frames = presence(&mut raw, 1).await;
     assert_eq!(
@@ -148,19 +159,16 @@ async fn an_account_arrives_with_its_name_and_its_anonymous_id_leaves() {
     drop(alice);
     let frames = presence(&mut raw, 1).await;
     assert_eq!(frames[0], (vec![], vec![me.user_id]));
-    hub.stop().await;
+    hubs.stop().await;
 }
 
 /// A second `Watch` while changes are pending: its snapshot has them, and what comes after it
 /// follows it, so the watcher's list is right.
-#[tokio::test]
-async fn a_second_watch_is_followed_by_what_came_after_its_snapshot() {
-    let hub = TestHub::start().await;
-    let mut sender = hub.connect().await;
-    let (mut raw, _) = watcher(&hub).await;
-    stall(&hub, &mut sender, raw.user_id).await;
-    let before = hub.connect().await;
-    hub.wait_for_users(3).await;
+async fn a_second_watch_is_followed_by_what_came_after_its_snapshot(hubs: Hubs) {
+    let mut sender = hubs.connect().await;
+    let (mut raw, _, hub) = watcher_on(&hubs).await;
+    stall(hub, &mut sender, raw.user_id).await;
+    let before = hubs.connect().await;
     let queued = hub.inspector.queued_bytes();
     raw.send(&ClientMsg::Watch { req: RequestId(3) }).await;
     // Nothing the stalled writer holds goes out while the watcher reads nothing: the queue
@@ -169,15 +177,16 @@ async fn a_second_watch_is_followed_by_what_came_after_its_snapshot() {
         hub.inspector.queued_bytes() > queued
     })
     .await;
-    let after = hub.connect().await;
-    hub.wait_for_users(4).await;
+    let after = hubs.connect().await;
     let mut seen = Vec::new();
     loop {
         match raw.next().await {
             Seen::Msg(HubMsg::Message { .. }) => {}
             Seen::Msg(HubMsg::Present { peers, .. }) => {
                 let ids: Vec<UserId> = peers.iter().map(|p| p.user_id).collect();
-                assert_eq!(ids, vec![sender.user_id(), before.user_id()]);
+                let mut want = vec![sender.user_id(), before.user_id()];
+                want.sort();
+                assert_eq!(ids, want);
                 seen.push("present".into());
             }
             Seen::Msg(HubMsg::Presence { arrived, left }) => {
@@ -193,5 +202,13 @@ async fn a_second_watch_is_followed_by_what_came_after_its_snapshot() {
         Some("present"),
         "{seen:?}"
     );
-    hub.stop().await;
+    hubs.stop().await;
+}
+
+}
+
+/// Everyone present, as a fresh client of `hub` lists them (but itself).
+async fn list_of(hub: &TestHub) -> BTreeSet<UserId> {
+    let mut asker = hub.connect().await;
+    list(&mut asker).await.into_iter().collect()
 }

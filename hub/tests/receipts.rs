@@ -1,17 +1,15 @@
 //! Delivery receipts over real TCP (version 5): a relay to an away account is answered with
 //! the seq of its mailbox copy; when the receiver acknowledges it, every session of the
 //! sender that speaks version 5 hears `Delivered`, and a sender with none connected hears it
-//! at its next login. Older clients never get the push.
+//! at its next login. Older clients never get the push. Each test runs on one hub and on a
+//! cluster of three (`NAME::one_hub`, `NAME::three_hubs`), the sessions spread over the hubs
+//! (`testkit::hubs`).
 
-use std::sync::Arc;
-
-use hub::store::sqlite::SqliteStore;
-use hub::store::{Bounds, Store};
 use shared::account::Kept;
 use shared::conn::Connection;
 use shared::{ClientMsg, HubMsg, RequestId, UserId, ACCOUNTS_VERSION};
-use testkit::accounts::{ack, login, new_account};
-use testkit::{recv_skipping, relay, test_config, TestHub};
+use testkit::accounts::{ack, login};
+use testkit::{on_one_hub_and_a_cluster, recv_skipping, relay, TestHub};
 
 /// Relay `body` to `to` and insist it was queued for them: the seq of each copy.
 async fn queued(conn: &mut Connection, to: UserId, body: &'static [u8]) -> u64 {
@@ -69,45 +67,48 @@ async fn bob_reads(hub: &TestHub, key: &shared::SecretKey) -> Connection {
     bob
 }
 
-#[tokio::test]
-async fn an_ack_reaches_every_session_of_the_sender_with_the_seqs_it_was_told() {
-    let hub = TestHub::start().await;
-    let (bob, bob_key, b) = new_account(hub.addr, "bob").await;
+on_one_hub_and_a_cluster! {
+
+/// The receipt taken live is then forgotten by the store: it does not come again at a login.
+async fn an_ack_reaches_every_session_of_the_sender_with_the_seqs_it_was_told(hubs: Hubs) {
+    let store = hubs.store().await;
+    let (bob, bob_key, b) = hubs.new_account("bob").await;
     drop(bob);
-    testkit::eventually("bob to leave", || hub.inspector.connections() == 0).await;
-    let (mut alice, alice_key, _) = new_account(hub.addr, "alice").await;
-    let mut second = hub.connect().await;
-    login(&mut second, &alice_key, "alice").await;
+    hubs.gone(b.user_id).await;
+    let (mut alice, alice_key, a) = hubs.new_account("alice").await;
+    let mut second = hubs.next_hub().connect().await;
+    hubs.login(&mut second, &alice_key, "alice").await;
     let first = queued(&mut alice, b.user_id, b"one").await;
     let last = queued(&mut alice, b.user_id, b"two").await;
     assert!(first < last, "{first} then {last}");
 
-    let _bob = bob_reads(&hub, &bob_key).await;
+    let _bob = bob_reads(hubs.next_hub(), &bob_key).await;
     for session in [&mut alice, &mut second] {
         match next_push(session).await {
             HubMsg::Delivered { to, through } => assert_eq!((to, through), (b.user_id, last)),
             other => panic!("expected Delivered, got {other:?}"),
         }
     }
+    testkit::eventually("the receipt taken live to be forgotten", || {
+        store.receipts(a.user_id).is_ok_and(|r| r.is_empty())
+    })
+    .await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn a_sender_away_at_the_ack_hears_it_at_its_next_login_once() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("hub.db"), Bounds::default()).expect("opens"));
-    let hub = TestHub::with_store(test_config(), store.clone()).await;
-    let (bob, bob_key, b) = new_account(hub.addr, "bob").await;
+async fn a_sender_away_at_the_ack_hears_it_at_its_next_login_once(hubs: Hubs) {
+    let store = hubs.store().await;
+    let (bob, bob_key, b) = hubs.new_account("bob").await;
     drop(bob);
-    let (mut alice, alice_key, a) = new_account(hub.addr, "alice").await;
-    testkit::eventually("bob to leave", || hub.inspector.connections() == 1).await;
+    let (mut alice, alice_key, a) = hubs.new_account("alice").await;
+    hubs.gone(b.user_id).await;
     let seq = queued(&mut alice, b.user_id, b"hi").await;
     drop(alice);
-    testkit::eventually("alice to leave", || hub.inspector.connections() == 0).await;
+    hubs.gone(a.user_id).await;
 
-    let _bob = bob_reads(&hub, &bob_key).await;
+    let _bob = bob_reads(hubs.next_hub(), &bob_key).await;
     assert_eq!(store.receipts(a.user_id).expect("reads").len(), 1, "kept");
-    let mut alice = hub.connect().await;
+    let mut alice = hubs.next_hub().connect().await;
     login(&mut alice, &alice_key, "alice").await;
     match next_push(&mut alice).await {
         HubMsg::Delivered { to, through } => assert_eq!((to, through), (b.user_id, seq)),
@@ -117,32 +118,37 @@ async fn a_sender_away_at_the_ack_hears_it_at_its_next_login_once() {
         store.receipts(a.user_id).is_ok_and(|r| r.is_empty())
     })
     .await;
+    hubs.stop().await;
 }
 
-#[tokio::test]
-async fn a_client_before_version_5_is_answered_routed_and_never_hears_a_receipt() {
-    let hub = TestHub::start().await;
-    let (bob, bob_key, b) = new_account(hub.addr, "bob").await;
+/// Alice's version-3 session and bob's acknowledging one are on one hub (bob registered on
+/// another): the receipt is pushed, or not, before bob's pong, so before alice's.
+async fn a_client_before_version_5_is_answered_routed_and_never_hears_a_receipt(hubs: Hubs) {
+    let (bob, bob_key, b) = hubs.new_account("bob").await;
     drop(bob);
-    testkit::eventually("bob to leave", || hub.inspector.connections() == 0).await;
+    hubs.gone(b.user_id).await;
+    let hub = hubs.next_hub();
     let alice_key = shared::SecretKey::generate();
     let mut alice = Connection::connect_speaking(hub.addr, ACCOUNTS_VERSION)
         .await
         .expect("v3");
-    testkit::accounts::register(&mut alice, &alice_key, "alice").await;
+    let a = testkit::accounts::register(&mut alice, &alice_key, "alice").await;
+    hubs.settled(a.user_id).await;
     match relay(&mut alice, &[b.user_id], &b"hi"[..]).await {
         HubMsg::Routed { queued, .. } => assert_eq!(queued, vec![b.user_id]),
         other => panic!("expected Routed, got {other:?}"),
     }
-    let _bob = bob_reads(&hub, &bob_key).await;
-    // The receipt was pushed (or not) before bob's pong, so before alice's.
+    let _bob = bob_reads(hub, &bob_key).await;
     let before = until_pong(&mut alice).await;
     assert!(before.is_empty(), "a version 3 client heard {before:?}");
-    // Kept for her: a later session at version 5 hears it.
-    let mut later = hub.connect().await;
+    // Kept for her: a later session at version 5, on another hub of a cluster, hears it.
+    let mut later = hubs.next_hub().connect().await;
     login(&mut later, &alice_key, "alice").await;
     assert!(matches!(
         next_push(&mut later).await,
         HubMsg::Delivered { to, .. } if to == b.user_id
     ));
+    hubs.stop().await;
+}
+
 }

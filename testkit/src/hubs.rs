@@ -7,9 +7,10 @@
 //! same on a cluster, where presence crosses NATS before another hub can route to a user.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use hub::store::sqlite::SqliteStore;
-use hub::store::Bounds;
+use hub::store::{Bounds, Store};
 use hub::Config;
 
 use shared::conn::Connection;
@@ -47,7 +48,9 @@ pub struct Hubs {
     /// The hubs, in the order connections go to them.
     pub hubs: Vec<TestHub>,
     next: AtomicUsize,
-    _nats: Option<NatsServer>,
+    /// One hub's store, for [`Hubs::store`]; `None` on a cluster.
+    store: Option<Arc<dyn Store>>,
+    nats: Option<NatsServer>,
 }
 
 impl Hubs {
@@ -58,11 +61,13 @@ impl Hubs {
 
     /// One hub started with `setup`, its accounts in memory.
     pub async fn one_with(setup: Setup) -> Hubs {
-        let store = SqliteStore::ephemeral(setup.bounds).expect("an in-memory store opens");
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::ephemeral(setup.bounds).expect("an in-memory store opens"));
         Hubs {
-            hubs: vec![TestHub::with_store(setup.config, std::sync::Arc::new(store)).await],
+            hubs: vec![TestHub::with_store(setup.config, store.clone()).await],
             next: AtomicUsize::new(0),
-            _nats: None,
+            store: Some(store),
+            nats: None,
         }
     }
 
@@ -87,8 +92,31 @@ impl Hubs {
         Hubs {
             hubs,
             next: AtomicUsize::new(0),
-            _nats: Some(nats),
+            store: None,
+            nats: Some(nats),
         }
+    }
+
+    /// The accounts and mailboxes every hub keeps, to read behind the hubs' backs: one hub's
+    /// own store, or a new handle on the cluster's JetStream store (the same data).
+    pub async fn store(&self) -> Arc<dyn Store> {
+        if let Some(store) = &self.store {
+            return store.clone();
+        }
+        let url = self.nats.as_ref().expect("a cluster has its NATS").url();
+        let store = tokio::task::spawn_blocking(move || {
+            let config = crate::cluster_config(&url);
+            hub::store::jetstream::JetStreamStore::connect_with(
+                &url,
+                hub::cluster::nats_options(&config),
+                Bounds::default(),
+                hub::cluster::STORE_PREFIX,
+            )
+        })
+        .await
+        .expect("the store's opening task")
+        .expect("the cluster's JetStream store opens");
+        Arc::new(store)
     }
 
     /// The hub the next connection goes to.
