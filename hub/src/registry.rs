@@ -655,12 +655,29 @@ impl Registry {
         taken
     }
 
-    /// Every session of `account` (to close them all when it is deleted).
-    pub(crate) fn sessions(&self, account: UserId) -> Vec<Peer> {
+    /// Close every session of `account` here with `reason` (it is deleted); how many.
+    pub(crate) fn close_sessions(&self, account: UserId, reason: CloseReason) -> usize {
+        let sessions: Vec<Peer> = {
+            let inner = self.read();
+            inner.users.get(&account).map_or_else(Vec::new, |e| {
+                e.sessions.iter().map(|s| s.peer.clone()).collect()
+            })
+        };
+        for session in &sessions {
+            session.close(reason);
+        }
+        sessions.len()
+    }
+
+    /// Every account with a session here.
+    pub(crate) fn accounts_here(&self) -> Vec<UserId> {
         let inner = self.read();
-        inner.users.get(&account).map_or_else(Vec::new, |e| {
-            e.sessions.iter().map(|s| s.peer.clone()).collect()
-        })
+        inner
+            .users
+            .iter()
+            .filter(|(_, e)| e.name.is_some() && e.is_here())
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Whether `id` has a session here, and the other hubs it is present through, ascending.

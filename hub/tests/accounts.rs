@@ -509,15 +509,14 @@ async fn the_directory_finds_accounts_by_name_id_and_pattern() {
     hub.stop().await;
 }
 
-/// One hub only: on a cluster a session of the account on another hub is not closed by the
-/// delete (nothing tells that hub), and lives on (docs/CLUSTER.md, § Not done yet).
-#[tokio::test]
-async fn a_deleted_account_is_gone_with_its_sessions_and_its_name_is_free() {
-    let hub = TestHub::start().await;
-    let (mut first, key, me) = new_account(hub.addr, "alice").await;
-    let mut second = hub.connect().await;
-    login(&mut second, &key, "alice").await;
-    let mut bob = hub.connect().await;
+on_one_hub_and_a_cluster! {
+/// On three hubs the account's two sessions and bob are each on another hub: the delete
+/// closes the session on the other hub too.
+async fn a_deleted_account_is_gone_with_its_sessions_and_its_name_is_free(hubs: Hubs) {
+    let (mut first, key, me) = hubs.new_account("alice").await;
+    let mut second = hubs.connect().await;
+    hubs.login(&mut second, &key, "alice").await;
+    let mut bob = hubs.connect().await;
 
     // A delete needs a signature by the account's key over a fresh challenge.
     let nonce = challenge(&mut first).await;
@@ -563,17 +562,15 @@ async fn a_deleted_account_is_gone_with_its_sessions_and_its_name_is_free() {
         HubMsg::Entry { account: None, .. } => {}
         other => panic!("{other:?}"),
     }
-    testkit::eventually("the deleted sessions to go", || {
-        hub.inspector.connections() == 1
-    })
-    .await;
+    hubs.gone(me.user_id).await;
     match relay(&mut bob, &[me.user_id], &b"anyone?"[..]).await {
         HubMsg::Posted { unknown, .. } => assert_eq!(unknown, vec![me.user_id]),
         other => panic!("{other:?}"),
     }
-    let (_again, _, reborn) = new_account(hub.addr, "alice").await;
+    let (_again, _, reborn) = hubs.new_account("alice").await;
     assert!(reborn.user_id > me.user_id, "a new id, never the old one");
-    hub.stop().await;
+    hubs.stop().await;
+}
 }
 
 #[tokio::test]

@@ -345,3 +345,55 @@ async fn a_hub_cut_off_from_nats_by_resets_heals_by_itself() {
 async fn a_hub_behind_a_silent_partition_notices_and_heals_by_itself() {
     partition(Cut::BlackHole).await;
 }
+
+/// An account deleted on hub 1 while hub 2, where it has a session, is cut off from NATS:
+/// hub 2 never hears the delete (NATS keeps nothing for it), and closes that session itself
+/// once it is connected again (docs/CLUSTER.md, § Deleting an account across hubs).
+#[tokio::test]
+async fn an_account_deleted_while_a_hub_is_cut_off_loses_its_session_there_at_the_heal() {
+    let nats = NatsServer::start();
+    let proxy = Proxy::start(nats.addr);
+    let h1 = TestHub::clustered(config(&nats.url())).await;
+    let h2 = TestHub::clustered(config(&proxy.nats_url())).await;
+    let (mut first, key, me) = accounts::new_account(h1.addr, "alice").await;
+    let mut second = h2.connect().await;
+    accounts::login(&mut second, &key, "alice").await;
+    let anon = h2.connect().await;
+    present(&h1, "hub 1", &[anon.user_id()], &[]).await;
+
+    proxy.refuse();
+    eventually("hub 2's connections to NATS to be cut", || {
+        proxy.open() == 0
+    })
+    .await;
+    let nonce = accounts::challenge(&mut first).await;
+    let answer = request(
+        &mut first,
+        ClientMsg::DeleteAccount {
+            req: RequestId(9),
+            signature: key.sign(shared::account::Purpose::Delete, &nonce, "alice"),
+        },
+    )
+    .await;
+    assert_eq!(answer, HubMsg::Done { req: RequestId(9) });
+    proxy.heal();
+
+    for session in [&mut first, &mut second] {
+        match recv_skipping(session).await {
+            HubMsg::Error {
+                req: None,
+                kind: ErrorKind::AccountDeleted,
+                ..
+            } => {}
+            other => panic!("expected the goodbye, got {other:?}"),
+        }
+    }
+    eventually("alice to be gone from both hubs", || {
+        !h1.inspector.is_present(me.user_id) && !h2.inspector.is_present(me.user_id)
+    })
+    .await;
+    drop(anon);
+    for hub in [h1, h2] {
+        hub.stop().await;
+    }
+}

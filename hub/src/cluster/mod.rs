@@ -1,6 +1,7 @@
 //! Many hubs as one over NATS (`hub --cluster nats://HOST:PORT`); docs/CLUSTER.md has the
 //! design, the subjects, the timing bounds and the failure modes.
 //!
+//! - [`accounts`]: an account deleted on one hub has its sessions closed on every hub.
 //! - [`ids`]: anonymous ids leased in blocks from a JetStream key-value counter.
 //! - [`presence`]: each hub publishes its users' arrivals and leaves with a sequence number and
 //!   heartbeats; the others keep them in the registry as present through it.
@@ -11,6 +12,7 @@
 //!
 //! Without `--cluster` none of this runs and nothing of NATS is touched.
 
+pub(crate) mod accounts;
 pub(crate) mod ids;
 pub(crate) mod presence;
 pub(crate) mod relay;
@@ -21,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -235,6 +237,11 @@ pub(crate) struct Joined {
     pub slow_consumers: Arc<AtomicU64>,
     /// The task taking the answers to this hub's relays into [`Cluster::replies`].
     replies: tokio::task::JoinHandle<()>,
+    /// Account deletes on any hub, subscribed to before the hub takes a client
+    /// ([`accounts`]).
+    deletes: async_nats::Subscriber,
+    /// Notified each time the cluster's connection to NATS is made (again).
+    connected: Arc<Notify>,
 }
 
 /// The NATS options of every connection a clustered hub makes (its cluster connection and
@@ -250,17 +257,23 @@ pub fn nats_options(config: &ClusterConfig) -> async_nats::ConnectOptions {
     with_auth(options, &config.auth).subscription_capacity(config.subscription_capacity.max(1))
 }
 
-/// [`nats_options`] whose events are logged, and whose slow-consumer events (a message
-/// dropped for a subscription past its capacity) are counted in `slow_consumers` too.
+/// [`nats_options`] whose events are logged, whose slow-consumer events (a message dropped
+/// for a subscription past its capacity) are counted in `slow_consumers` too, and whose
+/// connections (the first and each after a loss) notify `connected`.
 pub(crate) fn watched_options(
     config: &ClusterConfig,
     slow_consumers: Arc<AtomicU64>,
+    connected: Arc<Notify>,
 ) -> async_nats::ConnectOptions {
     nats_options(config).event_callback(move |event| {
         let counted = slow_consumers.clone();
+        let connected = connected.clone();
         async move {
             match event {
-                async_nats::Event::Connected => info!("NATS connected"),
+                async_nats::Event::Connected => {
+                    info!("NATS connected");
+                    connected.notify_one();
+                }
                 async_nats::Event::SlowConsumer(sid) => {
                     counted.fetch_add(1, Ordering::Relaxed);
                     warn!(
@@ -295,7 +308,8 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
     getrandom::fill(&mut hub_id).map_err(|e| ClusterError::Nats(format!("no randomness: {e}")))?;
     let hub_id = u64::from_le_bytes(hub_id);
     let slow_consumers = Arc::new(AtomicU64::new(0));
-    let options = watched_options(&config, slow_consumers.clone())
+    let connected = Arc::new(Notify::new());
+    let options = watched_options(&config, slow_consumers.clone(), connected.clone())
         .name(format!("hubbub hub {hub_id:016x}"))
         .connection_timeout(CONNECT_TIMEOUT)
         .request_timeout(Some(config.relay_timeout))
@@ -319,6 +333,10 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
     let js = async_nats::jetstream::new(client.clone());
     let (leases, ids) = ids::start(&js, config.id_block.max(1)).await?;
     let (replies, replies_task) = replies::Replies::start(&client, hub_id).await?;
+    let deletes = client
+        .subscribe(accounts::deleted_subject())
+        .await
+        .map_err(|e| ClusterError::Nats(e.to_string()))?;
     info!(hub = %format!("{hub_id:016x}"), nats = %config.url, "joined the cluster");
     let (changes_tx, changes) = mpsc::channel(config.presence_queue.max(1));
     Ok(Joined {
@@ -329,6 +347,8 @@ pub(crate) async fn join(config: ClusterConfig) -> Result<Joined, ClusterError> 
         changes_tx,
         slow_consumers,
         replies: replies_task,
+        deletes,
+        connected,
     })
 }
 
@@ -346,11 +366,14 @@ pub(crate) async fn serve(
         ids,
         changes,
         replies,
+        deletes,
+        connected,
         ..
     } = joined;
     let leasing = tokio::spawn(leases.keep_ahead(ids));
     let relays = relay::serve(cluster.clone(), hub.clone()).await?;
     let pushes = relay::serve_pushes(cluster.clone(), hub.clone()).await?;
+    let deleting = accounts::serve(cluster.clone(), hub.clone(), deletes, connected);
     let presence = presence::Presence::start(cluster.clone(), registry).await?;
     let followed = tokio::spawn(presence.run(changes, shutdown.clone()));
     shutdown.cancelled().await;
@@ -358,6 +381,7 @@ pub(crate) async fn serve(
     leasing.abort();
     relays.abort();
     pushes.abort();
+    deleting.abort();
     replies.abort();
     Ok(())
 }

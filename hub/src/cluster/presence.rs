@@ -601,7 +601,7 @@ mod tests {
             ..ClusterConfig::new(nats.url())
         };
         let slow = Arc::new(AtomicU64::new(0));
-        let client = crate::cluster::watched_options(&config, slow.clone())
+        let client = crate::cluster::watched_options(&config, slow.clone(), Default::default())
             .connect(nats.url())
             .await
             .expect("connect");

@@ -11,7 +11,7 @@ use shared::UserId;
 
 /// The version of [`Envelope`] this hub speaks; a message of another is ignored (and logged).
 /// Version 3 sends a snapshot in parts ([`PeerMsg::Snapshot`]); version 4 gives a relay a
-/// deadline ([`DEADLINE_HEADER`]).
+/// deadline ([`DEADLINE_HEADER`]) and tells account deletes ([`PeerMsg::Deleted`]).
 pub(crate) const WIRE_VERSION: u16 = 4;
 
 /// Most bytes one user takes in a [`PeerMsg::Snapshot`]: its id (a varint of at most 10
@@ -107,6 +107,9 @@ pub(crate) enum PeerMsg {
     /// `relay` (or did not answer it): the sender's mailbox write for it is done, the drains
     /// held for it may go on.
     Written { relay: u64 },
+    /// On the cluster's delete subject (`super::accounts`): `account` is deleted (the store's
+    /// delete has committed), its sessions on every hub are to be closed.
+    Deleted { account: UserId },
 }
 
 /// What a [`PeerMsg::Push`] carries, which says which sessions take it.

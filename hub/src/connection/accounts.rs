@@ -410,10 +410,11 @@ pub(super) async fn finish(client: &mut Client, job: Deferred) -> Result<(), Clo
             match blocking(&hub, move |store| store.delete_account(id)).await {
                 Ok(_) => {
                     info!(account = id.0, name = %account.name, "deleted");
-                    answer(client, &HubMsg::<Bytes>::Done { req })?;
-                    for session in hub.registry.sessions(id) {
-                        session.close(CloseReason::AccountDeleted);
+                    if let Some(cluster) = &hub.cluster {
+                        crate::cluster::accounts::deleted(cluster, id).await;
                     }
+                    answer(client, &HubMsg::<Bytes>::Done { req })?;
+                    hub.registry.close_sessions(id, CloseReason::AccountDeleted);
                     client.control.close(CloseReason::AccountDeleted);
                     Ok(())
                 }
