@@ -141,9 +141,13 @@ impl Entry {
         self.is_here() || !self.remote.is_empty()
     }
 
-    /// Present on this hub: what it tells the cluster.
+    /// Present on this hub, what it tells the cluster: a session here, or one that left and
+    /// is still handing what it did not write to the mailbox. An account leaves only once its
+    /// hand-off is written, so that another hub that hears it leave and keeps a relay for it
+    /// keeps that relay behind the hand-off (docs/CLUSTER.md, § A session's hand-off across
+    /// hubs).
     fn is_here(&self) -> bool {
-        !self.sessions.is_empty()
+        !self.sessions.is_empty() || self.rescues > 0
     }
 
     /// Whether nothing keeps this entry in the map.
@@ -445,7 +449,7 @@ impl Registry {
         let entry = inner.users.entry(account).or_default();
         entry.name.get_or_insert_with(|| name.into());
         let first = !entry.is_present();
-        let first_here = entry.sessions.is_empty();
+        let first_here = !entry.is_here();
         let joined = if entry.has_live() {
             announce();
             Joined::Live
@@ -585,8 +589,19 @@ impl Registry {
         let mut inner = self.write();
         if let Some(entry) = inner.users.get_mut(&account) {
             entry.rescues -= 1;
-            if entry.is_idle() {
+            let (here, present, idle) = (entry.is_here(), entry.is_present(), entry.is_idle());
+            if idle {
                 inner.users.remove(&account);
+            }
+            // The leave that `leave` held back while the hand-off was being written.
+            if !self.shutting_down.load(Ordering::Relaxed) {
+                if !here {
+                    self.tell_cluster(&mut inner, || Change::Left { user: account });
+                }
+                if !present {
+                    let left = frame(&HubMsg::<Bytes>::Left { user_id: account });
+                    self.tell_left(&inner, account, left);
+                }
             }
         }
         drop(inner);
