@@ -232,6 +232,30 @@ struct Inner {
     connections: usize,
     /// The number of the last presence change of this hub told the cluster.
     presence_seq: u64,
+    /// Accounts whose last session on another hub left and is handing what it did not write
+    /// to the mailbox there ([`Change::Handing`]), and those hubs: their drains here wait.
+    handing: HashMap<UserId, SmallVec<[u64; 1]>>,
+}
+
+impl Inner {
+    /// Whether `account`'s mailbox is still being written by a hand-off here or on another hub.
+    fn rescuing(&self, account: UserId) -> bool {
+        self.handing.contains_key(&account) || self.users.get(&account).is_some_and(Entry::rescuing)
+    }
+
+    /// `hub` is done handing `account`'s relays over (it left, or a session came back): true
+    /// if that was the last hand-off a drain here waited for.
+    fn handed(&mut self, account: UserId, hub: u64) -> bool {
+        let Some(hubs) = self.handing.get_mut(&account) else {
+            return false;
+        };
+        hubs.retain(|h| *h != hub);
+        if hubs.is_empty() {
+            self.handing.remove(&account);
+            return true;
+        }
+        false
+    }
 }
 
 /// The hub's shared state.
@@ -357,8 +381,28 @@ impl Registry {
     /// present nowhere else, and leaves when it is left nowhere, as watchers hear.
     pub(crate) fn remote_apply(&self, hub: u64, changes: &[Change]) {
         let mut inner = self.write();
+        let mut settled = false;
         for change in changes {
+            if let Change::Arrived { user, .. } | Change::Left { user } = change {
+                settled |= inner.handed(*user, hub);
+            }
             match change {
+                Change::Handing { user } => {
+                    let hubs = inner.handing.entry(*user).or_default();
+                    if !hubs.contains(&hub) {
+                        hubs.push(hub);
+                    }
+                    // Present there as ever: it left only if it had never arrived.
+                    let entry = inner.users.entry(*user).or_default();
+                    if !entry.remote.contains(&hub) {
+                        let first = !entry.is_present();
+                        entry.remote.push(hub);
+                        if first {
+                            let arrival = Arrival::new(*user, entry.name.as_deref());
+                            self.tell_arrival(&inner, *user, &arrival);
+                        }
+                    }
+                }
                 Change::Arrived { user, name } => {
                     let entry = inner.users.entry(*user).or_default();
                     if entry.remote.contains(&hub) {
@@ -392,6 +436,10 @@ impl Registry {
                     }
                 }
             }
+        }
+        drop(inner);
+        if settled {
+            self.writes_settled.notify_waiters();
         }
     }
 
@@ -449,7 +497,8 @@ impl Registry {
         let entry = inner.users.entry(account).or_default();
         entry.name.get_or_insert_with(|| name.into());
         let first = !entry.is_present();
-        let first_here = !entry.is_here();
+        // Also while a session that left hands over: the other hubs' drains wait no more.
+        let first_here = entry.sessions.is_empty();
         let joined = if entry.has_live() {
             announce();
             Joined::Live
@@ -484,7 +533,7 @@ impl Registry {
         WriteMark {
             pending: entry.map_or(0, |e| e.writes_pending),
             started: entry.map_or(0, |e| e.writes_started),
-            rescuing: entry.is_some_and(Entry::rescuing),
+            rescuing: inner.rescuing(account),
         }
     }
 
@@ -506,14 +555,13 @@ impl Registry {
         announce: impl FnOnce(),
     ) -> bool {
         let mut inner = self.write();
+        if inner.rescuing(account) {
+            return false;
+        }
         let Some(entry) = inner.users.get_mut(&account) else {
             return false;
         };
-        if !mark.settled()
-            || entry.writes_pending != 0
-            || entry.writes_started != mark.started
-            || entry.rescuing()
-        {
+        if !mark.settled() || entry.writes_pending != 0 || entry.writes_started != mark.started {
             return false;
         }
         if !entry.sessions.iter().any(|s| s.conn == conn) {
@@ -570,10 +618,15 @@ impl Registry {
         if rescue {
             inner.users.entry(id).or_default().rescues += 1;
         }
-        if !inner.users.get(&id).is_some_and(Entry::is_here)
-            && !self.shutting_down.load(Ordering::Relaxed)
-        {
-            self.tell_cluster(&mut inner, || Change::Left { user: id });
+        if !self.shutting_down.load(Ordering::Relaxed) {
+            match inner.users.get(&id) {
+                Some(e) if e.sessions.is_empty() && rescue => {
+                    // Left follows in `rescued`, once the hand-off is written.
+                    self.tell_cluster(&mut inner, || Change::Handing { user: id });
+                }
+                Some(e) if e.is_here() => {}
+                _ => self.tell_cluster(&mut inner, || Change::Left { user: id }),
+            }
         }
         if !inner.users.get(&id).is_some_and(Entry::is_present)
             && !self.shutting_down.load(Ordering::Relaxed)

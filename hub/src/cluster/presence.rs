@@ -310,7 +310,7 @@ impl Presence {
         let now: HashSet<UserId> = arrived
             .iter()
             .filter_map(|c| match c {
-                Change::Arrived { user, .. } => Some(*user),
+                Change::Arrived { user, .. } | Change::Handing { user } => Some(*user),
                 Change::Left { .. } => None,
             })
             .collect();
@@ -443,7 +443,7 @@ fn apply(registry: &Registry, hub: u64, remote: &mut RemoteHub, changes: &[Chang
     }
     for change in changes {
         match change {
-            Change::Arrived { user, .. } => remote.users.insert(*user),
+            Change::Arrived { user, .. } | Change::Handing { user } => remote.users.insert(*user),
             Change::Left { user } => remote.users.remove(user),
         };
     }

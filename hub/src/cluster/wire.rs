@@ -129,6 +129,11 @@ pub(crate) enum Change {
     Arrived { user: UserId, name: Option<String> },
     /// Its last session there left.
     Left { user: UserId },
+    /// Its last session there left, and what that session did not write is being handed to
+    /// its mailbox: it stays present there, and its drains on other hubs do not go live, until
+    /// the `Left` that follows once the hand-off is written (or an `Arrived`: a session came
+    /// back).
+    Handing { user: UserId },
 }
 
 /// What a destination hub did with a relay's receivers.
