@@ -1347,6 +1347,34 @@ mod tests {
         assert!(!registry.leave(anon, anon));
     }
 
+    /// A drain here does not go live while another hub says the account's last session there
+    /// is handing its relays over; that hub's `Left` (or `Arrived`) ends the wait.
+    #[test]
+    fn a_drain_waits_for_a_hand_off_on_another_hub() {
+        const HUB: u64 = 7;
+        for end in [
+            Change::Left { user: BOB },
+            Change::Arrived {
+                user: BOB,
+                name: None,
+            },
+        ] {
+            let registry = Registry::default();
+            let (conn, (session, _inbox)) = (UserId(1), peer());
+            registry.join(conn, session);
+            registry.remote_apply(HUB, &[Change::Handing { user: BOB }]);
+            assert!(registry.is_present(BOB), "handing is present");
+            registry.log_in(conn, conn, BOB, "bob", 3, || {});
+            let mark = registry.write_mark(BOB);
+            assert!(!mark.settled());
+            assert!(!registry.try_go_live(conn, BOB, mark, || {}));
+            registry.remote_apply(HUB, &[end.clone()]);
+            let mark = registry.write_mark(BOB);
+            assert!(mark.settled(), "after {end:?}");
+            assert!(registry.try_go_live(conn, BOB, mark, || {}));
+        }
+    }
+
     /// A relay from another hub to an account draining here is held by this hub, the
     /// origin's write counted pending like a local relay's, so the drain cannot go live past
     /// it; one with no session here is left to the origin, and a live one takes it.
