@@ -1368,7 +1368,7 @@ mod tests {
             let mark = registry.write_mark(BOB);
             assert!(!mark.settled());
             assert!(!registry.try_go_live(conn, BOB, mark, || {}));
-            registry.remote_apply(HUB, &[end.clone()]);
+            registry.remote_apply(HUB, std::slice::from_ref(&end));
             let mark = registry.write_mark(BOB);
             assert!(mark.settled(), "after {end:?}");
             assert!(registry.try_go_live(conn, BOB, mark, || {}));
