@@ -116,86 +116,6 @@ async fn the_last_session_leaving_is_the_account_leaving(hubs: Hubs) {
 }
 
 #[tokio::test]
-async fn refused_logins_change_nothing() {
-    let hub = TestHub::start().await;
-    let (mut alice, key, me) = new_account(hub.addr, "alice").await;
-
-    let mut c = hub.connect().await;
-    let anon = c.user_id();
-    // No challenge asked for.
-    let sig = key.sign(Purpose::Login, &[0; 32], "alice");
-    let no_challenge = request(
-        &mut c,
-        ClientMsg::Login {
-            req: RequestId(1),
-            name: "alice".into(),
-            signature: sig,
-            receive: true,
-        },
-    )
-    .await;
-    assert_eq!(refused(&no_challenge), ErrorKind::WrongState);
-    // Another key.
-    let wrong = SecretKey::generate();
-    assert_eq!(
-        refused(&try_login(&mut c, &wrong, "alice").await),
-        ErrorKind::LoginFailed
-    );
-    // An unknown name.
-    assert_eq!(
-        refused(&try_login(&mut c, &key, "nobody").await),
-        ErrorKind::LoginFailed
-    );
-    // The right key over another connection's challenge.
-    let mut other = hub.connect().await;
-    let theirs = challenge(&mut other).await;
-    let _ours = challenge(&mut c).await;
-    let stolen = request(
-        &mut c,
-        ClientMsg::Login {
-            req: RequestId(2),
-            name: "alice".into(),
-            signature: key.sign(Purpose::Login, &theirs, "alice"),
-            receive: true,
-        },
-    )
-    .await;
-    assert_eq!(refused(&stolen), ErrorKind::LoginFailed);
-    // A good signature, replayed: the challenge was used up by the first use.
-    let nonce = challenge(&mut c).await;
-    let good = key.sign(Purpose::Login, &nonce, "alice");
-    let login_with = |signature| ClientMsg::Login {
-        req: RequestId(3),
-        name: "alice".into(),
-        signature,
-        receive: true,
-    };
-    let register_sig = key.sign(Purpose::Register, &nonce, "alice");
-    // A signature for another purpose over the right challenge fails, and uses it up.
-    assert_eq!(
-        refused(&request(&mut c, login_with(register_sig)).await),
-        ErrorKind::LoginFailed
-    );
-    assert_eq!(
-        refused(&request(&mut c, login_with(good)).await),
-        ErrorKind::WrongState,
-        "a signature is good for one challenge, used once"
-    );
-    assert_eq!(identity(&mut c).await, anon, "still anonymous");
-    assert_eq!(identity(&mut alice).await, me.user_id, "alice unaffected");
-
-    // And the right way works on the same connection.
-    let again = login(&mut c, &key, "ALICE").await;
-    assert_eq!(again.user_id, me.user_id);
-    assert_eq!(
-        refused(&try_login(&mut c, &key, "alice").await),
-        ErrorKind::WrongState,
-        "already logged in"
-    );
-    hub.stop().await;
-}
-
-#[tokio::test]
 async fn failed_logins_are_rate_limited_per_address() {
     let hub = TestHub::with_config(Config {
         login_fail_rate: 3,
@@ -283,10 +203,11 @@ async fn registration_refusals_say_why() {
     closed.stop().await;
 }
 
+/// Hubs that let one address register a thousand accounts a minute.
 fn registering_freely() -> testkit::hubs::Setup {
     testkit::hubs::Setup {
         config: Config {
-            register_rate: 100,
+            register_rate: 1000,
             ..test_config()
         },
         ..Default::default()
@@ -428,87 +349,6 @@ async fn presence(conn: &mut Connection, n: usize) -> Vec<HubMsg> {
     events
 }
 
-#[tokio::test]
-async fn the_directory_finds_accounts_by_name_id_and_pattern() {
-    let hub = TestHub::with_config(Config {
-        register_rate: 1000,
-        ..test_config()
-    })
-    .await;
-    let (alice, _, a) = new_account(hub.addr, "alice").await;
-    let (bob, _, b) = new_account(hub.addr, "bob").await;
-    drop(bob);
-    // A client of version 3 sees the directory without keys (`e2e_wire` has version 4's).
-    let mut c = Connection::connect_speaking(hub.addr, shared::ACCOUNTS_VERSION)
-        .await
-        .expect("connect");
-    let lookup = |req, who| ClientMsg::Lookup {
-        req: RequestId(req),
-        who,
-    };
-    let found = |user_id, name: &str, online| {
-        Some(AccountInfo {
-            user_id,
-            name: name.into(),
-            online,
-        })
-    };
-    testkit::eventually("the connection to go", || hub.inspector.connections() == 2).await;
-    for (req, who, want) in [
-        (
-            1,
-            Who::Name("ALICE".into()),
-            found(a.user_id, "alice", true),
-        ),
-        (2, Who::Id(b.user_id), found(b.user_id, "bob", false)),
-        (3, Who::Name("carol".into()), None),
-        (4, Who::Name("not a name".into()), None),
-        (5, Who::Id(c.user_id()), None),
-    ] {
-        match request(&mut c, lookup(req, who)).await {
-            HubMsg::Account { req: r, account } => {
-                assert_eq!(r, RequestId(req));
-                assert_eq!(account, want, "lookup {req}");
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-    for i in 0..101 {
-        let (conn, _, _) = new_account(hub.addr, &format!("user{i:03}")).await;
-        drop(conn);
-    }
-    let users = |pattern: &str| ClientMsg::Users {
-        req: RequestId(9),
-        pattern: pattern.into(),
-    };
-    match request(&mut c, users("?LI*")).await {
-        HubMsg::Users { users, limited, .. } => {
-            assert_eq!(
-                users,
-                found(a.user_id, "alice", true)
-                    .into_iter()
-                    .collect::<Vec<_>>()
-            );
-            assert!(!limited);
-        }
-        other => panic!("{other:?}"),
-    }
-    match request(&mut c, users("user*")).await {
-        HubMsg::Users { users, limited, .. } => {
-            assert_eq!(users.len(), 100);
-            assert_eq!(users[0].name, "user000");
-            assert!(limited, "101 matched");
-        }
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(
-        refused(&request(&mut c, users(&"*".repeat(65))).await),
-        ErrorKind::BadPattern
-    );
-    drop(alice);
-    hub.stop().await;
-}
-
 on_one_hub_and_a_cluster! {
 /// On three hubs the account's two sessions and bob are each on another hub: the delete
 /// closes the session on the other hub too.
@@ -573,12 +413,164 @@ async fn a_deleted_account_is_gone_with_its_sessions_and_its_name_is_free(hubs: 
 }
 }
 
-#[tokio::test]
-async fn account_requests_need_version_3() {
-    let hub = TestHub::start().await;
-    let mut old = Connection::connect_speaking(hub.addr, 2)
-        .await
-        .expect("connect");
+on_one_hub_and_a_cluster! {
+/// On three hubs alice, the refused connection and the one whose challenge it steals are each
+/// on another hub.
+async fn refused_logins_change_nothing(hubs: Hubs) {
+    let (mut alice, key, me) = hubs.new_account("alice").await;
+
+    let mut c = hubs.connect().await;
+    let anon = c.user_id();
+    // No challenge asked for.
+    let sig = key.sign(Purpose::Login, &[0; 32], "alice");
+    let no_challenge = request(
+        &mut c,
+        ClientMsg::Login {
+            req: RequestId(1),
+            name: "alice".into(),
+            signature: sig,
+            receive: true,
+        },
+    )
+    .await;
+    assert_eq!(refused(&no_challenge), ErrorKind::WrongState);
+    // Another key.
+    let wrong = SecretKey::generate();
+    assert_eq!(
+        refused(&try_login(&mut c, &wrong, "alice").await),
+        ErrorKind::LoginFailed
+    );
+    // An unknown name.
+    assert_eq!(
+        refused(&try_login(&mut c, &key, "nobody").await),
+        ErrorKind::LoginFailed
+    );
+    // The right key over another connection's challenge.
+    let mut other = hubs.connect().await;
+    let theirs = challenge(&mut other).await;
+    let _ours = challenge(&mut c).await;
+    let stolen = request(
+        &mut c,
+        ClientMsg::Login {
+            req: RequestId(2),
+            name: "alice".into(),
+            signature: key.sign(Purpose::Login, &theirs, "alice"),
+            receive: true,
+        },
+    )
+    .await;
+    assert_eq!(refused(&stolen), ErrorKind::LoginFailed);
+    // A good signature, replayed: the challenge was used up by the first use.
+    let nonce = challenge(&mut c).await;
+    let good = key.sign(Purpose::Login, &nonce, "alice");
+    let login_with = |signature| ClientMsg::Login {
+        req: RequestId(3),
+        name: "alice".into(),
+        signature,
+        receive: true,
+    };
+    let register_sig = key.sign(Purpose::Register, &nonce, "alice");
+    // A signature for another purpose over the right challenge fails, and uses it up.
+    assert_eq!(
+        refused(&request(&mut c, login_with(register_sig)).await),
+        ErrorKind::LoginFailed
+    );
+    assert_eq!(
+        refused(&request(&mut c, login_with(good)).await),
+        ErrorKind::WrongState,
+        "a signature is good for one challenge, used once"
+    );
+    assert_eq!(identity(&mut c).await, anon, "still anonymous");
+    assert_eq!(identity(&mut alice).await, me.user_id, "alice unaffected");
+
+    // And the right way works on the same connection.
+    let again = login(&mut c, &key, "ALICE").await;
+    assert_eq!(again.user_id, me.user_id);
+    assert_eq!(
+        refused(&try_login(&mut c, &key, "alice").await),
+        ErrorKind::WrongState,
+        "already logged in"
+    );
+    hubs.stop().await;
+}
+
+/// On three hubs the accounts are registered on every hub, and asked for on another: the
+/// directory is the store they share.
+async fn the_directory_finds_accounts_by_name_id_and_pattern(hubs: Hubs = registering_freely()) {
+    let (alice, _, a) = hubs.new_account("alice").await;
+    let (bob, _, b) = hubs.new_account("bob").await;
+    drop(bob);
+    // A client of version 3 sees the directory without keys (`e2e_wire` has version 4's).
+    let mut c = hubs.connect_at(shared::ACCOUNTS_VERSION).await;
+    let lookup = |req, who| ClientMsg::Lookup {
+        req: RequestId(req),
+        who,
+    };
+    let found = |user_id, name: &str, online| {
+        Some(AccountInfo {
+            user_id,
+            name: name.into(),
+            online,
+        })
+    };
+    hubs.gone(b.user_id).await;
+    for (req, who, want) in [
+        (
+            1,
+            Who::Name("ALICE".into()),
+            found(a.user_id, "alice", true),
+        ),
+        (2, Who::Id(b.user_id), found(b.user_id, "bob", false)),
+        (3, Who::Name("carol".into()), None),
+        (4, Who::Name("not a name".into()), None),
+        (5, Who::Id(c.user_id()), None),
+    ] {
+        match request(&mut c, lookup(req, who)).await {
+            HubMsg::Account { req: r, account } => {
+                assert_eq!(r, RequestId(req));
+                assert_eq!(account, want, "lookup {req}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    for i in 0..101 {
+        let (conn, _, _) = hubs.new_account(&format!("user{i:03}")).await;
+        drop(conn);
+    }
+    let users = |pattern: &str| ClientMsg::Users {
+        req: RequestId(9),
+        pattern: pattern.into(),
+    };
+    match request(&mut c, users("?LI*")).await {
+        HubMsg::Users { users, limited, .. } => {
+            assert_eq!(
+                users,
+                found(a.user_id, "alice", true)
+                    .into_iter()
+                    .collect::<Vec<_>>()
+            );
+            assert!(!limited);
+        }
+        other => panic!("{other:?}"),
+    }
+    match request(&mut c, users("user*")).await {
+        HubMsg::Users { users, limited, .. } => {
+            assert_eq!(users.len(), 100);
+            assert_eq!(users[0].name, "user000");
+            assert!(limited, "101 matched");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        refused(&request(&mut c, users(&"*".repeat(65))).await),
+        ErrorKind::BadPattern
+    );
+    drop(alice);
+    hubs.stop().await;
+}
+
+async fn account_requests_need_version_3(hubs: Hubs) {
+    let mut old = hubs.connect_at(2).await;
     old.send(&ClientMsg::<Bytes>::Challenge { req: RequestId(1) })
         .await
         .expect("send");
@@ -590,19 +582,19 @@ async fn account_requests_need_version_3() {
         } => assert!(text.contains("version 3"), "{text}"),
         other => panic!("{other:?}"),
     }
-    hub.stop().await;
+    hubs.stop().await;
 }
 
 /// A connection that logs in only to act as the account (a one-shot send) is not one of its
 /// sessions: what is sent to the account meanwhile goes to the mailbox, not to a connection
 /// about to end.
-#[tokio::test]
-async fn a_login_to_act_takes_nothing_meant_for_the_account() {
-    let hub = TestHub::start().await;
-    let (alice, key, me) = new_account(hub.addr, "alice").await;
+/// On three hubs the acting connection, bob and alice's later session are each on another
+/// hub.
+async fn a_login_to_act_takes_nothing_meant_for_the_account(hubs: Hubs) {
+    let (alice, key, me) = hubs.new_account("alice").await;
     drop(alice);
-    testkit::eventually("alice to leave", || hub.inspector.connections() == 0).await;
-    let mut acting = hub.connect().await;
+    hubs.gone(me.user_id).await;
+    let mut acting = hubs.connect().await;
     let anon = acting.user_id();
     let nonce = challenge(&mut acting).await;
     let answer = request(
@@ -625,7 +617,7 @@ async fn a_login_to_act_takes_nothing_meant_for_the_account() {
         }
     );
     assert_eq!(identity(&mut acting).await, me.user_id);
-    let mut bob = hub.connect().await;
+    let mut bob = hubs.connect().await;
     assert_eq!(
         list(&mut bob).await,
         vec![anon],
@@ -653,11 +645,13 @@ async fn a_login_to_act_takes_nothing_meant_for_the_account() {
     .await;
     assert_eq!(refused(&ack), ErrorKind::WrongState);
     drop(acting);
-    let mut alice = hub.connect().await;
+    hubs.gone(anon).await;
+    let mut alice = hubs.connect().await;
     assert_eq!(
         login(&mut alice, &key, "alice").await.waiting,
         1,
         "kept for her"
     );
-    hub.stop().await;
+    hubs.stop().await;
+}
 }
