@@ -60,6 +60,11 @@ pub struct Config {
     /// than the terminal client's 10 s wait for a welcome, so a client that speaks plain
     /// TCP to a TLS hub is told why before it gives up.
     pub tls_handshake_timeout: Duration,
+    /// Whether every connection starts with a PROXY protocol v2 header (from a load balancer
+    /// in front of the hub, HAProxy's `send-proxy-v2`), whose client address then counts for
+    /// the per-address limits in place of the balancer's (`crate::proxy_protocol`). A
+    /// connection without one is closed.
+    pub proxy_protocol: bool,
     /// Whether a connection must log in before anything but the login steps (`Hello`,
     /// `Challenge`, `Register`, `Login`, `Ping`); other requests are refused.
     pub require_login: bool,
@@ -96,6 +101,7 @@ impl Default for Config {
             expire_interval: Duration::from_secs(60),
             tls: None,
             tls_handshake_timeout: Duration::from_secs(5),
+            proxy_protocol: false,
             require_login: false,
             cluster: None,
         }

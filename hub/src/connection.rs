@@ -136,6 +136,7 @@ pub(crate) fn serve(
             return;
         };
         let Opened {
+            source,
             rd,
             wr,
             binding,
@@ -148,7 +149,9 @@ pub(crate) fn serve(
                 return;
             }
         };
-        debug!("connected");
+        // Behind a balancer (`--proxy-protocol`) the client's address is the header's.
+        let addr = source.or(addr);
+        debug!(client = ?addr, "connected");
         let (outbox, inbox) = queue(hub.config.queue_limits(), hub.budget.clone());
         let control = Arc::new(Control::default());
         let welcome = frame::encode(&HubMsg::<Bytes>::Welcome {
@@ -233,7 +236,7 @@ async fn open(
     };
     let tls = hub.config.tls.as_ref().map(|tls| &tls.server);
     tokio::select! {
-        opened = transport::open(stream, tls, hub.config.tls_handshake_timeout) => Some((id, opened)),
+        opened = transport::open(stream, tls, hub.config.proxy_protocol, hub.config.tls_handshake_timeout) => Some((id, opened)),
         // Not registered yet: nothing of it to flush or to tell.
         () = hub.shutdown.cancelled() => None,
     }

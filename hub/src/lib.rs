@@ -24,6 +24,7 @@ pub mod health;
 mod inspect;
 mod peer;
 mod presence;
+pub mod proxy_protocol;
 mod queue;
 mod rate;
 mod registry;

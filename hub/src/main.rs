@@ -161,6 +161,13 @@ struct Args {
           default_value_t = defaults().tls_handshake_timeout.into())]
     tls_handshake_timeout: humantime::Duration,
 
+    /// Every connection starts with a PROXY protocol v2 header from the load balancer in front
+    /// of the hub (HAProxy's send-proxy-v2): the client's address in it counts for the
+    /// per-address limits, not the balancer's. A connection without one is closed. Only for a
+    /// listener that nothing but the balancer can reach.
+    #[arg(long, env = "HUB_PROXY_PROTOCOL")]
+    proxy_protocol: bool,
+
     /// Listen on an address other than loopback without TLS. Without it such a hub refuses
     /// to start: anyone on the path could read every body.
     #[arg(long, env = "HUB_ALLOW_PLAINTEXT")]
@@ -351,6 +358,7 @@ impl Args {
             login_fail_rate: self.login_fail_rate,
             tls: self.tls()?,
             tls_handshake_timeout: self.tls_handshake_timeout.into(),
+            proxy_protocol: self.proxy_protocol,
             require_login: self.require_login,
             cluster: self.cluster(),
             ..Config::default()

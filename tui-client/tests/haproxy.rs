@@ -236,3 +236,31 @@ async fn tls_passes_through_and_hubs_sharing_a_certificate_pass_for_the_pinned_o
     .await;
     assert_eq!(std::fs::read_to_string(&known_hubs).expect("pins"), pinned);
 }
+
+/// With `send-proxy-v2` on HAProxy's servers and `hub --proxy-protocol` (docs/CLUSTER-haproxy.md
+/// § The client's address), a client through HAProxy is welcomed: the hub reads HAProxy's
+/// header, and its per-address limits count the client's address in it. Without the edit the
+/// hub gets no header and closes the connection before its welcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_send_proxy_v2_a_proxy_protocol_hub_welcomes_clients_through_haproxy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hub = Backend::with_config(hub::Config {
+        proxy_protocol: true,
+        ..test_config()
+    });
+    let front = free_addr();
+    let haproxy = Haproxy::start_edited(
+        dir.path(),
+        front,
+        [hub.target(), nowhere(), nowhere()],
+        &[("default-server inter", "default-server send-proxy-v2 inter")],
+    )
+    .await;
+    haproxy.wait_check("hub1", "L7OK").await;
+    let mut conn = shared::conn::Connection::connect(front)
+        .await
+        .expect("welcomed through HAProxy");
+    let id = conn.user_id();
+    assert_eq!(testkit::identity(&mut conn).await, id);
+    eventually("the client on the hub", || hub.inspector.connections() == 1).await;
+}
