@@ -111,7 +111,8 @@ impl Client {
 
 /// Serve one accepted connection until it closes. `reading` is held while this connection may
 /// still route relays; shutdown waits for every such token before users leave; `permit`, a
-/// place under the connection limit, is held until the end.
+/// place under the connection limit, is held until the end. `client` is the client's address
+/// when the socket's peer is not the client (a PROXY protocol header named it).
 ///
 /// Not an `async fn`: the future of one keeps each argument twice (the argument and the local
 /// it is moved to), and this future is most of an idle connection's memory. Here the block
@@ -121,11 +122,12 @@ pub(crate) fn serve(
     hub: Arc<HubContext>,
     reading: TaskTrackerToken,
     permit: OwnedSemaphorePermit,
+    client: Option<IpAddr>,
 ) -> impl Future<Output = ()> + Send {
     let id = hub.registry.next_id();
     let peer_addr = stream.peer_addr().ok();
-    let span = info_span!("conn", user_id = id.map(|id| id.0), peer = ?peer_addr);
-    let addr = peer_addr.map(|a| a.ip());
+    let span = info_span!("conn", user_id = id.map(|id| id.0), peer = ?peer_addr, client = ?client);
+    let addr = client.or(peer_addr.map(|a| a.ip()));
     // Boxed, and made before the block so that the block captures the box, not the socket:
     // the handshake's state is large and lives only until it ends; inline, every
     // connection's future would keep room for it all its life, TLS or not (W5 plain 4.3
@@ -136,7 +138,6 @@ pub(crate) fn serve(
             return;
         };
         let Opened {
-            source,
             rd,
             wr,
             binding,
@@ -149,9 +150,7 @@ pub(crate) fn serve(
                 return;
             }
         };
-        // Behind a balancer (`--proxy-protocol`) the client's address is the header's.
-        let addr = source.or(addr);
-        debug!(client = ?addr, "connected");
+        debug!("connected");
         let (outbox, inbox) = queue(hub.config.queue_limits(), hub.budget.clone());
         let control = Arc::new(Control::default());
         let welcome = frame::encode(&HubMsg::<Bytes>::Welcome {
@@ -236,7 +235,7 @@ async fn open(
     };
     let tls = hub.config.tls.as_ref().map(|tls| &tls.server);
     tokio::select! {
-        opened = transport::open(stream, tls, hub.config.proxy_protocol, hub.config.tls_handshake_timeout) => Some((id, opened)),
+        opened = transport::open(stream, tls, hub.config.tls_handshake_timeout) => Some((id, opened)),
         // Not registered yet: nothing of it to flush or to tell.
         () = hub.shutdown.cancelled() => None,
     }

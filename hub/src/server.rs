@@ -174,7 +174,11 @@ impl Hub {
             };
             crate::stats::Stats::add(&hub.registry.stats.accepted, 1);
             let (hub, token) = (hub.clone(), reading.token());
-            connections.spawn(serve(stream, hub, token, permit));
+            if hub.config.proxy_protocol {
+                connections.spawn(behind_a_balancer(stream, hub, token, permit));
+            } else {
+                connections.spawn(serve(stream, hub, token, permit, None));
+            }
         }
         drop(listener);
         info!(
@@ -254,5 +258,25 @@ async fn log_stats(hub: Arc<HubContext>) {
             now.1.rates_since(&before.1, now.0 - before.0)
         );
         before = now;
+    }
+}
+
+/// A connection of a hub behind a load balancer (`--proxy-protocol`): its PROXY header first,
+/// then [`serve`] with the client's address it names. A connection without a good header is
+/// closed before its welcome. The connection is boxed here, so that a hub without the flag
+/// spawns [`serve`] itself and pays nothing for it.
+async fn behind_a_balancer(
+    mut stream: TcpStream,
+    hub: Arc<HubContext>,
+    reading: tokio_util::task::task_tracker::TaskTrackerToken,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let header = tokio::select! {
+        header = crate::proxy_protocol::read_header(&mut stream) => header,
+        () = hub.shutdown.cancelled() => return,
+    };
+    match header {
+        Ok(client) => Box::pin(serve(stream, hub, reading, permit, client)).await,
+        Err(e) => info!(error = %e, peer = ?stream.peer_addr().ok(), "closed before the welcome"),
     }
 }

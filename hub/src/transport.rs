@@ -49,9 +49,6 @@ pub(crate) enum WriteHalf {
 
 /// A connection's stream, opened.
 pub(crate) struct Opened {
-    /// The client's address as a PROXY protocol header named it (`--proxy-protocol`); `None`
-    /// without one, or when the header names none.
-    pub source: Option<std::net::IpAddr>,
     pub rd: ReadHalf,
     pub wr: WriteHalf,
     /// The TLS session's `tls-exporter` value; `None` over plain TCP.
@@ -76,28 +73,18 @@ pub(crate) enum OpenError {
     /// The socket pair or the exporter failed.
     #[error("TLS setup failed: {0}")]
     Setup(String),
-    /// `--proxy-protocol`, and the connection did not start with a good PROXY header.
-    #[error(transparent)]
-    Proxy(#[from] crate::proxy_protocol::ProxyError),
 }
 
-/// Take `stream` as is, or run the TLS handshake on it (at most `timeout`) and start a pump;
-/// with `proxy`, read its PROXY protocol header first (`crate::proxy_protocol`).
+/// Take `stream` as is, or run the TLS handshake on it (at most `timeout`) and start a pump.
 pub(crate) async fn open(
     mut stream: TcpStream,
     tls: Option<&Arc<rustls::ServerConfig>>,
-    proxy: bool,
     timeout: Duration,
 ) -> Result<Opened, OpenError> {
     let _ = stream.set_nodelay(true);
-    let source = match proxy {
-        true => crate::proxy_protocol::read_header(&mut stream).await?,
-        false => None,
-    };
     let Some(tls) = tls else {
         let (rd, wr) = stream.into_split();
         return Ok(Opened {
-            source,
             rd: ReadHalf::Tcp(rd),
             wr: WriteHalf::Tcp(wr),
             binding: None,
@@ -138,7 +125,6 @@ pub(crate) async fn open(
     let pump = tokio::spawn(pump(session, theirs));
     let (rd, wr) = ours.into_split();
     Ok(Opened {
-        source,
         rd: ReadHalf::Local(rd),
         wr: WriteHalf::Local(wr),
         binding: Some(binding),
