@@ -381,14 +381,7 @@ async fn a_deleted_account_is_gone_with_its_sessions_and_its_name_is_free(hubs: 
     .await;
     assert_eq!(answer, HubMsg::Done { req: RequestId(2) });
     for session in [&mut first, &mut second] {
-        match recv_skipping(session).await {
-            HubMsg::Error {
-                req: None,
-                kind: ErrorKind::AccountDeleted,
-                ..
-            } => {}
-            other => panic!("expected the goodbye, got {other:?}"),
-        }
+        testkit::accounts::deleted_goodbye(session).await;
     }
     match request(
         &mut bob,

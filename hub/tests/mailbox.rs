@@ -151,6 +151,19 @@ fn mailboxes_of(n: u64) -> Setup {
     }
 }
 
+/// Relay `n` bodies of 64 KiB numbered from 1 to `to`, each delivered live. 256 are 16 MiB:
+/// far more than two sockets' buffers hold, so most of it stays queued for a reader that
+/// reads nothing.
+async fn relay_live(from: &mut Connection, to: UserId, n: u32) {
+    for i in 1..=n {
+        let body = [i.to_be_bytes().to_vec(), vec![0; 64 * 1024]].concat();
+        match relay(from, &[to], body).await {
+            HubMsg::Posted { delivered: 1, .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 /// What a relay was answered: (delivered, queued receivers, dropped).
 fn answered(answer: &HubMsg) -> (u32, Vec<UserId>, Vec<UserId>) {
     match answer {
@@ -419,15 +432,8 @@ async fn relays_queued_for_a_session_that_resets_are_kept_in_order(
 ) {
     let (stuck, bob_key, b) = hubs.new_account("bob").await;
     let mut alice = hubs.connect().await;
-    // 16 MiB: far more than the two sockets' buffers hold, so most of it is still queued.
-    let (before, size) = (256u32, 64 * 1024);
-    for n in 1..=before {
-        let body = [n.to_be_bytes().to_vec(), vec![0; size]].concat();
-        match relay(&mut alice, &[b.user_id], body).await {
-            HubMsg::Posted { delivered: 1, .. } => {}
-            other => panic!("{other:?}"),
-        }
-    }
+    let before = 256u32;
+    relay_live(&mut alice, b.user_id, before).await;
     // Unread bytes in its buffer: closing it resets the connection.
     drop(stuck);
     hubs.gone(b.user_id).await;
@@ -462,14 +468,8 @@ async fn relays_queued_for_a_session_that_resets_are_kept_in_order(
 async fn a_login_during_a_hand_off_gets_all_of_it_in_order(hubs: Hubs = queues(64 << 20)) {
     let (stuck, bob_key, b) = hubs.new_account("bob").await;
     let mut alice = hubs.connect().await;
-    let (before, size) = (256u32, 64 * 1024);
-    for n in 1..=before {
-        let body = [n.to_be_bytes().to_vec(), vec![0; size]].concat();
-        match relay(&mut alice, &[b.user_id], body).await {
-            HubMsg::Posted { delivered: 1, .. } => {}
-            other => panic!("{other:?}"),
-        }
-    }
+    let before = 256u32;
+    relay_live(&mut alice, b.user_id, before).await;
     let stuck_on = &hubs.hubs[0];
     let others = stuck_on.inspector.connections() - 1;
     drop(stuck);

@@ -379,14 +379,7 @@ async fn an_account_deleted_while_a_hub_is_cut_off_loses_its_session_there_at_th
     proxy.heal();
 
     for session in [&mut first, &mut second] {
-        match recv_skipping(session).await {
-            HubMsg::Error {
-                req: None,
-                kind: ErrorKind::AccountDeleted,
-                ..
-            } => {}
-            other => panic!("expected the goodbye, got {other:?}"),
-        }
+        accounts::deleted_goodbye(session).await;
     }
     eventually("alice to be gone from both hubs", || {
         !h1.inspector.is_present(me.user_id) && !h2.inspector.is_present(me.user_id)

@@ -43,6 +43,18 @@ pub async fn try_register(conn: &mut Connection, key: &SecretKey, name: &str) ->
     next_answer(conn).await
 }
 
+/// Wait for the goodbye a session of a deleted account gets (`AccountDeleted`).
+pub async fn deleted_goodbye(conn: &mut Connection) {
+    match crate::recv_skipping(conn).await {
+        HubMsg::Error {
+            req: None,
+            kind: shared::ErrorKind::AccountDeleted,
+            ..
+        } => {}
+        other => panic!("expected the AccountDeleted goodbye, got {other:?}"),
+    }
+}
+
 /// Log in as `name` with `key` over a fresh challenge; the hub's answer.
 pub async fn try_login(conn: &mut Connection, key: &SecretKey, name: &str) -> HubMsg {
     let nonce = challenge(conn).await;
