@@ -151,12 +151,13 @@ async fn failed_logins_are_rate_limited_per_address() {
 }
 
 #[tokio::test]
-async fn registration_refusals_say_why() {
+async fn registrations_are_rate_limited_per_address() {
     let hub = TestHub::with_config(Config {
         register_rate: 4,
         ..test_config()
     })
     .await;
+    // Every attempt counts, refused or not.
     let mut c = hub.connect().await;
     let key = SecretKey::generate();
     assert_eq!(
@@ -167,40 +168,23 @@ async fn registration_refusals_say_why() {
         refused(&try_register(&mut c, &key, &"x".repeat(33)).await),
         ErrorKind::InvalidName
     );
-    // A registration signed with another key than the one it names.
-    let nonce = challenge(&mut c).await;
-    let other = SecretKey::generate();
-    let forged = request(
-        &mut c,
-        ClientMsg::Register {
-            req: RequestId(5),
-            name: "carol".into(),
-            key: key.public(),
-            signature: other.sign(Purpose::Register, &nonce, "carol"),
-        },
-    )
-    .await;
-    assert_eq!(refused(&forged), ErrorKind::LoginFailed);
+    assert_eq!(
+        refused(&try_register(&mut c, &key, "bad name").await),
+        ErrorKind::InvalidName
+    );
     register(&mut c, &key, "carol").await;
     let mut d = hub.connect().await;
+    let answer = try_register(&mut d, &SecretKey::generate(), "dave").await;
     assert_eq!(
-        refused(&try_register(&mut d, &SecretKey::generate(), "carol").await),
+        refused(&answer),
         ErrorKind::RateLimited,
         "four attempts a minute from one address"
     );
+    let HubMsg::Error { text, .. } = answer else {
+        unreachable!()
+    };
+    assert!(text.contains("registrations"), "{text}");
     hub.stop().await;
-
-    let closed = TestHub::with_config(Config {
-        registration: Registration::Closed,
-        ..test_config()
-    })
-    .await;
-    let mut c = closed.connect().await;
-    assert_eq!(
-        refused(&try_register(&mut c, &key, "dave").await),
-        ErrorKind::RegistrationClosed
-    );
-    closed.stop().await;
 }
 
 /// Hubs that let one address register a thousand accounts a minute.
@@ -246,6 +230,63 @@ async fn fifty_clients_registering_one_name_at_once_make_one_account(
         }
     }
     assert_eq!((won.len(), taken), (1, 49));
+    hubs.stop().await;
+}
+
+/// On three hubs the name is taken on another hub than the one that registered it.
+async fn registration_refusals_say_why(hubs: Hubs = registering_freely()) {
+    let mut c = hubs.connect().await;
+    let key = SecretKey::generate();
+    assert_eq!(
+        refused(&try_register(&mut c, &key, "no spaces").await),
+        ErrorKind::InvalidName
+    );
+    assert_eq!(
+        refused(&try_register(&mut c, &key, &"x".repeat(33)).await),
+        ErrorKind::InvalidName
+    );
+    // A registration signed with another key than the one it names.
+    let nonce = challenge(&mut c).await;
+    let other = SecretKey::generate();
+    let forged = request(
+        &mut c,
+        ClientMsg::Register {
+            req: RequestId(5),
+            name: "carol".into(),
+            key: key.public(),
+            signature: other.sign(Purpose::Register, &nonce, "carol"),
+        },
+    )
+    .await;
+    assert_eq!(refused(&forged), ErrorKind::LoginFailed);
+    register(&mut c, &key, "carol").await;
+    let mut d = hubs.connect().await;
+    let taken = try_register(&mut d, &SecretKey::generate(), "Carol").await;
+    assert_eq!(refused(&taken), ErrorKind::NameTaken);
+    let HubMsg::Error { text, .. } = taken else {
+        unreachable!()
+    };
+    assert!(text.contains("carol"), "{text}");
+    hubs.stop().await;
+}
+
+/// Every hub of a cluster configured closed refuses a registration.
+async fn a_closed_hub_refuses_registrations(
+    hubs: Hubs = testkit::hubs::Setup {
+        config: Config {
+            registration: Registration::Closed,
+            ..test_config()
+        },
+        ..Default::default()
+    }
+) {
+    for _ in 0..hubs.hubs.len() {
+        let mut c = hubs.connect().await;
+        assert_eq!(
+            refused(&try_register(&mut c, &SecretKey::generate(), "dave").await),
+            ErrorKind::RegistrationClosed
+        );
+    }
     hubs.stop().await;
 }
 
