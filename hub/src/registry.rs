@@ -620,7 +620,7 @@ impl Registry {
         }
         if !self.shutting_down.load(Ordering::Relaxed) {
             match inner.users.get(&id) {
-                Some(e) if e.sessions.is_empty() && rescue => {
+                Some(e) if e.sessions.is_empty() && e.rescues > 0 => {
                     // Left follows in `rescued`, once the hand-off is written.
                     self.tell_cluster(&mut inner, || Change::Handing { user: id });
                 }
@@ -1345,6 +1345,40 @@ mod tests {
         control.close(CloseReason::SlowConsumer);
         assert!(!registry.rescuing(&[anon]));
         assert!(!registry.leave(anon, anon));
+    }
+
+    /// What the cluster hears of an account whose hand-off outlives its sessions: `Handing`
+    /// when its last session leaves (though that one hands nothing over itself), `Left` once
+    /// the hand-off is written.
+    #[tokio::test]
+    async fn the_cluster_hears_handing_then_left_once_the_hand_off_is_written() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let registry = Registry::telling(tx);
+        let (a, (first, _inbox)) = (UserId(1), peer());
+        let (b, (second, _inbox2)) = (UserId(2), peer());
+        let control = first.control_for_tests();
+        registry.join(a, first);
+        registry.join(b, second);
+        registry.log_in(a, a, BOB, "bob", 3, || {});
+        registry.log_in(b, b, BOB, "bob", 3, || {});
+        control.keep_mail();
+        control.close(CloseReason::SlowConsumer);
+        assert!(registry.leave(a, BOB), "the first hands over");
+        assert!(
+            !registry.leave(b, BOB),
+            "the second has nothing to hand over"
+        );
+        registry.rescued(BOB);
+        let mut heard = Vec::new();
+        while let Ok((_, change)) = rx.try_recv() {
+            if matches!(change, Change::Handing { .. } | Change::Left { user: BOB }) {
+                heard.push(change);
+            }
+        }
+        assert_eq!(
+            heard,
+            vec![Change::Handing { user: BOB }, Change::Left { user: BOB }]
+        );
     }
 
     /// A drain here does not go live while another hub says the account's last session there
